@@ -1,0 +1,91 @@
+# txwatch - build, run, test and benchmark the suite
+#
+#   make          build every service into build/bin/
+#   make deps     install the Debian packages the build, tests and run need
+#   make run      install what is missing, build, start PostgreSQL and the suite
+#   make test     unit tests, then the end-to-end and garbage tests
+#   make bench    throughput and latency of the pipeline
+#   make clean
+
+CC       ?= gcc
+CFLAGS   ?= -O2 -g
+CFLAGS   += -std=gnu11 -Wall -Wextra -D_GNU_SOURCE -Icommon -Ibuild/gen -I/usr/include/postgresql
+LDLIBS   := -lczmq -lzmq -lmsgpackc -lpq -lcivetweb -ljansson -lpthread -lm
+
+BUILD    := build
+BIN      := $(BUILD)/bin
+OBJ      := $(BUILD)/obj
+
+# Every folder under services/ is one binary, txw-<folder>; its main.c is the
+# entry point and its other .c files are modules the unit tests link too.
+SERVICES := $(notdir $(wildcard services/*))
+COMMON_SRC := $(wildcard common/*.c)
+COMMON_OBJ := $(patsubst %.c,$(OBJ)/%.o,$(COMMON_SRC)) $(OBJ)/gen/migrations.o
+COMMON_LIB := $(BUILD)/libtxw.a
+SQL      := $(sort $(wildcard proto/sql/*.sql))
+
+BINARIES := $(foreach s,$(SERVICES),$(BIN)/txw-$(s))
+UNIT_SRC := $(wildcard tests/unit/test_*.c)
+UNIT_BIN := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
+
+DEBIAN_PACKAGES := build-essential pkg-config libzmq3-dev libczmq-dev libmsgpack-dev \
+    libpq-dev libcivetweb-dev libcurl4-openssl-dev libjansson-dev libcmocka-dev \
+    postgresql postgresql-client python3 procps iproute2 curl
+
+.PHONY: all deps run test unit e2e bench clean
+all: $(BINARIES)
+
+$(OBJ)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -MMD -MP -c $< -o $@
+
+# The SQL migrations are compiled into the binaries, so a container or a
+# binary copied to another host carries its schema with it.
+$(BUILD)/gen/migrations.c: $(SQL) tests/tools/embed_sql.sh
+	@mkdir -p $(dir $@)
+	sh tests/tools/embed_sql.sh $(SQL) > $@
+
+$(OBJ)/gen/migrations.o: $(BUILD)/gen/migrations.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -c $< -o $@
+
+$(COMMON_LIB): $(COMMON_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+# txw-<name> links services/<name>/*.o and the common library.
+define service_rule
+$(1)_OBJ := $$(patsubst %.c,$$(OBJ)/%.o,$$(wildcard services/$(1)/*.c))
+$(1)_MOD := $$(filter-out %/main.o,$$($(1)_OBJ))
+$$(BIN)/txw-$(1): $$($(1)_OBJ) $$(COMMON_LIB)
+	@mkdir -p $$(BIN)
+	$$(CC) $$(CFLAGS) -o $$@ $$^ $$(LDLIBS)
+endef
+$(foreach s,$(SERVICES),$(eval $(call service_rule,$(s))))
+
+# tests/unit/test_<name>.c links the modules of service <name> if there is
+# one, so rules are tested as they run in the service.
+.SECONDEXPANSION:
+$(BUILD)/tests/test_%: tests/unit/test_%.c $(COMMON_LIB) $$($$*_MOD)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -Iservices/$* -o $@ $< $($*_MOD) $(COMMON_LIB) $(LDLIBS) -lcmocka
+
+deps:
+	@sh tests/tools/deps.sh $(DEBIAN_PACKAGES)
+
+run: deps all
+	@sh deploy/local/run.sh
+
+test: deps all $(UNIT_BIN)
+	@sh tests/run.sh $(UNIT_BIN)
+
+unit: all $(UNIT_BIN)
+	@TXW_SKIP_E2E=1 sh tests/run.sh $(UNIT_BIN)
+
+bench: deps all
+	@sh tests/bench/bench.sh
+
+clean:
+	rm -rf $(BUILD)
+
+-include $(shell find $(OBJ) -name '*.d' 2>/dev/null)

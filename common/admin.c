@@ -1,0 +1,117 @@
+/*  admin - the admin HTTP port every service has                           */
+
+#include "admin.h"
+#include "log.h"
+#include "metrics.h"
+
+#include <civetweb.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct _txw_admin_t {
+    struct mg_context *ctx;
+    txw_ready_fn *ready;
+    void *arg;
+};
+
+static void
+s_reply (struct mg_connection *conn, int status, const char *type, const char *body)
+{
+    size_t len = strlen (body);
+    mg_printf (conn,
+        "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n"
+        "Cache-Control: no-store\r\nConnection: close\r\n\r\n",
+        status, status == 200? "OK": "Service Unavailable", type, len);
+    mg_write (conn, body, len);
+}
+
+static int
+s_healthz (struct mg_connection *conn, void *cbdata)
+{
+    (void) cbdata;
+    s_reply (conn, 200, "application/json", "{\"status\":\"alive\"}\n");
+    return 200;
+}
+
+static int
+s_readyz (struct mg_connection *conn, void *cbdata)
+{
+    txw_admin_t *self = cbdata;
+    char detail [512] = "{}";
+    bool ready = self->ready? self->ready (self->arg, detail, sizeof detail): true;
+    char body [640];
+    snprintf (body, sizeof body, "{\"ready\":%s,\"checks\":%s}\n",
+              ready? "true": "false", detail);
+    s_reply (conn, ready? 200: 503, "application/json", body);
+    return ready? 200: 503;
+}
+
+static int
+s_metrics (struct mg_connection *conn, void *cbdata)
+{
+    (void) cbdata;
+    char *text = txw_metrics_render ();
+    s_reply (conn, 200, "text/plain; version=0.0.4", text);
+    free (text);
+    return 200;
+}
+
+static int
+s_log_message (const struct mg_connection *conn, const char *message)
+{
+    (void) conn;
+    log_warn ("admin http: %s", message);
+    return 1;
+}
+
+txw_admin_t *
+txw_admin_new (int port, txw_ready_fn *ready, void *arg, bool *failed)
+{
+    *failed = false;
+    if (port <= 0)
+        return NULL;
+    txw_admin_t *self = calloc (1, sizeof *self);
+    if (!self) {
+        *failed = true;
+        return NULL;
+    }
+    self->ready = ready;
+    self->arg = arg;
+
+    char port_text [16];
+    snprintf (port_text, sizeof port_text, "%d", port);
+    const char *options [] = {
+        "listening_ports", port_text,
+        "num_threads", "2",
+        "request_timeout_ms", "5000",
+        NULL
+    };
+    struct mg_callbacks callbacks;
+    memset (&callbacks, 0, sizeof callbacks);
+    callbacks.log_message = s_log_message;
+    mg_init_library (0);
+    self->ctx = mg_start (&callbacks, self, options);
+    if (!self->ctx) {
+        log_error ("admin: cannot listen on port %d", port);
+        free (self);
+        *failed = true;
+        return NULL;
+    }
+    mg_set_request_handler (self->ctx, "/healthz$", s_healthz, self);
+    mg_set_request_handler (self->ctx, "/readyz$", s_readyz, self);
+    mg_set_request_handler (self->ctx, "/metrics$", s_metrics, self);
+    log_info ("admin endpoints on port %d: /healthz /readyz /metrics", port);
+    return self;
+}
+
+void
+txw_admin_destroy (txw_admin_t **self_p)
+{
+    if (!self_p || !*self_p)
+        return;
+    txw_admin_t *self = *self_p;
+    mg_stop (self->ctx);
+    free (self);
+    *self_p = NULL;
+}

@@ -1,0 +1,248 @@
+/*  codec - the txwatch wire format: one msgpack envelope, one layout per record
+
+    proto/WIRE.md is the specification; this file is its only implementation.
+    Encoding goes through msgpack-c's packer into a reused buffer. Decoding is
+    our own bounded cursor over the received frame: it allocates nothing, never
+    reads past the frame, checks every length prefix against the bytes that
+    remain before trusting it, and limits nesting, so hostile or truncated
+    input is an error code and never a crash or a huge allocation (msgpack-c's
+    C unpacker has no such limits).
+
+    Records are fixed-position arrays. A reader takes the fields it knows,
+    skips any it does not (newer writers append), and uses defaults for
+    trailing fields that are missing (older writers).                         */
+
+#ifndef TXW_CODEC_H
+#define TXW_CODEC_H
+
+#include <msgpack.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define TXW_PROTO_VERSION   1
+#define TXW_MAX_FRAME       (16 * 1024 * 1024)
+#define TXW_MAX_RECORDS     65536
+#define TXW_MAX_DEPTH       16
+
+//  Field size limits (bytes, without the terminator). The validator enforces
+//  them; decoders reject longer strings in typed records.
+#define TXW_ID_MAX          64
+#define TXW_NAME_MAX        32
+#define TXW_TEXT_MAX        512
+
+typedef enum {
+    TXW_MSG_RAW_TX = 1,         //  transaction as ingested, fields as text
+    TXW_MSG_TX = 2,             //  validated, normalised and enriched
+    TXW_MSG_SCORED_TX = 3,      //  TX plus score, reasons, model version
+    TXW_MSG_REJECT = 4,         //  dead letter
+    TXW_MSG_ALERT = 5,
+    TXW_MSG_WINDOW = 6,         //  window aggregate (live tick or closed)
+    TXW_MSG_HEARTBEAT = 7,
+    TXW_MSG_TYPE_MAX = 7
+} txw_msg_type_t;
+
+typedef enum {
+    TXW_CHANNEL_UNKNOWN = 0, TXW_CHANNEL_POS, TXW_CHANNEL_ONLINE,
+    TXW_CHANNEL_ATM, TXW_CHANNEL_TRANSFER, TXW_CHANNEL_MOBILE,
+    TXW_CHANNEL_COUNT
+} txw_channel_t;
+
+typedef enum {
+    TXW_STATUS_UNKNOWN = 0, TXW_STATUS_APPROVED, TXW_STATUS_DECLINED,
+    TXW_STATUS_FAILED, TXW_STATUS_COUNT
+} txw_status_t;
+
+const char *txw_channel_name (int channel);
+const char *txw_status_name (int status);
+const char *txw_msg_type_name (int type);
+//  Return the enum value, or 0 (unknown) if the name is not one of them.
+int txw_channel_parse (const char *s, size_t len);
+int txw_status_parse (const char *s, size_t len);
+
+//  A borrowed view into a received frame; valid while the frame lives.
+typedef struct {
+    const char *ptr;
+    uint32_t len;
+} txw_str_t;
+
+//  Bounded msgpack cursor.
+typedef struct {
+    const uint8_t *p;
+    const uint8_t *end;
+} txw_cursor_t;
+
+typedef struct {
+    uint32_t version;
+    uint32_t type;
+    txw_str_t source_id;
+    uint64_t epoch;             //  sender's start time (us): a new epoch restarts seq
+    uint64_t seq;               //  per (source, epoch, destination), from 1
+    int64_t sent_us;
+    uint32_t count;             //  records that follow
+    txw_cursor_t records;       //  positioned at the first record
+} txw_envelope_t;
+
+//  --- Records -------------------------------------------------------------
+
+#define TXW_RAW_FIELDS 16
+typedef struct {
+    txw_str_t tx_id, ts, account_id, amount, currency, merchant_id, category,
+              channel, branch_id, region, country, device_id, product_id, status;
+    int64_t ts_ms;              //  set when ts arrived as an integer (ms)
+    bool ts_is_int;
+    int64_t origin_us;
+    uint64_t line_no;           //  CSV line, 0 when not from a file
+    int bad_field;              //  first field of the wrong type, or -1
+} txw_raw_tx_t;
+
+//  Names of the raw fields by position, for reason messages.
+extern const char *txw_raw_field_names [TXW_RAW_FIELDS];
+
+typedef struct {
+    char tx_id [TXW_ID_MAX + 1];
+    int64_t ts_ms;
+    char account_id [TXW_ID_MAX + 1];
+    int64_t amount_minor;
+    char currency [4];
+    char merchant_id [TXW_ID_MAX + 1];
+    char category [TXW_NAME_MAX + 1];
+    uint8_t channel;
+    char branch_id [TXW_NAME_MAX + 1];
+    char region [TXW_NAME_MAX + 1];
+    char country [3];
+    char device_id [TXW_ID_MAX + 1];
+    char product_id [TXW_ID_MAX + 1];
+    uint8_t status;
+    int64_t origin_us;
+    uint8_t hour;               //  0..23 UTC
+    uint8_t weekday;            //  0 = Monday .. 6 = Sunday
+    int64_t amount_rep_minor;   //  in the reporting currency
+    //  scored transactions only
+    bool scored;
+    uint8_t score;              //  0..100
+    uint32_t reasons;           //  bit set of TXW_REASON_*
+    char model_version [TXW_NAME_MAX + 1];
+} txw_tx_t;
+
+typedef struct {
+    char origin_source [TXW_NAME_MAX * 2 + 1];
+    uint64_t origin_seq;
+    uint32_t origin_index;
+    uint64_t line_no;
+    char tx_id [TXW_ID_MAX + 1];
+    char reason [TXW_NAME_MAX + 1];
+    char field [TXW_NAME_MAX + 1];
+    char message [TXW_TEXT_MAX + 1];
+    char payload [TXW_TEXT_MAX * 2 + 1];    //  PII masked
+    int64_t received_ms;
+} txw_reject_t;
+
+typedef struct {
+    char kind [TXW_NAME_MAX + 1];           //  "fraud", "region_health"
+    char tx_id [TXW_ID_MAX + 1];
+    int64_t ts_ms;
+    char account_id [TXW_ID_MAX + 1];       //  masked in published copies
+    uint8_t score;
+    uint32_t reasons;
+    int64_t amount_minor;
+    char currency [4];
+    int64_t amount_rep_minor;
+    char merchant_id [TXW_ID_MAX + 1];
+    char country [3];
+    uint8_t channel;
+    char model_version [TXW_NAME_MAX + 1];
+    int64_t raised_ms;
+    char region [TXW_NAME_MAX + 1];
+    char message [TXW_TEXT_MAX + 1];
+} txw_alert_t;
+
+typedef struct {
+    char dimension [TXW_NAME_MAX + 1];
+    char key [TXW_ID_MAX + 1];
+    int64_t window_start_ms;
+    int64_t window_ms;
+    uint32_t shard;
+    int64_t tx_count;
+    int64_t amount_sum;
+    int64_t amount_min;
+    int64_t amount_max;
+    int64_t approved;
+    int64_t declined;
+    int64_t failed;
+    int64_t flagged;
+    int64_t score_sum;
+    int64_t late;
+    bool closed;
+    int64_t approved_amount_sum;
+} txw_window_t;
+
+typedef struct {
+    int64_t watermark_ms;
+    int64_t sent_ms;
+} txw_heartbeat_t;
+
+//  --- Decoding ------------------------------------------------------------
+//  Every decoder returns 0 on success and -1 on malformed input, leaving a
+//  short static description in *error when error is not NULL.
+
+int txw_envelope_decode (const void *data, size_t size, txw_envelope_t *env,
+                         const char **error);
+//  Decode the next record from env->records (call env->count times).
+int txw_raw_tx_decode (txw_cursor_t *cur, txw_raw_tx_t *out, const char **error);
+int txw_tx_decode (txw_cursor_t *cur, txw_tx_t *out, const char **error);
+int txw_reject_decode (txw_cursor_t *cur, txw_reject_t *out, const char **error);
+int txw_alert_decode (txw_cursor_t *cur, txw_alert_t *out, const char **error);
+int txw_window_decode (txw_cursor_t *cur, txw_window_t *out, const char **error);
+int txw_heartbeat_decode (txw_cursor_t *cur, txw_heartbeat_t *out, const char **error);
+//  Skip one value of any kind (bounded depth).
+int txw_cursor_skip (txw_cursor_t *cur);
+
+//  --- Encoding ------------------------------------------------------------
+
+void txw_raw_tx_encode (msgpack_packer *pk, const txw_raw_tx_t *raw);
+//  Encodes a TX record; with tx->scored set, the scored fields are appended.
+void txw_tx_encode (msgpack_packer *pk, const txw_tx_t *tx);
+void txw_reject_encode (msgpack_packer *pk, const txw_reject_t *rej);
+void txw_alert_encode (msgpack_packer *pk, const txw_alert_t *alert);
+void txw_window_encode (msgpack_packer *pk, const txw_window_t *win);
+void txw_heartbeat_encode (msgpack_packer *pk, const txw_heartbeat_t *hb);
+
+//  --- Batches -------------------------------------------------------------
+//  A batch is one envelope being filled. The header is written with fixed
+//  widths when the batch starts and patched (seq, send time, count) when it
+//  is sealed, so records are packed once, straight into the send buffer.
+
+typedef struct {
+    msgpack_sbuffer buf;
+    msgpack_packer pk;
+    uint32_t type;
+    uint32_t count;
+    int64_t started_ms;         //  monotonic time of the first record
+    size_t header_len;
+} txw_batch_t;
+
+//  Prepares an empty batch; source_id is copied into every header.
+void txw_batch_init (txw_batch_t *self, uint32_t type, const char *source_id,
+                     uint64_t epoch);
+void txw_batch_fini (txw_batch_t *self);
+//  Call after each record packed into self->pk.
+void txw_batch_added (txw_batch_t *self);
+//  Patches the header; the frame is self->buf.data, self->buf.size bytes.
+void txw_batch_seal (txw_batch_t *self, uint64_t seq, int64_t sent_us);
+//  Drops the records, keeps the header and the allocation.
+void txw_batch_clear (txw_batch_t *self);
+
+//  --- Small helpers shared by services ---------------------------------------
+
+//  Copies a view into a fixed buffer of size bytes; returns -1 if too long.
+int txw_str_copy (char *out, size_t size, txw_str_t s);
+//  FNV-1a, 64 bits; the shard of a key is txw_hash (key) % shards.
+uint64_t txw_hash (const char *s, size_t len);
+static inline uint32_t
+txw_shard_of (const char *key, size_t len, uint32_t shards)
+{
+    return shards <= 1? 0: (uint32_t) (txw_hash (key, len) % shards);
+}
+
+#endif

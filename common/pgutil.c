@@ -1,0 +1,259 @@
+/*  pgutil - PostgreSQL connections, migrations and COPY buffers (libpq)     */
+
+#include "pgutil.h"
+#include "log.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+int
+txw_migrations_latest (void)
+{
+    int latest = 0;
+    for (const txw_migration_t *m = txw_migrations; m->name; m++)
+        if (m->version > latest)
+            latest = m->version;
+    return latest;
+}
+
+static void
+s_notice (void *arg, const char *message)
+{
+    (void) arg;
+    (void) message;             //  NOTICEs (IF NOT EXISTS ...) are not news
+}
+
+PGconn *
+txw_pg_connect (const char *url)
+{
+    const char *keys [] = { "dbname", "connect_timeout", "application_name", NULL };
+    const char *values [] = { url, "5", "txwatch", NULL };
+    //  expand_dbname lets url be a URI or a key=value string.
+    PGconn *conn = PQconnectdbParams (keys, values, 1);
+    if (!conn || PQstatus (conn) != CONNECTION_OK) {
+        char *msg = conn? PQerrorMessage (conn): "out of memory";
+        size_t len = strlen (msg);
+        while (len && (msg [len - 1] == '\n' || msg [len - 1] == ' '))
+            len--;
+        log_error ("cannot connect to PostgreSQL: %.*s", (int) len, msg);
+        PQfinish (conn);
+        return NULL;
+    }
+    PQsetNoticeProcessor (conn, s_notice, NULL);
+    return conn;
+}
+
+int
+txw_pg_exec (PGconn *conn, const char *sql)
+{
+    PGresult *res = PQexec (conn, sql);
+    ExecStatusType status = PQresultStatus (res);
+    int rc = (status == PGRES_COMMAND_OK || status == PGRES_TUPLES_OK)? 0: -1;
+    if (rc)
+        log_error ("SQL failed: %s (%.80s)", PQresultErrorMessage (res), sql);
+    PQclear (res);
+    return rc;
+}
+
+bool
+txw_pg_alive (PGconn *conn)
+{
+    if (!conn)
+        return false;
+    if (PQstatus (conn) == CONNECTION_OK)
+        return true;
+    PQreset (conn);
+    return PQstatus (conn) == CONNECTION_OK;
+}
+
+int
+txw_pg_migrate (PGconn *conn)
+{
+    if (txw_pg_exec (conn, "CREATE SCHEMA IF NOT EXISTS txw_data")
+    ||  txw_pg_exec (conn, "CREATE TABLE IF NOT EXISTS txw_data.schema_migrations ("
+                           " version int PRIMARY KEY, name text NOT NULL,"
+                           " applied_at timestamptz NOT NULL DEFAULT now())"))
+        return -1;
+    int applied = 0;
+    for (const txw_migration_t *m = txw_migrations; m->name; m++) {
+        if (txw_pg_exec (conn, "BEGIN")
+        ||  txw_pg_exec (conn, "SELECT pg_advisory_xact_lock(7243001)"))
+            return -1;
+        char version [16];
+        snprintf (version, sizeof version, "%d", m->version);
+        const char *params [] = { version };
+        PGresult *res = PQexecParams (conn,
+            "SELECT 1 FROM txw_data.schema_migrations WHERE version = $1::int",
+            1, NULL, params, NULL, NULL, 0);
+        bool done = PQresultStatus (res) == PGRES_TUPLES_OK && PQntuples (res) > 0;
+        PQclear (res);
+        if (done) {
+            txw_pg_exec (conn, "COMMIT");
+            continue;
+        }
+        if (txw_pg_exec (conn, m->sql)) {
+            log_error ("migration %s failed", m->name);
+            txw_pg_exec (conn, "ROLLBACK");
+            return -1;
+        }
+        const char *record [] = { version, m->name };
+        res = PQexecParams (conn,
+            "INSERT INTO txw_data.schema_migrations (version, name) VALUES ($1::int, $2)",
+            2, NULL, record, NULL, NULL, 0);
+        bool ok = PQresultStatus (res) == PGRES_COMMAND_OK;
+        PQclear (res);
+        if (!ok || txw_pg_exec (conn, "COMMIT")) {
+            txw_pg_exec (conn, "ROLLBACK");
+            return -1;
+        }
+        log_info ("applied migration %s", m->name);
+        applied++;
+    }
+    return applied;
+}
+
+//  --- COPY buffer -------------------------------------------------------------
+
+void
+txw_copybuf_init (txw_copybuf_t *self)
+{
+    memset (self, 0, sizeof *self);
+}
+
+void
+txw_copybuf_fini (txw_copybuf_t *self)
+{
+    free (self->data);
+    memset (self, 0, sizeof *self);
+}
+
+void
+txw_copybuf_clear (txw_copybuf_t *self)
+{
+    self->len = 0;
+    self->rows = 0;
+    self->row_open = false;
+}
+
+static void
+s_reserve (txw_copybuf_t *self, size_t more)
+{
+    if (self->len + more <= self->cap)
+        return;
+    size_t cap = self->cap? self->cap * 2: 65536;
+    while (cap < self->len + more)
+        cap *= 2;
+    char *data = realloc (self->data, cap);
+    if (!data)
+        abort ();               //  out of memory in a bounded buffer: fatal
+    self->data = data;
+    self->cap = cap;
+}
+
+static void
+s_separator (txw_copybuf_t *self)
+{
+    s_reserve (self, 1);
+    if (self->row_open)
+        self->data [self->len++] = '\t';
+    self->row_open = true;
+}
+
+void
+txw_copybuf_raw (txw_copybuf_t *self, const char *s, size_t len)
+{
+    s_separator (self);
+    s_reserve (self, len);
+    memcpy (self->data + self->len, s, len);
+    self->len += len;
+}
+
+void
+txw_copybuf_strn (txw_copybuf_t *self, const char *s, size_t len)
+{
+    s_separator (self);
+    s_reserve (self, len * 2);
+    char *out = self->data + self->len;
+    for (size_t i = 0; i < len; i++) {
+        char c = s [i];
+        switch (c) {
+            case '\\': *out++ = '\\'; *out++ = '\\'; break;
+            case '\t': *out++ = '\\'; *out++ = 't'; break;
+            case '\n': *out++ = '\\'; *out++ = 'n'; break;
+            case '\r': *out++ = '\\'; *out++ = 'r'; break;
+            case 0: break;      //  PostgreSQL text cannot hold NUL
+            default: *out++ = c;
+        }
+    }
+    self->len = (size_t) (out - self->data);
+}
+
+void
+txw_copybuf_str (txw_copybuf_t *self, const char *s)
+{
+    txw_copybuf_strn (self, s, strlen (s));
+}
+
+void
+txw_copybuf_int (txw_copybuf_t *self, int64_t v)
+{
+    char text [24];
+    int n = snprintf (text, sizeof text, "%lld", (long long) v);
+    txw_copybuf_raw (self, text, (size_t) n);
+}
+
+void
+txw_copybuf_null (txw_copybuf_t *self)
+{
+    txw_copybuf_raw (self, "\\N", 2);
+}
+
+void
+txw_copybuf_ts_ms (txw_copybuf_t *self, int64_t ms)
+{
+    time_t secs = (time_t) (ms >= 0? ms / 1000: (ms - 999) / 1000);
+    int millis = (int) (ms - (int64_t) secs * 1000);
+    struct tm tm;
+    gmtime_r (&secs, &tm);
+    char text [40];
+    int n = snprintf (text, sizeof text, "%04d-%02d-%02d %02d:%02d:%02d.%03d+00",
+                      tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
+                      tm.tm_hour, tm.tm_min, tm.tm_sec, millis);
+    txw_copybuf_raw (self, text, (size_t) n);
+}
+
+void
+txw_copybuf_end_row (txw_copybuf_t *self)
+{
+    s_reserve (self, 1);
+    self->data [self->len++] = '\n';
+    self->row_open = false;
+    self->rows++;
+}
+
+int
+txw_pg_copy (PGconn *conn, const char *copy_sql, const txw_copybuf_t *buf)
+{
+    PGresult *res = PQexec (conn, copy_sql);
+    if (PQresultStatus (res) != PGRES_COPY_IN) {
+        log_error ("COPY failed to start: %s", PQresultErrorMessage (res));
+        PQclear (res);
+        return -1;
+    }
+    PQclear (res);
+    int rc = 0;
+    if (buf->len && PQputCopyData (conn, buf->data, (int) buf->len) != 1)
+        rc = -1;
+    if (PQputCopyEnd (conn, rc? "client error": NULL) != 1)
+        rc = -1;
+    while ((res = PQgetResult (conn)) != NULL) {
+        if (PQresultStatus (res) != PGRES_COMMAND_OK) {
+            log_error ("COPY failed: %s", PQresultErrorMessage (res));
+            rc = -1;
+        }
+        PQclear (res);
+    }
+    return rc;
+}

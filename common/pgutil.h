@@ -1,0 +1,68 @@
+/*  pgutil - PostgreSQL connections, migrations and COPY buffers (libpq)
+
+    Migrations are the numbered files in proto/sql/, compiled into the binary
+    (build/gen/migrations.c). Each is applied once, in its own transaction,
+    under an advisory lock so that several processes starting together do not
+    race, and recorded in txw.schema_migrations.
+    Bulk writes go through COPY in text format: a txw_copybuf_t collects rows
+    with the escaping COPY needs and is sent in one PQputCopyData.           */
+
+#ifndef TXW_PGUTIL_H
+#define TXW_PGUTIL_H
+
+#include <libpq-fe.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct {
+    int version;
+    const char *name;
+    const char *sql;
+} txw_migration_t;
+
+extern const txw_migration_t txw_migrations [];
+
+//  Returns the highest migration version compiled in.
+int txw_migrations_latest (void);
+
+//  Connects; returns NULL and logs the reason on failure. Never blocks longer
+//  than connect_timeout in the URL (default here: 5 s).
+PGconn *txw_pg_connect (const char *url);
+
+//  Applies pending migrations. Returns the number applied, or -1 (logged).
+int txw_pg_migrate (PGconn *conn);
+
+//  Runs a command without results; returns 0 or -1 (logged).
+int txw_pg_exec (PGconn *conn, const char *sql);
+
+//  True if the connection is usable; tries one reset if it is not.
+bool txw_pg_alive (PGconn *conn);
+
+typedef struct {
+    char *data;
+    size_t len;
+    size_t cap;
+    size_t rows;
+    bool row_open;
+} txw_copybuf_t;
+
+void txw_copybuf_init (txw_copybuf_t *self);
+void txw_copybuf_fini (txw_copybuf_t *self);
+void txw_copybuf_clear (txw_copybuf_t *self);
+//  Columns of the current row, in order; txw_copybuf_end_row closes it.
+void txw_copybuf_str (txw_copybuf_t *self, const char *s);
+void txw_copybuf_strn (txw_copybuf_t *self, const char *s, size_t len);
+void txw_copybuf_int (txw_copybuf_t *self, int64_t v);
+void txw_copybuf_null (txw_copybuf_t *self);
+//  A timestamptz column from UTC milliseconds.
+void txw_copybuf_ts_ms (txw_copybuf_t *self, int64_t ms);
+//  A raw column value the caller has already escaped.
+void txw_copybuf_raw (txw_copybuf_t *self, const char *s, size_t len);
+void txw_copybuf_end_row (txw_copybuf_t *self);
+
+//  Runs copy_sql ("COPY t (cols) FROM STDIN") with the buffer's rows.
+//  Returns 0 or -1 (logged); inside a transaction the caller rolls back.
+int txw_pg_copy (PGconn *conn, const char *copy_sql, const txw_copybuf_t *buf);
+
+#endif

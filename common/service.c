@@ -1,0 +1,107 @@
+/*  service - what every txwatch process has: options, logs, admin, signals  */
+
+#include "service.h"
+#include "transport.h"
+
+#include <czmq.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static txw_service_t *s_current = NULL;
+
+static void
+s_on_signal (int signum)
+{
+    if (!s_current)
+        return;
+    if (signum == SIGHUP)
+        s_current->reload = 1;
+    else
+        s_current->stop = 1;
+}
+
+void
+txw_service_options (const txw_option_t *table, int argc, char **argv,
+                     const char *program, const char *summary)
+{
+    int rc = txw_options_parse (table, argc, argv, program, summary);
+    if (rc > 0)
+        exit (0);
+    if (rc < 0)
+        exit (2);
+}
+
+txw_service_t *
+txw_service_new (const char *name, const txw_service_config_t *cfg)
+{
+    int level = txw_log_level_parse (cfg->log_level);
+    if (level < 0) {
+        fprintf (stderr, "error: --log-level must be debug, info, warn or error\n");
+        return NULL;
+    }
+    txw_service_t *self = calloc (1, sizeof *self);
+    if (!self)
+        return NULL;
+    self->name = name;
+    if (cfg->id && *cfg->id)
+        snprintf (self->id, sizeof self->id, "%s", cfg->id);
+    else {
+        char host [40] = "";
+        gethostname (host, sizeof host - 1);
+        snprintf (self->id, sizeof self->id, "%s@%s", name, host);
+    }
+    txw_log_init (name, (txw_log_level_t) level);
+
+    //  czmq would install its own SIGINT handler; ours only sets flags.
+    zsys_handler_set (NULL);
+    zsys_init ();
+    s_current = self;
+    struct sigaction action;
+    memset (&action, 0, sizeof action);
+    action.sa_handler = s_on_signal;
+    sigemptyset (&action.sa_mask);
+    sigaction (SIGTERM, &action, NULL);
+    sigaction (SIGINT, &action, NULL);
+    sigaction (SIGHUP, &action, NULL);
+    signal (SIGPIPE, SIG_IGN);
+    txw_transport_set_stop_flag (&self->stop);
+
+    self->records_in = txw_counter_new ("txw_records_in_total", NULL, "records received");
+    self->records_out = txw_counter_new ("txw_records_out_total", NULL, "records sent downstream");
+    self->batches_in = txw_counter_new ("txw_batches_in_total", NULL, "batches (messages) received");
+    self->batches_out = txw_counter_new ("txw_batches_out_total", NULL, "batches (messages) sent");
+    self->malformed = txw_counter_new ("txw_malformed_messages_total", NULL,
+                                       "messages dropped because they are not valid envelopes or records");
+    self->gaps = txw_counter_new ("txw_sequence_gaps_total", NULL,
+                                  "messages missing between received sequence numbers");
+    self->errors = txw_counter_new ("txw_errors_total", NULL, "internal and dependency errors");
+    self->latency = txw_histogram_new ("txw_processing_seconds",
+                                       "time to process one received batch");
+    return self;
+}
+
+int
+txw_service_admin (txw_service_t *self, int port, txw_ready_fn *ready, void *arg)
+{
+    bool failed;
+    self->admin = txw_admin_new (port, ready, arg, &failed);
+    return failed? -1: 0;
+}
+
+void
+txw_service_destroy (txw_service_t **self_p)
+{
+    if (!self_p || !*self_p)
+        return;
+    txw_service_t *self = *self_p;
+    txw_admin_destroy (&self->admin);
+    if (s_current == self)
+        s_current = NULL;
+    txw_transport_set_stop_flag (NULL);
+    free (self);
+    *self_p = NULL;
+    txw_metrics_reset ();
+}

@@ -1,0 +1,72 @@
+/*  service - what every txwatch process has: options, logs, admin, signals
+
+    A service's main () parses its option table (which embeds
+    TXW_SERVICE_OPTIONS), calls txw_service_new, starts its admin port with a
+    readiness callback, runs its loop until svc->stop is set, drains, and
+    destroys everything in reverse order. Signal handlers only set flags:
+    SIGTERM/SIGINT set stop, SIGHUP sets reload; SIGPIPE is ignored.          */
+
+#ifndef TXW_SERVICE_H
+#define TXW_SERVICE_H
+
+#include "admin.h"
+#include "log.h"
+#include "metrics.h"
+#include "options.h"
+
+#include <stdbool.h>
+#include <stdint.h>
+
+typedef struct {
+    int64_t admin_port;
+    const char *log_level;
+    const char *id;             //  source id in envelopes
+    int64_t hwm;                //  high-water mark of work sockets, in batches
+    int64_t linger_ms;          //  how long a partial batch may wait
+} txw_service_config_t;
+
+#define TXW_SERVICE_OPTIONS(cfg, admin_port_default)                                   \
+    { "admin-port", TXW_OPT_INT, admin_port_default,                                   \
+      "admin HTTP port for /healthz, /readyz and /metrics (0: none)",                  \
+      &(cfg).admin_port, 0, 65535 },                                                   \
+    { "log-level", TXW_OPT_STRING, "info", "debug, info, warn or error",               \
+      &(cfg).log_level, 0, 0 },                                                        \
+    { "id", TXW_OPT_STRING, "", "source id stamped on messages (default: name-pid)",   \
+      &(cfg).id, 0, 0 },                                                               \
+    { "hwm", TXW_OPT_INT, "256", "high-water mark of work sockets, in batches",        \
+      &(cfg).hwm, 1, 1000000 },                                                        \
+    { "linger-ms", TXW_OPT_INT, "1", "longest wait before a partial batch is sent",    \
+      &(cfg).linger_ms, 0, 10000 }
+
+typedef struct {
+    const char *name;
+    char id [64];
+    volatile int stop;          //  set by SIGTERM / SIGINT
+    volatile int reload;        //  set by SIGHUP
+    txw_admin_t *admin;
+    //  Metrics every service reports.
+    txw_counter_t *records_in;
+    txw_counter_t *records_out;
+    txw_counter_t *batches_in;
+    txw_counter_t *batches_out;
+    txw_counter_t *malformed;
+    txw_counter_t *gaps;
+    txw_counter_t *errors;
+    txw_histogram_t *latency;   //  batch processing time
+} txw_service_t;
+
+//  Sets up logging, signals and the standard metrics. Returns NULL (with a
+//  message on stderr) if the log level is bad.
+txw_service_t *txw_service_new (const char *name, const txw_service_config_t *cfg);
+
+//  Starts the admin port. Returns -1 if it cannot listen.
+int txw_service_admin (txw_service_t *self, int port, txw_ready_fn *ready, void *arg);
+
+void txw_service_destroy (txw_service_t **self_p);
+
+//  Runs the option parser and exits for --help, --version or a bad option.
+//  Wraps txw_options_parse so that every main () handles it the same way.
+void txw_service_options (const txw_option_t *table, int argc, char **argv,
+                          const char *program, const char *summary);
+
+#endif
