@@ -94,6 +94,12 @@ txw_out_destroy (txw_out_t **self_p)
     *self_p = NULL;
 }
 
+zsock_t *
+txw_out_socket (txw_out_t *self)
+{
+    return self->sock;
+}
+
 txw_batch_t *
 txw_out_batch (txw_out_t *self, uint32_t type)
 {

@@ -34,6 +34,8 @@ typedef enum { TXW_OUT_PUSH, TXW_OUT_PUB } txw_out_kind_t;
 txw_out_t *txw_out_new (txw_out_kind_t kind, const char *endpoints,
                         const char *source_id, int hwm, int linger_ms);
 void txw_out_destroy (txw_out_t **self_p);
+//  The czmq socket, for options such as a longer linger before exit.
+zsock_t *txw_out_socket (txw_out_t *self);
 
 //  Returns the open batch for a message type; pack one record into its pk,
 //  then call txw_out_added, which sends the batch once it is full.
