@@ -1,0 +1,53 @@
+#!/bin/sh
+# pg.sh - a private PostgreSQL 15 server in the project's own data folder
+#
+# Usage: pg.sh start|stop|url
+#   TXW_PG_DIR   data folder (default: var/pg under the current directory)
+#   TXW_PG_PORT  TCP port on 127.0.0.1 (default: 54329, not PostgreSQL's 5432)
+# initdb and pg_ctl refuse to run as root, so as root they run as the
+# 'postgres' system user that Debian's package creates.
+set -eu
+PGBIN=/usr/lib/postgresql/15/bin
+DIR=$(mkdir -p "${TXW_PG_DIR:-var/pg}" && cd "${TXW_PG_DIR:-var/pg}" && pwd)
+PORT=${TXW_PG_PORT:-54329}
+URL="postgresql://txw@127.0.0.1:$PORT/txwatch"
+
+as_owner() {
+    if [ "$(id -u)" -eq 0 ]; then
+        chown -R postgres:postgres "$DIR"
+        su postgres -s /bin/sh -c "$*"
+    else
+        sh -c "$*"
+    fi
+}
+
+case "${1:-}" in
+start)
+    if [ ! -f "$DIR/data/PG_VERSION" ]; then
+        as_owner "$PGBIN/initdb -D '$DIR/data' -U txw --auth=trust -E UTF8 --locale=C >'$DIR/initdb.log' 2>&1" \
+            || { echo "initdb failed, see $DIR/initdb.log" >&2; exit 1; }
+    fi
+    if ! as_owner "$PGBIN/pg_ctl -D '$DIR/data' status" >/dev/null 2>&1; then
+        as_owner "$PGBIN/pg_ctl -D '$DIR/data' -l '$DIR/server.log' -w -t 60 start \
+            -o \"-p $PORT -c listen_addresses=127.0.0.1 -c unix_socket_directories='' \
+                 -c shared_buffers=256MB -c max_wal_size=2GB -c max_connections=200\"" >/dev/null \
+            || { echo "PostgreSQL did not start, see $DIR/server.log" >&2; exit 1; }
+    fi
+    psql "postgresql://txw@127.0.0.1:$PORT/postgres" -qAtc \
+        "SELECT 1 FROM pg_database WHERE datname = 'txwatch'" | grep -q 1 \
+        || psql "postgresql://txw@127.0.0.1:$PORT/postgres" -qc "CREATE DATABASE txwatch" >/dev/null
+    echo "$URL"
+    ;;
+stop)
+    if [ -f "$DIR/data/PG_VERSION" ]; then
+        as_owner "$PGBIN/pg_ctl -D '$DIR/data' -m fast -w stop" >/dev/null 2>&1 || true
+    fi
+    ;;
+url)
+    echo "$URL"
+    ;;
+*)
+    echo "usage: $0 start|stop|url" >&2
+    exit 2
+    ;;
+esac

@@ -1,0 +1,312 @@
+/*  aggregator - the sink stage: windows, stored transactions, alerts        */
+
+#include "aggregator.h"
+#include "clock.h"
+#include "rejects.h"
+#include "transport.h"
+#include "windows.h"
+
+#include <stdio.h>
+#include <string.h>
+
+struct _aggregator_t {
+    const aggregator_config_t *cfg;
+    txw_service_t *svc;
+    txw_in_t *in;
+    txw_out_t *pub;
+    txw_windows_t *windows;
+    txw_sink_t *sink;           //  NULL without a database
+    txw_counter_t *late;
+    txw_counter_t *too_late;
+    txw_counter_t *replays;
+    txw_counter_t *alerts_in;
+    txw_counter_t *windows_closed;
+    txw_counter_t *windows_published;
+    txw_gauge_t *open_windows;
+    txw_gauge_t *watermark;
+    txw_gauge_t *pending;
+    uint64_t gaps_seen;
+};
+
+static bool
+s_ready (void *arg, char *detail, size_t size)
+{
+    aggregator_t *self = arg;
+    if (!self->sink) {
+        snprintf (detail, size, "{\"postgres\":\"not configured\"}");
+        return true;
+    }
+    bool ok = txw_sink_healthy (self->sink);
+    snprintf (detail, size, "{\"postgres\":\"%s\"}", ok? "ok": "unreachable");
+    return ok;
+}
+
+aggregator_t *
+aggregator_new (const aggregator_config_t *cfg, txw_service_t *svc)
+{
+    txw_store_mode_t mode;
+    if (!strcmp (cfg->store, "all"))
+        mode = TXW_STORE_ALL;
+    else
+    if (!strcmp (cfg->store, "flagged"))
+        mode = TXW_STORE_FLAGGED;
+    else
+    if (!strcmp (cfg->store, "none"))
+        mode = TXW_STORE_NONE;
+    else {
+        log_error ("--store must be all, flagged or none, not '%s'", cfg->store);
+        return NULL;
+    }
+    aggregator_t *self = calloc (1, sizeof *self);
+    if (!self)
+        return NULL;
+    self->cfg = cfg;
+    self->svc = svc;
+    self->late = txw_counter_new ("txw_late_events_total", NULL,
+                                  "events counted into a window that had closed");
+    self->too_late = txw_counter_new ("txw_too_late_events_total", NULL,
+                                      "events older than the retention, dead-lettered");
+    self->replays = txw_counter_new ("txw_replayed_messages_total", NULL,
+                                     "messages skipped because they were applied before");
+    self->alerts_in = txw_counter_new ("txw_alerts_in_total", NULL, "alerts received for storage");
+    self->windows_closed = txw_counter_new ("txw_windows_closed_total", NULL, "windows closed by the watermark");
+    self->windows_published = txw_counter_new ("txw_windows_published_total", NULL,
+                                               "window updates published (ticks and closes)");
+    self->open_windows = txw_gauge_new ("txw_windows", NULL, "windows held in memory");
+    self->watermark = txw_gauge_new ("txw_watermark_ms", NULL, "event-time watermark (ms since epoch)");
+    self->pending = txw_gauge_new ("txw_pending_rows", NULL, "rows waiting for the next database flush");
+
+    self->windows = txw_windows_new ((uint32_t) cfg->shard, cfg->window_s * 1000,
+                                     cfg->lateness_s * 1000, cfg->retention_s * 1000,
+                                     (int) cfg->alert_threshold);
+    if (!self->windows)
+        goto err;
+    if (cfg->database_url && *cfg->database_url) {
+        char consumer [64];
+        snprintf (consumer, sizeof consumer, "aggregator-%lld", (long long) cfg->shard);
+        self->sink = txw_sink_new (cfg->database_url, consumer, mode,
+                                   (uint32_t) cfg->shard, (int) cfg->alert_threshold);
+        if (!self->sink || txw_sink_start (self->sink, cfg->migrate, self->windows,
+                                           cfg->retention_s * 1000))
+            goto err;
+    }
+    else
+        log_warn ("no --database-url: windows are published but nothing is stored");
+    self->in = txw_in_new_pull (cfg->bind, (int) cfg->svc.hwm);
+    self->pub = txw_out_new (TXW_OUT_PUB, cfg->publish, svc->id, 1000, (int) cfg->svc.linger_ms);
+    if (!self->in || !self->pub)
+        goto err;
+    if (txw_service_admin (svc, (int) cfg->svc.admin_port, s_ready, self))
+        goto err;
+    log_info ("shard %lld: pulling on %s, publishing on %s, windows %llds, lateness %llds, store %s",
+              (long long) cfg->shard, cfg->bind, cfg->publish, (long long) cfg->window_s,
+              (long long) cfg->lateness_s, cfg->store);
+    return self;
+err:
+    aggregator_destroy (&self);
+    return NULL;
+}
+
+void
+aggregator_destroy (aggregator_t **self_p)
+{
+    if (!self_p || !*self_p)
+        return;
+    aggregator_t *self = *self_p;
+    txw_in_destroy (&self->in);
+    txw_out_destroy (&self->pub);
+    txw_sink_destroy (&self->sink);
+    txw_windows_destroy (&self->windows);
+    free (self);
+    *self_p = NULL;
+}
+
+static void
+s_too_late (aggregator_t *self, const txw_envelope_t *env, uint32_t index,
+            const txw_tx_t *tx)
+{
+    txw_counter_add (self->too_late, 1);
+    if (!self->sink)
+        return;
+    txw_reject_t rej;
+    memset (&rej, 0, sizeof rej);
+    snprintf (rej.origin_source, sizeof rej.origin_source, "%.*s:%llu",
+              (int) env->source_id.len, env->source_id.ptr,
+              (unsigned long long) env->epoch);
+    rej.origin_seq = env->seq;
+    rej.origin_index = index;
+    snprintf (rej.tx_id, sizeof rej.tx_id, "%s", tx->tx_id);
+    snprintf (rej.reason, sizeof rej.reason, "%s", txw_reject_names [TXW_REJECT_TOO_LATE]);
+    snprintf (rej.field, sizeof rej.field, "ts");
+    snprintf (rej.message, sizeof rej.message,
+              "event time %lld ms is older than the watermark %lld ms minus the "
+              "retention of %lld s", (long long) tx->ts_ms,
+              (long long) txw_windows_watermark (self->windows),
+              (long long) self->cfg->retention_s);
+    snprintf (rej.payload, sizeof rej.payload, "{\"tx_id\":\"%s\",\"amount_minor\":%lld,"
+              "\"currency\":\"%s\"}", tx->tx_id, (long long) tx->amount_minor, tx->currency);
+    rej.received_ms = txw_now_ms ();
+    txw_sink_add_dead_letter (self->sink, &rej);
+}
+
+//  Applies one received message. Returns the records applied.
+static uint32_t
+s_apply (aggregator_t *self, const txw_envelope_t *env)
+{
+    char source [TXW_NAME_MAX * 2 + 16];
+    int len = snprintf (source, sizeof source, "%.*s/%s", (int) env->source_id.len,
+                        env->source_id.ptr, txw_msg_type_name ((int) env->type));
+    if (self->sink && txw_sink_seen (self->sink, source, (size_t) len, env->epoch, env->seq)) {
+        txw_counter_add (self->replays, 1);
+        return 0;
+    }
+    txw_cursor_t cur = env->records;
+    const char *error = NULL;
+    uint32_t applied = 0;
+    if (env->type == TXW_MSG_SCORED_TX) {
+        txw_tx_t tx;
+        for (uint32_t i = 0; i < env->count; i++) {
+            if (txw_tx_decode (&cur, &tx, &error) || !tx.scored)
+                break;
+            txw_win_result_t result = txw_windows_add (self->windows, &tx);
+            if (result == TXW_WIN_TOO_LATE)
+                s_too_late (self, env, i, &tx);
+            else {
+                if (result == TXW_WIN_LATE)
+                    txw_counter_add (self->late, 1);
+                if (self->sink)
+                    txw_sink_add_tx (self->sink, &tx);
+            }
+            applied++;
+        }
+    }
+    else
+    if (env->type == TXW_MSG_ALERT) {
+        txw_alert_t alert;
+        for (uint32_t i = 0; i < env->count; i++) {
+            if (txw_alert_decode (&cur, &alert, &error))
+                break;
+            if (self->sink)
+                txw_sink_add_alert (self->sink, &alert);
+            applied++;
+        }
+        txw_counter_add (self->alerts_in, applied);
+    }
+    else
+        error = "message type not accepted by the aggregator";
+    if (applied < env->count) {
+        //  The records after a broken one cannot be located: count them all.
+        txw_counter_add (self->svc->malformed, env->count - applied);
+        log_warn ("dropped %u of %u records from %s: %s", env->count - applied,
+                  env->count, source, error? error: "not a scored transaction");
+    }
+    if (self->sink)
+        txw_sink_applied (self->sink, source, (size_t) len, env->epoch, env->seq);
+    return applied;
+}
+
+static void
+s_publish_window (void *arg, const txw_win_entry_t *e)
+{
+    aggregator_t *self = arg;
+    txw_batch_t *batch = txw_out_batch (self->pub, TXW_MSG_WINDOW);
+    txw_window_encode (&batch->pk, &e->row);
+    txw_out_added (self->pub, batch);
+    txw_counter_add (self->windows_published, 1);
+}
+
+static void
+s_tick (aggregator_t *self)
+{
+    int closed = txw_windows_advance (self->windows);
+    txw_counter_add (self->windows_closed, (uint64_t) closed);
+    txw_windows_drain_dirty (self->windows, false, s_publish_window, self);
+    txw_out_flush (self->pub, true);
+    txw_gauge_set (self->open_windows, (int64_t) txw_windows_size (self->windows));
+    int64_t watermark = txw_windows_watermark (self->windows);
+    txw_gauge_set (self->watermark, watermark == INT64_MIN? 0: watermark);
+}
+
+static void
+s_flush (aggregator_t *self)
+{
+    if (!self->sink)
+        return;
+    txw_sink_flush (self->sink, self->windows);
+    txw_gauge_set (self->pending, (int64_t) txw_sink_pending (self->sink));
+}
+
+//  Receives and applies one message if one comes within timeout_ms.
+static int
+s_receive (aggregator_t *self, int timeout_ms)
+{
+    zmq_msg_t msg;
+    txw_envelope_t env;
+    int rc = txw_in_recv (self->in, timeout_ms, &msg, &env);
+    if (rc == 1) {
+        int64_t started = txw_mono_us ();
+        uint32_t applied = s_apply (self, &env);
+        zmq_msg_close (&msg);
+        txw_counter_add (self->svc->batches_in, 1);
+        txw_counter_add (self->svc->records_in, applied);
+        txw_histogram_observe_us (self->svc->latency, txw_mono_us () - started);
+        const txw_in_stats_t *stats = txw_in_stats (self->in);
+        if (stats->gaps != self->gaps_seen) {
+            txw_counter_add (self->svc->gaps, stats->gaps - self->gaps_seen);
+            self->gaps_seen = stats->gaps;
+        }
+    }
+    else
+    if (rc < 0)
+        txw_counter_add (self->svc->malformed, 1);
+    return rc;
+}
+
+int
+aggregator_run (aggregator_t *self)
+{
+    int64_t next_flush = txw_mono_ms () + self->cfg->flush_ms;
+    int64_t next_tick = txw_mono_ms () + self->cfg->tick_ms;
+    while (!self->svc->stop) {
+        int64_t now = txw_mono_ms ();
+        int64_t due = next_flush < next_tick? next_flush: next_tick;
+        int timeout = (int) (due > now? due - now: 0);
+        //  With the database behind, stop taking input: PUSH/PULL then
+        //  holds the upstream back instead of this process growing.
+        if (self->sink && txw_sink_pending (self->sink) >= (size_t) self->cfg->max_pending)
+            zclock_sleep (timeout > 100? 100: timeout);
+        else
+            s_receive (self, timeout > 100? 100: timeout);
+        now = txw_mono_ms ();
+        if (now >= next_tick) {
+            s_tick (self);
+            next_tick = now + self->cfg->tick_ms;
+        }
+        if (now >= next_flush
+        ||  (self->sink && txw_sink_pending (self->sink) >= 50000)) {
+            s_flush (self);
+            next_flush = now + self->cfg->flush_ms;
+        }
+    }
+    //  Drain: apply what has already arrived, then write it all.
+    log_info ("stopping: draining queued messages");
+    int64_t deadline = txw_mono_ms () + 2000;
+    while (txw_mono_ms () < deadline && s_receive (self, 50) != 0)
+        ;
+    s_tick (self);
+    int rc = 0;
+    if (self->sink) {
+        deadline = txw_mono_ms () + 10000;
+        while (txw_sink_flush (self->sink, self->windows) != 0) {
+            if (txw_mono_ms () > deadline) {
+                log_error ("could not write %zu pending rows at shutdown",
+                           txw_sink_pending (self->sink));
+                rc = 1;
+                break;
+            }
+            zclock_sleep (200);
+        }
+    }
+    log_info ("stopped");
+    return rc;
+}

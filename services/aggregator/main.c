@@ -1,0 +1,52 @@
+/*  txw-aggregator - event-time windows and storage for one shard            */
+
+#include "aggregator.h"
+
+int
+main (int argc, char **argv)
+{
+    aggregator_config_t cfg;
+    const txw_option_t options [] = {
+        TXW_SERVICE_OPTIONS (cfg.svc, "9103"),
+        { "bind", TXW_OPT_STRING, "tcp://*:7021",
+          "endpoints to bind the PULL that scorers push to", &cfg.bind, 0, 0 },
+        { "publish", TXW_OPT_STRING, "tcp://*:7022",
+          "endpoints to bind the PUB of window updates", &cfg.publish, 0, 0 },
+        { "database-url", TXW_OPT_STRING, "",
+          "libpq connection string; empty: store nothing", &cfg.database_url, 0, 0 },
+        { "store", TXW_OPT_STRING, "all",
+          "which scored transactions to store: all, flagged or none", &cfg.store, 0, 0 },
+        { "shard", TXW_OPT_INT, "0", "this aggregator's shard number", &cfg.shard, 0, 4095 },
+        { "window-s", TXW_OPT_INT, "60", "tumbling window size in seconds",
+          &cfg.window_s, 1, 86400 },
+        { "lateness-s", TXW_OPT_INT, "5", "allowed lateness before a window closes",
+          &cfg.lateness_s, 0, 86400 },
+        { "retention-s", TXW_OPT_INT, "3600",
+          "how long closed windows stay updatable by late events", &cfg.retention_s, 0, 604800 },
+        { "flush-ms", TXW_OPT_INT, "500", "database flush interval", &cfg.flush_ms, 10, 60000 },
+        { "tick-ms", TXW_OPT_INT, "1000", "live window publish interval", &cfg.tick_ms, 50, 60000 },
+        { "alert-threshold", TXW_OPT_INT, "80", "score at or above which a transaction is flagged",
+          &cfg.alert_threshold, 0, 100 },
+        { "max-pending", TXW_OPT_INT, "1000000",
+          "rows buffered for the database before input pauses", &cfg.max_pending, 1000, 100000000 },
+        { "migrate", TXW_OPT_BOOL, "true", "apply pending schema migrations at start",
+          &cfg.migrate, 0, 0 },
+        TXW_OPTIONS_END
+    };
+    txw_service_options (options, argc, argv, "txw-aggregator",
+        "Keeps event-time windows per dimension for one shard of accounts, stores\n"
+        "scored transactions, windows and alerts in PostgreSQL, and publishes\n"
+        "live window updates for the push gateway.");
+    txw_service_t *svc = txw_service_new ("aggregator", &cfg.svc);
+    if (!svc)
+        return 2;
+    aggregator_t *aggregator = aggregator_new (&cfg, svc);
+    if (!aggregator) {
+        txw_service_destroy (&svc);
+        return 1;
+    }
+    int rc = aggregator_run (aggregator);
+    aggregator_destroy (&aggregator);
+    txw_service_destroy (&svc);
+    return rc;
+}

@@ -1,0 +1,549 @@
+/*  sink - the aggregator's writes to PostgreSQL, one transaction per flush   */
+
+#include "sink.h"
+#include "clock.h"
+#include "log.h"
+#include "metrics.h"
+#include "pgutil.h"
+#include "reasons.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define S_MAX_SOURCES 256
+#define S_MAX_DAYS    64
+
+typedef struct {
+    char name [TXW_NAME_MAX * 2 + 1];
+    uint64_t epoch;
+    uint64_t seq;
+    bool dirty;
+} s_checkpoint_t;
+
+struct _txw_sink_t {
+    char *url;
+    char consumer [64];
+    txw_store_mode_t mode;
+    uint32_t shard;
+    int flag_threshold;
+    PGconn *conn;
+    int healthy;                //  read by the admin thread
+    int64_t retry_at_ms;
+    int64_t backoff_ms;
+
+    txw_copybuf_t tx_rows;
+    txw_copybuf_t alert_rows;
+    txw_copybuf_t dead_rows;
+    txw_copybuf_t window_rows;
+
+    int64_t days_known [S_MAX_DAYS];
+    int days_known_count;
+    int64_t days_needed [S_MAX_DAYS];
+    int days_needed_count;
+
+    s_checkpoint_t sources [S_MAX_SOURCES];
+    int source_count;
+
+    txw_counter_t *stored_tx;
+    txw_counter_t *stored_windows;
+    txw_counter_t *stored_alerts;
+    txw_counter_t *flushes;
+    txw_counter_t *flush_errors;
+    txw_histogram_t *flush_time;
+};
+
+txw_sink_t *
+txw_sink_new (const char *database_url, const char *consumer,
+              txw_store_mode_t mode, uint32_t shard, int flag_threshold)
+{
+    if (!database_url || !*database_url)
+        return NULL;
+    txw_sink_t *self = calloc (1, sizeof *self);
+    if (!self)
+        return NULL;
+    self->url = strdup (database_url);
+    snprintf (self->consumer, sizeof self->consumer, "%s", consumer);
+    self->mode = mode;
+    self->shard = shard;
+    self->flag_threshold = flag_threshold;
+    self->backoff_ms = 100;
+    txw_copybuf_init (&self->tx_rows);
+    txw_copybuf_init (&self->alert_rows);
+    txw_copybuf_init (&self->dead_rows);
+    txw_copybuf_init (&self->window_rows);
+    self->stored_tx = txw_counter_new ("txw_stored_transactions_total", NULL,
+                                       "scored transactions written to PostgreSQL");
+    self->stored_windows = txw_counter_new ("txw_stored_windows_total", NULL,
+                                            "window rows upserted");
+    self->stored_alerts = txw_counter_new ("txw_stored_alerts_total", NULL,
+                                           "alerts written (before de-duplication)");
+    self->flushes = txw_counter_new ("txw_flushes_total", NULL, "database transactions committed");
+    self->flush_errors = txw_counter_new ("txw_flush_errors_total", NULL,
+                                          "database flushes that failed and will be retried");
+    self->flush_time = txw_histogram_new ("txw_flush_seconds", "time of one database flush");
+    return self;
+}
+
+void
+txw_sink_destroy (txw_sink_t **self_p)
+{
+    if (!self_p || !*self_p)
+        return;
+    txw_sink_t *self = *self_p;
+    PQfinish (self->conn);
+    txw_copybuf_fini (&self->tx_rows);
+    txw_copybuf_fini (&self->alert_rows);
+    txw_copybuf_fini (&self->dead_rows);
+    txw_copybuf_fini (&self->window_rows);
+    free (self->url);
+    free (self);
+    *self_p = NULL;
+}
+
+bool
+txw_sink_healthy (const txw_sink_t *self)
+{
+    return __atomic_load_n (&self->healthy, __ATOMIC_RELAXED);
+}
+
+static void
+s_set_healthy (txw_sink_t *self, bool healthy)
+{
+    __atomic_store_n (&self->healthy, healthy? 1: 0, __ATOMIC_RELAXED);
+}
+
+size_t
+txw_sink_pending (const txw_sink_t *self)
+{
+    return self->tx_rows.rows + self->alert_rows.rows + self->dead_rows.rows;
+}
+
+//  Staging tables live as long as the connection and empty at each commit.
+static const char *s_stage_sql =
+    "CREATE TEMP TABLE IF NOT EXISTS stage_tx"
+    " (LIKE txw_data.transactions INCLUDING DEFAULTS) ON COMMIT DELETE ROWS;"
+    "CREATE TEMP TABLE IF NOT EXISTS stage_windows"
+    " (LIKE txw_data.windows INCLUDING DEFAULTS) ON COMMIT DELETE ROWS;"
+    "CREATE TEMP TABLE IF NOT EXISTS stage_alerts ("
+    " dedupe_key text, kind text, tx_id text, ts timestamptz, account_id text,"
+    " score smallint, reasons text[], amount_minor bigint, currency char(3),"
+    " amount_rep_minor bigint, merchant_id text, country char(2), channel text,"
+    " region text, message text, model_version text, raised_at timestamptz)"
+    " ON COMMIT DELETE ROWS;"
+    "CREATE TEMP TABLE IF NOT EXISTS stage_dead ("
+    " origin_source text, origin_seq bigint, origin_index int, line_no bigint,"
+    " tx_id text, reason text, field text, message text, payload text,"
+    " received_at timestamptz) ON COMMIT DELETE ROWS;";
+
+static int
+s_connect (txw_sink_t *self)
+{
+    if (self->conn && PQstatus (self->conn) == CONNECTION_OK)
+        return 0;
+    PQfinish (self->conn);
+    self->conn = txw_pg_connect (self->url);
+    if (!self->conn || txw_pg_exec (self->conn, s_stage_sql)
+    ||  txw_pg_exec (self->conn, "SET synchronous_commit = off")) {
+        PQfinish (self->conn);
+        self->conn = NULL;
+        s_set_healthy (self, false);
+        return -1;
+    }
+    //  Partitions may have been made by another shard meanwhile: ask again.
+    self->days_known_count = 0;
+    s_set_healthy (self, true);
+    return 0;
+}
+
+static s_checkpoint_t *
+s_source (txw_sink_t *self, const char *name, size_t len, bool create)
+{
+    if (len >= sizeof self->sources [0].name)
+        len = sizeof self->sources [0].name - 1;
+    for (int i = 0; i < self->source_count; i++)
+        if (strlen (self->sources [i].name) == len
+        &&  memcmp (self->sources [i].name, name, len) == 0)
+            return &self->sources [i];
+    if (!create || self->source_count == S_MAX_SOURCES)
+        return NULL;
+    s_checkpoint_t *src = &self->sources [self->source_count++];
+    memcpy (src->name, name, len);
+    src->name [len] = 0;
+    return src;
+}
+
+bool
+txw_sink_seen (txw_sink_t *self, const char *source, size_t len,
+               uint64_t epoch, uint64_t seq)
+{
+    s_checkpoint_t *src = s_source (self, source, len, false);
+    return src && src->epoch == epoch && seq <= src->seq;
+}
+
+void
+txw_sink_applied (txw_sink_t *self, const char *source, size_t len,
+                  uint64_t epoch, uint64_t seq)
+{
+    s_checkpoint_t *src = s_source (self, source, len, true);
+    if (!src)
+        return;                 //  more upstreams than slots: not checkpointed
+    if (epoch > src->epoch || (epoch == src->epoch && seq > src->seq)) {
+        src->epoch = epoch;
+        src->seq = seq;
+        src->dirty = true;
+    }
+}
+
+int
+txw_sink_start (txw_sink_t *self, bool migrate, txw_windows_t *windows,
+                int64_t retention_ms)
+{
+    if (migrate) {
+        //  Before s_connect: its staging tables are made LIKE the schema's.
+        PGconn *conn = txw_pg_connect (self->url);
+        int applied = conn? txw_pg_migrate (conn): -1;
+        PQfinish (conn);
+        if (applied < 0)
+            return -1;
+    }
+    if (s_connect (self))
+        return -1;
+    const char *params [] = { self->consumer };
+    PGresult *res = PQexecParams (self->conn,
+        "SELECT source, epoch, seq FROM txw_data.checkpoints WHERE consumer = $1",
+        1, NULL, params, NULL, NULL, 0);
+    if (PQresultStatus (res) != PGRES_TUPLES_OK) {
+        log_error ("cannot read checkpoints: %s", PQresultErrorMessage (res));
+        PQclear (res);
+        return -1;
+    }
+    for (int i = 0; i < PQntuples (res); i++) {
+        const char *name = PQgetvalue (res, i, 0);
+        s_checkpoint_t *src = s_source (self, name, strlen (name), true);
+        if (src) {
+            src->epoch = strtoull (PQgetvalue (res, i, 1), NULL, 10);
+            src->seq = strtoull (PQgetvalue (res, i, 2), NULL, 10);
+        }
+    }
+    PQclear (res);
+
+    char shard [16], retention [32];
+    snprintf (shard, sizeof shard, "%u", self->shard);
+    snprintf (retention, sizeof retention, "%lld", (long long) retention_ms);
+    const char *wparams [] = { shard, retention };
+    res = PQexecParams (self->conn,
+        "SELECT dimension, key, (extract(epoch FROM window_start) * 1000)::bigint,"
+        " window_ms, tx_count, amount_minor_sum, amount_minor_min, amount_minor_max,"
+        " approved, declined, failed, flagged, score_sum, late, closed,"
+        " approved_amount_minor_sum"
+        " FROM txw_data.windows WHERE shard = $1::int AND window_start >="
+        " (SELECT max(window_start) FROM txw_data.windows WHERE shard = $1::int)"
+        "   - make_interval(secs => $2::bigint / 1000.0) - interval '1 hour'",
+        2, NULL, wparams, NULL, NULL, 0);
+    if (PQresultStatus (res) != PGRES_TUPLES_OK) {
+        log_error ("cannot read windows: %s", PQresultErrorMessage (res));
+        PQclear (res);
+        return -1;
+    }
+    for (int i = 0; i < PQntuples (res); i++) {
+        txw_window_t row;
+        memset (&row, 0, sizeof row);
+        snprintf (row.key, sizeof row.key, "%s", PQgetvalue (res, i, 1));
+        int64_t *fields [] = {
+            &row.window_start_ms, &row.window_ms, &row.tx_count, &row.amount_sum,
+            &row.amount_min, &row.amount_max, &row.approved, &row.declined,
+            &row.failed, &row.flagged, &row.score_sum, &row.late
+        };
+        for (int f = 0; f < 12; f++)
+            *fields [f] = strtoll (PQgetvalue (res, i, f + 2), NULL, 10);
+        row.closed = PQgetvalue (res, i, 14) [0] == 't';
+        row.approved_amount_sum = strtoll (PQgetvalue (res, i, 15), NULL, 10);
+        txw_windows_restore (windows, PQgetvalue (res, i, 0), &row);
+    }
+    log_info ("shard %u resumed: %d checkpoints, %d recent window rows",
+              self->shard, self->source_count, PQntuples (res));
+    PQclear (res);
+    return 0;
+}
+
+//  --- Buffering -----------------------------------------------------------------
+
+static void
+s_reasons_array (txw_copybuf_t *buf, uint32_t reasons)
+{
+    char text [320] = "{";
+    size_t o = 1;
+    o += txw_reasons_format (reasons, text + 1, sizeof text - 2);
+    text [o++] = '}';
+    txw_copybuf_raw (buf, text, o);
+}
+
+static void
+s_need_day (txw_sink_t *self, int64_t ts_ms)
+{
+    int64_t day = ts_ms >= 0? ts_ms / 86400000: (ts_ms - 86399999) / 86400000;
+    for (int i = 0; i < self->days_known_count; i++)
+        if (self->days_known [i] == day)
+            return;
+    for (int i = 0; i < self->days_needed_count; i++)
+        if (self->days_needed [i] == day)
+            return;
+    if (self->days_needed_count < S_MAX_DAYS)
+        self->days_needed [self->days_needed_count++] = day;
+}
+
+void
+txw_sink_add_tx (txw_sink_t *self, const txw_tx_t *tx)
+{
+    if (self->mode == TXW_STORE_NONE
+    || (self->mode == TXW_STORE_FLAGGED && tx->score < self->flag_threshold))
+        return;
+    s_need_day (self, tx->ts_ms);
+    txw_copybuf_t *b = &self->tx_rows;
+    txw_copybuf_str (b, tx->tx_id);
+    txw_copybuf_ts_ms (b, tx->ts_ms);
+    txw_copybuf_str (b, tx->account_id);
+    txw_copybuf_int (b, tx->amount_minor);
+    txw_copybuf_str (b, tx->currency);
+    txw_copybuf_int (b, tx->amount_rep_minor);
+    txw_copybuf_str (b, tx->merchant_id);
+    txw_copybuf_str (b, tx->category);
+    txw_copybuf_str (b, txw_channel_name (tx->channel));
+    txw_copybuf_str (b, tx->branch_id);
+    txw_copybuf_str (b, tx->region);
+    txw_copybuf_str (b, tx->country);
+    txw_copybuf_str (b, tx->device_id);
+    if (tx->product_id [0])
+        txw_copybuf_str (b, tx->product_id);
+    else
+        txw_copybuf_null (b);
+    txw_copybuf_str (b, txw_status_name (tx->status));
+    txw_copybuf_int (b, tx->score);
+    s_reasons_array (b, tx->reasons);
+    txw_copybuf_str (b, tx->model_version);
+    txw_copybuf_int (b, self->shard);
+    txw_copybuf_end_row (b);
+}
+
+void
+txw_sink_add_alert (txw_sink_t *self, const txw_alert_t *a)
+{
+    txw_copybuf_t *b = &self->alert_rows;
+    char key [TXW_ID_MAX + TXW_NAME_MAX * 2 + 32];
+    if (a->tx_id [0])
+        snprintf (key, sizeof key, "%s:%s", a->kind, a->tx_id);
+    else
+        snprintf (key, sizeof key, "%s:%s:%lld", a->kind, a->region, (long long) a->ts_ms);
+    txw_copybuf_str (b, key);
+    txw_copybuf_str (b, a->kind);
+    txw_copybuf_str (b, a->tx_id);
+    txw_copybuf_ts_ms (b, a->ts_ms);
+    txw_copybuf_str (b, a->account_id);
+    txw_copybuf_int (b, a->score);
+    s_reasons_array (b, a->reasons);
+    txw_copybuf_int (b, a->amount_minor);
+    if (a->currency [0])
+        txw_copybuf_str (b, a->currency);
+    else
+        txw_copybuf_null (b);
+    txw_copybuf_int (b, a->amount_rep_minor);
+    txw_copybuf_str (b, a->merchant_id);
+    if (a->country [0])
+        txw_copybuf_str (b, a->country);
+    else
+        txw_copybuf_null (b);
+    txw_copybuf_str (b, txw_channel_name (a->channel));
+    txw_copybuf_str (b, a->region);
+    txw_copybuf_str (b, a->message);
+    txw_copybuf_str (b, a->model_version);
+    txw_copybuf_ts_ms (b, a->raised_ms);
+    txw_copybuf_end_row (b);
+}
+
+void
+txw_sink_add_dead_letter (txw_sink_t *self, const txw_reject_t *r)
+{
+    txw_copybuf_t *b = &self->dead_rows;
+    txw_copybuf_str (b, r->origin_source);
+    txw_copybuf_int (b, (int64_t) r->origin_seq);
+    txw_copybuf_int (b, r->origin_index);
+    txw_copybuf_int (b, (int64_t) r->line_no);
+    txw_copybuf_str (b, r->tx_id);
+    txw_copybuf_str (b, r->reason);
+    txw_copybuf_str (b, r->field);
+    txw_copybuf_str (b, r->message);
+    txw_copybuf_str (b, r->payload);
+    txw_copybuf_ts_ms (b, r->received_ms);
+    txw_copybuf_end_row (b);
+}
+
+static void
+s_window_row (void *arg, const txw_win_entry_t *e)
+{
+    txw_copybuf_t *b = arg;
+    const txw_window_t *w = &e->row;
+    txw_copybuf_str (b, w->dimension);
+    txw_copybuf_str (b, w->key);
+    txw_copybuf_ts_ms (b, w->window_start_ms);
+    txw_copybuf_int (b, w->shard);
+    txw_copybuf_int (b, w->window_ms);
+    txw_copybuf_int (b, w->tx_count);
+    txw_copybuf_int (b, w->amount_sum);
+    txw_copybuf_int (b, w->tx_count? w->amount_min: 0);
+    txw_copybuf_int (b, w->tx_count? w->amount_max: 0);
+    txw_copybuf_int (b, w->approved_amount_sum);
+    txw_copybuf_int (b, w->approved);
+    txw_copybuf_int (b, w->declined);
+    txw_copybuf_int (b, w->failed);
+    txw_copybuf_int (b, w->flagged);
+    txw_copybuf_int (b, w->score_sum);
+    txw_copybuf_int (b, w->late);
+    txw_copybuf_raw (b, w->closed? "t": "f", 1);
+    txw_copybuf_end_row (b);
+}
+
+//  --- Flush ---------------------------------------------------------------------
+
+static int
+s_write_checkpoints (txw_sink_t *self)
+{
+    for (int i = 0; i < self->source_count; i++) {
+        s_checkpoint_t *src = &self->sources [i];
+        if (!src->dirty)
+            continue;
+        char epoch [24], seq [24];
+        snprintf (epoch, sizeof epoch, "%llu", (unsigned long long) src->epoch);
+        snprintf (seq, sizeof seq, "%llu", (unsigned long long) src->seq);
+        const char *params [] = { self->consumer, src->name, epoch, seq };
+        PGresult *res = PQexecParams (self->conn,
+            "INSERT INTO txw_data.checkpoints (consumer, source, epoch, seq)"
+            " VALUES ($1, $2, $3::bigint, $4::bigint)"
+            " ON CONFLICT (consumer, source) DO UPDATE"
+            " SET epoch = excluded.epoch, seq = excluded.seq, updated_at = now()",
+            4, NULL, params, NULL, NULL, 0);
+        bool ok = PQresultStatus (res) == PGRES_COMMAND_OK;
+        if (!ok)
+            log_error ("checkpoint write failed: %s", PQresultErrorMessage (res));
+        PQclear (res);
+        if (!ok)
+            return -1;
+    }
+    return 0;
+}
+
+static int
+s_ensure_days (txw_sink_t *self)
+{
+    for (int i = 0; i < self->days_needed_count; i++) {
+        char sql [128];
+        snprintf (sql, sizeof sql,
+                  "SELECT txw_data.ensure_partition(date '1970-01-01' + %lld)",
+                  (long long) self->days_needed [i]);
+        if (txw_pg_exec (self->conn, sql))
+            return -1;
+    }
+    return 0;
+}
+
+static int
+s_write (txw_sink_t *self)
+{
+    if (txw_pg_exec (self->conn, "BEGIN") || s_ensure_days (self))
+        return -1;
+    if (self->tx_rows.rows
+    &&  (txw_pg_copy (self->conn, "COPY stage_tx (tx_id, ts, account_id, amount_minor,"
+                      " currency, amount_rep_minor, merchant_id, category, channel,"
+                      " branch_id, region, country, device_id, product_id, status,"
+                      " score, reasons, model_version, shard) FROM STDIN", &self->tx_rows)
+    ||   txw_pg_exec (self->conn, "INSERT INTO txw_data.transactions SELECT * FROM stage_tx"
+                      " ON CONFLICT DO NOTHING")))
+        return -1;
+    if (self->window_rows.rows
+    &&  (txw_pg_copy (self->conn, "COPY stage_windows (dimension, key, window_start,"
+                      " shard, window_ms, tx_count, amount_minor_sum, amount_minor_min,"
+                      " amount_minor_max, approved_amount_minor_sum, approved, declined,"
+                      " failed, flagged, score_sum, late, closed) FROM STDIN",
+                      &self->window_rows)
+    ||   txw_pg_exec (self->conn,
+            "INSERT INTO txw_data.windows SELECT * FROM stage_windows"
+            " ON CONFLICT (dimension, key, window_start, shard) DO UPDATE SET"
+            " window_ms = excluded.window_ms, tx_count = excluded.tx_count,"
+            " amount_minor_sum = excluded.amount_minor_sum,"
+            " amount_minor_min = excluded.amount_minor_min,"
+            " amount_minor_max = excluded.amount_minor_max,"
+            " approved_amount_minor_sum = excluded.approved_amount_minor_sum,"
+            " approved = excluded.approved, declined = excluded.declined,"
+            " failed = excluded.failed, flagged = excluded.flagged,"
+            " score_sum = excluded.score_sum, late = excluded.late,"
+            " closed = excluded.closed, updated_at = now()")))
+        return -1;
+    if (self->alert_rows.rows
+    &&  (txw_pg_copy (self->conn, "COPY stage_alerts FROM STDIN", &self->alert_rows)
+    ||   txw_pg_exec (self->conn,
+            "INSERT INTO txw_data.alerts (dedupe_key, kind, tx_id, ts, account_id, score,"
+            " reasons, amount_minor, currency, amount_rep_minor, merchant_id, country,"
+            " channel, region, message, model_version, raised_at)"
+            " SELECT * FROM stage_alerts ON CONFLICT (dedupe_key) DO NOTHING")))
+        return -1;
+    if (self->dead_rows.rows
+    &&  (txw_pg_copy (self->conn, "COPY stage_dead FROM STDIN", &self->dead_rows)
+    ||   txw_pg_exec (self->conn,
+            "INSERT INTO txw_data.dead_letters (origin_source, origin_seq, origin_index,"
+            " line_no, tx_id, reason, field, message, payload, received_at)"
+            " SELECT * FROM stage_dead ON CONFLICT DO NOTHING")))
+        return -1;
+    if (s_write_checkpoints (self) || txw_pg_exec (self->conn, "COMMIT"))
+        return -1;
+    return 0;
+}
+
+int
+txw_sink_flush (txw_sink_t *self, txw_windows_t *windows)
+{
+    int64_t now = txw_mono_ms ();
+    if (now < self->retry_at_ms)
+        return -1;
+    int64_t started = txw_mono_us ();
+    txw_copybuf_clear (&self->window_rows);
+    txw_windows_drain_dirty (windows, true, s_window_row, &self->window_rows);
+    bool any_checkpoint = false;
+    for (int i = 0; i < self->source_count; i++)
+        any_checkpoint |= self->sources [i].dirty;
+    if (!self->window_rows.rows && !txw_sink_pending (self) && !any_checkpoint)
+        return 0;
+
+    if (s_connect (self) == 0 && s_write (self) == 0) {
+        txw_counter_add (self->stored_tx, self->tx_rows.rows);
+        txw_counter_add (self->stored_windows, self->window_rows.rows);
+        txw_counter_add (self->stored_alerts, self->alert_rows.rows);
+        txw_counter_add (self->flushes, 1);
+        txw_copybuf_clear (&self->tx_rows);
+        txw_copybuf_clear (&self->alert_rows);
+        txw_copybuf_clear (&self->dead_rows);
+        for (int i = 0; i < self->source_count; i++)
+            self->sources [i].dirty = false;
+        for (int i = 0; i < self->days_needed_count; i++)
+            if (self->days_known_count < S_MAX_DAYS)
+                self->days_known [self->days_known_count++] = self->days_needed [i];
+            else
+                self->days_known [i % S_MAX_DAYS] = self->days_needed [i];
+        self->days_needed_count = 0;
+        self->backoff_ms = 100;
+        s_set_healthy (self, true);
+        txw_histogram_observe_us (self->flush_time, txw_mono_us () - started);
+        return 0;
+    }
+    //  Keep everything for the next try; the windows go whole again.
+    if (self->conn && PQtransactionStatus (self->conn) != PQTRANS_IDLE)
+        txw_pg_exec (self->conn, "ROLLBACK");
+    if (self->conn && PQstatus (self->conn) != CONNECTION_OK)
+        s_set_healthy (self, false);
+    txw_windows_mark_all_dirty (windows);
+    txw_counter_add (self->flush_errors, 1);
+    self->retry_at_ms = now + self->backoff_ms;
+    log_warn ("flush failed; %zu rows kept, retrying in %lld ms",
+              txw_sink_pending (self), (long long) self->backoff_ms);
+    self->backoff_ms = self->backoff_ms * 2 > 5000? 5000: self->backoff_ms * 2;
+    return -1;
+}

@@ -1,0 +1,56 @@
+/*  sink - the aggregator's writes to PostgreSQL, one transaction per flush
+
+    Everything the aggregator applies between two flushes is written in one
+    database transaction: scored transactions (COPY), the whole rows of the
+    windows that changed (upsert), alerts, dead letters for events too late
+    to count, and the last sequence number applied from every upstream
+    source. A restarted shard reads those checkpoints and its recent windows
+    back, so it neither counts a replayed message twice nor overwrites a
+    window with a partial one. If a flush fails nothing is lost: the buffers
+    stay, the windows are marked to be written again, and the next flush
+    retries after a back-off.                                                 */
+
+#ifndef TXW_SINK_H
+#define TXW_SINK_H
+
+#include "codec.h"
+#include "windows.h"
+
+#include <stdbool.h>
+
+typedef enum { TXW_STORE_ALL, TXW_STORE_FLAGGED, TXW_STORE_NONE } txw_store_mode_t;
+
+typedef struct _txw_sink_t txw_sink_t;
+
+//  consumer names this shard in the checkpoint table ("aggregator-0").
+//  Connects lazily: returns NULL only for a bad argument.
+txw_sink_t *txw_sink_new (const char *database_url, const char *consumer,
+                          txw_store_mode_t mode, uint32_t shard, int flag_threshold);
+void txw_sink_destroy (txw_sink_t **self_p);
+
+//  Connects, applies migrations if asked, loads checkpoints and this
+//  shard's recent windows into windows. Returns 0 or -1 (logged).
+int txw_sink_start (txw_sink_t *self, bool migrate, txw_windows_t *windows,
+                    int64_t retention_ms);
+
+//  True if (source, epoch, seq) was applied before (a replay to skip).
+bool txw_sink_seen (txw_sink_t *self, const char *source, size_t len,
+                    uint64_t epoch, uint64_t seq);
+//  Records that (source, epoch, seq) is applied; committed with the next flush.
+void txw_sink_applied (txw_sink_t *self, const char *source, size_t len,
+                       uint64_t epoch, uint64_t seq);
+
+void txw_sink_add_tx (txw_sink_t *self, const txw_tx_t *tx);
+void txw_sink_add_alert (txw_sink_t *self, const txw_alert_t *alert);
+void txw_sink_add_dead_letter (txw_sink_t *self, const txw_reject_t *rej);
+
+//  Writes everything pending and the dirty windows in one transaction.
+//  Returns 0, or -1 when the database is unreachable or refused the write.
+int txw_sink_flush (txw_sink_t *self, txw_windows_t *windows);
+
+//  Rows waiting for the next flush (transactions, alerts, dead letters).
+size_t txw_sink_pending (const txw_sink_t *self);
+//  Readable from any thread: did the last attempt reach PostgreSQL?
+bool txw_sink_healthy (const txw_sink_t *self);
+
+#endif

@@ -1,0 +1,298 @@
+/*  windows - event-time tumbling windows per dimension, with a watermark    */
+
+#include "windows.h"
+#include "log.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static const char *s_dimensions [TXW_DIM_COUNT] = {
+    "overall", "region", "branch", "merchant", "category", "channel"
+};
+
+const char *
+txw_dimension_name (int dim)
+{
+    return dim >= 0 && dim < TXW_DIM_COUNT? s_dimensions [dim]: "unknown";
+}
+
+struct _txw_windows_t {
+    txw_win_entry_t *slots;
+    size_t capacity;            //  power of two
+    size_t size;
+    uint32_t shard;
+    int64_t window_ms;
+    int64_t lateness_ms;
+    int64_t retention_ms;
+    int flag_threshold;
+    int64_t max_event_ms;       //  INT64_MIN until the first event
+};
+
+static int64_t
+s_floor (int64_t ts, int64_t size)
+{
+    int64_t r = ts % size;
+    return r < 0? ts - r - size: ts - r;
+}
+
+static uint64_t
+s_hash (int dim, const char *key, size_t len, int64_t start)
+{
+    uint64_t h = txw_hash (key, len);
+    h ^= (uint64_t) start * 0x9E3779B97F4A7C15ULL;
+    h ^= (uint64_t) (dim + 1) * 0xC2B2AE3D27D4EB4FULL;
+    h ^= h >> 29;
+    return h ? h: 1;
+}
+
+txw_windows_t *
+txw_windows_new (uint32_t shard, int64_t window_ms, int64_t lateness_ms,
+                 int64_t retention_ms, int flag_threshold)
+{
+    if (window_ms <= 0 || lateness_ms < 0 || retention_ms < 0)
+        return NULL;
+    txw_windows_t *self = calloc (1, sizeof *self);
+    if (!self)
+        return NULL;
+    self->capacity = 1024;
+    self->slots = calloc (self->capacity, sizeof *self->slots);
+    if (!self->slots) {
+        free (self);
+        return NULL;
+    }
+    self->shard = shard;
+    self->window_ms = window_ms;
+    self->lateness_ms = lateness_ms;
+    self->retention_ms = retention_ms;
+    self->flag_threshold = flag_threshold;
+    self->max_event_ms = INT64_MIN;
+    return self;
+}
+
+void
+txw_windows_destroy (txw_windows_t **self_p)
+{
+    if (!self_p || !*self_p)
+        return;
+    free ((*self_p)->slots);
+    free (*self_p);
+    *self_p = NULL;
+}
+
+int64_t
+txw_windows_watermark (const txw_windows_t *self)
+{
+    return self->max_event_ms == INT64_MIN? INT64_MIN
+         : self->max_event_ms - self->lateness_ms;
+}
+
+size_t
+txw_windows_size (const txw_windows_t *self)
+{
+    return self->size;
+}
+
+static txw_win_entry_t *
+s_probe (txw_win_entry_t *slots, size_t capacity, uint64_t hash, int dim,
+         const char *key, int64_t start)
+{
+    size_t mask = capacity - 1;
+    for (size_t i = hash & mask;; i = (i + 1) & mask) {
+        txw_win_entry_t *e = &slots [i];
+        if (!e->used)
+            return e;
+        if (e->hash == hash && e->dim == dim && e->row.window_start_ms == start
+        &&  strcmp (e->row.key, key) == 0)
+            return e;
+    }
+}
+
+//  Rebuilds the table into new_capacity slots, leaving out entries for
+//  which keep returns false.
+static int
+s_rebuild (txw_windows_t *self, size_t new_capacity, int64_t evict_before)
+{
+    txw_win_entry_t *slots = calloc (new_capacity, sizeof *slots);
+    if (!slots)
+        return -1;
+    size_t size = 0;
+    for (size_t i = 0; i < self->capacity; i++) {
+        txw_win_entry_t *e = &self->slots [i];
+        if (!e->used)
+            continue;
+        if (e->row.closed && !e->store_dirty && !e->publish_dirty
+        &&  e->row.window_start_ms + self->window_ms <= evict_before)
+            continue;
+        *s_probe (slots, new_capacity, e->hash, e->dim, e->row.key,
+                  e->row.window_start_ms) = *e;
+        size++;
+    }
+    free (self->slots);
+    self->slots = slots;
+    self->capacity = new_capacity;
+    self->size = size;
+    return 0;
+}
+
+static txw_win_entry_t *
+s_entry (txw_windows_t *self, int dim, const char *key, int64_t start)
+{
+    if ((self->size + 1) * 2 > self->capacity
+    &&  s_rebuild (self, self->capacity * 2, INT64_MIN))
+        return NULL;
+    size_t len = strlen (key);
+    uint64_t hash = s_hash (dim, key, len, start);
+    txw_win_entry_t *e = s_probe (self->slots, self->capacity, hash, dim, key, start);
+    if (!e->used) {
+        memset (e, 0, sizeof *e);
+        e->used = true;
+        e->hash = hash;
+        e->dim = (uint8_t) dim;
+        snprintf (e->row.dimension, sizeof e->row.dimension, "%s", s_dimensions [dim]);
+        memcpy (e->row.key, key, len < sizeof e->row.key? len + 1: sizeof e->row.key);
+        e->row.key [sizeof e->row.key - 1] = 0;
+        e->row.window_start_ms = start;
+        e->row.window_ms = self->window_ms;
+        e->row.shard = self->shard;
+        e->row.amount_min = INT64_MAX;
+        e->row.amount_max = INT64_MIN;
+        self->size++;
+    }
+    return e;
+}
+
+txw_win_result_t
+txw_windows_add (txw_windows_t *self, const txw_tx_t *tx)
+{
+    int64_t start = s_floor (tx->ts_ms, self->window_ms);
+    int64_t end = start + self->window_ms;
+    int64_t watermark = txw_windows_watermark (self);
+    txw_win_result_t result = TXW_WIN_ON_TIME;
+    if (watermark != INT64_MIN && end <= watermark) {
+        result = TXW_WIN_LATE;
+        if (end <= watermark - self->retention_ms)
+            return TXW_WIN_TOO_LATE;
+    }
+    const char *keys [TXW_DIM_COUNT] = {
+        "all", tx->region, tx->branch_id, tx->merchant_id, tx->category,
+        txw_channel_name (tx->channel)
+    };
+    bool flagged = tx->score >= self->flag_threshold;
+    for (int dim = 0; dim < TXW_DIM_COUNT; dim++) {
+        txw_win_entry_t *e = s_entry (self, dim, keys [dim], start);
+        if (!e) {
+            log_error ("window table out of memory");
+            abort ();
+        }
+        txw_window_t *w = &e->row;
+        w->tx_count++;
+        w->amount_sum += tx->amount_rep_minor;
+        if (tx->amount_rep_minor < w->amount_min)
+            w->amount_min = tx->amount_rep_minor;
+        if (tx->amount_rep_minor > w->amount_max)
+            w->amount_max = tx->amount_rep_minor;
+        if (tx->status == TXW_STATUS_APPROVED) {
+            w->approved++;
+            w->approved_amount_sum += tx->amount_rep_minor;
+        }
+        else
+        if (tx->status == TXW_STATUS_DECLINED)
+            w->declined++;
+        else
+        if (tx->status == TXW_STATUS_FAILED)
+            w->failed++;
+        if (flagged)
+            w->flagged++;
+        w->score_sum += tx->score;
+        if (result == TXW_WIN_LATE)
+            w->late++;
+        e->store_dirty = true;
+        e->publish_dirty = true;
+    }
+    if (tx->ts_ms > self->max_event_ms)
+        self->max_event_ms = tx->ts_ms;
+    return result;
+}
+
+void
+txw_windows_restore (txw_windows_t *self, const char *dimension,
+                     const txw_window_t *row)
+{
+    int dim = 0;
+    while (dim < TXW_DIM_COUNT && strcmp (s_dimensions [dim], dimension))
+        dim++;
+    if (dim == TXW_DIM_COUNT || row->window_ms != self->window_ms)
+        return;                 //  another dimension set or window size
+    txw_win_entry_t *e = s_entry (self, dim, row->key, row->window_start_ms);
+    if (!e)
+        return;
+    e->row = *row;
+    e->row.shard = self->shard;
+    e->store_dirty = false;
+    e->publish_dirty = false;
+    //  The restored rows tell how far event time had come.
+    int64_t end = row->window_start_ms + row->window_ms;
+    if (row->closed && end + self->lateness_ms > self->max_event_ms)
+        self->max_event_ms = end + self->lateness_ms;
+}
+
+int
+txw_windows_advance (txw_windows_t *self)
+{
+    int64_t watermark = txw_windows_watermark (self);
+    if (watermark == INT64_MIN)
+        return 0;
+    int closed = 0;
+    bool evictable = false;
+    for (size_t i = 0; i < self->capacity; i++) {
+        txw_win_entry_t *e = &self->slots [i];
+        if (!e->used)
+            continue;
+        int64_t end = e->row.window_start_ms + self->window_ms;
+        if (!e->row.closed && end <= watermark) {
+            e->row.closed = true;
+            e->store_dirty = true;
+            e->publish_dirty = true;
+            closed++;
+        }
+        if (e->row.closed && end <= watermark - self->retention_ms)
+            evictable = true;
+    }
+    if (evictable)
+        s_rebuild (self, self->capacity, watermark - self->retention_ms);
+    return closed;
+}
+
+void
+txw_windows_drain_dirty (txw_windows_t *self, bool store,
+                         txw_win_visit_fn *fn, void *arg)
+{
+    for (size_t i = 0; i < self->capacity; i++) {
+        txw_win_entry_t *e = &self->slots [i];
+        if (!e->used)
+            continue;
+        bool *flag = store? &e->store_dirty: &e->publish_dirty;
+        if (*flag) {
+            fn (arg, e);
+            *flag = false;
+        }
+    }
+}
+
+void
+txw_windows_mark_all_dirty (txw_windows_t *self)
+{
+    for (size_t i = 0; i < self->capacity; i++)
+        if (self->slots [i].used)
+            self->slots [i].store_dirty = true;
+}
+
+const txw_window_t *
+txw_windows_find (txw_windows_t *self, int dim, const char *key, int64_t start_ms)
+{
+    if (dim < 0 || dim >= TXW_DIM_COUNT)
+        return NULL;
+    uint64_t hash = s_hash (dim, key, strlen (key), start_ms);
+    txw_win_entry_t *e = s_probe (self->slots, self->capacity, hash, dim, key, start_ms);
+    return e->used? &e->row: NULL;
+}

@@ -1,0 +1,77 @@
+/*  windows - event-time tumbling windows per dimension, with a watermark
+
+    Every scored transaction updates one window in each dimension (overall,
+    region, branch, merchant, category, channel). The watermark is the
+    largest event time seen minus the allowed lateness; a window closes when
+    the watermark passes its end. An event for a window that has closed is
+    late: it is still counted (totals stay exact) and the window's late
+    counter says so. Closed windows are kept for the retention period so a
+    late event updates the full row; an event older than that is too late
+    and the caller dead-letters it. Rows are always written whole, so a
+    window written twice is the same row.                                     */
+
+#ifndef TXW_WINDOWS_H
+#define TXW_WINDOWS_H
+
+#include "codec.h"
+
+#include <stdbool.h>
+#include <stdint.h>
+
+typedef enum {
+    TXW_DIM_OVERALL = 0, TXW_DIM_REGION, TXW_DIM_BRANCH, TXW_DIM_MERCHANT,
+    TXW_DIM_CATEGORY, TXW_DIM_CHANNEL, TXW_DIM_COUNT
+} txw_dimension_t;
+
+const char *txw_dimension_name (int dim);
+
+typedef struct {
+    txw_window_t row;           //  what is written and published
+    uint64_t hash;
+    uint8_t dim;
+    bool used;
+    bool store_dirty;           //  changed since last written to PostgreSQL
+    bool publish_dirty;         //  changed since last published
+} txw_win_entry_t;
+
+typedef struct _txw_windows_t txw_windows_t;
+
+typedef enum {
+    TXW_WIN_ON_TIME = 0,
+    TXW_WIN_LATE,               //  counted into a closed window
+    TXW_WIN_TOO_LATE            //  older than retention: not counted
+} txw_win_result_t;
+
+txw_windows_t *txw_windows_new (uint32_t shard, int64_t window_ms,
+                                int64_t lateness_ms, int64_t retention_ms,
+                                int flag_threshold);
+void txw_windows_destroy (txw_windows_t **self_p);
+
+//  Adds one scored transaction to its windows in every dimension.
+txw_win_result_t txw_windows_add (txw_windows_t *self, const txw_tx_t *tx);
+
+//  Puts back a row read from PostgreSQL at start-up (this shard's recent
+//  windows), so a restarted shard keeps counting on top of them.
+void txw_windows_restore (txw_windows_t *self, const char *dimension,
+                          const txw_window_t *row);
+
+//  Closes the windows the watermark has passed (marking them dirty) and
+//  forgets closed windows older than the retention. Returns how many closed.
+int txw_windows_advance (txw_windows_t *self);
+
+int64_t txw_windows_watermark (const txw_windows_t *self);
+size_t txw_windows_size (const txw_windows_t *self);
+
+//  Calls fn for every entry that is store_dirty (store) or publish_dirty
+//  (publish) and clears that flag. fn may not add windows.
+typedef void (txw_win_visit_fn) (void *arg, const txw_win_entry_t *entry);
+void txw_windows_drain_dirty (txw_windows_t *self, bool store,
+                              txw_win_visit_fn *fn, void *arg);
+//  Sets the store-dirty flag again on every entry (after a failed write).
+void txw_windows_mark_all_dirty (txw_windows_t *self);
+
+//  Looks a window up; NULL if absent. For tests and the query of one key.
+const txw_window_t *txw_windows_find (txw_windows_t *self, int dim,
+                                      const char *key, int64_t start_ms);
+
+#endif
