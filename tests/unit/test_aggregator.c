@@ -1,0 +1,194 @@
+/*  test_aggregator - window logic: dimensions, watermark, lateness, retention */
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <cmocka.h>
+#include <string.h>
+
+#include "windows.h"
+
+#define MIN 60000
+
+static txw_tx_t
+s_tx (int64_t ts_ms, int64_t amount, int status, int score, const char *region)
+{
+    txw_tx_t tx;
+    memset (&tx, 0, sizeof tx);
+    strcpy (tx.tx_id, "T");
+    tx.ts_ms = ts_ms;
+    strcpy (tx.account_id, "A1");
+    tx.amount_rep_minor = amount;
+    strcpy (tx.merchant_id, "M1");
+    strcpy (tx.category, "grocery");
+    tx.channel = TXW_CHANNEL_ONLINE;
+    strcpy (tx.branch_id, "B1");
+    strcpy (tx.region, region);
+    tx.status = (uint8_t) status;
+    tx.scored = true;
+    tx.score = (uint8_t) score;
+    return tx;
+}
+
+static void
+test_counts_every_dimension (void **state)
+{
+    (void) state;
+    txw_windows_t *w = txw_windows_new (3, MIN, 5000, 3600000, 80);
+    txw_tx_t a = s_tx (10 * MIN + 1000, 500, TXW_STATUS_APPROVED, 10, "R1");
+    txw_tx_t b = s_tx (10 * MIN + 2000, 300, TXW_STATUS_DECLINED, 90, "R2");
+    txw_tx_t c = s_tx (10 * MIN + 3000, 700, TXW_STATUS_FAILED, 50, "R1");
+    assert_int_equal (txw_windows_add (w, &a), TXW_WIN_ON_TIME);
+    assert_int_equal (txw_windows_add (w, &b), TXW_WIN_ON_TIME);
+    assert_int_equal (txw_windows_add (w, &c), TXW_WIN_ON_TIME);
+    const txw_window_t *all = txw_windows_find (w, TXW_DIM_OVERALL, "all", 10 * MIN);
+    assert_non_null (all);
+    assert_int_equal (all->tx_count, 3);
+    assert_int_equal (all->amount_sum, 1500);
+    assert_int_equal (all->amount_min, 300);
+    assert_int_equal (all->amount_max, 700);
+    assert_int_equal (all->approved, 1);
+    assert_int_equal (all->declined, 1);
+    assert_int_equal (all->failed, 1);
+    assert_int_equal (all->flagged, 1);
+    assert_int_equal (all->approved_amount_sum, 500);
+    assert_int_equal (all->score_sum, 150);
+    assert_int_equal (all->shard, 3);
+    const txw_window_t *r1 = txw_windows_find (w, TXW_DIM_REGION, "R1", 10 * MIN);
+    assert_int_equal (r1->tx_count, 2);
+    assert_int_equal (r1->amount_sum, 1200);
+    assert_non_null (txw_windows_find (w, TXW_DIM_CHANNEL, "online", 10 * MIN));
+    assert_non_null (txw_windows_find (w, TXW_DIM_MERCHANT, "M1", 10 * MIN));
+    assert_non_null (txw_windows_find (w, TXW_DIM_BRANCH, "B1", 10 * MIN));
+    assert_non_null (txw_windows_find (w, TXW_DIM_CATEGORY, "grocery", 10 * MIN));
+    assert_null (txw_windows_find (w, TXW_DIM_REGION, "R3", 10 * MIN));
+    //  overall + 2 regions + branch + merchant + category + channel
+    assert_int_equal (txw_windows_size (w), 7);
+    txw_windows_destroy (&w);
+    txw_windows_destroy (&w);
+}
+
+static void
+test_watermark_closes_and_late_counts (void **state)
+{
+    (void) state;
+    txw_windows_t *w = txw_windows_new (0, MIN, 5000, 10 * MIN, 80);
+    txw_tx_t tx = s_tx (0 * MIN + 100, 100, TXW_STATUS_APPROVED, 0, "R1");
+    txw_windows_add (w, &tx);
+    //  An event at 1:04 puts the watermark at 0:59: window 0 still open.
+    tx = s_tx (1 * MIN + 4000, 100, TXW_STATUS_APPROVED, 0, "R1");
+    txw_windows_add (w, &tx);
+    assert_int_equal (txw_windows_advance (w), 0);
+    //  An event out of order but within lateness is on time.
+    tx = s_tx (0 * MIN + 59000, 100, TXW_STATUS_APPROVED, 0, "R1");
+    assert_int_equal (txw_windows_add (w, &tx), TXW_WIN_ON_TIME);
+    //  1:05 moves the watermark to 1:00: window 0 closes (7 dimension rows).
+    tx = s_tx (1 * MIN + 5000, 100, TXW_STATUS_APPROVED, 0, "R1");
+    txw_windows_add (w, &tx);
+    assert_int_equal (txw_windows_watermark (w), 1 * MIN);
+    assert_int_equal (txw_windows_advance (w), 6);
+    const txw_window_t *zero = txw_windows_find (w, TXW_DIM_OVERALL, "all", 0);
+    assert_true (zero->closed);
+    assert_int_equal (zero->tx_count, 2);
+    //  A late event still counts, and is marked late.
+    tx = s_tx (0 * MIN + 30000, 100, TXW_STATUS_APPROVED, 0, "R1");
+    assert_int_equal (txw_windows_add (w, &tx), TXW_WIN_LATE);
+    assert_int_equal (zero->tx_count, 3);
+    assert_int_equal (zero->late, 1);
+    //  A late event for a window never opened is late too, and counted.
+    tx = s_tx (-5 * MIN, 100, TXW_STATUS_APPROVED, 0, "R9");
+    assert_int_equal (txw_windows_add (w, &tx), TXW_WIN_LATE);
+    const txw_window_t *old = txw_windows_find (w, TXW_DIM_REGION, "R9", -5 * MIN);
+    assert_int_equal (old->tx_count, 1);
+    assert_int_equal (old->late, 1);
+    txw_windows_destroy (&w);
+}
+
+static int s_visits;
+static void
+s_count (void *arg, const txw_win_entry_t *e)
+{
+    (void) arg;
+    (void) e;
+    s_visits++;
+}
+
+static void
+test_retention_and_dirty (void **state)
+{
+    (void) state;
+    txw_windows_t *w = txw_windows_new (0, MIN, 0, 2 * MIN, 80);
+    txw_tx_t tx = s_tx (100, 100, TXW_STATUS_APPROVED, 0, "R1");
+    txw_windows_add (w, &tx);
+    s_visits = 0;
+    txw_windows_drain_dirty (w, true, s_count, NULL);
+    assert_int_equal (s_visits, 6);
+    s_visits = 0;
+    txw_windows_drain_dirty (w, true, s_count, NULL);
+    assert_int_equal (s_visits, 0);
+    //  Far ahead: window 0 closes, and after retention is forgotten once
+    //  its final state has been stored and published.
+    tx = s_tx (10 * MIN, 100, TXW_STATUS_APPROVED, 0, "R1");
+    txw_windows_add (w, &tx);
+    txw_windows_advance (w);
+    assert_non_null (txw_windows_find (w, TXW_DIM_OVERALL, "all", 0));
+    txw_windows_drain_dirty (w, true, s_count, NULL);
+    txw_windows_drain_dirty (w, false, s_count, NULL);
+    txw_windows_advance (w);
+    assert_null (txw_windows_find (w, TXW_DIM_OVERALL, "all", 0));
+    //  Older than watermark minus retention: too late, not counted.
+    tx = s_tx (5 * MIN, 100, TXW_STATUS_APPROVED, 0, "R1");
+    assert_int_equal (txw_windows_add (w, &tx), TXW_WIN_TOO_LATE);
+    assert_null (txw_windows_find (w, TXW_DIM_OVERALL, "all", 5 * MIN));
+    txw_windows_destroy (&w);
+}
+
+static void
+test_restore_and_growth (void **state)
+{
+    (void) state;
+    txw_windows_t *w = txw_windows_new (1, MIN, 5000, 3600000, 80);
+    txw_window_t row;
+    memset (&row, 0, sizeof row);
+    strcpy (row.key, "R1");
+    row.window_start_ms = 7 * MIN;
+    row.window_ms = MIN;
+    row.tx_count = 40;
+    row.amount_sum = 4000;
+    row.amount_min = 10;
+    row.amount_max = 900;
+    txw_windows_restore (w, "region", &row);
+    txw_tx_t tx = s_tx (7 * MIN + 10, 5, TXW_STATUS_APPROVED, 0, "R1");
+    txw_windows_add (w, &tx);
+    const txw_window_t *r1 = txw_windows_find (w, TXW_DIM_REGION, "R1", 7 * MIN);
+    assert_int_equal (r1->tx_count, 41);
+    assert_int_equal (r1->amount_sum, 4005);
+    assert_int_equal (r1->amount_min, 5);
+    //  Many keys: the table grows and keeps every window.
+    char region [16];
+    for (int i = 0; i < 5000; i++) {
+        snprintf (region, sizeof region, "X%d", i);
+        tx = s_tx (7 * MIN + 20, 1, TXW_STATUS_APPROVED, 0, region);
+        txw_windows_add (w, &tx);
+    }
+    for (int i = 0; i < 5000; i++) {
+        snprintf (region, sizeof region, "X%d", i);
+        const txw_window_t *x = txw_windows_find (w, TXW_DIM_REGION, region, 7 * MIN);
+        assert_non_null (x);
+        assert_int_equal (x->tx_count, 1);
+    }
+    assert_int_equal (txw_windows_find (w, TXW_DIM_OVERALL, "all", 7 * MIN)->tx_count, 5001);
+    txw_windows_destroy (&w);
+}
+
+int
+main (void)
+{
+    const struct CMUnitTest tests [] = {
+        cmocka_unit_test (test_counts_every_dimension),
+        cmocka_unit_test (test_watermark_closes_and_late_counts),
+        cmocka_unit_test (test_retention_and_dirty),
+        cmocka_unit_test (test_restore_and_growth),
+    };
+    return cmocka_run_group_tests_name ("aggregator windows", tests, NULL, NULL);
+}

@@ -1,0 +1,374 @@
+/*  test_codec - round trips and hostile input for the wire codec           */
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <cmocka.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "codec.h"
+#include "money.h"
+#include "pii.h"
+#include "reasons.h"
+
+static txw_tx_t
+s_sample_tx (bool scored)
+{
+    txw_tx_t tx;
+    memset (&tx, 0, sizeof tx);
+    strcpy (tx.tx_id, "T1-42");
+    tx.ts_ms = 1767607200123;
+    strcpy (tx.account_id, "A000123");
+    tx.amount_minor = 1250;
+    strcpy (tx.currency, "EUR");
+    strcpy (tx.merchant_id, "M00042");
+    strcpy (tx.category, "grocery");
+    tx.channel = TXW_CHANNEL_POS;
+    strcpy (tx.branch_id, "B017");
+    strcpy (tx.region, "R3");
+    strcpy (tx.country, "DE");
+    strcpy (tx.device_id, "D99");
+    tx.status = TXW_STATUS_DECLINED;
+    tx.origin_us = 1767607200123456;
+    tx.hour = 10;
+    tx.weekday = 0;
+    tx.amount_rep_minor = 1250;
+    if (scored) {
+        tx.scored = true;
+        tx.score = 87;
+        tx.reasons = TXW_REASON_NEW_DEVICE | TXW_REASON_AMOUNT_SPIKE;
+        strcpy (tx.model_version, "rules-1");
+    }
+    return tx;
+}
+
+//  Packs one TX batch and returns its frame (caller frees).
+static char *
+s_frame (const txw_tx_t *tx, int records, size_t *size, uint32_t type)
+{
+    txw_batch_t batch;
+    txw_batch_init (&batch, type, "validator@test", 77);
+    for (int i = 0; i < records; i++) {
+        txw_tx_encode (&batch.pk, tx);
+        txw_batch_added (&batch);
+    }
+    txw_batch_seal (&batch, 5, 1234567);
+    char *copy = malloc (batch.buf.size);
+    memcpy (copy, batch.buf.data, batch.buf.size);
+    *size = batch.buf.size;
+    txw_batch_fini (&batch);
+    return copy;
+}
+
+static void
+test_tx_round_trip (void **state)
+{
+    (void) state;
+    for (int scored = 0; scored < 2; scored++) {
+        txw_tx_t tx = s_sample_tx (scored);
+        size_t size;
+        char *frame = s_frame (&tx, 3, &size, scored? TXW_MSG_SCORED_TX: TXW_MSG_TX);
+        txw_envelope_t env;
+        const char *error = NULL;
+        assert_int_equal (txw_envelope_decode (frame, size, &env, &error), 0);
+        assert_int_equal (env.type, scored? TXW_MSG_SCORED_TX: TXW_MSG_TX);
+        assert_int_equal (env.seq, 5);
+        assert_int_equal (env.epoch, 77);
+        assert_int_equal (env.sent_us, 1234567);
+        assert_int_equal (env.count, 3);
+        assert_memory_equal (env.source_id.ptr, "validator@test", env.source_id.len);
+        for (int i = 0; i < 3; i++) {
+            txw_tx_t out;
+            memset (&out, 0, sizeof out);
+            assert_int_equal (txw_tx_decode (&env.records, &out, &error), 0);
+            assert_memory_equal (&out, &tx, sizeof tx);
+        }
+        free (frame);
+    }
+}
+
+static void
+test_reject_alert_window_round_trip (void **state)
+{
+    (void) state;
+    msgpack_sbuffer buf;
+    msgpack_packer pk;
+    msgpack_sbuffer_init (&buf);
+    msgpack_packer_init (&pk, &buf, msgpack_sbuffer_write);
+
+    txw_reject_t rej, rej_out;
+    memset (&rej, 0, sizeof rej);
+    strcpy (rej.origin_source, "producer:1");
+    rej.origin_seq = 9;
+    rej.origin_index = 3;
+    rej.line_no = 1041;
+    strcpy (rej.reason, "bad_currency");
+    strcpy (rej.field, "currency");
+    strcpy (rej.message, "currency 'XXQ' is not ISO 4217");
+    strcpy (rej.payload, "{\"tx_id\":\"T1\"}");
+    rej.received_ms = 99;
+    txw_reject_encode (&pk, &rej);
+
+    txw_alert_t alert, alert_out;
+    memset (&alert, 0, sizeof alert);
+    strcpy (alert.kind, "fraud");
+    strcpy (alert.tx_id, "T1-9");
+    alert.score = 91;
+    alert.reasons = TXW_REASON_CARD_TESTING;
+    alert.amount_minor = -5;
+    strcpy (alert.currency, "JPY");
+    alert.channel = TXW_CHANNEL_ONLINE;
+    txw_alert_encode (&pk, &alert);
+
+    txw_window_t win, win_out;
+    memset (&win, 0, sizeof win);
+    strcpy (win.dimension, "region");
+    strcpy (win.key, "R3");
+    win.window_start_ms = -60000;
+    win.window_ms = 60000;
+    win.shard = 2;
+    win.tx_count = 1ll << 40;
+    win.amount_min = INT64_MIN;
+    win.amount_max = INT64_MAX;
+    win.closed = true;
+    txw_window_encode (&pk, &win);
+
+    txw_cursor_t cur = { (const uint8_t *) buf.data, (const uint8_t *) buf.data + buf.size };
+    const char *error;
+    assert_int_equal (txw_reject_decode (&cur, &rej_out, &error), 0);
+    assert_memory_equal (&rej, &rej_out, sizeof rej);
+    memset (&alert_out, 0, sizeof alert_out);
+    assert_int_equal (txw_alert_decode (&cur, &alert_out, &error), 0);
+    assert_memory_equal (&alert, &alert_out, sizeof alert);
+    memset (&win_out, 0, sizeof win_out);
+    assert_int_equal (txw_window_decode (&cur, &win_out, &error), 0);
+    assert_memory_equal (&win, &win_out, sizeof win);
+    assert_true (cur.p == cur.end);
+    msgpack_sbuffer_destroy (&buf);
+}
+
+static void
+test_raw_tx_wrong_type_and_extra_fields (void **state)
+{
+    (void) state;
+    msgpack_sbuffer buf;
+    msgpack_packer pk;
+    msgpack_sbuffer_init (&buf);
+    msgpack_packer_init (&pk, &buf, msgpack_sbuffer_write);
+    //  18 fields: a newer writer; field 4 (currency) is an integer.
+    msgpack_pack_array (&pk, 18);
+    for (int i = 0; i < 18; i++) {
+        if (i == 1)
+            msgpack_pack_int64 (&pk, 1767607200000);
+        else
+        if (i == 4)
+            msgpack_pack_int (&pk, 978);
+        else
+        if (i == 14 || i == 15)
+            msgpack_pack_int (&pk, 7);
+        else
+        if (i == 16) {
+            msgpack_pack_map (&pk, 1);
+            msgpack_pack_nil (&pk);
+            msgpack_pack_double (&pk, 1.5);
+        }
+        else {
+            msgpack_pack_str (&pk, 2);
+            msgpack_pack_str_body (&pk, "ab", 2);
+        }
+    }
+    txw_cursor_t cur = { (const uint8_t *) buf.data, (const uint8_t *) buf.data + buf.size };
+    txw_raw_tx_t raw;
+    const char *error;
+    assert_int_equal (txw_raw_tx_decode (&cur, &raw, &error), 0);
+    assert_int_equal (raw.bad_field, 4);
+    assert_true (raw.ts_is_int);
+    assert_int_equal (raw.ts_ms, 1767607200000);
+    assert_int_equal (raw.line_no, 7);
+    assert_int_equal (raw.tx_id.len, 2);
+    assert_true (cur.p == cur.end);
+    msgpack_sbuffer_destroy (&buf);
+}
+
+//  Every prefix of a valid frame must decode to an error, never past the end.
+static void
+test_truncated_frames (void **state)
+{
+    (void) state;
+    txw_tx_t tx = s_sample_tx (true);
+    size_t size;
+    char *frame = s_frame (&tx, 2, &size, TXW_MSG_SCORED_TX);
+    for (size_t cut = 0; cut < size; cut++) {
+        char *copy = malloc (cut + 1);      //  exact size: ASan/valgrind see overreads
+        memcpy (copy, frame, cut);
+        txw_envelope_t env;
+        int ok = txw_envelope_decode (copy, cut, &env, NULL) == 0;
+        if (ok) {
+            txw_tx_t out;
+            int decoded = 0;
+            for (uint32_t i = 0; i < env.count; i++)
+                if (txw_tx_decode (&env.records, &out, NULL) == 0)
+                    decoded++;
+                else
+                    break;
+            assert_true (decoded < 2);
+        }
+        free (copy);
+    }
+    free (frame);
+}
+
+static void
+test_hostile_headers (void **state)
+{
+    (void) state;
+    txw_envelope_t env;
+    const char *error = NULL;
+    //  array32 claiming four billion elements in a 5-byte frame
+    unsigned char huge [] = { 0xDD, 0xFF, 0xFF, 0xFF, 0xFF };
+    assert_int_equal (txw_envelope_decode (huge, sizeof huge, &env, &error), -1);
+    //  a well-formed envelope whose record array claims 2^32-1 records
+    unsigned char forged [] = { 0x97, 0x01, 0x02, 0xA1, 'x', 0x00, 0x01, 0x00,
+                                0xDD, 0xFF, 0xFF, 0xFF, 0xFF, 0x90 };
+    assert_int_equal (txw_envelope_decode (forged, sizeof forged, &env, &error), -1);
+    //  wrong version, wrong type
+    unsigned char version [] = { 0x97, 0x09, 0x02, 0xA1, 'x', 0x00, 0x01, 0x00, 0x90 };
+    assert_int_equal (txw_envelope_decode (version, sizeof version, &env, &error), -1);
+    unsigned char type [] = { 0x97, 0x01, 0x63, 0xA1, 'x', 0x00, 0x01, 0x00, 0x90 };
+    assert_int_equal (txw_envelope_decode (type, sizeof type, &env, &error), -1);
+    //  minimal valid empty envelope
+    unsigned char empty [] = { 0x97, 0x01, 0x02, 0xA1, 'x', 0x00, 0x01, 0x00, 0x90 };
+    assert_int_equal (txw_envelope_decode (empty, sizeof empty, &env, &error), 0);
+    assert_int_equal (env.count, 0);
+    //  deep nesting in a skipped field stops at the depth limit
+    unsigned char deep [64];
+    deep [0] = 0x91;
+    for (int i = 1; i < 64; i++)
+        deep [i] = 0x91;
+    txw_cursor_t cur = { deep, deep + sizeof deep };
+    assert_int_equal (txw_cursor_skip (&cur), -1);
+}
+
+//  Random bytes and random mutations of a valid frame never crash.
+static void
+test_fuzz_mutations (void **state)
+{
+    (void) state;
+    txw_tx_t tx = s_sample_tx (true);
+    size_t size;
+    char *frame = s_frame (&tx, 4, &size, TXW_MSG_SCORED_TX);
+    srand (12345);
+    int accepted = 0;
+    for (int round = 0; round < 200000; round++) {
+        char *copy = malloc (size);
+        memcpy (copy, frame, size);
+        int flips = 1 + rand () % 4;
+        for (int f = 0; f < flips; f++)
+            copy [rand () % size] = (char) (rand () & 0xFF);
+        txw_envelope_t env;
+        if (txw_envelope_decode (copy, size, &env, NULL) == 0) {
+            txw_tx_t out;
+            for (uint32_t i = 0; i < env.count; i++)
+                if (txw_tx_decode (&env.records, &out, NULL))
+                    break;
+                else
+                    accepted++;
+        }
+        free (copy);
+    }
+    assert_true (accepted > 0);         //  mutations in string bodies still decode
+    free (frame);
+}
+
+static void
+test_money (void **state)
+{
+    (void) state;
+    int64_t v;
+    assert_int_equal (txw_currency_exponent ("EUR", 3), 2);
+    assert_int_equal (txw_currency_exponent ("JPY", 3), 0);
+    assert_int_equal (txw_currency_exponent ("KWD", 3), 3);
+    assert_int_equal (txw_currency_exponent ("XXQ", 3), -1);
+    assert_int_equal (txw_currency_exponent ("eur", 3), -1);
+    assert_true (txw_country_valid ("DE", 2));
+    assert_false (txw_country_valid ("ZZ", 2));
+    assert_int_equal (txw_parse_amount ("12.50", 5, 2, &v), 0);
+    assert_int_equal (v, 1250);
+    assert_int_equal (txw_parse_amount ("12.5", 4, 2, &v), 0);
+    assert_int_equal (v, 1250);
+    assert_int_equal (txw_parse_amount ("7", 1, 2, &v), 0);
+    assert_int_equal (v, 700);
+    assert_int_equal (txw_parse_amount ("12.345", 6, 2, &v), -1);
+    assert_int_equal (txw_parse_amount ("12.340", 6, 2, &v), 0);
+    assert_int_equal (txw_parse_amount ("1500", 4, 0, &v), 0);
+    assert_int_equal (v, 1500);
+    assert_int_equal (txw_parse_amount ("1.5", 3, 0, &v), -1);
+    assert_int_equal (txw_parse_amount ("-5.00", 5, 2, &v), -1);
+    assert_int_equal (txw_parse_amount ("1e5", 3, 2, &v), -1);
+    assert_int_equal (txw_parse_amount ("12.", 3, 2, &v), -1);
+    assert_int_equal (txw_parse_amount ("99999999999999999999", 20, 2, &v), -1);
+    char text [32];
+    txw_format_amount (text, sizeof text, 1250, 2);
+    assert_string_equal (text, "12.50");
+    txw_format_amount (text, sizeof text, 5, 3);
+    assert_string_equal (text, "0.005");
+    txw_format_amount (text, sizeof text, 1500, 0);
+    assert_string_equal (text, "1500");
+
+    char error [160];
+    txw_rates_t *rates = txw_rates_load (NULL, "EUR", error, sizeof error);
+    assert_non_null (rates);
+    assert_int_equal (txw_rates_convert (rates, "EUR", 1250, &v), 0);
+    assert_int_equal (v, 1250);
+    //  1000 JPY at 0.0061 EUR = 6.10 EUR
+    assert_int_equal (txw_rates_convert (rates, "JPY", 1000, &v), 0);
+    assert_int_equal (v, 610);
+    //  0.01 USD at 0.92 is 0.0092 EUR: rounds to 0.01; 0.005 EUR rounds up
+    assert_int_equal (txw_rates_convert (rates, "USD", 1, &v), 0);
+    assert_int_equal (v, 1);
+    assert_int_equal (txw_rates_convert (rates, "EUR", 1, &v), 0);
+    assert_int_equal (v, 1);
+    //  5 KWD-fils (0.005 KWD) at 2.99 = 0.01495 EUR: rounds to 0.01
+    assert_int_equal (txw_rates_convert (rates, "KWD", 5, &v), 0);
+    assert_int_equal (v, 1);
+    assert_int_equal (txw_rates_convert (rates, "USD", 50, &v), 0);
+    assert_int_equal (v, 46);
+    assert_int_equal (txw_rates_convert (rates, "XOF", 50, &v), -1);
+    txw_rates_destroy (&rates);
+    txw_rates_destroy (&rates);
+    assert_null (txw_rates_load ("/nonexistent/rates.csv", "EUR", error, sizeof error));
+    assert_null (txw_rates_load (NULL, "XXQ", error, sizeof error));
+}
+
+static void
+test_mask_and_reasons (void **state)
+{
+    (void) state;
+    char out [32];
+    txw_mask_id ("A000123", 7, out, sizeof out);
+    assert_string_equal (out, "***0123");
+    txw_mask_id ("AB", 2, out, sizeof out);
+    assert_string_equal (out, "*B");
+    char text [256];
+    txw_reasons_format (TXW_REASON_CARD_TESTING | TXW_REASON_NEW_DEVICE, text, sizeof text);
+    assert_string_equal (text, "card_testing,new_device");
+    assert_int_equal (txw_shard_of ("A1", 2, 1), 0);
+    assert_true (txw_shard_of ("A1", 2, 7) < 7);
+}
+
+int
+main (void)
+{
+    const struct CMUnitTest tests [] = {
+        cmocka_unit_test (test_tx_round_trip),
+        cmocka_unit_test (test_reject_alert_window_round_trip),
+        cmocka_unit_test (test_raw_tx_wrong_type_and_extra_fields),
+        cmocka_unit_test (test_truncated_frames),
+        cmocka_unit_test (test_hostile_headers),
+        cmocka_unit_test (test_fuzz_mutations),
+        cmocka_unit_test (test_money),
+        cmocka_unit_test (test_mask_and_reasons),
+    };
+    return cmocka_run_group_tests_name ("codec", tests, NULL, NULL);
+}
