@@ -27,6 +27,7 @@ SQL      := $(sort $(wildcard proto/sql/*.sql))
 BINARIES := $(foreach s,$(SERVICES),$(BIN)/txw-$(s))
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
 UNIT_BIN := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
+TOOLS    := $(BUILD)/tools/txw-garbage
 
 DEBIAN_PACKAGES := build-essential pkg-config libzmq3-dev libczmq-dev libmsgpack-dev \
     libpq-dev libcivetweb-dev libcurl4-openssl-dev libjansson-dev libcmocka-dev \
@@ -70,13 +71,17 @@ $(BUILD)/tests/test_%: tests/unit/test_%.c $(COMMON_LIB) $$($$*_MOD)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -Iservices/$* -o $@ $< $($*_MOD) $(COMMON_LIB) $(LDLIBS) -lcmocka
 
+$(BUILD)/tools/txw-%: tests/tools/%.c $(COMMON_LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -o $@ $< $(COMMON_LIB) $(LDLIBS)
+
 deps:
 	@sh tests/tools/deps.sh $(DEBIAN_PACKAGES)
 
 run: deps all
 	@sh deploy/local/run.sh
 
-test: deps all $(UNIT_BIN)
+test: deps all $(UNIT_BIN) $(TOOLS)
 	@sh tests/run.sh $(UNIT_BIN)
 
 unit: all $(UNIT_BIN)

@@ -1,0 +1,505 @@
+/*  rules - validation, cleaning and enrichment of one raw transaction
+
+    See rules.h. The good path is written for speed: fields are trimmed
+    once into views, ids are checked against a byte table, the timestamp
+    goes through the fixed-width scanner in rfc3339.c, and the only
+    formatting (snprintf) happens on the reject path.                         */
+
+#include "rules.h"
+#include "log.h"
+#include "pii.h"
+#include "rfc3339.h"
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct _rules_t {
+    const txw_rates_t *rates;       //  borrowed
+    int64_t min_ts_ms;
+    int64_t max_future_ms;
+};
+
+//  Raw field positions (codec.h order, = txw_raw_field_names).
+enum {
+    F_TX_ID, F_TS, F_ACCOUNT_ID, F_AMOUNT, F_CURRENCY, F_MERCHANT_ID,
+    F_CATEGORY, F_CHANNEL, F_BRANCH_ID, F_REGION, F_COUNTRY, F_DEVICE_ID,
+    F_PRODUCT_ID, F_STATUS, F_COUNT
+};
+
+typedef enum { S_KIND_ID, S_KIND_NAME, S_KIND_OTHER } s_kind_t;
+
+typedef struct {
+    size_t offset;              //  of the txw_str_t in txw_raw_tx_t
+    s_kind_t kind;
+    bool required;
+    bool pii;                   //  masked wherever people can read it
+} s_field_t;
+
+#define S_FIELD(member, kind, required, pii) \
+    { offsetof (txw_raw_tx_t, member), kind, required, pii }
+
+static const s_field_t s_fields [F_COUNT] = {
+    S_FIELD (tx_id,       S_KIND_ID,    true,  false),
+    S_FIELD (ts,          S_KIND_OTHER, true,  false),
+    S_FIELD (account_id,  S_KIND_ID,    true,  true),
+    S_FIELD (amount,      S_KIND_OTHER, true,  false),
+    S_FIELD (currency,    S_KIND_OTHER, true,  false),
+    S_FIELD (merchant_id, S_KIND_ID,    true,  false),
+    S_FIELD (category,    S_KIND_NAME,  true,  false),
+    S_FIELD (channel,     S_KIND_OTHER, true,  false),
+    S_FIELD (branch_id,   S_KIND_NAME,  true,  false),
+    S_FIELD (region,      S_KIND_NAME,  true,  false),
+    S_FIELD (country,     S_KIND_OTHER, true,  false),
+    S_FIELD (device_id,   S_KIND_ID,    true,  true),
+    S_FIELD (product_id,  S_KIND_ID,    false, false),
+    S_FIELD (status,      S_KIND_OTHER, true,  false),
+};
+
+//  Bytes allowed in identifiers: [A-Za-z0-9_.:-].
+static const bool s_id_chars [256] = {
+    ['0'] = 1, ['1'] = 1, ['2'] = 1, ['3'] = 1, ['4'] = 1, ['5'] = 1, ['6'] = 1,
+    ['7'] = 1, ['8'] = 1, ['9'] = 1,
+    ['A'] = 1, ['B'] = 1, ['C'] = 1, ['D'] = 1, ['E'] = 1, ['F'] = 1, ['G'] = 1,
+    ['H'] = 1, ['I'] = 1, ['J'] = 1, ['K'] = 1, ['L'] = 1, ['M'] = 1, ['N'] = 1,
+    ['O'] = 1, ['P'] = 1, ['Q'] = 1, ['R'] = 1, ['S'] = 1, ['T'] = 1, ['U'] = 1,
+    ['V'] = 1, ['W'] = 1, ['X'] = 1, ['Y'] = 1, ['Z'] = 1,
+    ['a'] = 1, ['b'] = 1, ['c'] = 1, ['d'] = 1, ['e'] = 1, ['f'] = 1, ['g'] = 1,
+    ['h'] = 1, ['i'] = 1, ['j'] = 1, ['k'] = 1, ['l'] = 1, ['m'] = 1, ['n'] = 1,
+    ['o'] = 1, ['p'] = 1, ['q'] = 1, ['r'] = 1, ['s'] = 1, ['t'] = 1, ['u'] = 1,
+    ['v'] = 1, ['w'] = 1, ['x'] = 1, ['y'] = 1, ['z'] = 1,
+    ['_'] = 1, ['.'] = 1, [':'] = 1, ['-'] = 1,
+};
+
+rules_t *
+rules_new (const txw_rates_t *rates, int64_t min_ts_ms, int64_t max_future_ms)
+{
+    rules_t *self = calloc (1, sizeof *self);
+    if (!self)
+        return NULL;
+    self->rates = rates;
+    self->min_ts_ms = min_ts_ms;
+    self->max_future_ms = max_future_ms;
+    return self;
+}
+
+void
+rules_destroy (rules_t **self_p)
+{
+    if (!self_p || !*self_p)
+        return;
+    free (*self_p);
+    *self_p = NULL;
+}
+
+void
+rules_set_rates (rules_t *self, const txw_rates_t *rates)
+{
+    self->rates = rates;
+}
+
+bool
+rules_utf8_valid (const char *s, size_t len)
+{
+    const unsigned char *p = (const unsigned char *) s;
+    size_t i = 0;
+    while (i < len) {
+        unsigned c = p [i];
+        if (c >= 0x01 && c < 0x80) {
+            i++;
+            continue;
+        }
+        size_t n;
+        unsigned lo = 0x80, hi = 0xBF;      //  range of the second byte
+        if (c >= 0xC2 && c <= 0xDF)
+            n = 2;
+        else
+        if (c >= 0xE0 && c <= 0xEF) {
+            n = 3;
+            if (c == 0xE0)
+                lo = 0xA0;                  //  no overlong forms
+            if (c == 0xED)
+                hi = 0x9F;                  //  no surrogates
+        }
+        else
+        if (c >= 0xF0 && c <= 0xF4) {
+            n = 4;
+            if (c == 0xF0)
+                lo = 0x90;
+            if (c == 0xF4)
+                hi = 0x8F;                  //  nothing past U+10FFFF
+        }
+        else
+            return false;                   //  NUL, continuation, C0, C1, F5+
+        if (len - i < n || p [i + 1] < lo || p [i + 1] > hi)
+            return false;
+        for (size_t k = 2; k < n; k++)
+            if (p [i + k] < 0x80 || p [i + k] > 0xBF)
+                return false;
+        i += n;
+    }
+    return true;
+}
+
+static inline txw_str_t
+s_view (const txw_raw_tx_t *raw, int field)
+{
+    return *(const txw_str_t *) ((const char *) raw + s_fields [field].offset);
+}
+
+static inline bool
+s_space (char c)
+{
+    return c == ' ' || c == '\t' || c == '\r' || c == '\n';
+}
+
+static inline txw_str_t
+s_trim (txw_str_t s)
+{
+    if (!s.ptr)
+        return s;
+    while (s.len && s_space (s.ptr [0])) {
+        s.ptr++;
+        s.len--;
+    }
+    while (s.len && s_space (s.ptr [s.len - 1]))
+        s.len--;
+    return s;
+}
+
+static inline char
+s_upper (char c)
+{
+    return c >= 'a' && c <= 'z'? (char) (c - 32): c;
+}
+
+static inline char
+s_lower (char c)
+{
+    return c >= 'A' && c <= 'Z'? (char) (c + 32): c;
+}
+
+//  Writes a short, printable rendering of a value for a message: escaped,
+//  cut after 48 bytes, masked when it is personal data.
+static const char *
+s_quote (const char *s, size_t len, bool pii, char *out, size_t size)
+{
+    char masked [80];
+    if (pii) {
+        txw_mask_id (s, len, masked, sizeof masked);
+        s = masked;
+        len = strlen (masked);
+    }
+    bool cut = len > 48;
+    size_t n = txw_json_escape (out, size - 4, s, cut? 48: len);
+    if (cut)
+        memcpy (out + n, "...", 4);
+    return out;
+}
+
+static int
+s_reject (rules_verdict_t *verdict, txw_reject_code_t code, int field,
+          const char *fmt, ...) __attribute__ ((format (printf, 4, 5)));
+
+//  Fills verdict; returns -1 so that a check can end with return s_reject.
+static int
+s_reject (rules_verdict_t *verdict, txw_reject_code_t code, int field,
+          const char *fmt, ...)
+{
+    verdict->code = code;
+    verdict->field = txw_raw_field_names [field];
+    va_list args;
+    va_start (args, fmt);
+    vsnprintf (verdict->message, sizeof verdict->message, fmt, args);
+    va_end (args);
+    return -1;
+}
+
+//  Rejects field f of the views with a message that quotes its value.
+#define S_REJECT_VALUE(code, f, fmt, ...)                                       \
+    do {                                                                        \
+        char quoted_ [64];                                                      \
+        s_quote (v [f].ptr, v [f].len, s_fields [f].pii, quoted_, sizeof quoted_); \
+        return s_reject (verdict, code, f, "%s '%s' " fmt,                      \
+                         txw_raw_field_names [f], quoted_, ##__VA_ARGS__);      \
+    } while (0)
+
+//  True for digits with at most one dot and at least one digit.
+static bool
+s_numeric (const char *s, size_t len)
+{
+    bool dot = false, digit = false;
+    for (size_t i = 0; i < len; i++) {
+        if (s [i] >= '0' && s [i] <= '9')
+            digit = true;
+        else
+        if (s [i] == '.' && !dot)
+            dot = true;
+        else
+            return false;
+    }
+    return digit;
+}
+
+//  Copies a checked view (shorter than size) into a C string.
+static inline void
+s_copy (char *out, txw_str_t s)
+{
+    if (s.len)
+        memcpy (out, s.ptr, s.len);
+    out [s.len] = 0;
+}
+
+int
+rules_check (const rules_t *self, const txw_raw_tx_t *raw, int64_t now_ms,
+             txw_tx_t *tx, rules_verdict_t *verdict)
+{
+    if (raw->bad_field >= 0) {
+        int f = raw->bad_field < TXW_RAW_FIELDS? raw->bad_field: 0;
+        verdict->code = TXW_REJECT_BAD_TYPE;
+        verdict->field = txw_raw_field_names [f];
+        snprintf (verdict->message, sizeof verdict->message,
+                  "%s has the wrong type (%s expected)", verdict->field,
+                  f == F_TS? "text or integer": f >= F_COUNT? "integer": "text");
+        return -1;
+    }
+    txw_str_t v [F_COUNT];
+    for (int f = 0; f < F_COUNT; f++)
+        v [f] = s_trim (s_view (raw, f));
+
+    for (int f = 0; f < F_COUNT; f++)
+        if (s_fields [f].required && v [f].len == 0 && !(f == F_TS && raw->ts_is_int))
+            return s_reject (verdict, TXW_REJECT_MISSING_FIELD, f,
+                             "%s is empty or absent", txw_raw_field_names [f]);
+
+    for (int f = 0; f < F_COUNT; f++) {
+        size_t limit = s_fields [f].kind == S_KIND_ID? TXW_ID_MAX:
+                       s_fields [f].kind == S_KIND_NAME? TXW_NAME_MAX: 0;
+        if (limit && v [f].len > limit)
+            S_REJECT_VALUE (TXW_REJECT_TOO_LONG, f, "is %u bytes, over the limit of %zu",
+                            v [f].len, limit);
+    }
+
+    for (int f = 0; f < F_COUNT; f++) {
+        if (s_fields [f].kind == S_KIND_ID) {
+            const unsigned char *p = (const unsigned char *) v [f].ptr;
+            for (uint32_t i = 0; i < v [f].len; i++)
+                if (!s_id_chars [p [i]])
+                    S_REJECT_VALUE (TXW_REJECT_BAD_ID, f,
+                                    "has characters outside [A-Za-z0-9_.:-]");
+        }
+        else
+        //  msgpack str must be UTF-8, and what is not (or holds NUL) would
+        //  break every later JSON rendering and PostgreSQL text column.
+        if (s_fields [f].kind == S_KIND_NAME && !rules_utf8_valid (v [f].ptr, v [f].len))
+            S_REJECT_VALUE (TXW_REJECT_BAD_TYPE, f, "is not valid UTF-8 text");
+    }
+
+    int64_t ts_ms;
+    if (raw->ts_is_int)
+        ts_ms = raw->ts_ms;
+    else
+    if (rfc3339_parse (v [F_TS].ptr, v [F_TS].len, &ts_ms))
+        S_REJECT_VALUE (TXW_REJECT_BAD_TIMESTAMP, F_TS,
+                        "is not an RFC 3339 timestamp (YYYY-MM-DDTHH:MM:SS[.frac]Z or +HH:MM)");
+    if (ts_ms < self->min_ts_ms || ts_ms - self->max_future_ms > now_ms) {
+        char shown [64];
+        if (raw->ts_is_int)
+            snprintf (shown, sizeof shown, "%lld", (long long) ts_ms);
+        else
+            s_quote (v [F_TS].ptr, v [F_TS].len, false, shown, sizeof shown);
+        if (ts_ms < self->min_ts_ms)
+            return s_reject (verdict, TXW_REJECT_TS_OUT_OF_RANGE, F_TS,
+                             "ts '%s' is before the earliest accepted time (%lld ms)",
+                             shown, (long long) self->min_ts_ms);
+        return s_reject (verdict, TXW_REJECT_TS_OUT_OF_RANGE, F_TS,
+                         "ts '%s' is %lld ms ahead of the clock (at most %lld allowed)",
+                         shown, (long long) (ts_ms - now_ms), (long long) self->max_future_ms);
+    }
+
+    txw_str_t c = v [F_CURRENCY];
+    if (c.len != 3)
+        S_REJECT_VALUE (TXW_REJECT_BAD_CURRENCY, F_CURRENCY, "is not an ISO 4217 code");
+    char currency [4] = { s_upper (c.ptr [0]), s_upper (c.ptr [1]), s_upper (c.ptr [2]), 0 };
+    int exponent = txw_currency_exponent (currency, 3);
+    if (exponent < 0)
+        S_REJECT_VALUE (TXW_REJECT_BAD_CURRENCY, F_CURRENCY, "is not an ISO 4217 code");
+
+    txw_str_t a = v [F_AMOUNT];
+    int64_t amount_minor;
+    if (a.ptr [0] == '-') {
+        if (s_numeric (a.ptr + 1, a.len - 1))
+            S_REJECT_VALUE (TXW_REJECT_NON_POSITIVE_AMOUNT, F_AMOUNT, "is negative");
+        S_REJECT_VALUE (TXW_REJECT_BAD_AMOUNT, F_AMOUNT, "is not a decimal amount");
+    }
+    if (txw_parse_amount (a.ptr, a.len, exponent, &amount_minor))
+        S_REJECT_VALUE (TXW_REJECT_BAD_AMOUNT, F_AMOUNT,
+                        "is not a decimal with at most %d fraction digits for %s",
+                        exponent, currency);
+    if (amount_minor == 0)
+        S_REJECT_VALUE (TXW_REJECT_NON_POSITIVE_AMOUNT, F_AMOUNT, "is zero");
+
+    int64_t amount_rep_minor;
+    if (!self->rates
+    ||  txw_rates_convert (self->rates, currency, amount_minor, &amount_rep_minor))
+        return s_reject (verdict, TXW_REJECT_NO_RATE, F_CURRENCY,
+                         "no rate from %s to %s for amount %lld", currency,
+                         self->rates? txw_rates_reporting (self->rates): "?",
+                         (long long) amount_minor);
+
+    txw_str_t k = v [F_COUNTRY];
+    char country [3] = { 0 };
+    if (k.len == 2) {
+        country [0] = s_upper (k.ptr [0]);
+        country [1] = s_upper (k.ptr [1]);
+    }
+    if (k.len != 2 || !txw_country_valid (country, 2))
+        S_REJECT_VALUE (TXW_REJECT_BAD_COUNTRY, F_COUNTRY,
+                        "is not an ISO 3166-1 alpha-2 code");
+
+    char word [16];
+    int channel = 0;
+    txw_str_t ch = v [F_CHANNEL];
+    if (ch.len < sizeof word) {
+        for (uint32_t i = 0; i < ch.len; i++)
+            word [i] = s_lower (ch.ptr [i]);
+        channel = txw_channel_parse (word, ch.len);
+    }
+    if (channel <= 0)
+        S_REJECT_VALUE (TXW_REJECT_BAD_CHANNEL, F_CHANNEL,
+                        "is not pos, online, atm, transfer or mobile");
+
+    int status = 0;
+    txw_str_t st = v [F_STATUS];
+    if (st.len < sizeof word) {
+        for (uint32_t i = 0; i < st.len; i++)
+            word [i] = s_lower (st.ptr [i]);
+        status = txw_status_parse (word, st.len);
+    }
+    if (status <= 0)
+        S_REJECT_VALUE (TXW_REJECT_BAD_STATUS, F_STATUS,
+                        "is not approved, declined or failed");
+
+    //  Everything holds: normalise and enrich. Lengths are checked above.
+    s_copy (tx->tx_id, v [F_TX_ID]);
+    tx->ts_ms = ts_ms;
+    s_copy (tx->account_id, v [F_ACCOUNT_ID]);
+    tx->amount_minor = amount_minor;
+    memcpy (tx->currency, currency, 4);
+    s_copy (tx->merchant_id, v [F_MERCHANT_ID]);
+    txw_str_t cat = v [F_CATEGORY];
+    for (uint32_t i = 0; i < cat.len; i++)
+        tx->category [i] = s_lower (cat.ptr [i]);
+    tx->category [cat.len] = 0;
+    tx->channel = (uint8_t) channel;
+    s_copy (tx->branch_id, v [F_BRANCH_ID]);
+    s_copy (tx->region, v [F_REGION]);
+    memcpy (tx->country, country, 3);
+    s_copy (tx->device_id, v [F_DEVICE_ID]);
+    s_copy (tx->product_id, v [F_PRODUCT_ID]);
+    tx->status = (uint8_t) status;
+    tx->origin_us = raw->origin_us;
+    int64_t days = ts_ms / 86400000;
+    int64_t ms_of_day = ts_ms % 86400000;
+    if (ms_of_day < 0) {
+        days--;
+        ms_of_day += 86400000;
+    }
+    tx->hour = (uint8_t) (ms_of_day / 3600000);
+    tx->weekday = (uint8_t) (((days % 7) + 7 + 3) % 7);    //  1970-01-01: Thursday
+    tx->amount_rep_minor = amount_rep_minor;
+    tx->scored = false;
+    tx->score = 0;
+    tx->reasons = 0;
+    tx->model_version [0] = 0;
+    return 0;
+}
+
+//  Appends "name":value to out at *pos if it fits in size - reserve.
+static bool
+s_json_member (char *out, size_t size, size_t *pos, size_t reserve,
+               const char *name, const char *value, bool quoted)
+{
+    size_t need = strlen (name) + strlen (value) + (quoted? 6: 4);
+    if (*pos + need + reserve >= size)
+        return false;
+    *pos += (size_t) snprintf (out + *pos, size - *pos, "%s\"%s\":%s%s%s",
+                               *pos > 1? ",": "", name, quoted? "\"": "", value,
+                               quoted? "\"": "");
+    return true;
+}
+
+size_t
+rules_payload (const txw_raw_tx_t *raw, char *out, size_t size)
+{
+    //  Room kept for ,"cut":true} when values do not all fit.
+    const size_t reserve = 16;
+    if (size < reserve + 2) {
+        if (size)
+            out [0] = 0;
+        return 0;
+    }
+    size_t pos = 0;
+    out [pos++] = '{';
+    out [pos] = 0;
+    bool cut = false;
+    for (int f = 0; f < F_COUNT && !cut; f++) {
+        txw_str_t s = s_view (raw, f);
+        char value [200];
+        bool quoted = true;
+        if (f == F_TS && raw->ts_is_int) {
+            snprintf (value, sizeof value, "%lld", (long long) raw->ts_ms);
+            quoted = false;
+        }
+        else
+        if (!s.ptr) {
+            if (!s_fields [f].required)
+                continue;
+            snprintf (value, sizeof value, "null");
+            quoted = false;
+        }
+        else {
+            char masked [TXW_ID_MAX * 2 + 1];
+            const char *p = s.ptr;
+            size_t len = s.len;
+            if (s_fields [f].pii) {
+                txw_mask_id (p, len, masked, sizeof masked);
+                p = masked;
+                len = strlen (masked);
+            }
+            bool long_value = len > 64;
+            size_t n = txw_json_escape (value, sizeof value - 4, p, long_value? 64: len);
+            if (long_value)
+                memcpy (value + n, "...", 4);
+        }
+        if (!s_json_member (out, size, &pos, reserve, txw_raw_field_names [f], value, quoted))
+            cut = true;
+    }
+    if (!cut && raw->line_no) {
+        char line [24];
+        snprintf (line, sizeof line, "%llu", (unsigned long long) raw->line_no);
+        cut = !s_json_member (out, size, &pos, reserve, "line_no", line, false);
+    }
+    if (cut)
+        s_json_member (out, size, &pos, 2, "cut", "true", false);
+    out [pos++] = '}';
+    out [pos] = 0;
+    return pos;
+}
+
+void
+rules_reject (const txw_raw_tx_t *raw, const rules_verdict_t *verdict,
+              txw_reject_t *reject)
+{
+    txw_str_t id = s_trim (raw->tx_id);
+    reject->tx_id [0] = 0;
+    if (id.ptr && id.len <= TXW_ID_MAX && rules_utf8_valid (id.ptr, id.len))
+        s_copy (reject->tx_id, id);
+    reject->line_no = raw->line_no;
+    snprintf (reject->reason, sizeof reject->reason, "%s", txw_reject_names [verdict->code]);
+    snprintf (reject->field, sizeof reject->field, "%s", verdict->field? verdict->field: "");
+    snprintf (reject->message, sizeof reject->message, "%s", verdict->message);
+    rules_payload (raw, reject->payload, sizeof reject->payload);
+}

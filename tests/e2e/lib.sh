@@ -1,0 +1,81 @@
+# lib.sh - shared helpers for the end-to-end suites (sourced by bash)
+#
+# Each suite gets a work folder under build/e2e/<suite>, its own private
+# PostgreSQL on a spare port, and its own port range, so suites never touch
+# a running `make run`. Results are printed as "ok - ..." / "not ok - ...".
+
+set -u
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+BIN=$ROOT/build/bin
+SUITE=$(basename "$0" .sh)
+WORK=$ROOT/build/e2e/$SUITE
+PIDS=()
+PG_STARTED=0
+rm -rf "$WORK"
+mkdir -p "$WORK"
+
+ok()     { echo "ok - $*"; }
+not_ok() { echo "not ok - $*"; }
+check()  { # description, then a command that must succeed
+    local what=$1; shift
+    if "$@"; then ok "$what"; else not_ok "$what"; fi
+}
+note()   { echo "# $*"; }
+
+pg_start() {   # port
+    export TXW_PG_DIR=$WORK/pg TXW_PG_PORT=$1
+    DB=$(sh "$ROOT/deploy/local/pg.sh" start) || { not_ok "PostgreSQL starts"; exit 1; }
+    PG_STARTED=1
+}
+
+sql() { psql "$DB" -qAt -F $'\t' -v ON_ERROR_STOP=1 -c "$1"; }
+
+# start NAME ADMIN_PORT BINARY ARGS... : runs in the background, waits for /readyz
+start() {
+    local name=$1 port=$2; shift 2
+    "$@" >"$WORK/$name.log" 2>&1 &
+    PIDS+=($!)
+    eval "PID_$name=$!"
+    local i=0
+    while ! curl -sf "http://127.0.0.1:$port/readyz" >/dev/null 2>&1; do
+        i=$((i + 1))
+        if [ $i -gt 150 ] || ! kill -0 "${PIDS[-1]}" 2>/dev/null; then
+            not_ok "$name becomes ready"; tail -20 "$WORK/$name.log"; exit 1
+        fi
+        sleep 0.1
+    done
+}
+
+# metric PORT NAME: prints the value of an unlabelled metric (0 if absent)
+metric() {
+    curl -sf "http://127.0.0.1:$1/metrics" | awk -v m="$2" '$1 == m { print $2; f = 1 } END { if (!f) print 0 }'
+}
+
+# wait_metric PORT NAME VALUE SECONDS: waits until the metric reaches VALUE
+wait_metric() {
+    local deadline=$((SECONDS + $4)) v
+    while [ $SECONDS -lt $deadline ]; do
+        v=$(metric "$1" "$2")
+        [ "${v%.*}" -ge "$3" ] 2>/dev/null && return 0
+        sleep 0.2
+    done
+    note "$2 on port $1 is $(metric "$1" "$2"), expected $3"
+    return 1
+}
+
+# stop PID...: SIGTERM, and the exit code must be 0 (clean drain)
+stop_clean() {
+    local rc=0 pid
+    for pid in "$@"; do
+        kill -TERM "$pid" 2>/dev/null
+        wait "$pid" || rc=1
+    done
+    return $rc
+}
+
+cleanup() {
+    for pid in "${PIDS[@]}"; do kill -TERM "$pid" 2>/dev/null; done
+    wait 2>/dev/null
+    [ "$PG_STARTED" -eq 1 ] && sh "$ROOT/deploy/local/pg.sh" stop
+}
+trap cleanup EXIT

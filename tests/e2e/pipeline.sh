@@ -1,0 +1,125 @@
+#!/bin/bash
+# pipeline.sh - the data path end to end, with real processes and PostgreSQL
+#
+# Generates a labelled stream from a fixed seed (valid, invalid and late
+# records, injected fraud), writes it once as CSV for the expected answer,
+# sends the same stream through validator -> scorer -> aggregator, and then
+# checks that txw.window_totals matches the stream exactly per dimension,
+# every invalid record is a dead letter with its reason, and injected fraud
+# is among the alerts. Then a CSV file with broken rows goes through
+# `txw-producer --file`.
+source "$(dirname "$0")/lib.sh"
+
+pg_start 54341
+P=173   # port prefix for this suite
+GEN=(--seed 7 --count 30000 --start 2026-01-05T08:00:00Z --event-rate 50
+     --accounts 3000 --fraud-rate 0.02 --invalid-rate 0.01 --late-rate 0.005)
+
+"$BIN/txw-producer" "${GEN[@]}" --csv-out "$WORK/gen.csv" --admin-port 0 \
+    >"$WORK/csv-out.log" 2>&1
+check "producer writes the labelled CSV" test -s "$WORK/gen.csv"
+python3 "$ROOT/tests/e2e/expected.py" summary "$WORK/gen.csv" "$ROOT/tests/e2e/rates.csv" >"$WORK/summary.txt"
+python3 "$ROOT/tests/e2e/expected.py" windows "$WORK/gen.csv" "$ROOT/tests/e2e/rates.csv" >"$WORK/expected-windows.tsv"
+python3 "$ROOT/tests/e2e/expected.py" rejects "$WORK/gen.csv" "$ROOT/tests/e2e/rates.csv" >"$WORK/expected-rejects.tsv"
+VALID=$(sed -n 's/^valid=//p' "$WORK/summary.txt")
+INVALID=$(sed -n 's/^invalid=//p' "$WORK/summary.txt")
+FRAUD=$(sed -n 's/^fraud=//p' "$WORK/summary.txt")
+LATE=$(sed -n 's/^late=//p' "$WORK/summary.txt")
+note "stream: $VALID valid, $INVALID invalid, $FRAUD fraud, $LATE late"
+check "the stream has invalid, late and fraudulent records" \
+    test "$INVALID" -gt 0 -a "$LATE" -gt 0 -a "$FRAUD" -gt 0
+
+start aggregator ${P}93 "$BIN/txw-aggregator" --database-url "$DB" \
+    --bind tcp://127.0.0.1:${P}21 --publish tcp://127.0.0.1:${P}22 --admin-port ${P}93
+start scorer ${P}92 "$BIN/txw-scorer" --bind tcp://127.0.0.1:${P}11 \
+    --aggregator-endpoints tcp://127.0.0.1:${P}21 --publish tcp://127.0.0.1:${P}12 --admin-port ${P}92
+start validator ${P}91 "$BIN/txw-validator" --database-url "$DB" --rates "$ROOT/tests/e2e/rates.csv" \
+    --bind tcp://127.0.0.1:${P}01 --scorer-endpoints tcp://127.0.0.1:${P}11 \
+    --publish tcp://127.0.0.1:${P}02 --admin-port ${P}91 --max-future-ms 315360000000
+
+"$BIN/txw-producer" "${GEN[@]}" --rate 0 --validator-endpoints tcp://127.0.0.1:${P}01 \
+    --admin-port 0 >"$WORK/producer.log" 2>&1
+check "producer sends the stream and exits 0" test $? -eq 0
+
+check "aggregator receives every valid record" wait_metric ${P}93 txw_records_in_total "$VALID" 60
+check "validator, scorer and aggregator stop cleanly on SIGTERM" \
+    stop_clean $PID_validator $PID_scorer $PID_aggregator
+
+# --- window totals, per dimension, exactly ---------------------------------
+sql "SELECT dimension, key, (extract(epoch FROM window_start) * 1000)::bigint,
+            tx_count, amount_minor_sum, approved, declined, failed, late
+     FROM txw.window_totals ORDER BY 1, 2, 3" | LC_ALL=C sort >"$WORK/actual-windows.tsv"
+LC_ALL=C sort "$WORK/expected-windows.tsv" >"$WORK/expected-windows.sorted"
+check "txw.window_totals matches the stream exactly (count, amount, statuses, late)" \
+    diff -q "$WORK/expected-windows.sorted" "$WORK/actual-windows.tsv"
+diff "$WORK/expected-windows.sorted" "$WORK/actual-windows.tsv" | head -10
+for dim in overall region branch merchant category channel; do
+    exp=$(awk -v d=$dim '$1 == d { n += $4; a += $5 } END { print n + 0, a + 0 }' "$WORK/expected-windows.sorted")
+    act=$(sql "SELECT coalesce(sum(tx_count), 0), coalesce(sum(amount_minor_sum), 0)
+               FROM txw.window_totals WHERE dimension = '$dim'" | tr '\t' ' ')
+    check "dimension $dim totals: expected $exp, stored $act" test "$exp" = "$act"
+done
+check "late events are counted ($LATE expected)" \
+    test "$(sql "SELECT sum(late) FROM txw.window_totals WHERE dimension = 'overall'")" = "$LATE"
+check "every valid transaction is stored once" \
+    test "$(sql "SELECT count(*) FROM txw.transactions")" = "$VALID"
+
+# --- dead letters -------------------------------------------------------------
+sql "SELECT tx_id, reason FROM txw.dead_letters ORDER BY 1" | LC_ALL=C sort >"$WORK/actual-rejects.tsv"
+LC_ALL=C sort "$WORK/expected-rejects.tsv" >"$WORK/expected-rejects.sorted"
+check "every invalid record is a dead letter with the right reason ($INVALID)" \
+    diff -q "$WORK/expected-rejects.sorted" "$WORK/actual-rejects.tsv"
+diff "$WORK/expected-rejects.sorted" "$WORK/actual-rejects.tsv" | head -10
+check "dead-letter payloads do not carry account ids in clear" \
+    test "$(sql "SELECT count(*) FROM txw_data.dead_letters d JOIN
+                 (SELECT DISTINCT account_id FROM txw.transactions) t
+                 ON d.payload LIKE '%' || t.account_id || '%'")" = 0
+
+# --- fraud --------------------------------------------------------------------
+python3 - "$WORK/gen.csv" >"$WORK/fraud.tsv" <<'PY'
+import csv, sys
+for r in csv.DictReader(open(sys.argv[1], newline="")):
+    if r["is_fraud"] in ("1", "true") and not r["injected"].startswith("invalid"):
+        print(f'{r["tx_id"]}\t{r["fraud_pattern"]}')
+PY
+sql "SELECT tx_id FROM txw.alerts WHERE kind = 'fraud'" | sort >"$WORK/alerts.txt"
+caught=$(sort "$WORK/fraud.tsv" | join -t $'\t' - "$WORK/alerts.txt" | wc -l)
+alerts=$(wc -l <"$WORK/alerts.txt")
+note "alerts: $alerts, injected fraud caught: $caught of $FRAUD"
+check "injected fraud shows up among the alerts (at least half caught)" \
+    test $((caught * 2)) -ge "$FRAUD"
+check "most alerts are injected fraud (precision at least 0.5)" test $((caught * 2)) -ge "$alerts"
+for pattern in $(cut -f2 "$WORK/fraud.tsv" | sort -u); do
+    n=$(awk -F'\t' -v p="$pattern" '$2 == p' "$WORK/fraud.tsv" | sort | join -t $'\t' - "$WORK/alerts.txt" | wc -l)
+    check "fraud pattern $pattern raises alerts ($n)" test "$n" -gt 0
+done
+
+# --- CSV ingest with broken rows ------------------------------------------------
+{
+    echo "tx_id,ts,account_id,amount,currency,merchant_id,category,channel,branch_id,region,country,device_id,product_id,status"
+    echo "F-1,2026-01-05T09:00:01Z,A9,12.50,EUR,M1,grocery,pos,B1,R1,DE,D1,,approved"
+    echo "F-2,2026-01-05T09:00:02Z,A9,3.10,EUR,M1,grocery,pos,B1,R1,DE,D1"
+    echo "F-3,2026-01-05T09:00:03Z,A9,1000,JPY,M2,\"travel, air\",online,B1,R1,JP,D1,P7,declined"
+    echo "F-4,2026-01-05T09:00:04Z,A9,\"5.0\"0,EUR,M1,grocery,pos,B1,R1,DE,D1,,approved"
+    echo "F-5,2026-01-05T09:00:05Z,A9,7.00,XXQ,M1,grocery,pos,B1,R1,DE,D1,,approved"
+} >"$WORK/file.csv"
+start aggregator ${P}93 "$BIN/txw-aggregator" --database-url "$DB" \
+    --bind tcp://127.0.0.1:${P}21 --publish tcp://127.0.0.1:${P}22 --admin-port ${P}93
+start scorer ${P}92 "$BIN/txw-scorer" --bind tcp://127.0.0.1:${P}11 \
+    --aggregator-endpoints tcp://127.0.0.1:${P}21 --publish tcp://127.0.0.1:${P}12 --admin-port ${P}92
+start validator ${P}91 "$BIN/txw-validator" --database-url "$DB" --rates "$ROOT/tests/e2e/rates.csv" \
+    --bind tcp://127.0.0.1:${P}01 --scorer-endpoints tcp://127.0.0.1:${P}11 \
+    --publish tcp://127.0.0.1:${P}02 --admin-port ${P}91 --max-future-ms 315360000000
+"$BIN/txw-producer" --file "$WORK/file.csv" --validator-endpoints tcp://127.0.0.1:${P}01 \
+    --admin-port 0 >"$WORK/file-producer.log" 2>&1
+check "producer ingests a file with broken rows and exits 0" test $? -eq 0
+stop_clean $PID_validator $PID_scorer $PID_aggregator
+check "good file rows are stored (F-1, F-3 with a quoted comma)" \
+    test "$(sql "SELECT string_agg(tx_id || ':' || category, ',' ORDER BY tx_id)
+                 FROM txw.transactions WHERE tx_id LIKE 'F-%'")" = "F-1:grocery,F-3:travel, air"
+check "a short row is a csv_columns dead letter with its line number" \
+    test "$(sql "SELECT line_no FROM txw.dead_letters WHERE reason = 'csv_columns'")" = 3
+check "a broken quote is a dead letter with its line number" \
+    test "$(sql "SELECT line_no || ':' || reason FROM txw.dead_letters WHERE line_no = 5")" = "5:csv_quoting"
+check "a bad currency in a file is a dead letter with its line number" \
+    test "$(sql "SELECT line_no || ':' || reason FROM txw.dead_letters WHERE tx_id = 'F-5'")" = "6:bad_currency"

@@ -1,0 +1,61 @@
+#!/bin/sh
+# run.sh - runs every test suite and prints one closing line
+#
+# Usage: tests/run.sh UNIT_BINARY...
+# Unit binaries are cmocka programs; tests/e2e/*.sh are end-to-end suites
+# that print "ok - name" / "not ok - name" lines (TAP style). Counts are
+# test cases, summed over suites. TXW_SKIP_E2E=1 runs the unit tests only.
+set -u
+passed=0
+failed=0
+failures=""
+log_dir=build/test-logs
+mkdir -p "$log_dir"
+
+count_cmocka() {
+    # cmocka prints "[  PASSED  ] N test(s)." and "[  FAILED  ] N test(s), ..."
+    p=$(grep -E '^\[  PASSED  \] [0-9]+ test' "$1" | grep -oE '[0-9]+' | head -1)
+    f=$(grep -E '^\[  FAILED  \] [0-9]+ test' "$1" | grep -oE '[0-9]+' | head -1)
+    echo "${p:-0} ${f:-0}"
+}
+
+for bin in "$@"; do
+    name=$(basename "$bin")
+    out="$log_dir/$name.log"
+    CMOCKA_MESSAGE_OUTPUT=stdout "$bin" >"$out" 2>&1
+    rc=$?
+    set -- $(count_cmocka "$out")
+    p=$1; f=$2
+    if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then f=1; fi   # crashed
+    passed=$((passed + p)); failed=$((failed + f))
+    if [ "$f" -gt 0 ]; then
+        failures="$failures $name"
+        echo "FAIL $name ($p passed, $f failed)"; sed -n '1,80p' "$out"
+    else
+        echo "ok   $name ($p passed)"
+    fi
+done
+
+if [ "${TXW_SKIP_E2E:-0}" != 1 ]; then
+    for suite in tests/e2e/*.sh; do
+        [ -f "$suite" ] || continue
+        name=$(basename "$suite" .sh)
+        out="$log_dir/e2e-$name.log"
+        echo "---- $name"
+        bash "$suite" >"$out" 2>&1
+        rc=$?
+        p=$(grep -cE '^ok - ' "$out")
+        f=$(grep -cE '^not ok - ' "$out")
+        if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then f=1; echo "not ok - $name exited $rc" >>"$out"; fi
+        grep -E '^(ok|not ok|#) ' "$out"
+        passed=$((passed + p)); failed=$((failed + f))
+        if [ "$f" -gt 0 ]; then
+            failures="$failures $name"
+            echo "---- last lines of $out"; tail -40 "$out"
+        fi
+    done
+fi
+
+[ -n "$failures" ] && echo "failed suites:$failures"
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]
