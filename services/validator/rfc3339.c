@@ -72,7 +72,7 @@ rfc3339_parse (const char *s, size_t len, int64_t *ms)
     if (s [i] == '.') {
         i++;
         size_t start = i;
-        while (i < len && (unsigned char) s [i] - '0' <= 9u) {
+        while (i < len && s [i] >= '0' && s [i] <= '9') {
             if (i - start < 3)
                 millis = millis * 10 + (s [i] - '0');
             i++;

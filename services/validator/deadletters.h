@@ -1,0 +1,47 @@
+/*  deadletters - stores dead letters in PostgreSQL without holding up the flow
+
+    Rejected records must reach txw_data.dead_letters, but a slow or absent
+    database must never slow the transactions that pass. So the main loop
+    only appends a COPY row to a bounded queue under a short lock, and a
+    writer thread of this module drains it: every ~200 ms or 1000 rows it
+    COPYs the rows into a temporary table and inserts them with ON CONFLICT
+    DO NOTHING in one transaction (a replayed message stores nothing twice).
+    While PostgreSQL is down the writer reconnects with a back-off, the
+    queue holds up to its bound, and what does not fit is dropped and
+    counted. Text that PostgreSQL would refuse (invalid UTF-8, NUL) is
+    cleaned first, so one bad row cannot block the rest.                     */
+
+#ifndef DEADLETTERS_H
+#define DEADLETTERS_H
+
+#include "codec.h"
+#include "metrics.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+
+typedef struct _deadletters_t deadletters_t;
+
+//  Starts the writer for database_url (libpq string). With migrate, the
+//  schema migrations are applied on the first connection. max_rows bounds
+//  the queue. errors is incremented for every failed write or connection
+//  (may be NULL). Connects in the background: returns NULL only if the
+//  thread cannot start.
+deadletters_t *deadletters_new (const char *database_url, bool migrate,
+                                size_t max_rows, txw_counter_t *errors);
+
+//  Stops the writer after one last attempt to store what is queued, then
+//  frees everything. Rows it could not store are counted as dropped.
+void deadletters_destroy (deadletters_t **self_p);
+
+//  Queues a copy of one dead letter. Returns 0, or -1 if the queue is full
+//  (the row is dropped and counted). Never blocks on the database.
+int deadletters_add (deadletters_t *self, const txw_reject_t *reject);
+
+//  Readable from any thread: did the last contact with PostgreSQL work?
+bool deadletters_healthy (const deadletters_t *self);
+
+//  Rows queued or being written.
+size_t deadletters_pending (deadletters_t *self);
+
+#endif

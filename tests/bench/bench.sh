@@ -1,0 +1,79 @@
+#!/bin/bash
+# bench.sh - sustained throughput and latency of the pipeline (`make bench`)
+#
+# Runs producer -> validator -> scorer -> aggregator -> PostgreSQL on this
+# machine, once with --store none and once with --store all, and prints:
+#   - sustained throughput: records per second from the producer's first
+#     send until the aggregator has applied (and, with --store all, stored)
+#     every record, the producer running flat out;
+#   - latency, producer send -> scored, p50 and p99, at a paced 50,000 tx/s,
+#     from the scorer's txw_e2e_latency_seconds histogram (bucket bounds, so
+#     a figure is "at most").
+# BENCH_COUNT (default 2,000,000) and BENCH_RATE (50,000) change the load.
+source "$(dirname "$0")/../e2e/lib.sh"
+
+COUNT=${BENCH_COUNT:-2000000}
+RATE=${BENCH_RATE:-50000}
+pg_start 54350
+P=175
+
+run_pipeline() {   # store-mode
+    start aggregator ${P}93 "$BIN/txw-aggregator" --database-url "$DB" --store "$1" \
+        --bind tcp://127.0.0.1:${P}21 --publish tcp://127.0.0.1:${P}22 --admin-port ${P}93
+    start scorer ${P}92 "$BIN/txw-scorer" --bind tcp://127.0.0.1:${P}11 \
+        --aggregator-endpoints tcp://127.0.0.1:${P}21 --publish tcp://127.0.0.1:${P}12 --admin-port ${P}92
+    start validator ${P}91 "$BIN/txw-validator" --database-url "$DB" \
+        --bind tcp://127.0.0.1:${P}01 --scorer-endpoints tcp://127.0.0.1:${P}11 \
+        --publish tcp://127.0.0.1:${P}02 --admin-port ${P}91
+}
+
+stop_pipeline() {
+    stop_clean $PID_validator $PID_scorer $PID_aggregator
+    PIDS=()
+}
+
+# quantile PORT METRIC Q: upper bucket bound (ms) below which a fraction Q falls
+quantile() {
+    curl -sf "http://127.0.0.1:$1/metrics" | awk -v m="$2_bucket" -v q="$3" '
+        index($1, m "{le=") == 1 {
+            le = $1; sub(/.*le="/, "", le); sub(/".*/, "", le)
+            n++; bound[n] = le; cum[n] = $2
+        }
+        END {
+            total = cum[n]
+            if (total == 0) { print "n/a"; exit }
+            for (i = 1; i <= n; i++) if (cum[i] >= q * total) {
+                printf "%s", (bound[i] == "+Inf" ? ">10000" : bound[i] * 1000); exit }
+        }'
+}
+
+throughput() {   # store-mode
+    run_pipeline "$1"
+    local t0 t1 wait_for=txw_records_in_total
+    t0=$(date +%s.%N)
+    "$BIN/txw-producer" --seed 11 --count "$COUNT" --rate 0 --start 2026-03-02T00:00:00Z \
+        --event-rate 5000 --validator-endpoints tcp://127.0.0.1:${P}01 --admin-port 0 \
+        >"$WORK/producer-$1.log" 2>&1
+    wait_metric ${P}93 txw_records_in_total "$COUNT" 600 || note "aggregator did not get every record"
+    [ "$1" = all ] && { wait_metric ${P}93 txw_stored_transactions_total "$COUNT" 600 || note "not all stored"; }
+    t1=$(date +%s.%N)
+    awk -v n="$COUNT" -v a="$t0" -v b="$t1" -v s="$1" \
+        'BEGIN { printf "store=%s  throughput: %d tx in %.2f s = %d tx/s\n", s, n, b - a, n / (b - a) }'
+    stop_pipeline
+}
+
+latency() {   # store-mode
+    run_pipeline "$1"
+    local n=$((RATE * 10))
+    "$BIN/txw-producer" --seed 12 --count "$n" --rate "$RATE" --start 2026-03-03T00:00:00Z \
+        --validator-endpoints tcp://127.0.0.1:${P}01 --admin-port 0 >"$WORK/latency-$1.log" 2>&1
+    wait_metric ${P}93 txw_records_in_total "$n" 120 >/dev/null
+    echo "store=$1  latency at $RATE tx/s (producer send -> scored): p50 <= $(quantile ${P}92 txw_e2e_latency_seconds 0.50) ms, p99 <= $(quantile ${P}92 txw_e2e_latency_seconds 0.99) ms"
+    stop_pipeline
+}
+
+echo "# txwatch bench on $(nproc) cores, $(date -u +%Y-%m-%dT%H:%MZ), $COUNT records"
+throughput none
+throughput all
+latency none
+latency all
