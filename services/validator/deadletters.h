@@ -22,13 +22,20 @@
 
 typedef struct _deadletters_t deadletters_t;
 
+//  Where the writer reports; the caller registers them (any may be NULL).
+typedef struct {
+    txw_counter_t *stored;      //  rows committed
+    txw_counter_t *dropped;     //  rows given up: queue full, refused, shutdown
+    txw_counter_t *errors;      //  failed connections and writes
+    txw_gauge_t *queued;        //  rows waiting
+} deadletters_metrics_t;
+
 //  Starts the writer for database_url (libpq string). With migrate, the
 //  schema migrations are applied on the first connection. max_rows bounds
-//  the queue. errors is incremented for every failed write or connection
-//  (may be NULL). Connects in the background: returns NULL only if the
-//  thread cannot start.
+//  the queue. Connects in the background: returns NULL only if the thread
+//  cannot start (logged).
 deadletters_t *deadletters_new (const char *database_url, bool migrate,
-                                size_t max_rows, txw_counter_t *errors);
+                                size_t max_rows, deadletters_metrics_t metrics);
 
 //  Stops the writer after one last attempt to store what is queued, then
 //  frees everything. Rows it could not store are counted as dropped.

@@ -143,6 +143,45 @@ rules_utf8_valid (const char *s, size_t len)
     return true;
 }
 
+size_t
+rules_utf8_clean (const char *s, size_t len, char *out, size_t size)
+{
+    if (size == 0)
+        return 0;
+    const unsigned char *p = (const unsigned char *) s;
+    size_t o = 0;
+    for (size_t i = 0; i < len;) {
+        unsigned c = p [i];
+        size_t n = c >= 0x01 && c < 0x80? 1: c >= 0xC2 && c <= 0xDF? 2:
+                   c >= 0xE0 && c <= 0xEF? 3: c >= 0xF0 && c <= 0xF4? 4: 0;
+        const char *piece = s + i;
+        size_t take = n;
+        if (n == 0 || n > len - i || (n > 1 && !rules_utf8_valid (s + i, n))) {
+            piece = "\xEF\xBF\xBD";
+            n = 3;
+            take = 1;
+        }
+        if (o + n >= size)
+            break;
+        memcpy (out + o, piece, n);
+        o += n;
+        i += take;
+    }
+    out [o] = 0;
+    return o;
+}
+
+//  JSON-escapes s into out (size bytes, terminated), strictly valid UTF-8.
+static size_t
+s_escape (char *out, size_t size, const char *s, size_t len)
+{
+    if (rules_utf8_valid (s, len))
+        return txw_json_escape (out, size, s, len);
+    char clean [TXW_TEXT_MAX + 1];
+    size_t n = rules_utf8_clean (s, len, clean, sizeof clean);
+    return txw_json_escape (out, size, clean, n);
+}
+
 static inline txw_str_t
 s_view (const txw_raw_tx_t *raw, int field)
 {
@@ -193,7 +232,7 @@ s_quote (const char *s, size_t len, bool pii, char *out, size_t size)
         len = strlen (masked);
     }
     bool cut = len > 48;
-    size_t n = txw_json_escape (out, size - 4, s, cut? 48: len);
+    size_t n = s_escape (out, size - 4, s, cut? 48: len);
     if (cut)
         memcpy (out + n, "...", 4);
     return out;
@@ -345,7 +384,7 @@ rules_check (const rules_t *self, const txw_raw_tx_t *raw, int64_t now_ms,
     if (!self->rates
     ||  txw_rates_convert (self->rates, currency, amount_minor, &amount_rep_minor))
         return s_reject (verdict, TXW_REJECT_NO_RATE, F_CURRENCY,
-                         "no rate from %s to %s for amount %lld", currency,
+                         "currency %s has no rate to %s (amount %lld)", currency,
                          self->rates? txw_rates_reporting (self->rates): "?",
                          (long long) amount_minor);
 
@@ -470,7 +509,7 @@ rules_payload (const txw_raw_tx_t *raw, char *out, size_t size)
                 len = strlen (masked);
             }
             bool long_value = len > 64;
-            size_t n = txw_json_escape (value, sizeof value - 4, p, long_value? 64: len);
+            size_t n = s_escape (value, sizeof value - 4, p, long_value? 64: len);
             if (long_value)
                 memcpy (value + n, "...", 4);
         }

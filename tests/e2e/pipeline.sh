@@ -12,7 +12,7 @@ source "$(dirname "$0")/lib.sh"
 
 pg_start 54341
 P=173   # port prefix for this suite
-GEN=(--seed 7 --count 30000 --start 2026-01-05T08:00:00Z --event-rate 50
+GEN=(--seed 7 --count 30000 --start 2026-01-05T08:00:00Z --event-rate 50 --rate 0
      --accounts 3000 --fraud-rate 0.02 --invalid-rate 0.01 --late-rate 0.005)
 
 "$BIN/txw-producer" "${GEN[@]}" --csv-out "$WORK/gen.csv" --admin-port 0 \
@@ -37,7 +37,7 @@ start validator ${P}91 "$BIN/txw-validator" --database-url "$DB" --rates "$ROOT/
     --bind tcp://127.0.0.1:${P}01 --scorer-endpoints tcp://127.0.0.1:${P}11 \
     --publish tcp://127.0.0.1:${P}02 --admin-port ${P}91 --max-future-ms 315360000000
 
-"$BIN/txw-producer" "${GEN[@]}" --rate 0 --validator-endpoints tcp://127.0.0.1:${P}01 \
+"$BIN/txw-producer" "${GEN[@]}" --validator-endpoints tcp://127.0.0.1:${P}01 \
     --admin-port 0 >"$WORK/producer.log" 2>&1
 check "producer sends the stream and exits 0" test $? -eq 0
 

@@ -1,21 +1,21 @@
-/*  features - per-account rolling state that the fraud rules read          */
+/*  profiles - per-account rolling state that the fraud rules read          */
 
-#include "features.h"
+#include "profiles.h"
 
 #include <assert.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
-_Static_assert (sizeof (features_account_t) <= 216, "account record grew: check the budget");
+_Static_assert (sizeof (profiles_account_t) <= 224, "account record grew: check the budget");
 
 //  An index slot holds (entry index + 1) in the low 32 bits and the top 32
 //  bits of the account hash above them, so most probes that miss never touch
 //  the entry itself. 0 is an empty slot.
-struct _features_t {
+struct _profiles_t {
     uint64_t *index;
     uint64_t index_mask;
-    features_account_t *entries;    //  max_accounts records, touched lazily
+    profiles_account_t *entries;    //  max_accounts records, touched lazily
     uint32_t max_accounts;
     uint32_t used_top;              //  entries handed out so far
     uint32_t free_head;             //  recycled entries, by lru_next; index + 1
@@ -47,12 +47,12 @@ s_slot_value (uint64_t hash, uint32_t entry)
     return (hash & 0xffffffff00000000ULL) | (uint64_t) (entry + 1);
 }
 
-features_t *
-features_new (uint32_t max_accounts, int64_t idle_ms)
+profiles_t *
+profiles_new (uint32_t max_accounts, int64_t idle_ms)
 {
     if (max_accounts == 0 || max_accounts > (1u << 30))
         return NULL;
-    features_t *self = calloc (1, sizeof *self);
+    profiles_t *self = calloc (1, sizeof *self);
     if (!self)
         return NULL;
     //  At most half full, so linear probes stay short.
@@ -60,9 +60,9 @@ features_new (uint32_t max_accounts, int64_t idle_ms)
     while (slots < (uint64_t) max_accounts * 2)
         slots <<= 1;
     self->index = calloc (slots, sizeof (uint64_t));
-    self->entries = calloc (max_accounts, sizeof (features_account_t));
+    self->entries = calloc (max_accounts, sizeof (profiles_account_t));
     if (!self->index || !self->entries) {
-        features_destroy (&self);
+        profiles_destroy (&self);
         return NULL;
     }
     self->index_mask = slots - 1;
@@ -73,11 +73,11 @@ features_new (uint32_t max_accounts, int64_t idle_ms)
 }
 
 void
-features_destroy (features_t **self_p)
+profiles_destroy (profiles_t **self_p)
 {
     if (!self_p || !*self_p)
         return;
-    features_t *self = *self_p;
+    profiles_t *self = *self_p;
     free (self->index);
     free (self->entries);
     free (self);
@@ -87,9 +87,9 @@ features_destroy (features_t **self_p)
 //  --- Least-recently-seen list (indices are entry + 1, 0 = none) -------------
 
 static void
-s_lru_unlink (features_t *self, uint32_t e)
+s_lru_unlink (profiles_t *self, uint32_t e)
 {
-    features_account_t *a = &self->entries [e];
+    profiles_account_t *a = &self->entries [e];
     if (a->lru_prev)
         self->entries [a->lru_prev - 1].lru_next = a->lru_next;
     else
@@ -102,9 +102,9 @@ s_lru_unlink (features_t *self, uint32_t e)
 }
 
 static void
-s_lru_push_head (features_t *self, uint32_t e)
+s_lru_push_head (profiles_t *self, uint32_t e)
 {
-    features_account_t *a = &self->entries [e];
+    profiles_account_t *a = &self->entries [e];
     a->lru_prev = 0;
     a->lru_next = self->lru_head;
     if (self->lru_head)
@@ -119,7 +119,7 @@ s_lru_push_head (features_t *self, uint32_t e)
 //  Removes entry e from the index and shifts the following run back so no
 //  probe sequence is broken.
 static void
-s_index_remove (features_t *self, uint32_t e)
+s_index_remove (profiles_t *self, uint32_t e)
 {
     uint64_t mask = self->index_mask;
     uint64_t want = s_slot_value (self->entries [e].hash, e);
@@ -146,11 +146,11 @@ s_index_remove (features_t *self, uint32_t e)
 }
 
 static void
-s_evict (features_t *self, uint32_t e)
+s_evict (profiles_t *self, uint32_t e)
 {
     s_index_remove (self, e);
     s_lru_unlink (self, e);
-    features_account_t *a = &self->entries [e];
+    profiles_account_t *a = &self->entries [e];
     a->hash = 0;
     a->lru_next = self->free_head;
     self->free_head = e + 1;
@@ -161,7 +161,7 @@ s_evict (features_t *self, uint32_t e)
 //  of arrival, which is event order give or take reordering, so stopping at
 //  the first account that is not idle is close enough and bounded per call.
 static void
-s_expire_idle (features_t *self)
+s_expire_idle (profiles_t *self)
 {
     if (self->idle_ms <= 0)
         return;
@@ -174,8 +174,8 @@ s_expire_idle (features_t *self)
     }
 }
 
-features_account_t *
-features_get (features_t *self, const char *id, size_t len, int64_t now_ms)
+profiles_account_t *
+profiles_get (profiles_t *self, const char *id, size_t len, int64_t now_ms)
 {
     assert (self);
     if (len == 0 || len > TXW_ID_MAX)
@@ -183,8 +183,8 @@ features_get (features_t *self, const char *id, size_t len, int64_t now_ms)
     //  Bounded so that differences of event times cannot overflow.
     if (now_ms < 0)
         now_ms = 0;
-    if (now_ms > FEATURES_MAX_MS)
-        now_ms = FEATURES_MAX_MS;
+    if (now_ms > PROFILES_MAX_MS)
+        now_ms = PROFILES_MAX_MS;
     if (now_ms > self->clock_ms)
         self->clock_ms = now_ms;
     s_expire_idle (self);
@@ -198,7 +198,7 @@ features_get (features_t *self, const char *id, size_t len, int64_t now_ms)
             break;
         if ((v >> 32) == (hash >> 32)) {
             uint32_t e = (uint32_t) v - 1;
-            features_account_t *a = &self->entries [e];
+            profiles_account_t *a = &self->entries [e];
             if (a->hash == hash && a->id_len == len && memcmp (a->id, id, len) == 0) {
                 if (self->lru_head != e + 1) {
                     s_lru_unlink (self, e);
@@ -230,7 +230,7 @@ features_get (features_t *self, const char *id, size_t len, int64_t now_ms)
     i = hash & mask;
     while (self->index [i])
         i = (i + 1) & mask;
-    features_account_t *a = &self->entries [e];
+    profiles_account_t *a = &self->entries [e];
     memset (a, 0, sizeof *a);
     a->hash = hash;
     a->id_len = (uint8_t) len;
@@ -243,7 +243,7 @@ features_get (features_t *self, const char *id, size_t len, int64_t now_ms)
 }
 
 uint16_t
-features_country_code (const char *country)
+profiles_country_code (const char *country)
 {
     if (!country [0] || !country [1] || country [2])
         return 0;
@@ -251,7 +251,7 @@ features_country_code (const char *country)
 }
 
 uint32_t
-features_device_hash (const char *device_id)
+profiles_device_hash (const char *device_id)
 {
     size_t len = strlen (device_id);
     if (len == 0)
@@ -261,68 +261,112 @@ features_device_hash (const char *device_id)
 }
 
 void
-features_update (features_account_t *acct, const txw_tx_t *tx, unsigned flags)
+profiles_update (profiles_account_t *acct, const txw_tx_t *tx, double log_amount,
+                 unsigned flags)
 {
-    //  Welford's running mean and sum of squares, on the log of the amount
-    //  so one huge purchase does not drown the account's usual spread.
-    int64_t amount = tx->amount_rep_minor > 0? tx->amount_rep_minor: tx->amount_minor;
-    double x = log1p (amount > 0? (double) amount: 0.0);
+    bool first = acct->count == 0;
+    if (!first) {
+        //  A moving mean of the log gap: how often this account usually
+        //  buys, so a busy account's pace is not read as a burst. Gaps are
+        //  bounded to 1 s .. 30 days.
+        double gap_s = (double) (tx->ts_ms - acct->last_ms) / 1000.0;
+        double log_gap = log (gap_s < 1? 1: gap_s > 2592000? 2592000: gap_s);
+        acct->log_gap = acct->count == 1? (float) log_gap
+                      : (float) (acct->log_gap + PROFILES_GAP_ALPHA * (log_gap - acct->log_gap));
+    }
+    //  Welford's running mean and sum of squares, on a log scale so one
+    //  huge purchase does not drown the account's usual spread.
     acct->count++;
-    double delta = x - acct->log_mean;
+    double delta = log_amount - acct->log_mean;
     acct->log_mean += (float) (delta / acct->count);
-    acct->log_m2 += (float) (delta * (x - acct->log_mean));
+    acct->log_m2 += (float) (delta * (log_amount - acct->log_mean));
 
     uint8_t slot = acct->ring_head;
     int64_t ts_s = tx->ts_ms / 1000;
     acct->ring [slot] = ts_s < 0? 0: ts_s > UINT32_MAX? UINT32_MAX: (uint32_t) ts_s;
     uint16_t bit = (uint16_t) (1u << slot);
-    acct->small_mask = (flags & FEATURES_SMALL)? acct->small_mask | bit: acct->small_mask & ~bit;
+    acct->small_mask = (flags & PROFILES_SMALL)? acct->small_mask | bit: acct->small_mask & ~bit;
     acct->decline_mask = tx->status == TXW_STATUS_DECLINED?
         acct->decline_mask | bit: acct->decline_mask & ~bit;
-    acct->ring_head = (uint8_t) ((slot + 1) % FEATURES_RING);
-    if (acct->ring_used < FEATURES_RING)
+    acct->ring_head = (uint8_t) ((slot + 1) % PROFILES_RING);
+    if (acct->ring_used < PROFILES_RING)
         acct->ring_used++;
 
-    if (tx->ts_ms > acct->last_ms && tx->ts_ms <= FEATURES_MAX_MS)
+    if (tx->ts_ms > acct->last_ms && tx->ts_ms <= PROFILES_MAX_MS)
         acct->last_ms = tx->ts_ms;
 
-    uint16_t country = features_country_code (tx->country);
+    uint16_t country = profiles_country_code (tx->country);
     if (country) {
-        if (!features_country_seen (acct, tx->country)) {
+        if (!profiles_country_seen (acct, tx->country)) {
             acct->countries [acct->country_next] = country;
-            acct->country_next = (uint8_t) ((acct->country_next + 1) % FEATURES_SEEN);
+            acct->country_next = (uint8_t) ((acct->country_next + 1) % PROFILES_SEEN);
+            if (!first) {
+                acct->fresh_country = country;
+                acct->fresh_country_s = acct->ring [slot];
+            }
         }
         acct->last_country = country;
     }
-    uint32_t device = features_device_hash (tx->device_id);
+    uint32_t device = profiles_device_hash (tx->device_id);
     if (device) {
-        if (!features_device_seen (acct, tx->device_id)) {
+        if (!profiles_device_seen (acct, tx->device_id)) {
             acct->devices [acct->device_next] = device;
-            acct->device_next = (uint8_t) ((acct->device_next + 1) % FEATURES_SEEN);
+            acct->device_next = (uint8_t) ((acct->device_next + 1) % PROFILES_SEEN);
+            if (!first) {
+                acct->fresh_device = device;
+                acct->fresh_device_s = acct->ring [slot];
+            }
         }
         acct->last_device = device;
     }
 }
 
 uint32_t
-features_count_within (const features_account_t *acct, int64_t now_ms,
-                       int64_t window_ms, features_which_t which)
+profiles_count_within (const profiles_account_t *acct, int64_t now_ms,
+                       int64_t window_ms, profiles_which_t which)
 {
-    //  Seconds resolution: an entry counts if it is less than window_ms old
-    //  (or newer than now, which reordered input can give).
-    uint32_t mask = which == FEATURES_SMALL_ONLY? acct->small_mask:
-                    which == FEATURES_DECLINED_ONLY? acct->decline_mask: 0xffff;
+    //  Seconds resolution. An entry counts if it is less than window_ms
+    //  away from now in either direction: with reordered input a late
+    //  event has neighbours that are newer than itself.
+    uint32_t mask = which == PROFILES_SMALL_ONLY? acct->small_mask:
+                    which == PROFILES_DECLINED_ONLY? acct->decline_mask: 0xffff;
     int64_t now_s = now_ms / 1000;
     int64_t window_s = window_ms / 1000;
     uint32_t count = 0;
     for (uint8_t i = 0; i < acct->ring_used; i++)
-        if ((mask & (1u << i)) && now_s - (int64_t) acct->ring [i] < window_s)
-            count++;
+        if (mask & (1u << i)) {
+            int64_t age = now_s - (int64_t) acct->ring [i];
+            if (age < window_s && age > -window_s)
+                count++;
+        }
+    return count;
+}
+
+uint32_t
+profiles_count_last (const profiles_account_t *acct, uint32_t n, profiles_which_t which)
+{
+    uint32_t mask = which == PROFILES_SMALL_ONLY? acct->small_mask:
+                    which == PROFILES_DECLINED_ONLY? acct->decline_mask: 0xffff;
+    if (n > acct->ring_used)
+        n = acct->ring_used;
+    uint32_t count = 0;
+    for (uint32_t k = 1; k <= n; k++) {
+        uint32_t slot = (acct->ring_head + PROFILES_RING - k) % PROFILES_RING;
+        count += (mask >> slot) & 1;
+    }
     return count;
 }
 
 double
-features_log_std (const features_account_t *acct)
+profiles_expected_within (const profiles_account_t *acct, int64_t window_ms)
+{
+    if (acct->count < 2)
+        return 0;
+    return (double) window_ms / 1000.0 / exp (acct->log_gap);
+}
+
+double
+profiles_log_std (const profiles_account_t *acct)
 {
     if (acct->count < 2)
         return 0;
@@ -331,43 +375,73 @@ features_log_std (const features_account_t *acct)
 }
 
 bool
-features_country_seen (const features_account_t *acct, const char *country)
+profiles_country_seen (const profiles_account_t *acct, const char *country)
 {
-    uint16_t code = features_country_code (country);
+    uint16_t code = profiles_country_code (country);
     if (!code)
         return true;            //  unknown country: never "new"
-    for (int i = 0; i < FEATURES_SEEN; i++)
+    for (int i = 0; i < PROFILES_SEEN; i++)
         if (acct->countries [i] == code)
             return true;
     return false;
 }
 
 bool
-features_device_seen (const features_account_t *acct, const char *device_id)
+profiles_device_seen (const profiles_account_t *acct, const char *device_id)
 {
-    uint32_t h = features_device_hash (device_id);
+    uint32_t h = profiles_device_hash (device_id);
     if (!h)
         return true;            //  no device: never "new"
-    for (int i = 0; i < FEATURES_SEEN; i++)
+    for (int i = 0; i < PROFILES_SEEN; i++)
         if (acct->devices [i] == h)
             return true;
     return false;
 }
 
+//  Whether an event at now_ms is within fresh_ms of one at first_s (seconds).
+static bool
+s_fresh (uint32_t first_s, int64_t now_ms, int64_t fresh_ms)
+{
+    int64_t age_ms = now_ms - (int64_t) first_s * 1000;
+    return age_ms < fresh_ms && age_ms > -fresh_ms;
+}
+
+bool
+profiles_country_new (const profiles_account_t *acct, const char *country,
+                      int64_t now_ms, int64_t fresh_ms)
+{
+    if (!profiles_country_seen (acct, country))
+        return true;
+    return acct->fresh_country
+        && acct->fresh_country == profiles_country_code (country)
+        && s_fresh (acct->fresh_country_s, now_ms, fresh_ms);
+}
+
+bool
+profiles_device_new (const profiles_account_t *acct, const char *device_id,
+                     int64_t now_ms, int64_t fresh_ms)
+{
+    if (!profiles_device_seen (acct, device_id))
+        return true;
+    return acct->fresh_device
+        && acct->fresh_device == profiles_device_hash (device_id)
+        && s_fresh (acct->fresh_device_s, now_ms, fresh_ms);
+}
+
 size_t
-features_size (const features_t *self)
+profiles_size (const profiles_t *self)
 {
     return self->size;
 }
 
 uint64_t
-features_evicted_cap (const features_t *self)
+profiles_evicted_cap (const profiles_t *self)
 {
     return self->evicted_cap;
 }
 
 uint64_t
-features_evicted_idle (const features_t *self)
+profiles_evicted_idle (const profiles_t *self)
 {
     return self->evicted_idle;
 }

@@ -1,0 +1,84 @@
+/*  config - the producer's options: one table that parses and documents   */
+
+#include "config.h"
+#include "rfc3339.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static void
+s_fail (const char *message)
+{
+    fprintf (stderr, "error: %s (see --help)\n", message);
+    exit (2);
+}
+
+void
+config_parse (producer_config_t *self, int argc, char **argv)
+{
+    memset (self, 0, sizeof *self);
+    self->event_rate = -1;              //  unset: follows --rate
+    txw_option_t table [] = {
+        TXW_SERVICE_OPTIONS (self->svc, "9100"),
+        { "validator-endpoints", TXW_OPT_STRING, "tcp://127.0.0.1:7001",
+          "validators to PUSH to, comma-separated (connects to every one)",
+          &self->validator_endpoints, 0, 0 },
+        { "seed", TXW_OPT_INT, "1", "seed of the generator: same seed, same records",
+          &self->seed, 0, 1e18 },
+        { "rate", TXW_OPT_DOUBLE, "200",
+          "records per second sent (times the hour/weekday shape in live mode); "
+          "0: as fast as possible", &self->rate, 0, 1e8 },
+        { "count", TXW_OPT_INT, "0", "stop after this many records (0: no limit)",
+          &self->count, 0, 1e15 },
+        { "duration", TXW_OPT_INT, "0", "stop after this many seconds (0: no limit)",
+          &self->duration, 0, 1e9 },
+        { "accounts", TXW_OPT_INT, "10000", "synthetic accounts",
+          &self->accounts, 1, 10000000 },
+        { "merchants", TXW_OPT_INT, "2000", "synthetic merchants",
+          &self->merchants, 1, 1000000 },
+        { "branches", TXW_OPT_INT, "50", "bank branches", &self->branches, 1, 100000 },
+        { "regions", TXW_OPT_INT, "8", "regions (branches and accounts belong to one)",
+          &self->regions, 1, 1000 },
+        { "fraud-rate", TXW_OPT_DOUBLE, "0.01",
+          "share of records that are labelled fraud (five patterns)",
+          &self->fraud_rate, 0, 1 },
+        { "invalid-rate", TXW_OPT_DOUBLE, "0",
+          "share of records broken on purpose, labelled with the dead-letter code",
+          &self->invalid_rate, 0, 1 },
+        { "late-rate", TXW_OPT_DOUBLE, "0",
+          "share of records 70-180 s behind the event clock (simulated clock only)",
+          &self->late_rate, 0, 1 },
+        { "start", TXW_OPT_STRING, "now",
+          "\"now\": event time is the wall clock; an RFC 3339 time: a simulated "
+          "event clock starting there", &self->start, 0, 0 },
+        { "event-rate", TXW_OPT_DOUBLE, NULL,
+          "simulated records per event-second (default: --rate, or 200 if --rate is 0)",
+          &self->event_rate, 0.001, 1e9 },
+        { "csv-out", TXW_OPT_STRING, "",
+          "write records with their labels to this CSV file (- for stdout) instead of sending",
+          &self->csv_out, 0, 0 },
+        { "file", TXW_OPT_STRING, "",
+          "ingest this CSV file (- for stdin) instead of generating",
+          &self->file, 0, 0 },
+        { "drain-timeout-ms", TXW_OPT_INT, "30000",
+          "at exit, how long queued batches may take to reach a validator",
+          &self->drain_timeout_ms, 0, 3600000 },
+        TXW_OPTIONS_END
+    };
+    txw_service_options (table, argc, argv, "txw-producer",
+                         "Generates synthetic transactions with labelled fraud, or ingests a "
+                         "CSV file,\nand pushes them to the validators.");
+
+    if (self->fraud_rate + self->invalid_rate + self->late_rate > 0.9)
+        s_fail ("--fraud-rate, --invalid-rate and --late-rate add up to more than 0.9");
+    if (strcmp (self->start, "now") == 0)
+        self->simulated = false;
+    else
+    if (rfc3339_parse (self->start, strlen (self->start), &self->start_ms) == 0)
+        self->simulated = true;
+    else
+        s_fail ("--start must be \"now\" or an RFC 3339 time such as 2026-01-05T00:00:00Z");
+    if (self->event_rate < 0)
+        self->event_rate = self->rate > 0? self->rate: 200;
+}

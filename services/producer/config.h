@@ -1,0 +1,39 @@
+/*  config - the producer's options: one table that parses and documents
+
+    Every setting is a flag, a TXW_* variable and a line of --help at once
+    (common/options.h). config_parse also checks the settings that only make
+    sense together (the injection rates, --start, --file with --csv-out), so
+    the rest of the service can trust what it gets.                          */
+
+#ifndef CONFIG_H
+#define CONFIG_H
+
+#include "service.h"
+
+#include <stdbool.h>
+#include <stdint.h>
+
+typedef struct {
+    txw_service_config_t svc;
+    const char *validator_endpoints;
+    int64_t seed;
+    double rate;                //  records per second, 0: as fast as possible
+    int64_t count;              //  0: unlimited
+    int64_t duration;           //  seconds, 0: unlimited
+    int64_t accounts, merchants, branches, regions;
+    double fraud_rate, invalid_rate, late_rate;
+    const char *start;          //  "now" or RFC 3339
+    double event_rate;          //  simulated records per event-second
+    const char *csv_out;        //  "" for none
+    const char *file;           //  "" for none
+    int64_t drain_timeout_ms;
+    //  Derived by config_parse.
+    bool simulated;
+    int64_t start_ms;
+} producer_config_t;
+
+//  Fills self from defaults, TXW_* variables and argv. Exits 0 after
+//  --help or --version and 2 after a one-line error for a bad setting.
+void config_parse (producer_config_t *self, int argc, char **argv);
+
+#endif

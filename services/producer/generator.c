@@ -1,0 +1,646 @@
+/*  generator - synthetic transactions with labelled fraud and defects     */
+
+#include "generator.h"
+#include "money.h"
+#include "population.h"
+#include "prng.h"
+#include "rejects.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define S_DAY_MS        86400000LL
+#define S_DEFERRED_MAX  4096    //  pending second legs (a min-heap by due time)
+
+static const char *s_pattern_names [GEN_PATTERN_COUNT] = {
+    "", "amount_spike", "card_testing", "account_takeover", "night_burst",
+    "impossible_travel"
+};
+
+//  Episode shape per pattern: relative weight among fraud episodes, and the
+//  expected fraud records and total records one episode emits (impossible
+//  travel emits an ordinary home transaction before the fraudulent one).
+static const struct {
+    double weight;
+    double fraud_records;
+    double total_records;
+} s_episode [GEN_PATTERN_COUNT] = {
+    { 0, 0, 0 },
+    { 0.40, 1.0, 1.0 },         //  amount_spike
+    { 0.06, 8.5, 8.5 },         //  card_testing: 5-12
+    { 0.27, 1.5, 1.5 },         //  account_takeover: 1-2
+    { 0.30, 4.5, 4.5 },         //  night_burst: 3-6, night hours only
+    { 0.27, 1.0, 2.0 }          //  impossible_travel
+};
+
+const int generator_invalid_codes [] = {
+    TXW_REJECT_BAD_CURRENCY, TXW_REJECT_BAD_COUNTRY, TXW_REJECT_NON_POSITIVE_AMOUNT,
+    TXW_REJECT_MISSING_FIELD, TXW_REJECT_BAD_TIMESTAMP, TXW_REJECT_TS_OUT_OF_RANGE,
+    TXW_REJECT_BAD_AMOUNT, TXW_REJECT_BAD_CHANNEL, TXW_REJECT_BAD_STATUS
+};
+const int generator_invalid_count =
+    (int) (sizeof generator_invalid_codes / sizeof generator_invalid_codes [0]);
+
+//  Traffic shape: hour-of-day curves for weekdays and weekends (quiet at
+//  night, busy at midday and in the evening), times a weekday factor.
+static const double s_hour_weekday [24] = {
+    0.25, 0.15, 0.10, 0.08, 0.08, 0.15, 0.35, 0.65, 0.95, 1.10, 1.20, 1.35,
+    1.50, 1.40, 1.20, 1.15, 1.25, 1.45, 1.55, 1.45, 1.25, 0.95, 0.65, 0.40
+};
+static const double s_hour_weekend [24] = {
+    0.40, 0.28, 0.18, 0.12, 0.08, 0.08, 0.15, 0.25, 0.45, 0.75, 1.05, 1.30,
+    1.45, 1.45, 1.35, 1.30, 1.30, 1.35, 1.40, 1.40, 1.30, 1.10, 0.85, 0.60
+};
+static const double s_day_factor [7] = { 0.95, 0.97, 1.00, 1.02, 1.15, 1.05, 0.80 };
+
+typedef struct {
+    int64_t due_ms;
+    uint32_t account;
+} s_deferred_t;
+
+struct _generator_t {
+    generator_config_t cfg;
+    prng_t rng;
+    population_t *pop;
+    uint64_t index;                     //  records built
+    double clock_ms;                    //  simulated event clock
+    //  The fraud episode being emitted, if any.
+    int ep_pattern;
+    int ep_left;
+    uint32_t ep_account;
+    uint32_t ep_device;
+    uint16_t ep_country;
+    bool ep_travel_now;                 //  no room to defer: second leg next
+    //  Second legs of impossible travel, due later in event time.
+    s_deferred_t deferred [S_DEFERRED_MAX];
+    int deferred_count;
+    //  Chance that a decision starts a fraud episode, by day and by night,
+    //  and the cumulative pattern weights for each.
+    double p_fraud [2];
+    double pattern_cum [2] [GEN_PATTERN_COUNT];
+    double category_cum [CAT_COUNT];
+    double channel_cum [CAT_COUNT] [TXW_CHANNEL_COUNT];
+    //  Views of the static names, so the hot path never calls strlen.
+    txw_str_t category_view [CAT_COUNT];
+    txw_str_t channel_view [TXW_CHANNEL_COUNT];
+    txw_str_t status_view [TXW_STATUS_COUNT];
+    txw_str_t country_view [32];
+    txw_str_t currency_view [8];
+    //  Per-record text the generator owns (ids of the population are views).
+    char device [24];
+    char product [16];
+};
+
+static double s_activity [7] [24];
+static bool s_activity_ready = false;
+
+static void
+s_activity_init (void)
+{
+    if (s_activity_ready)
+        return;
+    double sum = 0;
+    for (int d = 0; d < 7; d++)
+        for (int h = 0; h < 24; h++)
+            sum += s_activity [d] [h] =
+                (d >= 5? s_hour_weekend [h]: s_hour_weekday [h]) * s_day_factor [d];
+    for (int d = 0; d < 7; d++)
+        for (int h = 0; h < 24; h++)
+            s_activity [d] [h] *= 168.0 / sum;
+    s_activity_ready = true;
+}
+
+double
+generator_activity (int64_t ms)
+{
+    s_activity_init ();
+    int hour, weekday;
+    rfc3339_hour_weekday (ms, &hour, &weekday);
+    return s_activity [weekday] [hour];
+}
+
+const char *
+generator_pattern_name (int pattern)
+{
+    return pattern > 0 && pattern < GEN_PATTERN_COUNT? s_pattern_names [pattern]: "";
+}
+
+uint64_t
+generator_count (const generator_t *self)
+{
+    return self->index;
+}
+
+//  Writes prefix and n as decimal, zero-padded to width; returns the end.
+static char *
+s_put_number (char *out, const char *prefix, uint64_t n, int width)
+{
+    while (*prefix)
+        *out++ = *prefix++;
+    char digits [24];
+    int len = 0;
+    do {
+        digits [len++] = (char) ('0' + n % 10);
+        n /= 10;
+    } while (n);
+    for (; width > len; width--)
+        *out++ = '0';
+    while (len)
+        *out++ = digits [--len];
+    *out = 0;
+    return out;
+}
+
+static void
+s_setup_rates (generator_t *self)
+{
+    double f = self->cfg.fraud_rate;
+    for (int night = 0; night < 2; night++) {
+        double weight = 0, fraud = 0, total = 0;
+        for (int p = 1; p < GEN_PATTERN_COUNT; p++) {
+            double w = (p == GEN_NIGHT_BURST && !night)? 0: s_episode [p].weight;
+            weight += w;
+            fraud += w * s_episode [p].fraud_records;
+            total += w * s_episode [p].total_records;
+            self->pattern_cum [night] [p] = weight;
+        }
+        fraud /= weight;
+        total /= weight;
+        //  Fraud share of records is q F / (1 + q (T - 1)); solve for q.
+        double q = f > 0? f / (fraud - f * (total - 1)): 0;
+        self->p_fraud [night] = q < 1? q: 1;
+    }
+}
+
+generator_t *
+generator_new (const generator_config_t *config)
+{
+    s_activity_init ();
+    generator_t *self = calloc (1, sizeof *self);
+    if (!self)
+        return NULL;
+    self->cfg = *config;
+    if (self->cfg.event_rate <= 0)
+        self->cfg.event_rate = 200;
+    prng_seed (&self->rng, config->seed);
+    self->pop = population_new (&self->rng, config->accounts, config->merchants,
+                                config->branches, config->regions);
+    if (!self->pop) {
+        free (self);
+        return NULL;
+    }
+    self->clock_ms = (double) config->start_ms;
+    s_setup_rates (self);
+
+    double total = 0;
+    for (int c = 0; c < CAT_COUNT; c++) {
+        self->category_cum [c] = total += population_categories [c].weight;
+        self->category_view [c] = record_view (population_categories [c].name);
+        double ch = 0;
+        for (int k = 0; k < TXW_CHANNEL_COUNT; k++)
+            self->channel_cum [c] [k] = ch += population_categories [c].channel_weight [k];
+    }
+    for (int k = 0; k < TXW_CHANNEL_COUNT; k++)
+        self->channel_view [k] = record_view (txw_channel_name (k));
+    for (int k = 0; k < TXW_STATUS_COUNT; k++)
+        self->status_view [k] = record_view (txw_status_name (k));
+    for (int k = 0; k < population_country_count && k < 32; k++)
+        self->country_view [k] = record_view (population_countries [k].code);
+    for (int k = 0; k < 7; k++)
+        self->currency_view [k] = record_view (population_currencies [k].code);
+    return self;
+}
+
+void
+generator_destroy (generator_t **self_p)
+{
+    if (!self_p || !*self_p)
+        return;
+    generator_t *self = *self_p;
+    population_destroy (&self->pop);
+    free (self);
+    *self_p = NULL;
+}
+
+static int
+s_status (generator_t *self, double declined, double failed)
+{
+    double u = prng_uniform (&self->rng);
+    return u < declined? TXW_STATUS_DECLINED:
+           u < declined + failed? TXW_STATUS_FAILED: TXW_STATUS_APPROVED;
+}
+
+//  Sets amount from major units of the account's currency; at least one
+//  minor unit.
+static void
+s_set_amount (record_t *rec, const population_account_t *account, double major)
+{
+    int exponent = population_currencies [account->currency].exponent;
+    double scale = exponent == 0? 1: exponent == 2? 100: pow (10, exponent);
+    int64_t minor = llround (major * scale);
+    if (minor < 1)
+        minor = 1;
+    if (minor > 100000000000LL)
+        minor = 100000000000LL;
+    size_t len = txw_format_amount (rec->amount, sizeof rec->amount, minor, exponent);
+    rec->raw.amount = (txw_str_t) { rec->amount, (uint32_t) len };
+}
+
+static void
+s_set_device (record_t *rec, const char *prefix, uint32_t number)
+{
+    char *end = s_put_number (rec->device_id, prefix, number, 7);
+    rec->raw.device_id = (txw_str_t) { rec->device_id, (uint32_t) (end - rec->device_id) };
+}
+
+//  Fills every field of an ordinary-looking transaction of account in
+//  category at event time ts_ms. channel 0 draws one from the category.
+static void
+s_fill (generator_t *self, record_t *rec, uint32_t account_index, int category,
+        int channel, double major, int64_t ts_ms)
+{
+    const population_t *pop = self->pop;
+    const population_account_t *account = &pop->accounts [account_index];
+    const population_merchant_t *merchant =
+        population_merchant_of (pop, &self->rng, category);
+    if (channel == 0)
+        channel = (int) prng_pick (&self->rng, self->channel_cum [category], TXW_CHANNEL_COUNT);
+
+    rec->ts_ms = ts_ms;
+    size_t len = rfc3339_format (rec->ts, sizeof rec->ts, ts_ms);
+    rec->raw.ts = (txw_str_t) { rec->ts, (uint32_t) len };
+    rec->raw.account_id = record_view (account->id);
+    s_set_amount (rec, account, major);
+    rec->raw.currency = self->currency_view [account->currency];
+    rec->raw.merchant_id = record_view (merchant->id);
+    rec->raw.category = self->category_view [category];
+    rec->raw.channel = self->channel_view [channel];
+    rec->raw.branch_id = record_view (pop->branches [account->branch].id);
+    rec->raw.region = record_view (pop->regions [account->region].name);
+    rec->raw.country = self->country_view [account->country];
+    uint32_t device = account->devices [account->device_count > 1
+                                        ? prng_below (&self->rng, account->device_count): 0];
+    s_set_device (rec, "D", device);
+    rec->raw.product_id = (txw_str_t) { rec->product_id, 0 };
+    rec->product_id [0] = 0;
+    if ((category == CAT_ONLINE_RETAIL || category == CAT_ELECTRONICS
+    ||   category == CAT_CLOTHING) && prng_uniform (&self->rng) < 0.8) {
+        char *end = s_put_number (rec->product_id, "P", prng_below (&self->rng, 20000), 5);
+        rec->raw.product_id = (txw_str_t) { rec->product_id, (uint32_t) (end - rec->product_id) };
+    }
+    rec->raw.status = self->status_view [s_status (self, 0.038, 0.012)];
+}
+
+//  An ordinary transaction: a preferred category most of the time, an
+//  amount around the account's typical, now and then abroad.
+static void
+s_normal (generator_t *self, record_t *rec, uint32_t account_index, int64_t ts_ms)
+{
+    const population_account_t *account = &self->pop->accounts [account_index];
+    int category = prng_uniform (&self->rng) < 0.65
+                 ? account->categories [prng_below (&self->rng, 3)]
+                 : (int) prng_pick (&self->rng, self->category_cum, CAT_COUNT);
+    double major = account->typical * population_categories [category].amount_factor
+                 * exp (0.6 * prng_normal (&self->rng));
+    if (category == CAT_ATM_CASH) {
+        double scale = population_currencies [account->currency].scale;
+        double step = scale < 2? 10: scale < 20? 100: 1000;
+        major = fmax (1, round (major / step)) * step;
+    }
+    s_fill (self, rec, account_index, category, 0, major, ts_ms);
+    if (prng_uniform (&self->rng) < 0.015) {
+        //  Legitimate travel within Europe.
+        int country = (int) prng_below (&self->rng, 13);
+        rec->raw.country = self->country_view [country];
+    }
+}
+
+//  Accounts are not equally active: a skewed pick.
+static uint32_t
+s_pick_account (generator_t *self)
+{
+    double u = prng_uniform (&self->rng);
+    uint32_t n = self->pop->account_count;
+    uint32_t a = (uint32_t) (n * u * sqrt (u));
+    return a < n? a: n - 1;
+}
+
+static int
+s_far_country (generator_t *self, int home)
+{
+    int continent = population_countries [home].continent;
+    for (;;) {
+        int c = (int) prng_below (&self->rng, (uint32_t) population_country_count);
+        if (population_countries [c].continent != continent)
+            return c;
+    }
+}
+
+static int
+s_other_country (generator_t *self, int home)
+{
+    for (;;) {
+        int c = (int) prng_below (&self->rng, (uint32_t) population_country_count);
+        if (c != home)
+            return c;
+    }
+}
+
+static void
+s_label_fraud (record_t *rec, int pattern)
+{
+    rec->is_fraud = true;
+    rec->pattern = pattern;
+    rec->pattern_name = s_pattern_names [pattern];
+}
+
+//  The deferred legs are a binary min-heap on due_ms, so checking the
+//  earliest is one comparison per record however many are pending.
+static void
+s_defer (generator_t *self, uint32_t account, int64_t due_ms)
+{
+    int i = self->deferred_count++;
+    while (i > 0) {
+        int parent = (i - 1) / 2;
+        if (self->deferred [parent].due_ms <= due_ms)
+            break;
+        self->deferred [i] = self->deferred [parent];
+        i = parent;
+    }
+    self->deferred [i] = (s_deferred_t) { due_ms, account };
+}
+
+static s_deferred_t
+s_defer_pop (generator_t *self)
+{
+    s_deferred_t top = self->deferred [0];
+    s_deferred_t last = self->deferred [--self->deferred_count];
+    int n = self->deferred_count, i = 0;
+    for (;;) {
+        int child = 2 * i + 1;
+        if (child >= n)
+            break;
+        if (child + 1 < n && self->deferred [child + 1].due_ms < self->deferred [child].due_ms)
+            child++;
+        if (last.due_ms <= self->deferred [child].due_ms)
+            break;
+        self->deferred [i] = self->deferred [child];
+        i = child;
+    }
+    if (n > 0)
+        self->deferred [i] = last;
+    return top;
+}
+
+//  Starts a fraud episode: picks the account and what stays fixed.
+static void
+s_episode_start (generator_t *self, int pattern, int64_t ts_ms)
+{
+    self->ep_pattern = pattern;
+    self->ep_account = s_pick_account (self);
+    const population_account_t *account = &self->pop->accounts [self->ep_account];
+    self->ep_device = 1000000 + prng_below (&self->rng, 9000000);
+    self->ep_country = (uint16_t) (prng_uniform (&self->rng) < 0.5
+                       ? s_far_country (self, account->country)
+                       : s_other_country (self, account->country));
+    switch (pattern) {
+        case GEN_CARD_TESTING:      self->ep_left = prng_range (&self->rng, 5, 12); break;
+        case GEN_ACCOUNT_TAKEOVER:  self->ep_left = prng_range (&self->rng, 1, 2); break;
+        case GEN_NIGHT_BURST:       self->ep_left = prng_range (&self->rng, 3, 6); break;
+        case GEN_IMPOSSIBLE_TRAVEL: self->ep_left = 1; break;   //  + a deferred leg
+        default:                    self->ep_left = 1; break;
+    }
+    self->ep_travel_now = false;
+    if (pattern == GEN_IMPOSSIBLE_TRAVEL) {
+        //  Minutes later in event time, far away; if too many are pending,
+        //  right after the first leg (still impossible, just sooner).
+        int64_t delay = prng_range (&self->rng, 60000, 5 * 60000);
+        if (self->deferred_count < S_DEFERRED_MAX)
+            s_defer (self, self->ep_account, ts_ms + delay);
+        else {
+            self->ep_travel_now = true;
+            self->ep_left = 2;
+        }
+    }
+}
+
+static void s_travel_leg (generator_t *self, record_t *rec, uint32_t a, int64_t ts_ms);
+
+//  The next record of the open episode.
+static void
+s_episode_next (generator_t *self, record_t *rec, int64_t ts_ms)
+{
+    prng_t *rng = &self->rng;
+    uint32_t a = self->ep_account;
+    const population_account_t *account = &self->pop->accounts [a];
+    double scale = population_currencies [account->currency].scale;
+    int pattern = self->ep_pattern;
+    self->ep_left--;
+    switch (pattern) {
+        case GEN_AMOUNT_SPIKE: {
+            static const int cats [] = { CAT_ELECTRONICS, CAT_JEWELRY, CAT_TRAVEL };
+            int category = prng_uniform (rng) < 0.5? account->categories [0]
+                                                   : cats [prng_below (rng, 3)];
+            s_fill (self, rec, a, category, 0,
+                    account->typical * prng_between (rng, 10, 50), ts_ms);
+            rec->raw.status = self->status_view [s_status (self, 0.10, 0.01)];
+            break;
+        }
+        case GEN_CARD_TESTING:
+            s_fill (self, rec, a, CAT_ONLINE_RETAIL, TXW_CHANNEL_ONLINE,
+                    prng_between (rng, 0.50, 2.00) * scale, ts_ms);
+            s_set_device (rec, "DX", self->ep_device);
+            rec->raw.status = self->status_view [s_status (self, 0.35, 0.05)];
+            break;
+        case GEN_ACCOUNT_TAKEOVER: {
+            static const int cats [] = { CAT_ELECTRONICS, CAT_JEWELRY, CAT_TRANSFER,
+                                         CAT_ONLINE_RETAIL, CAT_TRAVEL, CAT_GAMBLING };
+            int category = cats [prng_below (rng, 6)];
+            int channel = category == CAT_TRANSFER? TXW_CHANNEL_TRANSFER:
+                          prng_uniform (rng) < 0.6? TXW_CHANNEL_ONLINE: TXW_CHANNEL_MOBILE;
+            s_fill (self, rec, a, category, channel,
+                    account->typical * prng_between (rng, 5, 20), ts_ms);
+            s_set_device (rec, "DX", self->ep_device);
+            rec->raw.country = self->country_view [self->ep_country];
+            rec->raw.status = self->status_view [s_status (self, 0.15, 0.02)];
+            break;
+        }
+        case GEN_NIGHT_BURST: {
+            static const int cats [] = { CAT_ATM_CASH, CAT_ELECTRONICS, CAT_JEWELRY,
+                                         CAT_GAMBLING, CAT_ONLINE_RETAIL };
+            int category = cats [prng_below (rng, 5)];
+            double major = account->typical * prng_between (rng, 2, 6);
+            if (category == CAT_ATM_CASH)
+                major = fmax (1, round (major / (10 * scale))) * 10 * scale;
+            s_fill (self, rec, a, category, 0, major, ts_ms);
+            break;
+        }
+        case GEN_IMPOSSIBLE_TRAVEL:
+            if (self->ep_travel_now && self->ep_left == 0) {
+                s_travel_leg (self, rec, a, ts_ms);
+                return;
+            }
+            //  The first leg: an ordinary purchase at home, in person.
+            s_fill (self, rec, a, CAT_GROCERY, TXW_CHANNEL_POS,
+                    account->typical * exp (0.5 * prng_normal (rng)), ts_ms);
+            return;             //  not itself fraud
+    }
+    s_label_fraud (rec, pattern);
+}
+
+//  The second leg of impossible travel: a card-present purchase far away.
+static void
+s_travel_leg (generator_t *self, record_t *rec, uint32_t a, int64_t ts_ms)
+{
+    static const int cats [] = { CAT_ELECTRONICS, CAT_JEWELRY, CAT_RESTAURANTS,
+                                 CAT_FUEL, CAT_CLOTHING };
+    const population_account_t *account = &self->pop->accounts [a];
+    int category = cats [prng_below (&self->rng, 5)];
+    s_fill (self, rec, a, category, TXW_CHANNEL_POS,
+            account->typical * prng_between (&self->rng, 1, 4), ts_ms);
+    rec->raw.country = self->country_view [s_far_country (self, account->country)];
+    s_label_fraud (rec, GEN_IMPOSSIBLE_TRAVEL);
+}
+
+//  Breaks a valid record in one way, the one the label names.
+static void
+s_break (generator_t *self, record_t *rec, uint32_t account_index)
+{
+    const population_account_t *account = &self->pop->accounts [account_index];
+    int exponent = population_currencies [account->currency].exponent;
+    int code = generator_invalid_codes [prng_below (&self->rng,
+                                                    (uint32_t) generator_invalid_count)];
+    switch (code) {
+        case TXW_REJECT_BAD_CURRENCY:
+            rec->raw.currency = record_view ("XXQ");
+            break;
+        case TXW_REJECT_BAD_COUNTRY:
+            rec->raw.country = record_view ("ZZ");
+            break;
+        case TXW_REJECT_NON_POSITIVE_AMOUNT: {
+            int64_t minor = prng_uniform (&self->rng) < 0.5? 0: -5 * (int64_t) pow (10, exponent);
+            size_t len = txw_format_amount (rec->amount, sizeof rec->amount, minor, exponent);
+            rec->raw.amount = (txw_str_t) { rec->amount, (uint32_t) len };
+            break;
+        }
+        case TXW_REJECT_MISSING_FIELD:
+            rec->raw.account_id = (txw_str_t) { "", 0 };
+            break;
+        case TXW_REJECT_BAD_TIMESTAMP:
+            rec->raw.ts = record_view ("not-a-time");
+            break;
+        case TXW_REJECT_TS_OUT_OF_RANGE: {
+            int64_t ts;
+            if (prng_uniform (&self->rng) < 0.5) {
+                //  The same moment of a day in 1990 (365 days fit in 1990).
+                int64_t year_ms = 365 * S_DAY_MS;
+                int64_t within = rec->ts_ms % year_ms;
+                if (within < 0)
+                    within += year_ms;
+                ts = rfc3339_days_from_civil (1990, 1, 1) * S_DAY_MS + within;
+            }
+            else {
+                //  Two days and a century ahead: in the future of any wall
+                //  clock (a simulated clock may run in the past) and beyond
+                //  any --max-future-ms a validator is likely to be given
+                //  (the end-to-end suite allows ten years), yet deterministic.
+                ts = rec->ts_ms + 2 * S_DAY_MS + 36525 * S_DAY_MS;
+            }
+            rec->ts_ms = ts;
+            size_t len = rfc3339_format (rec->ts, sizeof rec->ts, ts);
+            rec->raw.ts = (txw_str_t) { rec->ts, (uint32_t) len };
+            break;
+        }
+        case TXW_REJECT_BAD_AMOUNT: {
+            //  One more decimal than the currency has, never a trailing 0.
+            int64_t minor = (int64_t) prng_range (&self->rng, 100, 99999) * 10
+                          + prng_range (&self->rng, 1, 9);
+            size_t len = txw_format_amount (rec->amount, sizeof rec->amount, minor,
+                                            exponent + 1);
+            rec->raw.amount = (txw_str_t) { rec->amount, (uint32_t) len };
+            break;
+        }
+        case TXW_REJECT_BAD_CHANNEL:
+            rec->raw.channel = record_view ("fax");
+            break;
+        case TXW_REJECT_BAD_STATUS:
+            rec->raw.status = record_view ("pending");
+            break;
+    }
+    rec->invalid = code;
+    snprintf (rec->injected, sizeof rec->injected, "invalid:%s", txw_reject_names [code]);
+}
+
+//  The event time of the next record; the simulated clock advances by an
+//  exponential gap whose mean follows the activity shape.
+static int64_t
+s_tick (generator_t *self, int64_t now_ms)
+{
+    if (!self->cfg.simulated)
+        return now_ms;
+    double rate = self->cfg.event_rate * generator_activity ((int64_t) self->clock_ms);
+    self->clock_ms += prng_exponential (&self->rng, 1000.0 / rate);
+    return (int64_t) self->clock_ms;
+}
+
+static void
+s_set_tx_id (generator_t *self, record_t *rec)
+{
+    char *p = s_put_number (rec->tx_id, "T", self->cfg.seed, 1);
+    *p++ = '-';
+    p = s_put_number (p, "", self->index, 1);
+    rec->raw.tx_id = (txw_str_t) { rec->tx_id, (uint32_t) (p - rec->tx_id) };
+}
+
+void
+generator_next (generator_t *self, record_t *rec, int64_t now_ms)
+{
+    record_reset (rec);
+    self->index++;
+    int64_t ts = s_tick (self, now_ms);
+
+    //  A second leg that has come due goes first, but never into the
+    //  middle of an episode (bursts are emitted back to back).
+    if (self->ep_left == 0 && self->deferred_count > 0 && self->deferred [0].due_ms <= ts) {
+        s_deferred_t leg = s_defer_pop (self);
+        s_travel_leg (self, rec, leg.account, ts);
+        s_set_tx_id (self, rec);
+        return;
+    }
+    if (self->ep_left > 0) {
+        s_episode_next (self, rec, ts);
+        s_set_tx_id (self, rec);
+        return;
+    }
+    int hour, weekday;
+    rfc3339_hour_weekday (ts, &hour, &weekday);
+    int night = hour >= 1 && hour < 4;
+
+    double u = prng_uniform (&self->rng);
+    double invalid = self->cfg.invalid_rate;
+    double late = self->cfg.simulated? self->cfg.late_rate: 0;
+    if (u < invalid) {
+        uint32_t account = s_pick_account (self);
+        s_normal (self, rec, account, ts);
+        s_break (self, rec, account);
+    }
+    else
+    if (u < invalid + late) {
+        int64_t late_ts = ts - prng_range (&self->rng, 70000, 180000);
+        s_normal (self, rec, s_pick_account (self), late_ts);
+        rec->late = true;
+        strcpy (rec->injected, "late");
+    }
+    else
+    if (u < invalid + late + self->p_fraud [night]) {
+        int pattern = 1 + (int) prng_pick (&self->rng, self->pattern_cum [night] + 1,
+                                           GEN_PATTERN_COUNT - 1);
+        s_episode_start (self, pattern, ts);
+        s_episode_next (self, rec, ts);
+    }
+    else
+        s_normal (self, rec, s_pick_account (self), ts);
+    s_set_tx_id (self, rec);
+}

@@ -1,0 +1,308 @@
+/*  producer - the service loop: one source, one sink, paced, until done   */
+
+#include "producer.h"
+#include "clock.h"
+#include "csv.h"
+#include "generator.h"
+#include "log.h"
+#include "rejects.h"
+#include "sender.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define S_FLUSH_EVERY   64          //  records between linger checks at full speed
+#define S_MAX_CATCH_UP  1000000     //  us of backlog the pacer may make up
+
+struct _producer_t {
+    producer_config_t cfg;
+    txw_service_t *svc;
+    generator_t *generator;         //  source: one of these two
+    csv_reader_t *reader;
+    sender_t *sender;               //  sink: one of these two
+    csv_writer_t *writer;
+    volatile int ready;
+    record_t record;                //  reused for every record
+    txw_reject_t reject;
+    uint64_t records;
+    uint64_t rejects;
+    //  Metrics.
+    txw_counter_t *rejects_by_reason [TXW_REJECT_COUNT];
+    txw_counter_t *fraud_by_pattern [GEN_PATTERN_COUNT];
+    txw_counter_t *invalid_by_reason [TXW_REJECT_COUNT];
+    txw_counter_t *late;
+};
+
+static void
+s_register_metrics (producer_t *self)
+{
+    static const int csv_codes [] = {
+        TXW_REJECT_CSV_COLUMNS, TXW_REJECT_CSV_QUOTING, TXW_REJECT_CSV_HEADER
+    };
+    char labels [96];
+    for (int i = 0; i < 3; i++) {
+        int code = csv_codes [i];
+        snprintf (labels, sizeof labels, "reason=\"%s\"", txw_reject_names [code]);
+        self->rejects_by_reason [code] = txw_counter_new (
+            "txw_rejects_total", labels, "records sent on as dead letters, by reason");
+    }
+    for (int p = 1; p < GEN_PATTERN_COUNT; p++) {
+        snprintf (labels, sizeof labels, "pattern=\"%s\"", generator_pattern_name (p));
+        self->fraud_by_pattern [p] = txw_counter_new (
+            "txw_producer_fraud_injected_total", labels,
+            "records labelled fraud by the generator, by pattern");
+    }
+    for (int i = 0; i < generator_invalid_count; i++) {
+        int code = generator_invalid_codes [i];
+        snprintf (labels, sizeof labels, "reason=\"%s\"", txw_reject_names [code]);
+        self->invalid_by_reason [code] = txw_counter_new (
+            "txw_producer_invalid_injected_total", labels,
+            "records broken on purpose, by the dead-letter reason they must get");
+    }
+    self->late = txw_counter_new ("txw_producer_late_injected_total", NULL,
+                                  "records injected late (70-180 s behind the event clock)");
+}
+
+producer_t *
+producer_new (const producer_config_t *config, txw_service_t *svc)
+{
+    producer_t *self = calloc (1, sizeof *self);
+    if (!self)
+        return NULL;
+    self->cfg = *config;
+    self->svc = svc;
+    s_register_metrics (self);
+    if (*config->file) {
+        self->reader = csv_reader_new (config->file);
+        if (!self->reader)
+            goto err;
+    }
+    else {
+        generator_config_t gen = {
+            .seed = (uint64_t) config->seed,
+            .accounts = (uint32_t) config->accounts,
+            .merchants = (uint32_t) config->merchants,
+            .branches = (uint32_t) config->branches,
+            .regions = (uint32_t) config->regions,
+            .fraud_rate = config->fraud_rate,
+            .invalid_rate = config->invalid_rate,
+            .late_rate = config->late_rate,
+            .simulated = config->simulated,
+            .start_ms = config->start_ms,
+            .event_rate = config->event_rate
+        };
+        if (!config->simulated && config->late_rate > 0)
+            log_warn ("--late-rate needs a simulated clock (--start TIME); ignored with --start now");
+        self->generator = generator_new (&gen);
+        if (!self->generator) {
+            log_error ("cannot build the synthetic population: out of memory");
+            goto err;
+        }
+    }
+    if (*config->csv_out) {
+        self->writer = csv_writer_new (config->csv_out);
+        if (!self->writer)
+            goto err;
+    }
+    else {
+        self->sender = sender_new (config->validator_endpoints, svc->id,
+                                   (int) config->svc.hwm, (int) config->svc.linger_ms, svc);
+        if (!self->sender)
+            goto err;
+    }
+    self->ready = 1;
+    return self;
+err:
+    producer_destroy (&self);
+    return NULL;
+}
+
+void
+producer_destroy (producer_t **self_p)
+{
+    if (!self_p || !*self_p)
+        return;
+    producer_t *self = *self_p;
+    generator_destroy (&self->generator);
+    csv_reader_destroy (&self->reader);
+    sender_destroy (&self->sender, (int) self->cfg.drain_timeout_ms);
+    csv_writer_close (&self->writer);
+    free (self);
+    *self_p = NULL;
+}
+
+bool
+producer_ready (void *arg, char *detail, size_t size)
+{
+    producer_t *self = (producer_t *) arg;
+    bool ready = self->ready != 0;
+    if (self->writer)
+        snprintf (detail, size, "{\"output\":\"csv\",\"ready\":%s}", ready? "true": "false");
+    else {
+        char endpoints [256];
+        const char *list = self->cfg.validator_endpoints;
+        txw_json_escape (endpoints, sizeof endpoints, list, strlen (list));
+        snprintf (detail, size, "{\"output\":\"push\",\"endpoints\":\"%s\",\"ready\":%s}",
+                  endpoints, ready? "true": "false");
+    }
+    return ready;
+}
+
+//  Gives one record to the sink and counts it. Returns -1 on a write error.
+static int
+s_emit_record (producer_t *self, record_t *rec)
+{
+    if (self->writer) {
+        if (csv_writer_record (self->writer, rec))
+            return -1;
+    }
+    else
+        sender_record (self->sender, rec);
+    self->records++;
+    txw_counter_add (self->svc->records_out, 1);
+    if (rec->is_fraud)
+        txw_counter_add (self->fraud_by_pattern [rec->pattern], 1);
+    if (rec->invalid >= 0)
+        txw_counter_add (self->invalid_by_reason [rec->invalid], 1);
+    if (rec->late)
+        txw_counter_add (self->late, 1);
+    return 0;
+}
+
+//  Gives one rejection to the sink; a CSV sink cannot carry it, so it logs.
+static void
+s_emit_reject (producer_t *self, const txw_reject_t *rej)
+{
+    int code = 0;
+    for (int i = 0; i < TXW_REJECT_COUNT; i++)
+        if (strcmp (rej->reason, txw_reject_names [i]) == 0)
+            code = i;
+    if (self->rejects_by_reason [code])
+        txw_counter_add (self->rejects_by_reason [code], 1);
+    self->rejects++;
+    if (self->sender)
+        sender_reject (self->sender, rej);
+    else
+        log_warn ("%s: %s", rej->reason, rej->message);
+}
+
+//  Waits until the next record is due at the current rate, sending lingering
+//  batches meanwhile. Returns 0 when due, -1 if stopped or out of time.
+static int
+s_pace (producer_t *self, int64_t *next_us, int64_t deadline_us)
+{
+    double rate = self->cfg.rate;
+    if (self->generator && !self->cfg.simulated)
+        rate *= generator_activity (txw_now_ms ());
+    int64_t now = txw_mono_us ();
+    if (*next_us < now - S_MAX_CATCH_UP)
+        *next_us = now - S_MAX_CATCH_UP;
+    while (now < *next_us) {
+        if (self->svc->stop || (deadline_us && now >= deadline_us))
+            return -1;
+        int64_t wait = *next_us - now;
+        if (self->sender) {
+            int due = sender_due_ms (self->sender);
+            if (due >= 0 && due * 1000 < wait)
+                wait = due * 1000 > 100? due * 1000: 100;
+        }
+        if (wait > 100000)
+            wait = 100000;          //  look at the stop flag ten times a second
+        usleep ((useconds_t) wait);
+        if (self->sender)
+            sender_flush (self->sender, false);
+        now = txw_mono_us ();
+    }
+    *next_us += (int64_t) (1e6 / rate);
+    return 0;
+}
+
+//  One step of the file source. Returns 1 to go on, 0 at the end of the
+//  file, -1 on a read or write error.
+static int
+s_step_file (producer_t *self)
+{
+    switch (csv_reader_next (self->reader, &self->record, &self->reject)) {
+        case CSV_ROW:
+            return s_emit_record (self, &self->record) == 0? 1: -1;
+        case CSV_REJECT:
+            s_emit_reject (self, &self->reject);
+            return 1;
+        case CSV_EOF:
+            return 0;
+        case CSV_ERROR:
+            break;
+    }
+    return -1;
+}
+
+int
+producer_run (producer_t *self)
+{
+    const producer_config_t *cfg = &self->cfg;
+    int64_t started_us = txw_mono_us ();
+    int64_t deadline_us = cfg->duration? started_us + cfg->duration * 1000000: 0;
+    int64_t next_us = started_us;
+    uint64_t steps = 0;
+    int rc = 0;
+    if (self->generator)
+        log_info ("generating: seed %lld, %s clock%s%s, rate %g/s, fraud %g, invalid %g, late %g, to %s",
+                  (long long) cfg->seed, cfg->simulated? "simulated": "live",
+                  cfg->simulated? " from ": "", cfg->simulated? cfg->start: "",
+                  cfg->rate, cfg->fraud_rate, cfg->invalid_rate, cfg->late_rate,
+                  self->writer? cfg->csv_out: cfg->validator_endpoints);
+    else {
+        log_info ("ingesting %s at %g/s to %s", cfg->file, cfg->rate,
+                  self->writer? cfg->csv_out: cfg->validator_endpoints);
+        if (csv_reader_header (self->reader, &self->reject)) {
+            log_error ("%s: %s; stopping", self->reject.reason, self->reject.message);
+            s_emit_reject (self, &self->reject);
+            rc = 1;
+            goto done;
+        }
+    }
+    while (!self->svc->stop) {
+        if (cfg->count && self->records + self->rejects >= (uint64_t) cfg->count)
+            break;
+        if (cfg->rate > 0) {
+            if (s_pace (self, &next_us, deadline_us))
+                break;
+        }
+        else
+        if (++steps % S_FLUSH_EVERY == 0) {
+            if (deadline_us && txw_mono_us () >= deadline_us)
+                break;
+            if (self->sender)
+                sender_flush (self->sender, false);
+        }
+        if (self->generator) {
+            generator_next (self->generator, &self->record, txw_now_ms ());
+            if (s_emit_record (self, &self->record)) {
+                rc = 1;
+                break;
+            }
+        }
+        else {
+            int step = s_step_file (self);
+            if (step <= 0) {
+                rc = step < 0? 1: 0;
+                break;
+            }
+        }
+    }
+done:
+    self->ready = 0;
+    if (self->sender)
+        sender_flush (self->sender, true);
+    if (self->writer && csv_writer_close (&self->writer))
+        rc = 1;
+    double seconds = (double) (txw_mono_us () - started_us) / 1e6;
+    log_info ("%s: %llu records, %llu rejected rows in %.3f s (%.0f records/s)%s",
+              self->svc->stop? "stopped": "done", (unsigned long long) self->records,
+              (unsigned long long) self->rejects, seconds,
+              seconds > 0? (double) self->records / seconds: 0.0,
+              self->sender? "; draining to the validators": "");
+    return rc;
+}

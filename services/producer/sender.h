@@ -1,0 +1,38 @@
+/*  sender - the ZeroMQ sink: records and rejections to the validators
+
+    One PUSH connected to every validator endpoint (txw_out_t); ZeroMQ
+    spreads the batches over them and blocks at the high-water mark, which
+    is how a slow validator slows the producer down. Raw transactions and
+    rejections go in batches of their own message type. The fraud labels
+    stay behind: only the txw_raw_tx_t fields are packed.                   */
+
+#ifndef SENDER_H
+#define SENDER_H
+
+#include "codec.h"
+#include "record.h"
+#include "service.h"
+
+#include <stdbool.h>
+
+typedef struct _sender_t sender_t;
+
+//  Connects to endpoints (comma-separated). Counts batches into
+//  svc->batches_out. Returns NULL (logged) on a bad endpoint.
+sender_t *sender_new (const char *endpoints, const char *source_id, int hwm,
+                      int linger_ms, txw_service_t *svc);
+//  Sets the socket's linger to drain_ms, so batches already handed to
+//  ZeroMQ still reach a validator before the process exits, and closes.
+void sender_destroy (sender_t **self_p, int drain_ms);
+
+//  Stamps rec->raw.origin_us and packs it. Returns -1 if a full batch had
+//  to be dropped because of shutdown.
+int sender_record (sender_t *self, record_t *rec);
+//  Packs one rejection (a row that could not be split).
+int sender_reject (sender_t *self, const txw_reject_t *rej);
+//  Sends the batches older than the linger, or all of them when force.
+int sender_flush (sender_t *self, bool force);
+//  Milliseconds until a batch is due, -1 if none is open.
+int sender_due_ms (sender_t *self);
+
+#endif

@@ -1,0 +1,46 @@
+/*  txw-scorer - fraud scores, reason codes and alerts for one account shard */
+
+#include "scorer.h"
+
+int
+main (int argc, char **argv)
+{
+    scorer_config_t cfg;
+    const txw_option_t options [] = {
+        TXW_SERVICE_OPTIONS (cfg.svc, "9102"),
+        { "bind", TXW_OPT_STRING, "tcp://*:7011",
+          "endpoints to bind the PULL that validators push to", &cfg.bind, 0, 0 },
+        { "aggregator-endpoints", TXW_OPT_STRING, "tcp://127.0.0.1:7021",
+          "aggregator shards to push to, in shard order (routed by account)",
+          &cfg.aggregator_endpoints, 0, 0 },
+        { "publish", TXW_OPT_STRING, "tcp://*:7012",
+          "endpoints to bind the PUB of alerts (account ids masked)", &cfg.publish, 0, 0 },
+        { "alert-threshold", TXW_OPT_INT, "80", "score at or above which an alert is raised",
+          &cfg.alert_threshold, 0, 100 },
+        { "shard", TXW_OPT_INT, "0", "this scorer's shard number (for logs and metrics)",
+          &cfg.shard, 0, 4095 },
+        { "max-accounts", TXW_OPT_INT, "1000000",
+          "accounts whose state is kept; the least recently seen are evicted beyond it",
+          &cfg.max_accounts, 1, 50000000 },
+        { "idle-evict-s", TXW_OPT_INT, "86400",
+          "evict accounts idle this long in event time (0: never)", &cfg.idle_evict_s,
+          0, 31622400 },
+        TXW_OPTIONS_END
+    };
+    txw_service_options (options, argc, argv, "txw-scorer",
+        "Scores validated transactions for fraud from per-account rolling profiles\n"
+        "and a transparent rule set, pushes scored transactions to the aggregator\n"
+        "shard of their account, and raises alerts (stored and published).");
+    txw_service_t *svc = txw_service_new ("scorer", &cfg.svc);
+    if (!svc)
+        return 2;
+    scorer_t *scorer = scorer_new (&cfg, svc);
+    if (!scorer) {
+        txw_service_destroy (&svc);
+        return 1;
+    }
+    int rc = scorer_run (scorer);
+    scorer_destroy (&scorer);
+    txw_service_destroy (&svc);
+    return rc;
+}

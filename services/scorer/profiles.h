@@ -1,0 +1,123 @@
+/*  profiles - per-account rolling state that the fraud rules read
+
+    The scorer owns the accounts of its shard, and every rule compares a
+    transaction with what that account did before: how much it usually
+    spends, how often, where and on which device. This module keeps that
+    state in a fixed-size table so memory is bounded and the hot path never
+    allocates: an open-addressing index (linear probing, backward-shift
+    deletion, no tombstones) over a dense array of account records, with a
+    least-recently-seen list for eviction when the table is full and a sweep
+    of accounts idle for longer than a limit. All times are event times
+    (tx->ts_ms), never wall time, so a replay scores the same way.
+
+    One record is about 200 bytes, most of it the account id itself.          */
+
+#ifndef TXW_SCORER_PROFILES_H
+#define TXW_SCORER_PROFILES_H
+
+#include "codec.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define PROFILES_RING       16      //  recent transactions kept per account
+#define PROFILES_SEEN       4       //  recent countries / devices kept
+#define PROFILES_GAP_ALPHA  0.1     //  weight of the newest gap in the mean
+
+//  Flags for ring entries, set by the caller of profiles_update.
+#define PROFILES_SMALL      1u      //  a small online amount (card testing)
+
+//  Event times beyond this (year 2255) are taken as this, so differences
+//  of hostile times cannot overflow.
+#define PROFILES_MAX_MS     (INT64_C (1) << 43)
+
+typedef enum {
+    PROFILES_ALL = 0, PROFILES_SMALL_ONLY, PROFILES_DECLINED_ONLY
+} profiles_which_t;
+
+typedef struct {
+    uint64_t hash;                  //  mixed 64-bit hash of the id; 0: free
+    int64_t last_ms;                //  latest event time seen
+    float log_mean;                 //  Welford over the log amounts given
+    float log_m2;
+    float log_gap;                  //  moving mean of log (seconds between txs)
+    uint32_t count;                 //  transactions seen
+    uint32_t lru_prev, lru_next;    //  entry index + 1, 0 = none
+    uint32_t ring [PROFILES_RING];  //  event times, seconds since the epoch
+    uint16_t small_mask;            //  ring entries with PROFILES_SMALL
+    uint16_t decline_mask;          //  ring entries that were declined
+    uint8_t ring_head;              //  next ring slot to write
+    uint8_t ring_used;
+    uint8_t country_next;           //  next slot to overwrite in countries
+    uint8_t device_next;
+    uint16_t countries [PROFILES_SEEN];     //  two letters packed; 0 empty
+    uint16_t last_country;
+    uint16_t fresh_country;         //  the latest country that was new ...
+    uint32_t fresh_country_s;       //  ... and when it first appeared
+    uint32_t devices [PROFILES_SEEN];       //  device id hashes; 0 empty
+    uint32_t last_device;
+    uint32_t fresh_device;          //  the same for devices
+    uint32_t fresh_device_s;
+    uint8_t id_len;
+    char id [TXW_ID_MAX + 1];
+} profiles_account_t;
+
+typedef struct _profiles_t profiles_t;
+
+//  Creates a table for at most max_accounts accounts (1 .. 2^30). Accounts
+//  whose last event is more than idle_ms older than the newest event seen
+//  are evicted (0: never). Returns NULL if memory cannot be had.
+profiles_t *profiles_new (uint32_t max_accounts, int64_t idle_ms);
+void profiles_destroy (profiles_t **self_p);
+
+//  Returns the state of the account, creating an empty one (count 0) if it
+//  is not held; that may evict the least recently seen account. now_ms is
+//  the transaction's event time and advances the idle clock. Returns NULL
+//  for an empty id or one longer than TXW_ID_MAX. The pointer is valid
+//  until the next call to profiles_get.
+profiles_account_t *profiles_get (profiles_t *self, const char *id, size_t len,
+                                  int64_t now_ms);
+
+//  Folds a transaction into the account after it has been scored.
+//  log_amount is what the amount statistics are kept on (the caller's
+//  choice of scale, e.g. log1p of the amount over a category factor);
+//  flags is a set of PROFILES_* bits for the ring entry.
+void profiles_update (profiles_account_t *acct, const txw_tx_t *tx, double log_amount,
+                      unsigned flags);
+
+//  Transactions in the ring with event time less than window_ms from now_ms
+//  (either side, at one-second resolution), all of them or only the small or declined
+//  ones. The ring holds PROFILES_RING entries, so counts saturate there.
+uint32_t profiles_count_within (const profiles_account_t *acct, int64_t now_ms,
+                                int64_t window_ms, profiles_which_t which);
+//  Transactions among the newest n in the ring (counting back from the
+//  latest folded in), all or only the small or declined ones.
+uint32_t profiles_count_last (const profiles_account_t *acct, uint32_t n,
+                              profiles_which_t which);
+//  How many transactions the account usually makes in window_ms, from its
+//  typical gap between transactions; 0 before it has two.
+double profiles_expected_within (const profiles_account_t *acct, int64_t window_ms);
+//  Standard deviation of the log amounts, or 0 with fewer than two.
+double profiles_log_std (const profiles_account_t *acct);
+bool profiles_country_seen (const profiles_account_t *acct, const char *country);
+bool profiles_device_seen (const profiles_account_t *acct, const char *device_id);
+//  True if the country (device) is not among the recent ones, or was new
+//  to the account less than fresh_ms before now_ms: a takeover session keeps
+//  counting as new for its first transactions, not only the first one.
+//  What an account's first transaction shows is its home, never new.
+bool profiles_country_new (const profiles_account_t *acct, const char *country,
+                           int64_t now_ms, int64_t fresh_ms);
+bool profiles_device_new (const profiles_account_t *acct, const char *device_id,
+                          int64_t now_ms, int64_t fresh_ms);
+
+//  Packs a two-letter country code (0 for anything else) and hashes a
+//  device id (never 0 for a non-empty id, 0 for an empty one).
+uint16_t profiles_country_code (const char *country);
+uint32_t profiles_device_hash (const char *device_id);
+
+size_t profiles_size (const profiles_t *self);
+uint64_t profiles_evicted_cap (const profiles_t *self);
+uint64_t profiles_evicted_idle (const profiles_t *self);
+
+#endif

@@ -1,0 +1,119 @@
+/*  rules - the transparent fraud rule set: signals, rule table, combiner
+
+    Scoring has three steps, each small enough to read and test alone:
+    1. signals: numbers computed from the transaction and its account's
+       state before the transaction (amount ratio to the account's usual,
+       transactions in the last minute, new country, ...), one array;
+    2. rules: rows of one table, each with a name, a reason bit, a weight
+       and up to three conditions "signal >= x" or "signal <= x"; a row that
+       holds adds its weight and sets its reason bit;
+    3. combiner: the sum of the weights, plus the model's points, capped to
+       0..100.
+    The table is data, not code, so it can later be loaded from a file; the
+    anomaly model enters as one more signal (model_score, 0..1), 0 until a
+    model is wired in, and a row for it is already in the table.             */
+
+#ifndef TXW_SCORER_RULES_H
+#define TXW_SCORER_RULES_H
+
+#include "codec.h"
+#include "profiles.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define RULES_MODEL_VERSION     "rules-1"
+#define RULES_MAX               64
+#define RULES_MAX_CONDITIONS    3
+
+#define RULES_SIGNALS(X)                                                        \
+    X (HISTORY,             "history")          /* prior transactions         */ \
+    X (AMOUNT_RATIO,        "amount_ratio")     /* amount / usual for category*/ \
+    X (AMOUNT_Z,            "amount_z")         /* the same as a z-score      */ \
+    X (AMOUNT_BASE_RATIO,   "amount_base_ratio") /* amount / usual, any category */ \
+    X (TX_MINUTE,           "tx_minute")        /* incl. this one             */ \
+    X (TX_HOUR,             "tx_hour")          /* incl. this one             */ \
+    X (MINUTE_EXCESS,       "minute_excess")    /* tx_minute - usual          */ \
+    X (HOUR_EXCESS,         "hour_excess")      /* tx_hour - usual            */ \
+    X (SMALL_ONLINE,        "small_online")     /* 1: small online amount     */ \
+    X (SMALL_ONLINE_MINUTE, "small_online_minute") /* incl. this one          */ \
+    X (NEW_COUNTRY,         "new_country")      /* 1: unseen or just new      */ \
+    X (NEW_DEVICE,          "new_device")       /* 1: unseen or just new      */ \
+    X (COUNTRY_CHANGED,     "country_changed")  /* 1: differs from last       */ \
+    X (CONTINENT_CHANGED,   "continent_changed") /* 1: and another continent  */ \
+    X (SINCE_PREV_S,        "since_prev_s")     /* seconds since previous tx  */ \
+    X (NIGHT,               "night")            /* 1: hour 1..4 (UTC)         */ \
+    X (CATEGORY_RISK,       "category_risk")    /* 0..3                       */ \
+    X (DECLINES_RECENT,     "declines_recent")  /* of the last 5, incl. this  */ \
+    X (MODEL_SCORE,         "model_score")      /* 0..1 from the model        */
+
+typedef enum {
+#define S_ENUM(NAME, name) RULES_SIG_##NAME,
+    RULES_SIGNALS (S_ENUM)
+#undef S_ENUM
+    RULES_SIG_COUNT
+} rules_signal_t;
+
+typedef struct {
+    double v [RULES_SIG_COUNT];
+} rules_signals_t;
+
+typedef enum { RULES_OP_NONE = 0, RULES_OP_GE, RULES_OP_LE } rules_op_t;
+
+typedef struct {
+    rules_signal_t signal;
+    rules_op_t op;
+    double threshold;
+} rules_condition_t;
+
+typedef struct {
+    const char *name;
+    int reason_bit;                 //  0 .. TXW_REASON_COUNT - 1
+    int weight;                     //  points added when every condition holds
+    rules_condition_t when [RULES_MAX_CONDITIONS];  //  op NONE: unused
+} rules_rule_t;
+
+//  Tunables that define signals rather than rules.
+#define RULES_SMALL_AMOUNT_MINOR    300     //  "small": at most 3.00 (reporting)
+#define RULES_FRESH_MS              600000  //  a new country/device stays new 10 min
+#define RULES_RECENT_TX             5       //  "recent" declines: of the last 5
+#define RULES_SPREAD_PRIOR          0.6     //  typical spread of log amounts ...
+#define RULES_SPREAD_PRIOR_N        3       //  ... worth this many observations
+
+typedef struct _rules_t rules_t;
+
+//  Creates a rule set from table (count rows, copied) or, with table NULL,
+//  the built-in default. Returns NULL if a row is invalid (bad reason bit or
+//  signal) or there are more than RULES_MAX rows.
+rules_t *rules_new (const rules_rule_t *table, size_t count, const char *model_version);
+void rules_destroy (rules_t **self_p);
+
+//  The built-in table, for tests and --help style listings.
+const rules_rule_t *rules_default (size_t *count);
+//  Name of a signal, or NULL; and the signal of a name, or -1 (for loading
+//  a table from a file).
+const char *rules_signal_name (int signal);
+int rules_signal_parse (const char *name);
+const char *rules_model_version (const rules_t *self);
+size_t rules_count (const rules_t *self);
+
+//  Fills signals from the account's state before tx (acct may be NULL: an
+//  account with no history) and the model's score for tx (0..1).
+void rules_signals (const rules_t *self, const profiles_account_t *acct,
+                    const txw_tx_t *tx, double model_score, rules_signals_t *out);
+
+//  Applies every row and returns the score, capped to 0..100; *reasons gets
+//  the reason bits of the rows that held.
+uint8_t rules_combine (const rules_t *self, const rules_signals_t *signals,
+                       uint32_t *reasons);
+
+//  The whole step for one transaction: looks its account up in profiles,
+//  computes signals, scores, folds tx into the account, and marks tx as
+//  scored (score, reasons, model_version). Never allocates. An account id
+//  that profiles cannot hold (empty, too long) is scored as an account
+//  without history and -1 is returned; otherwise 0.
+int rules_score_tx (rules_t *self, profiles_t *profiles, txw_tx_t *tx,
+                    double model_score);
+
+#endif

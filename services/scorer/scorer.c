@@ -1,0 +1,383 @@
+/*  scorer - the fraud scoring stage: pull transactions, score, route, alert */
+
+#include "scorer.h"
+#include "clock.h"
+#include "profiles.h"
+#include "pii.h"
+#include "reasons.h"
+#include "rules.h"
+#include "transport.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#define S_SCORE_BANDS   10
+//  Batches whose sending we watch to count batches_out: two message types
+//  per aggregator shard and the alerts on the PUB.
+#define S_TRACKED_MAX   (2 * TXW_MAX_ENDPOINTS + 1)
+
+struct _scorer_t {
+    const scorer_config_t *cfg;
+    txw_service_t *svc;
+    txw_in_t *in;
+    txw_router_t *router;
+    txw_out_t *pub;
+    profiles_t *profiles;
+    rules_t *rules;
+
+    txw_counter_t *scored;
+    txw_counter_t *alerts;
+    txw_counter_t *unkeyed;
+    txw_counter_t *bands [S_SCORE_BANDS];
+    txw_counter_t *reasons [TXW_REASON_COUNT];
+    txw_counter_t *evicted_cap;
+    txw_counter_t *evicted_idle;
+    txw_gauge_t *accounts;
+    txw_gauge_t *shard;
+    txw_histogram_t *e2e;
+
+    txw_batch_t *tracked [S_TRACKED_MAX];
+    bool tracked_open [S_TRACKED_MAX];
+    size_t tracked_count;
+
+    uint64_t gaps_seen;
+    uint64_t evicted_cap_seen;
+    uint64_t evicted_idle_seen;
+    int64_t warned_ms;          //  last malformed-input warning (rate limit)
+    uint64_t warn_suppressed;
+};
+
+static bool
+s_ready (void *arg, char *detail, size_t size)
+{
+    scorer_t *self = arg;
+    snprintf (detail, size, "{\"dependencies\":\"none\",\"shard\":%lld}",
+              (long long) self->cfg->shard);
+    return true;
+}
+
+static void
+s_metrics_new (scorer_t *self)
+{
+    self->scored = txw_counter_new ("txw_scored_total", NULL, "transactions scored");
+    self->alerts = txw_counter_new ("txw_alerts_total", NULL,
+                                    "fraud alerts raised (score at or above the threshold)");
+    self->unkeyed = txw_counter_new ("txw_unkeyed_total", NULL,
+                                     "transactions scored without account state (empty or too long id)");
+    for (int b = 0; b < S_SCORE_BANDS; b++) {
+        char labels [32];
+        snprintf (labels, sizeof labels, "band=\"%d-%d\"", b * 10,
+                  b == S_SCORE_BANDS - 1? 100: b * 10 + 9);
+        self->bands [b] = txw_counter_new ("txw_score_bucket_total", labels,
+                                           "scored transactions by score band");
+    }
+    for (int bit = 0; bit < TXW_REASON_COUNT; bit++) {
+        char labels [64];
+        snprintf (labels, sizeof labels, "reason=\"%s\"", txw_reason_name (bit));
+        self->reasons [bit] = txw_counter_new ("txw_reason_total", labels,
+                                               "scored transactions with this reason code");
+    }
+    self->evicted_cap = txw_counter_new ("txw_accounts_evicted_total", "cause=\"cap\"",
+                                         "account states evicted");
+    self->evicted_idle = txw_counter_new ("txw_accounts_evicted_total", "cause=\"idle\"",
+                                          "account states evicted");
+    self->accounts = txw_gauge_new ("txw_accounts", NULL, "account states held");
+    self->shard = txw_gauge_new ("txw_shard", NULL, "this scorer's shard number");
+    txw_gauge_set (self->shard, self->cfg->shard);
+    self->e2e = txw_histogram_new ("txw_e2e_latency_seconds",
+                                   "producer send to scored, per transaction");
+}
+
+//  Registers the batches whose sending counts as batches_out.
+static void
+s_track (scorer_t *self, txw_out_t *out, uint32_t type)
+{
+    assert (self->tracked_count < S_TRACKED_MAX);
+    self->tracked [self->tracked_count++] = txw_out_batch (out, type);
+}
+
+scorer_t *
+scorer_new (const scorer_config_t *cfg, txw_service_t *svc)
+{
+    scorer_t *self = calloc (1, sizeof *self);
+    if (!self)
+        return NULL;
+    self->cfg = cfg;
+    self->svc = svc;
+    s_metrics_new (self);
+    self->profiles = profiles_new ((uint32_t) cfg->max_accounts, cfg->idle_evict_s * 1000);
+    self->rules = rules_new (NULL, 0, RULES_MODEL_VERSION);
+    if (!self->profiles || !self->rules) {
+        log_error ("cannot allocate state for %lld accounts", (long long) cfg->max_accounts);
+        goto err;
+    }
+    self->in = txw_in_new_pull (cfg->bind, (int) cfg->svc.hwm);
+    self->router = txw_router_new (cfg->aggregator_endpoints, svc->id, (int) cfg->svc.hwm,
+                                   (int) cfg->svc.linger_ms);
+    self->pub = txw_out_new (TXW_OUT_PUB, cfg->publish, svc->id, 1000, (int) cfg->svc.linger_ms);
+    if (!self->in || !self->router || !self->pub)
+        goto err;
+    for (uint32_t s = 0; s < txw_router_shards (self->router); s++) {
+        s_track (self, txw_router_shard (self->router, s), TXW_MSG_SCORED_TX);
+        s_track (self, txw_router_shard (self->router, s), TXW_MSG_ALERT);
+    }
+    s_track (self, self->pub, TXW_MSG_ALERT);
+    if (txw_service_admin (svc, (int) cfg->svc.admin_port, s_ready, self))
+        goto err;
+    log_info ("shard %lld: pulling on %s, pushing to %u aggregator shard(s) at %s, "
+              "alerts at score >= %lld published on %s, up to %lld accounts, "
+              "idle eviction after %llds, model %s (%zu rules)",
+              (long long) cfg->shard, cfg->bind, txw_router_shards (self->router),
+              cfg->aggregator_endpoints, (long long) cfg->alert_threshold, cfg->publish,
+              (long long) cfg->max_accounts, (long long) cfg->idle_evict_s,
+              rules_model_version (self->rules), rules_count (self->rules));
+    return self;
+err:
+    scorer_destroy (&self);
+    return NULL;
+}
+
+void
+scorer_destroy (scorer_t **self_p)
+{
+    if (!self_p || !*self_p)
+        return;
+    scorer_t *self = *self_p;
+    txw_in_destroy (&self->in);
+    txw_router_destroy (&self->router);
+    txw_out_destroy (&self->pub);
+    profiles_destroy (&self->profiles);
+    rules_destroy (&self->rules);
+    free (self);
+    *self_p = NULL;
+}
+
+//  --- Output ----------------------------------------------------------------
+
+//  Hands a packed record to its output; a batch that comes back empty was
+//  full and has been sent.
+static void
+s_added (scorer_t *self, txw_out_t *out, txw_batch_t *batch)
+{
+    txw_out_added (out, batch);
+    txw_counter_add (self->svc->records_out, 1);
+    if (batch->count == 0)
+        txw_counter_add (self->svc->batches_out, 1);
+}
+
+//  Sends the batches that are due (or all with force). Returns -1 if a
+//  send gave up because of shutdown.
+static int
+s_flush (scorer_t *self, bool force)
+{
+    for (size_t i = 0; i < self->tracked_count; i++)
+        self->tracked_open [i] = self->tracked [i]->count > 0;
+    int rc = txw_router_flush (self->router, force);
+    if (txw_out_flush (self->pub, force))
+        rc = -1;
+    uint64_t sent = 0;
+    for (size_t i = 0; i < self->tracked_count; i++)
+        if (self->tracked_open [i] && self->tracked [i]->count == 0)
+            sent++;
+    txw_counter_add (self->svc->batches_out, sent);
+    return rc;
+}
+
+//  Milliseconds until a batch is due, at most 100 so shutdown is prompt.
+static int
+s_due_ms (scorer_t *self)
+{
+    int due = 100;
+    int d = txw_router_due_ms (self->router);
+    if (d >= 0 && d < due)
+        due = d;
+    d = txw_out_due_ms (self->pub);
+    if (d >= 0 && d < due)
+        due = d;
+    return due;
+}
+
+//  Writes the human summary of an alert: score and what each reason means.
+static void
+s_alert_message (const txw_tx_t *tx, char *out, size_t size)
+{
+    size_t o = (size_t) snprintf (out, size, "score %u:", tx->score);
+    const char *separator = " ";
+    for (int bit = 0; bit < TXW_REASON_COUNT && o < size; bit++)
+        if (tx->reasons & (1u << bit)) {
+            o += (size_t) snprintf (out + o, size - o, "%s%s (%s)", separator,
+                                    txw_reason_text (bit), txw_reason_name (bit));
+            separator = "; ";
+        }
+}
+
+//  Raises the alert for a scored transaction: the full record to the
+//  account's aggregator shard, a masked copy to the PUB.
+static void
+s_alert (scorer_t *self, txw_out_t *shard, const txw_tx_t *tx)
+{
+    txw_alert_t alert;
+    memset (&alert, 0, sizeof alert);
+    snprintf (alert.kind, sizeof alert.kind, "fraud");
+    memcpy (alert.tx_id, tx->tx_id, sizeof alert.tx_id);
+    alert.ts_ms = tx->ts_ms;
+    memcpy (alert.account_id, tx->account_id, sizeof alert.account_id);
+    alert.score = tx->score;
+    alert.reasons = tx->reasons;
+    alert.amount_minor = tx->amount_minor;
+    memcpy (alert.currency, tx->currency, sizeof alert.currency);
+    alert.amount_rep_minor = tx->amount_rep_minor;
+    memcpy (alert.merchant_id, tx->merchant_id, sizeof alert.merchant_id);
+    memcpy (alert.country, tx->country, sizeof alert.country);
+    alert.channel = tx->channel;
+    memcpy (alert.model_version, tx->model_version, sizeof alert.model_version);
+    alert.raised_ms = txw_now_ms ();
+    s_alert_message (tx, alert.message, sizeof alert.message);
+
+    txw_batch_t *batch = txw_out_batch (shard, TXW_MSG_ALERT);
+    txw_alert_encode (&batch->pk, &alert);
+    s_added (self, shard, batch);
+
+    txw_mask_id (tx->account_id, strnlen (tx->account_id, sizeof tx->account_id),
+                 alert.account_id, sizeof alert.account_id);
+    batch = txw_out_batch (self->pub, TXW_MSG_ALERT);
+    txw_alert_encode (&batch->pk, &alert);
+    s_added (self, self->pub, batch);
+    txw_counter_add (self->alerts, 1);
+}
+
+//  --- Input -------------------------------------------------------------------
+
+//  Logs bad input at most once a second, so a hostile sender cannot flood
+//  the log; the counters carry the full numbers.
+static void
+s_warn_malformed (scorer_t *self, const txw_envelope_t *env, uint32_t dropped,
+                  const char *error)
+{
+    int64_t now = txw_mono_ms ();
+    if (now - self->warned_ms < 1000) {
+        self->warn_suppressed++;
+        return;
+    }
+    log_warn ("dropped %u of %u records (%s) from %.*s: %s (%llu similar warnings suppressed)",
+              dropped, env->count, txw_msg_type_name ((int) env->type),
+              (int) env->source_id.len, env->source_id.ptr, error,
+              (unsigned long long) self->warn_suppressed);
+    self->warned_ms = now;
+    self->warn_suppressed = 0;
+}
+
+//  Scores one transaction and sends it on.
+static void
+s_score (scorer_t *self, txw_tx_t *tx)
+{
+    if (rules_score_tx (self->rules, self->profiles, tx, 0.0))
+        txw_counter_add (self->unkeyed, 1);
+    txw_out_t *shard = txw_router_pick (self->router, tx->account_id,
+                                        strnlen (tx->account_id, sizeof tx->account_id));
+    txw_batch_t *batch = txw_out_batch (shard, TXW_MSG_SCORED_TX);
+    txw_tx_encode (&batch->pk, tx);
+    s_added (self, shard, batch);
+
+    txw_counter_add (self->scored, 1);
+    txw_counter_add (self->bands [tx->score >= 100? S_SCORE_BANDS - 1: tx->score / 10], 1);
+    for (uint32_t bits = tx->reasons; bits; bits &= bits - 1)
+        txw_counter_add (self->reasons [__builtin_ctz (bits)], 1);
+    if (tx->score >= self->cfg->alert_threshold)
+        s_alert (self, shard, tx);
+    if (tx->origin_us > 0) {
+        int64_t age = txw_now_us () - tx->origin_us;
+        if (age >= 0)
+            txw_histogram_observe_us (self->e2e, age);
+    }
+}
+
+//  Scores every record of one received message. Returns the records scored.
+static uint32_t
+s_apply (scorer_t *self, const txw_envelope_t *env)
+{
+    if (env->type != TXW_MSG_TX) {
+        uint32_t dropped = env->count? env->count: 1;
+        txw_counter_add (self->svc->malformed, dropped);
+        s_warn_malformed (self, env, dropped, "not a transaction message");
+        return 0;
+    }
+    txw_cursor_t cur = env->records;
+    const char *error = NULL;
+    txw_tx_t tx;
+    uint32_t applied = 0;
+    for (; applied < env->count; applied++) {
+        if (txw_tx_decode (&cur, &tx, &error))
+            break;
+        s_score (self, &tx);
+    }
+    if (applied < env->count) {
+        //  The records after a broken one cannot be located: count them all.
+        txw_counter_add (self->svc->malformed, env->count - applied);
+        s_warn_malformed (self, env, env->count - applied, error? error: "bad record");
+    }
+    return applied;
+}
+
+static void
+s_update_gauges (scorer_t *self)
+{
+    txw_gauge_set (self->accounts, (int64_t) profiles_size (self->profiles));
+    uint64_t cap = profiles_evicted_cap (self->profiles);
+    uint64_t idle = profiles_evicted_idle (self->profiles);
+    txw_counter_add (self->evicted_cap, cap - self->evicted_cap_seen);
+    txw_counter_add (self->evicted_idle, idle - self->evicted_idle_seen);
+    self->evicted_cap_seen = cap;
+    self->evicted_idle_seen = idle;
+    const txw_in_stats_t *stats = txw_in_stats (self->in);
+    if (stats->gaps != self->gaps_seen) {
+        txw_counter_add (self->svc->gaps, stats->gaps - self->gaps_seen);
+        self->gaps_seen = stats->gaps;
+    }
+}
+
+//  Receives and scores one message if one comes within timeout_ms.
+static int
+s_receive (scorer_t *self, int timeout_ms)
+{
+    zmq_msg_t msg;
+    txw_envelope_t env;
+    int rc = txw_in_recv (self->in, timeout_ms, &msg, &env);
+    if (rc == 1) {
+        int64_t started = txw_mono_us ();
+        uint32_t applied = s_apply (self, &env);
+        zmq_msg_close (&msg);
+        txw_counter_add (self->svc->batches_in, 1);
+        txw_counter_add (self->svc->records_in, applied);
+        txw_histogram_observe_us (self->svc->latency, txw_mono_us () - started);
+        s_update_gauges (self);
+    }
+    else
+    if (rc < 0)
+        txw_counter_add (self->svc->malformed, 1);
+    return rc;
+}
+
+int
+scorer_run (scorer_t *self)
+{
+    while (!self->svc->stop) {
+        s_receive (self, s_due_ms (self));
+        s_flush (self, false);
+    }
+    //  Stop taking new work but score what is already queued here (the
+    //  validators count it as delivered), then send everything.
+    log_info ("stopping: scoring queued messages and flushing");
+    int64_t deadline = txw_mono_ms () + 2000;
+    while (txw_mono_ms () < deadline && s_receive (self, 0) == 1)
+        ;
+    int rc = s_flush (self, true) == 0? 0: 1;
+    s_update_gauges (self);
+    if (rc)
+        log_error ("some batches were dropped at shutdown: no aggregator took them");
+    log_info ("stopped: %llu scored, %llu alerts, %zu accounts held",
+              (unsigned long long) txw_counter_value (self->scored),
+              (unsigned long long) txw_counter_value (self->alerts),
+              profiles_size (self->profiles));
+    return rc;
+}

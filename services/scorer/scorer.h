@@ -1,0 +1,39 @@
+/*  scorer - the fraud scoring stage: pull transactions, score, route, alert
+
+    Pulls validated transactions from the validators, scores each one
+    against its account's history (profiles.h, rules.h), and pushes the
+    scored copy to the aggregator shard that owns the account. A score at or
+    above the alert threshold also raises an alert: the full record goes to
+    the same aggregator shard to be stored, and a copy with the account id
+    masked is published for the push gateway. The scorer has no external
+    dependency, so it is ready as soon as its sockets are bound.             */
+
+#ifndef TXW_SCORER_H
+#define TXW_SCORER_H
+
+#include "service.h"
+
+typedef struct {
+    txw_service_config_t svc;
+    const char *bind;
+    const char *aggregator_endpoints;
+    const char *publish;
+    int64_t alert_threshold;
+    int64_t shard;
+    int64_t max_accounts;
+    int64_t idle_evict_s;
+} scorer_config_t;
+
+typedef struct _scorer_t scorer_t;
+
+//  Returns NULL (logged) if a socket cannot be bound or connected or the
+//  account table cannot be allocated. cfg and svc must outlive the scorer.
+scorer_t *scorer_new (const scorer_config_t *cfg, txw_service_t *svc);
+void scorer_destroy (scorer_t **self_p);
+
+//  Runs until svc->stop, then scores what has already arrived and flushes
+//  every output. Returns the process exit code: 0, or 1 if batches had to
+//  be dropped at shutdown because no aggregator took them.
+int scorer_run (scorer_t *self);
+
+#endif

@@ -1,0 +1,371 @@
+/*  validator - the validation stage: raw transactions in, clean ones out
+
+    See validator.h. One loop, one thread: receive a batch, judge its
+    records, pack the good ones straight into the batch of their scorer
+    shard and the bad ones into the dead-letter PUB and queue; send batches
+    when they fill or linger; act on the reload and stop flags. The only
+    other thread is the dead-letter writer, which the loop never waits for. */
+
+#include "validator.h"
+#include "clock.h"
+#include "deadletters.h"
+#include "money.h"
+#include "rejects.h"
+#include "rfc3339.h"
+#include "rules.h"
+#include "transport.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define S_POLL_MAX_MS   100
+
+//  At most one log line a second for one kind of trouble.
+typedef struct {
+    int64_t next_ms;
+    uint64_t suppressed;
+} s_limiter_t;
+
+struct _validator_t {
+    const validator_config_t *cfg;
+    txw_service_t *svc;
+    txw_in_t *in;
+    txw_router_t *router;
+    txw_out_t *pub;
+    txw_rates_t *rates;
+    rules_t *rules;
+    deadletters_t *deadletters;         //  NULL without a database
+    txw_counter_t *rejects [TXW_REJECT_COUNT];
+    txw_counter_t *dead_stored;
+    txw_counter_t *dead_dropped;
+    txw_gauge_t *dead_queued;
+    uint64_t gaps_seen;
+    bool send_failed;                   //  a send gave up (shutdown)
+    s_limiter_t malformed_log;
+    s_limiter_t wrong_type_log;
+    s_limiter_t reject_log;
+    txw_reject_t reject;                //  scratch, reused
+};
+
+static bool
+s_limiter_pass (s_limiter_t *self, uint64_t *suppressed)
+{
+    int64_t now = txw_mono_ms ();
+    if (now < self->next_ms) {
+        self->suppressed++;
+        return false;
+    }
+    self->next_ms = now + 1000;
+    *suppressed = self->suppressed;
+    self->suppressed = 0;
+    return true;
+}
+
+static bool
+s_ready (void *arg, char *detail, size_t size)
+{
+    validator_t *self = arg;
+    if (!self->deadletters) {
+        snprintf (detail, size, "{\"postgres\":\"not configured\"}");
+        return true;
+    }
+    bool ok = deadletters_healthy (self->deadletters);
+    snprintf (detail, size, "{\"postgres\":\"%s\"}", ok? "ok": "unreachable");
+    return ok;
+}
+
+static void
+s_register_metrics (validator_t *self)
+{
+    for (int code = 0; code < TXW_REJECT_COUNT; code++) {
+        char labels [64];
+        snprintf (labels, sizeof labels, "reason=\"%s\"", txw_reject_names [code]);
+        self->rejects [code] = txw_counter_new ("txw_rejects_total", labels,
+                                                "records rejected, by reason");
+    }
+    self->dead_stored = txw_counter_new ("txw_dead_letters_stored_total", NULL,
+                                         "dead letters committed to PostgreSQL");
+    self->dead_dropped = txw_counter_new ("txw_dead_letters_dropped_total", NULL,
+                                          "dead letters not stored: queue full, refused or lost at exit");
+    self->dead_queued = txw_gauge_new ("txw_dead_letters_queued", NULL,
+                                       "dead letters waiting to be stored");
+}
+
+validator_t *
+validator_new (const validator_config_t *cfg, txw_service_t *svc)
+{
+    int64_t min_ts_ms;
+    if (rfc3339_parse (cfg->min_ts, strlen (cfg->min_ts), &min_ts_ms)) {
+        log_error ("--min-ts '%s' is not an RFC 3339 timestamp", cfg->min_ts);
+        return NULL;
+    }
+    validator_t *self = calloc (1, sizeof *self);
+    if (!self)
+        return NULL;
+    self->cfg = cfg;
+    self->svc = svc;
+    s_register_metrics (self);
+
+    char error [256] = "";
+    self->rates = txw_rates_load (cfg->rates, cfg->reporting_currency, error, sizeof error);
+    if (!self->rates) {
+        log_error ("cannot load rates%s%s: %s", *cfg->rates? " from ": "", cfg->rates, error);
+        goto err;
+    }
+    self->rules = rules_new (self->rates, min_ts_ms, cfg->max_future_ms);
+    if (!self->rules)
+        goto err;
+
+    if (cfg->database_url && *cfg->database_url) {
+        deadletters_metrics_t metrics = {
+            self->dead_stored, self->dead_dropped, svc->errors, self->dead_queued
+        };
+        self->deadletters = deadletters_new (cfg->database_url, cfg->migrate,
+                                             (size_t) cfg->dead_letter_queue, metrics);
+        if (!self->deadletters)
+            goto err;
+    }
+    else
+        log_warn ("no --database-url: dead letters are published but not stored");
+
+    self->in = txw_in_new_pull (cfg->bind, (int) cfg->svc.hwm);
+    self->router = txw_router_new (cfg->scorer_endpoints, svc->id, (int) cfg->svc.hwm,
+                                   (int) cfg->svc.linger_ms);
+    self->pub = txw_out_new (TXW_OUT_PUB, cfg->publish, svc->id, 1000, (int) cfg->svc.linger_ms);
+    if (!self->in || !self->router || !self->pub)
+        goto err;
+    if (txw_service_admin (svc, (int) cfg->svc.admin_port, s_ready, self))
+        goto err;
+    log_info ("pulling on %s, %u scorer shard(s) at %s, dead letters on %s, "
+              "%d rates to %s", cfg->bind, txw_router_shards (self->router),
+              cfg->scorer_endpoints, cfg->publish, txw_rates_count (self->rates),
+              txw_rates_reporting (self->rates));
+    return self;
+err:
+    validator_destroy (&self);
+    return NULL;
+}
+
+void
+validator_destroy (validator_t **self_p)
+{
+    if (!self_p || !*self_p)
+        return;
+    validator_t *self = *self_p;
+    txw_in_destroy (&self->in);
+    txw_router_destroy (&self->router);
+    txw_out_destroy (&self->pub);
+    deadletters_destroy (&self->deadletters);
+    rules_destroy (&self->rules);
+    txw_rates_destroy (&self->rates);
+    free (self);
+    *self_p = NULL;
+}
+
+//  Reloads the rates file; a bad file keeps the table in use.
+static void
+s_reload_rates (validator_t *self)
+{
+    char error [256] = "";
+    txw_rates_t *rates = txw_rates_load (self->cfg->rates, self->cfg->reporting_currency,
+                                         error, sizeof error);
+    if (!rates) {
+        txw_counter_add (self->svc->errors, 1);
+        log_error ("rates not reloaded, keeping the %d in use: %s",
+                   txw_rates_count (self->rates), error);
+        return;
+    }
+    rules_set_rates (self->rules, rates);
+    txw_rates_destroy (&self->rates);
+    self->rates = rates;
+    log_info ("rates reloaded: %d to %s", txw_rates_count (rates), txw_rates_reporting (rates));
+}
+
+//  Publishes a dead letter and queues it for storage.
+static void
+s_dead_letter (validator_t *self, const txw_reject_t *reject)
+{
+    txw_batch_t *batch = txw_out_batch (self->pub, TXW_MSG_REJECT);
+    txw_reject_encode (&batch->pk, reject);
+    txw_out_added (self->pub, batch);
+    if (self->deadletters)
+        deadletters_add (self->deadletters, reject);
+}
+
+static void
+s_origin (txw_reject_t *reject, const txw_envelope_t *env, uint32_t index)
+{
+    snprintf (reject->origin_source, sizeof reject->origin_source, "%.*s:%llu",
+              (int) env->source_id.len, env->source_id.ptr,
+              (unsigned long long) env->epoch);
+    reject->origin_seq = env->seq;
+    reject->origin_index = index;
+}
+
+//  Counts the records from index on as malformed: after a broken record
+//  the rest of the batch cannot be located.
+static void
+s_broken (validator_t *self, const txw_envelope_t *env, uint32_t index, const char *error)
+{
+    txw_counter_add (self->svc->malformed, env->count - index);
+    uint64_t suppressed;
+    if (s_limiter_pass (&self->malformed_log, &suppressed))
+        log_warn ("dropped %u of %u records of %s from %.*s seq %llu: record %u: %s "
+                  "(%llu similar suppressed)", env->count - index, env->count,
+                  txw_msg_type_name ((int) env->type), (int) env->source_id.len,
+                  env->source_id.ptr, (unsigned long long) env->seq, index,
+                  error? error: "malformed", (unsigned long long) suppressed);
+}
+
+//  Judges a batch of raw transactions. Returns the records received.
+static uint32_t
+s_raw_batch (validator_t *self, const txw_envelope_t *env)
+{
+    txw_cursor_t cur = env->records;
+    int64_t now_ms = txw_now_ms ();
+    uint32_t index, passed = 0;
+    txw_raw_tx_t raw;
+    txw_tx_t tx;
+    rules_verdict_t verdict;
+    for (index = 0; index < env->count; index++) {
+        const char *error = NULL;
+        if (txw_raw_tx_decode (&cur, &raw, &error)) {
+            s_broken (self, env, index, error);
+            break;
+        }
+        if (rules_check (self->rules, &raw, now_ms, &tx, &verdict) == 0) {
+            txw_out_t *out = txw_router_pick (self->router, tx.account_id,
+                                              strlen (tx.account_id));
+            txw_batch_t *batch = txw_out_batch (out, TXW_MSG_TX);
+            txw_tx_encode (&batch->pk, &tx);
+            if (txw_out_added (out, batch))
+                self->send_failed = true;
+            passed++;
+            continue;
+        }
+        txw_reject_t *reject = &self->reject;
+        s_origin (reject, env, index);
+        rules_reject (&raw, &verdict, reject);
+        reject->received_ms = now_ms;
+        txw_counter_add (self->rejects [verdict.code], 1);
+        s_dead_letter (self, reject);
+        uint64_t suppressed;
+        if (s_limiter_pass (&self->reject_log, &suppressed))
+            log_debug ("rejected %s record %u from %s: %s: %s (%llu more since)",
+                       reject->reason, index, reject->origin_source, reject->field,
+                       reject->message, (unsigned long long) suppressed);
+    }
+    txw_counter_add (self->svc->records_out, passed);
+    return index;
+}
+
+//  Forwards rejections made by a producer into the dead-letter path.
+static uint32_t
+s_reject_batch (validator_t *self, const txw_envelope_t *env)
+{
+    txw_cursor_t cur = env->records;
+    uint32_t index;
+    for (index = 0; index < env->count; index++) {
+        const char *error = NULL;
+        txw_reject_t *reject = &self->reject;
+        if (txw_reject_decode (&cur, reject, &error)) {
+            s_broken (self, env, index, error);
+            break;
+        }
+        //  Kept as the producer made it; only what storage cannot do
+        //  without is filled in.
+        if (!reject->origin_source [0])
+            s_origin (reject, env, index);
+        if (!reject->received_ms)
+            reject->received_ms = txw_now_ms ();
+        for (int code = 0; code < TXW_REJECT_COUNT; code++)
+            if (!strcmp (reject->reason, txw_reject_names [code])) {
+                txw_counter_add (self->rejects [code], 1);
+                break;
+            }
+        s_dead_letter (self, reject);
+    }
+    return index;
+}
+
+//  Receives and handles one message if one comes within timeout_ms.
+static void
+s_receive (validator_t *self, int timeout_ms)
+{
+    zmq_msg_t msg;
+    txw_envelope_t env;
+    int rc = txw_in_recv (self->in, timeout_ms, &msg, &env);
+    if (rc < 0) {
+        txw_counter_add (self->svc->malformed, 1);
+        return;
+    }
+    if (rc == 0)
+        return;
+    int64_t started = txw_mono_us ();
+    uint32_t received = 0;
+    if (env.type == TXW_MSG_RAW_TX)
+        received = s_raw_batch (self, &env);
+    else
+    if (env.type == TXW_MSG_REJECT)
+        received = s_reject_batch (self, &env);
+    else {
+        uint64_t suppressed;
+        txw_counter_add (self->svc->malformed, env.count? env.count: 1);
+        if (s_limiter_pass (&self->wrong_type_log, &suppressed))
+            log_warn ("dropped a %s message (%u records) from %.*s: the validator takes "
+                      "raw transactions and rejections (%llu similar suppressed)",
+                      txw_msg_type_name ((int) env.type), env.count,
+                      (int) env.source_id.len, env.source_id.ptr,
+                      (unsigned long long) suppressed);
+    }
+    zmq_msg_close (&msg);
+    txw_counter_add (self->svc->batches_in, 1);
+    txw_counter_add (self->svc->records_in, received);
+    txw_histogram_observe_us (self->svc->latency, txw_mono_us () - started);
+    const txw_in_stats_t *stats = txw_in_stats (self->in);
+    if (stats->gaps != self->gaps_seen) {
+        txw_counter_add (self->svc->gaps, stats->gaps - self->gaps_seen);
+        self->gaps_seen = stats->gaps;
+    }
+}
+
+static int
+s_poll_timeout (validator_t *self)
+{
+    int timeout = S_POLL_MAX_MS;
+    int due = txw_router_due_ms (self->router);
+    if (due >= 0 && due < timeout)
+        timeout = due;
+    due = txw_out_due_ms (self->pub);
+    if (due >= 0 && due < timeout)
+        timeout = due;
+    return timeout;
+}
+
+int
+validator_run (validator_t *self)
+{
+    while (!self->svc->stop) {
+        if (self->svc->reload) {
+            self->svc->reload = 0;
+            s_reload_rates (self);
+        }
+        s_receive (self, s_poll_timeout (self));
+        if (txw_router_due_ms (self->router) == 0 && txw_router_flush (self->router, false))
+            self->send_failed = true;
+        if (txw_out_due_ms (self->pub) == 0)
+            txw_out_flush (self->pub, false);
+    }
+    log_info ("stopping: flushing open batches");
+    if (txw_router_flush (self->router, true))
+        self->send_failed = true;
+    txw_out_flush (self->pub, true);
+    if (self->send_failed) {
+        txw_counter_add (self->svc->errors, 1);
+        log_error ("some batches could not be sent to the scorers before exit");
+    }
+    if (self->deadletters)
+        log_info ("storing %zu pending dead letters", deadletters_pending (self->deadletters));
+    return 0;
+}

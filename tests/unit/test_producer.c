@@ -1,0 +1,604 @@
+/*  test_producer - unit tests of the producer's generator, CSV and clock
+
+    Links the producer's real modules (everything but main.c). The tests
+    check properties the rest of the suite relies on: the same seed gives
+    the same records, fraud arrives at the configured rate in every pattern,
+    a record broken on purpose has exactly the defect its label names (and a
+    valid record has none), CSV rows split the RFC 4180 way and bad rows
+    become rejections, and event times format and parse as RFC 3339. No
+    test depends on timing.                                                  */
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "csv.h"
+#include "generator.h"
+#include "money.h"
+#include "record.h"
+#include "rejects.h"
+#include "rfc3339.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define S_2026_01_05 1767571200000LL            //  a Monday, 00:00 UTC
+#define S_NIGHT      (S_2026_01_05 + 3600000)   //  01:00 UTC
+
+static generator_config_t
+s_config (uint64_t seed, int64_t start_ms)
+{
+    generator_config_t config = {
+        .seed = seed, .accounts = 10000, .merchants = 2000, .branches = 50,
+        .regions = 8, .fraud_rate = 0.01, .invalid_rate = 0, .late_rate = 0,
+        .simulated = true, .start_ms = start_ms, .event_rate = 200
+    };
+    return config;
+}
+
+static bool
+s_view_eq (txw_str_t a, txw_str_t b)
+{
+    return a.len == b.len && memcmp (a.ptr, b.ptr, a.len) == 0;
+}
+
+static bool
+s_view_is (txw_str_t a, const char *s)
+{
+    return a.len == strlen (s) && memcmp (a.ptr, s, a.len) == 0;
+}
+
+//  Returns a bit per reject code the record would get from a validator that
+//  checks each field on its own (bit 31: more than one field is broken is
+//  detectable by the caller from the popcount).
+static uint32_t
+s_defects (const record_t *rec, int64_t start_ms)
+{
+    uint32_t defects = 0;
+    const txw_raw_tx_t *raw = &rec->raw;
+    int exponent = txw_currency_exponent (raw->currency.ptr, raw->currency.len);
+    if (raw->currency.len != 3 || exponent < 0)
+        defects |= 1u << TXW_REJECT_BAD_CURRENCY;
+    if (!txw_country_valid (raw->country.ptr, raw->country.len))
+        defects |= 1u << TXW_REJECT_BAD_COUNTRY;
+    if (raw->tx_id.len == 0 || raw->account_id.len == 0 || raw->merchant_id.len == 0
+    ||  raw->device_id.len == 0 || raw->branch_id.len == 0 || raw->region.len == 0)
+        defects |= 1u << TXW_REJECT_MISSING_FIELD;
+    int64_t ts;
+    if (rfc3339_parse (raw->ts.ptr, raw->ts.len, &ts))
+        defects |= 1u << TXW_REJECT_BAD_TIMESTAMP;
+    else
+    if (ts < rfc3339_days_from_civil (2000, 1, 1) * 86400000LL
+    ||  ts > start_ms + 30LL * 86400000LL)
+        defects |= 1u << TXW_REJECT_TS_OUT_OF_RANGE;
+    if (exponent >= 0) {
+        int64_t minor;
+        if (raw->amount.len && raw->amount.ptr [0] == '-')
+            defects |= 1u << TXW_REJECT_NON_POSITIVE_AMOUNT;
+        else
+        if (txw_parse_amount (raw->amount.ptr, raw->amount.len, exponent, &minor) == 0) {
+            if (minor <= 0)
+                defects |= 1u << TXW_REJECT_NON_POSITIVE_AMOUNT;
+        }
+        else
+            defects |= 1u << TXW_REJECT_BAD_AMOUNT;
+    }
+    if (txw_channel_parse (raw->channel.ptr, raw->channel.len) == 0)
+        defects |= 1u << TXW_REJECT_BAD_CHANNEL;
+    if (txw_status_parse (raw->status.ptr, raw->status.len) == 0)
+        defects |= 1u << TXW_REJECT_BAD_STATUS;
+    return defects;
+}
+
+//  --- Generator ---------------------------------------------------------------
+
+static void
+test_determinism (void **state)
+{
+    (void) state;
+    generator_config_t config = s_config (42, S_2026_01_05);
+    config.invalid_rate = 0.02;
+    config.late_rate = 0.02;
+    config.fraud_rate = 0.05;
+    generator_t *a = generator_new (&config);
+    generator_t *b = generator_new (&config);
+    config.seed = 43;
+    generator_t *c = generator_new (&config);
+    assert_non_null (a);
+    assert_non_null (b);
+    assert_non_null (c);
+    static record_t ra, rb, rc;
+    int differ = 0;
+    char expected_id [48];
+    for (int i = 1; i <= 50000; i++) {
+        //  now_ms differs: a simulated clock must not look at it.
+        generator_next (a, &ra, 1000 + i);
+        generator_next (b, &rb, 99999999 + i);
+        generator_next (c, &rc, 1000 + i);
+        for (int f = 0; f < RECORD_FIELDS; f++)
+            assert_true (s_view_eq (*record_field (&ra, f), *record_field (&rb, f)));
+        assert_int_equal (ra.is_fraud, rb.is_fraud);
+        assert_string_equal (ra.pattern_name, rb.pattern_name);
+        assert_string_equal (ra.injected, rb.injected);
+        snprintf (expected_id, sizeof expected_id, "T42-%d", i);
+        assert_true (s_view_is (ra.raw.tx_id, expected_id));
+        if (!s_view_eq (ra.raw.account_id, rc.raw.account_id))
+            differ++;
+    }
+    assert_int_equal (generator_count (a), 50000);
+    //  Another seed gives other records.
+    assert_true (differ > 40000);
+    generator_destroy (&a);
+    generator_destroy (&b);
+    generator_destroy (&c);
+    assert_null (a);
+    generator_destroy (&a);             //  twice is safe
+}
+
+static void
+s_check_fraud (int64_t start_ms, bool night)
+{
+    generator_config_t config = s_config (7, start_ms);
+    config.fraud_rate = 0.02;
+    generator_t *gen = generator_new (&config);
+    assert_non_null (gen);
+    static record_t rec;
+    const int total = 300000;
+    int fraud = 0, by_pattern [GEN_PATTERN_COUNT] = { 0 };
+    int burst_len = 0;
+    char burst_account [TXW_ID_MAX + 1] = "";
+    int64_t last_ts = INT64_MIN;
+    for (int i = 0; i < total; i++) {
+        generator_next (gen, &rec, 0);
+        assert_true (rec.ts_ms >= last_ts);         //  no late records asked for
+        last_ts = rec.ts_ms;
+        assert_int_equal (s_defects (&rec, start_ms), 0);
+        assert_int_equal (rec.is_fraud, rec.pattern != GEN_PATTERN_NONE);
+        assert_int_equal (rec.is_fraud, rec.pattern_name [0] != 0);
+        //  Card testing: consecutive runs of 5-12 tiny online amounts from
+        //  one account on one new device.
+        bool testing = rec.pattern == GEN_CARD_TESTING;
+        if (testing) {
+            assert_true (s_view_is (rec.raw.channel, "online"));
+            assert_memory_equal (rec.raw.device_id.ptr, "DX", 2);
+            if (s_view_is (rec.raw.currency, "EUR")) {
+                int64_t minor;
+                assert_int_equal (txw_parse_amount (rec.raw.amount.ptr, rec.raw.amount.len,
+                                                    2, &minor), 0);
+                assert_true (minor >= 50 && minor <= 200);
+            }
+        }
+        if (testing && burst_len > 0
+        &&  s_view_is (rec.raw.account_id, burst_account))
+            burst_len++;
+        else {
+            if (burst_len)
+                assert_true (burst_len >= 5 && burst_len <= 12);
+            burst_len = testing? 1: 0;
+            if (testing)
+                snprintf (burst_account, sizeof burst_account, "%.*s",
+                          (int) rec.raw.account_id.len, rec.raw.account_id.ptr);
+        }
+        if (rec.pattern == GEN_NIGHT_BURST) {
+            int hour, weekday;
+            rfc3339_hour_weekday (rec.ts_ms, &hour, &weekday);
+            assert_true (hour >= 1 && hour < 4);
+        }
+        if (rec.pattern == GEN_ACCOUNT_TAKEOVER)
+            assert_memory_equal (rec.raw.device_id.ptr, "DX", 2);
+        if (rec.is_fraud) {
+            fraud++;
+            by_pattern [rec.pattern]++;
+        }
+    }
+    double share = (double) fraud / total;
+    assert_true (share > 0.02 * 0.85 && share < 0.02 * 1.15);
+    for (int p = 1; p < GEN_PATTERN_COUNT; p++) {
+        if (p == GEN_NIGHT_BURST && !night)
+            assert_int_equal (by_pattern [p], 0);
+        else
+            assert_true (by_pattern [p] >= 300);
+    }
+    generator_destroy (&gen);
+}
+
+static void
+test_fraud_rate_and_patterns_at_night (void **state)
+{
+    (void) state;
+    s_check_fraud (S_NIGHT, true);
+}
+
+static void
+test_fraud_rate_and_patterns_by_day (void **state)
+{
+    (void) state;
+    s_check_fraud (S_2026_01_05 + 12 * 3600000, false);
+}
+
+//  At a very high event rate more second legs of impossible travel are
+//  pending than the generator keeps; they then follow the first leg at once
+//  instead of being lost.
+static void
+test_impossible_travel_under_load (void **state)
+{
+    (void) state;
+    generator_config_t config = s_config (13, S_2026_01_05 + 12 * 3600000LL);
+    config.event_rate = 1e6;
+    config.fraud_rate = 0.3;
+    generator_t *gen = generator_new (&config);
+    static record_t rec, prev;
+    int travel = 0, right_after = 0;
+    for (int i = 0; i < 200000; i++) {
+        generator_next (gen, &rec, 0);
+        if (rec.pattern == GEN_IMPOSSIBLE_TRAVEL) {
+            travel++;
+            assert_false (s_view_eq (rec.raw.country, record_view ("")));
+            if (s_view_eq (prev.raw.account_id, rec.raw.account_id)
+            &&  !s_view_eq (prev.raw.country, rec.raw.country))
+                right_after++;
+        }
+        prev = rec;                 //  both views point into static tables
+    }
+    //  0.2 s of event time: none of the 4096 deferred legs comes due, every
+    //  other one follows its first leg, abroad.
+    assert_true (travel > 3000);
+    assert_int_equal (right_after, travel);
+    generator_destroy (&gen);
+}
+
+static void
+test_invalid_records_carry_their_defect (void **state)
+{
+    (void) state;
+    generator_config_t config = s_config (3, S_2026_01_05);
+    config.invalid_rate = 0.3;
+    config.fraud_rate = 0.02;
+    generator_t *gen = generator_new (&config);
+    static record_t rec;
+    int seen [TXW_REJECT_COUNT] = { 0 };
+    int invalid = 0;
+    const int total = 60000;
+    for (int i = 0; i < total; i++) {
+        generator_next (gen, &rec, 0);
+        uint32_t defects = s_defects (&rec, S_2026_01_05);
+        if (rec.invalid < 0) {
+            assert_int_equal (defects, 0);
+            assert_string_equal (rec.injected, "");
+            continue;
+        }
+        invalid++;
+        assert_false (rec.is_fraud);
+        //  Exactly the labelled defect, and the label names it.
+        assert_int_equal (defects, 1u << rec.invalid);
+        char label [64];
+        snprintf (label, sizeof label, "invalid:%s", txw_reject_names [rec.invalid]);
+        assert_string_equal (rec.injected, label);
+        seen [rec.invalid]++;
+        if (rec.invalid == TXW_REJECT_BAD_CURRENCY)
+            assert_true (s_view_is (rec.raw.currency, "XXQ"));
+        if (rec.invalid == TXW_REJECT_BAD_COUNTRY)
+            assert_true (s_view_is (rec.raw.country, "ZZ"));
+        if (rec.invalid == TXW_REJECT_BAD_TIMESTAMP)
+            assert_true (s_view_is (rec.raw.ts, "not-a-time"));
+        if (rec.invalid == TXW_REJECT_BAD_CHANNEL)
+            assert_true (s_view_is (rec.raw.channel, "fax"));
+        if (rec.invalid == TXW_REJECT_BAD_STATUS)
+            assert_true (s_view_is (rec.raw.status, "pending"));
+        if (rec.invalid == TXW_REJECT_BAD_AMOUNT) {
+            //  One decimal too many, and otherwise a fine positive amount.
+            int exponent = txw_currency_exponent (rec.raw.currency.ptr, 3);
+            int64_t minor;
+            assert_int_equal (txw_parse_amount (rec.raw.amount.ptr, rec.raw.amount.len,
+                                                exponent + 1, &minor), 0);
+            assert_true (minor > 0);
+        }
+    }
+    double share = (double) invalid / total;
+    assert_true (share > 0.3 * 0.85 && share < 0.3 * 1.15);
+    for (int i = 0; i < generator_invalid_count; i++)
+        assert_true (seen [generator_invalid_codes [i]] > 1000);
+    generator_destroy (&gen);
+}
+
+static void
+test_late_records (void **state)
+{
+    (void) state;
+    generator_config_t config = s_config (5, S_2026_01_05);
+    config.late_rate = 0.05;
+    generator_t *gen = generator_new (&config);
+    static record_t rec;
+    int late = 0;
+    int64_t max_ts = INT64_MIN;
+    for (int i = 0; i < 40000; i++) {
+        generator_next (gen, &rec, 0);
+        if (rec.late) {
+            late++;
+            assert_string_equal (rec.injected, "late");
+            assert_int_equal (s_defects (&rec, S_2026_01_05), 0);
+            int64_t behind = max_ts - rec.ts_ms;
+            assert_true (behind >= 60000 && behind <= 180000);
+        }
+        else
+        if (rec.ts_ms > max_ts)
+            max_ts = rec.ts_ms;
+    }
+    assert_true (late > 1500 && late < 2500);
+    generator_destroy (&gen);
+
+    //  A live clock has nothing to be late against: none are made.
+    config.simulated = false;
+    gen = generator_new (&config);
+    for (int i = 0; i < 5000; i++) {
+        generator_next (gen, &rec, S_2026_01_05 + i);
+        assert_false (rec.late);
+        assert_int_equal (rec.ts_ms, S_2026_01_05 + i);
+    }
+    generator_destroy (&gen);
+}
+
+static void
+test_activity_shape (void **state)
+{
+    (void) state;
+    double sum = 0;
+    for (int h = 0; h < 24 * 7; h++)
+        sum += generator_activity (S_2026_01_05 + h * 3600000LL);
+    assert_true (sum / 168 > 0.99 && sum / 168 < 1.01);
+    //  Quiet at night, busy at midday; Sunday quieter than Friday.
+    assert_true (generator_activity (S_2026_01_05 + 3 * 3600000LL)
+               < generator_activity (S_2026_01_05 + 12 * 3600000LL) / 5);
+    assert_true (generator_activity (S_2026_01_05 + (6 * 24 + 12) * 3600000LL)
+               < generator_activity (S_2026_01_05 + (4 * 24 + 12) * 3600000LL));
+}
+
+//  --- CSV -----------------------------------------------------------------------
+
+static int
+s_split (const char *text, txw_str_t *fields, int max)
+{
+    static char buf [1024];
+    snprintf (buf, sizeof buf, "%s", text);
+    return csv_split (buf, strlen (buf), fields, max);
+}
+
+static void
+test_csv_split (void **state)
+{
+    (void) state;
+    txw_str_t f [8];
+    assert_int_equal (s_split ("a,b,c", f, 8), 3);
+    assert_true (s_view_is (f [0], "a") && s_view_is (f [1], "b") && s_view_is (f [2], "c"));
+    //  Empty fields, at the start, the middle and the end.
+    assert_int_equal (s_split (",x,,", f, 8), 4);
+    assert_true (s_view_is (f [0], "") && s_view_is (f [1], "x")
+              && s_view_is (f [2], "") && s_view_is (f [3], ""));
+    assert_int_equal (s_split ("", f, 8), 1);
+    assert_true (s_view_is (f [0], ""));
+    //  Quoted fields with commas and doubled quotes.
+    assert_int_equal (s_split ("\"1,50\",\"say \"\"hi\"\"\",\"\",plain", f, 8), 4);
+    assert_true (s_view_is (f [0], "1,50"));
+    assert_true (s_view_is (f [1], "say \"hi\""));
+    assert_true (s_view_is (f [2], ""));
+    assert_true (s_view_is (f [3], "plain"));
+    //  More fields than room: counted, not stored past max.
+    assert_int_equal (s_split ("1,2,3,4,5,6,7,8,9,10", f, 8), 10);
+    //  Broken quoting.
+    assert_int_equal (s_split ("a,\"open", f, 8), -1);
+    assert_int_equal (s_split ("a,\"x\"y,b", f, 8), -1);
+    assert_int_equal (s_split ("a,b\"c,d", f, 8), -1);
+}
+
+static const char *s_header =
+    "tx_id,ts,account_id,amount,currency,merchant_id,category,channel,"
+    "branch_id,region,country,device_id,product_id,status";
+
+static char *
+s_temp_file (const char *content)
+{
+    static char path [64];
+    snprintf (path, sizeof path, "/tmp/test_producer_%d.csv", (int) getpid ());
+    FILE *file = fopen (path, "w");
+    assert_non_null (file);
+    fputs (content, file);
+    fclose (file);
+    return path;
+}
+
+static void
+test_csv_reader (void **state)
+{
+    (void) state;
+    char content [2048];
+    snprintf (content, sizeof content,
+        "\xEF\xBB\xBF%s\r\n"
+        "T1,2026-01-05T00:00:00Z,A1,\"1,50\",EUR,M1,grocery,pos,B1,R1,DE,D1,,approved\r\n"
+        "T2,2026-01-05T00:00:00Z,A2,2.00,EUR,M1,grocery,pos,B1,R1,DE,D1,,approved,extra\n"
+        "T3,2026-01-05T00:00:00Z,A3\n"
+        "T4,\"bad\"x,A4,2.00,EUR,M1,grocery,pos,B1,R1,DE,D1,,approved\n"
+        "\n"
+        "T5,2026-01-05T00:00:00Z,A5,\"say \"\"hi\"\"\",EUR,M1,grocery,pos,B1,R1,DE,D1,P1,approved\n",
+        s_header);
+    char *path = s_temp_file (content);
+    csv_reader_t *reader = csv_reader_new (path);
+    assert_non_null (reader);
+    static record_t rec;
+    txw_reject_t rej;
+    assert_int_equal (csv_reader_header (reader, &rej), 0);
+
+    assert_int_equal (csv_reader_next (reader, &rec, &rej), CSV_ROW);
+    assert_true (s_view_is (rec.raw.tx_id, "T1"));
+    assert_true (s_view_is (rec.raw.amount, "1,50"));
+    assert_true (s_view_is (rec.raw.status, "approved"));   //  no \r left
+    assert_int_equal (rec.raw.line_no, 2);
+
+    assert_int_equal (csv_reader_next (reader, &rec, &rej), CSV_REJECT);
+    assert_string_equal (rej.reason, "csv_columns");
+    assert_int_equal (rej.line_no, 3);
+    assert_int_equal (rej.origin_index, 3);
+    assert_string_equal (rej.tx_id, "T2");
+    assert_non_null (strstr (rej.message, "line 3"));
+    assert_non_null (strstr (rej.payload, "T2,2026-01-05"));
+    assert_null (strstr (rej.payload, ",A2,"));             //  account masked
+
+    assert_int_equal (csv_reader_next (reader, &rec, &rej), CSV_REJECT);
+    assert_string_equal (rej.reason, "csv_columns");
+    assert_int_equal (rej.line_no, 4);
+
+    assert_int_equal (csv_reader_next (reader, &rec, &rej), CSV_REJECT);
+    assert_string_equal (rej.reason, "csv_quoting");
+    assert_int_equal (rej.line_no, 5);
+
+    assert_int_equal (csv_reader_next (reader, &rec, &rej), CSV_REJECT);
+    assert_string_equal (rej.reason, "csv_columns");       //  a blank line
+    assert_int_equal (rej.line_no, 6);
+
+    assert_int_equal (csv_reader_next (reader, &rec, &rej), CSV_ROW);
+    assert_true (s_view_is (rec.raw.amount, "say \"hi\""));
+    assert_true (s_view_is (rec.raw.product_id, "P1"));
+    assert_int_equal (rec.raw.line_no, 7);
+    assert_int_equal (csv_reader_next (reader, &rec, &rej), CSV_EOF);
+    csv_reader_destroy (&reader);
+    assert_null (reader);
+
+    //  Extra columns after the 14 are accepted when the header has them.
+    snprintf (content, sizeof content, "%s,is_fraud\n"
+              "T1,2026-01-05T00:00:00Z,A1,1.50,EUR,M1,grocery,pos,B1,R1,DE,D1,,approved,1\n",
+              s_header);
+    reader = csv_reader_new (s_temp_file (content));
+    assert_int_equal (csv_reader_header (reader, &rej), 0);
+    assert_int_equal (csv_reader_next (reader, &rec, &rej), CSV_ROW);
+    assert_true (s_view_is (rec.raw.status, "approved"));
+    csv_reader_destroy (&reader);
+
+    //  A bad header, a missing one.
+    reader = csv_reader_new (s_temp_file ("tx_id,when,account_id\nT1,x,y\n"));
+    assert_int_equal (csv_reader_header (reader, &rej), -1);
+    assert_string_equal (rej.reason, "csv_header");
+    assert_int_equal (rej.line_no, 1);
+    csv_reader_destroy (&reader);
+    reader = csv_reader_new (s_temp_file (""));
+    assert_int_equal (csv_reader_header (reader, &rej), -1);
+    assert_string_equal (rej.reason, "csv_header");
+    csv_reader_destroy (&reader);
+    unlink (path);
+    assert_null (csv_reader_new ("/nonexistent/file.csv"));
+}
+
+//  Generated records written with --csv-out and read back with --file are
+//  the same records.
+static void
+test_csv_round_trip (void **state)
+{
+    (void) state;
+    char path [64];
+    snprintf (path, sizeof path, "/tmp/test_producer_rt_%d.csv", (int) getpid ());
+    generator_config_t config = s_config (11, S_2026_01_05);
+    config.invalid_rate = 0.05;
+    config.late_rate = 0.05;
+    generator_t *gen = generator_new (&config);
+    csv_writer_t *writer = csv_writer_new (path);
+    assert_non_null (writer);
+    static record_t rec, back;
+    //  One record with text that needs quoting.
+    generator_next (gen, &rec, 0);
+    rec.raw.merchant_id = record_view ("M\"1,2\"");
+    assert_int_equal (csv_writer_record (writer, &rec), 0);
+    for (int i = 0; i < 5000; i++) {
+        generator_next (gen, &rec, 0);
+        assert_int_equal (csv_writer_record (writer, &rec), 0);
+    }
+    assert_int_equal (csv_writer_close (&writer), 0);
+    assert_null (writer);
+    generator_destroy (&gen);
+
+    gen = generator_new (&config);
+    csv_reader_t *reader = csv_reader_new (path);
+    txw_reject_t rej;
+    assert_int_equal (csv_reader_header (reader, &rej), 0);
+    for (int i = 0; i <= 5000; i++) {
+        generator_next (gen, &rec, 0);
+        if (i == 0)
+            rec.raw.merchant_id = record_view ("M\"1,2\"");
+        assert_int_equal (csv_reader_next (reader, &back, &rej), CSV_ROW);
+        for (int f = 0; f < RECORD_FIELDS; f++)
+            assert_true (s_view_eq (*record_field (&rec, f), *record_field (&back, f)));
+    }
+    assert_int_equal (csv_reader_next (reader, &back, &rej), CSV_EOF);
+    csv_reader_destroy (&reader);
+    generator_destroy (&gen);
+    unlink (path);
+}
+
+//  --- RFC 3339 ------------------------------------------------------------------
+
+static void
+test_rfc3339 (void **state)
+{
+    (void) state;
+    char buf [RFC3339_SIZE];
+    assert_int_equal (rfc3339_format (buf, sizeof buf, 0), 24);
+    assert_string_equal (buf, "1970-01-01T00:00:00.000Z");
+    rfc3339_format (buf, sizeof buf, S_2026_01_05 + 123);
+    assert_string_equal (buf, "2026-01-05T00:00:00.123Z");
+    rfc3339_format (buf, sizeof buf, -1);
+    assert_string_equal (buf, "1969-12-31T23:59:59.999Z");
+    rfc3339_format (buf, sizeof buf, 1709251199000LL + 999);
+    assert_string_equal (buf, "2024-02-29T23:59:59.999Z");
+
+    int64_t ms;
+    assert_int_equal (rfc3339_parse ("2026-01-05T00:00:00Z", 20, &ms), 0);
+    assert_int_equal (ms, S_2026_01_05);
+    const char *s = "2026-01-05T02:30:00.5+02:30";
+    assert_int_equal (rfc3339_parse (s, strlen (s), &ms), 0);
+    assert_int_equal (ms, S_2026_01_05 + 500);
+    s = "2026-01-04t23:00:00.123456-01:00";
+    assert_int_equal (rfc3339_parse (s, strlen (s), &ms), 0);
+    assert_int_equal (ms, S_2026_01_05 + 123);
+    const char *bad [] = {
+        "not-a-time", "2026-01-05", "2026-01-05T00:00:00", "2026-02-29T00:00:00Z",
+        "2026-13-01T00:00:00Z", "2026-01-05T24:00:00Z", "2026-01-05T00:00:00.Z",
+        "2026-01-05T00:00:00Zjunk", "2026-1-05T00:00:00Z", "2026-01-05T00:00:00+0200"
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad [0]; i++)
+        assert_int_equal (rfc3339_parse (bad [i], strlen (bad [i]), &ms), -1);
+
+    //  Format then parse gives the same instant, across four centuries.
+    for (int64_t t = -2208988800000LL; t < 7258118400000LL; t += 987654321987LL / 1000) {
+        size_t len = rfc3339_format (buf, sizeof buf, t);
+        assert_int_equal (len, 24);
+        assert_int_equal (rfc3339_parse (buf, len, &ms), 0);
+        assert_int_equal (ms, t);
+    }
+    int hour, weekday;
+    rfc3339_hour_weekday (S_2026_01_05 + 13 * 3600000LL + 5, &hour, &weekday);
+    assert_int_equal (hour, 13);
+    assert_int_equal (weekday, 0);
+    rfc3339_hour_weekday (-1, &hour, &weekday);
+    assert_int_equal (hour, 23);
+    assert_int_equal (weekday, 2);              //  1969-12-31 was a Wednesday
+}
+
+int
+main (void)
+{
+    const struct CMUnitTest tests [] = {
+        cmocka_unit_test (test_determinism),
+        cmocka_unit_test (test_fraud_rate_and_patterns_at_night),
+        cmocka_unit_test (test_fraud_rate_and_patterns_by_day),
+        cmocka_unit_test (test_impossible_travel_under_load),
+        cmocka_unit_test (test_invalid_records_carry_their_defect),
+        cmocka_unit_test (test_late_records),
+        cmocka_unit_test (test_activity_shape),
+        cmocka_unit_test (test_csv_split),
+        cmocka_unit_test (test_csv_reader),
+        cmocka_unit_test (test_csv_round_trip),
+        cmocka_unit_test (test_rfc3339),
+    };
+    return cmocka_run_group_tests (tests, NULL, NULL);
+}

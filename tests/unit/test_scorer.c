@@ -1,0 +1,757 @@
+/*  test_scorer - per-account profiles, each fraud rule, the combiner
+
+    Links the scorer's real modules (profiles.c, rules.c). Histories are
+    crafted by hand so each rule is seen to fire on the pattern it is for
+    and to stay quiet on a normal account; a small seeded simulation of
+    normal traffic with injected fraud checks the weights as a whole. No
+    test depends on timing.                                                   */
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "profiles.h"
+#include "reasons.h"
+#include "rules.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#define S_DAY_MS    (24 * 3600 * 1000LL)
+#define S_HOUR_MS   (3600 * 1000LL)
+#define S_T0        (1767225600000LL)     //  2026-01-01T00:00:00Z
+
+//  --- Helpers -------------------------------------------------------------------
+
+static void
+s_tx (txw_tx_t *tx, const char *account, int64_t ts_ms, int64_t amount,
+      int channel, const char *country, const char *device, const char *category)
+{
+    memset (tx, 0, sizeof *tx);
+    static unsigned serial = 0;
+    snprintf (tx->tx_id, sizeof tx->tx_id, "t%u", ++serial);
+    snprintf (tx->account_id, sizeof tx->account_id, "%s", account);
+    tx->ts_ms = ts_ms;
+    tx->amount_minor = amount;
+    tx->amount_rep_minor = amount;
+    snprintf (tx->currency, sizeof tx->currency, "EUR");
+    snprintf (tx->merchant_id, sizeof tx->merchant_id, "m1");
+    snprintf (tx->category, sizeof tx->category, "%s", category);
+    tx->channel = (uint8_t) channel;
+    snprintf (tx->country, sizeof tx->country, "%s", country);
+    snprintf (tx->device_id, sizeof tx->device_id, "%s", device);
+    tx->status = TXW_STATUS_APPROVED;
+    tx->hour = (uint8_t) ((ts_ms / S_HOUR_MS) % 24);
+}
+
+//  The log amount the profile tests keep statistics on.
+static double
+s_log (const txw_tx_t *tx)
+{
+    return log1p ((double) tx->amount_rep_minor);
+}
+
+typedef struct {
+    profiles_t *profiles;
+    rules_t *rules;
+} fixture_t;
+
+static int
+s_setup (void **state)
+{
+    fixture_t *f = calloc (1, sizeof *f);
+    f->profiles = profiles_new (10000, 0);
+    f->rules = rules_new (NULL, 0, NULL);
+    assert_non_null (f->profiles);
+    assert_non_null (f->rules);
+    *state = f;
+    return 0;
+}
+
+static int
+s_teardown (void **state)
+{
+    fixture_t *f = *state;
+    profiles_destroy (&f->profiles);
+    profiles_destroy (&f->profiles);     //  twice is safe
+    rules_destroy (&f->rules);
+    assert_null (f->rules);
+    free (f);
+    return 0;
+}
+
+static uint8_t
+s_score (fixture_t *f, txw_tx_t *tx)
+{
+    assert_int_equal (rules_score_tx (f->rules, f->profiles, tx, 0), 0);
+    assert_true (tx->scored);
+    assert_string_equal (tx->model_version, RULES_MODEL_VERSION);
+    return tx->score;
+}
+
+//  Twenty days of ordinary shopping: one purchase a day around 14:00, 40.00
+//  to 60.00 at a grocery, in DE, from one phone. Returns the last time.
+static int64_t
+s_normal_history (fixture_t *f, const char *account)
+{
+    txw_tx_t tx;
+    int64_t ts = S_T0;
+    for (int day = 0; day < 20; day++) {
+        ts = S_T0 + day * S_DAY_MS + 14 * S_HOUR_MS + (day % 5) * 600000;
+        s_tx (&tx, account, ts, 4000 + (day % 5) * 500, TXW_CHANNEL_POS, "DE", "dev-1",
+              "grocery");
+        s_score (f, &tx);
+        assert_true (tx.score < 80);
+    }
+    return ts;
+}
+
+//  --- Features --------------------------------------------------------------------
+
+static void
+test_profiles_counts_and_mean (void **state)
+{
+    fixture_t *f = *state;
+    profiles_account_t *a = profiles_get (f->profiles, "acc-1", 5, S_T0);
+    assert_non_null (a);
+    assert_int_equal (a->count, 0);
+    txw_tx_t tx;
+    int64_t amounts [] = { 1000, 2000, 4000, 8000 };
+    for (int i = 0; i < 4; i++) {
+        s_tx (&tx, "acc-1", S_T0 + i * 1000, amounts [i], TXW_CHANNEL_POS, "DE", "d", "grocery");
+        a = profiles_get (f->profiles, "acc-1", 5, tx.ts_ms);
+        profiles_update (a, &tx, s_log (&tx), 0);
+    }
+    assert_int_equal (a->count, 4);
+    assert_int_equal (profiles_size (f->profiles), 1);
+    //  The mean of log1p amounts is the log of the geometric mean (~2828).
+    double geo = exp (a->log_mean);
+    assert_true (geo > 2800 && geo < 2860);
+    //  Amounts double each time: log spread is ln 2 times sd (0,1,2,3).
+    double expect = log (2.0) * sqrt (5.0 / 3.0);
+    assert_true (fabs (profiles_log_std (a) - expect) < 0.01);
+    assert_int_equal (a->last_ms, S_T0 + 3000);
+    //  The same account comes back, another one is new.
+    assert_ptr_equal (profiles_get (f->profiles, "acc-1", 5, S_T0 + 4000), a);
+    profiles_account_t *b = profiles_get (f->profiles, "acc-2", 5, S_T0 + 4000);
+    assert_ptr_not_equal (a, b);
+    assert_int_equal (b->count, 0);
+    assert_int_equal (profiles_size (f->profiles), 2);
+    //  Ids the table cannot hold.
+    assert_null (profiles_get (f->profiles, "", 0, S_T0));
+    char long_id [TXW_ID_MAX + 2];
+    memset (long_id, 'x', sizeof long_id);
+    assert_null (profiles_get (f->profiles, long_id, TXW_ID_MAX + 1, S_T0));
+}
+
+static void
+test_profiles_windows_by_event_time (void **state)
+{
+    fixture_t *f = *state;
+    txw_tx_t tx;
+    //  At 0 s, 30 s, 50 s (small), 10 min (declined), 50 min (small).
+    int64_t offsets [] = { 0, 30000, 50000, 600000, 3000000 };
+    profiles_account_t *a = NULL;
+    for (int i = 0; i < 5; i++) {
+        s_tx (&tx, "acc-w", S_T0 + offsets [i], 100, TXW_CHANNEL_ONLINE, "DE", "d", "x");
+        if (i == 3)
+            tx.status = TXW_STATUS_DECLINED;
+        a = profiles_get (f->profiles, "acc-w", 5, tx.ts_ms);
+        profiles_update (a, &tx, s_log (&tx), (i == 2 || i == 4)? PROFILES_SMALL: 0);
+    }
+    //  Seen from 55 s: the first three are within the minute.
+    assert_int_equal (profiles_count_within (a, S_T0 + 55000, 60000, PROFILES_ALL), 3);
+    assert_int_equal (profiles_count_within (a, S_T0 + 55000, 60000, PROFILES_SMALL_ONLY), 1);
+    //  Seen from 61 s: only 30 s and 50 s.
+    assert_int_equal (profiles_count_within (a, S_T0 + 61000, 60000, PROFILES_ALL), 2);
+    //  Seen from 59 min: all five in the hour; one decline in 10 minutes.
+    int64_t now = S_T0 + 59 * 60000;
+    assert_int_equal (profiles_count_within (a, now, 3600000, PROFILES_ALL), 5);
+    assert_int_equal (profiles_count_within (a, now, 3600000, PROFILES_SMALL_ONLY), 2);
+    assert_int_equal (profiles_count_within (a, now, 600000, PROFILES_ALL), 1);
+    assert_int_equal (profiles_count_within (a, S_T0 + 700000, 600000, PROFILES_DECLINED_ONLY), 1);
+    //  Two hours later nothing is recent; the count of all time stays.
+    assert_int_equal (profiles_count_within (a, S_T0 + 2 * S_HOUR_MS, 3600000, PROFILES_ALL), 0);
+    assert_int_equal (a->count, 5);
+    //  The ring keeps the newest PROFILES_RING entries and saturates.
+    for (int i = 0; i < 40; i++) {
+        s_tx (&tx, "acc-w", S_T0 + S_DAY_MS + i * 1000, 100, TXW_CHANNEL_ONLINE, "DE", "d", "x");
+        a = profiles_get (f->profiles, "acc-w", 5, tx.ts_ms);
+        profiles_update (a, &tx, s_log (&tx), 0);
+    }
+    assert_int_equal (profiles_count_within (a, S_T0 + S_DAY_MS + 40000, 60000, PROFILES_ALL),
+                      PROFILES_RING);
+    assert_int_equal (profiles_count_within (a, S_T0 + S_DAY_MS + 40000, 60000,
+                                             PROFILES_SMALL_ONLY), 0);
+}
+
+static void
+test_profiles_countries_and_devices (void **state)
+{
+    fixture_t *f = *state;
+    txw_tx_t tx;
+    profiles_account_t *a = profiles_get (f->profiles, "acc-c", 5, S_T0);
+    const char *countries [] = { "DE", "FR", "DE", "IT", "ES", "NL" };
+    for (int i = 0; i < 6; i++) {
+        char device [16];
+        snprintf (device, sizeof device, "dev-%d", i);
+        s_tx (&tx, "acc-c", S_T0 + i * 1000, 100, TXW_CHANNEL_POS, countries [i], device, "x");
+        a = profiles_get (f->profiles, "acc-c", 5, tx.ts_ms);
+        profiles_update (a, &tx, s_log (&tx), 0);
+    }
+    //  Four recent countries: DE was pushed out by NL, FR onwards remain.
+    assert_true (profiles_country_seen (a, "NL"));
+    assert_true (profiles_country_seen (a, "FR"));
+    assert_false (profiles_country_seen (a, "DE"));
+    assert_false (profiles_country_seen (a, "US"));
+    assert_int_equal (a->last_country, profiles_country_code ("NL"));
+    //  Four recent devices: dev-2 .. dev-5.
+    assert_true (profiles_device_seen (a, "dev-5"));
+    assert_true (profiles_device_seen (a, "dev-2"));
+    assert_false (profiles_device_seen (a, "dev-1"));
+    //  Unknown or empty values are never new.
+    assert_true (profiles_country_seen (a, ""));
+    assert_true (profiles_device_seen (a, ""));
+}
+
+static void
+test_profiles_evict_least_recent_at_cap (void **state)
+{
+    (void) state;
+    profiles_t *profiles = profiles_new (4, 0);
+    txw_tx_t tx;
+    const char *ids [] = { "a1", "a2", "a3", "a4" };
+    for (int i = 0; i < 4; i++) {
+        s_tx (&tx, ids [i], S_T0 + i, 100, TXW_CHANNEL_POS, "DE", "d", "x");
+        profiles_update (profiles_get (profiles, ids [i], 2, tx.ts_ms), &tx, s_log (&tx), 0);
+    }
+    //  Touch a1, so a2 is now the least recently seen.
+    profiles_update (profiles_get (profiles, "a1", 2, S_T0 + 10), &tx, s_log (&tx), 0);
+    profiles_get (profiles, "a5", 2, S_T0 + 11);
+    assert_int_equal (profiles_size (profiles), 4);
+    assert_int_equal (profiles_evicted_cap (profiles), 1);
+    assert_int_equal (profiles_get (profiles, "a1", 2, S_T0 + 12)->count, 2);
+    assert_int_equal (profiles_get (profiles, "a3", 2, S_T0 + 12)->count, 1);
+    //  a2 is gone: it comes back empty (and evicts a4 in turn).
+    assert_int_equal (profiles_get (profiles, "a2", 2, S_T0 + 13)->count, 0);
+    assert_int_equal (profiles_evicted_cap (profiles), 2);
+    assert_int_equal (profiles_get (profiles, "a4", 2, S_T0 + 14)->count, 0);
+    assert_int_equal (profiles_size (profiles), 4);
+    profiles_destroy (&profiles);
+    assert_null (profiles);
+}
+
+static void
+test_profiles_evict_idle (void **state)
+{
+    (void) state;
+    profiles_t *profiles = profiles_new (100, S_HOUR_MS);
+    txw_tx_t tx;
+    s_tx (&tx, "old", S_T0, 100, TXW_CHANNEL_POS, "DE", "d", "x");
+    profiles_update (profiles_get (profiles, "old", 3, tx.ts_ms), &tx, s_log (&tx), 0);
+    s_tx (&tx, "mid", S_T0 + 30 * 60000, 100, TXW_CHANNEL_POS, "DE", "d", "x");
+    profiles_update (profiles_get (profiles, "mid", 3, tx.ts_ms), &tx, s_log (&tx), 0);
+    //  Event time moves 61 minutes on: "old" is idle, "mid" is not.
+    s_tx (&tx, "new", S_T0 + 61 * 60000, 100, TXW_CHANNEL_POS, "DE", "d", "x");
+    profiles_update (profiles_get (profiles, "new", 3, tx.ts_ms), &tx, s_log (&tx), 0);
+    assert_int_equal (profiles_evicted_idle (profiles), 1);
+    assert_int_equal (profiles_size (profiles), 2);
+    assert_int_equal (profiles_get (profiles, "mid", 3, tx.ts_ms)->count, 1);
+    profiles_destroy (&profiles);
+}
+
+//  Many accounts through a small table: every lookup must agree with a
+//  plain array of what each held account has seen, so the index survives
+//  any pattern of backward-shift deletions.
+static void
+test_profiles_index_under_churn (void **state)
+{
+    (void) state;
+    enum { MAX = 257, IDS = 2000, STEPS = 200000 };
+    profiles_t *profiles = profiles_new (MAX, 0);
+    static uint32_t shadow [IDS];
+    memset (shadow, 0, sizeof shadow);
+    uint64_t rng = 42;
+    txw_tx_t tx;
+    s_tx (&tx, "x", S_T0, 100, TXW_CHANNEL_POS, "DE", "d", "x");
+    for (int step = 0; step < STEPS; step++) {
+        rng = rng * 6364136223846793005ULL + 1442695040888963407ULL;
+        //  Skewed: a few hot accounts and a long tail.
+        uint32_t id = (uint32_t) ((rng >> 33) % ((rng >> 20) & 1? 100: IDS));
+        char key [16];
+        int len = snprintf (key, sizeof key, "acct-%u", id);
+        uint64_t evicted_before = profiles_evicted_cap (profiles);
+        profiles_account_t *a = profiles_get (profiles, key, (size_t) len, S_T0);
+        assert_non_null (a);
+        if (a->count == 0)
+            shadow [id] = 0;        //  new, or evicted earlier
+        assert_int_equal (a->count, shadow [id]);
+        assert_memory_equal (a->id, key, (size_t) len);
+        profiles_update (a, &tx, s_log (&tx), 0);
+        shadow [id]++;
+        assert_true (profiles_evicted_cap (profiles) - evicted_before <= 1);
+        assert_true (profiles_size (profiles) <= MAX);
+    }
+    assert_int_equal (profiles_size (profiles), MAX);
+    profiles_destroy (&profiles);
+}
+
+//  --- Rules -----------------------------------------------------------------------
+
+static void
+test_rules_normal_account_is_quiet (void **state)
+{
+    fixture_t *f = *state;
+    int64_t ts = s_normal_history (f, "normal");
+    txw_tx_t tx;
+    s_tx (&tx, "normal", ts + S_DAY_MS, 5200, TXW_CHANNEL_POS, "DE", "dev-1", "grocery");
+    assert_int_equal (s_score (f, &tx), 0);
+    assert_int_equal (tx.reasons, 0);
+    //  A first transaction of an unknown account is quiet too.
+    s_tx (&tx, "fresh", ts, 250000, TXW_CHANNEL_ONLINE, "US", "dev-9", "grocery");
+    assert_int_equal (s_score (f, &tx), 0);
+}
+
+static void
+test_rule_amount_spike (void **state)
+{
+    fixture_t *f = *state;
+    int64_t ts = s_normal_history (f, "spike");
+    txw_tx_t tx;
+    //  Three times the usual: not a spike.
+    s_tx (&tx, "spike", ts + S_HOUR_MS * 5, 15000, TXW_CHANNEL_POS, "DE", "dev-1", "grocery");
+    s_score (f, &tx);
+    assert_false (tx.reasons & TXW_REASON_AMOUNT_SPIKE);
+    //  Twenty times: a spike, and an alert on its own.
+    s_tx (&tx, "spike", ts + S_DAY_MS, 100000, TXW_CHANNEL_POS, "DE", "dev-1", "grocery");
+    s_score (f, &tx);
+    assert_true (tx.reasons & TXW_REASON_AMOUNT_SPIKE);
+    assert_true (tx.score >= 80);
+}
+
+static void
+test_rule_velocity (void **state)
+{
+    fixture_t *f = *state;
+    int64_t ts = s_normal_history (f, "fast") + S_DAY_MS;
+    txw_tx_t tx;
+    uint32_t seen = 0;
+    //  Ten purchases 20 seconds apart.
+    for (int i = 0; i < 10; i++) {
+        s_tx (&tx, "fast", ts + i * 20000, 4500, TXW_CHANNEL_POS, "DE", "dev-1", "grocery");
+        s_score (f, &tx);
+        if (i < 2)
+            assert_false (tx.reasons & TXW_REASON_VELOCITY_MINUTE);
+        seen |= tx.reasons;
+    }
+    assert_true (seen & TXW_REASON_VELOCITY_MINUTE);
+    assert_true (seen & TXW_REASON_VELOCITY_HOUR);
+}
+
+static void
+test_rule_card_testing_burst_alerts (void **state)
+{
+    fixture_t *f = *state;
+    int64_t ts = s_normal_history (f, "cards") + S_DAY_MS;
+    txw_tx_t tx;
+    int flagged = 0;
+    //  Eight tiny online amounts five seconds apart.
+    for (int i = 0; i < 8; i++) {
+        s_tx (&tx, "cards", ts + i * 5000, 50 + i * 10, TXW_CHANNEL_ONLINE, "DE", "dev-1",
+              "online_retail");
+        s_score (f, &tx);
+        if (i >= 1)
+            assert_true (tx.reasons & TXW_REASON_CARD_TESTING);
+        if (i >= 2) {
+            assert_true (tx.score >= 80);
+            flagged++;
+        }
+    }
+    assert_int_equal (flagged, 6);
+    //  One small online purchase on its own is not card testing.
+    s_tx (&tx, "cards", ts + S_DAY_MS, 150, TXW_CHANNEL_ONLINE, "DE", "dev-1", "online_retail");
+    s_score (f, &tx);
+    assert_false (tx.reasons & TXW_REASON_CARD_TESTING);
+    assert_true (tx.score < 80);
+}
+
+static void
+test_rule_account_takeover (void **state)
+{
+    fixture_t *f = *state;
+    int64_t ts = s_normal_history (f, "ato");
+    txw_tx_t tx;
+    //  New country, new device, four times the usual amount, an hour later.
+    s_tx (&tx, "ato", ts + 40 * 60000, 20000, TXW_CHANNEL_ONLINE, "BR", "dev-x", "electronics");
+    s_score (f, &tx);
+    assert_true (tx.reasons & TXW_REASON_NEW_COUNTRY);
+    assert_true (tx.reasons & TXW_REASON_NEW_DEVICE);
+    assert_true (tx.reasons & TXW_REASON_NEW_DEVICE_HIGH_AMOUNT);
+    assert_true (tx.reasons & TXW_REASON_IMPOSSIBLE_TRAVEL);
+    assert_true (tx.score >= 80);
+}
+
+static void
+test_rule_travel_and_new_device_alone (void **state)
+{
+    fixture_t *f = *state;
+    int64_t ts = s_normal_history (f, "trip");
+    txw_tx_t tx;
+    //  A holiday: another country two days later, usual amount.
+    s_tx (&tx, "trip", ts + 2 * S_DAY_MS, 4500, TXW_CHANNEL_POS, "ES", "dev-1", "restaurant");
+    s_score (f, &tx);
+    assert_int_equal (tx.reasons, TXW_REASON_NEW_COUNTRY);
+    assert_true (tx.score < 80);
+    //  Back home within the hour: a change faster than travel allows.
+    s_tx (&tx, "trip", ts + 2 * S_DAY_MS + 30 * 60000, 4500, TXW_CHANNEL_POS, "DE", "dev-1",
+          "grocery");
+    s_score (f, &tx);
+    assert_true (tx.reasons & TXW_REASON_IMPOSSIBLE_TRAVEL);
+    assert_false (tx.reasons & TXW_REASON_NEW_COUNTRY);
+    assert_true (tx.score < 80);
+    //  A new phone with a usual amount.
+    s_tx (&tx, "trip", ts + 4 * S_DAY_MS, 4500, TXW_CHANNEL_MOBILE, "DE", "dev-2", "grocery");
+    s_score (f, &tx);
+    assert_int_equal (tx.reasons, TXW_REASON_NEW_DEVICE);
+    assert_true (tx.score < 80);
+}
+
+static void
+test_rule_night_activity (void **state)
+{
+    fixture_t *f = *state;
+    int64_t ts = s_normal_history (f, "owl");
+    int64_t night = (ts / S_DAY_MS + 1) * S_DAY_MS + 2 * S_HOUR_MS;     //  02:00
+    txw_tx_t tx;
+    //  One purchase at night is normal.
+    s_tx (&tx, "owl", night, 4500, TXW_CHANNEL_ONLINE, "DE", "dev-1", "grocery");
+    s_score (f, &tx);
+    assert_int_equal (tx.reasons, 0);
+    //  A burst at night, two minutes apart.
+    uint8_t last = 0;
+    for (int i = 1; i < 6; i++) {
+        s_tx (&tx, "owl", night + i * 120000, 6000, TXW_CHANNEL_ONLINE, "DE", "dev-1",
+              "electronics");
+        s_score (f, &tx);
+        if (i >= 2)
+            assert_true (tx.reasons & TXW_REASON_NIGHT_ACTIVITY);
+        last = tx.score;
+    }
+    assert_true (last >= 80);
+    //  The same burst in the afternoon is not night activity.
+    int64_t day = night + 12 * S_HOUR_MS;
+    for (int i = 0; i < 5; i++) {
+        s_tx (&tx, "owl", day + i * 120000, 6000, TXW_CHANNEL_ONLINE, "DE", "dev-1", "grocery");
+        s_score (f, &tx);
+        assert_false (tx.reasons & TXW_REASON_NIGHT_ACTIVITY);
+        assert_true (tx.score < 80);
+    }
+}
+
+static void
+test_rule_risky_category_and_declines (void **state)
+{
+    fixture_t *f = *state;
+    int64_t ts = s_normal_history (f, "risky") + S_DAY_MS;
+    txw_tx_t tx;
+    s_tx (&tx, "risky", ts, 4500, TXW_CHANNEL_POS, "DE", "dev-1", "jewelry");
+    assert_int_equal (s_score (f, &tx), 15);
+    assert_int_equal (tx.reasons, TXW_REASON_RISKY_CATEGORY);
+    s_tx (&tx, "risky", ts + S_DAY_MS, 4500, TXW_CHANNEL_POS, "DE", "dev-1", "online_retail");
+    assert_int_equal (s_score (f, &tx), 5);
+    //  Three declines within ten minutes.
+    ts += 3 * S_DAY_MS;
+    for (int i = 0; i < 3; i++) {
+        s_tx (&tx, "risky", ts + i * 240000, 4500, TXW_CHANNEL_POS, "DE", "dev-1", "grocery");
+        tx.status = TXW_STATUS_DECLINED;
+        s_score (f, &tx);
+        if (i < 2)
+            assert_false (tx.reasons & TXW_REASON_DECLINE_BURST);
+    }
+    assert_true (tx.reasons & TXW_REASON_DECLINE_BURST);
+}
+
+static void
+test_rules_model_hook (void **state)
+{
+    fixture_t *f = *state;
+    txw_tx_t tx;
+    s_tx (&tx, "model", S_T0, 4500, TXW_CHANNEL_POS, "DE", "dev-1", "grocery");
+    rules_score_tx (f->rules, f->profiles, &tx, 0.9);
+    assert_int_equal (tx.reasons, TXW_REASON_MODEL_ANOMALY);
+    assert_int_equal (tx.score, 60);
+}
+
+static void
+test_rules_score_is_capped (void **state)
+{
+    (void) state;
+    rules_rule_t table [] = {
+        { "big",   0, 70, { { RULES_SIG_HISTORY, RULES_OP_GE, 0 } } },
+        { "huge",  1, 70, { { RULES_SIG_HISTORY, RULES_OP_GE, 0 } } },
+        { "never", 2, 70, { { RULES_SIG_HISTORY, RULES_OP_GE, 1 },
+                            { RULES_SIG_NIGHT, RULES_OP_LE, 0 } } },
+    };
+    rules_t *rules = rules_new (table, 3, "test-1");
+    assert_non_null (rules);
+    assert_string_equal (rules_model_version (rules), "test-1");
+    rules_signals_t signals;
+    txw_tx_t tx;
+    s_tx (&tx, "cap", S_T0, 100, TXW_CHANNEL_POS, "DE", "d", "x");
+    rules_signals (rules, NULL, &tx, 0, &signals);
+    uint32_t reasons;
+    assert_int_equal (rules_combine (rules, &signals, &reasons), 100);
+    assert_int_equal (reasons, 3);
+    rules_destroy (&rules);
+    //  Negative points floor at zero.
+    table [0].weight = table [1].weight = -70;
+    rules = rules_new (table, 3, NULL);
+    assert_int_equal (rules_combine (rules, &signals, &reasons), 0);
+    rules_destroy (&rules);
+    //  Invalid rows are refused.
+    table [0].reason_bit = TXW_REASON_COUNT;
+    assert_null (rules_new (table, 3, NULL));
+    table [0].reason_bit = 0;
+    table [1].when [0].signal = RULES_SIG_COUNT;
+    assert_null (rules_new (table, 3, NULL));
+}
+
+static void
+test_rules_default_table_is_valid (void **state)
+{
+    (void) state;
+    size_t count;
+    const rules_rule_t *table = rules_default (&count);
+    assert_true (count > 10 && count <= RULES_MAX);
+    uint32_t bits = 0;
+    for (size_t r = 0; r < count; r++) {
+        assert_non_null (table [r].name);
+        assert_true (table [r].weight > 0 && table [r].weight <= 100);
+        bits |= 1u << table [r].reason_bit;
+    }
+    //  Every reason code has a rule.
+    assert_int_equal (bits, (1u << TXW_REASON_COUNT) - 1);
+    for (int s = 0; s < RULES_SIG_COUNT; s++)
+        assert_int_equal (rules_signal_parse (rules_signal_name (s)), s);
+    assert_int_equal (rules_signal_parse ("no_such_signal"), -1);
+    assert_null (rules_signal_name (RULES_SIG_COUNT));
+}
+
+//  --- Simulation ------------------------------------------------------------------
+//  Normal customers for 30 days with each fraud pattern injected into some
+//  of them. Checks that fraud mostly scores >= 80 and normal traffic rarely.
+
+static uint64_t s_rng = 7;
+static double
+s_uniform (void)
+{
+    s_rng = s_rng * 6364136223846793005ULL + 1442695040888963407ULL;
+    return (double) (s_rng >> 11) / (double) (1ULL << 53);
+}
+
+static double
+s_gauss (void)
+{
+    double u = s_uniform () + 1e-12, v = s_uniform ();
+    return sqrt (-2 * log (u)) * cos (2 * M_PI * v);
+}
+
+typedef struct {
+    char id [24];
+    double median;              //  usual amount, minor units
+    char country [3];
+    char device [2][24];
+    int64_t next_ms;
+} s_customer_t;
+
+typedef struct {
+    uint64_t normal, normal_flagged;
+    uint64_t fraud [4], fraud_flagged [4];
+    uint32_t false_alarms [1u << TXW_REASON_COUNT];     //  by reason set
+    uint32_t missed [4][1u << TXW_REASON_COUNT];
+} s_tally_t;
+
+static const char *s_pattern_names [] = { "amount spike", "card testing", "account takeover",
+                                         "night burst" };
+
+static void
+s_tally (fixture_t *f, txw_tx_t *tx, s_tally_t *t, int pattern)
+{
+    s_score (f, tx);
+    if (pattern < 0) {
+        t->normal++;
+        t->normal_flagged += tx->score >= 80;
+        if (tx->score >= 80)
+            t->false_alarms [tx->reasons]++;
+    }
+    else {
+        t->fraud [pattern]++;
+        t->fraud_flagged [pattern] += tx->score >= 80;
+        if (tx->score < 80)
+            t->missed [pattern][tx->reasons]++;
+    }
+}
+
+static void
+s_inject (fixture_t *f, s_customer_t *c, int pattern, int64_t ts, s_tally_t *t)
+{
+    txw_tx_t tx;
+    if (pattern == 0) {
+        double factor = 10 + s_uniform () * 40;
+        s_tx (&tx, c->id, ts, (int64_t) (c->median * factor), TXW_CHANNEL_POS, c->country,
+              c->device [0], "electronics");
+        s_tally (f, &tx, t, 0);
+    }
+    else
+    if (pattern == 1) {
+        int n = 5 + (int) (s_uniform () * 8);
+        for (int i = 0; i < n; i++) {
+            s_tx (&tx, c->id, ts + (int64_t) (i * (2000 + s_uniform () * 6000)),
+                  50 + (int64_t) (s_uniform () * 150), TXW_CHANNEL_ONLINE, c->country,
+                  c->device [0], "online_retail");
+            if (s_uniform () < 0.3)
+                tx.status = TXW_STATUS_DECLINED;
+            s_tally (f, &tx, t, 1);
+        }
+    }
+    else
+    if (pattern == 2) {
+        int n = 1 + (int) (s_uniform () * 3);
+        for (int i = 0; i < n; i++) {
+            s_tx (&tx, c->id, ts + i * 300000, (int64_t) (c->median * (5 + s_uniform () * 15)),
+                  TXW_CHANNEL_ONLINE, "NG", "evil-device", i % 2? "jewelry": "electronics");
+            s_tally (f, &tx, t, 2);
+        }
+    }
+    else {
+        int64_t night = (ts / S_DAY_MS) * S_DAY_MS + S_HOUR_MS + (int64_t) (s_uniform () * 2 * S_HOUR_MS);
+        int n = 4 + (int) (s_uniform () * 5);
+        for (int i = 0; i < n; i++) {
+            s_tx (&tx, c->id, night + (int64_t) (i * s_uniform () * 300000),
+                  (int64_t) (c->median * (1 + s_uniform () * 3)), TXW_CHANNEL_ONLINE,
+                  c->country, c->device [0], "electronics");
+            s_tally (f, &tx, t, 3);
+        }
+    }
+}
+
+//  Prints the three most frequent reason sets of a tally.
+static void
+s_print_top (const char *what, const uint32_t *by_reasons)
+{
+    uint32_t done [3] = { UINT32_MAX, UINT32_MAX, UINT32_MAX };
+    for (int k = 0; k < 3; k++) {
+        uint32_t best = 0, best_n = 0;
+        for (uint32_t r = 0; r < (1u << TXW_REASON_COUNT); r++)
+            if (by_reasons [r] > best_n && r != done [0] && r != done [1]) {
+                best = r;
+                best_n = by_reasons [r];
+            }
+        if (!best_n)
+            break;
+        done [k] = best;
+        char names [256];
+        txw_reasons_format (best, names, sizeof names);
+        printf ("      %s: %u x {%s}\n", what, best_n, names);
+    }
+}
+
+static void
+test_simulation_weights (void **state)
+{
+    fixture_t *f = *state;
+    enum { CUSTOMERS = 3000, DAYS = 30 };
+    static s_customer_t customers [CUSTOMERS];
+    const char *countries [] = { "DE", "FR", "ES", "IT", "NL" };
+    const char *categories [] = { "grocery", "restaurant", "fuel", "clothing", "online_retail",
+                                  "electronics", "travel", "jewelry", "gambling", "pharmacy" };
+    for (int i = 0; i < CUSTOMERS; i++) {
+        s_customer_t *c = &customers [i];
+        snprintf (c->id, sizeof c->id, "cust-%d", i);
+        c->median = exp (log (3000) + s_gauss () * 0.7);
+        snprintf (c->country, sizeof c->country, "%s", countries [i % 5]);
+        snprintf (c->device [0], sizeof c->device [0], "d%d-a", i);
+        snprintf (c->device [1], sizeof c->device [1], "d%d-b", i);
+        c->next_ms = S_T0 + (int64_t) (s_uniform () * S_DAY_MS);
+    }
+    s_tally_t t;
+    memset (&t, 0, sizeof t);
+    int64_t end = S_T0 + DAYS * S_DAY_MS;
+    //  Walk customers one after another (events are per account, so the
+    //  order between accounts does not change any score).
+    for (int i = 0; i < CUSTOMERS; i++) {
+        s_customer_t *c = &customers [i];
+        int pattern = i % 10 < 4? i % 10: -1;
+        int64_t inject_at = S_T0 + (10 + (int64_t) (s_uniform () * 15)) * S_DAY_MS;
+        bool injected = false;
+        while (c->next_ms < end) {
+            if (pattern >= 0 && !injected && c->next_ms > inject_at) {
+                s_inject (f, c, pattern, c->next_ms, &t);
+                injected = true;
+                c->next_ms += S_HOUR_MS * 6;
+                continue;
+            }
+            txw_tx_t tx;
+            //  Mostly daytime; a few purchases at night.
+            int64_t day = c->next_ms / S_DAY_MS * S_DAY_MS;
+            int hour = s_uniform () < 0.05? (int) (s_uniform () * 6): 8 + (int) (s_uniform () * 14);
+            int64_t ts = day + hour * S_HOUR_MS + (int64_t) (s_uniform () * S_HOUR_MS);
+            double amount = c->median * exp (s_gauss () * 0.8);
+            const char *country = s_uniform () < 0.02? countries [(i + 1) % 5]: c->country;
+            const char *device = c->device [s_uniform () < 0.2];
+            if (s_uniform () < 0.01)
+                device = "borrowed";
+            int channel = 1 + (int) (s_uniform () * 5);
+            s_tx (&tx, c->id, ts, amount < 1? 1: (int64_t) amount, channel, country, device,
+                  categories [(int) (s_uniform () * 10)]);
+            if (s_uniform () < 0.03)
+                tx.status = TXW_STATUS_DECLINED;
+            s_tally (f, &tx, &t, -1);
+            //  About two purchases a day, sometimes a few in a row.
+            c->next_ms = ts + (s_uniform () < 0.1? (int64_t) (s_uniform () * 600000):
+                                                   (int64_t) (s_uniform () * S_DAY_MS));
+        }
+    }
+    double normal_rate = (double) t.normal_flagged / (double) t.normal;
+    printf ("    normal: %llu transactions, %.3f%% scored >= 80\n",
+            (unsigned long long) t.normal, 100 * normal_rate);
+    for (int p = 0; p < 4; p++)
+        printf ("    %s: %llu transactions, %.1f%% scored >= 80\n", s_pattern_names [p],
+                (unsigned long long) t.fraud [p],
+                100.0 * (double) t.fraud_flagged [p] / (double) t.fraud [p]);
+    s_print_top ("false alarms", t.false_alarms);
+    for (int p = 0; p < 4; p++)
+        s_print_top (s_pattern_names [p], t.missed [p]);
+    assert_true (normal_rate < 0.005);
+    for (int p = 0; p < 4; p++)
+        assert_true (t.fraud_flagged [p] * 10 >= t.fraud [p] * 6);
+}
+
+int
+main (void)
+{
+    const struct CMUnitTest tests [] = {
+        cmocka_unit_test_setup_teardown (test_profiles_counts_and_mean, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_profiles_windows_by_event_time, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_profiles_countries_and_devices, s_setup, s_teardown),
+        cmocka_unit_test (test_profiles_evict_least_recent_at_cap),
+        cmocka_unit_test (test_profiles_evict_idle),
+        cmocka_unit_test (test_profiles_index_under_churn),
+        cmocka_unit_test_setup_teardown (test_rules_normal_account_is_quiet, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_rule_amount_spike, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_rule_velocity, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_rule_card_testing_burst_alerts, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_rule_account_takeover, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_rule_travel_and_new_device_alone, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_rule_night_activity, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_rule_risky_category_and_declines, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_rules_model_hook, s_setup, s_teardown),
+        cmocka_unit_test (test_rules_score_is_capped),
+        cmocka_unit_test (test_rules_default_table_is_valid),
+        cmocka_unit_test_setup_teardown (test_simulation_weights, s_setup, s_teardown),
+    };
+    return cmocka_run_group_tests (tests, NULL, NULL);
+}
