@@ -265,6 +265,9 @@ profiles_update (profiles_account_t *acct, const txw_tx_t *tx, double log_amount
                  unsigned flags)
 {
     bool first = acct->count == 0;
+    //  What an account shows in its first transactions is its home: a
+    //  country or device only counts as fresh once there is some history.
+    bool settled = acct->count >= 2;
     if (!first) {
         //  A moving mean of the log gap: how often this account usually
         //  buys, so a busy account's pace is not read as a burst. Gaps are
@@ -300,7 +303,7 @@ profiles_update (profiles_account_t *acct, const txw_tx_t *tx, double log_amount
         if (!profiles_country_seen (acct, tx->country)) {
             acct->countries [acct->country_next] = country;
             acct->country_next = (uint8_t) ((acct->country_next + 1) % PROFILES_SEEN);
-            if (!first) {
+            if (settled) {
                 acct->fresh_country = country;
                 acct->fresh_country_s = acct->ring [slot];
             }
@@ -312,7 +315,7 @@ profiles_update (profiles_account_t *acct, const txw_tx_t *tx, double log_amount
         if (!profiles_device_seen (acct, tx->device_id)) {
             acct->devices [acct->device_next] = device;
             acct->device_next = (uint8_t) ((acct->device_next + 1) % PROFILES_SEEN);
-            if (!first) {
+            if (settled) {
                 acct->fresh_device = device;
                 acct->fresh_device_s = acct->ring [slot];
             }

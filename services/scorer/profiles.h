@@ -105,7 +105,7 @@ bool profiles_device_seen (const profiles_account_t *acct, const char *device_id
 //  True if the country (device) is not among the recent ones, or was new
 //  to the account less than fresh_ms before now_ms: a takeover session keeps
 //  counting as new for its first transactions, not only the first one.
-//  What an account's first transaction shows is its home, never new.
+//  What an account's first two transactions show is its home, never fresh.
 bool profiles_country_new (const profiles_account_t *acct, const char *country,
                            int64_t now_ms, int64_t fresh_ms);
 bool profiles_device_new (const profiles_account_t *acct, const char *device_id,

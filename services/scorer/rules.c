@@ -30,19 +30,19 @@ static const rules_rule_t s_default [] = {
     //  Amount far above the account's own geometric mean, with enough
     //  history to know what usual is.
     { "amount_spike",           S_BIT_AMOUNT_SPIKE,     50,
-      { GE (HISTORY, 4), GE (AMOUNT_RATIO, 5), GE (AMOUNT_Z, 3) } },
+      { GE (HISTORY, 3), GE (AMOUNT_RATIO, 4), GE (AMOUNT_Z, 2.3) } },
     { "amount_spike_extreme",   S_BIT_AMOUNT_SPIKE,     35,
-      { GE (HISTORY, 4), GE (AMOUNT_RATIO, 10), GE (AMOUNT_Z, 3.5) } },
+      { GE (HISTORY, 3), GE (AMOUNT_RATIO, 8), GE (AMOUNT_Z, 3) } },
     //  Velocity beyond the account's own pace, counting this transaction:
     //  a busy account buying every few seconds is not a burst.
     { "velocity_minute",        S_BIT_VELOCITY_MINUTE,  25,
-      { GE (TX_MINUTE, 3), GE (MINUTE_EXCESS, 2) } },
+      { GE (TX_MINUTE, 3), GE (MINUTE_SURPRISE, 2) } },
     { "velocity_minute_high",   S_BIT_VELOCITY_MINUTE,  15,
-      { GE (TX_MINUTE, 6), GE (MINUTE_EXCESS, 5) } },
+      { GE (TX_MINUTE, 6), GE (MINUTE_SURPRISE, 4) } },
     { "velocity_hour",          S_BIT_VELOCITY_HOUR,    15,
-      { GE (TX_HOUR, 4), GE (HOUR_EXCESS, 3) } },
+      { GE (TX_HOUR, 4), GE (HOUR_SURPRISE, 3) } },
     { "velocity_hour_high",     S_BIT_VELOCITY_HOUR,    10,
-      { GE (TX_HOUR, 10), GE (HOUR_EXCESS, 8) } },
+      { GE (TX_HOUR, 10), GE (HOUR_SURPRISE, 6) } },
     //  Card testing: small online amounts in quick succession, more so
     //  from a device the account has not used.
     { "card_testing",           S_BIT_CARD_TESTING,     45,
@@ -61,14 +61,17 @@ static const rules_rule_t s_default [] = {
     { "impossible_travel",      S_BIT_IMPOSSIBLE_TRAVEL, 25,
       { GE (COUNTRY_CHANGED, 1), LE (SINCE_PREV_S, 3600) } },
     { "impossible_travel_far",  S_BIT_IMPOSSIBLE_TRAVEL, 35,
-      { GE (CONTINENT_CHANGED, 1), LE (SINCE_PREV_S, 6 * 3600) } },
+      { GE (CONTINENT_CHANGED, 1), GE (NEW_COUNTRY, 1), LE (SINCE_PREV_S, 6 * 3600) } },
     { "new_device_high_amount", S_BIT_NEW_DEVICE_HIGH_AMOUNT, 35,
       { GE (HISTORY, 2), GE (NEW_DEVICE, 1), GE (AMOUNT_BASE_RATIO, 3) } },
-    //  Night activity only counts with velocity: one late purchase is normal.
-    { "night_activity",         S_BIT_NIGHT_ACTIVITY,   30,
-      { GE (NIGHT, 1), GE (TX_HOUR, 2), GE (HOUR_EXCESS, 1) } },
+    //  Night activity only counts with a burst (several within seconds)
+    //  beyond the account's own pace: one late purchase is normal.
+    { "night_activity",         S_BIT_NIGHT_ACTIVITY,   35,
+      { GE (NIGHT, 1), GE (TX_BURST, 2), GE (BURST_SURPRISE, 1.5) } },
     { "night_burst",            S_BIT_NIGHT_ACTIVITY,   40,
-      { GE (NIGHT, 1), GE (TX_HOUR, 3), GE (HOUR_EXCESS, 2) } },
+      { GE (NIGHT, 1), GE (TX_BURST, 3), GE (BURST_SURPRISE, 2) } },
+    { "night_high_amount",      S_BIT_NIGHT_ACTIVITY,   20,
+      { GE (NIGHT, 1), GE (TX_BURST, 2), GE (AMOUNT_BASE_RATIO, 2) } },
     //  Merchant categories with more fraud (see s_categories): a nudge.
     { "risky_category",         S_BIT_RISKY_CATEGORY,    5, { GE (CATEGORY_RISK, 1) } },
     { "risky_category_high",    S_BIT_RISKY_CATEGORY,    5, { GE (CATEGORY_RISK, 2) } },
@@ -229,6 +232,17 @@ s_log_amount (const txw_tx_t *tx, int category)
     return category >= 0? x - log (s_categories [category].amount_factor): x;
 }
 
+//  Spread of the account's log amounts, pulled towards a typical one by a
+//  few pseudo-observations.
+static double
+s_spread (const profiles_account_t *acct)
+{
+    double m2 = acct->count >= 2? (double) acct->log_m2: 0;
+    double dof = acct->count >= 2? acct->count - 1: 0;
+    return sqrt ((m2 + RULES_SPREAD_PRIOR_N * RULES_SPREAD_PRIOR * RULES_SPREAD_PRIOR)
+                 / (dof + RULES_SPREAD_PRIOR_N));
+}
+
 void
 rules_signals (const rules_t *self, const profiles_account_t *acct, const txw_tx_t *tx,
                double model_score, rules_signals_t *out)
@@ -250,8 +264,10 @@ rules_signals (const rules_t *self, const profiles_account_t *acct, const txw_tx
     v [RULES_SIG_TX_MINUTE] = 1;
     v [RULES_SIG_TX_HOUR] = 1;
     v [RULES_SIG_SMALL_ONLINE_MINUTE] = small_online;
-    v [RULES_SIG_MINUTE_EXCESS] = 1;
-    v [RULES_SIG_HOUR_EXCESS] = 1;
+    v [RULES_SIG_MINUTE_SURPRISE] = 1;
+    v [RULES_SIG_TX_BURST] = 1;
+    v [RULES_SIG_BURST_SURPRISE] = 1;
+    v [RULES_SIG_HOUR_SURPRISE] = 1;
     v [RULES_SIG_DECLINES_RECENT] = declined;
     v [RULES_SIG_SINCE_PREV_S] = 1e12;
     if (history == 0)
@@ -263,10 +279,7 @@ rules_signals (const rules_t *self, const profiles_account_t *acct, const txw_tx
     //  far out.
     double x = s_log_amount (tx, category);
     double diff = x - acct->log_mean;
-    double m2 = history >= 2? (double) acct->log_m2: 0;
-    double dof = history >= 2? history - 1: 0;
-    double spread = sqrt ((m2 + RULES_SPREAD_PRIOR_N * RULES_SPREAD_PRIOR * RULES_SPREAD_PRIOR)
-                          / (dof + RULES_SPREAD_PRIOR_N));
+    double spread = s_spread (acct);
     v [RULES_SIG_AMOUNT_RATIO] = exp (diff);
     v [RULES_SIG_AMOUNT_Z] = diff / spread;
     v [RULES_SIG_AMOUNT_BASE_RATIO] = exp (log1p (amount > 0? (double) amount: 0.0)
@@ -278,10 +291,15 @@ rules_signals (const rules_t *self, const profiles_account_t *acct, const txw_tx
     if (small_online)
         v [RULES_SIG_SMALL_ONLINE_MINUTE] +=
             profiles_count_within (acct, ts, 60000, PROFILES_SMALL_ONLY);
-    v [RULES_SIG_MINUTE_EXCESS] = v [RULES_SIG_TX_MINUTE]
-                                - profiles_expected_within (acct, 60000);
-    v [RULES_SIG_HOUR_EXCESS] = v [RULES_SIG_TX_HOUR]
-                              - profiles_expected_within (acct, 3600000);
+    //  How far the counts are above the account's usual pace, in rough
+    //  Poisson standard deviations (the +1 keeps quiet accounts sane).
+    double usual = profiles_expected_within (acct, 60000);
+    v [RULES_SIG_MINUTE_SURPRISE] = (v [RULES_SIG_TX_MINUTE] - usual) / sqrt (usual + 1);
+    v [RULES_SIG_TX_BURST] += profiles_count_within (acct, ts, RULES_BURST_MS, PROFILES_ALL);
+    usual = profiles_expected_within (acct, RULES_BURST_MS);
+    v [RULES_SIG_BURST_SURPRISE] = (v [RULES_SIG_TX_BURST] - usual) / sqrt (usual + 1);
+    usual = profiles_expected_within (acct, 3600000);
+    v [RULES_SIG_HOUR_SURPRISE] = (v [RULES_SIG_TX_HOUR] - usual) / sqrt (usual + 1);
     v [RULES_SIG_DECLINES_RECENT] +=
         profiles_count_last (acct, RULES_RECENT_TX - 1, PROFILES_DECLINED_ONLY);
 
@@ -340,7 +358,14 @@ rules_score_tx (rules_t *self, profiles_t *profiles, txw_tx_t *tx, double model_
     memcpy (tx->model_version, self->model_version, sizeof tx->model_version);
     if (!acct)
         return -1;
-    profiles_update (acct, tx, s_log_amount (tx, s_category (tx->category)),
-                     signals.v [RULES_SIG_SMALL_ONLINE] > 0? PROFILES_SMALL: 0);
+    //  A spike is folded in clipped to the edge of the usual, so one huge
+    //  purchase does not hide the next.
+    double x = s_log_amount (tx, s_category (tx->category));
+    if (tx->reasons & TXW_REASON_AMOUNT_SPIKE) {
+        double edge = acct->log_mean + RULES_CLIP_Z * s_spread (acct);
+        if (x > edge)
+            x = edge;
+    }
+    profiles_update (acct, tx, x, signals.v [RULES_SIG_SMALL_ONLINE] > 0? PROFILES_SMALL: 0);
     return 0;
 }

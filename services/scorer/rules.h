@@ -7,11 +7,15 @@
     2. rules: rows of one table, each with a name, a reason bit, a weight
        and up to three conditions "signal >= x" or "signal <= x"; a row that
        holds adds its weight and sets its reason bit;
-    3. combiner: the sum of the weights, plus the model's points, capped to
+    3. combiner: the sum of the weights of the rows that hold, capped to
        0..100.
-    The table is data, not code, so it can later be loaded from a file; the
-    anomaly model enters as one more signal (model_score, 0..1), 0 until a
-    model is wired in, and a row for it is already in the table.             */
+    The table is data, not code, so it can later be loaded from a file
+    (rules_new takes any table; rules_signal_parse maps names). The anomaly
+    model enters as one more signal (model_score, 0..1, an argument of
+    rules_score_tx), 0 until a model is wired in; its rows are already in
+    the table. Velocity signals are measured against the account's own pace
+    ("usual" comes from its typical gap between transactions), so a busy
+    account is not a burst.                                                   */
 
 #ifndef TXW_SCORER_RULES_H
 #define TXW_SCORER_RULES_H
@@ -34,8 +38,10 @@
     X (AMOUNT_BASE_RATIO,   "amount_base_ratio") /* amount / usual, any category */ \
     X (TX_MINUTE,           "tx_minute")        /* incl. this one             */ \
     X (TX_HOUR,             "tx_hour")          /* incl. this one             */ \
-    X (MINUTE_EXCESS,       "minute_excess")    /* tx_minute - usual          */ \
-    X (HOUR_EXCESS,         "hour_excess")      /* tx_hour - usual            */ \
+    X (MINUTE_SURPRISE,     "minute_surprise")  /* (tx_minute - usual) / sd   */ \
+    X (TX_BURST,            "tx_burst")         /* in the last 5 s, incl.     */ \
+    X (BURST_SURPRISE,      "burst_surprise")   /* (tx_burst - usual) / sd    */ \
+    X (HOUR_SURPRISE,       "hour_surprise")    /* (tx_hour - usual) / sd     */ \
     X (SMALL_ONLINE,        "small_online")     /* 1: small online amount     */ \
     X (SMALL_ONLINE_MINUTE, "small_online_minute") /* incl. this one          */ \
     X (NEW_COUNTRY,         "new_country")      /* 1: unseen or just new      */ \
@@ -76,10 +82,12 @@ typedef struct {
 
 //  Tunables that define signals rather than rules.
 #define RULES_SMALL_AMOUNT_MINOR    300     //  "small": at most 3.00 (reporting)
-#define RULES_FRESH_MS              600000  //  a new country/device stays new 10 min
+#define RULES_FRESH_MS              120000  //  a new country/device stays new 2 min
 #define RULES_RECENT_TX             5       //  "recent" declines: of the last 5
+#define RULES_BURST_MS              5000    //  a burst: transactions within 5 s
 #define RULES_SPREAD_PRIOR          0.6     //  typical spread of log amounts ...
 #define RULES_SPREAD_PRIOR_N        3       //  ... worth this many observations
+#define RULES_CLIP_Z                2.5     //  spikes are learnt clipped to this z
 
 typedef struct _rules_t rules_t;
 
