@@ -41,7 +41,9 @@ struct _validator_t {
     txw_counter_t *dead_dropped;
     txw_gauge_t *dead_queued;
     uint64_t gaps_seen;
-    bool send_failed;                   //  a send gave up (shutdown)
+    //  Shards whose send gave up at shutdown: not waited for again.
+    txw_out_t *gave_up [TXW_MAX_ENDPOINTS];
+    uint32_t gave_up_count;
     s_limiter_t malformed_log;
     s_limiter_t wrong_type_log;
     s_limiter_t reject_log;
@@ -218,6 +220,27 @@ s_broken (validator_t *self, const txw_envelope_t *env, uint32_t index, const ch
                   error? error: "malformed", (unsigned long long) suppressed);
 }
 
+//  Notes that a send to out gave up (only happens at shutdown).
+static void
+s_gave_up (validator_t *self, txw_out_t *out)
+{
+    for (uint32_t i = 0; i < self->gave_up_count; i++)
+        if (self->gave_up [i] == out)
+            return;
+    if (self->gave_up_count < TXW_MAX_ENDPOINTS)
+        self->gave_up [self->gave_up_count++] = out;
+    txw_counter_add (self->svc->errors, 1);
+}
+
+static bool
+s_has_given_up (validator_t *self, txw_out_t *out)
+{
+    for (uint32_t i = 0; i < self->gave_up_count; i++)
+        if (self->gave_up [i] == out)
+            return true;
+    return false;
+}
+
 //  Judges a batch of raw transactions. Returns the records received.
 static uint32_t
 s_raw_batch (validator_t *self, const txw_envelope_t *env)
@@ -239,8 +262,16 @@ s_raw_batch (validator_t *self, const txw_envelope_t *env)
                                               strlen (tx.account_id));
             txw_batch_t *batch = txw_out_batch (out, TXW_MSG_TX);
             txw_tx_encode (&batch->pk, &tx);
-            if (txw_out_added (out, batch))
-                self->send_failed = true;
+            if (txw_out_added (out, batch)) {
+                //  Stopping, and a scorer is not taking batches: the rest
+                //  of this message would only wait out the same timeout.
+                s_gave_up (self, out);
+                log_error ("stopping: dropped %u records of a batch a scorer did not take",
+                           env->count - index - 1);
+                passed++;
+                index = env->count;
+                break;
+            }
             passed++;
             continue;
         }
@@ -352,19 +383,23 @@ validator_run (validator_t *self)
             s_reload_rates (self);
         }
         s_receive (self, s_poll_timeout (self));
-        if (txw_router_due_ms (self->router) == 0 && txw_router_flush (self->router, false))
-            self->send_failed = true;
+        if (txw_router_due_ms (self->router) == 0)
+            txw_router_flush (self->router, false);
         if (txw_out_due_ms (self->pub) == 0)
             txw_out_flush (self->pub, false);
     }
     log_info ("stopping: flushing open batches");
-    if (txw_router_flush (self->router, true))
-        self->send_failed = true;
-    txw_out_flush (self->pub, true);
-    if (self->send_failed) {
-        txw_counter_add (self->svc->errors, 1);
-        log_error ("some batches could not be sent to the scorers before exit");
+    //  Shard by shard, skipping any that already refused at shutdown, so a
+    //  dead scorer costs one send timeout, not one per open batch.
+    for (uint32_t i = 0; i < txw_router_shards (self->router); i++) {
+        txw_out_t *out = txw_router_shard (self->router, i);
+        if (!s_has_given_up (self, out) && txw_out_flush (out, true))
+            s_gave_up (self, out);
     }
+    txw_out_flush (self->pub, true);
+    if (self->gave_up_count)
+        log_error ("%u scorer shard(s) did not take their last batches before exit",
+                   self->gave_up_count);
     if (self->deadletters)
         log_info ("storing %zu pending dead letters", deadletters_pending (self->deadletters));
     return 0;
