@@ -227,6 +227,8 @@ txw_windows_restore (txw_windows_t *self, const char *dimension,
     if (!e)
         return;
     e->row = *row;
+    snprintf (e->row.dimension, sizeof e->row.dimension, "%s", s_dimensions [dim]);
+    snprintf (e->row.key, sizeof e->row.key, "%s", row->key);
     e->row.shard = self->shard;
     e->store_dirty = false;
     e->publish_dirty = false;

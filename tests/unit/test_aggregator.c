@@ -164,6 +164,9 @@ test_restore_and_growth (void **state)
     assert_int_equal (r1->tx_count, 41);
     assert_int_equal (r1->amount_sum, 4005);
     assert_int_equal (r1->amount_min, 5);
+    //  The restored row is written back under its own dimension name.
+    assert_string_equal (r1->dimension, "region");
+    assert_int_equal (r1->shard, 1);
     //  Many keys: the table grows and keeps every window.
     char region [16];
     for (int i = 0; i < 5000; i++) {
