@@ -52,6 +52,11 @@ s_utf8_len (const unsigned char *s, size_t avail)
     for (size_t i = 1; i < n; i++)
         if ((s [i] & 0xC0) != 0x80)
             return 0;
+    //  No overlong forms, no UTF-16 surrogates, nothing above U+10FFFF:
+    //  PostgreSQL and JSON readers refuse them.
+    if ((s [0] == 0xE0 && s [1] < 0xA0) || (s [0] == 0xED && s [1] >= 0xA0)
+    ||  (s [0] == 0xF0 && s [1] < 0x90) || (s [0] == 0xF4 && s [1] >= 0x90))
+        return 0;
     return n;
 }
 

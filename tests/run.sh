@@ -19,6 +19,17 @@ count_cmocka() {
     echo "${p:-0} ${f:-0}"
 }
 
+# Unit tests of database code get a private PostgreSQL of their own.
+test_pg_started=0
+if [ -z "${TXW_TEST_DATABASE_URL:-}" ]; then
+    if TXW_TEST_DATABASE_URL=$(TXW_PG_DIR=build/test-pg TXW_PG_PORT=54340 sh deploy/local/pg.sh start); then
+        export TXW_TEST_DATABASE_URL
+        test_pg_started=1
+    else
+        echo "warning: no PostgreSQL for the unit tests; database tests will skip"
+    fi
+fi
+
 for bin in "$@"; do
     name=$(basename "$bin")
     out="$log_dir/$name.log"
@@ -35,6 +46,10 @@ for bin in "$@"; do
         echo "ok   $name ($p passed)"
     fi
 done
+
+if [ "$test_pg_started" -eq 1 ]; then
+    TXW_PG_DIR=build/test-pg TXW_PG_PORT=54340 sh deploy/local/pg.sh stop
+fi
 
 if [ "${TXW_SKIP_E2E:-0}" != 1 ]; then
     for suite in tests/e2e/*.sh; do

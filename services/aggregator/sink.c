@@ -44,6 +44,7 @@ struct _txw_sink_t {
 
     s_checkpoint_t sources [S_MAX_SOURCES];
     int source_count;
+    int64_t max_event_written;  //  as committed in txw_data.shard_state
 
     txw_counter_t *stored_tx;
     txw_counter_t *stored_windows;
@@ -175,10 +176,16 @@ s_source (txw_sink_t *self, const char *name, size_t len, bool create)
 
 bool
 txw_sink_seen (txw_sink_t *self, const char *source, size_t len,
-               uint64_t epoch, uint64_t seq)
+               uint64_t epoch, uint64_t seq, uint64_t *missing)
 {
+    *missing = 0;
     s_checkpoint_t *src = s_source (self, source, len, false);
-    return src && src->epoch == epoch && seq <= src->seq;
+    if (!src || src->epoch != epoch)
+        return false;
+    if (seq <= src->seq)
+        return true;
+    *missing = seq - src->seq - 1;
+    return false;
 }
 
 void
@@ -261,9 +268,22 @@ txw_sink_start (txw_sink_t *self, bool migrate, txw_windows_t *windows,
         row.approved_amount_sum = strtoll (PQgetvalue (res, i, 15), NULL, 10);
         txw_windows_restore (windows, PQgetvalue (res, i, 0), &row);
     }
-    log_info ("shard %u resumed: %d checkpoints, %d recent window rows",
-              self->shard, self->source_count, PQntuples (res));
+    int restored = PQntuples (res);
     PQclear (res);
+    res = PQexecParams (self->conn,
+        "SELECT max_event_ms FROM txw_data.shard_state WHERE consumer = $1",
+        1, NULL, params, NULL, NULL, 0);
+    if (PQresultStatus (res) != PGRES_TUPLES_OK) {
+        log_error ("cannot read shard state: %s", PQresultErrorMessage (res));
+        PQclear (res);
+        return -1;
+    }
+    if (PQntuples (res) == 1)
+        txw_windows_set_max_event (windows, strtoll (PQgetvalue (res, 0, 0), NULL, 10));
+    PQclear (res);
+    self->max_event_written = txw_windows_max_event (windows);
+    log_info ("shard %u resumed: %d checkpoints, %d recent window rows",
+              self->shard, self->source_count, restored);
     return 0;
 }
 
@@ -406,8 +426,24 @@ s_window_row (void *arg, const txw_win_entry_t *e)
 //  --- Flush ---------------------------------------------------------------------
 
 static int
-s_write_checkpoints (txw_sink_t *self)
+s_write_checkpoints (txw_sink_t *self, int64_t max_event_ms)
 {
+    if (max_event_ms != self->max_event_written && max_event_ms != INT64_MIN) {
+        char value [24];
+        snprintf (value, sizeof value, "%lld", (long long) max_event_ms);
+        const char *params [] = { self->consumer, value };
+        PGresult *res = PQexecParams (self->conn,
+            "INSERT INTO txw_data.shard_state (consumer, max_event_ms)"
+            " VALUES ($1, $2::bigint) ON CONFLICT (consumer) DO UPDATE"
+            " SET max_event_ms = excluded.max_event_ms, updated_at = now()",
+            2, NULL, params, NULL, NULL, 0);
+        bool ok = PQresultStatus (res) == PGRES_COMMAND_OK;
+        if (!ok)
+            log_error ("shard state write failed: %s", PQresultErrorMessage (res));
+        PQclear (res);
+        if (!ok)
+            return -1;
+    }
     for (int i = 0; i < self->source_count; i++) {
         s_checkpoint_t *src = &self->sources [i];
         if (!src->dirty)
@@ -447,7 +483,7 @@ s_ensure_days (txw_sink_t *self)
 }
 
 static int
-s_write (txw_sink_t *self)
+s_write (txw_sink_t *self, int64_t max_event_ms)
 {
     if (txw_pg_exec (self->conn, "BEGIN") || s_ensure_days (self))
         return -1;
@@ -493,7 +529,7 @@ s_write (txw_sink_t *self)
             " line_no, tx_id, reason, field, message, payload, received_at)"
             " SELECT * FROM stage_dead ON CONFLICT DO NOTHING")))
         return -1;
-    if (s_write_checkpoints (self) || txw_pg_exec (self->conn, "COMMIT"))
+    if (s_write_checkpoints (self, max_event_ms) || txw_pg_exec (self->conn, "COMMIT"))
         return -1;
     return 0;
 }
@@ -513,7 +549,9 @@ txw_sink_flush (txw_sink_t *self, txw_windows_t *windows)
     if (!self->window_rows.rows && !txw_sink_pending (self) && !any_checkpoint)
         return 0;
 
-    if (s_connect (self) == 0 && s_write (self) == 0) {
+    int64_t max_event_ms = txw_windows_max_event (windows);
+    if (s_connect (self) == 0 && s_write (self, max_event_ms) == 0) {
+        self->max_event_written = max_event_ms;
         txw_counter_add (self->stored_tx, self->tx_rows.rows);
         txw_counter_add (self->stored_windows, self->window_rows.rows);
         txw_counter_add (self->stored_alerts, self->alert_rows.rows);

@@ -34,8 +34,11 @@ int txw_sink_start (txw_sink_t *self, bool migrate, txw_windows_t *windows,
                     int64_t retention_ms);
 
 //  True if (source, epoch, seq) was applied before (a replay to skip).
+//  Otherwise *missing is how many messages of the same epoch came after the
+//  last one applied and before this one: lost on the way, in this process's
+//  life or while it was restarting.
 bool txw_sink_seen (txw_sink_t *self, const char *source, size_t len,
-                    uint64_t epoch, uint64_t seq);
+                    uint64_t epoch, uint64_t seq, uint64_t *missing);
 //  Records that (source, epoch, seq) is applied; committed with the next flush.
 void txw_sink_applied (txw_sink_t *self, const char *source, size_t len,
                        uint64_t epoch, uint64_t seq);

@@ -86,6 +86,19 @@ txw_windows_watermark (const txw_windows_t *self)
          : self->max_event_ms - self->lateness_ms;
 }
 
+int64_t
+txw_windows_max_event (const txw_windows_t *self)
+{
+    return self->max_event_ms;
+}
+
+void
+txw_windows_set_max_event (txw_windows_t *self, int64_t max_event_ms)
+{
+    if (max_event_ms > self->max_event_ms)
+        self->max_event_ms = max_event_ms;
+}
+
 size_t
 txw_windows_size (const txw_windows_t *self)
 {
@@ -232,10 +245,6 @@ txw_windows_restore (txw_windows_t *self, const char *dimension,
     e->row.shard = self->shard;
     e->store_dirty = false;
     e->publish_dirty = false;
-    //  The restored rows tell how far event time had come.
-    int64_t end = row->window_start_ms + row->window_ms;
-    if (row->closed && end + self->lateness_ms > self->max_event_ms)
-        self->max_event_ms = end + self->lateness_ms;
 }
 
 int

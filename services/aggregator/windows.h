@@ -60,6 +60,10 @@ void txw_windows_restore (txw_windows_t *self, const char *dimension,
 int txw_windows_advance (txw_windows_t *self);
 
 int64_t txw_windows_watermark (const txw_windows_t *self);
+//  The largest event time applied (INT64_MIN before the first), and its
+//  restoration after a restart.
+int64_t txw_windows_max_event (const txw_windows_t *self);
+void txw_windows_set_max_event (txw_windows_t *self, int64_t max_event_ms);
 size_t txw_windows_size (const txw_windows_t *self);
 
 //  Calls fn for every entry that is store_dirty (store) or publish_dirty

@@ -440,14 +440,10 @@ rules_check (const rules_t *self, const txw_raw_tx_t *raw, int64_t now_ms,
     s_copy (tx->product_id, v [F_PRODUCT_ID]);
     tx->status = (uint8_t) status;
     tx->origin_us = raw->origin_us;
-    int64_t days = ts_ms / 86400000;
-    int64_t ms_of_day = ts_ms % 86400000;
-    if (ms_of_day < 0) {
-        days--;
-        ms_of_day += 86400000;
-    }
-    tx->hour = (uint8_t) (ms_of_day / 3600000);
-    tx->weekday = (uint8_t) (((days % 7) + 7 + 3) % 7);    //  1970-01-01: Thursday
+    int hour, weekday;
+    rfc3339_hour_weekday (ts_ms, &hour, &weekday);
+    tx->hour = (uint8_t) hour;
+    tx->weekday = (uint8_t) weekday;
     tx->amount_rep_minor = amount_rep_minor;
     tx->scored = false;
     tx->score = 0;

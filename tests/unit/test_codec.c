@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "codec.h"
+#include "log.h"
 #include "money.h"
 #include "pii.h"
 #include "reasons.h"
@@ -351,6 +352,12 @@ test_mask_and_reasons (void **state)
     txw_mask_id ("AB", 2, out, sizeof out);
     assert_string_equal (out, "*B");
     char text [256];
+    //  JSON escaping: control bytes escaped, invalid UTF-8 replaced
+    txw_json_escape (text, sizeof text, "a\"b\n\x01\xC3\xA9", 7);
+    assert_string_equal (text, "a\\\"b\\n\\u0001\xC3\xA9");
+    txw_json_escape (text, sizeof text, "\xED\xA0\x80|\xC0\xAF|\xF4\x90\x80\x80", 11);
+    assert_string_equal (text, "\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD|"
+                               "\xEF\xBF\xBD\xEF\xBF\xBD|\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD");
     txw_reasons_format (TXW_REASON_CARD_TESTING | TXW_REASON_NEW_DEVICE, text, sizeof text);
     assert_string_equal (text, "card_testing,new_device");
     assert_int_equal (txw_shard_of ("A1", 2, 1), 0);

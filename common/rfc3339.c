@@ -1,11 +1,14 @@
-/*  rfc3339 - strict RFC 3339 timestamps to UTC milliseconds, fast
+/*  rfc3339 - event times as strict RFC 3339 text and back, fast
 
-    See rfc3339.h. Every field has a fixed width, so the scanner checks the
-    separators at known offsets and converts digit pairs directly.            */
+    Every field has a fixed width, so the scanner checks the separators at
+    known offsets and converts digit pairs directly.                          */
 
 #include "rfc3339.h"
 
 #include <stdbool.h>
+#include <stdio.h>
+
+#define S_DAY_MS 86400000LL
 
 //  Reads n digits at s into *value; returns false if any is not a digit.
 static inline bool
@@ -117,4 +120,78 @@ rfc3339_parse (const char *s, size_t len, int64_t *ms)
     }
     *ms = (minutes * 60 + second) * 1000 + millis;
     return 0;
+}
+
+static int64_t
+s_floor_div (int64_t a, int64_t b)
+{
+    int64_t q = a / b;
+    return (a % b != 0 && (a < 0) != (b < 0))? q - 1: q;
+}
+
+static void
+s_civil_from_days (int64_t z, int64_t *year, unsigned *month, unsigned *day)
+{
+    z += 719468;
+    int64_t era = s_floor_div (z, 146097);
+    unsigned doe = (unsigned) (z - era * 146097);
+    unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+    unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    unsigned mp = (5 * doy + 2) / 153;
+    *day = doy - (153 * mp + 2) / 5 + 1;
+    *month = mp < 10? mp + 3: mp - 9;
+    *year = (int64_t) yoe + era * 400 + (*month <= 2);
+}
+
+static char *
+s_put2 (char *p, unsigned v)
+{
+    p [0] = (char) ('0' + v / 10);
+    p [1] = (char) ('0' + v % 10);
+    return p + 2;
+}
+
+size_t
+rfc3339_format (char *out, size_t size, int64_t ms)
+{
+    int64_t days = s_floor_div (ms, S_DAY_MS);
+    int64_t rest = ms - days * S_DAY_MS;
+    int64_t year;
+    unsigned month, day;
+    s_civil_from_days (days, &year, &month, &day);
+    unsigned msec = (unsigned) (rest % 1000);
+    unsigned secs = (unsigned) (rest / 1000);
+    if (year < 0 || year > 9999 || size < 25)
+        return (size_t) snprintf (out, size, "%04lld-%02u-%02uT%02u:%02u:%02u.%03uZ",
+                                  (long long) year, month, day, secs / 3600,
+                                  secs / 60 % 60, secs % 60, msec);
+    char *p = out;
+    p = s_put2 (p, (unsigned) (year / 100));
+    p = s_put2 (p, (unsigned) (year % 100));
+    *p++ = '-';
+    p = s_put2 (p, month);
+    *p++ = '-';
+    p = s_put2 (p, day);
+    *p++ = 'T';
+    p = s_put2 (p, secs / 3600);
+    *p++ = ':';
+    p = s_put2 (p, secs / 60 % 60);
+    *p++ = ':';
+    p = s_put2 (p, secs % 60);
+    *p++ = '.';
+    *p++ = (char) ('0' + msec / 100);
+    p = s_put2 (p, msec % 100);
+    *p++ = 'Z';
+    *p = 0;
+    return (size_t) (p - out);
+}
+
+void
+rfc3339_hour_weekday (int64_t ms, int *hour, int *weekday)
+{
+    int64_t days = s_floor_div (ms, S_DAY_MS);
+    *hour = (int) ((ms - days * S_DAY_MS) / 3600000);
+    //  1970-01-01 was a Thursday (3 when Monday is 0).
+    int64_t wd = (days + 3) % 7;
+    *weekday = (int) (wd < 0? wd + 7: wd);
 }
