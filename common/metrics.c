@@ -10,10 +10,11 @@
 
 typedef enum { S_COUNTER, S_GAUGE, S_HISTOGRAM } s_kind_t;
 
-//  Bucket upper bounds in microseconds: 50 us .. 10 s.
+//  Bucket upper bounds in microseconds: 50 us .. 10 s, finer around the
+//  millisecond latencies the pipeline is judged by.
 static const int64_t s_bounds_us [] = {
-    50, 100, 250, 500, 1000, 2500, 5000, 10000, 25000, 50000,
-    100000, 250000, 500000, 1000000, 2500000, 10000000
+    50, 100, 250, 500, 750, 1000, 1500, 2000, 3000, 4000, 5000, 7500,
+    10000, 25000, 50000, 100000, 250000, 500000, 1000000, 2500000, 10000000
 };
 #define S_BUCKETS (int) (sizeof s_bounds_us / sizeof s_bounds_us [0])
 

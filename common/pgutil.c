@@ -234,11 +234,15 @@ txw_copybuf_end_row (txw_copybuf_t *self)
 }
 
 int
-txw_pg_copy (PGconn *conn, const char *copy_sql, const txw_copybuf_t *buf)
+txw_pg_copy_try (PGconn *conn, const char *copy_sql, const txw_copybuf_t *buf,
+                 char *sqlstate)
 {
+    snprintf (sqlstate, 6, "XX000");
     PGresult *res = PQexec (conn, copy_sql);
     if (PQresultStatus (res) != PGRES_COPY_IN) {
-        log_error ("COPY failed to start: %s", PQresultErrorMessage (res));
+        const char *state = PQresultErrorField (res, PG_DIAG_SQLSTATE);
+        if (state)
+            snprintf (sqlstate, 6, "%s", state);
         PQclear (res);
         return -1;
     }
@@ -250,10 +254,22 @@ txw_pg_copy (PGconn *conn, const char *copy_sql, const txw_copybuf_t *buf)
         rc = -1;
     while ((res = PQgetResult (conn)) != NULL) {
         if (PQresultStatus (res) != PGRES_COMMAND_OK) {
-            log_error ("COPY failed: %s", PQresultErrorMessage (res));
+            const char *state = PQresultErrorField (res, PG_DIAG_SQLSTATE);
+            if (state)
+                snprintf (sqlstate, 6, "%s", state);
             rc = -1;
         }
         PQclear (res);
     }
+    return rc;
+}
+
+int
+txw_pg_copy (PGconn *conn, const char *copy_sql, const txw_copybuf_t *buf)
+{
+    char sqlstate [6];
+    int rc = txw_pg_copy_try (conn, copy_sql, buf, sqlstate);
+    if (rc)
+        log_error ("COPY failed (SQLSTATE %s): %s", sqlstate, PQerrorMessage (conn));
     return rc;
 }

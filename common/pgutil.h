@@ -64,5 +64,9 @@ void txw_copybuf_end_row (txw_copybuf_t *self);
 //  Runs copy_sql ("COPY t (cols) FROM STDIN") with the buffer's rows.
 //  Returns 0 or -1 (logged); inside a transaction the caller rolls back.
 int txw_pg_copy (PGconn *conn, const char *copy_sql, const txw_copybuf_t *buf);
+//  The same without logging: on failure sqlstate (6 bytes) gets the error's
+//  SQLSTATE ("23505" for a unique violation), for callers that handle it.
+int txw_pg_copy_try (PGconn *conn, const char *copy_sql, const txw_copybuf_t *buf,
+                     char *sqlstate);
 
 #endif

@@ -50,6 +50,7 @@ struct _txw_sink_t {
     txw_counter_t *stored_windows;
     txw_counter_t *stored_alerts;
     txw_counter_t *flushes;
+    txw_counter_t *duplicate_batches;
     txw_counter_t *flush_errors;
     txw_histogram_t *flush_time;
 };
@@ -79,6 +80,8 @@ txw_sink_new (const char *database_url, const char *consumer,
                                             "window rows upserted");
     self->stored_alerts = txw_counter_new ("txw_stored_alerts_total", NULL,
                                            "alerts written (before de-duplication)");
+    self->duplicate_batches = txw_counter_new ("txw_duplicate_tx_batches_total", NULL,
+        "transaction batches holding an already stored tx_id (written through ON CONFLICT)");
     self->flushes = txw_counter_new ("txw_flushes_total", NULL, "database transactions committed");
     self->flush_errors = txw_counter_new ("txw_flush_errors_total", NULL,
                                           "database flushes that failed and will be retried");
@@ -482,18 +485,43 @@ s_ensure_days (txw_sink_t *self)
     return 0;
 }
 
+#define S_TX_COLUMNS "(tx_id, ts, account_id, amount_minor, currency, amount_rep_minor," \
+    " merchant_id, category, channel, branch_id, region, country, device_id," \
+    " product_id, status, score, reasons, model_version, shard)"
+
+//  Straight COPY into the table is the fast path. A tx_id stored before
+//  (the same transaction from another producer, or a replayed file) makes
+//  it fail with a unique violation; then this batch goes through a staging
+//  table and INSERT ... ON CONFLICT DO NOTHING, which keeps the first copy.
+static int
+s_write_transactions (txw_sink_t *self)
+{
+    char sqlstate [6];
+    if (txw_pg_exec (self->conn, "SAVEPOINT direct_copy"))
+        return -1;
+    if (txw_pg_copy_try (self->conn, "COPY txw_data.transactions " S_TX_COLUMNS
+                         " FROM STDIN", &self->tx_rows, sqlstate) == 0)
+        return txw_pg_exec (self->conn, "RELEASE SAVEPOINT direct_copy");
+    if (strcmp (sqlstate, "23505") != 0) {
+        log_error ("COPY of transactions failed (SQLSTATE %s): %s", sqlstate,
+                   PQerrorMessage (self->conn));
+        return -1;
+    }
+    txw_counter_add (self->duplicate_batches, 1);
+    if (txw_pg_exec (self->conn, "ROLLBACK TO SAVEPOINT direct_copy")
+    ||  txw_pg_copy (self->conn, "COPY stage_tx " S_TX_COLUMNS " FROM STDIN", &self->tx_rows)
+    ||  txw_pg_exec (self->conn, "INSERT INTO txw_data.transactions SELECT * FROM stage_tx"
+                                 " ON CONFLICT DO NOTHING"))
+        return -1;
+    return 0;
+}
+
 static int
 s_write (txw_sink_t *self, int64_t max_event_ms)
 {
     if (txw_pg_exec (self->conn, "BEGIN") || s_ensure_days (self))
         return -1;
-    if (self->tx_rows.rows
-    &&  (txw_pg_copy (self->conn, "COPY stage_tx (tx_id, ts, account_id, amount_minor,"
-                      " currency, amount_rep_minor, merchant_id, category, channel,"
-                      " branch_id, region, country, device_id, product_id, status,"
-                      " score, reasons, model_version, shard) FROM STDIN", &self->tx_rows)
-    ||   txw_pg_exec (self->conn, "INSERT INTO txw_data.transactions SELECT * FROM stage_tx"
-                      " ON CONFLICT DO NOTHING")))
+    if (self->tx_rows.rows && s_write_transactions (self))
         return -1;
     if (self->window_rows.rows
     &&  (txw_pg_copy (self->conn, "COPY stage_windows (dimension, key, window_start,"

@@ -113,13 +113,23 @@ start validator ${P}91 "$BIN/txw-validator" --database-url "$DB" --rates "$ROOT/
 "$BIN/txw-producer" --file "$WORK/file.csv" --validator-endpoints tcp://127.0.0.1:${P}01 \
     --admin-port 0 >"$WORK/file-producer.log" 2>&1
 check "producer ingests a file with broken rows and exits 0" test $? -eq 0
+wait_metric ${P}93 txw_records_in_total 2 20
+# The same file again, from a new producer: its transactions are not stored twice.
+"$BIN/txw-producer" --file "$WORK/file.csv" --validator-endpoints tcp://127.0.0.1:${P}01 \
+    --admin-port 0 >>"$WORK/file-producer.log" 2>&1
+wait_metric ${P}93 txw_records_in_total 4 20
+sleep 1
+check "a re-sent transaction is detected as a duplicate batch" \
+    wait_metric ${P}93 txw_duplicate_tx_batches_total 1 10
 stop_clean $PID_validator $PID_scorer $PID_aggregator
+check "a file ingested twice stores each transaction once" \
+    test "$(sql "SELECT count(*) FROM txw.transactions WHERE tx_id LIKE 'F-%'")" = 2
 check "good file rows are stored (F-1, F-3 with a quoted comma)" \
     test "$(sql "SELECT string_agg(tx_id || ':' || category, ',' ORDER BY tx_id)
                  FROM txw.transactions WHERE tx_id LIKE 'F-%'")" = "F-1:grocery,F-3:travel, air"
 check "a short row is a csv_columns dead letter with its line number" \
-    test "$(sql "SELECT line_no FROM txw.dead_letters WHERE reason = 'csv_columns'")" = 3
+    test "$(sql "SELECT DISTINCT line_no FROM txw.dead_letters WHERE reason = 'csv_columns'")" = 3
 check "a broken quote is a dead letter with its line number" \
-    test "$(sql "SELECT line_no || ':' || reason FROM txw.dead_letters WHERE line_no = 5")" = "5:csv_quoting"
+    test "$(sql "SELECT DISTINCT line_no || ':' || reason FROM txw.dead_letters WHERE line_no = 5")" = "5:csv_quoting"
 check "a bad currency in a file is a dead letter with its line number" \
-    test "$(sql "SELECT line_no || ':' || reason FROM txw.dead_letters WHERE tx_id = 'F-5'")" = "6:bad_currency"
+    test "$(sql "SELECT DISTINCT line_no || ':' || reason FROM txw.dead_letters WHERE tx_id = 'F-5'")" = "6:bad_currency"
