@@ -55,6 +55,7 @@ if [ "${TXW_SKIP_E2E:-0}" != 1 ]; then
     for suite in tests/e2e/*.sh; do
         [ -f "$suite" ] || continue
         name=$(basename "$suite" .sh)
+        [ "$name" = lib ] && continue       # helpers, sourced by the suites
         out="$log_dir/e2e-$name.log"
         echo "---- $name"
         bash "$suite" >"$out" 2>&1

@@ -18,13 +18,7 @@ pg_start 54350
 P=175
 
 run_pipeline() {   # store-mode
-    start aggregator ${P}93 "$BIN/txw-aggregator" --database-url "$DB" --store "$1" \
-        --bind tcp://127.0.0.1:${P}21 --publish tcp://127.0.0.1:${P}22 --admin-port ${P}93
-    start scorer ${P}92 "$BIN/txw-scorer" --bind tcp://127.0.0.1:${P}11 \
-        --aggregator-endpoints tcp://127.0.0.1:${P}21 --publish tcp://127.0.0.1:${P}12 --admin-port ${P}92
-    start validator ${P}91 "$BIN/txw-validator" --database-url "$DB" \
-        --bind tcp://127.0.0.1:${P}01 --scorer-endpoints tcp://127.0.0.1:${P}11 \
-        --publish tcp://127.0.0.1:${P}02 --admin-port ${P}91
+    start_pipeline $P --store "$1"
 }
 
 stop_pipeline() {

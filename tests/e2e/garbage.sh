@@ -9,13 +9,7 @@ source "$(dirname "$0")/lib.sh"
 
 pg_start 54342
 P=174
-start aggregator ${P}93 "$BIN/txw-aggregator" --database-url "$DB" \
-    --bind tcp://127.0.0.1:${P}21 --publish tcp://127.0.0.1:${P}22 --admin-port ${P}93
-start scorer ${P}92 "$BIN/txw-scorer" --bind tcp://127.0.0.1:${P}11 \
-    --aggregator-endpoints tcp://127.0.0.1:${P}21 --publish tcp://127.0.0.1:${P}12 --admin-port ${P}92
-start validator ${P}91 "$BIN/txw-validator" --database-url "$DB" \
-    --bind tcp://127.0.0.1:${P}01 --scorer-endpoints tcp://127.0.0.1:${P}11 \
-    --publish tcp://127.0.0.1:${P}02 --admin-port ${P}91
+start_pipeline $P
 
 N=900
 for target in "validator ${P}01 ${P}91 1" "scorer ${P}11 ${P}92 2" "aggregator ${P}21 ${P}93 3"; do

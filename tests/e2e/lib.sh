@@ -46,6 +46,22 @@ start() {
     done
 }
 
+# start_pipeline PREFIX [AGGREGATOR ARGS...]: aggregator, scorer and validator
+# on ports PREFIX21/22 (aggregator), PREFIX11/12 (scorer), PREFIX01/02
+# (validator), admin ports PREFIX93/92/91, against $DB, with the test rates.
+start_pipeline() {
+    local p=$1; shift
+    start aggregator ${p}93 "$BIN/txw-aggregator" --database-url "$DB" \
+        --bind tcp://127.0.0.1:${p}21 --publish tcp://127.0.0.1:${p}22 --admin-port ${p}93 "$@"
+    start scorer ${p}92 "$BIN/txw-scorer" --bind tcp://127.0.0.1:${p}11 \
+        --aggregator-endpoints tcp://127.0.0.1:${p}21 --publish tcp://127.0.0.1:${p}12 \
+        --admin-port ${p}92
+    start validator ${p}91 "$BIN/txw-validator" --database-url "$DB" \
+        --rates "$ROOT/tests/e2e/rates.csv" --max-future-ms 315360000000 \
+        --bind tcp://127.0.0.1:${p}01 --scorer-endpoints tcp://127.0.0.1:${p}11 \
+        --publish tcp://127.0.0.1:${p}02 --admin-port ${p}91
+}
+
 # metric PORT NAME: prints the value of an unlabelled metric (0 if absent)
 metric() {
     curl -sf "http://127.0.0.1:$1/metrics" | awk -v m="$2" '$1 == m { print $2; f = 1 } END { if (!f) print 0 }'

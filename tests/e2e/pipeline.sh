@@ -29,13 +29,7 @@ note "stream: $VALID valid, $INVALID invalid, $FRAUD fraud, $LATE late"
 check "the stream has invalid, late and fraudulent records" \
     test "$INVALID" -gt 0 -a "$LATE" -gt 0 -a "$FRAUD" -gt 0
 
-start aggregator ${P}93 "$BIN/txw-aggregator" --database-url "$DB" \
-    --bind tcp://127.0.0.1:${P}21 --publish tcp://127.0.0.1:${P}22 --admin-port ${P}93
-start scorer ${P}92 "$BIN/txw-scorer" --bind tcp://127.0.0.1:${P}11 \
-    --aggregator-endpoints tcp://127.0.0.1:${P}21 --publish tcp://127.0.0.1:${P}12 --admin-port ${P}92
-start validator ${P}91 "$BIN/txw-validator" --database-url "$DB" --rates "$ROOT/tests/e2e/rates.csv" \
-    --bind tcp://127.0.0.1:${P}01 --scorer-endpoints tcp://127.0.0.1:${P}11 \
-    --publish tcp://127.0.0.1:${P}02 --admin-port ${P}91 --max-future-ms 315360000000
+start_pipeline $P
 
 "$BIN/txw-producer" "${GEN[@]}" --validator-endpoints tcp://127.0.0.1:${P}01 \
     --admin-port 0 >"$WORK/producer.log" 2>&1
@@ -103,13 +97,7 @@ done
     echo "F-4,2026-01-05T09:00:04Z,A9,\"5.0\"0,EUR,M1,grocery,pos,B1,R1,DE,D1,,approved"
     echo "F-5,2026-01-05T09:00:05Z,A9,7.00,XXQ,M1,grocery,pos,B1,R1,DE,D1,,approved"
 } >"$WORK/file.csv"
-start aggregator ${P}93 "$BIN/txw-aggregator" --database-url "$DB" \
-    --bind tcp://127.0.0.1:${P}21 --publish tcp://127.0.0.1:${P}22 --admin-port ${P}93
-start scorer ${P}92 "$BIN/txw-scorer" --bind tcp://127.0.0.1:${P}11 \
-    --aggregator-endpoints tcp://127.0.0.1:${P}21 --publish tcp://127.0.0.1:${P}12 --admin-port ${P}92
-start validator ${P}91 "$BIN/txw-validator" --database-url "$DB" --rates "$ROOT/tests/e2e/rates.csv" \
-    --bind tcp://127.0.0.1:${P}01 --scorer-endpoints tcp://127.0.0.1:${P}11 \
-    --publish tcp://127.0.0.1:${P}02 --admin-port ${P}91 --max-future-ms 315360000000
+start_pipeline $P
 "$BIN/txw-producer" --file "$WORK/file.csv" --validator-endpoints tcp://127.0.0.1:${P}01 \
     --admin-port 0 >"$WORK/file-producer.log" 2>&1
 check "producer ingests a file with broken rows and exits 0" test $? -eq 0

@@ -17,12 +17,7 @@ P=177
 RATES=$ROOT/tests/e2e/rates.csv
 AGG=("$BIN/txw-aggregator" --database-url "$DB" --bind tcp://127.0.0.1:${P}21
      --publish tcp://127.0.0.1:${P}22 --admin-port ${P}93)
-start aggregator ${P}93 "${AGG[@]}"
-start scorer ${P}92 "$BIN/txw-scorer" --bind tcp://127.0.0.1:${P}11 \
-    --aggregator-endpoints tcp://127.0.0.1:${P}21 --publish tcp://127.0.0.1:${P}12 --admin-port ${P}92
-start validator ${P}91 "$BIN/txw-validator" --database-url "$DB" --rates "$RATES" \
-    --bind tcp://127.0.0.1:${P}01 --scorer-endpoints tcp://127.0.0.1:${P}11 \
-    --publish tcp://127.0.0.1:${P}02 --admin-port ${P}91 --max-future-ms 315360000000
+start_pipeline $P
 
 totals() {   # day: window totals of that event day, sorted
     sql "SELECT dimension, key, (extract(epoch FROM window_start) * 1000)::bigint,
