@@ -12,6 +12,15 @@ DIR=$(mkdir -p "${TXW_PG_DIR:-var/pg}" && cd "${TXW_PG_DIR:-var/pg}" && pwd)
 PORT=${TXW_PG_PORT:-54329}
 URL="postgresql://txw@127.0.0.1:$PORT/txwatch"
 
+# As root, the server runs as 'postgres', which must be able to reach the
+# folder. When the checkout sits where it cannot (under /root, say), the
+# data goes to a folder of its own in /var/tmp, named after the checkout.
+if [ "$(id -u)" -eq 0 ] && ! su postgres -s /bin/sh -c "test -x '$DIR'" 2>/dev/null; then
+    DIR=/var/tmp/txwatch-pg-$(echo "$DIR" | cksum | cut -d' ' -f1)
+    mkdir -p "$DIR"
+    echo "note: postgres cannot reach the project folder; data in $DIR" >&2
+fi
+
 as_owner() {
     if [ "$(id -u)" -eq 0 ]; then
         chown -R postgres:postgres "$DIR"
