@@ -86,11 +86,14 @@ Feed a file:  $BIN/txw-producer --file transactions.csv --admin-port 0
 Press Ctrl-C to stop everything.
 INFO
 
-# Wait for Ctrl-C; report a service that dies on its own.
+# Wait for Ctrl-C; report once a service that dies on its own.
+reported=""
 while :; do
     for pid in $pids; do
+        case " $reported " in *" $pid "*) continue ;; esac
         if ! kill -0 "$pid" 2>/dev/null; then
             echo "a service (pid $pid) exited; see $LOG/*.log" >&2
+            reported="$reported $pid"
         fi
     done
     sleep 5
