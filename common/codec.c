@@ -4,6 +4,7 @@
 #include "clock.h"
 
 #include <string.h>
+#include <strings.h>
 
 //  --- Names -----------------------------------------------------------------
 
@@ -40,7 +41,7 @@ static int
 s_lookup (const char **names, int count, const char *s, size_t len)
 {
     for (int i = 1; i < count; i++)
-        if (strlen (names [i]) == len && memcmp (names [i], s, len) == 0)
+        if (strlen (names [i]) == len && strncasecmp (names [i], s, len) == 0)
             return i;
     return 0;
 }

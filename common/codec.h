@@ -57,6 +57,7 @@ const char *txw_channel_name (int channel);
 const char *txw_status_name (int status);
 const char *txw_msg_type_name (int type);
 //  Return the enum value, or 0 (unknown) if the name is not one of them.
+//  Case does not matter: "POS" and "pos" are the same channel.
 int txw_channel_parse (const char *s, size_t len);
 int txw_status_parse (const char *s, size_t len);
 

@@ -398,25 +398,12 @@ rules_check (const rules_t *self, const txw_raw_tx_t *raw, int64_t now_ms,
         S_REJECT_VALUE (TXW_REJECT_BAD_COUNTRY, F_COUNTRY,
                         "is not an ISO 3166-1 alpha-2 code");
 
-    char word [16];
-    int channel = 0;
-    txw_str_t ch = v [F_CHANNEL];
-    if (ch.len < sizeof word) {
-        for (uint32_t i = 0; i < ch.len; i++)
-            word [i] = s_lower (ch.ptr [i]);
-        channel = txw_channel_parse (word, ch.len);
-    }
+    int channel = txw_channel_parse (v [F_CHANNEL].ptr, v [F_CHANNEL].len);
     if (channel <= 0)
         S_REJECT_VALUE (TXW_REJECT_BAD_CHANNEL, F_CHANNEL,
                         "is not pos, online, atm, transfer or mobile");
 
-    int status = 0;
-    txw_str_t st = v [F_STATUS];
-    if (st.len < sizeof word) {
-        for (uint32_t i = 0; i < st.len; i++)
-            word [i] = s_lower (st.ptr [i]);
-        status = txw_status_parse (word, st.len);
-    }
+    int status = txw_status_parse (v [F_STATUS].ptr, v [F_STATUS].len);
     if (status <= 0)
         S_REJECT_VALUE (TXW_REJECT_BAD_STATUS, F_STATUS,
                         "is not approved, declined or failed");

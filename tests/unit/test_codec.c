@@ -360,6 +360,10 @@ test_mask_and_reasons (void **state)
                                "\xEF\xBF\xBD\xEF\xBF\xBD|\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD");
     txw_reasons_format (TXW_REASON_CARD_TESTING | TXW_REASON_NEW_DEVICE, text, sizeof text);
     assert_string_equal (text, "card_testing,new_device");
+    assert_int_equal (txw_channel_parse ("POS", 3), TXW_CHANNEL_POS);
+    assert_int_equal (txw_status_parse ("Declined", 8), TXW_STATUS_DECLINED);
+    assert_int_equal (txw_channel_parse ("fax", 3), 0);
+    assert_int_equal (txw_channel_parse ("pos ", 4), 0);
     assert_int_equal (txw_shard_of ("A1", 2, 1), 0);
     assert_true (txw_shard_of ("A1", 2, 7) < 7);
 }
