@@ -1,6 +1,7 @@
 /*  service - what every txwatch process has: options, logs, admin, signals  */
 
 #include "service.h"
+#include "clock.h"
 #include "transport.h"
 
 #include <czmq.h>
@@ -89,6 +90,14 @@ txw_service_admin (txw_service_t *self, int port, txw_ready_fn *ready, void *arg
     bool failed;
     self->admin = txw_admin_new (port, ready, arg, &failed);
     return failed? -1: 0;
+}
+
+void
+txw_service_batch_in (txw_service_t *self, uint64_t records, int64_t started_us)
+{
+    txw_counter_add (self->batches_in, 1);
+    txw_counter_add (self->records_in, records);
+    txw_histogram_observe_us (self->latency, txw_mono_us () - started_us);
 }
 
 void

@@ -64,6 +64,10 @@ int txw_service_admin (txw_service_t *self, int port, txw_ready_fn *ready, void 
 
 void txw_service_destroy (txw_service_t **self_p);
 
+//  Counts one received batch of which records were applied, processed
+//  since started_us (txw_mono_us): batches_in, records_in and latency.
+void txw_service_batch_in (txw_service_t *self, uint64_t records, int64_t started_us);
+
 //  Runs the option parser and exits for --help, --version or a bad option.
 //  Wraps txw_options_parse so that every main () handles it the same way.
 void txw_service_options (const txw_option_t *table, int argc, char **argv,

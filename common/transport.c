@@ -294,6 +294,7 @@ struct _txw_in_t {
     txw_in_stats_t stats;
     s_source_t sources [S_MAX_SOURCES];
     int source_count;
+    txw_counter_t *gap_counter;
     int64_t last_complaint_ms;
 };
 
@@ -359,6 +360,12 @@ txw_in_stats (txw_in_t *self)
 }
 
 void
+txw_in_count_gaps (txw_in_t *self, txw_counter_t *counter)
+{
+    self->gap_counter = counter;
+}
+
+void
 txw_hex_preview (const void *data, size_t size, char *out, size_t out_size)
 {
     const uint8_t *p = data;
@@ -404,8 +411,11 @@ s_track (txw_in_t *self, const txw_envelope_t *env)
     if (env->seq <= src->seq)
         self->stats.replays++;
     else {
-        if (env->seq > src->seq + 1)
+        if (env->seq > src->seq + 1) {
             self->stats.gaps += env->seq - src->seq - 1;
+            if (self->gap_counter)
+                txw_counter_add (self->gap_counter, env->seq - src->seq - 1);
+        }
         src->seq = env->seq;
     }
 }

@@ -16,6 +16,7 @@
 #define TXW_TRANSPORT_H
 
 #include "codec.h"
+#include "metrics.h"
 
 #include <czmq.h>
 #include <stdbool.h>
@@ -88,6 +89,8 @@ void *txw_in_socket (txw_in_t *self);
 int txw_in_recv (txw_in_t *self, int timeout_ms, zmq_msg_t *msg,
                  txw_envelope_t *env);
 const txw_in_stats_t *txw_in_stats (txw_in_t *self);
+//  Adds every gap this input detects to counter as well (NULL: none).
+void txw_in_count_gaps (txw_in_t *self, txw_counter_t *counter);
 
 //  Short text for a rejected frame, for logs: first bytes as hex.
 void txw_hex_preview (const void *data, size_t size, char *out, size_t out_size);

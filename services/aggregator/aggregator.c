@@ -25,7 +25,6 @@ struct _aggregator_t {
     txw_gauge_t *open_windows;
     txw_gauge_t *watermark;
     txw_gauge_t *pending;
-    uint64_t gaps_seen;
 };
 
 static bool
@@ -93,6 +92,9 @@ aggregator_new (const aggregator_config_t *cfg, txw_service_t *svc)
     else
         log_warn ("no --database-url: windows are published but nothing is stored");
     self->in = txw_in_new_pull (cfg->bind, (int) cfg->svc.hwm);
+    //  With a database the checkpoints count gaps, across restarts too.
+    if (self->in && !self->sink)
+        txw_in_count_gaps (self->in, svc->gaps);
     self->pub = txw_out_new (TXW_OUT_PUB, cfg->publish, svc->id, 1000, (int) cfg->svc.linger_ms);
     if (!self->in || !self->pub)
         goto err;
@@ -257,15 +259,7 @@ s_receive (aggregator_t *self, int timeout_ms)
         int64_t started = txw_mono_us ();
         uint32_t applied = s_apply (self, &env);
         zmq_msg_close (&msg);
-        txw_counter_add (self->svc->batches_in, 1);
-        txw_counter_add (self->svc->records_in, applied);
-        txw_histogram_observe_us (self->svc->latency, txw_mono_us () - started);
-        const txw_in_stats_t *stats = txw_in_stats (self->in);
-        //  With a database the checkpoints count gaps (across restarts too).
-        if (!self->sink && stats->gaps != self->gaps_seen) {
-            txw_counter_add (self->svc->gaps, stats->gaps - self->gaps_seen);
-            self->gaps_seen = stats->gaps;
-        }
+        txw_service_batch_in (self->svc, applied, started);
     }
     else
     if (rc < 0)

@@ -40,7 +40,6 @@ struct _scorer_t {
     bool tracked_open [S_TRACKED_MAX];
     size_t tracked_count;
 
-    uint64_t gaps_seen;
     uint64_t evicted_cap_seen;
     uint64_t evicted_idle_seen;
     int64_t warned_ms;          //  last malformed-input warning (rate limit)
@@ -112,6 +111,8 @@ scorer_new (const scorer_config_t *cfg, txw_service_t *svc)
         goto err;
     }
     self->in = txw_in_new_pull (cfg->bind, (int) cfg->svc.hwm);
+    if (self->in)
+        txw_in_count_gaps (self->in, svc->gaps);
     self->router = txw_router_new (cfg->aggregator_endpoints, svc->id, (int) cfg->svc.hwm,
                                    (int) cfg->svc.linger_ms);
     self->pub = txw_out_new (TXW_OUT_PUB, cfg->publish, svc->id, 1000, (int) cfg->svc.linger_ms);
@@ -329,11 +330,6 @@ s_update_gauges (scorer_t *self)
     txw_counter_add (self->evicted_idle, idle - self->evicted_idle_seen);
     self->evicted_cap_seen = cap;
     self->evicted_idle_seen = idle;
-    const txw_in_stats_t *stats = txw_in_stats (self->in);
-    if (stats->gaps != self->gaps_seen) {
-        txw_counter_add (self->svc->gaps, stats->gaps - self->gaps_seen);
-        self->gaps_seen = stats->gaps;
-    }
 }
 
 //  Receives and scores one message if one comes within timeout_ms.
@@ -347,9 +343,7 @@ s_receive (scorer_t *self, int timeout_ms)
         int64_t started = txw_mono_us ();
         uint32_t applied = s_apply (self, &env);
         zmq_msg_close (&msg);
-        txw_counter_add (self->svc->batches_in, 1);
-        txw_counter_add (self->svc->records_in, applied);
-        txw_histogram_observe_us (self->svc->latency, txw_mono_us () - started);
+        txw_service_batch_in (self->svc, applied, started);
         s_update_gauges (self);
     }
     else

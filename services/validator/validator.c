@@ -40,7 +40,6 @@ struct _validator_t {
     txw_counter_t *dead_stored;
     txw_counter_t *dead_dropped;
     txw_gauge_t *dead_queued;
-    uint64_t gaps_seen;
     //  Shards whose send gave up at shutdown: not waited for again.
     txw_out_t *gave_up [TXW_MAX_ENDPOINTS];
     uint32_t gave_up_count;
@@ -132,6 +131,8 @@ validator_new (const validator_config_t *cfg, txw_service_t *svc)
         log_warn ("no --database-url: dead letters are published but not stored");
 
     self->in = txw_in_new_pull (cfg->bind, (int) cfg->svc.hwm);
+    if (self->in)
+        txw_in_count_gaps (self->in, svc->gaps);
     self->router = txw_router_new (cfg->scorer_endpoints, svc->id, (int) cfg->svc.hwm,
                                    (int) cfg->svc.linger_ms);
     self->pub = txw_out_new (TXW_OUT_PUB, cfg->publish, svc->id, 1000, (int) cfg->svc.linger_ms);
@@ -351,14 +352,7 @@ s_receive (validator_t *self, int timeout_ms)
                       (unsigned long long) suppressed);
     }
     zmq_msg_close (&msg);
-    txw_counter_add (self->svc->batches_in, 1);
-    txw_counter_add (self->svc->records_in, received);
-    txw_histogram_observe_us (self->svc->latency, txw_mono_us () - started);
-    const txw_in_stats_t *stats = txw_in_stats (self->in);
-    if (stats->gaps != self->gaps_seen) {
-        txw_counter_add (self->svc->gaps, stats->gaps - self->gaps_seen);
-        self->gaps_seen = stats->gaps;
-    }
+    txw_service_batch_in (self->svc, received, started);
 }
 
 static int
