@@ -10,31 +10,40 @@
 CC       ?= gcc
 CFLAGS   ?= -O2 -g
 CFLAGS   += -std=gnu11 -Wall -Wextra -D_GNU_SOURCE -Icommon -Ibuild/gen -I/usr/include/postgresql
-LDLIBS   := -lczmq -lzmq -lmsgpackc -lpq -lcivetweb -ljansson -lpthread -lm
+LDLIBS   := -lczmq -lzmq -lmsgpackc -lpq -lcivetweb -lcurl -ljansson -lpthread -lm
 
 BUILD    := build
 BIN      := $(BUILD)/bin
 OBJ      := $(BUILD)/obj
 
-# Every folder under services/ is one binary, txw-<folder>; its main.c is the
-# entry point and its other .c files are modules the unit tests link too.
+# Every folder under services/ is one binary, txw-<folder> (the operator CLI
+# in services/txwctl is plain txwctl); its main.c is the entry point and its
+# other .c files are modules the unit tests link too.
 SERVICES := $(notdir $(wildcard services/*))
 COMMON_SRC := $(wildcard common/*.c)
-COMMON_OBJ := $(patsubst %.c,$(OBJ)/%.o,$(COMMON_SRC)) $(OBJ)/gen/migrations.o
+COMMON_OBJ := $(patsubst %.c,$(OBJ)/%.o,$(COMMON_SRC)) $(OBJ)/gen/migrations.o $(OBJ)/gen/openapi.o
 COMMON_LIB := $(BUILD)/libtxw.a
 SQL      := $(sort $(wildcard proto/sql/*.sql))
 
-BINARIES := $(foreach s,$(SERVICES),$(BIN)/txw-$(s))
+bin_name = $(if $(filter txwctl,$(1)),txwctl,txw-$(1))
+BINARIES := $(foreach s,$(SERVICES),$(BIN)/$(call bin_name,$(s)))
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
 UNIT_BIN := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
-TOOLS    := $(BUILD)/tools/txw-garbage
+TOOLS    := $(patsubst tests/tools/%.c,$(BUILD)/tools/txw-%,$(wildcard tests/tools/*.c))
 
 DEBIAN_PACKAGES := build-essential pkg-config libzmq3-dev libczmq-dev libmsgpack-dev \
     libpq-dev libcivetweb-dev libcurl4-openssl-dev libjansson-dev libcmocka-dev \
-    postgresql postgresql-client python3 procps iproute2 curl
+    postgresql postgresql-client python3 procps iproute2 curl chromium wrk fonts-dejavu-core
 
-.PHONY: all deps run test unit e2e bench clean
-all: $(BINARIES)
+.PHONY: all deps run test unit e2e bench clean dashboard
+all: $(BINARIES) $(if $(wildcard dashboard/build.sh),dashboard)
+
+# The dashboard is bundled from dashboard/src with the packages its lockfile
+# pins (npm ci): build/dashboard/ is what the gateway serves.
+DASH_SRC := $(wildcard dashboard/src/* dashboard/*.json dashboard/*.mjs)
+dashboard: $(BUILD)/dashboard/index.html
+$(BUILD)/dashboard/index.html: $(DASH_SRC)
+	@sh dashboard/build.sh $(BUILD)/dashboard
 
 $(OBJ)/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -46,7 +55,13 @@ $(BUILD)/gen/migrations.c: $(SQL) tests/tools/embed_sql.sh
 	@mkdir -p $(dir $@)
 	sh tests/tools/embed_sql.sh $(SQL) > $@
 
-$(OBJ)/gen/migrations.o: $(BUILD)/gen/migrations.c
+# The OpenAPI description the query API serves is compiled in the same way
+# (txw_openapi_yaml, common/openapi.h).
+$(BUILD)/gen/openapi.c: proto/openapi.yaml tests/tools/embed_file.sh
+	@mkdir -p $(dir $@)
+	sh tests/tools/embed_file.sh txw_openapi_yaml $< > $@
+
+$(OBJ)/gen/%.o: $(BUILD)/gen/%.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -c $< -o $@
 
@@ -58,7 +73,7 @@ $(COMMON_LIB): $(COMMON_OBJ)
 define service_rule
 $(1)_OBJ := $$(patsubst %.c,$$(OBJ)/%.o,$$(wildcard services/$(1)/*.c))
 $(1)_MOD := $$(filter-out %/main.o,$$($(1)_OBJ))
-$$(BIN)/txw-$(1): $$($(1)_OBJ) $$(COMMON_LIB)
+$$(BIN)/$(call bin_name,$(1)): $$($(1)_OBJ) $$(COMMON_LIB)
 	@mkdir -p $$(BIN)
 	$$(CC) $$(CFLAGS) -o $$@ $$^ $$(LDLIBS)
 endef
@@ -77,6 +92,7 @@ $(BUILD)/tools/txw-%: tests/tools/%.c $(COMMON_LIB)
 
 deps:
 	@sh tests/tools/deps.sh $(DEBIAN_PACKAGES)
+	@sh tests/tools/npm_deps.sh dashboard tests/js
 
 run: deps all
 	@sh deploy/local/run.sh

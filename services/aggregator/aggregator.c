@@ -2,11 +2,13 @@
 
 #include "aggregator.h"
 #include "clock.h"
+#include "health.h"
 #include "rejects.h"
 #include "transport.h"
 #include "windows.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 struct _aggregator_t {
@@ -16,12 +18,16 @@ struct _aggregator_t {
     txw_out_t *pub;
     txw_windows_t *windows;
     txw_sink_t *sink;           //  NULL without a database
+    txw_health_t *health;
+    txw_window_t *closing;      //  region windows closed by this tick
+    size_t closing_count, closing_capacity;
     txw_counter_t *late;
     txw_counter_t *too_late;
     txw_counter_t *replays;
     txw_counter_t *alerts_in;
     txw_counter_t *windows_closed;
     txw_counter_t *windows_published;
+    txw_counter_t *health_alerts;
     txw_gauge_t *open_windows;
     txw_gauge_t *watermark;
     txw_gauge_t *pending;
@@ -71,6 +77,8 @@ aggregator_new (const aggregator_config_t *cfg, txw_service_t *svc)
     self->windows_closed = txw_counter_new ("txw_windows_closed_total", NULL, "windows closed by the watermark");
     self->windows_published = txw_counter_new ("txw_windows_published_total", NULL,
                                                "window updates published (ticks and closes)");
+    self->health_alerts = txw_counter_new ("txw_region_health_alerts_total", NULL,
+        "region health alerts raised (declined-plus-failed share too high)");
     self->open_windows = txw_gauge_new ("txw_windows", NULL, "windows held in memory");
     self->watermark = txw_gauge_new ("txw_watermark_ms", NULL, "event-time watermark (ms since epoch)");
     self->pending = txw_gauge_new ("txw_pending_rows", NULL, "rows waiting for the next database flush");
@@ -78,13 +86,16 @@ aggregator_new (const aggregator_config_t *cfg, txw_service_t *svc)
     self->windows = txw_windows_new ((uint32_t) cfg->shard, cfg->window_s * 1000,
                                      cfg->lateness_s * 1000, cfg->retention_s * 1000,
                                      (int) cfg->alert_threshold);
-    if (!self->windows)
+    self->health = txw_health_new (cfg->health_threshold, (int) cfg->health_windows,
+                                   cfg->health_min_tx);
+    if (!self->windows || !self->health)
         goto err;
     if (cfg->database_url && *cfg->database_url) {
         char consumer [64];
         snprintf (consumer, sizeof consumer, "aggregator-%lld", (long long) cfg->shard);
         self->sink = txw_sink_new (cfg->database_url, consumer, mode,
-                                   (uint32_t) cfg->shard, (int) cfg->alert_threshold);
+                                   (uint32_t) cfg->shard, (int) cfg->alert_threshold,
+                                   cfg->accounts && mode != TXW_STORE_NONE);
         if (!self->sink || txw_sink_start (self->sink, cfg->migrate, self->windows,
                                            cfg->retention_s * 1000))
             goto err;
@@ -118,6 +129,8 @@ aggregator_destroy (aggregator_t **self_p)
     txw_in_destroy (&self->in);
     txw_out_destroy (&self->pub);
     txw_sink_destroy (&self->sink);
+    txw_health_destroy (&self->health);
+    free (self->closing);
     txw_windows_destroy (&self->windows);
     free (self);
     *self_p = NULL;
@@ -227,10 +240,59 @@ s_publish_window (void *arg, const txw_win_entry_t *e)
     txw_counter_add (self->windows_published, 1);
 }
 
+//  Keeps the region windows the watermark closes, for the health rule.
+static void
+s_window_closed (void *arg, const txw_win_entry_t *e)
+{
+    aggregator_t *self = arg;
+    if (e->dim != TXW_DIM_REGION)
+        return;
+    if (self->closing_count == self->closing_capacity) {
+        size_t capacity = self->closing_capacity? self->closing_capacity * 2: 64;
+        txw_window_t *closing = realloc (self->closing, capacity * sizeof *closing);
+        if (!closing) {
+            log_error ("out of memory: region %s not judged for health", e->row.key);
+            return;
+        }
+        self->closing = closing;
+        self->closing_capacity = capacity;
+    }
+    self->closing [self->closing_count++] = e->row;
+}
+
+static int
+s_by_start (const void *a, const void *b)
+{
+    const txw_window_t *x = a, *y = b;
+    return x->window_start_ms < y->window_start_ms? -1: x->window_start_ms > y->window_start_ms;
+}
+
+//  Shows the health rule the region windows just closed, oldest first, and
+//  raises its alerts: published for the gateway and stored with the flush.
+static void
+s_judge_regions (aggregator_t *self)
+{
+    qsort (self->closing, self->closing_count, sizeof *self->closing, s_by_start);
+    for (size_t i = 0; i < self->closing_count; i++) {
+        txw_alert_t alert;
+        if (!txw_health_observe (self->health, &self->closing [i], &alert))
+            continue;
+        log_warn ("%s", alert.message);
+        txw_counter_add (self->health_alerts, 1);
+        txw_batch_t *batch = txw_out_batch (self->pub, TXW_MSG_ALERT);
+        txw_alert_encode (&batch->pk, &alert);
+        txw_out_added (self->pub, batch);
+        if (self->sink)
+            txw_sink_add_alert (self->sink, &alert);
+    }
+    self->closing_count = 0;
+}
+
 static void
 s_tick (aggregator_t *self)
 {
-    int closed = txw_windows_advance (self->windows);
+    int closed = txw_windows_advance (self->windows, s_window_closed, self);
+    s_judge_regions (self);
     txw_counter_add (self->windows_closed, (uint64_t) closed);
     txw_windows_drain_dirty (self->windows, false, s_publish_window, self);
     txw_out_flush (self->pub, true);

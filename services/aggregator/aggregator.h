@@ -26,6 +26,10 @@ typedef struct {
     int64_t alert_threshold;
     int64_t max_pending;
     bool migrate;
+    bool accounts;
+    double health_threshold;
+    int64_t health_windows;
+    int64_t health_min_tx;
 } aggregator_config_t;
 
 typedef struct _aggregator_t aggregator_t;

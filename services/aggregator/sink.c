@@ -1,6 +1,7 @@
 /*  sink - the aggregator's writes to PostgreSQL, one transaction per flush   */
 
 #include "sink.h"
+#include "accounts.h"
 #include "clock.h"
 #include "log.h"
 #include "metrics.h"
@@ -36,6 +37,8 @@ struct _txw_sink_t {
     txw_copybuf_t alert_rows;
     txw_copybuf_t dead_rows;
     txw_copybuf_t window_rows;
+    txw_accounts_t *accounts;   //  NULL when customer totals are off
+    txw_copybuf_t account_rows;
 
     int64_t days_known [S_MAX_DAYS];
     int days_known_count;
@@ -49,6 +52,7 @@ struct _txw_sink_t {
     txw_counter_t *stored_tx;
     txw_counter_t *stored_windows;
     txw_counter_t *stored_alerts;
+    txw_counter_t *stored_accounts;
     txw_counter_t *flushes;
     txw_counter_t *duplicate_batches;
     txw_counter_t *flush_errors;
@@ -57,7 +61,8 @@ struct _txw_sink_t {
 
 txw_sink_t *
 txw_sink_new (const char *database_url, const char *consumer,
-              txw_store_mode_t mode, uint32_t shard, int flag_threshold)
+              txw_store_mode_t mode, uint32_t shard, int flag_threshold,
+              bool accounts)
 {
     if (!database_url || !*database_url)
         return NULL;
@@ -74,12 +79,19 @@ txw_sink_new (const char *database_url, const char *consumer,
     txw_copybuf_init (&self->alert_rows);
     txw_copybuf_init (&self->dead_rows);
     txw_copybuf_init (&self->window_rows);
+    txw_copybuf_init (&self->account_rows);
+    if (accounts && !(self->accounts = txw_accounts_new (flag_threshold))) {
+        txw_sink_destroy (&self);
+        return NULL;
+    }
     self->stored_tx = txw_counter_new ("txw_stored_transactions_total", NULL,
                                        "scored transactions written to PostgreSQL");
     self->stored_windows = txw_counter_new ("txw_stored_windows_total", NULL,
                                             "window rows upserted");
     self->stored_alerts = txw_counter_new ("txw_stored_alerts_total", NULL,
                                            "alerts written (before de-duplication)");
+    self->stored_accounts = txw_counter_new ("txw_stored_account_updates_total", NULL,
+                                             "account totals added to txw_data.accounts");
     self->duplicate_batches = txw_counter_new ("txw_duplicate_tx_batches_total", NULL,
         "transaction batches holding an already stored tx_id (written through ON CONFLICT)");
     self->flushes = txw_counter_new ("txw_flushes_total", NULL, "database transactions committed");
@@ -100,6 +112,8 @@ txw_sink_destroy (txw_sink_t **self_p)
     txw_copybuf_fini (&self->alert_rows);
     txw_copybuf_fini (&self->dead_rows);
     txw_copybuf_fini (&self->window_rows);
+    txw_copybuf_fini (&self->account_rows);
+    txw_accounts_destroy (&self->accounts);
     free (self->url);
     free (self);
     *self_p = NULL;
@@ -120,7 +134,8 @@ s_set_healthy (txw_sink_t *self, bool healthy)
 size_t
 txw_sink_pending (const txw_sink_t *self)
 {
-    return self->tx_rows.rows + self->alert_rows.rows + self->dead_rows.rows;
+    return self->tx_rows.rows + self->alert_rows.rows + self->dead_rows.rows
+         + (self->accounts? txw_accounts_size (self->accounts): 0);
 }
 
 //  Staging tables live as long as the connection and empty at each commit.
@@ -138,7 +153,9 @@ static const char *s_stage_sql =
     "CREATE TEMP TABLE IF NOT EXISTS stage_dead ("
     " origin_source text, origin_seq bigint, origin_index int, line_no bigint,"
     " tx_id text, reason text, field text, message text, payload text,"
-    " received_at timestamptz) ON COMMIT DELETE ROWS;";
+    " received_at timestamptz) ON COMMIT DELETE ROWS;"
+    "CREATE TEMP TABLE IF NOT EXISTS stage_accounts"
+    " (LIKE txw_data.accounts INCLUDING DEFAULTS) ON COMMIT DELETE ROWS;";
 
 static int
 s_connect (txw_sink_t *self)
@@ -319,6 +336,8 @@ s_need_day (txw_sink_t *self, int64_t ts_ms)
 void
 txw_sink_add_tx (txw_sink_t *self, const txw_tx_t *tx)
 {
+    if (self->accounts)
+        txw_accounts_add (self->accounts, tx);
     if (self->mode == TXW_STORE_NONE
     || (self->mode == TXW_STORE_FLAGGED && tx->score < self->flag_threshold))
         return;
@@ -426,7 +445,53 @@ s_window_row (void *arg, const txw_win_entry_t *e)
     txw_copybuf_end_row (b);
 }
 
+static void
+s_account_row (void *arg, const txw_account_delta_t *d)
+{
+    txw_copybuf_t *b = arg;
+    txw_copybuf_str (b, d->account_id);
+    txw_copybuf_int (b, d->tx_count);
+    txw_copybuf_int (b, d->spend);
+    txw_copybuf_int (b, d->approved_spend);
+    txw_copybuf_int (b, d->approved);
+    txw_copybuf_int (b, d->declined);
+    txw_copybuf_int (b, d->failed);
+    txw_copybuf_int (b, d->flagged);
+    txw_copybuf_int (b, d->score_sum);
+    txw_copybuf_int (b, d->max_score);
+    txw_copybuf_ts_ms (b, d->first_ms);
+    txw_copybuf_ts_ms (b, d->last_ms);
+    txw_copybuf_end_row (b);
+}
+
 //  --- Flush ---------------------------------------------------------------------
+
+//  Adds this flush's account deltas to the stored totals.
+static int
+s_write_accounts (txw_sink_t *self)
+{
+    txw_copybuf_clear (&self->account_rows);
+    txw_accounts_each (self->accounts, s_account_row, &self->account_rows);
+    return txw_pg_copy (self->conn, "COPY stage_accounts (account_id, tx_count,"
+                        " spend_rep_minor, approved_rep_minor, approved, declined, failed,"
+                        " flagged, score_sum, max_score, first_seen, last_seen) FROM STDIN",
+                        &self->account_rows)
+        || txw_pg_exec (self->conn,
+            "INSERT INTO txw_data.accounts AS a SELECT * FROM stage_accounts"
+            " ON CONFLICT (account_id) DO UPDATE SET"
+            " tx_count = a.tx_count + excluded.tx_count,"
+            " spend_rep_minor = a.spend_rep_minor + excluded.spend_rep_minor,"
+            " approved_rep_minor = a.approved_rep_minor + excluded.approved_rep_minor,"
+            " approved = a.approved + excluded.approved,"
+            " declined = a.declined + excluded.declined,"
+            " failed = a.failed + excluded.failed,"
+            " flagged = a.flagged + excluded.flagged,"
+            " score_sum = a.score_sum + excluded.score_sum,"
+            " max_score = greatest (a.max_score, excluded.max_score),"
+            " first_seen = least (a.first_seen, excluded.first_seen),"
+            " last_seen = greatest (a.last_seen, excluded.last_seen),"
+            " updated_at = now()");
+}
 
 static int
 s_write_checkpoints (txw_sink_t *self, int64_t max_event_ms)
@@ -542,6 +607,8 @@ s_write (txw_sink_t *self, int64_t max_event_ms)
             " score_sum = excluded.score_sum, late = excluded.late,"
             " closed = excluded.closed, updated_at = now()")))
         return -1;
+    if (self->accounts && txw_accounts_size (self->accounts) && s_write_accounts (self))
+        return -1;
     if (self->alert_rows.rows
     &&  (txw_pg_copy (self->conn, "COPY stage_alerts FROM STDIN", &self->alert_rows)
     ||   txw_pg_exec (self->conn,
@@ -583,6 +650,10 @@ txw_sink_flush (txw_sink_t *self, txw_windows_t *windows)
         txw_counter_add (self->stored_tx, self->tx_rows.rows);
         txw_counter_add (self->stored_windows, self->window_rows.rows);
         txw_counter_add (self->stored_alerts, self->alert_rows.rows);
+        if (self->accounts) {
+            txw_counter_add (self->stored_accounts, txw_accounts_size (self->accounts));
+            txw_accounts_clear (self->accounts);
+        }
         txw_counter_add (self->flushes, 1);
         txw_copybuf_clear (&self->tx_rows);
         txw_copybuf_clear (&self->alert_rows);

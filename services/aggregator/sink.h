@@ -2,13 +2,14 @@
 
     Everything the aggregator applies between two flushes is written in one
     database transaction: scored transactions (COPY), the whole rows of the
-    windows that changed (upsert), alerts, dead letters for events too late
-    to count, and the last sequence number applied from every upstream
-    source. A restarted shard reads those checkpoints and its recent windows
-    back, so it neither counts a replayed message twice nor overwrites a
-    window with a partial one. If a flush fails nothing is lost: the buffers
-    stay, the windows are marked to be written again, and the next flush
-    retries after a back-off.                                                 */
+    windows that changed (upsert), the per-account deltas (added to the
+    customer totals), alerts, dead letters for events too late to count, and
+    the last sequence number applied from every upstream source. A restarted
+    shard reads those checkpoints and its recent windows back, so it neither
+    counts a replayed message twice nor overwrites a window with a partial
+    one. If a flush fails nothing is lost: the buffers stay, the windows are
+    marked to be written again, and the next flush retries after a back-off.
+                                                                              */
 
 #ifndef TXW_SINK_H
 #define TXW_SINK_H
@@ -23,9 +24,11 @@ typedef enum { TXW_STORE_ALL, TXW_STORE_FLAGGED, TXW_STORE_NONE } txw_store_mode
 typedef struct _txw_sink_t txw_sink_t;
 
 //  consumer names this shard in the checkpoint table ("aggregator-0").
+//  accounts keeps the per-account totals (txw_data.accounts) too.
 //  Connects lazily: returns NULL only for a bad argument.
 txw_sink_t *txw_sink_new (const char *database_url, const char *consumer,
-                          txw_store_mode_t mode, uint32_t shard, int flag_threshold);
+                          txw_store_mode_t mode, uint32_t shard, int flag_threshold,
+                          bool accounts);
 void txw_sink_destroy (txw_sink_t **self_p);
 
 //  Connects, applies migrations if asked, loads checkpoints and this

@@ -248,7 +248,7 @@ txw_windows_restore (txw_windows_t *self, const char *dimension,
 }
 
 int
-txw_windows_advance (txw_windows_t *self)
+txw_windows_advance (txw_windows_t *self, txw_win_visit_fn *closed_fn, void *arg)
 {
     int64_t watermark = txw_windows_watermark (self);
     if (watermark == INT64_MIN)
@@ -265,6 +265,8 @@ txw_windows_advance (txw_windows_t *self)
             e->store_dirty = true;
             e->publish_dirty = true;
             closed++;
+            if (closed_fn)
+                closed_fn (arg, e);
         }
         if (e->row.closed && end <= watermark - self->retention_ms)
             evictable = true;

@@ -36,6 +36,9 @@ typedef struct {
 
 typedef struct _txw_windows_t txw_windows_t;
 
+//  What the visiting calls below call for each window entry.
+typedef void (txw_win_visit_fn) (void *arg, const txw_win_entry_t *entry);
+
 typedef enum {
     TXW_WIN_ON_TIME = 0,
     TXW_WIN_LATE,               //  counted into a closed window
@@ -55,9 +58,10 @@ txw_win_result_t txw_windows_add (txw_windows_t *self, const txw_tx_t *tx);
 void txw_windows_restore (txw_windows_t *self, const char *dimension,
                           const txw_window_t *row);
 
-//  Closes the windows the watermark has passed (marking them dirty) and
-//  forgets closed windows older than the retention. Returns how many closed.
-int txw_windows_advance (txw_windows_t *self);
+//  Closes the windows the watermark has passed (marking them dirty), calls
+//  closed_fn (if not NULL) for each, and forgets closed windows older than
+//  the retention. Returns how many closed.
+int txw_windows_advance (txw_windows_t *self, txw_win_visit_fn *closed_fn, void *arg);
 
 int64_t txw_windows_watermark (const txw_windows_t *self);
 //  The largest event time applied (INT64_MIN before the first), and its
@@ -68,7 +72,6 @@ size_t txw_windows_size (const txw_windows_t *self);
 
 //  Calls fn for every entry that is store_dirty (store) or publish_dirty
 //  (publish) and clears that flag. fn may not add windows.
-typedef void (txw_win_visit_fn) (void *arg, const txw_win_entry_t *entry);
 void txw_windows_drain_dirty (txw_windows_t *self, bool store,
                               txw_win_visit_fn *fn, void *arg);
 //  Sets the store-dirty flag again on every entry (after a failed write).

@@ -49,6 +49,12 @@ config_parse (producer_config_t *self, int argc, char **argv)
         { "late-rate", TXW_OPT_DOUBLE, "0",
           "share of records 70-180 s behind the event clock (simulated clock only)",
           &self->late_rate, 0, 1 },
+        { "degraded-region", TXW_OPT_STRING, "",
+          "a region (R0, R1, ...) with an outage: many declines and failures there",
+          &self->degraded_region, 0, 0 },
+        { "degraded-share", TXW_OPT_DOUBLE, "0.3",
+          "share of the degraded region's transactions declined or failed",
+          &self->degraded_share, 0, 1 },
         { "start", TXW_OPT_STRING, "now",
           "\"now\": event time is the wall clock; an RFC 3339 time: a simulated "
           "event clock starting there", &self->start, 0, 0 },
@@ -79,6 +85,13 @@ config_parse (producer_config_t *self, int argc, char **argv)
         self->simulated = true;
     else
         s_fail ("--start must be \"now\" or an RFC 3339 time such as 2026-01-05T00:00:00Z");
+    if (*self->degraded_region) {
+        char *end;
+        long r = strncmp (self->degraded_region, "R", 1) == 0
+               ? strtol (self->degraded_region + 1, &end, 10): -1;
+        if (r < 0 || r >= self->regions || end == self->degraded_region + 1 || *end)
+            s_fail ("--degraded-region must name one of the regions, R0 to R<regions - 1>");
+    }
     if (self->event_rate < 0)
         self->event_rate = self->rate > 0? self->rate: 200;
 }

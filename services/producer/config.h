@@ -22,6 +22,8 @@ typedef struct {
     int64_t duration;           //  seconds, 0: unlimited
     int64_t accounts, merchants, branches, regions;
     double fraud_rate, invalid_rate, late_rate;
+    const char *degraded_region;    //  "" for none
+    double degraded_share;
     const char *start;          //  "now" or RFC 3339
     double event_rate;          //  simulated records per event-second
     const char *csv_out;        //  "" for none

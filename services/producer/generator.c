@@ -73,6 +73,7 @@ struct _generator_t {
     uint32_t ep_device;
     uint16_t ep_country;
     bool ep_travel_now;                 //  no room to defer: second leg next
+    int degraded_region;                //  region index with an outage, or -1
     //  Second legs of impossible travel, due later in event time.
     s_deferred_t deferred [S_DEFERRED_MAX];
     int deferred_count;
@@ -193,6 +194,10 @@ generator_new (const generator_config_t *config)
     }
     self->clock_ms = (double) config->start_ms;
     s_setup_rates (self);
+    self->degraded_region = -1;
+    for (uint32_t r = 0; r < config->regions && config->degraded_region; r++)
+        if (strcmp (self->pop->regions [r].name, config->degraded_region) == 0)
+            self->degraded_region = (int) r;
 
     double total = 0;
     for (int c = 0; c < CAT_COUNT; c++) {
@@ -290,7 +295,11 @@ s_fill (generator_t *self, record_t *rec, uint32_t account_index, int category,
         char *end = s_put_number (rec->product_id, "P", prng_below (&self->rng, 20000), 5);
         rec->raw.product_id = (txw_str_t) { rec->product_id, (uint32_t) (end - rec->product_id) };
     }
-    rec->raw.status = self->status_view [s_status (self, 0.038, 0.012)];
+    if ((int) account->region == self->degraded_region)
+        rec->raw.status = self->status_view [s_status (self, self->cfg.degraded_share * 0.7,
+                                                       self->cfg.degraded_share * 0.3)];
+    else
+        rec->raw.status = self->status_view [s_status (self, 0.038, 0.012)];
 }
 
 //  An ordinary transaction: a preferred category most of the time, an

@@ -35,6 +35,8 @@ typedef struct {
     bool simulated;             //  event clock from start_ms, else wall clock
     int64_t start_ms;
     double event_rate;          //  simulated records per event-second (weight 1)
+    const char *degraded_region;    //  a region with an outage ("" for none)
+    double degraded_share;      //  share of its transactions declined or failed
 } generator_config_t;
 
 typedef struct _generator_t generator_t;

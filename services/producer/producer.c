@@ -91,7 +91,9 @@ producer_new (const producer_config_t *config, txw_service_t *svc)
             .late_rate = config->late_rate,
             .simulated = config->simulated,
             .start_ms = config->start_ms,
-            .event_rate = config->event_rate
+            .event_rate = config->event_rate,
+            .degraded_region = config->degraded_region,
+            .degraded_share = config->degraded_share
         };
         if (!config->simulated && config->late_rate > 0)
             log_warn ("--late-rate needs a simulated clock (--start TIME); ignored with --start now");

@@ -13,7 +13,8 @@ source "$(dirname "$0")/lib.sh"
 pg_start 54341
 P=173   # port prefix for this suite
 GEN=(--seed 7 --count 30000 --start 2026-01-05T08:00:00Z --event-rate 50 --rate 0
-     --accounts 3000 --fraud-rate 0.02 --invalid-rate 0.01 --late-rate 0.005)
+     --accounts 3000 --fraud-rate 0.02 --invalid-rate 0.01 --late-rate 0.005
+     --degraded-region R1 --degraded-share 0.25)
 
 "$BIN/txw-producer" "${GEN[@]}" --csv-out "$WORK/gen.csv" --admin-port 0 \
     >"$WORK/csv-out.log" 2>&1
@@ -57,6 +58,33 @@ check "late events are counted ($LATE expected)" \
     test "$(sql "SELECT sum(late) FROM txw.window_totals WHERE dimension = 'overall'")" = "$LATE"
 check "every valid transaction is stored once" \
     test "$(sql "SELECT count(*) FROM txw.transactions")" = "$VALID"
+
+# --- customer totals and region health ------------------------------------------
+# The aggregator adds per-account deltas with each flush; the stored
+# transactions, summed here by PostgreSQL, must give the same totals.
+sql "SELECT account_id, count(*), sum(amount_rep_minor),
+            coalesce(sum(amount_rep_minor) FILTER (WHERE status = 'approved'), 0),
+            count(*) FILTER (WHERE status = 'declined'), count(*) FILTER (WHERE score >= 80),
+            max(score), min(ts), max(ts)
+     FROM txw.transactions GROUP BY 1 ORDER BY 1" >"$WORK/expected-accounts.tsv"
+sql "SELECT account_id, tx_count, spend_rep_minor, lifetime_value_rep_minor, declined,
+            flagged, max_score, first_seen, last_seen
+     FROM txw.accounts ORDER BY 1" >"$WORK/actual-accounts.tsv"
+check "customer totals (count, spend, lifetime value, first and last seen) match the transactions" \
+    diff -q "$WORK/expected-accounts.tsv" "$WORK/actual-accounts.tsv"
+diff "$WORK/expected-accounts.tsv" "$WORK/actual-accounts.tsv" | head -6
+check "every account is in txw.accounts" \
+    test "$(wc -l <"$WORK/actual-accounts.tsv")" = "$(sql "SELECT count(DISTINCT account_id) FROM txw.transactions")"
+health=$(sql "SELECT region || ' ' || score FROM txw.alerts WHERE kind = 'region_health' ORDER BY ts")
+note "region health alerts: ${health:-none}"
+check "the degraded region R1 raises one region health alert, and no other region does" \
+    test "$(sql "SELECT string_agg(DISTINCT region, ',') || ':' || count(*) FROM txw.alerts
+                 WHERE kind = 'region_health'")" = "R1:1"
+check "the health alert is raised on the third unhealthy window in a row" \
+    test "$(sql "SELECT count(*) FROM txw.window_totals w, txw.alerts a
+                 WHERE a.kind = 'region_health' AND w.dimension = 'region' AND w.key = 'R1'
+                   AND w.window_start <= a.ts AND w.window_start > a.ts - interval '3 minutes'
+                   AND (w.declined + w.failed) * 10 > w.tx_count")" = 3
 
 # --- dead letters -------------------------------------------------------------
 sql "SELECT tx_id, reason FROM txw.dead_letters ORDER BY 1" | LC_ALL=C sort >"$WORK/actual-rejects.tsv"

@@ -1,4 +1,5 @@
-/*  test_aggregator - window logic: dimensions, watermark, lateness, retention */
+/*  test_aggregator - windows (dimensions, watermark, lateness, retention),
+    per-account totals and the region health rule                           */
 
 #include <stdarg.h>
 #include <stddef.h>
@@ -6,6 +7,8 @@
 #include <cmocka.h>
 #include <string.h>
 
+#include "accounts.h"
+#include "health.h"
 #include "windows.h"
 
 #define MIN 60000
@@ -78,7 +81,7 @@ test_watermark_closes_and_late_counts (void **state)
     //  An event at 1:04 puts the watermark at 0:59: window 0 still open.
     tx = s_tx (1 * MIN + 4000, 100, TXW_STATUS_APPROVED, 0, "R1");
     txw_windows_add (w, &tx);
-    assert_int_equal (txw_windows_advance (w), 0);
+    assert_int_equal (txw_windows_advance (w, NULL, NULL), 0);
     //  An event out of order but within lateness is on time.
     tx = s_tx (0 * MIN + 59000, 100, TXW_STATUS_APPROVED, 0, "R1");
     assert_int_equal (txw_windows_add (w, &tx), TXW_WIN_ON_TIME);
@@ -86,7 +89,7 @@ test_watermark_closes_and_late_counts (void **state)
     tx = s_tx (1 * MIN + 5000, 100, TXW_STATUS_APPROVED, 0, "R1");
     txw_windows_add (w, &tx);
     assert_int_equal (txw_windows_watermark (w), 1 * MIN);
-    assert_int_equal (txw_windows_advance (w), 6);
+    assert_int_equal (txw_windows_advance (w, NULL, NULL), 6);
     const txw_window_t *zero = txw_windows_find (w, TXW_DIM_OVERALL, "all", 0);
     assert_true (zero->closed);
     assert_int_equal (zero->tx_count, 2);
@@ -130,11 +133,11 @@ test_retention_and_dirty (void **state)
     //  its final state has been stored and published.
     tx = s_tx (10 * MIN, 100, TXW_STATUS_APPROVED, 0, "R1");
     txw_windows_add (w, &tx);
-    txw_windows_advance (w);
+    txw_windows_advance (w, NULL, NULL);
     assert_non_null (txw_windows_find (w, TXW_DIM_OVERALL, "all", 0));
     txw_windows_drain_dirty (w, true, s_count, NULL);
     txw_windows_drain_dirty (w, false, s_count, NULL);
-    txw_windows_advance (w);
+    txw_windows_advance (w, NULL, NULL);
     assert_null (txw_windows_find (w, TXW_DIM_OVERALL, "all", 0));
     //  Older than watermark minus retention: too late, not counted.
     tx = s_tx (5 * MIN, 100, TXW_STATUS_APPROVED, 0, "R1");
@@ -184,6 +187,106 @@ test_restore_and_growth (void **state)
     txw_windows_destroy (&w);
 }
 
+static void
+test_account_deltas (void **state)
+{
+    (void) state;
+    txw_accounts_t *a = txw_accounts_new (80);
+    txw_tx_t t1 = s_tx (5 * MIN, 1000, TXW_STATUS_APPROVED, 10, "R1");
+    txw_tx_t t2 = s_tx (3 * MIN, 250, TXW_STATUS_DECLINED, 95, "R1");
+    txw_tx_t t3 = s_tx (9 * MIN, 400, TXW_STATUS_APPROVED, 30, "R1");
+    txw_tx_t other = s_tx (4 * MIN, 77, TXW_STATUS_FAILED, 0, "R2");
+    strcpy (other.account_id, "A2");
+    assert_int_equal (txw_accounts_add (a, &t1), 0);
+    assert_int_equal (txw_accounts_add (a, &t2), 0);
+    assert_int_equal (txw_accounts_add (a, &t3), 0);
+    assert_int_equal (txw_accounts_add (a, &other), 0);
+    assert_int_equal (txw_accounts_size (a), 2);
+    const txw_account_delta_t *d = txw_accounts_find (a, "A1");
+    assert_non_null (d);
+    assert_int_equal (d->tx_count, 3);
+    assert_int_equal (d->spend, 1650);
+    assert_int_equal (d->approved_spend, 1400);     //  the lifetime value
+    assert_int_equal (d->approved, 2);
+    assert_int_equal (d->declined, 1);
+    assert_int_equal (d->failed, 0);
+    assert_int_equal (d->flagged, 1);
+    assert_int_equal (d->score_sum, 135);
+    assert_int_equal (d->max_score, 95);
+    assert_int_equal (d->first_ms, 3 * MIN);       //  out of order events
+    assert_int_equal (d->last_ms, 9 * MIN);
+    assert_int_equal (txw_accounts_find (a, "A2")->failed, 1);
+    txw_accounts_clear (a);
+    assert_int_equal (txw_accounts_size (a), 0);
+    assert_null (txw_accounts_find (a, "A1"));
+    //  Growth keeps every account.
+    for (int i = 0; i < 20000; i++) {
+        snprintf (t1.account_id, sizeof t1.account_id, "acc-%d", i);
+        txw_accounts_add (a, &t1);
+        txw_accounts_add (a, &t1);
+    }
+    assert_int_equal (txw_accounts_size (a), 20000);
+    assert_int_equal (txw_accounts_find (a, "acc-12345")->tx_count, 2);
+    txw_accounts_destroy (&a);
+    assert_null (a);
+}
+
+static txw_window_t
+s_region_window (int64_t start, int64_t count, int64_t declined, int64_t failed)
+{
+    txw_window_t w;
+    memset (&w, 0, sizeof w);
+    strcpy (w.dimension, "region");
+    strcpy (w.key, "north");
+    w.window_start_ms = start;
+    w.window_ms = MIN;
+    w.tx_count = count;
+    w.declined = declined;
+    w.failed = failed;
+    w.closed = true;
+    return w;
+}
+
+static void
+test_region_health (void **state)
+{
+    (void) state;
+    txw_health_t *h = txw_health_new (0.10, 3, 20);
+    txw_alert_t alert;
+    txw_window_t w;
+    //  Two bad windows, a good one, then three bad: one alert, on the third.
+    w = s_region_window (1 * MIN, 100, 8, 4);   assert_false (txw_health_observe (h, &w, &alert));
+    w = s_region_window (2 * MIN, 100, 20, 0);  assert_false (txw_health_observe (h, &w, &alert));
+    w = s_region_window (3 * MIN, 100, 5, 5);   assert_false (txw_health_observe (h, &w, &alert));
+    w = s_region_window (4 * MIN, 100, 11, 0);  assert_false (txw_health_observe (h, &w, &alert));
+    w = s_region_window (5 * MIN, 50, 3, 3);    assert_false (txw_health_observe (h, &w, &alert));
+    w = s_region_window (6 * MIN, 40, 2, 3);    assert_true (txw_health_observe (h, &w, &alert));
+    assert_string_equal (alert.kind, "region_health");
+    assert_string_equal (alert.region, "north");
+    assert_int_equal (alert.ts_ms, 6 * MIN);
+    assert_int_equal (alert.score, 13);         //  5 of 40 = 12.5% rounds to 13
+    assert_string_equal (alert.tx_id, "");
+    assert_non_null (strstr (alert.message, "12.5%"));
+    //  The streak goes on: no second alert. A repeated window is ignored.
+    w = s_region_window (7 * MIN, 40, 10, 0);   assert_false (txw_health_observe (h, &w, &alert));
+    w = s_region_window (7 * MIN, 40, 10, 0);   assert_false (txw_health_observe (h, &w, &alert));
+    //  A missing window (no traffic) breaks the streak; so does a window too
+    //  small to judge.
+    w = s_region_window (9 * MIN, 40, 10, 0);   assert_false (txw_health_observe (h, &w, &alert));
+    w = s_region_window (10 * MIN, 40, 10, 0);  assert_false (txw_health_observe (h, &w, &alert));
+    w = s_region_window (11 * MIN, 19, 19, 0);  assert_false (txw_health_observe (h, &w, &alert));
+    w = s_region_window (12 * MIN, 40, 10, 0);  assert_false (txw_health_observe (h, &w, &alert));
+    w = s_region_window (13 * MIN, 40, 10, 0);  assert_false (txw_health_observe (h, &w, &alert));
+    w = s_region_window (14 * MIN, 40, 10, 0);  assert_true (txw_health_observe (h, &w, &alert));
+    //  Regions are judged apart.
+    w = s_region_window (15 * MIN, 40, 10, 0);
+    strcpy (w.key, "south");
+    assert_false (txw_health_observe (h, &w, &alert));
+    assert_null (txw_health_new (1.5, 3, 20));
+    assert_null (txw_health_new (0.1, 0, 20));
+    txw_health_destroy (&h);
+}
+
 int
 main (void)
 {
@@ -192,6 +295,8 @@ main (void)
         cmocka_unit_test (test_watermark_closes_and_late_counts),
         cmocka_unit_test (test_retention_and_dirty),
         cmocka_unit_test (test_restore_and_growth),
+        cmocka_unit_test (test_account_deltas),
+        cmocka_unit_test (test_region_health),
     };
-    return cmocka_run_group_tests_name ("aggregator windows", tests, NULL, NULL);
+    return cmocka_run_group_tests_name ("aggregator", tests, NULL, NULL);
 }

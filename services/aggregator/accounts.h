@@ -1,0 +1,56 @@
+/*  accounts - per-account totals since the last flush (customer analytics)
+
+    Every scored transaction adds to its account's delta: count and spend,
+    approved spend (the lifetime value), outcomes, flagged count, score sum
+    and maximum, first and last event time. The sink writes the deltas with
+    the flush that also commits the checkpoints and adds them to
+    txw_data.accounts, so a replayed message is never added twice and a
+    failed flush keeps its deltas for the next one. Only the accounts seen
+    since the last flush are held, so memory follows the flush interval, not
+    the number of customers.                                                  */
+
+#ifndef TXW_ACCOUNTS_H
+#define TXW_ACCOUNTS_H
+
+#include "codec.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct {
+    char account_id [TXW_ID_MAX + 1];
+    int64_t tx_count;
+    int64_t spend;              //  reporting-currency minor units
+    int64_t approved_spend;
+    int64_t approved, declined, failed;
+    int64_t flagged;
+    int64_t score_sum;
+    int max_score;
+    int64_t first_ms;
+    int64_t last_ms;
+    uint64_t hash;              //  0: free slot
+} txw_account_delta_t;
+
+typedef struct _txw_accounts_t txw_accounts_t;
+
+txw_accounts_t *txw_accounts_new (int flag_threshold);
+void txw_accounts_destroy (txw_accounts_t **self_p);
+
+//  Adds one scored transaction to its account's delta. Returns -1 only when
+//  memory runs out (the transaction is then not counted, and logged).
+int txw_accounts_add (txw_accounts_t *self, const txw_tx_t *tx);
+
+size_t txw_accounts_size (const txw_accounts_t *self);
+
+//  Calls fn for every account delta held.
+typedef void (txw_account_visit_fn) (void *arg, const txw_account_delta_t *delta);
+void txw_accounts_each (txw_accounts_t *self, txw_account_visit_fn *fn, void *arg);
+
+//  Forgets every delta (after they were committed).
+void txw_accounts_clear (txw_accounts_t *self);
+
+//  The delta held for one account, or NULL. For tests.
+const txw_account_delta_t *txw_accounts_find (txw_accounts_t *self, const char *account_id);
+
+#endif
