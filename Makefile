@@ -79,12 +79,15 @@ $$(BIN)/$(call bin_name,$(1)): $$($(1)_OBJ) $$(COMMON_LIB)
 endef
 $(foreach s,$(SERVICES),$(eval $(call service_rule,$(s))))
 
-# tests/unit/test_<name>.c links the modules of service <name> if there is
-# one, so rules are tested as they run in the service.
+# tests/unit/test_<name>.c and test_<name>_<topic>.c link the modules of
+# service <name> if there is one, so rules are tested as they run in the
+# service.
+test_service = $(firstword $(subst _, ,$(1)))
 .SECONDEXPANSION:
-$(BUILD)/tests/test_%: tests/unit/test_%.c $(COMMON_LIB) $$($$*_MOD)
+$(BUILD)/tests/test_%: tests/unit/test_%.c $(COMMON_LIB) $$($$(call test_service,$$*)_MOD)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -Iservices/$* -o $@ $< $($*_MOD) $(COMMON_LIB) $(LDLIBS) -lcmocka
+	$(CC) $(CFLAGS) -Iservices/$(call test_service,$*) -o $@ $< \
+	    $($(call test_service,$*)_MOD) $(COMMON_LIB) $(LDLIBS) -lcmocka
 
 $(BUILD)/tools/txw-%: tests/tools/%.c $(COMMON_LIB)
 	@mkdir -p $(dir $@)
