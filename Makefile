@@ -21,7 +21,8 @@ OBJ      := $(BUILD)/obj
 # other .c files are modules the unit tests link too.
 SERVICES := $(notdir $(wildcard services/*))
 COMMON_SRC := $(wildcard common/*.c)
-COMMON_OBJ := $(patsubst %.c,$(OBJ)/%.o,$(COMMON_SRC)) $(OBJ)/gen/migrations.o $(OBJ)/gen/openapi.o
+COMMON_OBJ := $(patsubst %.c,$(OBJ)/%.o,$(COMMON_SRC)) $(OBJ)/gen/migrations.o $(OBJ)/gen/openapi.o \
+              $(OBJ)/gen/default_rules.o
 COMMON_LIB := $(BUILD)/libtxw.a
 SQL      := $(sort $(wildcard proto/sql/*.sql))
 
@@ -55,11 +56,16 @@ $(BUILD)/gen/migrations.c: $(SQL) tests/tools/embed_sql.sh
 	@mkdir -p $(dir $@)
 	sh tests/tools/embed_sql.sh $(SQL) > $@
 
-# The OpenAPI description the query API serves is compiled in the same way
-# (txw_openapi_yaml, common/openapi.h).
+# The OpenAPI description the query API serves and the scorer's default
+# rule set are compiled in the same way (txw_openapi_yaml, common/openapi.h;
+# txw_default_rules_json, services/scorer/ruleset.c).
 $(BUILD)/gen/openapi.c: proto/openapi.yaml tests/tools/embed_file.sh
 	@mkdir -p $(dir $@)
 	sh tests/tools/embed_file.sh txw_openapi_yaml $< > $@
+
+$(BUILD)/gen/default_rules.c: services/scorer/default-rules.json tests/tools/embed_file.sh
+	@mkdir -p $(dir $@)
+	sh tests/tools/embed_file.sh txw_default_rules_json $< > $@
 
 $(OBJ)/gen/%.o: $(BUILD)/gen/%.c
 	@mkdir -p $(dir $@)

@@ -25,6 +25,12 @@ main (int argc, char **argv)
         { "idle-evict-s", TXW_OPT_INT, "86400",
           "evict accounts idle this long in event time (0: never)", &cfg.idle_evict_s,
           0, 31622400 },
+        { "rules", TXW_OPT_STRING, "",
+          "rule file (JSON, see services/scorer/default-rules.json); empty: the "
+          "compiled-in default. Re-read on SIGHUP or when it changes", &cfg.rules_file, 0, 0 },
+        { "watch-s", TXW_OPT_INT, "5",
+          "seconds between checks for a changed rule file (0: only on SIGHUP)",
+          &cfg.watch_s, 0, 3600 },
         TXW_OPTIONS_END
     };
     txw_service_options (options, argc, argv, "txw-scorer",

@@ -2,6 +2,7 @@
 
 #include "rules.h"
 #include "reasons.h"
+#include "ruleset.h"
 
 #include <assert.h>
 #include <math.h>
@@ -14,88 +15,6 @@ enum {
 #define S_BIT(bit, NAME, name, text) S_BIT_##NAME = bit,
     TXW_REASONS (S_BIT)
 #undef S_BIT
-};
-
-#define GE(sig, x)  { RULES_SIG_##sig, RULES_OP_GE, (x) }
-#define LE(sig, x)  { RULES_SIG_##sig, RULES_OP_LE, (x) }
-
-//  The default rule set. Rows with the same reason bit are tiers: a
-//  stronger signal holds more rows and adds more points. The weights are
-//  set so the generator's fraud patterns (amount spikes, card testing,
-//  account takeover, night bursts) reach 80 on their own or with one
-//  companion signal, while any single trait of normal traffic (a trip
-//  abroad, a new phone, a busy hour, a jeweller) stays well below it;
-//  test_simulation_weights in tests/unit/test_scorer.c checks both.
-static const rules_rule_t s_default [] = {
-    //  Amount far above the account's own geometric mean, with enough
-    //  history to know what usual is.
-    { "amount_spike",           S_BIT_AMOUNT_SPIKE,     50,
-      { GE (HISTORY, 3), GE (AMOUNT_RATIO, 4), GE (AMOUNT_Z, 2.3) } },
-    { "amount_spike_extreme",   S_BIT_AMOUNT_SPIKE,     35,
-      { GE (HISTORY, 3), GE (AMOUNT_RATIO, 8), GE (AMOUNT_Z, 3) } },
-    //  Velocity beyond the account's own pace, counting this transaction:
-    //  a busy account buying every few seconds is not a burst.
-    { "velocity_minute",        S_BIT_VELOCITY_MINUTE,  25,
-      { GE (TX_MINUTE, 3), GE (MINUTE_SURPRISE, 2) } },
-    { "velocity_minute_high",   S_BIT_VELOCITY_MINUTE,  15,
-      { GE (TX_MINUTE, 6), GE (MINUTE_SURPRISE, 4) } },
-    { "velocity_hour",          S_BIT_VELOCITY_HOUR,    15,
-      { GE (TX_HOUR, 4), GE (HOUR_SURPRISE, 3) } },
-    { "velocity_hour_high",     S_BIT_VELOCITY_HOUR,    10,
-      { GE (TX_HOUR, 10), GE (HOUR_SURPRISE, 6) } },
-    //  Card testing: small online amounts in quick succession, more so
-    //  from a device the account has not used.
-    { "card_testing",           S_BIT_CARD_TESTING,     45,
-      { GE (SMALL_ONLINE, 1), GE (SMALL_ONLINE_MINUTE, 2) } },
-    { "card_testing_burst",     S_BIT_CARD_TESTING,     25,
-      { GE (SMALL_ONLINE, 1), GE (SMALL_ONLINE_MINUTE, 3) } },
-    { "card_testing_new_device", S_BIT_CARD_TESTING,    20,
-      { GE (SMALL_ONLINE_MINUTE, 2), GE (NEW_DEVICE, 1) } },
-    //  Where and from what.
-    { "new_country",            S_BIT_NEW_COUNTRY,      20,
-      { GE (HISTORY, 2), GE (NEW_COUNTRY, 1) } },
-    { "new_device",             S_BIT_NEW_DEVICE,       15,
-      { GE (HISTORY, 2), GE (NEW_DEVICE, 1) } },
-    { "new_country_and_device", S_BIT_NEW_COUNTRY,      15,
-      { GE (HISTORY, 2), GE (NEW_COUNTRY, 1), GE (NEW_DEVICE, 1) } },
-    { "impossible_travel",      S_BIT_IMPOSSIBLE_TRAVEL, 25,
-      { GE (COUNTRY_CHANGED, 1), LE (SINCE_PREV_S, 3600) } },
-    { "impossible_travel_far",  S_BIT_IMPOSSIBLE_TRAVEL, 35,
-      { GE (CONTINENT_CHANGED, 1), GE (NEW_COUNTRY, 1), LE (SINCE_PREV_S, 6 * 3600) } },
-    { "new_device_high_amount", S_BIT_NEW_DEVICE_HIGH_AMOUNT, 35,
-      { GE (HISTORY, 2), GE (NEW_DEVICE, 1), GE (AMOUNT_BASE_RATIO, 3) } },
-    //  Night activity only counts with a burst (several within seconds)
-    //  beyond the account's own pace: one late purchase is normal.
-    { "night_activity",         S_BIT_NIGHT_ACTIVITY,   35,
-      { GE (NIGHT, 1), GE (TX_BURST, 2), GE (BURST_SURPRISE, 1.5) } },
-    { "night_burst",            S_BIT_NIGHT_ACTIVITY,   40,
-      { GE (NIGHT, 1), GE (TX_BURST, 3), GE (BURST_SURPRISE, 2) } },
-    { "night_high_amount",      S_BIT_NIGHT_ACTIVITY,   20,
-      { GE (NIGHT, 1), GE (TX_BURST, 2), GE (AMOUNT_BASE_RATIO, 2) } },
-    //  Merchant categories with more fraud (see s_categories): a nudge.
-    { "risky_category",         S_BIT_RISKY_CATEGORY,    5, { GE (CATEGORY_RISK, 1) } },
-    { "risky_category_high",    S_BIT_RISKY_CATEGORY,    5, { GE (CATEGORY_RISK, 2) } },
-    { "risky_category_top",     S_BIT_RISKY_CATEGORY,    5, { GE (CATEGORY_RISK, 3) } },
-    { "decline_burst",          S_BIT_DECLINE_BURST,    30, { GE (DECLINES_RECENT, 3) } },
-    //  The anomaly model's hook: model_score is 0 until a model is wired in.
-    { "model_anomaly",          S_BIT_MODEL_ANOMALY,    40, { GE (MODEL_SCORE, 0.6) } },
-    { "model_anomaly_strong",   S_BIT_MODEL_ANOMALY,    20, { GE (MODEL_SCORE, 0.8) } },
-};
-
-//  Merchant categories: fraud risk, 1 (a little) to 3, and the usual ticket
-//  size against an account's everyday spending. Amounts are compared with
-//  the account's history after dividing by the factor, so a television is
-//  not a spike because groceries are cheap. Unlisted: risk 0, factor 1.
-static const struct {
-    const char *name;
-    int risk;
-    double amount_factor;
-} s_categories [] = {
-    { "jewelry",        3, 6.0 }, { "gambling",      3, 1.5 }, { "electronics",   2, 4.0 },
-    { "online_retail",  1, 1.3 }, { "transfer",      1, 6.0 }, { "travel",        0, 5.0 },
-    { "atm_cash",       0, 2.0 }, { "utilities",     0, 2.5 }, { "grocery",       0, 0.6 },
-    { "pharmacy",       0, 0.6 }, { "restaurants",   0, 0.8 }, { "fuel",          0, 1.2 },
-    { "clothing",       0, 1.5 }, { "entertainment", 0, 0.9 },
 };
 
 static const char *s_signal_names [] = {
@@ -126,16 +45,11 @@ static const char *s_continents [] = {
 struct _rules_t {
     rules_rule_t rules [RULES_MAX];
     size_t count;
+    rules_category_t categories [RULES_MAX_CATEGORIES];
+    size_t category_count;
     char model_version [TXW_NAME_MAX + 1];
     uint8_t continent [26][26];     //  by the two letters, 0: unknown
 };
-
-const rules_rule_t *
-rules_default (size_t *count)
-{
-    *count = sizeof s_default / sizeof s_default [0];
-    return s_default;
-}
 
 const char *
 rules_signal_name (int signal)
@@ -153,17 +67,18 @@ rules_signal_parse (const char *name)
 }
 
 rules_t *
-rules_new (const rules_rule_t *table, size_t count, const char *model_version)
+rules_new (const rules_set_t *set, const char *model_version)
 {
-    if (!table)
-        table = rules_default (&count);
-    if (count > RULES_MAX)
+    if (!set)
+        set = ruleset_default ();
+    if (set->count > RULES_MAX || set->category_count > RULES_MAX_CATEGORIES)
         return NULL;
-    for (size_t r = 0; r < count; r++) {
-        if (table [r].reason_bit < 0 || table [r].reason_bit >= TXW_REASON_COUNT)
+    for (size_t r = 0; r < set->count; r++) {
+        const rules_rule_t *rule = &set->rules [r];
+        if (rule->reason_bit < 0 || rule->reason_bit >= TXW_REASON_COUNT)
             return NULL;
         for (int c = 0; c < RULES_MAX_CONDITIONS; c++) {
-            const rules_condition_t *cond = &table [r].when [c];
+            const rules_condition_t *cond = &rule->when [c];
             if (cond->op != RULES_OP_NONE
             && ((int) cond->signal < 0 || cond->signal >= RULES_SIG_COUNT
                 || (cond->op != RULES_OP_GE && cond->op != RULES_OP_LE)))
@@ -173,10 +88,12 @@ rules_new (const rules_rule_t *table, size_t count, const char *model_version)
     rules_t *self = calloc (1, sizeof *self);
     if (!self)
         return NULL;
-    memcpy (self->rules, table, count * sizeof *table);
-    self->count = count;
+    memcpy (self->rules, set->rules, set->count * sizeof *set->rules);
+    self->count = set->count;
+    memcpy (self->categories, set->categories, set->category_count * sizeof *set->categories);
+    self->category_count = set->category_count;
     snprintf (self->model_version, sizeof self->model_version, "%s",
-              model_version? model_version: RULES_MODEL_VERSION);
+              model_version? model_version: set->version);
     for (size_t c = 0; c < sizeof s_continents / sizeof s_continents [0]; c++)
         for (const char *p = s_continents [c]; p [0] && p [1]; p += p [2]? 3: 2)
             self->continent [p [0] - 'A'][p [1] - 'A'] = (uint8_t) (c + 1);
@@ -212,24 +129,24 @@ s_continent (const rules_t *self, uint16_t code)
     return a >= 0 && a < 26 && b >= 0 && b < 26? self->continent [a][b]: 0;
 }
 
-//  The category's row, or -1.
-static int
-s_category (const char *category)
+//  The category's entry, or NULL (risk 0, factor 1).
+static const rules_category_t *
+s_category (const rules_t *self, const char *category)
 {
-    for (size_t i = 0; i < sizeof s_categories / sizeof s_categories [0]; i++)
-        if (!strcmp (category, s_categories [i].name))
-            return (int) i;
-    return -1;
+    for (size_t i = 0; i < self->category_count; i++)
+        if (!strcmp (category, self->categories [i].name))
+            return &self->categories [i];
+    return NULL;
 }
 
 //  The log amount that account statistics are kept on: log1p of the
 //  amount in the reporting currency, less the log of the category factor.
 static double
-s_log_amount (const txw_tx_t *tx, int category)
+s_log_amount (const txw_tx_t *tx, const rules_category_t *category)
 {
     int64_t amount = tx->amount_rep_minor > 0? tx->amount_rep_minor: tx->amount_minor;
     double x = log1p (amount > 0? (double) amount: 0.0);
-    return category >= 0? x - log (s_categories [category].amount_factor): x;
+    return category? x - log (category->amount_factor): x;
 }
 
 //  Spread of the account's log amounts, pulled towards a typical one by a
@@ -258,8 +175,8 @@ rules_signals (const rules_t *self, const profiles_account_t *acct, const txw_tx
     v [RULES_SIG_HISTORY] = history;
     v [RULES_SIG_SMALL_ONLINE] = small_online;
     v [RULES_SIG_NIGHT] = tx->hour >= 1 && tx->hour <= 4;
-    int category = s_category (tx->category);
-    v [RULES_SIG_CATEGORY_RISK] = category >= 0? s_categories [category].risk: 0;
+    const rules_category_t *category = s_category (self, tx->category);
+    v [RULES_SIG_CATEGORY_RISK] = category? category->risk: 0;
     v [RULES_SIG_MODEL_SCORE] = model_score;
     v [RULES_SIG_TX_MINUTE] = 1;
     v [RULES_SIG_TX_HOUR] = 1;
@@ -360,7 +277,7 @@ rules_score_tx (rules_t *self, profiles_t *profiles, txw_tx_t *tx, double model_
         return -1;
     //  A spike is folded in clipped to the edge of the usual, so one huge
     //  purchase does not hide the next.
-    double x = s_log_amount (tx, s_category (tx->category));
+    double x = s_log_amount (tx, s_category (self, tx->category));
     if (tx->reasons & TXW_REASON_AMOUNT_SPIKE) {
         double edge = acct->log_mean + RULES_CLIP_Z * s_spread (acct);
         if (x > edge)

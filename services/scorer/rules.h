@@ -9,11 +9,11 @@
        holds adds its weight and sets its reason bit;
     3. combiner: the sum of the weights of the rows that hold, capped to
        0..100.
-    The table is data, not code, so it can later be loaded from a file
-    (rules_new takes any table; rules_signal_parse maps names). The anomaly
-    model enters as one more signal (model_score, 0..1, an argument of
-    rules_score_tx), 0 until a model is wired in; its rows are already in
-    the table. Velocity signals are measured against the account's own pace
+    The table is data, not code: a rule set (rules_set_t) is read from a
+    JSON file by ruleset.h, the default one included, along with each
+    merchant category's risk and usual ticket size. The anomaly model
+    enters as one more signal (model_score, 0..1, an argument of
+    rules_score_tx). Velocity signals are measured against the account's own pace
     ("usual" comes from its typical gap between transactions), so a busy
     account is not a burst.                                                   */
 
@@ -27,9 +27,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define RULES_MODEL_VERSION     "rules-1"
 #define RULES_MAX               64
 #define RULES_MAX_CONDITIONS    3
+#define RULES_MAX_CATEGORIES    64
 
 #define RULES_SIGNALS(X)                                                        \
     X (HISTORY,             "history")          /* prior transactions         */ \
@@ -74,11 +74,30 @@ typedef struct {
 } rules_condition_t;
 
 typedef struct {
-    const char *name;
+    char name [TXW_NAME_MAX + 1];
     int reason_bit;                 //  0 .. TXW_REASON_COUNT - 1
     int weight;                     //  points added when every condition holds
     rules_condition_t when [RULES_MAX_CONDITIONS];  //  op NONE: unused
 } rules_rule_t;
+
+//  A merchant category's fraud risk (0..3) and its usual ticket size
+//  against an account's everyday spending: amounts are compared with the
+//  account's history after dividing by the factor, so a television is not
+//  a spike because groceries are cheap. Unlisted: risk 0, factor 1.
+typedef struct {
+    char name [TXW_NAME_MAX + 1];
+    int risk;
+    double amount_factor;
+} rules_category_t;
+
+//  Everything a rule file holds.
+typedef struct {
+    char version [TXW_NAME_MAX + 1];
+    rules_rule_t rules [RULES_MAX];
+    size_t count;
+    rules_category_t categories [RULES_MAX_CATEGORIES];
+    size_t category_count;
+} rules_set_t;
 
 //  Tunables that define signals rather than rules.
 #define RULES_SMALL_AMOUNT_MINOR    300     //  "small": at most 3.00 (reporting)
@@ -91,14 +110,13 @@ typedef struct {
 
 typedef struct _rules_t rules_t;
 
-//  Creates a rule set from table (count rows, copied) or, with table NULL,
-//  the built-in default. Returns NULL if a row is invalid (bad reason bit or
-//  signal) or there are more than RULES_MAX rows.
-rules_t *rules_new (const rules_rule_t *table, size_t count, const char *model_version);
+//  Creates the scoring state for a rule set (copied) or, with set NULL, the
+//  default one (ruleset_default). model_version is what scored transactions
+//  carry (NULL: the set's version). Returns NULL if a row is invalid (bad
+//  reason bit or signal) or the set is over its limits.
+rules_t *rules_new (const rules_set_t *set, const char *model_version);
 void rules_destroy (rules_t **self_p);
 
-//  The built-in table, for tests and --help style listings.
-const rules_rule_t *rules_default (size_t *count);
 //  Name of a signal, or NULL; and the signal of a name, or -1 (for loading
 //  a table from a file).
 const char *rules_signal_name (int signal);

@@ -6,9 +6,12 @@
 #include "pii.h"
 #include "reasons.h"
 #include "rules.h"
+#include "ruleset.h"
 #include "transport.h"
 
 #include <stdio.h>
+#include <stdlib.h>
+#include <sys/stat.h>
 #include <string.h>
 
 #define S_SCORE_BANDS   10
@@ -42,6 +45,10 @@ struct _scorer_t {
 
     uint64_t evicted_cap_seen;
     uint64_t evicted_idle_seen;
+    txw_counter_t *reloads_ok;
+    txw_counter_t *reloads_failed;
+    int64_t next_watch_ms;
+    struct stat rules_stat;     //  of the rule file as last read
     int64_t warned_ms;          //  last malformed-input warning (rate limit)
     uint64_t warn_suppressed;
 };
@@ -76,6 +83,10 @@ s_metrics_new (scorer_t *self)
         self->reasons [bit] = txw_counter_new ("txw_reason_total", labels,
                                                "scored transactions with this reason code");
     }
+    self->reloads_ok = txw_counter_new ("txw_reloads_total", "result=\"ok\"",
+                                        "rule and model reloads");
+    self->reloads_failed = txw_counter_new ("txw_reloads_total", "result=\"refused\"",
+                                            "rule and model reloads");
     self->evicted_cap = txw_counter_new ("txw_accounts_evicted_total", "cause=\"cap\"",
                                          "account states evicted");
     self->evicted_idle = txw_counter_new ("txw_accounts_evicted_total", "cause=\"idle\"",
@@ -95,6 +106,85 @@ s_track (scorer_t *self, txw_out_t *out, uint32_t type)
     self->tracked [self->tracked_count++] = txw_out_batch (out, type);
 }
 
+//  --- Rules and reloads ------------------------------------------------------
+
+//  Reads the configured rule file (or takes the default) into a new rule
+//  state. Returns NULL with the reason logged; the caller keeps what runs.
+static rules_t *
+s_load_rules (scorer_t *self)
+{
+    const char *path = self->cfg->rules_file;
+    if (!path || !*path)
+        return rules_new (NULL, NULL);
+    rules_set_t *set = malloc (sizeof *set);
+    char err [512];
+    rules_t *rules = NULL;
+    if (!set)
+        log_error ("out of memory reading %s", path);
+    else
+    if (ruleset_load (path, set, err, sizeof err))
+        log_error ("rule file refused: %s", err);
+    else
+    if (!(rules = rules_new (set, NULL)))
+        log_error ("rule file refused: %s: out of memory", path);
+    free (set);
+    return rules;
+}
+
+//  True if the file at path is not the one st describes; st is updated.
+static bool
+s_file_changed (const char *path, struct stat *st)
+{
+    struct stat now;
+    if (stat (path, &now))
+        return false;           //  gone for a moment (being replaced): wait
+    bool changed = now.st_mtim.tv_sec != st->st_mtim.tv_sec
+                || now.st_mtim.tv_nsec != st->st_mtim.tv_nsec
+                || now.st_ino != st->st_ino || now.st_size != st->st_size;
+    *st = now;
+    return changed;
+}
+
+//  Replaces the running rules with a fresh read of the file, if it is good.
+static void
+s_reload (scorer_t *self, const char *why)
+{
+    rules_t *rules = s_load_rules (self);
+    if (!rules) {
+        txw_counter_add (self->reloads_failed, 1);
+        log_warn ("reload (%s) failed: still scoring with %s", why,
+                  rules_model_version (self->rules));
+        return;
+    }
+    log_info ("reload (%s): now scoring with %s (%zu rules), was %s", why,
+              rules_model_version (rules), rules_count (rules),
+              rules_model_version (self->rules));
+    rules_destroy (&self->rules);
+    self->rules = rules;
+    txw_counter_add (self->reloads_ok, 1);
+}
+
+//  Between batches: a SIGHUP, or a rule file that changed on disk.
+static void
+s_check_reload (scorer_t *self)
+{
+    if (self->svc->reload) {
+        self->svc->reload = 0;
+        if (*self->cfg->rules_file)
+            s_file_changed (self->cfg->rules_file, &self->rules_stat);
+        s_reload (self, "SIGHUP");
+        return;
+    }
+    const char *path = self->cfg->rules_file;
+    if (!path || !*path || self->cfg->watch_s == 0 || txw_mono_ms () < self->next_watch_ms)
+        return;
+    self->next_watch_ms = txw_mono_ms () + self->cfg->watch_s * 1000;
+    //  A changed file is read once, good or bad: a bad one is not retried
+    //  every few seconds, only when it changes again.
+    if (s_file_changed (path, &self->rules_stat))
+        s_reload (self, "file changed");
+}
+
 scorer_t *
 scorer_new (const scorer_config_t *cfg, txw_service_t *svc)
 {
@@ -105,11 +195,15 @@ scorer_new (const scorer_config_t *cfg, txw_service_t *svc)
     self->svc = svc;
     s_metrics_new (self);
     self->profiles = profiles_new ((uint32_t) cfg->max_accounts, cfg->idle_evict_s * 1000);
-    self->rules = rules_new (NULL, 0, RULES_MODEL_VERSION);
-    if (!self->profiles || !self->rules) {
+    if (!self->profiles) {
         log_error ("cannot allocate state for %lld accounts", (long long) cfg->max_accounts);
         goto err;
     }
+    self->rules = s_load_rules (self);
+    if (!self->rules)
+        goto err;
+    if (*cfg->rules_file)
+        s_file_changed (cfg->rules_file, &self->rules_stat);
     self->in = txw_in_new_pull (cfg->bind, (int) cfg->svc.hwm);
     if (self->in)
         txw_in_count_gaps (self->in, svc->gaps);
@@ -358,6 +452,7 @@ scorer_run (scorer_t *self)
     while (!self->svc->stop) {
         s_receive (self, s_due_ms (self));
         s_flush (self, false);
+        s_check_reload (self);
     }
     //  Stop taking new work but score what is already queued here (the
     //  validators count it as delivered), then send everything.

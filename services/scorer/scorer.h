@@ -6,7 +6,12 @@
     above the alert threshold also raises an alert: the full record goes to
     the same aggregator shard to be stored, and a copy with the account id
     masked is published for the push gateway. The scorer has no external
-    dependency, so it is ready as soon as its sockets are bound.             */
+    dependency, so it is ready as soon as its sockets are bound.
+
+    The rule file is read again on SIGHUP, or when it changes on disk. The
+    new set is checked whole before it replaces the running one, between
+    two batches, so a reload loses nothing; a bad file is refused with a
+    log line naming the problem, and the running set stays.                 */
 
 #ifndef TXW_SCORER_H
 #define TXW_SCORER_H
@@ -22,6 +27,8 @@ typedef struct {
     int64_t shard;
     int64_t max_accounts;
     int64_t idle_evict_s;
+    const char *rules_file;     //  "" for the compiled-in default
+    int64_t watch_s;            //  seconds between checks of the files, 0: never
 } scorer_config_t;
 
 typedef struct _scorer_t scorer_t;

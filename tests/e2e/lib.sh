@@ -49,13 +49,14 @@ start() {
 # start_pipeline PREFIX [AGGREGATOR ARGS...]: aggregator, scorer and validator
 # on ports PREFIX21/22 (aggregator), PREFIX11/12 (scorer), PREFIX01/02
 # (validator), admin ports PREFIX93/92/91, against $DB, with the test rates.
+# SCORER_ARGS, an array, adds options to the scorer's command line.
 start_pipeline() {
     local p=$1; shift
     start aggregator ${p}93 "$BIN/txw-aggregator" --database-url "$DB" \
         --bind tcp://127.0.0.1:${p}21 --publish tcp://127.0.0.1:${p}22 --admin-port ${p}93 "$@"
     start scorer ${p}92 "$BIN/txw-scorer" --bind tcp://127.0.0.1:${p}11 \
         --aggregator-endpoints tcp://127.0.0.1:${p}21 --publish tcp://127.0.0.1:${p}12 \
-        --admin-port ${p}92
+        --admin-port ${p}92 ${SCORER_ARGS[@]+"${SCORER_ARGS[@]}"}
     start validator ${p}91 "$BIN/txw-validator" --database-url "$DB" \
         --rates "$ROOT/tests/e2e/rates.csv" --max-future-ms 315360000000 \
         --bind tcp://127.0.0.1:${p}01 --scorer-endpoints tcp://127.0.0.1:${p}11 \

@@ -15,6 +15,7 @@
 #include "profiles.h"
 #include "reasons.h"
 #include "rules.h"
+#include "ruleset.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -64,7 +65,7 @@ s_setup (void **state)
 {
     fixture_t *f = calloc (1, sizeof *f);
     f->profiles = profiles_new (10000, 0);
-    f->rules = rules_new (NULL, 0, NULL);
+    f->rules = rules_new (NULL, NULL);
     assert_non_null (f->profiles);
     assert_non_null (f->rules);
     *state = f;
@@ -88,7 +89,7 @@ s_score (fixture_t *f, txw_tx_t *tx)
 {
     assert_int_equal (rules_score_tx (f->rules, f->profiles, tx, 0), 0);
     assert_true (tx->scored);
-    assert_string_equal (tx->model_version, RULES_MODEL_VERSION);
+    assert_string_equal (tx->model_version, ruleset_default ()->version);
     return tx->score;
 }
 
@@ -532,7 +533,9 @@ test_rules_score_is_capped (void **state)
         { "never", 2, 70, { { RULES_SIG_HISTORY, RULES_OP_GE, 1 },
                             { RULES_SIG_NIGHT, RULES_OP_LE, 0 } } },
     };
-    rules_t *rules = rules_new (table, 3, "test-1");
+    rules_set_t set = { .version = "test-1", .count = 3 };
+    memcpy (set.rules, table, sizeof table);
+    rules_t *rules = rules_new (&set, NULL);
     assert_non_null (rules);
     assert_string_equal (rules_model_version (rules), "test-1");
     rules_signals_t signals;
@@ -544,28 +547,31 @@ test_rules_score_is_capped (void **state)
     assert_int_equal (reasons, 3);
     rules_destroy (&rules);
     //  Negative points floor at zero.
-    table [0].weight = table [1].weight = -70;
-    rules = rules_new (table, 3, NULL);
+    set.rules [0].weight = set.rules [1].weight = -70;
+    rules = rules_new (&set, "test-2");
+    assert_string_equal (rules_model_version (rules), "test-2");
     assert_int_equal (rules_combine (rules, &signals, &reasons), 0);
     rules_destroy (&rules);
     //  Invalid rows are refused.
-    table [0].reason_bit = TXW_REASON_COUNT;
-    assert_null (rules_new (table, 3, NULL));
-    table [0].reason_bit = 0;
-    table [1].when [0].signal = RULES_SIG_COUNT;
-    assert_null (rules_new (table, 3, NULL));
+    set.rules [0].reason_bit = TXW_REASON_COUNT;
+    assert_null (rules_new (&set, NULL));
+    set.rules [0].reason_bit = 0;
+    set.rules [1].when [0].signal = RULES_SIG_COUNT;
+    assert_null (rules_new (&set, NULL));
 }
 
 static void
 test_rules_default_table_is_valid (void **state)
 {
     (void) state;
-    size_t count;
-    const rules_rule_t *table = rules_default (&count);
+    const rules_set_t *set = ruleset_default ();
+    size_t count = set->count;
+    const rules_rule_t *table = set->rules;
     assert_true (count > 10 && count <= RULES_MAX);
+    assert_true (set->category_count >= 10);
     uint32_t bits = 0;
     for (size_t r = 0; r < count; r++) {
-        assert_non_null (table [r].name);
+        assert_true (table [r].name [0]);
         assert_true (table [r].weight > 0 && table [r].weight <= 100);
         bits |= 1u << table [r].reason_bit;
     }
