@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-_Static_assert (sizeof (profiles_account_t) <= 224, "account record grew: check the budget");
+_Static_assert (sizeof (profiles_account_t) <= 184, "account record grew: check the budget");
 
 //  An index slot holds (entry index + 1) in the low 32 bits and the top 32
 //  bits of the account hash above them, so most probes that miss never touch
@@ -39,6 +39,32 @@ s_mix (uint64_t h)
     h *= 0x94d049bb133111ebULL;
     h ^= h >> 31;
     return h? h: 1;
+}
+
+//  The check: FNV-1a 32 over the id, independent of the 64-bit hash.
+static uint32_t
+s_check (const char *id, size_t len)
+{
+    uint32_t h = 2166136261u;
+    for (size_t i = 0; i < len; i++)
+        h = (h ^ (uint8_t) id [i]) * 16777619u;
+    return h;
+}
+
+static uint32_t
+s_name_hash (const char *name)
+{
+    size_t len = strlen (name);
+    uint32_t h = len? s_check (name, len): 0;
+    return h? h: (len? 1: 0);
+}
+
+static uint16_t
+s_region_hash (const char *region)
+{
+    uint32_t h = s_name_hash (region);
+    uint16_t folded = (uint16_t) (h ^ (h >> 16));
+    return folded? folded: (h? 1: 0);
 }
 
 static inline uint64_t
@@ -190,6 +216,7 @@ profiles_get (profiles_t *self, const char *id, size_t len, int64_t now_ms)
     s_expire_idle (self);
 
     uint64_t hash = s_mix (txw_hash (id, len));
+    uint32_t check = s_check (id, len);
     uint64_t mask = self->index_mask;
     uint64_t i = hash & mask;
     for (;;) {
@@ -199,7 +226,7 @@ profiles_get (profiles_t *self, const char *id, size_t len, int64_t now_ms)
         if ((v >> 32) == (hash >> 32)) {
             uint32_t e = (uint32_t) v - 1;
             profiles_account_t *a = &self->entries [e];
-            if (a->hash == hash && a->id_len == len && memcmp (a->id, id, len) == 0) {
+            if (a->hash == hash && a->id_check == check) {
                 if (self->lru_head != e + 1) {
                     s_lru_unlink (self, e);
                     s_lru_push_head (self, e);
@@ -233,8 +260,7 @@ profiles_get (profiles_t *self, const char *id, size_t len, int64_t now_ms)
     profiles_account_t *a = &self->entries [e];
     memset (a, 0, sizeof *a);
     a->hash = hash;
-    a->id_len = (uint8_t) len;
-    memcpy (a->id, id, len);
+    a->id_check = check;
     a->last_ms = now_ms;
     self->index [i] = s_slot_value (hash, e);
     s_lru_push_head (self, e);
@@ -258,6 +284,46 @@ profiles_device_hash (const char *device_id)
         return 0;
     uint32_t h = (uint32_t) (txw_hash (device_id, len) >> 32);
     return h? h: 1;
+}
+
+//  Buckets are indexed by (event second / 300) % 12; bucket_last is the
+//  newest bucket written, and a bucket more than an hour older than it is
+//  stale and cleared before reuse.
+static void
+s_bucket_add (profiles_account_t *acct, int64_t ts_s)
+{
+    uint32_t b = (uint32_t) ((ts_s < 0? 0: ts_s) / PROFILES_BUCKET_S);
+    if (acct->count == 1 || b > acct->bucket_last) {
+        uint32_t from = acct->count == 1? b - PROFILES_BUCKETS + 1: acct->bucket_last + 1;
+        if (b - from >= PROFILES_BUCKETS)
+            from = b - PROFILES_BUCKETS + 1;
+        for (uint32_t k = from; k != b + 1; k++)
+            acct->buckets [k % PROFILES_BUCKETS] = 0;
+        acct->bucket_last = b;
+    }
+    else
+    if (acct->bucket_last - b >= PROFILES_BUCKETS)
+        return;                 //  older than an hour before the newest: not kept
+    uint8_t *n = &acct->buckets [b % PROFILES_BUCKETS];
+    if (*n < UINT8_MAX)
+        (*n)++;
+}
+
+uint32_t
+profiles_count_hour (const profiles_account_t *acct, int64_t now_ms)
+{
+    if (acct->count == 0)
+        return 0;
+    int64_t now_b = (now_ms < 0? 0: now_ms / 1000) / PROFILES_BUCKET_S;
+    uint32_t count = 0;
+    for (uint32_t k = 0; k < PROFILES_BUCKETS; k++) {
+        int64_t b = (int64_t) acct->bucket_last - k;
+        if (b < 0)
+            break;
+        if (b <= now_b && b > now_b - PROFILES_BUCKETS)
+            count += acct->buckets [b % PROFILES_BUCKETS];
+    }
+    return count;
 }
 
 void
@@ -297,6 +363,12 @@ profiles_update (profiles_account_t *acct, const txw_tx_t *tx, double log_amount
 
     if (tx->ts_ms > acct->last_ms && tx->ts_ms <= PROFILES_MAX_MS)
         acct->last_ms = tx->ts_ms;
+    s_bucket_add (acct, ts_s);
+    if (!acct->home_branch)
+        acct->home_branch = s_name_hash (tx->branch_id);
+    if (!acct->home_region)
+        acct->home_region = s_region_hash (tx->region);
+    acct->dirty = 1;
 
     uint16_t country = profiles_country_code (tx->country);
     if (country) {
@@ -322,6 +394,20 @@ profiles_update (profiles_account_t *acct, const txw_tx_t *tx, double log_amount
         }
         acct->last_device = device;
     }
+}
+
+bool
+profiles_branch_away (const profiles_account_t *acct, const char *branch_id)
+{
+    uint32_t h = s_name_hash (branch_id);
+    return acct->home_branch && h && h != acct->home_branch;
+}
+
+bool
+profiles_region_away (const profiles_account_t *acct, const char *region)
+{
+    uint16_t h = s_region_hash (region);
+    return acct->home_region && h && h != acct->home_region;
 }
 
 uint32_t

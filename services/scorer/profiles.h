@@ -10,7 +10,10 @@
     of accounts idle for longer than a limit. All times are event times
     (tx->ts_ms), never wall time, so a replay scores the same way.
 
-    One record is about 200 bytes, most of it the account id itself.          */
+    A record does not hold the account id: it is known by a 64-bit hash and
+    a second, independent 32-bit check of the id, so two accounts would
+    have to collide in 96 bits to be confused. That keeps a record at 184
+    bytes, plus 16 bytes of index: 200 bytes an account.               */
 
 #ifndef TXW_SCORER_PROFILES_H
 #define TXW_SCORER_PROFILES_H
@@ -24,6 +27,8 @@
 #define PROFILES_RING       16      //  recent transactions kept per account
 #define PROFILES_SEEN       4       //  recent countries / devices kept
 #define PROFILES_GAP_ALPHA  0.1     //  weight of the newest gap in the mean
+#define PROFILES_BUCKETS    12      //  per-hour counts: twelve 5-minute buckets
+#define PROFILES_BUCKET_S   300
 
 //  Flags for ring entries, set by the caller of profiles_update.
 #define PROFILES_SMALL      1u      //  a small online amount (card testing)
@@ -59,8 +64,12 @@ typedef struct {
     uint32_t last_device;
     uint32_t fresh_device;          //  the same for devices
     uint32_t fresh_device_s;
-    uint8_t id_len;
-    char id [TXW_ID_MAX + 1];
+    uint32_t id_check;              //  second hash of the id
+    uint32_t home_branch;           //  hash of the first branch seen; 0 none yet
+    uint32_t bucket_last;           //  5-minute bucket of the latest event
+    uint8_t buckets [PROFILES_BUCKETS];     //  transactions per bucket (saturating)
+    uint16_t home_region;           //  16-bit hash of the first region seen
+    uint8_t dirty;                  //  changed since the last checkpoint
 } profiles_account_t;
 
 typedef struct _profiles_t profiles_t;
@@ -91,6 +100,14 @@ void profiles_update (profiles_account_t *acct, const txw_tx_t *tx, double log_a
 //  ones. The ring holds PROFILES_RING entries, so counts saturate there.
 uint32_t profiles_count_within (const profiles_account_t *acct, int64_t now_ms,
                                 int64_t window_ms, profiles_which_t which);
+//  Transactions in the hour before now_ms (5-minute resolution, up to 255
+//  a bucket): unlike the ring, this does not saturate for busy accounts.
+uint32_t profiles_count_hour (const profiles_account_t *acct, int64_t now_ms);
+//  Whether a branch (region) differs from the account's home one; false
+//  while the account has none.
+bool profiles_branch_away (const profiles_account_t *acct, const char *branch_id);
+bool profiles_region_away (const profiles_account_t *acct, const char *region);
+
 //  Transactions among the newest n in the ring (counting back from the
 //  latest folded in), all or only the small or declined ones.
 uint32_t profiles_count_last (const profiles_account_t *acct, uint32_t n,

