@@ -31,6 +31,13 @@ main (int argc, char **argv)
         { "watch-s", TXW_OPT_INT, "5",
           "seconds between checks for a changed rule file (0: only on SIGHUP)",
           &cfg.watch_s, 0, 3600 },
+        { "database-url", TXW_OPT_STRING, "",
+          "libpq connection string for checkpoints of per-account history; empty: none",
+          &cfg.database_url, 0, 0 },
+        { "checkpoint-s", TXW_OPT_INT, "10",
+          "seconds between checkpoints of changed account history", &cfg.checkpoint_s, 1, 3600 },
+        { "migrate", TXW_OPT_BOOL, "true", "apply pending schema migrations at start",
+          &cfg.migrate, 0, 0 },
         TXW_OPTIONS_END
     };
     txw_service_options (options, argc, argv, "txw-scorer",

@@ -25,6 +25,7 @@ struct _profiles_t {
     int64_t clock_ms;               //  newest event time seen
     uint64_t evicted_cap;
     uint64_t evicted_idle;
+    uint32_t collect_next;          //  entry where profiles_collect_dirty goes on
 };
 
 //  Every scorer shard only holds accounts with txw_hash (id) % shards equal
@@ -515,6 +516,56 @@ profiles_device_new (const profiles_account_t *acct, const char *device_id,
     return acct->fresh_device
         && acct->fresh_device == profiles_device_hash (device_id)
         && s_fresh (acct->fresh_device_s, now_ms, fresh_ms);
+}
+
+size_t
+profiles_collect_dirty (profiles_t *self, profiles_account_t *out, size_t max)
+{
+    size_t n = 0;
+    uint32_t scanned = 0;
+    while (n < max && scanned < self->used_top) {
+        if (self->collect_next >= self->used_top)
+            self->collect_next = 0;
+        profiles_account_t *a = &self->entries [self->collect_next++];
+        scanned++;
+        if (a->hash && a->dirty) {
+            a->dirty = 0;
+            out [n] = *a;
+            out [n].lru_prev = out [n].lru_next = 0;
+            n++;
+        }
+    }
+    return n;
+}
+
+int
+profiles_restore (profiles_t *self, const profiles_account_t *record)
+{
+    if (!record->hash || record->count == 0 || record->ring_used > PROFILES_RING
+    ||  record->ring_head >= PROFILES_RING || record->country_next >= PROFILES_SEEN
+    ||  record->device_next >= PROFILES_SEEN || record->last_ms < 0
+    ||  record->last_ms > PROFILES_MAX_MS)
+        return -1;
+    if (self->free_head || self->used_top >= self->max_accounts)
+        return -1;              //  only into a fresh table, never evicting
+    uint64_t mask = self->index_mask;
+    uint64_t i = record->hash & mask;
+    for (uint64_t v; (v = self->index [i]); i = (i + 1) & mask) {
+        const profiles_account_t *a = &self->entries [(uint32_t) v - 1];
+        if (a->hash == record->hash && a->id_check == record->id_check)
+            return -1;
+    }
+    uint32_t e = self->used_top++;
+    profiles_account_t *a = &self->entries [e];
+    *a = *record;
+    a->lru_prev = a->lru_next = 0;
+    a->dirty = 0;
+    self->index [i] = s_slot_value (a->hash, e);
+    s_lru_push_head (self, e);
+    self->size++;
+    if (a->last_ms > self->clock_ms)
+        self->clock_ms = a->last_ms;
+    return 0;
 }
 
 size_t

@@ -133,6 +133,20 @@ bool profiles_device_new (const profiles_account_t *acct, const char *device_id,
 uint16_t profiles_country_code (const char *country);
 uint32_t profiles_device_hash (const char *device_id);
 
+//  --- Checkpoints -----------------------------------------------------------------
+//  The record layout version: a checkpoint of another layout is not restored.
+#define PROFILES_LAYOUT     (1000 + (int) sizeof (profiles_account_t))
+
+//  Copies up to max accounts changed since they were last collected into
+//  out and clears their dirty mark; continues where the previous call
+//  stopped, so a large table is collected over several calls. Returns how
+//  many were copied; 0 once a full pass found nothing more.
+size_t profiles_collect_dirty (profiles_t *self, profiles_account_t *out, size_t max);
+
+//  Puts a checkpointed record back (at start-up). Returns 0, or -1 if the
+//  table is full or the record is already held or not a valid record.
+int profiles_restore (profiles_t *self, const profiles_account_t *record);
+
 size_t profiles_size (const profiles_t *self);
 uint64_t profiles_evicted_cap (const profiles_t *self);
 uint64_t profiles_evicted_idle (const profiles_t *self);

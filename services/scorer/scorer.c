@@ -1,6 +1,7 @@
 /*  scorer - the fraud scoring stage: pull transactions, score, route, alert */
 
 #include "scorer.h"
+#include "checkpoint.h"
 #include "clock.h"
 #include "profiles.h"
 #include "pii.h"
@@ -27,6 +28,9 @@ struct _scorer_t {
     txw_out_t *pub;
     profiles_t *profiles;
     rules_t *rules;
+    checkpoint_t *checkpoint;   //  NULL without a database
+    profiles_account_t *collected;
+    int64_t next_checkpoint_ms;
 
     txw_counter_t *scored;
     txw_counter_t *alerts;
@@ -53,13 +57,31 @@ struct _scorer_t {
     uint64_t warn_suppressed;
 };
 
+//  Ready once the sockets are bound: checkpoints are not on the scoring
+//  path, so a database that is away shows in the detail only.
 static bool
 s_ready (void *arg, char *detail, size_t size)
 {
     scorer_t *self = arg;
-    snprintf (detail, size, "{\"dependencies\":\"none\",\"shard\":%lld}",
+    snprintf (detail, size, "{\"checkpoints\":\"%s\",\"shard\":%lld}",
+              !self->checkpoint? "off": checkpoint_healthy (self->checkpoint)? "ok": "failing",
               (long long) self->cfg->shard);
     return true;
+}
+
+#define S_COLLECT   65536       //  account records copied per collection step
+
+//  Hands every account record changed since the last checkpoint to the
+//  writer thread, in steps so one copy buffer serves any table size.
+static void
+s_checkpoint (scorer_t *self)
+{
+    if (!self->checkpoint)
+        return;
+    size_t n;
+    while ((n = profiles_collect_dirty (self->profiles, self->collected, S_COLLECT)) > 0)
+        checkpoint_submit (self->checkpoint, self->collected, n);
+    self->next_checkpoint_ms = txw_mono_ms () + self->cfg->checkpoint_s * 1000;
 }
 
 static void
@@ -202,6 +224,19 @@ scorer_new (const scorer_config_t *cfg, txw_service_t *svc)
     self->rules = s_load_rules (self);
     if (!self->rules)
         goto err;
+    if (*cfg->database_url) {
+        char consumer [32];
+        snprintf (consumer, sizeof consumer, "scorer-%lld", (long long) cfg->shard);
+        self->checkpoint = checkpoint_new (cfg->database_url, consumer, cfg->migrate);
+        self->collected = malloc (S_COLLECT * sizeof *self->collected);
+        long restored = self->checkpoint && self->collected
+                      ? checkpoint_restore (self->checkpoint, self->profiles): -1;
+        if (restored < 0)
+            goto err;
+        log_info ("resumed the history of %ld accounts from the last checkpoint", restored);
+        txw_gauge_set (self->accounts, restored);
+        self->next_checkpoint_ms = txw_mono_ms () + cfg->checkpoint_s * 1000;
+    }
     if (*cfg->rules_file)
         s_file_changed (cfg->rules_file, &self->rules_stat);
     self->in = txw_in_new_pull (cfg->bind, (int) cfg->svc.hwm);
@@ -243,6 +278,8 @@ scorer_destroy (scorer_t **self_p)
     txw_out_destroy (&self->pub);
     profiles_destroy (&self->profiles);
     rules_destroy (&self->rules);
+    checkpoint_destroy (&self->checkpoint);
+    free (self->collected);
     free (self);
     *self_p = NULL;
 }
@@ -453,6 +490,8 @@ scorer_run (scorer_t *self)
         s_receive (self, s_due_ms (self));
         s_flush (self, false);
         s_check_reload (self);
+        if (self->checkpoint && txw_mono_ms () >= self->next_checkpoint_ms)
+            s_checkpoint (self);
     }
     //  Stop taking new work but score what is already queued here (the
     //  validators count it as delivered), then send everything.
@@ -462,6 +501,9 @@ scorer_run (scorer_t *self)
         ;
     int rc = s_flush (self, true) == 0? 0: 1;
     s_update_gauges (self);
+    s_checkpoint (self);
+    if (self->checkpoint && checkpoint_drain (self->checkpoint, 10000))
+        log_error ("account history changed since the last checkpoint could not be saved");
     if (rc)
         log_error ("some batches were dropped at shutdown: no aggregator took them");
     log_info ("stopped: %llu scored, %llu alerts, %zu accounts held",

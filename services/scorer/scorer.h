@@ -8,6 +8,9 @@
     masked is published for the push gateway. The scorer has no external
     dependency, so it is ready as soon as its sockets are bound.
 
+    With a database, the account records that changed are checkpointed
+    every few seconds (checkpoint.h) and read back at start.
+
     The rule file is read again on SIGHUP, or when it changes on disk. The
     new set is checked whole before it replaces the running one, between
     two batches, so a reload loses nothing; a bad file is refused with a
@@ -29,6 +32,9 @@ typedef struct {
     int64_t idle_evict_s;
     const char *rules_file;     //  "" for the compiled-in default
     int64_t watch_s;            //  seconds between checks of the files, 0: never
+    const char *database_url;   //  "" for no checkpoints of account state
+    int64_t checkpoint_s;
+    bool migrate;
 } scorer_config_t;
 
 typedef struct _scorer_t scorer_t;

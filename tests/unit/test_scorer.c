@@ -303,6 +303,53 @@ test_profiles_hour_buckets_and_home (void **state)
     profiles_destroy (&profiles);
 }
 
+//  Checkpoint records: every changed account is collected once, and a
+//  fresh table restored from them finds each account with its history.
+static void
+test_profiles_collect_and_restore (void **state)
+{
+    (void) state;
+    enum { N = 300 };
+    profiles_t *profiles = profiles_new (1000, 0);
+    txw_tx_t tx;
+    char id [16];
+    for (int i = 0; i < N; i++)
+        for (int k = 0; k <= i % 5; k++) {
+            snprintf (id, sizeof id, "acc-%d", i);
+            s_tx (&tx, id, S_T0 + k * 60000, 1000 + i, TXW_CHANNEL_POS, "DE", "d", "grocery");
+            profiles_account_t *a = profiles_get (profiles, id, strlen (id), tx.ts_ms);
+            profiles_update (a, &tx, s_log (&tx), 0);
+        }
+    static profiles_account_t out [N];
+    size_t got = 0, n;
+    while ((n = profiles_collect_dirty (profiles, out + got, 7)) > 0)
+        got += n;
+    assert_int_equal (got, N);
+    assert_int_equal (profiles_collect_dirty (profiles, out, N), 0);
+    profiles_t *restored = profiles_new (1000, 0);
+    for (size_t i = 0; i < got; i++)
+        assert_int_equal (profiles_restore (restored, &out [i]), 0);
+    assert_int_equal (profiles_restore (restored, &out [0]), -1);   //  already held
+    assert_int_equal (profiles_size (restored), N);
+    for (int i = 0; i < N; i++) {
+        snprintf (id, sizeof id, "acc-%d", i);
+        profiles_account_t *a = profiles_get (restored, id, strlen (id), S_T0 + 3600000);
+        assert_int_equal (a->count, (uint32_t) (i % 5 + 1));
+        assert_false (a->dirty);
+    }
+    assert_int_equal (profiles_size (restored), N);     //  found, none created
+    profiles_account_t bad = out [0];
+    bad.count = 0;
+    profiles_t *empty = profiles_new (10, 0);
+    assert_int_equal (profiles_restore (empty, &bad), -1);
+    bad = out [1];
+    bad.ring_head = PROFILES_RING;
+    assert_int_equal (profiles_restore (empty, &bad), -1);
+    profiles_destroy (&empty);
+    profiles_destroy (&restored);
+    profiles_destroy (&profiles);
+}
+
 //  Many accounts through a small table: every lookup must agree with a
 //  plain array of what each held account has seen, so the index survives
 //  any pattern of backward-shift deletions.
@@ -897,6 +944,7 @@ main (void)
         cmocka_unit_test (test_profiles_evict_idle),
         cmocka_unit_test (test_profiles_index_under_churn),
         cmocka_unit_test (test_profiles_hour_buckets_and_home),
+        cmocka_unit_test (test_profiles_collect_and_restore),
         cmocka_unit_test_setup_teardown (test_rules_normal_account_is_quiet, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_rule_amount_spike, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_rule_velocity, s_setup, s_teardown),

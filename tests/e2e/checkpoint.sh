@@ -1,0 +1,56 @@
+#!/bin/bash
+# checkpoint.sh - a restarted scorer resumes each account's history
+#
+# The scorer checkpoints changed account records to PostgreSQL. After a
+# stream, it is restarted: it must read every account back, and an account
+# with an ordinary history must still look ordinary, so that a sudden large
+# amount is an amount spike to the new process, while the same amount from
+# an account it has never seen is not.
+source "$(dirname "$0")/lib.sh"
+
+pg_start 54352
+P=188
+SCORER_ARGS=(--database-url "$DB" --checkpoint-s 1)
+start_pipeline $P
+
+csv_header="tx_id,ts,account_id,amount,currency,merchant_id,category,channel,branch_id,region,country,device_id,product_id,status"
+{
+    echo "$csv_header"
+    for i in 1 2 3 4 5 6; do
+        echo "CK-$i,2026-02-0${i}T12:00:00Z,CK-ACCOUNT,20.00,EUR,M1,grocery,pos,B1,R1,DE,D1,,approved"
+    done
+} >"$WORK/history.csv"
+"$BIN/txw-producer" --seed 3 --count 20000 --rate 0 --start 2026-02-01T00:00:00Z --event-rate 20 \
+    --accounts 1500 --validator-endpoints tcp://127.0.0.1:${P}01 --admin-port 0 >"$WORK/producer.log" 2>&1
+"$BIN/txw-producer" --file "$WORK/history.csv" --validator-endpoints tcp://127.0.0.1:${P}01 \
+    --admin-port 0 >>"$WORK/producer.log" 2>&1
+check "the aggregator gets the stream" wait_metric ${P}93 txw_records_in_total 20006 60
+accounts=$(metric ${P}92 txw_accounts)
+check "the scorer stops cleanly, writing its last checkpoint" stop_clean $PID_scorer
+stored=$(sql "SELECT count(*) FROM txw_data.scorer_state WHERE consumer = 'scorer-0'")
+check "every account held is checkpointed ($accounts held, $stored rows)" test "$stored" = "$accounts"
+check "checkpoints hold no account ids" \
+    test "$(sql "SELECT count(*) FROM txw_data.scorer_state WHERE position('CK-ACCOUNT'::bytea IN state) > 0")" = 0
+
+start scorer ${P}92 "$BIN/txw-scorer" --bind tcp://127.0.0.1:${P}11 \
+    --aggregator-endpoints tcp://127.0.0.1:${P}21 --publish tcp://127.0.0.1:${P}12 \
+    --admin-port ${P}92 "${SCORER_ARGS[@]}"
+check "the restarted scorer reads every account back" \
+    grep -q "resumed the history of $accounts accounts" "$WORK/scorer.log"
+check "and holds them" test "$(metric ${P}92 txw_accounts)" = "$accounts"
+
+{
+    echo "$csv_header"
+    echo "CK-SPIKE,2026-02-07T12:00:00Z,CK-ACCOUNT,900.00,EUR,M1,grocery,pos,B1,R1,DE,D1,,approved"
+    echo "CK-FRESH,2026-02-07T12:00:00Z,CK-NEWCOMER,900.00,EUR,M1,grocery,pos,B1,R1,DE,D1,,approved"
+} >"$WORK/after.csv"
+"$BIN/txw-producer" --file "$WORK/after.csv" --validator-endpoints tcp://127.0.0.1:${P}01 \
+    --admin-port 0 >>"$WORK/producer.log" 2>&1
+wait_metric ${P}93 txw_records_in_total 20008 30 >/dev/null
+stop_clean $PID_validator $PID_scorer $PID_aggregator
+reasons() { sql "SELECT array_to_string(reasons, ',') FROM txw.transactions WHERE tx_id = '$1'"; }
+note "after the restart: CK-SPIKE [$(reasons CK-SPIKE)], CK-FRESH [$(reasons CK-FRESH)]"
+check "a spike on an account with restored history is an amount spike" \
+    grep -q amount_spike <<<"$(reasons CK-SPIKE)"
+check "the same amount from an account never seen is not" \
+    test -z "$(grep amount_spike <<<"$(reasons CK-FRESH)")"
