@@ -268,13 +268,16 @@ rules_combine (const rules_t *self, const rules_signals_t *signals, uint32_t *re
 }
 
 int
-rules_score_tx (rules_t *self, profiles_t *profiles, txw_tx_t *tx, double model_score)
+rules_score_tx (rules_t *self, profiles_t *profiles, txw_tx_t *tx,
+                rules_model_fn *model, void *model_arg)
 {
     profiles_account_t *acct = profiles_get (profiles, tx->account_id,
                                              strnlen (tx->account_id, sizeof tx->account_id),
                                              tx->ts_ms);
     rules_signals_t signals;
-    rules_signals (self, acct, tx, model_score, &signals);
+    rules_signals (self, acct, tx, 0, &signals);
+    if (model)
+        signals.v [RULES_SIG_MODEL_SCORE] = model (model_arg, &signals);
     tx->score = rules_combine (self, &signals, &tx->reasons);
     tx->scored = true;
     memcpy (tx->model_version, self->model_version, sizeof tx->model_version);

@@ -139,12 +139,17 @@ void rules_signals (const rules_t *self, const profiles_account_t *acct,
 uint8_t rules_combine (const rules_t *self, const rules_signals_t *signals,
                        uint32_t *reasons);
 
+//  The anomaly model as the rules see it: its score (0..1) for the signals
+//  of a transaction, which become the model_score signal.
+typedef double (rules_model_fn) (void *arg, const rules_signals_t *signals);
+
 //  The whole step for one transaction: looks its account up in profiles,
-//  computes signals, scores, folds tx into the account, and marks tx as
-//  scored (score, reasons, model_version). Never allocates. An account id
-//  that profiles cannot hold (empty, too long) is scored as an account
-//  without history and -1 is returned; otherwise 0.
+//  computes signals, asks the model (if not NULL), scores, folds tx into
+//  the account, and marks tx as scored (score, reasons, model_version).
+//  Never allocates. An account id that profiles cannot hold (empty, too
+//  long) is scored as an account without history and -1 is returned;
+//  otherwise 0.
 int rules_score_tx (rules_t *self, profiles_t *profiles, txw_tx_t *tx,
-                    double model_score);
+                    rules_model_fn *model, void *model_arg);
 
 #endif

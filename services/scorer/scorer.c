@@ -403,7 +403,7 @@ s_warn_malformed (scorer_t *self, const txw_envelope_t *env, uint32_t dropped,
 static void
 s_score (scorer_t *self, txw_tx_t *tx)
 {
-    if (rules_score_tx (self->rules, self->profiles, tx, 0.0))
+    if (rules_score_tx (self->rules, self->profiles, tx, NULL, NULL))
         txw_counter_add (self->unkeyed, 1);
     txw_out_t *shard = txw_router_pick (self->router, tx->account_id,
                                         strnlen (tx->account_id, sizeof tx->account_id));

@@ -87,10 +87,18 @@ s_teardown (void **state)
 static uint8_t
 s_score (fixture_t *f, txw_tx_t *tx)
 {
-    assert_int_equal (rules_score_tx (f->rules, f->profiles, tx, 0), 0);
+    assert_int_equal (rules_score_tx (f->rules, f->profiles, tx, NULL, NULL), 0);
     assert_true (tx->scored);
     assert_string_equal (tx->model_version, ruleset_default ()->version);
     return tx->score;
+}
+
+//  A model that always answers the same score.
+static double
+s_fixed_model (void *arg, const rules_signals_t *signals)
+{
+    (void) signals;
+    return *(double *) arg;
 }
 
 //  Twenty days of ordinary shopping: one purchase a day around 14:00, 40.00
@@ -603,7 +611,8 @@ test_rules_model_hook (void **state)
     fixture_t *f = *state;
     txw_tx_t tx;
     s_tx (&tx, "model", S_T0, 4500, TXW_CHANNEL_POS, "DE", "dev-1", "grocery");
-    rules_score_tx (f->rules, f->profiles, &tx, 0.9);
+    double model_score = 0.9;
+    rules_score_tx (f->rules, f->profiles, &tx, s_fixed_model, &model_score);
     assert_int_equal (tx.reasons, TXW_REASON_MODEL_ANOMALY);
     assert_int_equal (tx.score, 60);
 }
