@@ -1,0 +1,309 @@
+/*  message - one server-to-client message, built once and shared by clients */
+
+#include "message.h"
+#include "reasons.h"
+#include "rfc3339.h"
+
+#include <inttypes.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char *s_type_names [GW_TYPE_COUNT] = {
+    "hello", "snapshot", "stats", "alert", "window", "dead_letter", "gap", "pong"
+};
+
+static const struct {
+    const char *name;
+    int bit;
+} s_topics [] = {
+    { "alerts", GW_TOPIC_ALERTS }, { "stats", GW_TOPIC_STATS },
+    { "windows", GW_TOPIC_WINDOWS }, { "dead_letters", GW_TOPIC_DEAD_LETTERS }
+};
+#define S_TOPICS (int) (sizeof s_topics / sizeof s_topics [0])
+
+const char *
+gw_type_name (int type)
+{
+    return type >= 0 && type < GW_TYPE_COUNT? s_type_names [type]: "unknown";
+}
+
+int
+gw_type_topic (int type)
+{
+    switch (type) {
+        case GW_STATS: return GW_TOPIC_STATS;
+        case GW_ALERT: return GW_TOPIC_ALERTS;
+        case GW_WINDOW: return GW_TOPIC_WINDOWS;
+        case GW_DEAD_LETTER: return GW_TOPIC_DEAD_LETTERS;
+        default: return 0;
+    }
+}
+
+int
+gw_topic_parse (const char *name, size_t len)
+{
+    for (int i = 0; i < S_TOPICS; i++)
+        if (strlen (s_topics [i].name) == len && !memcmp (s_topics [i].name, name, len))
+            return s_topics [i].bit;
+    return 0;
+}
+
+int
+gw_topics_parse_list (const char *list)
+{
+    int topics = 0;
+    const char *p = list;
+    while (*p) {
+        const char *end = strchr (p, ',');
+        size_t len = end? (size_t) (end - p): strlen (p);
+        if (len) {
+            int bit = gw_topic_parse (p, len);
+            if (!bit)
+                return -1;
+            topics |= bit;
+        }
+        p += len + (end? 1: 0);
+    }
+    return topics;
+}
+
+json_t *
+gw_topics_json (int topics)
+{
+    json_t *array = json_array ();
+    for (int i = 0; i < S_TOPICS && array; i++)
+        if (topics & s_topics [i].bit)
+            json_array_append_new (array, json_string (s_topics [i].name));
+    return array;
+}
+
+gw_msg_t *
+gw_msg_new (gw_type_t type, json_t *body)
+{
+    char *text = NULL;
+    size_t text_len = 0;
+    if (body && json_object_size (body) > 0) {
+        text = json_dumps (body, JSON_COMPACT | JSON_REAL_PRECISION (10));
+        if (!text)
+            return NULL;
+        text_len = strlen (text);
+    }
+    //  {"a":1} becomes the tail ,"a":1} ; no body is the tail }
+    size_t len = text? text_len: 1;
+    gw_msg_t *self = malloc (sizeof *self + len + 1);
+    if (!self) {
+        free (text);
+        return NULL;
+    }
+    atomic_init (&self->refs, 1);
+    self->type = (uint8_t) type;
+    self->raised_ms = 0;
+    self->len = len;
+    if (text) {
+        self->tail [0] = ',';
+        memcpy (self->tail + 1, text + 1, text_len - 1);
+    }
+    else
+        self->tail [0] = '}';
+    self->tail [len] = 0;
+    free (text);
+    return self;
+}
+
+gw_msg_t *
+gw_msg_ref (gw_msg_t *self)
+{
+    atomic_fetch_add_explicit (&self->refs, 1, memory_order_relaxed);
+    return self;
+}
+
+void
+gw_msg_unref (gw_msg_t **self_p)
+{
+    if (!self_p || !*self_p)
+        return;
+    if (atomic_fetch_sub_explicit (&(*self_p)->refs, 1, memory_order_acq_rel) == 1)
+        free (*self_p);
+    *self_p = NULL;
+}
+
+gw_msg_t *
+gw_msg_gap (uint64_t dropped, const char *reason)
+{
+    json_t *body = json_pack ("{s:I,s:s}", "dropped", (json_int_t) dropped, "reason", reason);
+    if (!body)
+        return NULL;
+    gw_msg_t *msg = gw_msg_new (GW_GAP, body);
+    json_decref (body);
+    return msg;
+}
+
+size_t
+gw_msg_frame (const gw_msg_t *self, uint64_t seq, char **buf, size_t *cap)
+{
+    char prefix [64];
+    int plen = snprintf (prefix, sizeof prefix, "{\"type\":\"%s\",\"seq\":%" PRIu64,
+                         gw_type_name (self->type), seq);
+    size_t need = (size_t) plen + self->len + 1;
+    if (need > *cap) {
+        size_t cap_new = *cap? *cap: 1024;
+        while (cap_new < need)
+            cap_new *= 2;
+        char *grown = realloc (*buf, cap_new);
+        if (!grown)
+            return 0;
+        *buf = grown;
+        *cap = cap_new;
+    }
+    memcpy (*buf, prefix, (size_t) plen);
+    memcpy (*buf + plen, self->tail, self->len + 1);
+    return (size_t) plen + self->len;
+}
+
+//  --- Converters ----------------------------------------------------------------
+
+json_t *
+gw_time_json (int64_t ms)
+{
+    char text [RFC3339_SIZE];
+    rfc3339_format (text, sizeof text, ms);
+    return json_string (text);
+}
+
+double
+gw_round (double x, int digits)
+{
+    double scale = pow (10, digits);
+    return round (x * scale) / scale;
+}
+
+json_t *
+gw_rate_json (int64_t num, int64_t den, int digits)
+{
+    if (den <= 0)
+        return json_null ();
+    return json_real (gw_round ((double) num / (double) den, digits));
+}
+
+//  Length of the valid UTF-8 sequence at p (at most left bytes), or 0.
+static size_t
+s_utf8_len (const unsigned char *p, size_t left)
+{
+    size_t n = p [0] < 0x80? 1: (p [0] >> 5) == 6? 2: (p [0] >> 4) == 14? 3:
+               (p [0] >> 3) == 30? 4: 0;
+    if (n == 0 || n > left)
+        return 0;
+    for (size_t i = 1; i < n; i++)
+        if ((p [i] & 0xc0) != 0x80)
+            return 0;
+    return n;
+}
+
+json_t *
+gw_string (const char *s)
+{
+    json_t *j = json_string (s);
+    if (j)
+        return j;
+    //  Not UTF-8 (a publisher we do not control): bad bytes become '?'.
+    size_t len = strlen (s);
+    char *clean = malloc (len + 1);
+    if (!clean)
+        return json_string ("");
+    const unsigned char *p = (const unsigned char *) s;
+    for (size_t i = 0; i < len;) {
+        size_t n = s_utf8_len (p + i, len - i);
+        if (n == 0) {
+            clean [i++] = '?';
+            continue;
+        }
+        memcpy (clean + i, p + i, n);
+        i += n;
+    }
+    clean [len] = 0;
+    j = json_string (clean);
+    free (clean);
+    return j? j: json_string ("");
+}
+
+//  A string, or null when it is empty (a field the record does not have).
+static json_t *
+s_text_or_null (const char *s)
+{
+    return *s? gw_string (s): json_null ();
+}
+
+void
+gw_alert_key (const txw_alert_t *alert, char *out, size_t size)
+{
+    if (!strcmp (alert->kind, "region_health"))
+        snprintf (out, size, "region_health:%s:%" PRId64, alert->region, alert->ts_ms);
+    else
+        snprintf (out, size, "%s:%s", alert->kind, alert->tx_id);
+}
+
+static json_t *
+s_reasons_json (uint32_t reasons)
+{
+    json_t *array = json_array ();
+    for (int bit = 0; bit < TXW_REASON_COUNT && array; bit++)
+        if (reasons & (1u << bit))
+            json_array_append_new (array, json_string (txw_reason_name (bit)));
+    return array;
+}
+
+json_t *
+gw_alert_json (const txw_alert_t *a)
+{
+    char key [TXW_ID_MAX + TXW_NAME_MAX + 32];
+    gw_alert_key (a, key, sizeof key);
+    bool fraud = strcmp (a->kind, "region_health") != 0;
+    json_t *o = json_object ();
+    if (!o)
+        return NULL;
+    json_object_set_new (o, "id", json_null ());
+    json_object_set_new (o, "key", json_string (key));
+    json_object_set_new (o, "kind", gw_string (a->kind));
+    json_object_set_new (o, "tx_id", s_text_or_null (a->tx_id));
+    json_object_set_new (o, "ts", gw_time_json (a->ts_ms));
+    json_object_set_new (o, "account_id", s_text_or_null (a->account_id));
+    json_object_set_new (o, "score", json_integer (a->score));
+    json_object_set_new (o, "reasons", s_reasons_json (a->reasons));
+    json_object_set_new (o, "amount_minor", fraud? json_integer (a->amount_minor): json_null ());
+    json_object_set_new (o, "currency", s_text_or_null (a->currency));
+    json_object_set_new (o, "amount_rep_minor",
+                         fraud? json_integer (a->amount_rep_minor): json_null ());
+    json_object_set_new (o, "merchant_id", s_text_or_null (a->merchant_id));
+    json_object_set_new (o, "country", s_text_or_null (a->country));
+    json_object_set_new (o, "channel", a->channel? json_string (txw_channel_name (a->channel)):
+                                                   json_null ());
+    json_object_set_new (o, "region", s_text_or_null (a->region));
+    json_object_set_new (o, "message", gw_string (a->message));
+    json_object_set_new (o, "model_version", gw_string (a->model_version));
+    json_object_set_new (o, "raised_at", gw_time_json (a->raised_ms));
+    json_object_set_new (o, "status", json_string ("open"));
+    json_object_set_new (o, "acked_at", json_null ());
+    json_object_set_new (o, "acked_by", json_null ());
+    return o;
+}
+
+json_t *
+gw_dead_letter_json (const txw_reject_t *r)
+{
+    json_t *o = json_object ();
+    if (!o)
+        return NULL;
+    json_object_set_new (o, "id", json_null ());
+    json_object_set_new (o, "received_at", gw_time_json (r->received_ms));
+    json_object_set_new (o, "reason", gw_string (r->reason));
+    json_object_set_new (o, "field", s_text_or_null (r->field));
+    json_object_set_new (o, "message", gw_string (r->message));
+    json_object_set_new (o, "tx_id", s_text_or_null (r->tx_id));
+    json_object_set_new (o, "line_no", r->line_no? json_integer ((json_int_t) r->line_no):
+                                                   json_null ());
+    json_object_set_new (o, "origin_source", gw_string (r->origin_source));
+    json_object_set_new (o, "payload", gw_string (r->payload));
+    return o;
+}

@@ -1,0 +1,78 @@
+/*  queue - one client's bounded queue and the flow-control rules          */
+
+#include "queue.h"
+
+#include <stdlib.h>
+
+int
+gw_queue_init (gw_queue_t *self, uint32_t capacity)
+{
+    self->items = calloc (capacity, sizeof *self->items);
+    self->capacity = capacity;
+    self->head = self->count = 0;
+    self->seq = 0;
+    self->dropped = 0;
+    return self->items? 0: -1;
+}
+
+void
+gw_queue_fini (gw_queue_t *self)
+{
+    gw_item_t item;
+    while (gw_queue_pop (self, &item))
+        gw_msg_unref (&item.msg);
+    free (self->items);
+    self->items = NULL;
+}
+
+bool
+gw_type_droppable (int type)
+{
+    return type == GW_STATS || type == GW_WINDOW || type == GW_PONG || type == GW_GAP;
+}
+
+static void
+s_put (gw_queue_t *self, gw_msg_t *msg)
+{
+    uint32_t tail = (self->head + self->count) % self->capacity;
+    self->items [tail].msg = msg;
+    self->items [tail].seq = ++self->seq;
+    self->count++;
+}
+
+gw_push_t
+gw_queue_push (gw_queue_t *self, gw_msg_t *msg, bool *gap_queued)
+{
+    if (gap_queued)
+        *gap_queued = false;
+    if (self->dropped && self->count < self->capacity) {
+        gw_msg_t *gap = gw_msg_gap (self->dropped, "slow_client");
+        if (gap) {
+            s_put (self, gap);
+            self->dropped = 0;
+            if (gap_queued)
+                *gap_queued = true;
+        }
+    }
+    if (self->count < self->capacity) {
+        s_put (self, gw_msg_ref (msg));
+        return GW_QUEUED;
+    }
+    if (!gw_type_droppable (msg->type))
+        return GW_OVERFLOW;
+    self->seq++;
+    self->dropped++;
+    return GW_DROPPED;
+}
+
+bool
+gw_queue_pop (gw_queue_t *self, gw_item_t *item)
+{
+    if (self->count == 0)
+        return false;
+    *item = self->items [self->head];
+    self->items [self->head].msg = NULL;
+    self->head = (self->head + 1) % self->capacity;
+    self->count--;
+    return true;
+}

@@ -1,0 +1,119 @@
+/*  seed - the gateway's state at start, read from PostgreSQL               */
+
+#include "seed.h"
+#include "log.h"
+#include "pgutil.h"
+#include "pii.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define S_TIME(col) "to_char(" col " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"')"
+
+//  The alert object of the REST API, built by PostgreSQL except the
+//  account id, which is masked here.
+#define S_ALERTS_SQL \
+    "SELECT json_build_object('id', alert_id, 'key', key, 'kind', kind, 'tx_id', tx_id," \
+    " 'ts', " S_TIME ("ts") ", 'account_id', NULL, 'score', score, 'reasons', reasons," \
+    " 'amount_minor', amount_minor, 'currency', currency, 'amount_rep_minor', amount_rep_minor," \
+    " 'merchant_id', merchant_id, 'country', country, 'channel', channel, 'region', region," \
+    " 'message', message, 'model_version', model_version, 'raised_at', " S_TIME ("raised_at") "," \
+    " 'status', status, 'acked_at', " S_TIME ("acked_at") ", 'acked_by', acked_by)::text," \
+    " account_id, key, kind, coalesce(region, ''), (extract(epoch FROM raised_at) * 1000)::bigint," \
+    " status FROM txw.alerts "
+
+static int
+s_alerts (gw_state_t *state, PGconn *conn, const char *where, bool recent)
+{
+    char sql [2048];
+    snprintf (sql, sizeof sql, "%s%s", S_ALERTS_SQL, where);
+    PGresult *res = PQexec (conn, sql);
+    if (PQresultStatus (res) != PGRES_TUPLES_OK) {
+        log_error ("cannot read txw.alerts: %s", PQerrorMessage (conn));
+        PQclear (res);
+        return -1;
+    }
+    //  Newest first from the query; the state wants them oldest first.
+    for (int i = PQntuples (res) - 1; i >= 0; i--) {
+        json_error_t error;
+        json_t *alert = json_loads (PQgetvalue (res, i, 0), 0, &error);
+        if (!alert) {
+            log_warn ("skipped a stored alert: %s", error.text);
+            continue;
+        }
+        if (!PQgetisnull (res, i, 1)) {
+            const char *account = PQgetvalue (res, i, 1);
+            char masked [TXW_ID_MAX + 1];
+            txw_mask_id (account, strlen (account), masked, sizeof masked);
+            json_object_set_new (alert, "account_id", json_string (masked));
+        }
+        int64_t raised_ms = strtoll (PQgetvalue (res, i, 5), NULL, 10);
+        bool open = !strcmp (PQgetvalue (res, i, 6), "open");
+        if (recent)
+            gw_state_alert (state, alert, PQgetvalue (res, i, 2), PQgetvalue (res, i, 3),
+                            PQgetvalue (res, i, 4), raised_ms, open);
+        else
+            gw_state_health_alert (state, alert, PQgetvalue (res, i, 2),
+                                   PQgetvalue (res, i, 4), raised_ms, open);
+        json_decref (alert);
+    }
+    PQclear (res);
+    return 0;
+}
+
+static int
+s_windows (gw_state_t *state, PGconn *conn, int64_t now_ms)
+{
+    //  score_sum is not in the view: mean_score (2 decimals) times the count.
+    const char *sql =
+        "SELECT dimension, key, (extract(epoch FROM window_start) * 1000)::bigint,"
+        " (extract(epoch FROM window_end - window_start) * 1000)::bigint,"
+        " tx_count, amount_minor_sum, approved, declined, failed, flagged,"
+        " coalesce(round(mean_score * tx_count), 0)::bigint, late, closed"
+        " FROM txw.window_totals WHERE window_end >= now() - interval '2 hours'";
+    PGresult *res = PQexec (conn, sql);
+    if (PQresultStatus (res) != PGRES_TUPLES_OK) {
+        log_error ("cannot read txw.window_totals: %s", PQerrorMessage (conn));
+        PQclear (res);
+        return -1;
+    }
+    int stored = 0;
+    for (int i = 0; i < PQntuples (res); i++) {
+        gw_totals_t t;
+        t.count = strtoll (PQgetvalue (res, i, 4), NULL, 10);
+        t.volume = strtoll (PQgetvalue (res, i, 5), NULL, 10);
+        t.approved = strtoll (PQgetvalue (res, i, 6), NULL, 10);
+        t.declined = strtoll (PQgetvalue (res, i, 7), NULL, 10);
+        t.failed = strtoll (PQgetvalue (res, i, 8), NULL, 10);
+        t.flagged = strtoll (PQgetvalue (res, i, 9), NULL, 10);
+        t.score_sum = strtoll (PQgetvalue (res, i, 10), NULL, 10);
+        t.late = strtoll (PQgetvalue (res, i, 11), NULL, 10);
+        t.closed = PQgetvalue (res, i, 12) [0] == 't';
+        if (gw_state_seed_window (state, PQgetvalue (res, i, 0), PQgetvalue (res, i, 1),
+                                  strtoll (PQgetvalue (res, i, 2), NULL, 10),
+                                  strtoll (PQgetvalue (res, i, 3), NULL, 10), &t, now_ms) == 0)
+            stored++;
+    }
+    log_info ("seeded %d windows from txw.window_totals", stored);
+    PQclear (res);
+    return 0;
+}
+
+int
+gw_seed (gw_state_t *state, const char *database_url, int64_t now_ms)
+{
+    PGconn *conn = txw_pg_connect (database_url);
+    if (!conn)
+        return -1;
+    int rc = s_windows (state, conn, now_ms);
+    if (rc == 0)
+        rc = s_alerts (state, conn, "ORDER BY raised_at DESC, alert_id DESC LIMIT 50", true);
+    if (rc == 0)
+        rc = s_alerts (state, conn, "WHERE kind = 'region_health' AND raised_at >= now() - "
+                                    "interval '60 minutes' ORDER BY raised_at DESC LIMIT 1000",
+                       false);
+    if (rc == 0)
+        log_info ("seeded the state from PostgreSQL");
+    PQfinish (conn);
+    return rc;
+}

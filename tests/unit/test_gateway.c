@@ -1,0 +1,386 @@
+/*  test_gateway - window totals over shards, the stats formulas of the
+    REST API, and the per-client queue's drop and gap rules                */
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <cmocka.h>
+#include <math.h>
+#include <string.h>
+
+#include "message.h"
+#include "queue.h"
+#include "state.h"
+
+#define MIN 60000LL
+#define NOW (1700000000000LL - 1700000000000LL % MIN + 30000)   //  30 s into a window
+
+static txw_window_t
+s_row (const char *dim, const char *key, int64_t start, uint32_t shard, int64_t count,
+       int64_t volume, int64_t approved, int64_t declined, int64_t failed, int64_t flagged,
+       int64_t score_sum, bool closed)
+{
+    txw_window_t w;
+    memset (&w, 0, sizeof w);
+    strcpy (w.dimension, dim);
+    strcpy (w.key, key);
+    w.window_start_ms = start;
+    w.window_ms = MIN;
+    w.shard = shard;
+    w.tx_count = count;
+    w.amount_sum = volume;
+    w.approved = approved;
+    w.declined = declined;
+    w.failed = failed;
+    w.flagged = flagged;
+    w.score_sum = score_sum;
+    w.closed = closed;
+    return w;
+}
+
+static void
+s_add (gw_state_t *s, txw_window_t w)
+{
+    gw_window_t out;
+    assert_int_equal (gw_state_window (s, &w, NOW, &out), 0);
+}
+
+static double
+s_real (json_t *o, const char *key)
+{
+    json_t *v = json_object_get (o, key);
+    assert_true (json_is_number (v));
+    return json_number_value (v);
+}
+
+static void
+test_windows_sum_over_shards (void **state)
+{
+    (void) state;
+    gw_state_t *s = gw_state_new (0.10, "EUR");
+    int64_t start = NOW - NOW % MIN;
+    gw_window_t out;
+    txw_window_t a = s_row ("overall", "all", start, 0, 10, 1000, 8, 1, 1, 2, 200, true);
+    txw_window_t b = s_row ("overall", "all", start, 1, 5, 500, 5, 0, 0, 1, 50, false);
+    assert_int_equal (gw_state_window (s, &a, NOW, &out), 0);
+    assert_int_equal (out.t.count, 10);
+    assert_int_equal (gw_state_window (s, &b, NOW, &out), 0);
+    assert_int_equal (out.t.count, 15);
+    assert_int_equal (out.t.volume, 1500);
+    assert_int_equal (out.t.flagged, 3);
+    assert_false (out.t.closed);            //  closed only once every shard is
+    //  A shard's newer row replaces its older one, it is not added.
+    b = s_row ("overall", "all", start, 1, 7, 700, 7, 0, 0, 1, 70, true);
+    assert_int_equal (gw_state_window (s, &b, NOW, &out), 0);
+    assert_int_equal (out.t.count, 17);
+    assert_int_equal (out.t.volume, 1700);
+    assert_true (out.t.closed);
+    json_t *j = gw_window_json (&out);
+    assert_int_equal (json_integer_value (json_object_get (j, "count")), 17);
+    assert_int_equal (json_integer_value (json_object_get (j, "volume_minor")), 1700);
+    assert_true (fabs (s_real (j, "mean_score") - 15.88) < 1e-9);     //  270 / 17
+    assert_string_equal (json_string_value (json_object_get (j, "dimension")), "overall");
+    json_decref (j);
+    //  Unknown dimensions and rows older than the retention are ignored.
+    txw_window_t bad = s_row ("planet", "mars", start, 0, 1, 1, 1, 0, 0, 0, 0, false);
+    assert_int_equal (gw_state_window (s, &bad, NOW, &out), -1);
+    txw_window_t old = s_row ("overall", "all", start - 200 * MIN, 0, 1, 1, 1, 0, 0, 0, 0, true);
+    assert_int_equal (gw_state_window (s, &old, NOW, &out), -1);
+    gw_state_destroy (&s);
+}
+
+static void
+test_seed_row_replaced_by_live_rows (void **state)
+{
+    (void) state;
+    gw_state_t *s = gw_state_new (0.10, "EUR");
+    int64_t start = NOW - NOW % MIN;
+    gw_totals_t seeded = { .count = 100, .volume = 9000, .approved = 90, .closed = false };
+    assert_int_equal (gw_state_seed_window (s, "region", "R1", start, MIN, &seeded, NOW), 0);
+    gw_window_t out;
+    assert_true (gw_state_find (s, "region", "R1", start, &out));
+    assert_int_equal (out.t.count, 100);
+    txw_window_t live = s_row ("region", "R1", start, 2, 60, 5000, 55, 5, 0, 0, 0, false);
+    s_add (s, live);
+    assert_true (gw_state_find (s, "region", "R1", start, &out));
+    assert_int_equal (out.t.count, 60);     //  live rows are whole per shard
+    gw_state_destroy (&s);
+}
+
+static void
+test_realtime_stats (void **state)
+{
+    (void) state;
+    gw_state_t *s = gw_state_new (0.10, "EUR");
+    int64_t cur = NOW - NOW % MIN;
+    //  Two windows in the last 5 minutes over two shards, one older.
+    s_add (s, s_row ("overall", "all", cur, 0, 60, 6000, 50, 6, 4, 3, 600, false));
+    s_add (s, s_row ("overall", "all", cur, 1, 40, 4000, 40, 0, 0, 1, 400, false));
+    s_add (s, s_row ("overall", "all", cur - MIN, 0, 100, 10000, 90, 5, 5, 0, 1000, true));
+    s_add (s, s_row ("overall", "all", cur - 6 * MIN, 0, 999, 1, 999, 0, 0, 0, 0, true));
+    json_t *r = gw_state_realtime (s, NOW, 5);
+    assert_int_equal (json_integer_value (json_object_get (r, "count")), 200);
+    assert_int_equal (json_integer_value (json_object_get (r, "volume_minor")), 20000);
+    assert_int_equal (json_integer_value (json_object_get (r, "flagged")), 4);
+    assert_int_equal (json_integer_value (json_object_get (r, "minutes")), 5);
+    assert_int_equal (json_integer_value (json_object_get (r, "currency_exponent")), 2);
+    assert_true (fabs (s_real (r, "approval_rate") - 0.9) < 1e-9);     //  180/200
+    assert_true (fabs (s_real (r, "decline_rate") - 0.055) < 1e-9);
+    assert_true (fabs (s_real (r, "failure_rate") - 0.045) < 1e-9);
+    assert_true (fabs (s_real (r, "flagged_rate") - 0.02) < 1e-9);
+    assert_true (fabs (s_real (r, "mean_score") - 10.0) < 1e-9);
+    //  Seconds covered: from the first window counted (cur - 1 min) to now = 90 s.
+    assert_true (fabs (s_real (r, "tx_per_s") - 2.22) < 1e-9);
+    json_decref (r);
+    //  Nothing in the period: rates are null, not zero.
+    gw_state_t *empty = gw_state_new (0.10, "JPY");
+    r = gw_state_realtime (empty, NOW, 5);
+    assert_true (json_is_null (json_object_get (r, "approval_rate")));
+    assert_true (json_is_null (json_object_get (r, "mean_score")));
+    assert_int_equal (json_integer_value (json_object_get (r, "currency_exponent")), 0);
+    json_decref (r);
+    gw_state_destroy (&empty);
+    gw_state_destroy (&s);
+}
+
+static void
+test_top_branches_regions (void **state)
+{
+    (void) state;
+    gw_state_t *s = gw_state_new (0.10, "EUR");
+    int64_t cur = NOW - NOW % MIN;
+    //  m-1: 30 now, 20 in the previous hour; m-2: 50 now, none before.
+    s_add (s, s_row ("merchant", "m-1", cur, 0, 30, 3000, 27, 3, 0, 1, 0, false));
+    s_add (s, s_row ("merchant", "m-1", cur - 70 * MIN, 0, 20, 2000, 20, 0, 0, 0, 0, true));
+    s_add (s, s_row ("merchant", "m-2", cur - 10 * MIN, 1, 50, 100, 50, 0, 0, 0, 0, true));
+    json_t *top = gw_state_top (s, "merchant", NOW);
+    assert_int_equal (json_array_size (top), 2);
+    json_t *first = json_array_get (top, 0), *second = json_array_get (top, 1);
+    assert_string_equal (json_string_value (json_object_get (first, "key")), "m-2");
+    assert_true (json_is_null (json_object_get (first, "change")));
+    assert_string_equal (json_string_value (json_object_get (second, "key")), "m-1");
+    assert_int_equal (json_integer_value (json_object_get (second, "previous_count")), 20);
+    assert_true (fabs (s_real (second, "change") - 0.5) < 1e-9);
+    assert_true (fabs (s_real (second, "approval_rate") - 0.9) < 1e-9);
+    json_decref (top);
+
+    s_add (s, s_row ("branch", "b-1", cur, 0, 10, 100, 9, 1, 0, 1, 0, false));
+    s_add (s, s_row ("branch", "b-2", cur, 0, 5, 900, 5, 0, 0, 0, 0, false));
+    json_t *branches = gw_state_branches (s, NOW);
+    assert_int_equal (json_array_size (branches), 2);
+    assert_string_equal (json_string_value (json_object_get (json_array_get (branches, 0),
+                                                             "branch_id")), "b-2");
+    assert_true (fabs (s_real (json_array_get (branches, 1), "flagged_rate") - 0.1) < 1e-9);
+    json_decref (branches);
+
+    //  R1 at 12% declined-plus-failed: unhealthy; R2 at 10%: healthy (not above).
+    s_add (s, s_row ("region", "R1", cur, 0, 50, 100, 44, 3, 3, 0, 0, false));
+    s_add (s, s_row ("region", "R2", cur, 0, 50, 100, 45, 5, 0, 0, 0, false));
+    //  R3 is fine by its counts but has a region health alert raised in the hour.
+    s_add (s, s_row ("region", "R3", cur, 0, 50, 100, 50, 0, 0, 0, 0, false));
+    json_t *alert = json_pack ("{s:s,s:s}", "kind", "region_health", "region", "R3");
+    assert_true (gw_state_alert (s, alert, "region_health:R3:1", "region_health", "R3",
+                                 NOW - 5 * MIN, true));
+    assert_false (gw_state_alert (s, alert, "region_health:R3:1", "region_health", "R3",
+                                  NOW - 5 * MIN, true));      //  second shard: same key
+    json_decref (alert);
+    json_t *regions = gw_state_regions (s, NOW);
+    assert_int_equal (json_array_size (regions), 3);
+    assert_false (json_is_true (json_object_get (json_array_get (regions, 0), "healthy")));
+    assert_true (json_is_true (json_object_get (json_array_get (regions, 1), "healthy")));
+    json_t *r3 = json_array_get (regions, 2);
+    assert_false (json_is_true (json_object_get (r3, "healthy")));
+    assert_int_equal (json_array_size (json_object_get (r3, "alerts")), 1);
+    assert_true (fabs (s_real (json_array_get (regions, 0), "success_rate") - 0.88) < 1e-9);
+    json_decref (regions);
+    gw_state_destroy (&s);
+}
+
+static void
+test_snapshot_and_stats_series (void **state)
+{
+    (void) state;
+    gw_state_t *s = gw_state_new (0.10, "EUR");
+    int64_t cur = NOW - NOW % MIN;
+    s_add (s, s_row ("overall", "all", cur - MIN, 0, 10, 10, 10, 0, 0, 0, 0, true));
+    s_add (s, s_row ("overall", "all", cur, 0, 10, 10, 10, 0, 0, 0, 0, false));
+    for (int i = 0; i < 60; i++) {
+        char key [32];
+        snprintf (key, sizeof key, "fraud:t%d", i);
+        json_t *a = json_pack ("{s:s}", "key", key);
+        gw_state_alert (s, a, key, "fraud", "R1", NOW, true);
+        json_decref (a);
+    }
+    json_t *snap = gw_state_snapshot (s, NOW);
+    json_t *alerts = json_object_get (snap, "alerts");
+    assert_int_equal (json_array_size (alerts), GW_ALERTS_KEPT);
+    //  Newest first.
+    assert_string_equal (json_string_value (json_object_get (json_array_get (alerts, 0), "key")),
+                         "fraud:t59");
+    assert_int_equal (json_array_size (json_object_get (snap, "series")), 2);
+    json_decref (snap);
+    //  The first stats body has both windows (changed), the next none, then
+    //  only the window that changed again.
+    json_t *st = gw_state_stats (s, NOW);
+    assert_null (json_object_get (st, "alerts"));
+    assert_int_equal (json_array_size (json_object_get (st, "series")), 2);
+    json_decref (st);
+    st = gw_state_stats (s, NOW);
+    assert_int_equal (json_array_size (json_object_get (st, "series")), 0);
+    json_decref (st);
+    s_add (s, s_row ("overall", "all", cur, 1, 5, 5, 5, 0, 0, 0, 0, false));
+    st = gw_state_stats (s, NOW);
+    assert_int_equal (json_array_size (json_object_get (st, "series")), 1);
+    assert_int_equal (json_integer_value (json_object_get (
+        json_array_get (json_object_get (st, "series"), 0), "count")), 15);
+    json_decref (st);
+    //  Pruning forgets windows past two hours and a window, and empty series.
+    s_add (s, s_row ("merchant", "m-9", cur, 0, 1, 1, 1, 0, 0, 0, 0, false));
+    gw_state_prune (s, NOW + 200 * MIN);
+    assert_int_equal (gw_state_windows (s), 0);
+    gw_state_destroy (&s);
+}
+
+//  --- Queue -------------------------------------------------------------------
+
+static uint64_t
+s_pop_seq (gw_queue_t *q, int *type)
+{
+    gw_item_t item;
+    assert_true (gw_queue_pop (q, &item));
+    *type = item.msg->type;
+    uint64_t seq = item.seq;
+    gw_msg_unref (&item.msg);
+    return seq;
+}
+
+static void
+test_queue_drops_stats_then_gap (void **state)
+{
+    (void) state;
+    gw_queue_t q;
+    assert_int_equal (gw_queue_init (&q, 3), 0);
+    gw_msg_t *stats = gw_msg_new (GW_STATS, NULL);
+    gw_msg_t *window = gw_msg_new (GW_WINDOW, NULL);
+    bool gap;
+    assert_int_equal (gw_queue_push (&q, stats, &gap), GW_QUEUED);     //  seq 1
+    assert_int_equal (gw_queue_push (&q, stats, &gap), GW_QUEUED);     //  seq 2
+    assert_int_equal (gw_queue_push (&q, window, &gap), GW_QUEUED);    //  seq 3
+    assert_int_equal (gw_queue_push (&q, stats, &gap), GW_DROPPED);    //  seq 4
+    assert_int_equal (gw_queue_push (&q, window, &gap), GW_DROPPED);   //  seq 5
+    int type;
+    assert_int_equal (s_pop_seq (&q, &type), 1);
+    //  Room for one: the gap (dropped 2) takes it, and the stats message is
+    //  dropped in turn (seq 7), to be reported by the next gap.
+    assert_int_equal (gw_queue_push (&q, stats, &gap), GW_DROPPED);
+    assert_true (gap);
+    assert_int_equal (s_pop_seq (&q, &type), 2);
+    assert_int_equal (s_pop_seq (&q, &type), 3);
+    gw_item_t item;
+    assert_true (gw_queue_pop (&q, &item));
+    assert_int_equal (item.seq, 6);
+    assert_int_equal (item.msg->type, GW_GAP);
+    assert_non_null (strstr (item.msg->tail, "\"dropped\":2,\"reason\":\"slow_client\""));
+    gw_msg_unref (&item.msg);
+    //  Room again: the next gap (dropped 1) then the message itself.
+    assert_int_equal (gw_queue_push (&q, stats, &gap), GW_QUEUED);
+    assert_true (gap);
+    assert_true (gw_queue_pop (&q, &item));
+    assert_int_equal (item.seq, 8);
+    assert_non_null (strstr (item.msg->tail, "\"dropped\":1"));
+    gw_msg_unref (&item.msg);
+    assert_int_equal (s_pop_seq (&q, &type), 9);
+    assert_int_equal (type, GW_STATS);
+    assert_int_equal (q.dropped, 0);
+    assert_int_equal (q.count, 0);
+    gw_msg_unref (&stats);
+    gw_msg_unref (&window);
+    gw_queue_fini (&q);
+}
+
+static void
+test_queue_never_drops_alerts (void **state)
+{
+    (void) state;
+    gw_queue_t q;
+    assert_int_equal (gw_queue_init (&q, 2), 0);
+    json_t *body = json_pack ("{s:{s:s}}", "alert", "key", "fraud:t1");
+    gw_msg_t *alert = gw_msg_new (GW_ALERT, body);
+    gw_msg_t *dead = gw_msg_new (GW_DEAD_LETTER, body);
+    json_decref (body);
+    assert_int_equal (gw_queue_push (&q, alert, NULL), GW_QUEUED);
+    assert_int_equal (gw_queue_push (&q, alert, NULL), GW_QUEUED);
+    assert_int_equal (gw_queue_push (&q, alert, NULL), GW_OVERFLOW);
+    assert_int_equal (gw_queue_push (&q, dead, NULL), GW_OVERFLOW);
+    assert_int_equal (q.count, 2);
+    //  The frame puts the client's seq in front of the shared tail.
+    char *buf = NULL;
+    size_t cap = 0;
+    size_t len = gw_msg_frame (alert, 42, &buf, &cap);
+    assert_string_equal (buf, "{\"type\":\"alert\",\"seq\":42,\"alert\":{\"key\":\"fraud:t1\"}}");
+    assert_int_equal (len, strlen (buf));
+    gw_msg_t *pong = gw_msg_new (GW_PONG, NULL);
+    gw_msg_frame (pong, 7, &buf, &cap);
+    assert_string_equal (buf, "{\"type\":\"pong\",\"seq\":7}");
+    free (buf);
+    gw_msg_unref (&pong);
+    gw_msg_unref (&alert);
+    gw_msg_unref (&dead);
+    gw_queue_fini (&q);
+}
+
+static void
+test_topics (void **state)
+{
+    (void) state;
+    assert_int_equal (gw_topics_parse_list ("alerts,stats"), GW_TOPIC_ALERTS | GW_TOPIC_STATS);
+    assert_int_equal (gw_topics_parse_list ("windows,,dead_letters"),
+                      GW_TOPIC_WINDOWS | GW_TOPIC_DEAD_LETTERS);
+    assert_int_equal (gw_topics_parse_list ("alerts,bogus"), -1);
+    assert_int_equal (gw_topics_parse_list (""), 0);
+    assert_int_equal (gw_type_topic (GW_GAP), 0);
+    assert_int_equal (gw_type_topic (GW_WINDOW), GW_TOPIC_WINDOWS);
+}
+
+static void
+test_alert_json (void **state)
+{
+    (void) state;
+    txw_alert_t a;
+    memset (&a, 0, sizeof a);
+    strcpy (a.kind, "region_health");
+    strcpy (a.region, "R1");
+    a.ts_ms = 1700000040000;
+    a.raised_ms = 1700000100123;
+    a.score = 25;
+    strcpy (a.message, "bad \xff byte");
+    char key [128];
+    gw_alert_key (&a, key, sizeof key);
+    assert_string_equal (key, "region_health:R1:1700000040000");
+    json_t *o = gw_alert_json (&a);
+    assert_true (json_is_null (json_object_get (o, "id")));
+    assert_true (json_is_null (json_object_get (o, "tx_id")));
+    assert_true (json_is_null (json_object_get (o, "amount_minor")));
+    assert_string_equal (json_string_value (json_object_get (o, "status")), "open");
+    assert_string_equal (json_string_value (json_object_get (o, "raised_at")),
+                         "2023-11-14T22:15:00.123Z");
+    assert_string_equal (json_string_value (json_object_get (o, "message")), "bad ? byte");
+    json_decref (o);
+}
+
+int
+main (void)
+{
+    const struct CMUnitTest tests [] = {
+        cmocka_unit_test (test_windows_sum_over_shards),
+        cmocka_unit_test (test_seed_row_replaced_by_live_rows),
+        cmocka_unit_test (test_realtime_stats),
+        cmocka_unit_test (test_top_branches_regions),
+        cmocka_unit_test (test_snapshot_and_stats_series),
+        cmocka_unit_test (test_queue_drops_stats_then_gap),
+        cmocka_unit_test (test_queue_never_drops_alerts),
+        cmocka_unit_test (test_topics),
+        cmocka_unit_test (test_alert_json),
+    };
+    return cmocka_run_group_tests (tests, NULL, NULL);
+}
