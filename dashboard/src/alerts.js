@@ -1,0 +1,169 @@
+/*  alerts - the alert feed, newest first, with acknowledgement
+
+    Alerts are identified by their key (fraud:<tx_id> or
+    region_health:<region>:<ms>), which exists before the alert is stored,
+    so a live alert can be acked at once. The feed keeps the newest
+    MAX_ALERTS, remembers this page's acks across snapshots (the gateway
+    does not learn of acks), and only touches the rows that change so a
+    focused Acknowledge button keeps its focus.  */
+
+import { h, byId, setText } from './dom.js';
+import * as fmt from './format.js';
+import { describeReasons } from './reasons.js';
+import { ackAlert } from './api.js';
+
+const MAX_ALERTS = 100;
+
+function s_severity(score) {
+    if (typeof score !== 'number') return 'unknown';
+    return score >= 95 ? 'critical' : score >= 85 ? 'high' : 'medium';
+}
+
+export class AlertFeed {
+    constructor(list, apiUrl) {
+        this.list = list;
+        this.apiUrl = apiUrl;
+        this.alerts = [];               // newest first
+        this.rows = new Map();          // key -> <li>
+        this.acks = new Map();          // key -> {state, at, by, error}
+        this.list.addEventListener('click', (event) => {
+            const button = event.target.closest('button[data-key]');
+            if (button) this.ack(button.dataset.key);
+        });
+        this.s_summary();
+    }
+
+    //  A snapshot: the server's recent alerts replace ours.
+    replace(alerts) {
+        const valid = (Array.isArray(alerts) ? alerts : []).filter((a) => a && typeof a.key === 'string' && a.key);
+        this.alerts = valid.slice(0, MAX_ALERTS);
+        this.s_render(new Set());
+    }
+
+    //  A live alert, added at the top unless we have it already.
+    add(alert) {
+        if (!alert || typeof alert.key !== 'string' || !alert.key) return;
+        if (this.rows.has(alert.key)) return;
+        this.alerts.unshift(alert);
+        this.alerts.length = Math.min(this.alerts.length, MAX_ALERTS);
+        this.s_render(new Set([alert.key]));
+    }
+
+    async ack(key) {
+        const state = this.acks.get(key);
+        if (state && (state.state === 'pending' || state.state === 'acked')) return;
+        this.acks.set(key, { state: 'pending' });
+        this.s_refresh(key);
+        try {
+            const acked = await ackAlert(this.apiUrl, key);
+            this.acks.set(key, {
+                state: 'acked',
+                at: acked && typeof acked.acked_at === 'string' ? acked.acked_at : new Date().toISOString(),
+                by: acked && typeof acked.acked_by === 'string' ? acked.acked_by : 'dashboard',
+            });
+        } catch (err) {
+            this.acks.set(key, { state: 'error', error: err.message });
+        }
+        this.s_refresh(key);
+        this.s_summary();
+    }
+
+    s_state(alert) {
+        const local = this.acks.get(alert.key);
+        if (local) return local;
+        if (alert.status === 'acked') return { state: 'acked', at: alert.acked_at, by: alert.acked_by };
+        return { state: 'open' };
+    }
+
+    s_render(fresh) {
+        const keep = new Map();
+        const nodes = [];
+        for (const alert of this.alerts) {
+            if (keep.has(alert.key)) continue;
+            const row = this.rows.get(alert.key) || this.s_row(alert, fresh.has(alert.key));
+            keep.set(alert.key, row);
+            nodes.push(row);
+        }
+        this.rows = keep;
+        //  Move nodes into place without re-creating them (keeps focus).
+        let cursor = this.list.firstElementChild;
+        for (const node of nodes) {
+            if (node === cursor) cursor = cursor.nextElementSibling;
+            else this.list.insertBefore(node, cursor);
+        }
+        while (cursor) {
+            const next = cursor.nextElementSibling;
+            cursor.remove();
+            cursor = next;
+        }
+        if (!nodes.length) this.list.append(h('li', { class: 'empty' }, 'No alerts yet'));
+        this.s_summary();
+    }
+
+    s_refresh(key) {
+        const old = this.rows.get(key);
+        const alert = this.alerts.find((a) => a.key === key);
+        if (!old || !alert) return;
+        const hadFocus = old.contains(document.activeElement);
+        const action = this.s_action(alert);
+        old.querySelector('.alert-action').replaceWith(action);
+        old.classList.toggle('acked', this.s_state(alert).state === 'acked');
+        if (hadFocus) (action.querySelector('button') || action).focus();
+    }
+
+    openCount() {
+        return this.alerts.filter((a) => this.s_state(a).state !== 'acked').length;
+    }
+
+    s_summary() {
+        setText(byId('alerts-summary'), `${this.alerts.length} recent \u00b7 ${this.openCount()} open`);
+    }
+
+    s_action(alert) {
+        const st = this.s_state(alert);
+        const label = alert.kind === 'region_health' ? `region ${fmt.text(alert.region)}` : fmt.text(alert.tx_id);
+        if (st.state === 'acked') {
+            return h('div', { class: 'alert-action', tabindex: '-1' },
+                h('span', { class: 'acked-mark', title: `acknowledged by ${fmt.text(st.by)} at ${fmt.text(st.at)}` },
+                    h('span', { 'aria-hidden': 'true' }, '\u2713 '), 'Acked ', fmt.clock(st.at)));
+        }
+        const pending = st.state === 'pending';
+        return h('div', { class: 'alert-action' },
+            h('button', {
+                type: 'button', class: 'ack', 'data-key': alert.key, disabled: pending,
+                'aria-label': `Acknowledge alert for ${label}`,
+            }, pending ? 'Acknowledging\u2026' : st.state === 'error' ? 'Retry ack' : 'Acknowledge'),
+            st.state === 'error' ? h('span', { class: 'ack-error', role: 'status' }, st.error) : null);
+    }
+
+    s_row(alert, fresh) {
+        const health = alert.kind === 'region_health';
+        const severity = s_severity(alert.score);
+        const reasons = describeReasons(alert.reasons);
+        const title = health
+            ? [`Region ${fmt.text(alert.region)} unhealthy`]
+            : [h('span', { class: 'amount' }, fmt.money(alert.amount_minor, alert.currency)),
+                h('span', { class: 'sep', 'aria-hidden': 'true' }, ' \u00b7 '), fmt.text(alert.merchant_id),
+                h('span', { class: 'sep', 'aria-hidden': 'true' }, ' \u00b7 '),
+                h('span', { class: 'country', title: 'country' }, fmt.text(alert.country))];
+        const meta = [h('time', { datetime: fmt.text(alert.ts), title: fmt.text(alert.ts) }, fmt.clock(alert.ts))];
+        if (!health) {
+            meta.push(` \u00b7 ${fmt.text(alert.tx_id)}`);
+            if (typeof alert.account_id === 'string') meta.push(` \u00b7 ${alert.account_id}`);
+            if (typeof alert.channel === 'string') meta.push(` \u00b7 ${alert.channel}`);
+        } else if (typeof alert.message === 'string' && alert.message) {
+            meta.push(` \u00b7 ${alert.message}`);
+        }
+        const row = h('li', { class: `alert ${severity}${fresh ? ' fresh' : ''}`, 'data-alert-key': alert.key },
+            h('div', { class: `score ${severity}`, title: 'risk score (0-100)' },
+                h('span', { class: 'visually-hidden' }, 'score '), fmt.integer(alert.score)),
+            h('div', { class: 'alert-body' },
+                h('div', { class: 'alert-title' }, ...title),
+                reasons.length ? h('ul', { class: 'reasons', 'aria-label': 'reasons' },
+                    reasons.map((r) => h('li', { title: r.code }, r.description))) : null,
+                h('div', { class: 'alert-meta' }, ...meta)),
+            this.s_action(alert));
+        if (this.s_state(alert).state === 'acked') row.classList.add('acked');
+        return row;
+    }
+}

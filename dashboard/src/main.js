@@ -1,0 +1,110 @@
+/*  main - the txwatch live dashboard
+
+    Reads /config.json for the query API, opens the gateway WebSocket and
+    routes its messages (proto/SERVING.md): a snapshot redraws everything,
+    stats (every second) update the cards, charts and tables, an alert goes
+    to the top of the feed. A message the page does not understand is
+    logged and skipped; it never stops the page.  */
+
+import { byId, setText } from './dom.js';
+import * as fmt from './format.js';
+import { loadConfig } from './api.js';
+import { Connection, gatewayUrl } from './connection.js';
+import { AlertFeed } from './alerts.js';
+import { WindowSeries, Charts } from './charts.js';
+import { renderCards, renderTop, renderBranches, renderRegions, moneyOf } from './views.js';
+
+const STATUS_TEXT = {
+    connecting: () => 'Connecting\u2026',
+    connected: () => 'Live',
+    stale: (ms) => `No data for ${Math.round(ms / 1000)} s`,
+    reconnecting: (ms) => `Reconnecting in ${Math.max(1, Math.round(ms / 1000))} s`,
+    offline: () => 'Offline',
+};
+
+class Dashboard {
+    constructor(apiUrl) {
+        this.money = { currency: 'EUR', exponent: 2 };
+        this.lastDataAt = 0;
+        this.series = new WindowSeries();
+        this.charts = new Charts(byId('chart-throughput'), byId('chart-volume'));
+        this.feed = new AlertFeed(byId('alerts-list'), apiUrl);
+        this.connection = new Connection(gatewayUrl(), {
+            onMessage: (msg) => this.s_dispatch(msg),
+            onStatus: (state, ms) => this.s_status(state, ms),
+            onResync: (why) => console.info(`txwatch: re-syncing (${why})`),
+        });
+        setText(byId('api-url'), apiUrl);
+        setInterval(() => this.s_tick(), 1000);
+    }
+
+    start() {
+        this.connection.start();
+    }
+
+    s_dispatch(msg) {
+        try {
+            switch (msg.type) {
+            case 'hello':
+                setText(byId('server-version'), fmt.text(msg.server));
+                break;
+            case 'snapshot':
+                this.series.replace(msg.series);
+                this.s_body(msg);
+                this.feed.replace(msg.alerts);
+                break;
+            case 'stats':
+                this.series.merge(msg.series);
+                this.s_body(msg);
+                break;
+            case 'alert':
+                this.feed.add(msg.alert);
+                this.s_title();
+                break;
+            default:
+                break;      // pong, window, dead_letter: not shown here
+            }
+        } catch (err) {
+            console.warn(`txwatch: skipped a ${String(msg.type)} message:`, err);
+        }
+    }
+
+    s_body(msg) {
+        this.money = moneyOf(msg.stats, this.money);
+        this.lastDataAt = Date.now();
+        renderCards(msg.stats, this.money);
+        this.charts.update(this.series, this.money.currency, this.money.exponent);
+        const top = msg.top && typeof msg.top === 'object' ? msg.top : {};
+        renderTop('merchants-body', top.merchant, this.money);
+        renderTop('categories-body', top.category, this.money);
+        renderBranches(msg.branches, this.money);
+        renderRegions(msg.regions);
+        setText(byId('currency-note'), `per minute window, ${this.money.currency}`);
+        this.s_title();
+        this.s_tick();
+    }
+
+    s_status(state, ms) {
+        const el = byId('conn-status');
+        const label = (STATUS_TEXT[state] || (() => state))(ms);
+        if (el.dataset.state !== state) el.dataset.state = state;
+        setText(byId('conn-text'), label);
+    }
+
+    s_title() {
+        const open = this.feed.openCount();
+        const title = open ? `(${open}) txwatch \u2014 live` : 'txwatch \u2014 live';
+        if (document.title !== title) document.title = title;
+    }
+
+    s_tick() {
+        setText(byId('updated'), this.lastDataAt ? `updated ${fmt.ago(this.lastDataAt)}` : 'waiting for data');
+    }
+}
+
+async function main() {
+    const cfg = await loadConfig();
+    new Dashboard(cfg.apiUrl).start();
+}
+
+main();
