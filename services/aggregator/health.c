@@ -70,8 +70,20 @@ s_region (txw_health_t *self, const char *name)
     return r;
 }
 
+//  The lower end of the 95% Wilson score interval of bad / n.
+static double
+s_wilson_lower (int64_t bad, int64_t n)
+{
+    const double z = 1.959964, z2 = z * z;
+    double p = (double) bad / (double) n;
+    double centre = p + z2 / (2.0 * n);
+    double margin = z * sqrt (p * (1 - p) / n + z2 / (4.0 * n * n));
+    return (centre - margin) / (1 + z2 / n);
+}
+
 static void
-s_fill_alert (txw_health_t *self, const txw_window_t *row, double rate, txw_alert_t *alert)
+s_fill_alert (txw_health_t *self, const txw_window_t *row, double rate, double lower,
+              txw_alert_t *alert)
 {
     memset (alert, 0, sizeof *alert);
     snprintf (alert->kind, sizeof alert->kind, "region_health");
@@ -82,9 +94,10 @@ s_fill_alert (txw_health_t *self, const txw_window_t *row, double rate, txw_aler
     snprintf (alert->model_version, sizeof alert->model_version, "health-1");
     alert->raised_ms = txw_now_ms ();
     snprintf (alert->message, sizeof alert->message,
-              "region %s: %.1f%% of %lld transactions declined or failed;"
-              " above %.1f%% for %d windows of %llds in a row",
-              row->key, rate * 100, (long long) row->tx_count, self->threshold * 100,
+              "region %s: %.1f%% of %lld transactions declined or failed (at least"
+              " %.1f%% with 95%% confidence); above %.1f%% for %d windows of %llds in a row",
+              row->key, rate * 100, (long long) row->tx_count, lower * 100,
+              self->threshold * 100,
               self->windows, (long long) (row->window_ms / 1000));
 }
 
@@ -101,9 +114,10 @@ txw_health_observe (txw_health_t *self, const txw_window_t *row, txw_alert_t *al
         r->streak = 0;
         r->alerted = false;
     }
-    double rate = row->tx_count > 0
-                ? (double) (row->declined + row->failed) / (double) row->tx_count: 0;
-    if (row->tx_count < self->min_tx || rate <= self->threshold) {
+    int64_t bad = row->declined + row->failed;
+    double rate = row->tx_count > 0? (double) bad / (double) row->tx_count: 0;
+    double lower = row->tx_count > 0? s_wilson_lower (bad, row->tx_count): 0;
+    if (row->tx_count < self->min_tx || lower <= self->threshold) {
         r->streak = 0;
         r->alerted = false;
         return false;
@@ -112,6 +126,6 @@ txw_health_observe (txw_health_t *self, const txw_window_t *row, txw_alert_t *al
     if (r->streak < self->windows || r->alerted)
         return false;
     r->alerted = true;
-    s_fill_alert (self, row, rate, alert);
+    s_fill_alert (self, row, rate, lower, alert);
     return true;
 }

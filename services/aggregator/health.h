@@ -2,7 +2,10 @@
 
     A region is unhealthy when the share of its transactions that were
     declined or failed is above a threshold (default 10%) in N consecutive
-    closed windows (default 3). The aggregator shows the rule each region
+    closed windows (default 3), with 95% confidence: the lower Wilson
+    bound of the window's share must be above the threshold, so four
+    failures among thirty transactions of a quiet night are not an outage
+    while a quarter of three hundred is. The aggregator shows the rule each region
     window as it closes; the rule raises one region_health alert per
     unhealthy streak, on the window that completes it. A window with too few
     transactions to judge (min_tx) or a missing window (no traffic) ends a

@@ -6,9 +6,11 @@
 #include "profiles.h"
 #include "pii.h"
 #include "reasons.h"
+#include "model.h"
 #include "rules.h"
 #include "ruleset.h"
 #include "transport.h"
+#include "txfeatures.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,6 +30,9 @@ struct _scorer_t {
     txw_out_t *pub;
     profiles_t *profiles;
     rules_t *rules;
+    model_t *model;             //  NULL without --model
+    FILE *features_out;         //  --features-out, or NULL
+    const txw_tx_t *current;    //  the transaction being scored, for s_model
     checkpoint_t *checkpoint;   //  NULL without a database
     profiles_account_t *collected;
     int64_t next_checkpoint_ms;
@@ -53,6 +58,7 @@ struct _scorer_t {
     txw_counter_t *reloads_failed;
     int64_t next_watch_ms;
     struct stat rules_stat;     //  of the rule file as last read
+    struct stat model_stat;
     int64_t warned_ms;          //  last malformed-input warning (rate limit)
     uint64_t warn_suppressed;
 };
@@ -128,29 +134,44 @@ s_track (scorer_t *self, txw_out_t *out, uint32_t type)
     self->tracked [self->tracked_count++] = txw_out_batch (out, type);
 }
 
-//  --- Rules and reloads ------------------------------------------------------
+//  --- Rules, model and reloads --------------------------------------------------
 
-//  Reads the configured rule file (or takes the default) into a new rule
-//  state. Returns NULL with the reason logged; the caller keeps what runs.
-static rules_t *
-s_load_rules (scorer_t *self)
+//  The rule set and the model are one unit: both are read and checked
+//  before either replaces what runs, and scored transactions carry both
+//  versions ("rules-2+if-20261122T2140").
+static int
+s_load (scorer_t *self, rules_t **rules_p, model_t **model_p)
 {
-    const char *path = self->cfg->rules_file;
-    if (!path || !*path)
-        return rules_new (NULL, NULL);
+    const char *rules_path = self->cfg->rules_file;
+    const char *model_path = self->cfg->model_file;
     rules_set_t *set = malloc (sizeof *set);
     char err [512];
+    model_t *model = NULL;
     rules_t *rules = NULL;
     if (!set)
-        log_error ("out of memory reading %s", path);
+        log_error ("out of memory reading %s", rules_path);
     else
-    if (ruleset_load (path, set, err, sizeof err))
+    if (*rules_path && ruleset_load (rules_path, set, err, sizeof err))
         log_error ("rule file refused: %s", err);
     else
-    if (!(rules = rules_new (set, NULL)))
-        log_error ("rule file refused: %s: out of memory", path);
+    if (*model_path && !(model = model_load (model_path, err, sizeof err)))
+        log_error ("model file refused: %s", err);
+    else {
+        const rules_set_t *use = *rules_path? set: ruleset_default ();
+        char version [TXW_NAME_MAX + 1];
+        snprintf (version, sizeof version, "%.*s%s%.*s", 12, use->version, model? "+": "",
+                  19, model? model_version (model): "");
+        if (!(rules = rules_new (use, version)))
+            log_error ("rule set refused: out of memory");
+    }
     free (set);
-    return rules;
+    if (!rules) {
+        model_destroy (&model);
+        return -1;
+    }
+    *rules_p = rules;
+    *model_p = model;
+    return 0;
 }
 
 //  True if the file at path is not the one st describes; st is updated.
@@ -158,8 +179,8 @@ static bool
 s_file_changed (const char *path, struct stat *st)
 {
     struct stat now;
-    if (stat (path, &now))
-        return false;           //  gone for a moment (being replaced): wait
+    if (!*path || stat (path, &now))
+        return false;           //  none, or gone for a moment (being replaced)
     bool changed = now.st_mtim.tv_sec != st->st_mtim.tv_sec
                 || now.st_mtim.tv_nsec != st->st_mtim.tv_nsec
                 || now.st_ino != st->st_ino || now.st_size != st->st_size;
@@ -167,44 +188,67 @@ s_file_changed (const char *path, struct stat *st)
     return changed;
 }
 
-//  Replaces the running rules with a fresh read of the file, if it is good.
+//  Replaces the running rules and model with a fresh read, if both are good.
 static void
 s_reload (scorer_t *self, const char *why)
 {
-    rules_t *rules = s_load_rules (self);
-    if (!rules) {
+    rules_t *rules;
+    model_t *model;
+    if (s_load (self, &rules, &model)) {
         txw_counter_add (self->reloads_failed, 1);
         log_warn ("reload (%s) failed: still scoring with %s", why,
                   rules_model_version (self->rules));
         return;
     }
-    log_info ("reload (%s): now scoring with %s (%zu rules), was %s", why,
+    log_info ("reload (%s): now scoring with %s (%zu rules%s), was %s", why,
               rules_model_version (rules), rules_count (rules),
-              rules_model_version (self->rules));
+              model? " and the forest": "", rules_model_version (self->rules));
     rules_destroy (&self->rules);
+    model_destroy (&self->model);
     self->rules = rules;
+    self->model = model;
     txw_counter_add (self->reloads_ok, 1);
 }
 
-//  Between batches: a SIGHUP, or a rule file that changed on disk.
+//  Between batches: a SIGHUP, or a rule or model file that changed on disk.
 static void
 s_check_reload (scorer_t *self)
 {
+    const scorer_config_t *cfg = self->cfg;
     if (self->svc->reload) {
         self->svc->reload = 0;
-        if (*self->cfg->rules_file)
-            s_file_changed (self->cfg->rules_file, &self->rules_stat);
+        s_file_changed (cfg->rules_file, &self->rules_stat);
+        s_file_changed (cfg->model_file, &self->model_stat);
         s_reload (self, "SIGHUP");
         return;
     }
-    const char *path = self->cfg->rules_file;
-    if (!path || !*path || self->cfg->watch_s == 0 || txw_mono_ms () < self->next_watch_ms)
+    if (cfg->watch_s == 0 || txw_mono_ms () < self->next_watch_ms)
         return;
-    self->next_watch_ms = txw_mono_ms () + self->cfg->watch_s * 1000;
+    self->next_watch_ms = txw_mono_ms () + cfg->watch_s * 1000;
     //  A changed file is read once, good or bad: a bad one is not retried
     //  every few seconds, only when it changes again.
-    if (s_file_changed (path, &self->rules_stat))
-        s_reload (self, "file changed");
+    bool rules_changed = s_file_changed (cfg->rules_file, &self->rules_stat);
+    bool model_changed = s_file_changed (cfg->model_file, &self->model_stat);
+    if (rules_changed || model_changed)
+        s_reload (self, rules_changed? "rule file changed": "model file changed");
+}
+
+//  The model hook: the transaction's features, written out when asked
+//  (--features-out), then the calibrated forest score.
+static double
+s_model (void *arg, const rules_signals_t *signals)
+{
+    scorer_t *self = arg;
+    float x [FEATURE_COUNT];
+    features_from_signals (signals, x);
+    double score = model_score (self->model, x);
+    if (self->features_out) {
+        fprintf (self->features_out, "%s,%.6f", self->current->tx_id, score);
+        for (int f = 0; f < FEATURE_COUNT; f++)
+            fprintf (self->features_out, ",%.6g", x [f]);
+        fputc ('\n', self->features_out);
+    }
+    return score;
 }
 
 scorer_t *
@@ -221,9 +265,21 @@ scorer_new (const scorer_config_t *cfg, txw_service_t *svc)
         log_error ("cannot allocate state for %lld accounts", (long long) cfg->max_accounts);
         goto err;
     }
-    self->rules = s_load_rules (self);
-    if (!self->rules)
+    if (s_load (self, &self->rules, &self->model))
         goto err;
+    s_file_changed (cfg->rules_file, &self->rules_stat);
+    s_file_changed (cfg->model_file, &self->model_stat);
+    if (*cfg->features_out) {
+        self->features_out = fopen (cfg->features_out, "w");
+        if (!self->features_out) {
+            log_error ("cannot write %s", cfg->features_out);
+            goto err;
+        }
+        fprintf (self->features_out, "tx_id,model_score");
+        for (int f = 0; f < FEATURE_COUNT; f++)
+            fprintf (self->features_out, ",%s", features_name (f));
+        fputc ('\n', self->features_out);
+    }
     if (*cfg->database_url) {
         char consumer [32];
         snprintf (consumer, sizeof consumer, "scorer-%lld", (long long) cfg->shard);
@@ -237,8 +293,6 @@ scorer_new (const scorer_config_t *cfg, txw_service_t *svc)
         txw_gauge_set (self->accounts, restored);
         self->next_checkpoint_ms = txw_mono_ms () + cfg->checkpoint_s * 1000;
     }
-    if (*cfg->rules_file)
-        s_file_changed (cfg->rules_file, &self->rules_stat);
     self->in = txw_in_new_pull (cfg->bind, (int) cfg->svc.hwm);
     if (self->in)
         txw_in_count_gaps (self->in, svc->gaps);
@@ -278,6 +332,9 @@ scorer_destroy (scorer_t **self_p)
     txw_out_destroy (&self->pub);
     profiles_destroy (&self->profiles);
     rules_destroy (&self->rules);
+    model_destroy (&self->model);
+    if (self->features_out)
+        fclose (self->features_out);
     checkpoint_destroy (&self->checkpoint);
     free (self->collected);
     free (self);
@@ -403,7 +460,8 @@ s_warn_malformed (scorer_t *self, const txw_envelope_t *env, uint32_t dropped,
 static void
 s_score (scorer_t *self, txw_tx_t *tx)
 {
-    if (rules_score_tx (self->rules, self->profiles, tx, NULL, NULL))
+    self->current = tx;
+    if (rules_score_tx (self->rules, self->profiles, tx, self->model? s_model: NULL, self))
         txw_counter_add (self->unkeyed, 1);
     txw_out_t *shard = txw_router_pick (self->router, tx->account_id,
                                         strnlen (tx->account_id, sizeof tx->account_id));

@@ -11,10 +11,12 @@
     With a database, the account records that changed are checkpointed
     every few seconds (checkpoint.h) and read back at start.
 
-    The rule file is read again on SIGHUP, or when it changes on disk. The
-    new set is checked whole before it replaces the running one, between
-    two batches, so a reload loses nothing; a bad file is refused with a
-    log line naming the problem, and the running set stays.                 */
+    The anomaly model (model.h) adds its calibrated score as one more rule
+    signal. The rule file and the model are read again on SIGHUP, or when
+    either changes on disk. Both are checked whole before they replace the
+    running ones, between two batches, so a reload loses nothing; a bad
+    file is refused with a log line naming the problem, and the running set
+    stays.                 */
 
 #ifndef TXW_SCORER_H
 #define TXW_SCORER_H
@@ -31,10 +33,20 @@ typedef struct {
     int64_t max_accounts;
     int64_t idle_evict_s;
     const char *rules_file;     //  "" for the compiled-in default
+    const char *model_file;     //  "" for none: model_score stays 0
+    const char *features_out;   //  "" for none
     int64_t watch_s;            //  seconds between checks of the files, 0: never
     const char *database_url;   //  "" for no checkpoints of account state
     int64_t checkpoint_s;
     bool migrate;
+    //  Train mode (--train-out): train.h.
+    const char *train_out;
+    const char *train_from;
+    const char *train_to;
+    int64_t trees;
+    int64_t sample_size;
+    int64_t seed;
+    int64_t max_train_rows;
 } scorer_config_t;
 
 typedef struct _scorer_t scorer_t;

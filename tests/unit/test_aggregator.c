@@ -255,31 +255,38 @@ test_region_health (void **state)
     txw_alert_t alert;
     txw_window_t w;
     //  Two bad windows, a good one, then three bad: one alert, on the third.
-    w = s_region_window (1 * MIN, 100, 8, 4);   assert_false (txw_health_observe (h, &w, &alert));
-    w = s_region_window (2 * MIN, 100, 20, 0);  assert_false (txw_health_observe (h, &w, &alert));
-    w = s_region_window (3 * MIN, 100, 5, 5);   assert_false (txw_health_observe (h, &w, &alert));
-    w = s_region_window (4 * MIN, 100, 11, 0);  assert_false (txw_health_observe (h, &w, &alert));
-    w = s_region_window (5 * MIN, 50, 3, 3);    assert_false (txw_health_observe (h, &w, &alert));
-    w = s_region_window (6 * MIN, 40, 2, 3);    assert_true (txw_health_observe (h, &w, &alert));
+    //  Bad means the 95% lower bound is above 10%: 25 of 100 (lower bound
+    //  17.5%) is bad; 14 of 100 (lower 8.5%) and 4 of 29 are not.
+    w = s_region_window (1 * MIN, 100, 20, 5);  assert_false (txw_health_observe (h, &w, &alert));
+    w = s_region_window (2 * MIN, 100, 25, 0);  assert_false (txw_health_observe (h, &w, &alert));
+    w = s_region_window (3 * MIN, 100, 9, 5);   assert_false (txw_health_observe (h, &w, &alert));
+    w = s_region_window (4 * MIN, 100, 25, 0);  assert_false (txw_health_observe (h, &w, &alert));
+    w = s_region_window (5 * MIN, 300, 60, 15); assert_false (txw_health_observe (h, &w, &alert));
+    w = s_region_window (6 * MIN, 200, 40, 10); assert_true (txw_health_observe (h, &w, &alert));
     assert_string_equal (alert.kind, "region_health");
     assert_string_equal (alert.region, "north");
     assert_int_equal (alert.ts_ms, 6 * MIN);
-    assert_int_equal (alert.score, 13);         //  5 of 40 = 12.5% rounds to 13
+    assert_int_equal (alert.score, 25);         //  50 of 200
     assert_string_equal (alert.tx_id, "");
-    assert_non_null (strstr (alert.message, "12.5%"));
+    assert_non_null (strstr (alert.message, "25.0%"));
+    //  A small window with a high share is not enough evidence.
+    txw_health_t *quiet = txw_health_new (0.10, 1, 20);
+    w = s_region_window (1 * MIN, 29, 4, 0);    assert_false (txw_health_observe (quiet, &w, &alert));
+    w = s_region_window (2 * MIN, 29, 9, 0);    assert_true (txw_health_observe (quiet, &w, &alert));
+    txw_health_destroy (&quiet);
     //  The streak goes on: no second alert. A repeated window is ignored.
-    w = s_region_window (7 * MIN, 40, 10, 0);   assert_false (txw_health_observe (h, &w, &alert));
-    w = s_region_window (7 * MIN, 40, 10, 0);   assert_false (txw_health_observe (h, &w, &alert));
+    w = s_region_window (7 * MIN, 100, 25, 0);  assert_false (txw_health_observe (h, &w, &alert));
+    w = s_region_window (7 * MIN, 100, 25, 0);  assert_false (txw_health_observe (h, &w, &alert));
     //  A missing window (no traffic) breaks the streak; so does a window too
     //  small to judge.
-    w = s_region_window (9 * MIN, 40, 10, 0);   assert_false (txw_health_observe (h, &w, &alert));
-    w = s_region_window (10 * MIN, 40, 10, 0);  assert_false (txw_health_observe (h, &w, &alert));
+    w = s_region_window (9 * MIN, 100, 25, 0);  assert_false (txw_health_observe (h, &w, &alert));
+    w = s_region_window (10 * MIN, 100, 25, 0); assert_false (txw_health_observe (h, &w, &alert));
     w = s_region_window (11 * MIN, 19, 19, 0);  assert_false (txw_health_observe (h, &w, &alert));
-    w = s_region_window (12 * MIN, 40, 10, 0);  assert_false (txw_health_observe (h, &w, &alert));
-    w = s_region_window (13 * MIN, 40, 10, 0);  assert_false (txw_health_observe (h, &w, &alert));
-    w = s_region_window (14 * MIN, 40, 10, 0);  assert_true (txw_health_observe (h, &w, &alert));
+    w = s_region_window (12 * MIN, 100, 25, 0); assert_false (txw_health_observe (h, &w, &alert));
+    w = s_region_window (13 * MIN, 100, 25, 0); assert_false (txw_health_observe (h, &w, &alert));
+    w = s_region_window (14 * MIN, 100, 25, 0); assert_true (txw_health_observe (h, &w, &alert));
     //  Regions are judged apart.
-    w = s_region_window (15 * MIN, 40, 10, 0);
+    w = s_region_window (15 * MIN, 100, 25, 0);
     strcpy (w.key, "south");
     assert_false (txw_health_observe (h, &w, &alert));
     assert_null (txw_health_new (1.5, 3, 20));

@@ -611,10 +611,18 @@ test_rules_model_hook (void **state)
     fixture_t *f = *state;
     txw_tx_t tx;
     s_tx (&tx, "model", S_T0, 4500, TXW_CHANNEL_POS, "DE", "dev-1", "grocery");
-    double model_score = 0.9;
+    //  The model's calibrated score: unusual, then among the rarest.
+    double model_score = 0.97;
+    rules_score_tx (f->rules, f->profiles, &tx, s_fixed_model, &model_score);
+    assert_int_equal (tx.reasons, 0);
+    model_score = 0.99;
     rules_score_tx (f->rules, f->profiles, &tx, s_fixed_model, &model_score);
     assert_int_equal (tx.reasons, TXW_REASON_MODEL_ANOMALY);
-    assert_int_equal (tx.score, 60);
+    assert_int_equal (tx.score, 25);
+    model_score = 0.999;
+    rules_score_tx (f->rules, f->profiles, &tx, s_fixed_model, &model_score);
+    assert_int_equal (tx.reasons, TXW_REASON_MODEL_ANOMALY);
+    assert_int_equal (tx.score, 45);            //  below the alert threshold on its own
 }
 
 static void

@@ -1,0 +1,269 @@
+/*  train - the scorer's train mode: an Isolation Forest from stored history */
+
+#include "train.h"
+#include "clock.h"
+#include "log.h"
+#include "model.h"
+#include "pgutil.h"
+#include "profiles.h"
+#include "rfc3339.h"
+#include "rules.h"
+#include "ruleset.h"
+#include "txfeatures.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define S_FETCH     20000
+#define S_SAMPLE    100000      //  transactions kept to time the hot loop
+
+typedef struct {
+    const train_config_t *cfg;
+    float *rows;                //  max_rows x FEATURE_COUNT
+    char (*ids) [TXW_ID_MAX + 1];   //  tx ids of the kept rows (for --features-out)
+    size_t kept;                //  rows held
+    uint64_t seen;              //  transactions replayed
+    uint64_t rng;
+    float current [FEATURE_COUNT];
+    txw_tx_t *sample;           //  the first S_SAMPLE transactions, as read
+    size_t sampled;
+} s_trainer_t;
+
+//  The model hook during the replay: keeps the features, answers 0.
+static double
+s_capture (void *arg, const rules_signals_t *signals)
+{
+    s_trainer_t *t = arg;
+    features_from_signals (signals, t->current);
+    return 0;
+}
+
+//  Reservoir sampling: beyond max_rows every transaction has the same
+//  chance to be among the rows the forest is trained on.
+static void
+s_keep (s_trainer_t *t, const char *tx_id)
+{
+    size_t slot = t->kept;
+    if (t->kept >= (size_t) t->cfg->max_rows) {
+        t->rng ^= t->rng << 13;
+        t->rng ^= t->rng >> 7;
+        t->rng ^= t->rng << 17;
+        uint64_t r = t->rng % t->seen;
+        if (r >= (uint64_t) t->cfg->max_rows)
+            return;
+        slot = (size_t) r;
+    }
+    else
+        t->kept++;
+    memcpy (t->rows + slot * FEATURE_COUNT, t->current, sizeof t->current);
+    snprintf (t->ids [slot], sizeof t->ids [slot], "%s", tx_id);
+}
+
+//  A stored transaction back into the scorer's own record.
+static void
+s_tx_from_row (PGresult *res, int i, txw_tx_t *tx)
+{
+    memset (tx, 0, sizeof *tx);
+    snprintf (tx->tx_id, sizeof tx->tx_id, "%s", PQgetvalue (res, i, 0));
+    tx->ts_ms = strtoll (PQgetvalue (res, i, 1), NULL, 10);
+    snprintf (tx->account_id, sizeof tx->account_id, "%s", PQgetvalue (res, i, 2));
+    tx->amount_minor = strtoll (PQgetvalue (res, i, 3), NULL, 10);
+    snprintf (tx->currency, sizeof tx->currency, "%s", PQgetvalue (res, i, 4));
+    tx->amount_rep_minor = strtoll (PQgetvalue (res, i, 5), NULL, 10);
+    snprintf (tx->merchant_id, sizeof tx->merchant_id, "%s", PQgetvalue (res, i, 6));
+    snprintf (tx->category, sizeof tx->category, "%s", PQgetvalue (res, i, 7));
+    const char *channel = PQgetvalue (res, i, 8);
+    tx->channel = (uint8_t) txw_channel_parse (channel, strlen (channel));
+    snprintf (tx->branch_id, sizeof tx->branch_id, "%s", PQgetvalue (res, i, 9));
+    snprintf (tx->region, sizeof tx->region, "%s", PQgetvalue (res, i, 10));
+    snprintf (tx->country, sizeof tx->country, "%s", PQgetvalue (res, i, 11));
+    snprintf (tx->device_id, sizeof tx->device_id, "%s", PQgetvalue (res, i, 12));
+    const char *status = PQgetvalue (res, i, 13);
+    tx->status = (uint8_t) txw_status_parse (status, strlen (status));
+    int hour, weekday;
+    rfc3339_hour_weekday (tx->ts_ms, &hour, &weekday);
+    tx->hour = (uint8_t) hour;
+    tx->weekday = (uint8_t) weekday;
+}
+
+//  Replays the stored transactions through a fresh account table.
+static int
+s_replay (s_trainer_t *t, PGconn *conn, rules_t *rules, profiles_t *profiles)
+{
+    const char *params [] = { *t->cfg->from? t->cfg->from: NULL, *t->cfg->to? t->cfg->to: NULL };
+    if (txw_pg_exec (conn, "BEGIN"))
+        return -1;
+    PGresult *res = PQexecParams (conn,
+        "DECLARE replay NO SCROLL CURSOR FOR"
+        " SELECT tx_id, (extract (epoch FROM ts) * 1000)::bigint, account_id, amount_minor,"
+        " currency, amount_rep_minor, merchant_id, category, channel, branch_id, region,"
+        " country, device_id, status FROM txw.transactions"
+        " WHERE ($1::timestamptz IS NULL OR ts >= $1) AND ($2::timestamptz IS NULL OR ts <= $2)"
+        " ORDER BY ts, tx_id", 2, NULL, params, NULL, NULL, 0);
+    bool ok = PQresultStatus (res) == PGRES_COMMAND_OK;
+    if (!ok)
+        log_error ("cannot read the stored transactions: %s", PQresultErrorMessage (res));
+    PQclear (res);
+    while (ok) {
+        char fetch [48];
+        snprintf (fetch, sizeof fetch, "FETCH %d FROM replay", S_FETCH);
+        res = PQexec (conn, fetch);
+        if (PQresultStatus (res) != PGRES_TUPLES_OK) {
+            log_error ("cannot read the stored transactions: %s", PQresultErrorMessage (res));
+            ok = false;
+        }
+        int n = ok? PQntuples (res): 0;
+        for (int i = 0; i < n; i++) {
+            txw_tx_t tx;
+            s_tx_from_row (res, i, &tx);
+            if (t->sampled < S_SAMPLE)
+                t->sample [t->sampled++] = tx;
+            rules_score_tx (rules, profiles, &tx, s_capture, t);
+            t->seen++;
+            s_keep (t, tx.tx_id);
+        }
+        PQclear (res);
+        if (n < S_FETCH)
+            break;
+    }
+    txw_pg_exec (conn, ok? "COMMIT": "ROLLBACK");
+    return ok? 0: -1;
+}
+
+static int
+s_write_features (s_trainer_t *t, const model_t *model)
+{
+    FILE *file = fopen (t->cfg->features_out, "w");
+    if (!file) {
+        log_error ("cannot write %s", t->cfg->features_out);
+        return -1;
+    }
+    fprintf (file, "tx_id,model_score");
+    for (int f = 0; f < FEATURE_COUNT; f++)
+        fprintf (file, ",%s", features_name (f));
+    fputc ('\n', file);
+    for (size_t r = 0; r < t->kept; r++) {
+        const float *x = t->rows + r * FEATURE_COUNT;
+        fprintf (file, "%s,%.6f", t->ids [r], model_score (model, x));
+        for (int f = 0; f < FEATURE_COUNT; f++)
+            fprintf (file, ",%.6g", x [f]);
+        fputc ('\n', file);
+    }
+    return fclose (file) == 0? 0: -1;
+}
+
+//  The scorer's model hook: features, then the calibrated forest score.
+static double
+s_model (void *arg, const rules_signals_t *signals)
+{
+    float x [FEATURE_COUNT];
+    features_from_signals (signals, x);
+    return model_score (arg, x);
+}
+
+//  Times the scorer's hot loop with the new model on one core: the forest
+//  alone over the training rows, and the whole step per transaction
+//  (account lookup, signals, features, forest, rules, account update) over
+//  the first transactions read, as the scorer runs it between its sockets.
+static void
+s_measure (s_trainer_t *t, rules_t *rules, const model_t *model)
+{
+    size_t n = t->kept, rounds = (2000000 + n - 1) / n;
+    double sink = 0;
+    int64_t started = txw_mono_us ();
+    for (size_t r = 0; r < rounds; r++)
+        for (size_t i = 0; i < n; i++)
+            sink += model_score (model, t->rows + i * FEATURE_COUNT);
+    int64_t forest_us = txw_mono_us () - started;
+    profiles_t *profiles = profiles_new ((uint32_t) t->cfg->max_accounts, 0);
+    if (!profiles)
+        return;
+    uint64_t flagged = 0;
+    started = txw_mono_us ();
+    for (size_t i = 0; i < t->sampled; i++) {
+        txw_tx_t tx = t->sample [i];
+        rules_score_tx (rules, profiles, &tx, s_model, (void *) model);
+        flagged += tx.score >= 80;
+    }
+    int64_t step_us = txw_mono_us () - started;
+    profiles_destroy (&profiles);
+    log_info ("hot loop on one core: forest %.0f scores/s (%zu rows x %zu, checksum %.2f);"
+              " whole scoring step %.0f tx/s (%zu transactions, %llu flagged)",
+              (double) (n * rounds) * 1e6 / (double) (forest_us? forest_us: 1), n, rounds, sink,
+              (double) t->sampled * 1e6 / (double) (step_us? step_us: 1), t->sampled,
+              (unsigned long long) flagged);
+}
+
+int
+train_run (const train_config_t *cfg)
+{
+    s_trainer_t t = { .cfg = cfg, .rng = 0x9E3779B97F4A7C15ULL ^ (uint64_t) cfg->seed };
+    t.rows = malloc ((size_t) cfg->max_rows * FEATURE_COUNT * sizeof *t.rows);
+    t.ids = malloc ((size_t) cfg->max_rows * sizeof *t.ids);
+    t.sample = malloc (S_SAMPLE * sizeof *t.sample);
+    rules_set_t *set = malloc (sizeof *set);
+    char err [512];
+    int rc = 1;
+    PGconn *conn = NULL;
+    rules_t *rules = NULL;
+    model_t *model = NULL;
+    profiles_t *profiles = profiles_new ((uint32_t) cfg->max_accounts, 0);
+    if (!t.rows || !t.ids || !t.sample || !set || !profiles) {
+        log_error ("out of memory for %lld training rows", (long long) cfg->max_rows);
+        goto done;
+    }
+    if (*cfg->rules_file && ruleset_load (cfg->rules_file, set, err, sizeof err)) {
+        log_error ("rule file refused: %s", err);
+        goto done;
+    }
+    rules = rules_new (*cfg->rules_file? set: NULL, NULL);
+    conn = rules? txw_pg_connect (cfg->database_url): NULL;
+    if (!conn)
+        goto done;
+    int64_t started = txw_mono_ms ();
+    if (s_replay (&t, conn, rules, profiles))
+        goto done;
+    if (t.kept < 2) {
+        log_error ("only %llu stored transactions in the range: nothing to train on",
+                   (unsigned long long) t.seen);
+        goto done;
+    }
+    char version [TXW_NAME_MAX + 1];
+    time_t now = time (NULL);
+    strftime (version, sizeof version, "if-%Y%m%dT%H%M", gmtime (&now));
+    iforest_params_t params = { .trees = (int) cfg->trees, .sample_size = (int) cfg->sample_size,
+                                .seed = (uint64_t) cfg->seed };
+    const char *names [FEATURE_COUNT];
+    for (int f = 0; f < FEATURE_COUNT; f++)
+        names [f] = features_name (f);
+    model = model_train (t.rows, t.kept, FEATURE_COUNT, names, &params, version,
+                         err, sizeof err);
+    if (!model) {
+        log_error ("training failed: %s", err);
+        goto done;
+    }
+    if (model_save (model, cfg->model_out, err, sizeof err)) {
+        log_error ("cannot save the model: %s", err);
+        goto done;
+    }
+    log_info ("trained %s: %d trees of %d samples on %zu of %llu transactions in %.1f s,"
+              " saved to %s", version, iforest_trees (model_forest (model)),
+              iforest_sample_size (model_forest (model)), t.kept, (unsigned long long) t.seen,
+              (txw_mono_ms () - started) / 1000.0, cfg->model_out);
+    s_measure (&t, rules, model);
+    if (*cfg->features_out && s_write_features (&t, model))
+        goto done;
+    rc = 0;
+done:
+    model_destroy (&model);
+    rules_destroy (&rules);
+    profiles_destroy (&profiles);
+    PQfinish (conn);
+    free (set);
+    free (t.ids);
+    free (t.sample);
+    free (t.rows);
+    return rc;
+}

@@ -1,0 +1,37 @@
+/*  train - the scorer's train mode: an Isolation Forest from stored history
+
+    `txw-scorer --train-out model.bin --database-url URL` reads the stored
+    transactions (txw.transactions, oldest first, optionally between
+    --train-from and --train-to) and replays them through a fresh account
+    table exactly as the scorer would, so each transaction's features are
+    what the scorer saw when it arrived. It never reads fraud labels: the
+    forest learns what ordinary looks like. It then fits the forest, learns
+    the calibration (where each raw score falls among the training scores,
+    so the model_score signal reads as "more unusual than x% of history"),
+    scores the training rows again to measure the hot loop, and saves the
+    model atomically. --features-out also writes the feature matrix, for a
+    reference model trained on exactly the same rows.                       */
+
+#ifndef TXW_SCORER_TRAIN_H
+#define TXW_SCORER_TRAIN_H
+
+#include <stdint.h>
+
+typedef struct {
+    const char *database_url;
+    const char *rules_file;     //  "" for the default rules
+    const char *from;           //  RFC 3339 or ""
+    const char *to;
+    const char *model_out;
+    const char *features_out;   //  "" for none
+    int64_t trees;
+    int64_t sample_size;
+    int64_t seed;
+    int64_t max_rows;
+    int64_t max_accounts;
+} train_config_t;
+
+//  Returns the process exit code: 0, 1 on a failure (logged).
+int train_run (const train_config_t *cfg);
+
+#endif
