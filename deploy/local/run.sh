@@ -2,11 +2,13 @@
 # run.sh - the whole suite on one machine (what `make run` does after building)
 #
 # Starts PostgreSQL in var/pg (unless TXW_DATABASE_URL names a server), then
-# the aggregator, scorer, validator and the generator, each logging JSON to
-# var/log/<service>.log. Ctrl-C stops them in order and then PostgreSQL.
+# the aggregator, scorer, validator, query API, push gateway (which serves the
+# dashboard) and the generator, each logging JSON to var/log/<service>.log.
+# Ctrl-C stops them in order and then PostgreSQL.
 #   TXW_RATE=200     generator rate in tx/s; 0 starts no generator, so only
 #                    files (txw-producer --file) or other producers feed it
 #   TXW_DATABASE_URL use this PostgreSQL instead of a private one
+#   TXW_WEBHOOK_URL  also start txw-notifier, posting every alert there
 set -u
 cd "$(dirname "$0")/../.."
 BIN=build/bin
@@ -63,15 +65,23 @@ start() {   # name admin-port binary args...
 }
 
 start aggregator 9103 $BIN/txw-aggregator
+start query      9104 $BIN/txw-query --cors-origins '*'
+start gateway    9105 $BIN/txw-gateway --document-root build/dashboard
+if [ -n "${TXW_WEBHOOK_URL:-}" ]; then
+    start notifier 9106 $BIN/txw-notifier --webhook-url "$TXW_WEBHOOK_URL"
+fi
 start scorer     9102 $BIN/txw-scorer
 start validator  9101 $BIN/txw-validator
 if [ "$RATE" != 0 ]; then
     start producer 9100 $BIN/txw-producer --rate "$RATE"
 fi
 
+HOST=$(hostname -I 2>/dev/null | awk '{ print $1 }')
 cat <<INFO
 
 txwatch is running.
+  dashboard       http://127.0.0.1:8081/   (from another machine: http://${HOST:-<this host>}:8081/)
+  query API       http://127.0.0.1:8080/api/v1/stats/realtime   (build/bin/txwctl stats)
   PostgreSQL      $DB
                   psql '$DB' -c 'select * from txw.window_totals order by window_start desc limit 10'
   producer        $( [ "$RATE" != 0 ] && echo "generating $RATE tx/s, admin http://127.0.0.1:9100/metrics" || echo "not started (TXW_RATE=0)")
@@ -79,8 +89,9 @@ txwatch is running.
   scorer          input  tcp://127.0.0.1:7011   admin http://127.0.0.1:9102/metrics
   aggregator      input  tcp://127.0.0.1:7021   admin http://127.0.0.1:9103/metrics
   publishers      dead letters tcp://127.0.0.1:7002, alerts :7012, windows :7022
+  query, gateway  admin http://127.0.0.1:9104/metrics, http://127.0.0.1:9105/metrics
+  webhooks        $( [ -n "${TXW_WEBHOOK_URL:-}" ] && echo "every alert to $TXW_WEBHOOK_URL (admin :9106)" || echo "off (set TXW_WEBHOOK_URL to start txw-notifier)")
   logs            $LOG/<service>.log (JSON lines)
-  dashboard       not part of this build yet (issue 3): read the views above
 
 Feed a file:  $BIN/txw-producer --file transactions.csv --admin-port 0
 Press Ctrl-C to stop everything.

@@ -1,0 +1,55 @@
+/*  txw-notifier - posts alerts to webhooks, each alert once                */
+
+#include "notifier.h"
+
+int
+main (int argc, char **argv)
+{
+    notifier_config_t cfg;
+    const txw_option_t options [] = {
+        TXW_SERVICE_OPTIONS (cfg.svc, "9106"),
+        { "alert-endpoints", TXW_OPT_STRING, "tcp://127.0.0.1:7012,tcp://127.0.0.1:7022",
+          "scorer and aggregator PUBs to subscribe to, comma list", &cfg.alert_endpoints, 0, 0 },
+        { "webhook-url", TXW_OPT_STRING, "",
+          "required: http(s) URLs to POST each alert to, comma list (each gets every alert)",
+          &cfg.webhook_url, 0, 0 },
+        { "min-score", TXW_OPT_INT, "0", "alerts with a lower score are not sent",
+          &cfg.min_score, 0, 100 },
+        { "kinds", TXW_OPT_STRING, "fraud,region_health", "alert kinds to send, comma list",
+          &cfg.kinds, 0, 0 },
+        { "timeout-ms", TXW_OPT_INT, "5000", "time limit of one HTTP attempt",
+          &cfg.timeout_ms, 10, 600000 },
+        { "max-attempts", TXW_OPT_INT, "8", "attempts per alert and URL before giving up",
+          &cfg.max_attempts, 1, 1000 },
+        { "backoff-ms", TXW_OPT_INT, "500",
+          "delay before the first retry; doubles each time, with jitter", &cfg.backoff_ms, 0, 3600000 },
+        { "backoff-max-ms", TXW_OPT_INT, "30000", "longest delay between attempts (Retry-After too)",
+          &cfg.backoff_max_ms, 0, 86400000 },
+        { "queue", TXW_OPT_INT, "10000",
+          "alerts waiting for delivery; more are dropped (counted and logged)", &cfg.queue, 1, 10000000 },
+        { "concurrency", TXW_OPT_INT, "8", "HTTP requests in flight per URL",
+          &cfg.concurrency, 1, 1000 },
+        { "drain-ms", TXW_OPT_INT, "5000",
+          "on SIGTERM, how long queued alerts may still be delivered", &cfg.drain_ms, 0, 600000 },
+        { "header", TXW_OPT_STRING, NULL,
+          "extra request header, e.g. \"Authorization: Bearer x\"; keep secrets in\n"
+          "      TXW_WEBHOOK_HEADER, which is read when --header is not given", &cfg.header, 0, 0 },
+        TXW_OPTIONS_END
+    };
+    txw_service_options (options, argc, argv, "txw-notifier",
+        "Subscribes to the scorers' and aggregators' alerts and POSTs each alert as\n"
+        "JSON to every webhook URL, once, with retries and back-off (X-Txwatch-Alert-Key\n"
+        "is the receiver's idempotency key).");
+    txw_service_t *svc = txw_service_new ("notifier", &cfg.svc);
+    if (!svc)
+        return 2;
+    notifier_t *notifier = notifier_new (&cfg, svc);
+    if (!notifier) {
+        txw_service_destroy (&svc);
+        return 1;
+    }
+    int rc = notifier_run (notifier);
+    notifier_destroy (&notifier);
+    txw_service_destroy (&svc);
+    return rc;
+}

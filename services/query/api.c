@@ -1,0 +1,807 @@
+/*  api - the endpoints of the REST API: parameters, SQL, JSON               */
+
+#include "api.h"
+#include "codec.h"
+#include "params.h"
+#include "reasons.h"
+#include "rejects.h"
+#include "rfc3339.h"
+
+#include <math.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define S_MS(col)   "(extract(epoch FROM " col ") * 1000)::bigint"
+#define S_DAY_MS    86400000LL
+#define S_KEY_MAX   128         //  alert keys: "region_health:" + region + ":" + ms
+#define S_BY_MAX    64
+
+const char *const qapi_reject_codes [] = {
+#define S_REJECT_CODE(NAME, code, text) code,
+    TXW_REJECT_CODES (S_REJECT_CODE)
+#undef S_REJECT_CODE
+    NULL
+};
+
+static const char *const s_dimensions [] = {
+    "overall", "region", "branch", "merchant", "category", "channel", NULL
+};
+enum { S_DIM_OVERALL = 0 };
+
+//  --- JSON helpers -------------------------------------------------------------
+
+json_t *
+qapi_error (const char *error, const char *message)
+{
+    return json_pack ("{s:s,s:s}", "error", error, "message", message);
+}
+
+static int
+s_bad_parameter (const qerror_t *err, json_t **out)
+{
+    *out = json_pack ("{s:s,s:s,s:s}", "error", "bad_parameter",
+                      "parameter", err->parameter, "message", err->message);
+    return 400;
+}
+
+static int
+s_db_error (const qpool_error_t *err, json_t **out)
+{
+    *out = qapi_error (err->status == 503? "unavailable": "internal", err->message);
+    return err->status;
+}
+
+static int
+s_not_found (json_t **out, const char *what, const char *id)
+{
+    char message [256];
+    snprintf (message, sizeof message, "no %s %s", what, id);
+    json_t *text = json_string (message);   //  id is known to be UTF-8
+    *out = json_pack ("{s:s,s:o}", "error", "not_found",
+                      "message", text? text: json_string ("no such resource"));
+    return 404;
+}
+
+static double
+s_round (double x, int digits)
+{
+    double scale = pow (10, digits);
+    return round (x * scale) / scale;
+}
+
+static json_t *
+s_rate (int64_t num, int64_t den)
+{
+    return den? json_real (s_round ((double) num / (double) den, 4)): json_null ();
+}
+
+static json_t *
+s_time (int64_t ms)
+{
+    char text [RFC3339_SIZE];
+    rfc3339_format (text, sizeof text, ms);
+    return json_string (text);
+}
+
+static int64_t
+s_int64 (const PGresult *res, int row, int col)
+{
+    return strtoll (PQgetvalue (res, row, col), NULL, 10);
+}
+
+static json_t *
+s_col_int (const PGresult *res, int row, int col)
+{
+    return PQgetisnull (res, row, col)? json_null (): json_integer (s_int64 (res, row, col));
+}
+
+static json_t *
+s_col_text (const PGresult *res, int row, int col)
+{
+    if (PQgetisnull (res, row, col))
+        return json_null ();
+    json_t *text = json_stringn (PQgetvalue (res, row, col),
+                                 (size_t) PQgetlength (res, row, col));
+    return text? text: json_string ("");
+}
+
+static json_t *
+s_col_time (const PGresult *res, int row, int col)
+{
+    return PQgetisnull (res, row, col)? json_null (): s_time (s_int64 (res, row, col));
+}
+
+static json_t *
+s_col_number (const PGresult *res, int row, int col, int digits)
+{
+    if (PQgetisnull (res, row, col))
+        return json_null ();
+    return json_real (s_round (strtod (PQgetvalue (res, row, col), NULL), digits));
+}
+
+//  A text[] column selected as array_to_json(...)::text; with describe,
+//  each code becomes {"code","description"}.
+static json_t *
+s_col_reasons (const PGresult *res, int row, int col, bool describe)
+{
+    json_t *codes = PQgetisnull (res, row, col)? NULL:
+                    json_loads (PQgetvalue (res, row, col), 0, NULL);
+    if (!json_is_array (codes)) {
+        json_decref (codes);
+        return json_array ();
+    }
+    if (!describe)
+        return codes;
+    json_t *array = json_array ();
+    size_t i;
+    json_t *code;
+    json_array_foreach (codes, i, code) {
+        const char *name = json_string_value (code);
+        const char *text = "";
+        for (int bit = 0; name && bit < TXW_REASON_COUNT; bit++)
+            if (!strcmp (name, txw_reason_name (bit)))
+                text = txw_reason_text (bit);
+        json_array_append_new (array, json_pack ("{s:O,s:s}", "code", code,
+                                                 "description", text));
+    }
+    json_decref (codes);
+    return array;
+}
+
+//  --- Database helpers -----------------------------------------------------------
+
+//  Runs one statement on its own connection. Returns the result, or NULL
+//  with *status and *out set.
+static PGresult *
+s_query1 (qapi_t *api, const char *sql, int nparams, const char *const *params,
+          int *status, json_t **out)
+{
+    qpool_error_t err;
+    qconn_t *conn = qpool_checkout (api->pool, &err);
+    PGresult *res = conn? qpool_query (api->pool, conn, sql, nparams, params, &err): NULL;
+    qpool_checkin (api->pool, conn);
+    if (!res)
+        *status = s_db_error (&err, out);
+    return res;
+}
+
+static void
+s_param_time (char *buf, int64_t ms)
+{
+    rfc3339_format (buf, RFC3339_SIZE, ms);
+}
+
+static void
+s_param_int (char *buf, size_t size, int64_t v)
+{
+    snprintf (buf, size, "%lld", (long long) v);
+}
+
+//  --- GET /api/v1/stats/realtime ---------------------------------------------------
+
+int
+qapi_stats_realtime (qapi_t *api, const qrequest_t *req, json_t **out)
+{
+    static const char *const allowed [] = { "minutes", NULL };
+    qparams_t params;
+    qerror_t err;
+    int64_t minutes;
+    if (qparams_parse (&params, req->query, allowed, &err)
+    ||  qparams_int (&params, "minutes", 5, 1, 1440, &minutes, &err))
+        return s_bad_parameter (&err, out);
+    int64_t from_ms = req->now_ms - minutes * 60000;
+    char from [RFC3339_SIZE];
+    s_param_time (from, from_ms);
+    const char *values [] = { from };
+    int status;
+    PGresult *res = s_query1 (api,
+        "SELECT coalesce(sum(tx_count), 0), coalesce(sum(amount_minor_sum), 0),"
+        " coalesce(sum(approved), 0), coalesce(sum(declined), 0), coalesce(sum(failed), 0),"
+        " coalesce(sum(flagged), 0), coalesce(sum(round(mean_score * tx_count)), 0)::bigint,"
+        " min(" S_MS ("window_start") ")"
+        " FROM txw.window_totals"
+        " WHERE dimension = 'overall' AND key = 'all' AND window_start >= $1::timestamptz",
+        1, values, &status, out);
+    if (!res)
+        return status;
+    int64_t count = s_int64 (res, 0, 0), volume = s_int64 (res, 0, 1);
+    int64_t approved = s_int64 (res, 0, 2), declined = s_int64 (res, 0, 3);
+    int64_t failed = s_int64 (res, 0, 4), flagged = s_int64 (res, 0, 5);
+    int64_t score_sum = s_int64 (res, 0, 6);
+    //  Seconds covered: from the first window counted to now, at most the
+    //  period (and at least one second, so a new window is not a spike).
+    double seconds = minutes * 60.0;
+    if (!PQgetisnull (res, 0, 7)) {
+        double since_first = (double) (req->now_ms - s_int64 (res, 0, 7)) / 1000.0;
+        if (since_first < seconds)
+            seconds = since_first < 1.0? 1.0: since_first;
+    }
+    PQclear (res);
+    *out = json_pack ("{s:I,s:o,s:o,s:I,s:I,s:s,s:i,s:f,s:o,s:o,s:o,s:I,s:o,s:o}",
+        "minutes", (json_int_t) minutes, "from", s_time (from_ms), "to", s_time (req->now_ms),
+        "count", (json_int_t) count, "volume_minor", (json_int_t) volume,
+        "currency", api->currency, "currency_exponent", api->currency_exponent,
+        "tx_per_s", s_round ((double) count / seconds, 2),
+        "approval_rate", s_rate (approved, count), "decline_rate", s_rate (declined, count),
+        "failure_rate", s_rate (failed, count), "flagged", (json_int_t) flagged,
+        "flagged_rate", s_rate (flagged, count),
+        "mean_score", count? json_real (s_round ((double) score_sum / (double) count, 2)):
+                             json_null ());
+    return 200;
+}
+
+//  --- GET /api/v1/timeseries ---------------------------------------------------
+
+static const char *const s_metrics [] = {
+    "count", "volume", "tx_per_s", "approval_rate", "decline_rate", "failure_rate",
+    "flagged", "flagged_rate", "mean_score", NULL
+};
+enum { S_M_COUNT, S_M_VOLUME, S_M_TX_PER_S, S_M_APPROVAL, S_M_DECLINE, S_M_FAILURE,
+       S_M_FLAGGED, S_M_FLAGGED_RATE, S_M_MEAN_SCORE };
+
+//  The value of one window (a row of the timeseries query) for metric.
+static json_t *
+s_point_value (const PGresult *res, int row, int metric, int64_t now_ms)
+{
+    int64_t start = s_int64 (res, row, 0), window_ms = s_int64 (res, row, 1);
+    int64_t count = s_int64 (res, row, 2);
+    switch (metric) {
+        case S_M_COUNT:         return json_integer (count);
+        case S_M_VOLUME:        return json_integer (s_int64 (res, row, 3));
+        case S_M_APPROVAL:      return s_rate (s_int64 (res, row, 4), count);
+        case S_M_DECLINE:       return s_rate (s_int64 (res, row, 5), count);
+        case S_M_FAILURE:       return s_rate (s_int64 (res, row, 6), count);
+        case S_M_FLAGGED:       return json_integer (s_int64 (res, row, 7));
+        case S_M_FLAGGED_RATE:  return s_rate (s_int64 (res, row, 7), count);
+        case S_M_MEAN_SCORE:    return s_col_number (res, row, 8, 2);
+        default: {
+            //  tx_per_s: over the window, or the part of it that has passed.
+            int64_t span = now_ms - start < window_ms? now_ms - start: window_ms;
+            double seconds = span < 1000? 1.0: (double) span / 1000.0;
+            return json_real (s_round ((double) count / seconds, 2));
+        }
+    }
+}
+
+int
+qapi_timeseries (qapi_t *api, const qrequest_t *req, json_t **out)
+{
+    static const char *const allowed [] = { "dimension", "key", "minutes", "metric", NULL };
+    qparams_t params;
+    qerror_t err;
+    int dimension, metric;
+    int64_t minutes;
+    const char *key;
+    if (qparams_parse (&params, req->query, allowed, &err)
+    ||  qparams_enum (&params, "dimension", s_dimensions, S_DIM_OVERALL, &dimension, &err)
+    ||  qparams_text (&params, "key", TXW_ID_MAX, NULL, &key, &err)
+    ||  qparams_enum (&params, "metric", s_metrics, S_M_COUNT, &metric, &err)
+    ||  qparams_int (&params, "minutes", 60, 1, 1440, &minutes, &err))
+        return s_bad_parameter (&err, out);
+    if (dimension == S_DIM_OVERALL && key && strcmp (key, "all")) {
+        qerror_set (&err, "key", "must be all for dimension overall");
+        return s_bad_parameter (&err, out);
+    }
+    if (dimension != S_DIM_OVERALL && !key) {
+        qerror_set (&err, "key", "is required for dimension %s", s_dimensions [dimension]);
+        return s_bad_parameter (&err, out);
+    }
+    if (!key)
+        key = "all";
+    int64_t from_ms = req->now_ms - minutes * 60000;
+    char from [RFC3339_SIZE];
+    s_param_time (from, from_ms);
+    const char *values [] = { s_dimensions [dimension], key, from };
+    int status;
+    PGresult *res = s_query1 (api,
+        "SELECT " S_MS ("window_start") ", " S_MS ("window_end - window_start") ","
+        " tx_count, amount_minor_sum, approved, declined, failed, flagged, mean_score, closed"
+        " FROM txw.window_totals"
+        " WHERE dimension = $1 AND key = $2 AND window_start >= $3::timestamptz"
+        " ORDER BY window_start", 3, values, &status, out);
+    if (!res)
+        return status;
+    json_t *points = json_array ();
+    //  Without a window in the period, the aggregator's default size.
+    int64_t window_ms = PQntuples (res)? s_int64 (res, 0, 1): 60000;
+    for (int row = 0; row < PQntuples (res); row++)
+        json_array_append_new (points, json_pack ("{s:o,s:o,s:b}",
+            "t", s_time (s_int64 (res, row, 0)),
+            "v", s_point_value (res, row, metric, req->now_ms),
+            "closed", PQgetvalue (res, row, 9) [0] == 't'));
+    PQclear (res);
+    *out = json_pack ("{s:s,s:s,s:s,s:I,s:I,s:s,s:o}",
+        "dimension", s_dimensions [dimension], "key", key, "metric", s_metrics [metric],
+        "minutes", (json_int_t) minutes, "window_ms", (json_int_t) window_ms,
+        "currency", api->currency, "points", points);
+    return 200;
+}
+
+//  --- GET /api/v1/top/{dimension} -----------------------------------------------
+
+//  Totals per key over the period ($2 on) and the period before ($3 to $2).
+#define S_TOP_SQL(order)                                                              \
+    "SELECT key,"                                                                     \
+    " coalesce(sum(tx_count) FILTER (WHERE window_start >= $2::timestamptz), 0) AS c," \
+    " coalesce(sum(amount_minor_sum) FILTER (WHERE window_start >= $2::timestamptz), 0) AS v," \
+    " coalesce(sum(flagged) FILTER (WHERE window_start >= $2::timestamptz), 0) AS f,"  \
+    " coalesce(sum(approved) FILTER (WHERE window_start >= $2::timestamptz), 0) AS a," \
+    " coalesce(sum(tx_count) FILTER (WHERE window_start < $2::timestamptz), 0) AS p"   \
+    " FROM txw.window_totals WHERE dimension = $1 AND window_start >= $3::timestamptz" \
+    " GROUP BY key"                                                                   \
+    " HAVING coalesce(sum(tx_count) FILTER (WHERE window_start >= $2::timestamptz), 0) > 0" \
+    " ORDER BY " order " DESC, key LIMIT $4::int"
+
+int
+qapi_top (qapi_t *api, const qrequest_t *req, json_t **out)
+{
+    static const char *const allowed [] = { "by", "minutes", "limit", NULL };
+    static const char *const by_names [] = { "count", "volume", "flagged", NULL };
+    static const char *const by_sql [] = { S_TOP_SQL ("c"), S_TOP_SQL ("v"), S_TOP_SQL ("f") };
+    qparams_t params;
+    qerror_t err;
+    int by, dimension = -1;
+    int64_t minutes, limit;
+    for (int i = 1; s_dimensions [i]; i++)
+        if (!strcmp (req->arg, s_dimensions [i]))
+            dimension = i;
+    if (dimension < 0) {
+        qerror_set (&err, "dimension", "must be one of region, branch, merchant, category, channel");
+        return s_bad_parameter (&err, out);
+    }
+    if (qparams_parse (&params, req->query, allowed, &err)
+    ||  qparams_enum (&params, "by", by_names, 0, &by, &err)
+    ||  qparams_int (&params, "minutes", 60, 1, 1440, &minutes, &err)
+    ||  qparams_int (&params, "limit", 10, 1, 100, &limit, &err))
+        return s_bad_parameter (&err, out);
+    char from [RFC3339_SIZE], before [RFC3339_SIZE], limit_text [24];
+    s_param_time (from, req->now_ms - minutes * 60000);
+    s_param_time (before, req->now_ms - 2 * minutes * 60000);
+    s_param_int (limit_text, sizeof limit_text, limit);
+    const char *values [] = { s_dimensions [dimension], from, before, limit_text };
+    int status;
+    PGresult *res = s_query1 (api, by_sql [by], 4, values, &status, out);
+    if (!res)
+        return status;
+    json_t *items = json_array ();
+    for (int row = 0; row < PQntuples (res); row++) {
+        int64_t count = s_int64 (res, row, 1), previous = s_int64 (res, row, 5);
+        json_array_append_new (items, json_pack ("{s:o,s:I,s:I,s:I,s:o,s:I,s:o}",
+            "key", s_col_text (res, row, 0), "count", (json_int_t) count,
+            "volume_minor", (json_int_t) s_int64 (res, row, 2),
+            "flagged", (json_int_t) s_int64 (res, row, 3),
+            "approval_rate", s_rate (s_int64 (res, row, 4), count),
+            "previous_count", (json_int_t) previous,
+            "change", previous? json_real (s_round ((double) (count - previous)
+                                                    / (double) previous, 4)): json_null ()));
+    }
+    PQclear (res);
+    *out = json_pack ("{s:s,s:s,s:I,s:s,s:o}", "dimension", s_dimensions [dimension],
+                      "by", by_names [by], "minutes", (json_int_t) minutes,
+                      "currency", api->currency, "items", items);
+    return 200;
+}
+
+//  --- GET /api/v1/branches/performance --------------------------------------------
+
+int
+qapi_branches (qapi_t *api, const qrequest_t *req, json_t **out)
+{
+    static const char *const allowed [] = { "minutes", NULL };
+    qparams_t params;
+    qerror_t err;
+    int64_t minutes;
+    if (qparams_parse (&params, req->query, allowed, &err)
+    ||  qparams_int (&params, "minutes", 60, 1, 1440, &minutes, &err))
+        return s_bad_parameter (&err, out);
+    char from [RFC3339_SIZE];
+    s_param_time (from, req->now_ms - minutes * 60000);
+    const char *values [] = { from };
+    int status;
+    PGresult *res = s_query1 (api,
+        "SELECT key, sum(tx_count)::bigint, sum(amount_minor_sum)::bigint,"
+        " sum(approved)::bigint, sum(declined)::bigint, sum(flagged)::bigint"
+        " FROM txw.window_totals WHERE dimension = 'branch' AND window_start >= $1::timestamptz"
+        " GROUP BY key HAVING sum(tx_count) > 0 ORDER BY 3 DESC, key", 1, values, &status, out);
+    if (!res)
+        return status;
+    json_t *branches = json_array ();
+    for (int row = 0; row < PQntuples (res); row++) {
+        int64_t count = s_int64 (res, row, 1), flagged = s_int64 (res, row, 5);
+        json_array_append_new (branches, json_pack ("{s:o,s:I,s:I,s:o,s:o,s:I,s:o}",
+            "branch_id", s_col_text (res, row, 0), "count", (json_int_t) count,
+            "volume_minor", (json_int_t) s_int64 (res, row, 2),
+            "approval_rate", s_rate (s_int64 (res, row, 3), count),
+            "decline_rate", s_rate (s_int64 (res, row, 4), count),
+            "flagged", (json_int_t) flagged, "flagged_rate", s_rate (flagged, count)));
+    }
+    PQclear (res);
+    *out = json_pack ("{s:I,s:s,s:o}", "minutes", (json_int_t) minutes,
+                      "currency", api->currency, "branches", branches);
+    return 200;
+}
+
+//  --- Alerts ----------------------------------------------------------------------
+
+#define S_ALERT_COLUMNS                                                              \
+    "alert_id, key, kind, tx_id, " S_MS ("ts") ", account_id, score,"                \
+    " array_to_json(reasons)::text, amount_minor, currency, amount_rep_minor,"       \
+    " merchant_id, country, channel, region, message, model_version, "               \
+    S_MS ("raised_at") ", status, " S_MS ("acked_at") ", acked_by"
+
+//  The alert object of a row selected with S_ALERT_COLUMNS.
+static json_t *
+s_alert_json (const PGresult *res, int row)
+{
+    json_t *alert = json_object ();
+    static const char *const names [] = {
+        "id", "key", "kind", "tx_id", "ts", "account_id", "score", "reasons",
+        "amount_minor", "currency", "amount_rep_minor", "merchant_id", "country",
+        "channel", "region", "message", "model_version", "raised_at", "status",
+        "acked_at", "acked_by"
+    };
+    enum { T, I, S, R } const types [] = { I, S, S, S, T, S, I, R, I, S, I, S, S, S, S, S,
+                                           S, T, S, T, S };
+    for (int col = 0; col < (int) (sizeof names / sizeof names [0]); col++) {
+        json_t *value = types [col] == I? s_col_int (res, row, col):
+                        types [col] == T? s_col_time (res, row, col):
+                        types [col] == R? s_col_reasons (res, row, col, false):
+                                          s_col_text (res, row, col);
+        json_object_set_new (alert, names [col], value);
+    }
+    return alert;
+}
+
+int
+qapi_alerts (qapi_t *api, const qrequest_t *req, json_t **out)
+{
+    static const char *const allowed [] = { "since", "min_score", "status", "kind", "limit", NULL };
+    static const char *const statuses [] = { "open", "acked", NULL };
+    static const char *const kinds [] = { "fraud", "region_health", NULL };
+    qparams_t params;
+    qerror_t err;
+    int64_t since_ms, min_score, limit;
+    int status_i, kind_i;
+    if (qparams_parse (&params, req->query, allowed, &err)
+    ||  qparams_time (&params, "since", req->now_ms - S_DAY_MS, &since_ms, &err)
+    ||  qparams_int (&params, "min_score", 0, 0, 100, &min_score, &err)
+    ||  qparams_enum (&params, "status", statuses, -1, &status_i, &err)
+    ||  qparams_enum (&params, "kind", kinds, -1, &kind_i, &err)
+    ||  qparams_int (&params, "limit", 50, 1, 1000, &limit, &err))
+        return s_bad_parameter (&err, out);
+    char since [RFC3339_SIZE], score_text [24], limit_text [24];
+    s_param_time (since, since_ms);
+    s_param_int (score_text, sizeof score_text, min_score);
+    s_param_int (limit_text, sizeof limit_text, limit);
+    const char *values [] = { since, score_text, status_i < 0? NULL: statuses [status_i],
+                              kind_i < 0? NULL: kinds [kind_i], limit_text };
+    int status;
+    PGresult *res = s_query1 (api,
+        "SELECT " S_ALERT_COLUMNS " FROM txw.alerts"
+        " WHERE raised_at >= $1::timestamptz AND score >= $2::int"
+        " AND ($3::text IS NULL OR status = $3) AND ($4::text IS NULL OR kind = $4)"
+        " ORDER BY raised_at DESC, alert_id DESC LIMIT $5::int", 5, values, &status, out);
+    if (!res)
+        return status;
+    json_t *alerts = json_array ();
+    for (int row = 0; row < PQntuples (res); row++)
+        json_array_append_new (alerts, s_alert_json (res, row));
+    PQclear (res);
+    *out = json_pack ("{s:o}", "alerts", alerts);
+    return 200;
+}
+
+//  Reads the optional {"by": "..."} body of an ack. Returns 0 or -1.
+static int
+s_ack_by (const qrequest_t *req, char *by, size_t size, qerror_t *err)
+{
+    snprintf (by, size, "api");
+    size_t len = req->body_len;
+    const char *p = req->body;
+    while (len && (*p == ' ' || *p == '\t' || *p == '\r' || *p == '\n')) {
+        p++;
+        len--;
+    }
+    if (!len)
+        return 0;
+    json_error_t error;
+    json_t *body = json_loadb (p, len, JSON_REJECT_DUPLICATES, &error);
+    if (!json_is_object (body)) {
+        json_decref (body);
+        return qerror_set (err, "body", "must be a JSON object such as {\"by\":\"alice\"}");
+    }
+    const char *name;
+    json_t *value;
+    int rc = 0;
+    json_object_foreach (body, name, value) {
+        if (strcmp (name, "by"))
+            rc = qerror_set (err, name, "unknown field in the body");
+        else
+        if (!json_is_string (value) || !qparams_text_valid (json_string_value (value), S_BY_MAX))
+            rc = qerror_set (err, "by", "must be a string of 1 to %d bytes without control characters",
+                             S_BY_MAX);
+        else
+            snprintf (by, size, "%s", json_string_value (value));
+        if (rc)
+            break;
+    }
+    json_decref (body);
+    return rc;
+}
+
+int
+qapi_ack (qapi_t *api, const qrequest_t *req, json_t **out)
+{
+    qerror_t err;
+    char by [S_BY_MAX + 1];
+    const char *id = req->arg;
+    size_t digits = strspn (id, "0123456789");
+    bool numeric = digits > 0 && digits <= 18 && !id [digits];
+    if (!numeric && !qparams_text_valid (id, S_KEY_MAX)) {
+        qerror_set (&err, "id", "must be an alert id or key of at most %d bytes", S_KEY_MAX);
+        return s_bad_parameter (&err, out);
+    }
+    if (s_ack_by (req, by, sizeof by, &err))
+        return s_bad_parameter (&err, out);
+    const char *values [] = { id, by };
+    qpool_error_t perr;
+    qconn_t *conn = qpool_checkout (api->pool, &perr);
+    if (!conn)
+        return s_db_error (&perr, out);
+    //  Only an open alert changes: acking twice keeps the first ack.
+    PGresult *res = qpool_query (api->pool, conn, numeric?
+        "UPDATE txw_data.alerts SET acked_at = now(), acked_by = $2"
+        " WHERE alert_id = $1::bigint AND acked_at IS NULL":
+        "UPDATE txw_data.alerts SET acked_at = now(), acked_by = $2"
+        " WHERE dedupe_key = $1 AND acked_at IS NULL", 2, values, &perr);
+    bool updated = res != NULL;
+    PQclear (res);
+    res = NULL;
+    if (updated)
+        res = qpool_query (api->pool, conn, numeric?
+            "SELECT " S_ALERT_COLUMNS " FROM txw.alerts WHERE alert_id = $1::bigint":
+            "SELECT " S_ALERT_COLUMNS " FROM txw.alerts WHERE key = $1", 1, values, &perr);
+    qpool_checkin (api->pool, conn);
+    if (!res)
+        return s_db_error (&perr, out);
+    int status = PQntuples (res)? 200: s_not_found (out, "alert", id);
+    if (status == 200)
+        *out = s_alert_json (res, 0);
+    PQclear (res);
+    return status;
+}
+
+//  --- GET /api/v1/regions/health ----------------------------------------------------
+
+int
+qapi_regions (qapi_t *api, const qrequest_t *req, json_t **out)
+{
+    static const char *const allowed [] = { "minutes", NULL };
+    qparams_t params;
+    qerror_t err;
+    int64_t minutes;
+    if (qparams_parse (&params, req->query, allowed, &err)
+    ||  qparams_int (&params, "minutes", 60, 1, 1440, &minutes, &err))
+        return s_bad_parameter (&err, out);
+    char from [RFC3339_SIZE];
+    s_param_time (from, req->now_ms - minutes * 60000);
+    const char *values [] = { from };
+    qpool_error_t perr;
+    qconn_t *conn = qpool_checkout (api->pool, &perr);
+    if (!conn)
+        return s_db_error (&perr, out);
+    PGresult *totals = qpool_query (api->pool, conn,
+        "SELECT key, sum(tx_count)::bigint, sum(approved)::bigint, sum(declined)::bigint,"
+        " sum(failed)::bigint"
+        " FROM txw.window_totals WHERE dimension = 'region' AND window_start >= $1::timestamptz"
+        " GROUP BY key HAVING sum(tx_count) > 0 ORDER BY key", 1, values, &perr);
+    PGresult *alerts = totals? qpool_query (api->pool, conn,
+        "SELECT " S_ALERT_COLUMNS " FROM txw.alerts"
+        " WHERE kind = 'region_health' AND raised_at >= $1::timestamptz"
+        " ORDER BY raised_at DESC, alert_id DESC", 1, values, &perr): NULL;
+    qpool_checkin (api->pool, conn);
+    if (!alerts) {
+        PQclear (totals);
+        return s_db_error (&perr, out);
+    }
+    json_t *regions = json_array ();
+    for (int row = 0; row < PQntuples (totals); row++) {
+        const char *region = PQgetvalue (totals, row, 0);
+        int64_t count = s_int64 (totals, row, 1), declined = s_int64 (totals, row, 3);
+        int64_t failed = s_int64 (totals, row, 4);
+        json_t *list = json_array ();
+        bool open_alert = false;
+        for (int a = 0; a < PQntuples (alerts); a++) {
+            if (PQgetisnull (alerts, a, 14) || strcmp (PQgetvalue (alerts, a, 14), region))
+                continue;
+            json_array_append_new (list, s_alert_json (alerts, a));
+            open_alert = open_alert || !strcmp (PQgetvalue (alerts, a, 18), "open");
+        }
+        bool unhealthy = (double) (declined + failed) > api->health_threshold * (double) count;
+        json_array_append_new (regions, json_pack ("{s:o,s:I,s:o,s:o,s:o,s:b,s:o}",
+            "region", s_col_text (totals, row, 0), "count", (json_int_t) count,
+            "success_rate", s_rate (s_int64 (totals, row, 2), count),
+            "decline_rate", s_rate (declined, count), "failure_rate", s_rate (failed, count),
+            "healthy", !(open_alert || unhealthy), "alerts", list));
+    }
+    PQclear (totals);
+    PQclear (alerts);
+    *out = json_pack ("{s:I,s:f,s:o}", "minutes", (json_int_t) minutes,
+                      "threshold", api->health_threshold, "regions", regions);
+    return 200;
+}
+
+//  --- Transactions and accounts -------------------------------------------------------
+
+#define S_TX_COLUMNS                                                                 \
+    "tx_id, " S_MS ("ts") ", account_id, amount_minor, currency, amount_rep_minor,"  \
+    " merchant_id, category, channel, branch_id, region, country, device_id,"        \
+    " product_id, status, score, array_to_json(reasons)::text, model_version, "      \
+    S_MS ("stored_at")
+
+static json_t *
+s_tx_json (const PGresult *res, int row)
+{
+    static const char *const names [] = {
+        "tx_id", "ts", "account_id", "amount_minor", "currency", "amount_rep_minor",
+        "merchant_id", "category", "channel", "branch_id", "region", "country",
+        "device_id", "product_id", "status", "score", "reasons", "model_version", "stored_at"
+    };
+    enum { T, I, S, R } const types [] = { S, T, S, I, S, I, S, S, S, S, S, S, S, S, S, I, R,
+                                           S, T };
+    json_t *tx = json_object ();
+    for (int col = 0; col < (int) (sizeof names / sizeof names [0]); col++) {
+        json_t *value = types [col] == I? s_col_int (res, row, col):
+                        types [col] == T? s_col_time (res, row, col):
+                        types [col] == R? s_col_reasons (res, row, col, true):
+                                          s_col_text (res, row, col);
+        json_object_set_new (tx, names [col], value);
+    }
+    return tx;
+}
+
+int
+qapi_transaction (qapi_t *api, const qrequest_t *req, json_t **out)
+{
+    qerror_t err;
+    qparams_t params;
+    static const char *const allowed [] = { NULL };
+    if (!qparams_id_valid (req->arg, TXW_ID_MAX)) {
+        qerror_set (&err, "tx_id", "must be 1 to %d characters from [A-Za-z0-9_.:-]", TXW_ID_MAX);
+        return s_bad_parameter (&err, out);
+    }
+    if (qparams_parse (&params, req->query, allowed, &err))
+        return s_bad_parameter (&err, out);
+    const char *values [] = { req->arg };
+    int status;
+    PGresult *res = s_query1 (api,
+        "SELECT " S_TX_COLUMNS " FROM txw.transactions WHERE tx_id = $1"
+        " ORDER BY ts DESC LIMIT 1", 1, values, &status, out);
+    if (!res)
+        return status;
+    status = PQntuples (res)? 200: s_not_found (out, "transaction", req->arg);
+    if (status == 200)
+        *out = s_tx_json (res, 0);
+    PQclear (res);
+    return status;
+}
+
+static const char *
+s_risk_level (int64_t max_score, bool recent_flagged, int threshold)
+{
+    if (recent_flagged || max_score >= threshold)
+        return "high";
+    return max_score * 2 >= threshold? "medium": "low";
+}
+
+//  The account object from its txw.accounts row and its recent transactions.
+static json_t *
+s_account_json (qapi_t *api, const PGresult *acc, const PGresult *recent)
+{
+    json_t *list = json_array ();
+    bool recent_flagged = false;
+    for (int row = 0; row < PQntuples (recent); row++) {
+        json_array_append_new (list, s_tx_json (recent, row));
+        recent_flagged = recent_flagged || s_int64 (recent, row, 15) >= api->alert_threshold;
+    }
+    int64_t max_score = s_int64 (acc, 0, 9);
+    json_t *risk = json_pack ("{s:s,s:I,s:I,s:o}",
+        "level", s_risk_level (max_score, recent_flagged, api->alert_threshold),
+        "flagged", (json_int_t) s_int64 (acc, 0, 7), "max_score", (json_int_t) max_score,
+        "mean_score", s_col_number (acc, 0, 8, 2));
+    return json_pack ("{s:o,s:s,s:I,s:I,s:I,s:I,s:I,s:I,s:o,s:o,s:o,s:o}",
+        "account_id", s_col_text (acc, 0, 0), "currency", api->currency,
+        "tx_count", (json_int_t) s_int64 (acc, 0, 1),
+        "lifetime_value_minor", (json_int_t) s_int64 (acc, 0, 3),
+        "spend_minor", (json_int_t) s_int64 (acc, 0, 2),
+        "approved", (json_int_t) s_int64 (acc, 0, 4),
+        "declined", (json_int_t) s_int64 (acc, 0, 5),
+        "failed", (json_int_t) s_int64 (acc, 0, 6),
+        "first_seen", s_col_time (acc, 0, 10), "last_seen", s_col_time (acc, 0, 11),
+        "risk", risk, "recent", list);
+}
+
+int
+qapi_account (qapi_t *api, const qrequest_t *req, json_t **out)
+{
+    static const char *const allowed [] = { "limit", NULL };
+    qparams_t params;
+    qerror_t err;
+    int64_t limit;
+    if (!qparams_id_valid (req->arg, TXW_ID_MAX)) {
+        qerror_set (&err, "account_id", "must be 1 to %d characters from [A-Za-z0-9_.:-]",
+                    TXW_ID_MAX);
+        return s_bad_parameter (&err, out);
+    }
+    if (qparams_parse (&params, req->query, allowed, &err)
+    ||  qparams_int (&params, "limit", 20, 1, 100, &limit, &err))
+        return s_bad_parameter (&err, out);
+    char limit_text [24];
+    s_param_int (limit_text, sizeof limit_text, limit);
+    const char *values [] = { req->arg, limit_text };
+    qpool_error_t perr;
+    qconn_t *conn = qpool_checkout (api->pool, &perr);
+    if (!conn)
+        return s_db_error (&perr, out);
+    PGresult *acc = qpool_query (api->pool, conn,
+        "SELECT account_id, tx_count, spend_rep_minor, lifetime_value_rep_minor, approved,"
+        " declined, failed, flagged, mean_score, max_score, " S_MS ("first_seen") ","
+        " " S_MS ("last_seen") " FROM txw.accounts WHERE account_id = $1", 1, values, &perr);
+    PGresult *recent = acc && PQntuples (acc)? qpool_query (api->pool, conn,
+        "SELECT " S_TX_COLUMNS " FROM txw.transactions WHERE account_id = $1"
+        " ORDER BY ts DESC, tx_id DESC LIMIT $2::int", 2, values, &perr): NULL;
+    qpool_checkin (api->pool, conn);
+    int status;
+    if (!acc || (PQntuples (acc) && !recent))
+        status = s_db_error (&perr, out);
+    else
+    if (!PQntuples (acc))
+        status = s_not_found (out, "account", req->arg);
+    else {
+        *out = s_account_json (api, acc, recent);
+        status = 200;
+    }
+    PQclear (acc);
+    PQclear (recent);
+    return status;
+}
+
+//  --- GET /api/v1/dead-letters -------------------------------------------------------
+
+int
+qapi_dead_letters (qapi_t *api, const qrequest_t *req, json_t **out)
+{
+    static const char *const allowed [] = { "reason", "limit", NULL };
+    qparams_t params;
+    qerror_t err;
+    int reason;
+    int64_t limit;
+    if (qparams_parse (&params, req->query, allowed, &err)
+    ||  qparams_enum (&params, "reason", qapi_reject_codes, -1, &reason, &err)
+    ||  qparams_int (&params, "limit", 50, 1, 1000, &limit, &err))
+        return s_bad_parameter (&err, out);
+    char limit_text [24];
+    s_param_int (limit_text, sizeof limit_text, limit);
+    const char *values [] = { reason < 0? NULL: qapi_reject_codes [reason], limit_text };
+    int status;
+    PGresult *res = s_query1 (api,
+        "SELECT id, " S_MS ("received_at") ", reason, field, message, tx_id, line_no,"
+        " origin_source, payload FROM txw.dead_letters"
+        " WHERE ($1::text IS NULL OR reason = $1)"
+        " ORDER BY received_at DESC, id DESC LIMIT $2::int", 2, values, &status, out);
+    if (!res)
+        return status;
+    json_t *list = json_array ();
+    for (int row = 0; row < PQntuples (res); row++)
+        json_array_append_new (list, json_pack ("{s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o}",
+            "id", s_col_int (res, row, 0), "received_at", s_col_time (res, row, 1),
+            "reason", s_col_text (res, row, 2), "field", s_col_text (res, row, 3),
+            "message", s_col_text (res, row, 4), "tx_id", s_col_text (res, row, 5),
+            "line_no", s_col_int (res, row, 6), "origin_source", s_col_text (res, row, 7),
+            "payload", s_col_text (res, row, 8)));
+    PQclear (res);
+    *out = json_pack ("{s:o}", "dead_letters", list);
+    return 200;
+}

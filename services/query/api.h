@@ -1,0 +1,57 @@
+/*  api - the endpoints of the REST API: parameters, SQL, JSON
+
+    One function per endpoint of proto/SERVING.md. Each validates its
+    parameters (params.c), reads the stable views in schema txw with
+    parameterised statements over a pooled connection, and builds the
+    response body with jansson. The server (server.c) does the routing,
+    caching and HTTP around them. Times come out of PostgreSQL as epoch
+    milliseconds and are formatted here (RFC 3339, UTC, milliseconds), so
+    every time in the API has the same form whatever the session settings.  */
+
+#ifndef QUERY_API_H
+#define QUERY_API_H
+
+#include "pool.h"
+
+#include <jansson.h>
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct {
+    qpool_t *pool;
+    const char *currency;       //  reporting currency
+    int currency_exponent;
+    double health_threshold;
+    int alert_threshold;
+} qapi_t;
+
+typedef struct {
+    const char *query;          //  raw query string (after '?'), may be NULL
+    const char *arg;            //  URL-decoded path argument, or NULL
+    const char *body;           //  request body (POST), may be NULL
+    size_t body_len;
+    int64_t now_ms;             //  wall clock, UTC ms
+} qrequest_t;
+
+//  An endpoint returns the HTTP status and sets *out to the body (success
+//  or error object), which the caller owns.
+typedef int (qapi_fn) (qapi_t *api, const qrequest_t *req, json_t **out);
+
+qapi_fn qapi_stats_realtime;
+qapi_fn qapi_timeseries;
+qapi_fn qapi_top;               //  arg: dimension
+qapi_fn qapi_branches;
+qapi_fn qapi_regions;
+qapi_fn qapi_alerts;
+qapi_fn qapi_ack;               //  arg: numeric id or key
+qapi_fn qapi_transaction;       //  arg: tx_id
+qapi_fn qapi_account;           //  arg: account_id
+qapi_fn qapi_dead_letters;
+
+//  {"error":error,"message":message}; never NULL unless out of memory.
+json_t *qapi_error (const char *error, const char *message);
+
+//  The parameter reason-list of the dead letters, NULL-terminated.
+extern const char *const qapi_reject_codes [];
+
+#endif

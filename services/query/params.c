@@ -1,0 +1,248 @@
+/*  params - query-string parameters of the REST API, validated              */
+
+#include "params.h"
+#include "rfc3339.h"
+
+#include <civetweb.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+int
+qerror_set (qerror_t *err, const char *parameter, const char *fmt, ...)
+{
+    size_t i = 0;
+    for (; parameter [i] && i < sizeof err->parameter - 1; i++) {
+        unsigned char c = (unsigned char) parameter [i];
+        err->parameter [i] = c >= 0x20 && c < 0x7f? (char) c: '?';
+    }
+    err->parameter [i] = 0;
+    va_list args;
+    va_start (args, fmt);
+    vsnprintf (err->message, sizeof err->message, fmt, args);
+    va_end (args);
+    return -1;
+}
+
+//  Length of the valid UTF-8 sequence at p (at most left bytes), or 0.
+static size_t
+s_utf8_len (const unsigned char *p, size_t left)
+{
+    size_t n = p [0] < 0x80? 1: (p [0] & 0xE0) == 0xC0? 2: (p [0] & 0xF0) == 0xE0? 3:
+               (p [0] & 0xF8) == 0xF0? 4: 0;
+    if (n == 0 || n > left)
+        return 0;
+    for (size_t i = 1; i < n; i++)
+        if ((p [i] & 0xC0) != 0x80)
+            return 0;
+    uint32_t cp = n == 1? p [0]: n == 2? p [0] & 0x1F: n == 3? p [0] & 0x0F: p [0] & 0x07;
+    for (size_t i = 1; i < n; i++)
+        cp = (cp << 6) | (p [i] & 0x3F);
+    static const uint32_t least [] = { 0, 0, 0x80, 0x800, 0x10000 };
+    if (cp < least [n] || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
+        return 0;               //  overlong, out of range or a surrogate
+    return n;
+}
+
+bool
+qparams_text_valid (const char *s, size_t max)
+{
+    size_t len = strlen (s);
+    if (len == 0 || len > max)
+        return false;
+    const unsigned char *p = (const unsigned char *) s;
+    for (size_t i = 0; i < len;) {
+        if (p [i] < 0x20 || p [i] == 0x7f)
+            return false;
+        size_t n = s_utf8_len (p + i, len - i);
+        if (n == 0)
+            return false;
+        i += n;
+    }
+    return true;
+}
+
+bool
+qparams_id_valid (const char *s, size_t max)
+{
+    size_t len = strlen (s);
+    if (len == 0 || len > max)
+        return false;
+    for (size_t i = 0; i < len; i++) {
+        char c = s [i];
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')
+           || c == '_' || c == '.' || c == ':' || c == '-'))
+            return false;
+    }
+    return true;
+}
+
+//  Decodes src (len bytes) into out (size bytes). Returns 0, or -1 if it
+//  does not fit, holds a NUL byte or is not UTF-8 (a control byte is left
+//  for the typed readers to refuse).
+static int
+s_decode (const char *src, size_t len, char *out, size_t size)
+{
+    if (len >= size * 3)        //  cannot fit even if every byte is %XX
+        return -1;
+    int n = mg_url_decode (src, (int) len, out, (int) size, 1);
+    if (n < 0 || (size_t) n >= size || strlen (out) != (size_t) n)
+        return -1;
+    const unsigned char *p = (const unsigned char *) out;
+    for (size_t i = 0; i < (size_t) n;) {
+        size_t k = s_utf8_len (p + i, (size_t) n - i);
+        if (k == 0)
+            return -1;
+        i += k;
+    }
+    return 0;
+}
+
+static bool
+s_allowed (const char *name, const char *const *allowed)
+{
+    for (; allowed && *allowed; allowed++)
+        if (!strcmp (name, *allowed))
+            return true;
+    return false;
+}
+
+//  Adds one "name=value" item of len bytes.
+static int
+s_item (qparams_t *self, const char *item, size_t len, const char *const *allowed,
+        qerror_t *err)
+{
+    const char *eq = memchr (item, '=', len);
+    size_t name_len = eq? (size_t) (eq - item): len;
+    char name [QPARAM_NAME_MAX + 1];
+    if (s_decode (item, name_len, name, sizeof name)) {
+        char shown [QPARAM_NAME_MAX + 1];
+        snprintf (shown, sizeof shown, "%.*s", (int) (name_len < QPARAM_NAME_MAX? name_len:
+                                                      QPARAM_NAME_MAX), item);
+        return qerror_set (err, shown, "unknown parameter");
+    }
+    if (!s_allowed (name, allowed))
+        return qerror_set (err, name, "unknown parameter");
+    if (qparams_get (self, name))
+        return qerror_set (err, name, "given more than once");
+    if (self->count == QPARAMS_MAX)
+        return qerror_set (err, name, "too many parameters");
+    qparam_t *param = &self->items [self->count];
+    const char *value = eq? eq + 1: item + len;
+    if (s_decode (value, (size_t) (item + len - value), param->value, sizeof param->value))
+        return qerror_set (err, name, "must be UTF-8 text of at most %d bytes without NUL",
+                           QPARAM_VALUE_MAX);
+    snprintf (param->name, sizeof param->name, "%s", name);
+    self->count++;
+    return 0;
+}
+
+int
+qparams_parse (qparams_t *self, const char *query, const char *const *allowed,
+               qerror_t *err)
+{
+    self->count = 0;
+    if (!query)
+        return 0;
+    const char *p = query;
+    while (*p) {
+        const char *end = strchr (p, '&');
+        size_t len = end? (size_t) (end - p): strlen (p);
+        if (len && s_item (self, p, len, allowed, err))
+            return -1;
+        p += len;
+        if (*p == '&')
+            p++;
+    }
+    return 0;
+}
+
+const char *
+qparams_get (const qparams_t *self, const char *name)
+{
+    for (int i = 0; i < self->count; i++)
+        if (!strcmp (self->items [i].name, name))
+            return self->items [i].value;
+    return NULL;
+}
+
+//  Strict decimal: optional '-', 1..18 digits, nothing else.
+static int
+s_parse_int (const char *s, int64_t *out)
+{
+    const char *p = s;
+    if (*p == '-')
+        p++;
+    size_t digits = strspn (p, "0123456789");
+    if (digits == 0 || digits > 18 || p [digits])
+        return -1;
+    *out = strtoll (s, NULL, 10);
+    return 0;
+}
+
+int
+qparams_int (const qparams_t *self, const char *name, int64_t fallback,
+             int64_t min, int64_t max, int64_t *out, qerror_t *err)
+{
+    const char *value = qparams_get (self, name);
+    int64_t v = fallback;
+    if (value && (s_parse_int (value, &v) || v < min || v > max))
+        return qerror_set (err, name, "must be an integer from %lld to %lld",
+                           (long long) min, (long long) max);
+    *out = v;
+    return 0;
+}
+
+int
+qparams_enum (const qparams_t *self, const char *name, const char *const *values,
+              int fallback, int *out, qerror_t *err)
+{
+    const char *value = qparams_get (self, name);
+    if (!value) {
+        *out = fallback;
+        return 0;
+    }
+    for (int i = 0; values [i]; i++)
+        if (!strcmp (value, values [i])) {
+            *out = i;
+            return 0;
+        }
+    char list [200] = "";
+    size_t used = 0;
+    for (int i = 0; values [i] && used < sizeof list; i++)
+        used += (size_t) snprintf (list + used, sizeof list - used, "%s%s",
+                                   i? ", ": "", values [i]);
+    return qerror_set (err, name, "must be one of %s", list);
+}
+
+int
+qparams_time (const qparams_t *self, const char *name, int64_t fallback,
+              int64_t *out, qerror_t *err)
+{
+    const char *value = qparams_get (self, name);
+    if (!value) {
+        *out = fallback;
+        return 0;
+    }
+    if (rfc3339_parse (value, strlen (value), out))
+        return qerror_set (err, name,
+                           "must be an RFC 3339 time such as 2026-11-22T21:04:05.123Z");
+    return 0;
+}
+
+int
+qparams_text (const qparams_t *self, const char *name, size_t max,
+              const char *fallback, const char **out, qerror_t *err)
+{
+    const char *value = qparams_get (self, name);
+    if (!value) {
+        *out = fallback;
+        return 0;
+    }
+    if (!qparams_text_valid (value, max))
+        return qerror_set (err, name, "must be 1 to %zu bytes of text without control characters",
+                           max);
+    *out = value;
+    return 0;
+}

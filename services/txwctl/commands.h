@@ -1,0 +1,32 @@
+/*  commands - one function per txwctl command
+
+    Each command parses its own options (getopt_long on the words after its
+    name), makes its request through api.h and prints either the API's JSON
+    (--json) or readable text through render.h. Every command returns an
+    exit code: CTL_OK, CTL_API_ERROR (the API or the network failed; the
+    message is printed) or CTL_USAGE (bad options; the message is printed). */
+
+#ifndef CTL_COMMANDS_H
+#define CTL_COMMANDS_H
+
+#include "api.h"
+
+typedef int (ctl_command_fn) (ctl_api_t *api, int argc, char **argv);
+
+typedef struct {
+    const char *name;
+    ctl_command_fn *run;
+    const char *synopsis;       //  the options after the name
+    const char *help;           //  what it does, for --help
+} ctl_command_t;
+
+//  The command table, ending with a NULL name.
+extern const ctl_command_t ctl_commands [];
+
+//  Finds a command by name, or NULL.
+const ctl_command_t *ctl_command_find (const char *name);
+
+//  Prints "usage: txwctl [--api URL] [--json] NAME SYNOPSIS" and the help.
+void ctl_command_usage (const ctl_command_t *command, FILE *out);
+
+#endif

@@ -1,0 +1,82 @@
+#!/bin/bash
+# query_bench.sh - latency of the query API's cached endpoints under load
+#
+# Loads the query suite's data (tests/e2e/query_data.bash) plus a day of
+# overall windows and two hours of 200 merchants' windows, starts txw-query
+# and drives it with wrk at about QUERY_BENCH_RATE requests per second
+# (default 1000) for QUERY_BENCH_SECONDS (default 20) over
+# /api/v1/stats/realtime, /api/v1/timeseries and /api/v1/top/merchant, in
+# turn. Debian's wrk has no -R: each of the C connections waits D ms after
+# each answer (wrk's delay() hook), so the rate is at most C * 1000 / D and
+# the achieved rate, which wrk measures, is reported. Prints p50 and p99
+# (wrk --latency) and the achieved rate; the target is p99 < 5 ms.
+source "$(dirname "$0")/../e2e/lib.sh"
+source "$ROOT/tests/e2e/query_data.bash"
+
+RATE=${QUERY_BENCH_RATE:-1000}
+SECONDS_RUN=${QUERY_BENCH_SECONDS:-20}
+CONNECTIONS=10
+DELAY_MS=$(( CONNECTIONS * 1000 / RATE ))
+P=185
+pg_start 54351
+
+start aggregator ${P}93 "$BIN/txw-aggregator" --database-url "$DB" --migrate=true \
+    --bind tcp://127.0.0.1:${P}21 --publish tcp://127.0.0.1:${P}22 --admin-port ${P}93
+stop_clean $PID_aggregator || { not_ok "schema created"; exit 1; }
+T0=$(( $(date +%s) / 60 * 60 )); NOW=$(date +%s)
+{
+    query_data_sql $T0 $NOW
+    cat <<SQL
+INSERT INTO txw_data.windows (dimension, key, window_start, shard, window_ms, tx_count,
+    amount_minor_sum, amount_minor_min, amount_minor_max, approved_amount_minor_sum,
+    approved, declined, failed, flagged, score_sum, late, closed)
+SELECT 'overall', 'all', to_timestamp($T0) - m * interval '1 minute', s, 60000, 500, 500000,
+       100, 9000, 450000, 470, 20, 10, 5, 6000, 0, true
+FROM generate_series(11, 1440) m, generate_series(0, 3) s
+UNION ALL
+SELECT 'merchant', format('m-%s', lpad(k::text, 4, '0')), to_timestamp($T0) - m * interval '1 minute',
+       0, 60000, 1 + (k * m) % 17, 1000 * (1 + k), 100, 900, 900 * (1 + k), 1, 0, 0, 0, 10, 0, true
+FROM generate_series(0, 199) k, generate_series(4, 120) m
+ON CONFLICT DO NOTHING;
+ANALYZE txw_data.windows;
+SQL
+} >"$WORK/data.sql"
+psql "$DB" -qX -v ON_ERROR_STOP=1 -f "$WORK/data.sql" -o /dev/null || { not_ok "data loads"; exit 1; }
+
+start query ${P}94 "$BIN/txw-query" --database-url "$DB" --listen 127.0.0.1:${P}80 \
+    --admin-port ${P}94
+
+cat >"$WORK/paced.lua" <<LUA
+-- Each connection waits $DELAY_MS ms after every answer, and the requests
+-- go round the three cached endpoints.
+local paths = { "/api/v1/stats/realtime?minutes=5",
+                "/api/v1/timeseries?dimension=overall&key=all&minutes=60&metric=count",
+                "/api/v1/top/merchant?by=count&minutes=60&limit=10" }
+local i = 0
+request = function()
+    i = i % #paths + 1
+    return wrk.format("GET", paths[i])
+end
+delay = function() return $DELAY_MS end
+LUA
+for path in "/api/v1/stats/realtime?minutes=5" "/api/v1/top/merchant?by=count&minutes=60&limit=10"; do
+    curl -sf "http://127.0.0.1:${P}80$path" >/dev/null || { not_ok "$path answers"; exit 1; }
+done
+wrk -t2 -c$CONNECTIONS -d${SECONDS_RUN}s --latency -s "$WORK/paced.lua" \
+    "http://127.0.0.1:${P}80" >"$WORK/wrk.txt" 2>&1
+cat "$WORK/wrk.txt" | sed 's/^/# /'
+rate=$(awk '/^Requests\/sec:/ { print $2 }' "$WORK/wrk.txt")
+p50=$(awk '$1 == "50%" { print $2 }' "$WORK/wrk.txt")
+p99=$(awk '$1 == "99%" { print $2 }' "$WORK/wrk.txt")
+errors=$(awk '/Non-2xx/ { print $NF } /Socket errors/ { print }' "$WORK/wrk.txt")
+hits=$(metric ${P}94 txw_query_cache_hits_total); misses=$(metric ${P}94 txw_query_cache_misses_total)
+echo "query API, cached endpoints, paced at about $RATE req/s for ${SECONDS_RUN}s ($CONNECTIONS connections, ${DELAY_MS} ms apart):" \
+     "achieved $rate req/s, p50 $p50, p99 $p99 (target p99 < 5 ms); cache $hits hits, $misses misses"
+# p99 in ms, from wrk's unit (us, ms or s)
+p99_ms=$(echo "$p99" | awk '/us$/ { sub(/us/, ""); print $1 / 1000; next }
+                           /ms$/ { sub(/ms/, ""); print $1; next }
+                           /s$/  { sub(/s/, "");  print $1 * 1000 }')
+check "every request answered 2xx${errors:+ ($errors)}" test -z "$errors"
+check "p99 latency under 5 ms ($p99)" awk -v v="$p99_ms" 'BEGIN { exit !(v != "" && v < 5) }'
+check "achieved at least 80% of $RATE req/s ($rate)" awk -v r="$rate" -v t="$RATE" 'BEGIN { exit !(r >= 0.8 * t) }'
+stop_clean $PID_query

@@ -1,0 +1,80 @@
+#!/bin/bash
+# dashboard.sh - the live dashboard in headless Chromium, end to end
+#
+# Runs validator, scorer and aggregator with the producer sending live
+# traffic (event time = now, many frauds, one degraded region), the query
+# API and the push gateway serving build/dashboard, then drives the page
+# with tests/js/dashboard_test.mjs (playwright-core on /usr/bin/chromium):
+# connected, cards moving, live alerts with descriptions, an alert acked
+# with the keyboard (then checked in txw.alerts), tables, region health,
+# charts, no console errors, a phone-sized layout, and a reconnect after
+# the gateway restarts, and garbage, a seq jump and a gap injected between
+# the page and the gateway. Screenshots go to build/e2e/dashboard/.
+source "$(dirname "$0")/lib.sh"
+
+P=181
+QUERY_PORT=${P}80 GW_PORT=${P}81
+for bin in txw-query txw-gateway; do
+    [ -x "$BIN/$bin" ] || { not_ok "$bin is built (make build/bin/$bin)"; exit 1; }
+done
+[ -f "$ROOT/build/dashboard/index.html" ] || { not_ok "the dashboard is built (make dashboard)"; exit 1; }
+sh "$ROOT/tests/tools/npm_deps.sh" "$ROOT/tests/js" >/dev/null
+node "$ROOT/dashboard/test/format.test.mjs" >"$WORK/format.tap"
+check "the dashboard's formatting rules hold (dashboard/test/format.test.mjs)" test $? -eq 0
+grep '^not ok' "$WORK/format.tap"
+
+pg_start 54346
+start_pipeline $P
+"$BIN/txw-producer" --validator-endpoints tcp://127.0.0.1:${P}01 --admin-port 0 --seed 23 \
+    --rate 150 --duration 600 --accounts 1500 --fraud-rate 0.06 --invalid-rate 0.01 \
+    --degraded-region R2 --degraded-share 0.35 >"$WORK/producer.log" 2>&1 &
+PID_producer=$!
+PIDS+=($PID_producer)
+
+i=0
+until [ "$(sql "SELECT count(*) FROM txw.alerts WHERE kind = 'fraud'")" -gt 0 ] 2>/dev/null &&
+      [ "$(sql "SELECT count(*) FROM txw.window_totals WHERE dimension = 'overall'")" -gt 0 ] 2>/dev/null; do
+    i=$((i + 1)); [ $i -gt 150 ] && break; sleep 0.2
+done
+check "the pipeline stores alerts and windows" test "$(sql "SELECT count(*) FROM txw.alerts")" -gt 0
+
+start query ${P}94 "$BIN/txw-query" --database-url "$DB" --listen 127.0.0.1:$QUERY_PORT \
+    --admin-port ${P}94 --cors-origins "http://127.0.0.1:$GW_PORT"
+GW=("$BIN/txw-gateway" --listen 127.0.0.1:$GW_PORT --admin-port ${P}95
+    --document-root "$ROOT/build/dashboard" --api-url "http://127.0.0.1:$QUERY_PORT"
+    --database-url "$DB" --alert-endpoints tcp://127.0.0.1:${P}12
+    --window-endpoints tcp://127.0.0.1:${P}22 --dead-letter-endpoints tcp://127.0.0.1:${P}02)
+start gateway ${P}95 "${GW[@]}"
+check "GET /config.json names the query API" \
+    test "$(curl -sf http://127.0.0.1:$GW_PORT/config.json)" = "{\"api_url\":\"http://127.0.0.1:$QUERY_PORT\"}"
+check "the query API answers the dashboard's CORS preflight" \
+    sh -c "curl -s -o /dev/null -D - -X OPTIONS -H 'Origin: http://127.0.0.1:$GW_PORT' \
+        -H 'Access-Control-Request-Method: POST' -H 'Access-Control-Request-Headers: content-type' \
+        http://127.0.0.1:$QUERY_PORT/api/v1/alerts/fraud%3Ax/ack | grep -qi '^access-control-allow-origin:'"
+
+# The browser test; when it asks, the gateway is restarted under the page.
+rm -f "$WORK/restart.request" "$WORK/acked.key"
+node "$ROOT/tests/js/dashboard_test.mjs" "http://127.0.0.1:$GW_PORT/" "$WORK" >"$WORK/browser.tap" 2>&1 &
+PID_browser=$!
+while kill -0 $PID_browser 2>/dev/null && [ ! -f "$WORK/restart.request" ]; do sleep 0.2; done
+if [ -f "$WORK/restart.request" ]; then
+    check "the gateway stops cleanly under a connected page" stop_clean $PID_gateway
+    sleep 2
+    start gateway ${P}95 "${GW[@]}"
+fi
+wait $PID_browser
+browser_rc=$?
+cat "$WORK/browser.tap"
+check "the browser test passes" test $browser_rc -eq 0
+
+KEY=$(cat "$WORK/acked.key" 2>/dev/null)
+check "the page acknowledged an alert" test -n "$KEY"
+check "txw.alerts shows that alert acked by the dashboard ($KEY)" \
+    test "$(sql "SELECT status || ' ' || acked_by FROM txw.alerts WHERE key = '${KEY//\'/\'\'}'")" = "acked dashboard"
+check "no other alert was acked" test "$(sql "SELECT count(*) FROM txw.alerts WHERE status = 'acked'")" = 1
+check "the laptop screenshot is saved" test -s "$WORK/dashboard.png"
+check "the phone screenshot is saved" test -s "$WORK/dashboard-phone.png"
+note "screenshots: $WORK/dashboard.png $WORK/dashboard-phone.png"
+
+kill $PID_producer 2>/dev/null
+check "gateway and query API stop cleanly on SIGTERM" stop_clean $PID_gateway $PID_query

@@ -1,0 +1,187 @@
+#!/bin/bash
+# notifier.sh - txw-notifier end to end: the real pipeline, real HTTP receivers
+#
+# Runs validator, scorer and aggregator (2 s windows, so a degraded region
+# raises region health alerts within the run) with live traffic rich in
+# fraud, and one notifier posting every alert to three receivers
+# (tests/tools/webhook_receiver.py): a good one, a flaky one that fails its
+# first requests with a 500 + Retry-After, a connection reset and an answer
+# slower than the timeout, and one that answers 400. Then checks against
+# PostgreSQL that every stored alert reached the good receiver exactly once
+# by key, reached the flaky one after retries, and reached the 400 one once
+# with no retry. A second notifier with a dead URL and a tiny queue shows
+# drops (counted and logged with the key) and the SIGTERM drain that logs
+# what was not delivered.
+source "$(dirname "$0")/lib.sh"
+
+P=182
+N_ADMIN=${P}96
+RECV=$ROOT/tests/tools/webhook_receiver.py
+INJECT=$ROOT/build/tools/txw-pubinject
+
+# receiver NAME PORT ARGS...: starts one and waits until it listens
+receiver() {
+    local name=$1 port=$2; shift 2
+    python3 "$RECV" --port "$port" --out "$WORK/$name.jsonl" "$@" >"$WORK/$name.log" 2>&1 &
+    PIDS+=($!)
+    local i=0
+    until curl -s -o /dev/null "http://127.0.0.1:$port/" 2>/dev/null; do
+        i=$((i + 1)); [ $i -gt 50 ] && { not_ok "receiver $name listens"; exit 1; }; sleep 0.1
+    done
+    : >"$WORK/$name.jsonl"      # forget the probe
+}
+
+# jq-free views of a receiver's record file
+keys_with() {   # FILE OUTCOME: keys of the requests answered with OUTCOME, sorted, one per line
+    python3 - "$1" "$2" <<'PY'
+import json, sys
+for line in open(sys.argv[1]):
+    r = json.loads(line)
+    if r["outcome"] == sys.argv[2]:
+        print(r["key"])
+PY
+}
+outcomes() {    # FILE: "outcome count" lines
+    python3 -c 'import json,sys,collections
+c = collections.Counter(json.loads(l)["outcome"] for l in open(sys.argv[1]))
+print(" ".join(f"{k}:{v}" for k, v in sorted(c.items())))' "$1"
+}
+delivered() { metric $N_ADMIN 'txw_webhook_deliveries_total{result="'"$1"'"}'; }
+
+pg_start 54347
+start_pipeline $P --window-s 2 --lateness-s 1 --health-min-tx 10
+
+receiver good ${P}81
+receiver flaky ${P}82 --fail-first 9 --fail-mode 500,reset,slow --retry-after 1 --slow-s 3
+receiver refuses ${P}83 --status 400
+
+start notifier $N_ADMIN "$BIN/txw-notifier" --admin-port $N_ADMIN \
+    --alert-endpoints tcp://127.0.0.1:${P}12,tcp://127.0.0.1:${P}22 \
+    --webhook-url "http://127.0.0.1:${P}81/hook,http://127.0.0.1:${P}82/hook?token=s3cret,http://127.0.0.1:${P}83/" \
+    --timeout-ms 1500 --backoff-ms 100 --backoff-max-ms 1000
+sleep 1     # the SUB connects before the first alert is published
+
+"$BIN/txw-producer" --validator-endpoints tcp://127.0.0.1:${P}01 --admin-port 0 --seed 5 \
+    --rate 300 --duration 15 --accounts 2000 --fraud-rate 0.05 \
+    --degraded-region R1 --degraded-share 0.4 >"$WORK/producer.log" 2>&1
+check "the producer sends 15 s of live traffic and exits 0" test $? -eq 0
+
+# Every alert stored, every delivery finished (ok or failed) for all 3 URLs.
+wait_stable() {
+    local deadline=$((SECONDS + 60)) last=-1 now
+    while [ $SECONDS -lt $deadline ]; do
+        now=$(sql "SELECT count(*) FROM txw.alerts")
+        sent=$(( $(metric $N_ADMIN txw_notifier_alerts_in_total) - $(metric $N_ADMIN txw_notifier_alerts_filtered_total) \
+                 - $(metric $N_ADMIN txw_notifier_duplicate_alerts_total) ))
+        done_=$(( $(delivered ok) + $(delivered failed) ))
+        if [ "$now" = "$last" ] && [ "$(metric $N_ADMIN txw_webhook_queue_depth)" = 0 ] &&
+           [ "$done_" -eq $((sent * 3)) ]; then
+            return 0
+        fi
+        last=$now
+        sleep 1
+    done
+    return 1
+}
+check "the notifier finishes every delivery (queue empty, ok + failed = 3 x alerts)" wait_stable
+
+sql "SELECT key FROM txw.alerts ORDER BY 1" | LC_ALL=C sort >"$WORK/db-keys.txt"
+ALERTS=$(wc -l <"$WORK/db-keys.txt")
+FRAUD=$(grep -c '^fraud:' "$WORK/db-keys.txt")
+HEALTH=$(grep -c '^region_health:' "$WORK/db-keys.txt")
+note "alerts stored: $ALERTS ($FRAUD fraud, $HEALTH region health); receivers: good $(outcomes "$WORK/good.jsonl"), flaky $(outcomes "$WORK/flaky.jsonl"), refuses $(outcomes "$WORK/refuses.jsonl")"
+note "metrics: ok $(delivered ok), retry $(delivered retry), failed $(delivered failed), dropped $(delivered dropped), attempts $(metric $N_ADMIN txw_webhook_attempts_total)"
+check "the run raised fraud alerts (at least 20)" test "$FRAUD" -ge 20
+check "the degraded region raised a region health alert" test "$HEALTH" -ge 1
+
+# --- the good receiver: every stored alert, exactly once --------------------------
+keys_with "$WORK/good.jsonl" 200 | LC_ALL=C sort >"$WORK/good-keys.txt"
+check "every alert stored in PostgreSQL reached the good receiver ($ALERTS)" \
+    diff -q "$WORK/db-keys.txt" <(LC_ALL=C sort -u "$WORK/good-keys.txt")
+diff "$WORK/db-keys.txt" <(LC_ALL=C sort -u "$WORK/good-keys.txt") | head -5
+check "the good receiver got each alert exactly once (no duplicate key)" \
+    test -z "$(uniq -d "$WORK/good-keys.txt")"
+check "the good receiver got nothing but first attempts" \
+    test "$(python3 -c 'import json,sys; print(sum(json.loads(l)["attempt"] != "1" for l in open(sys.argv[1])))' "$WORK/good.jsonl")" = 0
+check "bodies are application/json alert objects whose key matches X-Txwatch-Alert-Key, id null" \
+    python3 - "$WORK/good.jsonl" <<'PY'
+import json, sys
+rows = [json.loads(l) for l in open(sys.argv[1])]
+assert rows
+for r in rows:
+    b = r["body"]
+    assert r["content_type"] == "application/json", r
+    assert b["key"] == r["key"] and b["id"] is None and b["status"] == "open", r
+    assert b["kind"] in ("fraud", "region_health")
+    if b["kind"] == "fraud":
+        assert b["key"] == "fraud:" + b["tx_id"] and isinstance(b["amount_minor"], int)
+        assert b["account_id"].startswith("*"), b["account_id"]
+PY
+check "stored and delivered alerts agree on score and tx_id" \
+    python3 - "$WORK/good.jsonl" <(sql "SELECT key, score, coalesce(tx_id, '') FROM txw.alerts") <<'PY'
+import json, sys
+db = {k: (int(s), t) for k, s, t in (l.rstrip("\n").split("\t") for l in open(sys.argv[2]))}
+for l in open(sys.argv[1]):
+    b = json.loads(l)["body"]
+    assert db[b["key"]] == (b["score"], b["tx_id"] or ""), (b, db[b["key"]])
+PY
+sql "SELECT DISTINCT account_id FROM txw.alerts WHERE account_id IS NOT NULL AND account_id <> ''" \
+    >"$WORK/accounts.txt"
+check "no account id reaches a receiver in clear" \
+    test "$(grep -F -c -f "$WORK/accounts.txt" "$WORK/good.jsonl")" = 0
+
+# --- the flaky receiver: everything arrives after retries ---------------------------
+keys_with "$WORK/flaky.jsonl" 200 | LC_ALL=C sort -u >"$WORK/flaky-keys.txt"
+check "every stored alert reached the receiver that failed at first" \
+    diff -q "$WORK/db-keys.txt" "$WORK/flaky-keys.txt"
+check "the flaky receiver answered 500, reset the connection and timed out" \
+    sh -c "test \$(grep -c '\"outcome\": \"500\"' '$WORK/flaky.jsonl') -ge 1 &&
+           test \$(grep -c '\"outcome\": \"reset\"' '$WORK/flaky.jsonl') -ge 1 &&
+           test \$(grep -c '\"outcome\": \"slow\"' '$WORK/flaky.jsonl') -ge 1"
+check "the metrics show retries ($(delivered retry): the 500s and time-outs)" \
+    test "$(delivered retry)" -ge 6
+check "retried requests carry X-Txwatch-Attempt 2 or more" \
+    test "$(python3 -c 'import json,sys; print(sum(int(json.loads(l)["attempt"]) >= 2 for l in open(sys.argv[1])))' "$WORK/flaky.jsonl")" -ge 6
+check "a 500 with Retry-After: 1 is retried after about a second, not the 100 ms back-off" \
+    grep -q 'retrying in 1000 ms (Retry-After)' "$WORK/notifier.log"
+check "the webhook's token does not appear in the logs" \
+    test "$(grep -c s3cret "$WORK/notifier.log")" = 0
+
+# --- the receiver that answers 400: one request per alert, no retries ---------------------
+check "the 400 receiver got each alert exactly once (no retries)" \
+    test "$(wc -l <"$WORK/refuses.jsonl")" = "$ALERTS" -a \
+         "$(keys_with "$WORK/refuses.jsonl" 400 | sort -u | wc -l)" = "$ALERTS"
+check "refused deliveries are counted as failed ($(delivered failed) >= $ALERTS)" \
+    test "$(delivered failed)" -ge "$ALERTS"
+check "a refusal is logged as not retried" grep -q 'refused, not retried: HTTP 400' "$WORK/notifier.log"
+check "nothing was dropped" test "$(delivered dropped)" = 0
+check "delivery latency is measured" \
+    test "$(metric $N_ADMIN txw_webhook_delivery_seconds_count)" = "$(delivered ok)"
+check "the notifier stops cleanly on SIGTERM" stop_clean $PID_notifier
+check "validator, scorer and aggregator stop cleanly" \
+    stop_clean $PID_validator $PID_scorer $PID_aggregator
+
+# --- a dead receiver and a tiny queue: drops, then the drain deadline -----------------------
+check "txw-pubinject is built (make build/tools/txw-pubinject)" test -x "$INJECT"
+D_ADMIN=${P}97
+start dead $D_ADMIN "$BIN/txw-notifier" --admin-port $D_ADMIN \
+    --alert-endpoints tcp://127.0.0.1:${P}13 --webhook-url http://127.0.0.1:${P}84/ \
+    --queue 5 --backoff-ms 5000 --drain-ms 1000
+"$INJECT" --bind tcp://127.0.0.1:${P}13 --rate 200 --count 20 --wait-ms 1000 >"$WORK/inject.log" 2>&1
+check "txw-pubinject sends 20 alerts" grep -q "sent 20" "$WORK/inject.log"
+wait_metric $D_ADMIN txw_records_in_total 20 10
+check "with the queue full, 15 alerts are dropped and counted" \
+    test "$(metric $D_ADMIN 'txw_webhook_deliveries_total{result="dropped"}')" = 15
+check "each drop is logged with the alert's key" \
+    test "$(grep -c 'alert fraud:pubinject-[0-9]*-[0-9]* dropped: the queue is full' "$WORK/dead.log")" = 15
+check "the queue depth gauge shows the 5 alerts waiting" \
+    test "$(metric $D_ADMIN txw_webhook_queue_depth)" = 5
+t0=$SECONDS
+check "the notifier with undelivered alerts still exits 0 on SIGTERM" stop_clean $PID_dead
+check "it gives up at the drain deadline (exit within 3 s)" test $((SECONDS - t0)) -le 3
+check "it logs each alert it could not deliver" \
+    test "$(grep -c 'not delivered at exit' "$WORK/dead.log")" = 5
+check "a notifier without --webhook-url refuses to start (exit 1)" \
+    sh -c "'$BIN/txw-notifier' --admin-port 0 >/dev/null 2>&1; test \$? = 1"
+check "a non-http webhook URL is refused" \
+    sh -c "'$BIN/txw-notifier' --admin-port 0 --webhook-url ftp://x/ 2>&1 | grep -q 'not an http'"

@@ -1,0 +1,123 @@
+#!/usr/bin/env python3
+"""webhook_receiver - a local HTTP receiver for txw-notifier's webhooks
+
+Records every request as one JSON line in --out: the status it answered (or
+"reset"/"slow" when it did not answer), the X-Txwatch-Alert-Key and
+X-Txwatch-Attempt headers, the Content-Type and the body parsed as JSON.
+It can fail on purpose:
+  --fail-first N --fail-mode 500,reset,slow   the first N requests fail, in
+      turn with a 500 (with --retry-after S, a Retry-After header), a
+      connection reset, or an answer slower than the notifier's timeout;
+  --status 400                                every request gets that status.
+Standard library only. Usage:
+  webhook_receiver.py --port 18281 --out good.jsonl [--fail-first 6 --fail-mode 500,reset]
+"""
+import argparse
+import json
+import socket
+import struct
+import sys
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+
+def parse_args():
+    p = argparse.ArgumentParser(description="records webhook POSTs, fails on purpose")
+    p.add_argument("--port", type=int, required=True)
+    p.add_argument("--out", required=True, help="JSON lines, one per request")
+    p.add_argument("--fail-first", type=int, default=0, help="requests to fail first")
+    p.add_argument("--fail-mode", default="500", help="comma list of 500, reset, slow, used in turn")
+    p.add_argument("--status", type=int, default=200, help="status of the requests not failed")
+    p.add_argument("--retry-after", default=None, help="Retry-After value sent with each 500")
+    p.add_argument("--slow-s", type=float, default=3.0, help="delay of a slow answer")
+    return p.parse_args()
+
+
+ARGS = parse_args()
+MODES = [m.strip() for m in ARGS.fail_mode.split(",") if m.strip()]
+for m in MODES:
+    if m not in ("500", "reset", "slow"):
+        sys.exit(f"webhook_receiver: unknown --fail-mode {m}")
+LOCK = threading.Lock()
+COUNT = [0]
+OUT = open(ARGS.out, "a", buffering=1)
+
+
+def record(outcome, headers, body):
+    try:
+        parsed = json.loads(body)
+    except ValueError:
+        parsed = None
+    line = json.dumps({
+        "outcome": outcome,
+        "key": headers.get("X-Txwatch-Alert-Key"),
+        "attempt": headers.get("X-Txwatch-Attempt"),
+        "content_type": headers.get("Content-Type"),
+        "authorization": headers.get("Authorization"),
+        "body": parsed,
+        "raw": None if parsed is not None else body.decode("utf-8", "replace"),
+        "t": time.time(),
+    })
+    with LOCK:
+        OUT.write(line + "\n")
+
+
+class Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, fmt, *args):
+        pass
+
+    def answer(self, status, extra=None):
+        payload = json.dumps({"status": status}).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(payload)))
+        for name, value in (extra or {}).items():
+            self.send_header(name, value)
+        self.end_headers()
+        self.wfile.write(payload)
+
+    def do_POST(self):
+        length = int(self.headers.get("Content-Length") or 0)
+        body = self.rfile.read(length)
+        with LOCK:
+            n = COUNT[0]
+            COUNT[0] += 1
+        mode = MODES[n % len(MODES)] if n < ARGS.fail_first and MODES else None
+        if mode == "reset":
+            record("reset", self.headers, body)
+            self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            self.close_connection = True
+            self.connection.close()
+            return
+        if mode == "slow":
+            record("slow", self.headers, body)
+            time.sleep(ARGS.slow_s)
+            try:
+                self.answer(200)
+            except OSError:
+                pass
+            self.close_connection = True
+            return
+        if mode == "500":
+            record("500", self.headers, body)
+            self.answer(500, {"Retry-After": ARGS.retry_after} if ARGS.retry_after else None)
+            return
+        record(str(ARGS.status), self.headers, body)
+        self.answer(ARGS.status)
+
+
+class Server(ThreadingHTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+
+
+if __name__ == "__main__":
+    server = Server(("127.0.0.1", ARGS.port), Handler)
+    print(f"listening on 127.0.0.1:{ARGS.port}", flush=True)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass

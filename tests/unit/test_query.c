@@ -1,0 +1,277 @@
+/*  test_query - the query API's parameter validation and response cache
+
+    Parameters: every way a query string can be wrong must be a 400 with the
+    parameter's name (unknown, twice, out of range, not a number, not one of
+    the values, not RFC 3339, not UTF-8, NUL, too long), and the right ones
+    must decode (percent and form encoding). Cache: a stored body is served
+    until its TTL has passed and not after, the cache never holds more than
+    its bound (the oldest goes first), a key is replaced in place, an expired
+    body is served stale only while one caller refreshes it, and hits and
+    misses are counted.                                                 */
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <cmocka.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cache.h"
+#include "metrics.h"
+#include "params.h"
+
+static const char *const s_allowed [] = { "minutes", "since", "kind", "key", NULL };
+static const char *const s_kinds [] = { "fraud", "region_health", NULL };
+
+//  Parses query and reads minutes (1..1440, default 5); returns the rc.
+static int
+s_minutes (const char *query, int64_t *minutes, qerror_t *err)
+{
+    qparams_t params;
+    if (qparams_parse (&params, query, s_allowed, err))
+        return -1;
+    return qparams_int (&params, "minutes", 5, 1, 1440, minutes, err);
+}
+
+static void
+test_int_parameters (void **state)
+{
+    (void) state;
+    int64_t minutes;
+    qerror_t err;
+    assert_int_equal (s_minutes (NULL, &minutes, &err), 0);
+    assert_int_equal (minutes, 5);
+    assert_int_equal (s_minutes ("", &minutes, &err), 0);
+    assert_int_equal (minutes, 5);
+    assert_int_equal (s_minutes ("minutes=1440", &minutes, &err), 0);
+    assert_int_equal (minutes, 1440);
+    assert_int_equal (s_minutes ("&minutes=1&", &minutes, &err), 0);
+    assert_int_equal (minutes, 1);
+    const char *bad [] = { "minutes=0", "minutes=1441", "minutes=-5", "minutes=abc",
+                           "minutes=", "minutes", "minutes=+5", "minutes=5.0", "minutes=%205",
+                           "minutes=99999999999999999999", "minutes=1e3", "minutes=0x10" };
+    for (size_t i = 0; i < sizeof bad / sizeof bad [0]; i++) {
+        memset (&err, 0, sizeof err);
+        assert_int_equal (s_minutes (bad [i], &minutes, &err), -1);
+        assert_string_equal (err.parameter, "minutes");
+        assert_string_equal (err.message, "must be an integer from 1 to 1440");
+    }
+}
+
+static void
+test_unknown_and_repeated (void **state)
+{
+    (void) state;
+    int64_t minutes;
+    qerror_t err;
+    assert_int_equal (s_minutes ("minuts=5", &minutes, &err), -1);
+    assert_string_equal (err.parameter, "minuts");
+    assert_string_equal (err.message, "unknown parameter");
+    assert_int_equal (s_minutes ("minutes=5&minutes=6", &minutes, &err), -1);
+    assert_string_equal (err.parameter, "minutes");
+    assert_string_equal (err.message, "given more than once");
+    //  The name is decoded before it is looked up, and printed safely.
+    assert_int_equal (s_minutes ("minut%65s=7", &minutes, &err), 0);
+    assert_int_equal (minutes, 7);
+    assert_int_equal (s_minutes ("a%0Ab=1", &minutes, &err), -1);
+    assert_string_equal (err.parameter, "a?b");
+    //  A name too long for any parameter is unknown, not a crash.
+    char query [400];
+    memset (query, 'x', 300);
+    strcpy (query + 300, "=1");
+    assert_int_equal (s_minutes (query, &minutes, &err), -1);
+    assert_string_equal (err.message, "unknown parameter");
+}
+
+static void
+test_enum_time_text (void **state)
+{
+    (void) state;
+    qparams_t params;
+    qerror_t err;
+    int kind;
+    int64_t since;
+    const char *key;
+    assert_int_equal (qparams_parse (&params, "kind=region_health&since=2026-11-22T21%3A04%3A05.123Z"
+                                     "&key=north+east", s_allowed, &err), 0);
+    assert_int_equal (qparams_enum (&params, "kind", s_kinds, -1, &kind, &err), 0);
+    assert_int_equal (kind, 1);
+    assert_int_equal (qparams_time (&params, "since", 0, &since, &err), 0);
+    assert_int_equal (since, 1795381445123LL);
+    assert_int_equal (qparams_text (&params, "key", 64, NULL, &key, &err), 0);
+    assert_string_equal (key, "north east");
+
+    assert_int_equal (qparams_parse (&params, NULL, s_allowed, &err), 0);
+    assert_int_equal (qparams_enum (&params, "kind", s_kinds, -1, &kind, &err), 0);
+    assert_int_equal (kind, -1);
+    assert_int_equal (qparams_time (&params, "since", 42, &since, &err), 0);
+    assert_int_equal (since, 42);
+
+    assert_int_equal (qparams_parse (&params, "kind=Fraud", s_allowed, &err), 0);
+    assert_int_equal (qparams_enum (&params, "kind", s_kinds, -1, &kind, &err), -1);
+    assert_string_equal (err.parameter, "kind");
+    assert_string_equal (err.message, "must be one of fraud, region_health");
+
+    const char *bad_times [] = { "since=yesterday", "since=2026-02-30T00:00:00Z",
+                                 "since=2026-11-22T21:04:05", "since=2026-11-22T21:04:05+01:00",
+                                 "since=" };
+    for (size_t i = 0; i < sizeof bad_times / sizeof bad_times [0]; i++) {
+        assert_int_equal (qparams_parse (&params, bad_times [i], s_allowed, &err), 0);
+        assert_int_equal (qparams_time (&params, "since", 0, &since, &err), -1);
+        assert_string_equal (err.parameter, "since");
+    }
+    //  An offset needs its '+' percent-encoded ('+' is a space in a query).
+    assert_int_equal (qparams_parse (&params, "since=2026-11-22T22:04:05.123%2B01:00",
+                                     s_allowed, &err), 0);
+    assert_int_equal (qparams_time (&params, "since", 0, &since, &err), 0);
+    assert_int_equal (since, 1795381445123LL);
+
+    //  Text: control characters, NUL and invalid UTF-8 are refused.
+    assert_int_equal (qparams_parse (&params, "key=a%01b", s_allowed, &err), 0);
+    assert_int_equal (qparams_text (&params, "key", 64, NULL, &key, &err), -1);
+    assert_int_equal (qparams_parse (&params, "key=a%00b", s_allowed, &err), -1);
+    assert_string_equal (err.parameter, "key");
+    assert_int_equal (qparams_parse (&params, "key=%FF", s_allowed, &err), -1);
+    assert_int_equal (qparams_parse (&params, "key=%C0%AF", s_allowed, &err), -1);   //  overlong
+    assert_int_equal (qparams_parse (&params, "key=M%C3%BCnchen", s_allowed, &err), 0);
+    assert_int_equal (qparams_text (&params, "key", 64, NULL, &key, &err), 0);
+    assert_string_equal (key, "M\xc3\xbcnchen");
+    char query [700] = "key=";
+    memset (query + 4, 'k', QPARAM_VALUE_MAX + 1);
+    assert_int_equal (qparams_parse (&params, query, s_allowed, &err), -1);
+    query [4 + QPARAM_VALUE_MAX] = 0;
+    assert_int_equal (qparams_parse (&params, query, s_allowed, &err), 0);
+    assert_int_equal (qparams_text (&params, "key", 64, NULL, &key, &err), -1);
+}
+
+static void
+test_ids (void **state)
+{
+    (void) state;
+    assert_true (qparams_id_valid ("tx-123_a.b:c", 64));
+    assert_false (qparams_id_valid ("", 64));
+    assert_false (qparams_id_valid ("tx 1", 64));
+    assert_false (qparams_id_valid ("tx/1", 64));
+    assert_false (qparams_id_valid ("x'; DROP TABLE t; --", 64));
+    char long_id [80];
+    memset (long_id, 'a', 65);
+    long_id [65] = 0;
+    assert_false (qparams_id_valid (long_id, 64));
+    long_id [64] = 0;
+    assert_true (qparams_id_valid (long_id, 64));
+    assert_true (qparams_text_valid ("region_health:north east:1700000000000", 128));
+    assert_false (qparams_text_valid ("a\tb", 128));
+    assert_false (qparams_text_valid ("\xed\xa0\x80", 128));    //  a surrogate
+}
+
+static void
+test_cache_expiry (void **state)
+{
+    (void) state;
+    txw_counter_t *hits = txw_counter_new ("test_hits_total", NULL, "hits");
+    txw_counter_t *misses = txw_counter_new ("test_misses_total", NULL, "misses");
+    qcache_t *cache = qcache_new (1000, 8);
+    assert_non_null (cache);
+    qcache_set_metrics (cache, hits, misses, NULL);
+    size_t size = 0;
+    bool stale;
+    assert_null (qcache_get (cache, "/a?x=1", 0, &size, &stale));
+    qcache_put (cache, "/a?x=1", "{\"v\":1}", 7, 5000);
+    char *body = qcache_get (cache, "/a?x=1", 5999, &size, &stale);
+    assert_non_null (body);
+    assert_int_equal (size, 7);
+    assert_string_equal (body, "{\"v\":1}");
+    free (body);
+    //  Other query strings are other entries.
+    assert_null (qcache_get (cache, "/a?x=2", 5000, &size, &stale));
+    assert_null (qcache_get (cache, "/a", 5000, &size, &stale));
+    //  Expired at exactly put + ttl: the first caller misses and refreshes,
+    //  callers meanwhile get the expired body, marked stale.
+    assert_null (qcache_get (cache, "/a?x=1", 6000, &size, &stale));
+    body = qcache_get (cache, "/a?x=1", 6001, &size, &stale);
+    assert_non_null (body);
+    assert_true (stale);
+    assert_string_equal (body, "{\"v\":1}");
+    free (body);
+    //  A refresher that gives up lets the next caller refresh.
+    qcache_abandon (cache, "/a?x=1");
+    assert_null (qcache_get (cache, "/a?x=1", 6002, &size, &stale));
+    //  The refresher's put is fresh for a whole TTL.
+    qcache_put (cache, "/a?x=1", "{\"v\":2}", 7, 6010);
+    body = qcache_get (cache, "/a?x=1", 7009, &size, &stale);
+    assert_string_equal (body, "{\"v\":2}");
+    assert_false (stale);
+    free (body);
+    //  One TTL past the expiry, nothing is served, and the entry is gone.
+    assert_null (qcache_get (cache, "/a?x=1", 8010, &size, &stale));
+    assert_int_equal (qcache_size (cache), 0);
+    assert_int_equal (txw_counter_value (hits), 3);
+    assert_int_equal (txw_counter_value (misses), 6);
+    //  A new value for the key replaces the old one in place.
+    qcache_put (cache, "/a?x=1", "old", 3, 9000);
+    qcache_put (cache, "/a?x=1", "newer", 5, 9100);
+    assert_int_equal (qcache_size (cache), 1);
+    body = qcache_get (cache, "/a?x=1", 10050, &size, &stale);
+    assert_string_equal (body, "newer");
+    free (body);
+    qcache_clear (cache);
+    assert_int_equal (qcache_size (cache), 0);
+    qcache_destroy (&cache);
+    qcache_destroy (&cache);
+    assert_null (cache);
+    txw_metrics_reset ();
+}
+
+static void
+test_cache_bound (void **state)
+{
+    (void) state;
+    qcache_t *cache = qcache_new (1000, 4);
+    char key [32];
+    for (int i = 0; i < 10; i++) {
+        snprintf (key, sizeof key, "/k%d", i);
+        qcache_put (cache, key, key, strlen (key), 100 + i);
+        assert_true (qcache_size (cache) <= 4);
+    }
+    assert_int_equal (qcache_size (cache), 4);
+    size_t size;
+    bool stale;
+    //  The oldest went first: k0..k5 are gone, k6..k9 are there.
+    for (int i = 0; i < 10; i++) {
+        snprintf (key, sizeof key, "/k%d", i);
+        char *body = qcache_get (cache, key, 200, &size, &stale);
+        if (i < 6)
+            assert_null (body);
+        else {
+            assert_non_null (body);
+            assert_string_equal (body, key);
+        }
+        free (body);
+    }
+    //  Dead entries (a TTL past expiry) are swept on insert below the bound.
+    qcache_put (cache, "/late", "x", 1, 5000);
+    assert_int_equal (qcache_size (cache), 1);
+    qcache_destroy (&cache);
+
+    //  TTL 0: a disabled cache stores nothing.
+    cache = qcache_new (0, 4);
+    qcache_put (cache, "/a", "x", 1, 0);
+    assert_null (qcache_get (cache, "/a", 0, &size, &stale));
+    assert_int_equal (qcache_size (cache), 0);
+    qcache_destroy (&cache);
+}
+
+int
+main (void)
+{
+    const struct CMUnitTest tests [] = {
+        cmocka_unit_test (test_int_parameters),
+        cmocka_unit_test (test_unknown_and_repeated),
+        cmocka_unit_test (test_enum_time_text),
+        cmocka_unit_test (test_ids),
+        cmocka_unit_test (test_cache_expiry),
+        cmocka_unit_test (test_cache_bound),
+    };
+    return cmocka_run_group_tests (tests, NULL, NULL);
+}
