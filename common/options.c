@@ -83,7 +83,7 @@ txw_options_usage (const txw_option_t *table, const char *program,
     for (const txw_option_t *opt = table; opt->name; opt++) {
         char env [96];
         s_env_name (opt->name, env, sizeof env);
-        const char *arg = opt->type == TXW_OPT_BOOL? "": opt->type == TXW_OPT_STRING? " TEXT":
+        const char *arg = opt->type == TXW_OPT_BOOL? " [true|false]": opt->type == TXW_OPT_STRING? " TEXT":
                           opt->type == TXW_OPT_INT? " N": " X";
         char flag [96];
         snprintf (flag, sizeof flag, "--%s%s", opt->name, arg);
@@ -93,6 +93,16 @@ txw_options_usage (const txw_option_t *table, const char *program,
     }
     printf ("  %-30s %-28s\n      %s\n", "--help", "", "print this help and exit");
     printf ("  %-30s %-28s\n      %s\n", "--version", "", "print the version and exit");
+}
+
+static bool
+s_is_bool_word (const char *s)
+{
+    static const char *words [] = { "1", "0", "true", "false", "yes", "no", "on", "off", NULL };
+    for (const char **w = words; *w; w++)
+        if (!strcmp (s, *w))
+            return true;
+    return false;
 }
 
 int
@@ -143,7 +153,12 @@ txw_options_parse (const txw_option_t *table, int argc, char **argv,
         if (eq)
             value = eq + 1;
         else
-        if (opt->type != TXW_OPT_BOOL) {
+        if (opt->type == TXW_OPT_BOOL) {
+            //  "--migrate false" as well as "--migrate" and "--migrate=false".
+            if (i + 1 < argc && s_is_bool_word (argv [i + 1]))
+                value = argv [++i];
+        }
+        else {
             if (i + 1 >= argc) {
                 fprintf (stderr, "error: option --%s needs a value\n", opt->name);
                 return -1;

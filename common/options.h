@@ -15,7 +15,8 @@ typedef enum {
     TXW_OPT_STRING,     //  target: const char **  (borrowed from argv/env/table)
     TXW_OPT_INT,        //  target: int64_t *, checked against min..max
     TXW_OPT_DOUBLE,     //  target: double *, checked against min..max
-    TXW_OPT_BOOL        //  target: bool *; "--flag" alone means true
+    TXW_OPT_BOOL        //  target: bool *; "--flag" alone means true; "--flag false",
+                        //  "--flag=no" and the like set it false
 } txw_opt_type_t;
 
 typedef struct {
