@@ -26,6 +26,7 @@ typedef struct {
     int64_t alert_threshold;
     int64_t max_pending;
     bool migrate;
+    bool migrate_only;
     bool accounts;
     double health_threshold;
     int64_t health_windows;

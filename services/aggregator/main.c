@@ -1,6 +1,10 @@
 /*  txw-aggregator - event-time windows and storage for one shard            */
 
 #include "aggregator.h"
+#include "log.h"
+#include "pgutil.h"
+
+#include <stdio.h>
 
 int
 main (int argc, char **argv)
@@ -41,12 +45,28 @@ main (int argc, char **argv)
           "transactions a region window needs to be judged", &cfg.health_min_tx, 1, 1000000000 },
         { "migrate", TXW_OPT_BOOL, "true", "apply pending schema migrations at start",
           &cfg.migrate, 0, 0 },
+        { "migrate-only", TXW_OPT_BOOL, NULL,
+          "apply pending migrations to --database-url and exit (a deployment's migration job)",
+          &cfg.migrate_only, 0, 0 },
         TXW_OPTIONS_END
     };
     txw_service_options (options, argc, argv, "txw-aggregator",
         "Keeps event-time windows per dimension for one shard of accounts, stores\n"
         "scored transactions, windows and alerts in PostgreSQL, and publishes\n"
         "live window updates for the push gateway.");
+    if (cfg.migrate_only) {
+        PGconn *conn = *cfg.database_url? txw_pg_connect (cfg.database_url): NULL;
+        int applied = conn? txw_pg_migrate (conn): -1;
+        PQfinish (conn);
+        if (applied < 0) {
+            fprintf (stderr, "error: migrations not applied%s\n",
+                     *cfg.database_url? "": ": --migrate-only needs --database-url");
+            return 1;
+        }
+        log_info ("schema at version %d (%d migrations applied now)",
+                  txw_migrations_latest (), applied);
+        return 0;
+    }
     txw_service_t *svc = txw_service_new ("aggregator", &cfg.svc);
     if (!svc)
         return 2;
