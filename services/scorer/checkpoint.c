@@ -50,14 +50,8 @@ s_connect (checkpoint_t *self)
     if (self->conn && PQstatus (self->conn) == CONNECTION_OK)
         return 0;
     PQfinish (self->conn);
-    self->conn = txw_pg_connect (self->url);
-    if (!self->conn || txw_pg_exec (self->conn, s_stage_sql)
-    ||  txw_pg_exec (self->conn, "SET synchronous_commit = off")) {
-        PQfinish (self->conn);
-        self->conn = NULL;
-        return -1;
-    }
-    return 0;
+    self->conn = txw_pg_connect_session (self->url, s_stage_sql);
+    return self->conn? 0: -1;
 }
 
 //  One row: the hash as a signed bigint, the layout, the record as hex bytea.

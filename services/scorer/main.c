@@ -47,6 +47,9 @@ main (int argc, char **argv)
           &cfg.train_from, 0, 0 },
         { "train-to", TXW_OPT_STRING, "", "train mode: last event time (RFC 3339)",
           &cfg.train_to, 0, 0 },
+        { "train-scores-out", TXW_OPT_STRING, "",
+          "train mode: also write each training transaction's score and reasons (rules and "
+          "the new model) to this file", &cfg.train_scores_out, 0, 0 },
         { "trees", TXW_OPT_INT, "100", "train mode: trees in the forest", &cfg.trees, 100, 10000 },
         { "sample-size", TXW_OPT_INT, "256", "train mode: rows each tree is grown on",
           &cfg.sample_size, 16, 65536 },
@@ -72,7 +75,8 @@ main (int argc, char **argv)
         train_config_t train = {
             .database_url = cfg.database_url, .rules_file = cfg.rules_file,
             .from = cfg.train_from, .to = cfg.train_to, .model_out = cfg.train_out,
-            .features_out = cfg.features_out, .trees = cfg.trees,
+            .features_out = cfg.features_out, .scores_out = cfg.train_scores_out,
+            .trees = cfg.trees,
             .sample_size = cfg.sample_size, .seed = cfg.seed,
             .max_rows = cfg.max_train_rows, .max_accounts = cfg.max_accounts
         };

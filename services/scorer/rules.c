@@ -174,6 +174,7 @@ rules_signals (const rules_t *self, const profiles_account_t *acct, const txw_tx
 
     v [RULES_SIG_HISTORY] = history;
     v [RULES_SIG_HOUR] = tx->hour;
+    v [RULES_SIG_CARD_PRESENT] = tx->channel == TXW_CHANNEL_POS || tx->channel == TXW_CHANNEL_ATM;
     v [RULES_SIG_WEEKDAY] = tx->weekday;
     v [RULES_SIG_LOG_AMOUNT] = log1p (amount > 0? (double) amount: 0.0);
     v [RULES_SIG_SMALL_ONLINE] = small_online;

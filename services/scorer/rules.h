@@ -57,6 +57,7 @@
     X (HOUR,                "hour")             /* 0..23 UTC                  */ \
     X (WEEKDAY,             "weekday")          /* 0 Monday .. 6 Sunday       */ \
     X (LOG_AMOUNT,          "log_amount")       /* ln (1 + amount, reporting) */ \
+    X (CARD_PRESENT,        "card_present")     /* 1: pos or atm              */ \
     X (MODEL_SCORE,         "model_score")      /* 0..1 from the model        */
 
 typedef enum {

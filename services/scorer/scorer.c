@@ -138,7 +138,7 @@ s_track (scorer_t *self, txw_out_t *out, uint32_t type)
 
 //  The rule set and the model are one unit: both are read and checked
 //  before either replaces what runs, and scored transactions carry both
-//  versions ("rules-2+if-20261122T2140").
+//  versions ("rules-3+if-20261122T2140").
 static int
 s_load (scorer_t *self, rules_t **rules_p, model_t **model_p)
 {

@@ -43,6 +43,7 @@ typedef struct {
     const char *train_out;
     const char *train_from;
     const char *train_to;
+    const char *train_scores_out;
     int64_t trees;
     int64_t sample_size;
     int64_t seed;

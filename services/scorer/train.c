@@ -6,6 +6,7 @@
 #include "model.h"
 #include "pgutil.h"
 #include "profiles.h"
+#include "reasons.h"
 #include "rfc3339.h"
 #include "rules.h"
 #include "ruleset.h"
@@ -88,9 +89,12 @@ s_tx_from_row (PGresult *res, int i, txw_tx_t *tx)
     tx->weekday = (uint8_t) weekday;
 }
 
-//  Replays the stored transactions through a fresh account table.
+typedef void (s_visit_fn) (void *arg, txw_tx_t *tx);
+
+//  Reads the stored transactions in the range, oldest first, and calls fn
+//  for each.
 static int
-s_replay (s_trainer_t *t, PGconn *conn, rules_t *rules, profiles_t *profiles)
+s_replay (s_trainer_t *t, PGconn *conn, s_visit_fn *fn, void *arg)
 {
     const char *params [] = { *t->cfg->from? t->cfg->from: NULL, *t->cfg->to? t->cfg->to: NULL };
     if (txw_pg_exec (conn, "BEGIN"))
@@ -118,11 +122,7 @@ s_replay (s_trainer_t *t, PGconn *conn, rules_t *rules, profiles_t *profiles)
         for (int i = 0; i < n; i++) {
             txw_tx_t tx;
             s_tx_from_row (res, i, &tx);
-            if (t->sampled < S_SAMPLE)
-                t->sample [t->sampled++] = tx;
-            rules_score_tx (rules, profiles, &tx, s_capture, t);
-            t->seen++;
-            s_keep (t, tx.tx_id);
+            fn (arg, &tx);
         }
         PQclear (res);
         if (n < S_FETCH)
@@ -130,6 +130,43 @@ s_replay (s_trainer_t *t, PGconn *conn, rules_t *rules, profiles_t *profiles)
     }
     txw_pg_exec (conn, ok? "COMMIT": "ROLLBACK");
     return ok? 0: -1;
+}
+
+//  The first pass: each transaction's features, as the scorer saw them.
+typedef struct {
+    s_trainer_t *t;
+    rules_t *rules;
+    profiles_t *profiles;
+    const model_t *model;
+    FILE *out;
+} s_pass_t;
+
+static void
+s_learn (void *arg, txw_tx_t *tx)
+{
+    s_pass_t *pass = arg;
+    s_trainer_t *t = pass->t;
+    if (t->sampled < S_SAMPLE)
+        t->sample [t->sampled++] = *tx;
+    rules_score_tx (pass->rules, pass->profiles, tx, s_capture, t);
+    t->seen++;
+    s_keep (t, tx->tx_id);
+}
+
+static double s_model (void *arg, const rules_signals_t *signals);
+
+//  The second pass (--train-scores-out): the whole score, rules and the new
+//  model, of every training transaction, for tuning rules on the training
+//  part only.
+static void
+s_rescore (void *arg, txw_tx_t *tx)
+{
+    s_pass_t *pass = arg;
+    rules_score_tx (pass->rules, pass->profiles, tx, s_model, (void *) pass->model);
+    fprintf (pass->out, "%s\t%d\t", tx->tx_id, tx->score);
+    char reasons [320];
+    txw_reasons_format (tx->reasons, reasons, sizeof reasons);
+    fprintf (pass->out, "%s\n", reasons);
 }
 
 static int
@@ -223,7 +260,8 @@ train_run (const train_config_t *cfg)
     if (!conn)
         goto done;
     int64_t started = txw_mono_ms ();
-    if (s_replay (&t, conn, rules, profiles))
+    s_pass_t pass = { &t, rules, profiles, NULL, NULL };
+    if (s_replay (&t, conn, s_learn, &pass))
         goto done;
     if (t.kept < 2) {
         log_error ("only %llu stored transactions in the range: nothing to train on",
@@ -255,6 +293,19 @@ train_run (const train_config_t *cfg)
     s_measure (&t, rules, model);
     if (*cfg->features_out && s_write_features (&t, model))
         goto done;
+    if (*cfg->scores_out) {
+        profiles_destroy (&profiles);
+        pass.profiles = profiles = profiles_new ((uint32_t) cfg->max_accounts, 0);
+        pass.model = model;
+        pass.out = fopen (cfg->scores_out, "w");
+        int failed = !profiles || !pass.out || s_replay (&t, conn, s_rescore, &pass);
+        if (pass.out && fclose (pass.out))
+            failed = 1;
+        if (failed) {
+            log_error ("cannot write the training scores to %s", cfg->scores_out);
+            goto done;
+        }
+    }
     rc = 0;
 done:
     model_destroy (&model);

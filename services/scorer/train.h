@@ -10,7 +10,9 @@
     so the model_score signal reads as "more unusual than x% of history"),
     scores the training rows again to measure the hot loop, and saves the
     model atomically. --features-out also writes the feature matrix, for a
-    reference model trained on exactly the same rows.                       */
+    reference model trained on exactly the same rows; --train-scores-out
+    writes every training transaction's whole score (rules and the new
+    model), so rules are tuned on the training part, never on test data.                       */
 
 #ifndef TXW_SCORER_TRAIN_H
 #define TXW_SCORER_TRAIN_H
@@ -24,6 +26,7 @@ typedef struct {
     const char *to;
     const char *model_out;
     const char *features_out;   //  "" for none
+    const char *scores_out;     //  "" for none: tx_id, score, reasons of the training part
     int64_t trees;
     int64_t sample_size;
     int64_t seed;

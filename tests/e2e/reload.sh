@@ -14,7 +14,7 @@ RULES=$WORK/rules.json
 
 # A rule file from the shipped default with another version name.
 version() {   # NAME
-    sed "s/\"version\": \"rules-2\"/\"version\": \"$1\"/" \
+    sed "s/\"version\": \"rules-3\"/\"version\": \"$1\"/" \
         "$ROOT/services/scorer/default-rules.json" >"$RULES.tmp" && mv "$RULES.tmp" "$RULES"
 }
 version team-a

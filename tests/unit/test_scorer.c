@@ -622,7 +622,7 @@ test_rules_model_hook (void **state)
     model_score = 0.999;
     rules_score_tx (f->rules, f->profiles, &tx, s_fixed_model, &model_score);
     assert_int_equal (tx.reasons, TXW_REASON_MODEL_ANOMALY);
-    assert_int_equal (tx.score, 45);            //  below the alert threshold on its own
+    assert_int_equal (tx.score, 35);            //  below the alert threshold on its own
 }
 
 static void

@@ -65,7 +65,7 @@ test_default_is_shipped (void **state)
     (void) state;
     const rules_set_t *set = ruleset_default ();
     assert_true (set->count >= 20);
-    assert_string_equal (set->version, "rules-2");
+    assert_string_equal (set->version, "rules-3");
     assert_ptr_equal (ruleset_default (), set);
 }
 
