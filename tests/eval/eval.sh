@@ -14,7 +14,9 @@
 # 5. scikit-learn's IsolationForest is fitted on the same training features
 #    and scores the same test features: the reference line.
 # Nothing is tuned on the test part: thresholds and rules are the shipped
-# defaults. EVAL_COUNT (default 300000) changes the size.
+# defaults, and rule weights are only ever adjusted by looking at the
+# training part's scores, which this prints too. EVAL_COUNT (default
+# 300000) changes the size.
 source "$(dirname "$0")/../e2e/lib.sh"
 
 COUNT=${EVAL_COUNT:-300000}
@@ -41,7 +43,8 @@ stop_clean $PID_scorer
 
 # --- training ------------------------------------------------------------------
 "$BIN/txw-scorer" --train-out "$WORK/model.bin" --database-url "$DB" --train-to "$train_end" \
-    --features-out "$WORK/train-features.csv" --admin-port 0 2>&1 | tee "$WORK/train.log" \
+    --features-out "$WORK/train-features.csv" --train-scores-out "$WORK/train-scores.tsv" \
+    --admin-port 0 2>&1 | tee "$WORK/train.log" \
     | grep -E "trained|hot loop" | sed 's/^/# /'
 check "the model is trained and saved" test -s "$WORK/model.bin"
 
@@ -56,6 +59,9 @@ wait_metric ${P}93 txw_stored_transactions_total "$COUNT" 600 || not_ok "test pa
 stop_clean $PID_validator $PID_scorer $PID_aggregator
 
 sql "SELECT tx_id, score FROM txw.transactions WHERE ts > '$train_end'" >"$WORK/combined.tsv"
+echo "# the training part, scored by the rules and the new model (what rule weights may be tuned on)"
+python3 "$ROOT/tests/eval/metrics.py" "$WORK/labelled.csv" "$WORK/train-scores.tsv" $THRESHOLD \
+    "training part (rules + forest)" | sed 's/^/# /'
 tail -n +2 "$WORK/test-features.csv" | cut -d, -f1,2 | tr , '\t' >"$WORK/model.tsv"
 echo "# detection quality on the test part (40%, after $train_end)"
 python3 "$ROOT/tests/eval/metrics.py" "$WORK/labelled.csv" "$WORK/combined.tsv" $THRESHOLD \
