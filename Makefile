@@ -38,7 +38,12 @@ DEBIAN_PACKAGES := build-essential pkg-config libzmq3-dev libczmq-dev libmsgpack
     postgresql postgresql-client python3 procps iproute2 curl chromium wrk fonts-dejavu-core
 
 .PHONY: all deps run test unit e2e bench eval clean dashboard
-all: $(BINARIES) dashboard
+all: $(BINARIES) dashboard k8s/base/files/scorer-rules.json
+
+# kustomize reads files only below k8s/base: the scorer's default rules are
+# copied there, and the k8s suite checks the copy is current.
+k8s/base/files/scorer-rules.json: services/scorer/default-rules.json
+	cp $< $@
 
 # The dashboard is bundled from dashboard/src with the packages its lockfile
 # pins (npm ci): build/dashboard/ is what the gateway serves.

@@ -1,0 +1,123 @@
+#!/usr/bin/env bash
+# k8s.sh - the Kubernetes manifests (k8s/), offline: no cluster, no PostgreSQL.
+#
+# Renders k8s/base and every overlay with `kubectl kustomize`, validates every
+# object against the Kubernetes API schemas (tests/js/k8s_validate.mjs, npm
+# kubernetes-models), then runs the structural checks of tests/js/
+# k8s_check.mjs: probes, resources and security contexts, pinned images,
+# references, Services, network policies (ports and hops), shard endpoint
+# lists against StatefulSet replicas, HPAs, PDBs, the Ingress, TXW_* variables
+# against each binary's --help, and what each overlay must (not) contain.
+# Both scripts first prove on purposely broken input that their checks fail.
+#
+# Needs: kubectl (kustomize built in), node with tests/js/node_modules
+# (npm install in tests/js), and build/bin/txw-* for their --help texts.
+
+source "$(dirname "$0")/lib.sh"     # only sets up $WORK; this suite starts nothing
+K8S=$ROOT/k8s
+JS=$ROOT/tests/js
+RULES=$ROOT/services/scorer/default-rules.json
+SERVICES="producer validator scorer aggregator query gateway notifier"
+
+# --- prerequisites -----------------------------------------------------------
+check "kubectl is installed" bash -c "command -v kubectl >/dev/null"
+check "node has kubernetes-models and yaml (cd tests/js && npm install)" \
+    test -f "$JS/node_modules/kubernetes-models/package.json" -a -f "$JS/node_modules/yaml/package.json"
+
+mkdir -p "$WORK/help"
+help_ok=1
+for s in $SERVICES; do
+    "$BIN/txw-$s" --help >"$WORK/help/$s.txt" 2>&1 || help_ok=0
+done
+check "every txw-* binary prints its --help (build/bin is built)" test $help_ok -eq 1
+
+check "k8s/base/files/scorer-rules.json is a current copy of services/scorer/default-rules.json" \
+    cmp -s "$RULES" "$K8S/base/files/scorer-rules.json"
+
+# --- the scripts can fail ----------------------------------------------------
+node "$JS/k8s_validate.mjs" --self-test
+check "k8s_validate.mjs self-test exits 0" test $? -eq 0
+
+# --- render ------------------------------------------------------------------
+render() {   # name dir
+    kubectl kustomize "$2" >"$WORK/$1.yaml" 2>"$WORK/$1.err" && test -s "$WORK/$1.yaml"
+}
+for o in base overlays/dev overlays/prod; do
+    name=${o#overlays/}
+    if ! check "kubectl kustomize k8s/$o renders" render "$name" "$K8S/$o"; then
+        sed 's/^/# /' "$WORK/$name.err" | head -20
+    fi
+done
+
+# An overlay that breaks kustomize's load restrictions must fail to render,
+# which is why the rules file is a copy inside k8s/base.
+mkdir -p "$WORK/escape"
+cat >"$WORK/escape/kustomization.yaml" <<EOF
+configMapGenerator:
+  - name: rules
+    files: [rules.json=$RULES]
+EOF
+check "kustomize refuses a file outside the kustomization (load restrictions)" \
+    bash -c "! kubectl kustomize '$WORK/escape' >/dev/null 2>&1"
+
+# --- validate against the API schemas -----------------------------------------
+for name in base dev prod; do
+    [ -s "$WORK/$name.yaml" ] || { not_ok "$name: rendered, so it can be validated"; continue; }
+    node "$JS/k8s_validate.mjs" "$name" "$WORK/$name.yaml"
+    check "$name: every object validates (k8s_validate.mjs exit status)" test $? -eq 0
+done
+
+# --- structural checks -----------------------------------------------------
+if [ -s "$WORK/dev.yaml" ]; then
+    node "$JS/k8s_check.mjs" --self-test "$WORK/dev.yaml" --rules "$RULES" --help-dir "$WORK/help"
+    check "k8s_check.mjs self-test exits 0" test $? -eq 0
+fi
+
+run_checks() {   # name, then k8s_check.mjs options
+    local name=$1; shift
+    [ -s "$WORK/$name.yaml" ] || { not_ok "$name: rendered, so it can be checked"; return; }
+    node "$JS/k8s_check.mjs" "$name" "$WORK/$name.yaml" --rules "$RULES" --help-dir "$WORK/help" "$@"
+    check "$name: every structural check passes (k8s_check.mjs exit status)" test $? -eq 0
+}
+run_checks base --replicas validator=2,scorer=2,aggregator=2,query=2,gateway=1,notifier=1 \
+    --absent StatefulSet/postgres,Deployment/producer
+run_checks dev --replicas validator=2,scorer=1,aggregator=1,query=1,gateway=1,notifier=1,producer=1,postgres=1
+run_checks prod --replicas validator=3,scorer=4,aggregator=2,query=2,gateway=2,notifier=1 \
+    --absent StatefulSet/postgres,Deployment/producer,Secret/txwatch-db,Secret/txwatch-notifier \
+    --external-secret txwatch-db --external-secret txwatch-notifier
+
+# --- overlay specifics the generic checks do not cover -----------------------
+# dev: the database URL points at the in-cluster PostgreSQL with its credentials.
+dev_db() {
+    node --input-type=module -e '
+        import { readFileSync } from "node:fs";
+        import { parseObjects } from "'"$JS"'/k8s_validate.mjs";
+        const objs = parseObjects(readFileSync(process.argv[1], "utf8"));
+        const get = (name) => objs.find((o) => o.kind === "Secret" && o.metadata.name.startsWith(name));
+        const dec = (v) => Buffer.from(String(v).replace(/\s/g, ""), "base64").toString();
+        const url = new URL(dec(get("txwatch-db").data.TXW_DATABASE_URL));
+        const pg = Object.fromEntries(Object.entries(get("postgres-auth").data).map(([k, v]) => [k, dec(v)]));
+        const svc = objs.find((o) => o.kind === "Service" && o.metadata.name === "postgres");
+        const host = `${svc.metadata.name}.${svc.metadata.namespace}.svc.cluster.local`;
+        const bad = [];
+        if (url.hostname !== host) bad.push(`host ${url.hostname} is not ${host}`);
+        if (Number(url.port || 5432) !== svc.spec.ports[0].port) bad.push(`port ${url.port}`);
+        if (url.username !== pg.POSTGRES_USER) bad.push(`user ${url.username}`);
+        if (decodeURIComponent(url.password) !== pg.POSTGRES_PASSWORD) bad.push("password differs");
+        if (url.pathname !== "/" + pg.POSTGRES_DB) bad.push(`database ${url.pathname}`);
+        if (bad.length) { console.log("# " + bad.join("; ")); process.exit(1); }
+    ' "$WORK/dev.yaml"
+}
+check "dev: TXW_DATABASE_URL matches the in-cluster PostgreSQL Service and credentials" dev_db
+
+# dev: the producer runs at a modest rate.
+dev_rate() {
+    local rate
+    rate=$(awk '/name: TXW_RATE$/ { getline; gsub(/[^0-9.]/, "", $2); print $2; exit }' "$WORK/dev.yaml")
+    note "dev producer TXW_RATE=$rate"
+    [ -n "$rate" ] && awk -v r="$rate" 'BEGIN { exit !(r > 0 && r <= 100) }'
+}
+check "dev: the producer's rate is modest (0 < TXW_RATE <= 100)" dev_rate
+
+# No :latest anywhere in the sources either (a patch could hide one).
+check "no ':latest' image tag in k8s/" bash -c "! grep -rnE 'image:.*:latest\b' '$K8S'"

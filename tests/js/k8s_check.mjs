@@ -1,0 +1,737 @@
+// k8s_check.mjs - structural checks of the rendered txwatch manifests that a
+// schema cannot make: probes, resources and security contexts of every
+// container; pinned images; references to ConfigMaps, Secrets, Services and
+// ports; network policies (every allowed port exists, every needed hop is
+// allowed, the others are denied); the shard endpoint lists against the
+// StatefulSet replicas; HPAs, PDBs, the Ingress; overlay expectations.
+//
+//   node k8s_check.mjs LABEL FILE.yaml [options]     one TAP line per check
+//       --rules FILE            the scorer-rules ConfigMap holds this file
+//       --replicas a=N,b=M      workloads (Deployment/StatefulSet) replicas
+//       --absent Kind/name,...  objects that must not be rendered
+//       --external-secret NAME  a Secret created outside the manifests
+//       --help-dir DIR          <service>.txt: `txw-<service> --help` output
+//   node k8s_check.mjs --self-test FILE.yaml --rules FILE --help-dir DIR
+//       breaks a good rendering in many ways; each check must catch its break
+//
+// Exit status 1 if any line is "not ok".
+
+import { readFileSync } from "node:fs";
+import { parseObjects } from "./k8s_validate.mjs";
+
+const NAMESPACE = "txwatch";
+const WORKLOADS = ["Deployment", "StatefulSet", "Job"];
+
+//  --- Helpers ---------------------------------------------------------------
+
+const podTemplates = (objs) => objs
+    .filter((o) => WORKLOADS.includes(o.kind) && o.spec && o.spec.template)
+    .map((o) => ({ owner: o, name: `${o.kind}/${o.metadata.name}`,
+                   labels: (o.spec.template.metadata || {}).labels || {},
+                   spec: o.spec.template.spec || {} }));
+
+const allContainers = (spec) => [...(spec.initContainers || []), ...(spec.containers || [])];
+
+//  A label selector (matchLabels and matchExpressions) against labels.
+function selects (selector, labels) {
+    if (!selector)
+        return false;
+    for (const [k, v] of Object.entries(selector.matchLabels || {}))
+        if (labels[k] !== v)
+            return false;
+    for (const e of selector.matchExpressions || []) {
+        const has = Object.prototype.hasOwnProperty.call(labels, e.key);
+        const inValues = has && (e.values || []).includes(labels[e.key]);
+        if ((e.operator === "In" && !inValues) || (e.operator === "NotIn" && inValues)
+        ||  (e.operator === "Exists" && !has) || (e.operator === "DoesNotExist" && has))
+            return false;
+        if (!["In", "NotIn", "Exists", "DoesNotExist"].includes(e.operator))
+            return false;
+    }
+    return true;
+}
+const selectsPlain = (labels, podLabels) => selects({ matchLabels: labels }, podLabels);
+
+//  The container port a probe, Service or policy port names: a number or a
+//  port name; returns the port object or null.
+function findPort (spec, port, protocol = "TCP") {
+    for (const c of spec.containers || [])
+        for (const p of c.ports || [])
+            if ((p.protocol || "TCP") === protocol
+            &&  (typeof port === "number"? p.containerPort === port: p.name === port))
+                return p;
+    return null;
+}
+
+const find = (objs, kind, name) => objs.find((o) => o.kind === kind && o.metadata.name === name);
+//  A generated ConfigMap or Secret: "name" or "name-<hash>".
+const findGenerated = (objs, kind, base) => objs.find((o) => o.kind === kind
+    && (o.metadata.name === base || new RegExp(`^${base}-[a-z0-9]{10}$`).test(o.metadata.name)));
+
+const dataOf = (obj) => {
+    if (obj.kind === "Secret") {
+        const out = {};
+        for (const [k, v] of Object.entries(obj.data || {}))
+            out[k] = Buffer.from(String(v).replace(/\s/g, ""), "base64").toString("utf8");
+        return { ...out, ...(obj.stringData || {}) };
+    }
+    return obj.data || {};
+};
+
+const replicasOf = (w) => (w.spec.replicas === undefined? 1: w.spec.replicas);
+
+//  --- Checks: each returns a list of problems (empty: the check passes) ----
+
+const checks = {};
+
+checks["every container has resources and a restricted securityContext"] = (objs) => {
+    const out = [];
+    for (const t of podTemplates(objs)) {
+        const psc = t.spec.securityContext || {};
+        for (const c of allContainers(t.spec)) {
+            const where = `${t.name} container ${c.name}`;
+            const r = c.resources || {};
+            for (const part of ["requests", "limits"])
+                for (const res of ["cpu", "memory"])
+                    if (!r[part] || r[part][res] === undefined)
+                        out.push(`${where}: no resources.${part}.${res}`);
+            const sc = c.securityContext || {};
+            if (sc.allowPrivilegeEscalation !== false)
+                out.push(`${where}: allowPrivilegeEscalation is not false`);
+            if (sc.readOnlyRootFilesystem !== true)
+                out.push(`${where}: readOnlyRootFilesystem is not true`);
+            if (!sc.capabilities || !(sc.capabilities.drop || []).includes("ALL"))
+                out.push(`${where}: capabilities do not drop ALL`);
+            if ((sc.capabilities || {}).add && sc.capabilities.add.length)
+                out.push(`${where}: adds capabilities`);
+            if ((sc.runAsNonRoot ?? psc.runAsNonRoot) !== true)
+                out.push(`${where}: runAsNonRoot is not true`);
+            if ((sc.runAsUser ?? psc.runAsUser) === 0)
+                out.push(`${where}: runs as uid 0`);
+            if (((sc.seccompProfile || psc.seccompProfile) || {}).type !== "RuntimeDefault")
+                out.push(`${where}: seccompProfile is not RuntimeDefault`);
+            if (sc.privileged)
+                out.push(`${where}: privileged`);
+        }
+    }
+    return out;
+};
+
+checks["every Deployment/StatefulSet container has liveness and readiness probes on its own ports"] = (objs) => {
+    const out = [];
+    for (const t of podTemplates(objs).filter((t) => t.owner.kind !== "Job"))
+        for (const c of t.spec.containers || [])
+            for (const kind of ["livenessProbe", "readinessProbe"]) {
+                const probe = c[kind];
+                const where = `${t.name} container ${c.name} ${kind}`;
+                if (!probe) {
+                    out.push(`${where}: missing`);
+                    continue;
+                }
+                const action = probe.httpGet || probe.tcpSocket || probe.grpc;
+                if (!action && !probe.exec)
+                    out.push(`${where}: no action`);
+                if (action && !findPort({ containers: [c] }, action.port))
+                    out.push(`${where}: port ${action.port} is not a port of the container`);
+                if (probe.httpGet && !/^\/(healthz|readyz)$/.test(probe.httpGet.path || ""))
+                    out.push(`${where}: path ${probe.httpGet.path} is not /healthz or /readyz`);
+            }
+    return out;
+};
+
+checks["txwatch containers get a unique source id and no duplicate env names"] = (objs) => {
+    const out = [];
+    for (const t of podTemplates(objs))
+        for (const c of allContainers(t.spec)) {
+            const names = (c.env || []).map((e) => e.name);
+            const dup = names.filter((n, i) => names.indexOf(n) !== i);
+            if (dup.length)
+                out.push(`${t.name} container ${c.name}: env set twice: ${dup.join(", ")}`);
+            if (/^txwatch\//.test(c.image || "") && t.owner.kind !== "Job") {
+                const id = (c.env || []).find((e) => e.name === "TXW_ID");
+                if (!id || !id.valueFrom || !id.valueFrom.fieldRef
+                ||  id.valueFrom.fieldRef.fieldPath !== "metadata.name")
+                    out.push(`${t.name} container ${c.name}: TXW_ID is not the pod name`);
+            }
+        }
+    return out;
+};
+
+checks["image tags are pinned (no :latest, no missing tag)"] = (objs) => {
+    const out = [];
+    for (const t of podTemplates(objs))
+        for (const c of allContainers(t.spec)) {
+            const image = c.image || "";
+            if (/@sha256:[0-9a-f]{64}$/.test(image))
+                continue;
+            const last = image.split("/").pop();
+            const tag = last.includes(":")? last.split(":").pop(): "";
+            if (!tag || tag === "latest")
+                out.push(`${t.name} container ${c.name}: image "${image}" is not pinned`);
+        }
+    return out;
+};
+
+checks["every referenced ConfigMap, Secret and key exists"] = (objs, opt) => {
+    const out = [];
+    const external = opt.externalSecrets || [];
+    const lookup = (kind, name) => find(objs, kind, name)
+        || (kind === "Secret" && external.includes(name)? { external: true }: null);
+    for (const t of podTemplates(objs)) {
+        for (const c of allContainers(t.spec)) {
+            const where = `${t.name} container ${c.name}`;
+            for (const ef of c.envFrom || []) {
+                const ref = ef.configMapRef || ef.secretRef;
+                const kind = ef.configMapRef? "ConfigMap": "Secret";
+                if (ref && !ref.optional && !lookup(kind, ref.name))
+                    out.push(`${where}: envFrom ${kind} ${ref.name} does not exist`);
+            }
+            for (const e of c.env || []) {
+                const vf = e.valueFrom || {};
+                const ref = vf.configMapKeyRef || vf.secretKeyRef;
+                if (!ref || ref.optional)
+                    continue;
+                const kind = vf.configMapKeyRef? "ConfigMap": "Secret";
+                const obj = lookup(kind, ref.name);
+                if (!obj)
+                    out.push(`${where}: ${e.name} refers to missing ${kind} ${ref.name}`);
+                else
+                if (!obj.external && !(ref.key in dataOf(obj)))
+                    out.push(`${where}: ${e.name} refers to missing key ${ref.key} of ${kind} ${ref.name}`);
+            }
+            const claims = (t.owner.spec.volumeClaimTemplates || []).map((v) => v.metadata.name);
+            for (const m of c.volumeMounts || [])
+                if (!(t.spec.volumes || []).some((v) => v.name === m.name) && !claims.includes(m.name))
+                    out.push(`${where}: mounts undeclared volume ${m.name}`);
+        }
+        for (const v of t.spec.volumes || []) {
+            if (v.configMap && !v.configMap.optional && !lookup("ConfigMap", v.configMap.name))
+                out.push(`${t.name}: volume ${v.name}: ConfigMap ${v.configMap.name} does not exist`);
+            if (v.secret && !v.secret.optional && !lookup("Secret", v.secret.secretName))
+                out.push(`${t.name}: volume ${v.name}: Secret ${v.secret.secretName} does not exist`);
+        }
+    }
+    return out;
+};
+
+checks["every Service selects pods that have its target ports; StatefulSets have headless Services"] = (objs) => {
+    const out = [];
+    const templates = podTemplates(objs);
+    for (const s of objs.filter((o) => o.kind === "Service")) {
+        const pods = templates.filter((t) => selectsPlain(s.spec.selector || {}, t.labels)
+            && Object.keys(s.spec.selector || {}).length);
+        if (!pods.length) {
+            out.push(`Service ${s.metadata.name}: selects no pod template`);
+            continue;
+        }
+        for (const p of s.spec.ports || [])
+            for (const t of pods)
+                if (!findPort(t.spec, p.targetPort ?? p.port, p.protocol || "TCP"))
+                    out.push(`Service ${s.metadata.name} port ${p.port}: target ${p.targetPort} is not a port of ${t.name}`);
+    }
+    for (const ss of objs.filter((o) => o.kind === "StatefulSet")) {
+        const svc = find(objs, "Service", ss.spec.serviceName);
+        if (!svc || svc.spec.clusterIP !== "None")
+            out.push(`StatefulSet ${ss.metadata.name}: serviceName ${ss.spec.serviceName} is not a headless Service`);
+        else
+        if (!selectsPlain(svc.spec.selector || {}, ss.spec.template.metadata.labels || {}))
+            out.push(`StatefulSet ${ss.metadata.name}: Service ${svc.metadata.name} does not select its pods`);
+    }
+    return out;
+};
+
+//  Ports a policy rule allows, resolved on the pods they lead to.
+function rulePortProblems (policy, rule, dir, pods) {
+    const out = [];
+    for (const p of rule.ports || []) {
+        if (p.port === undefined)
+            continue;
+        for (const t of pods)
+            if (!findPort(t.spec, p.port, p.protocol || "TCP"))
+                out.push(`NetworkPolicy ${policy.metadata.name} ${dir}: port ${p.port} is not a port of ${t.name}`);
+    }
+    return out;
+}
+
+checks["every port a NetworkPolicy allows exists on the pods it leads to"] = (objs) => {
+    const out = [];
+    const templates = podTemplates(objs);
+    for (const np of objs.filter((o) => o.kind === "NetworkPolicy")) {
+        const sel = np.spec.podSelector || {};
+        const empty = !Object.keys(sel.matchLabels || {}).length && !(sel.matchExpressions || []).length;
+        const selected = templates.filter((t) => selects(sel, t.labels));
+        if (!empty && !selected.length)
+            out.push(`NetworkPolicy ${np.metadata.name}: selects no pod template`);
+        for (const rule of np.spec.ingress || []) {
+            if (!empty)
+                out.push(...rulePortProblems(np, rule, "ingress", selected));
+            for (const peer of rule.from || [])
+                if (peer.podSelector && !peer.namespaceSelector
+                &&  !templates.some((t) => selects(peer.podSelector, t.labels)))
+                    out.push(`NetworkPolicy ${np.metadata.name} ingress: a from.podSelector selects no pod template`);
+        }
+        for (const rule of np.spec.egress || [])
+            for (const peer of rule.to || []) {
+                if (!peer.podSelector || peer.namespaceSelector)
+                    continue;       //  other namespaces or ipBlocks: not ours to resolve
+                const dest = templates.filter((t) => selects(peer.podSelector, t.labels));
+                if (!dest.length)
+                    out.push(`NetworkPolicy ${np.metadata.name} egress: a to.podSelector selects no pod template`);
+                out.push(...rulePortProblems(np, rule, "egress", dest));
+            }
+    }
+    return out;
+};
+
+//  Is a TCP connection from pod template src to dst:port allowed by the
+//  namespace's policies? (Same namespace; peers with a namespaceSelector or
+//  ipBlock do not match an in-namespace pod.)
+function allowed (objs, src, dst, port) {
+    const policies = objs.filter((o) => o.kind === "NetworkPolicy");
+    const types = (np) => np.spec.policyTypes
+        || (np.spec.egress? ["Ingress", "Egress"]: ["Ingress"]);
+    const portOk = (rule, t) => !rule.ports || !rule.ports.length || rule.ports.some((p) =>
+        p.port === undefined || ((p.protocol || "TCP") === "TCP"
+            && (typeof p.port === "number"? p.port === port
+                : (findPort(t.spec, p.port) || {}).containerPort === port)));
+    const peerOk = (peers, t) => !peers || !peers.length || peers.some((peer) =>
+        peer.podSelector && !peer.namespaceSelector && !peer.ipBlock && selects(peer.podSelector, t.labels));
+    const side = (pod, type, key, peerKey, other, portPod) => {
+        const mine = policies.filter((np) => types(np).includes(type) && selects(np.spec.podSelector || {}, pod.labels));
+        return !mine.length || mine.some((np) => (np.spec[key] || []).some((rule) =>
+            peerOk(rule[peerKey], other) && portOk(rule, portPod)));
+    };
+    return side(src, "Egress", "egress", "to", dst, dst) && side(dst, "Ingress", "ingress", "from", src, dst);
+}
+
+const HOPS_ALLOWED = [
+    ["producer", "validator", 7001], ["validator", "scorer", 7011], ["scorer", "aggregator", 7021],
+    ["gateway", "scorer", 7012], ["gateway", "aggregator", 7022], ["gateway", "validator", 7002],
+    ["notifier", "scorer", 7012], ["notifier", "aggregator", 7022],
+    ["validator", "postgres", 5432], ["scorer", "postgres", 5432], ["aggregator", "postgres", 5432],
+    ["query", "postgres", 5432], ["gateway", "postgres", 5432], ["txw-migrate", "postgres", 5432],
+];
+const HOPS_DENIED = [
+    ["producer", "scorer", 7011], ["producer", "aggregator", 7021], ["validator", "aggregator", 7021],
+    ["query", "scorer", 7011], ["query", "aggregator", 7022], ["notifier", "postgres", 5432],
+    ["producer", "postgres", 5432], ["notifier", "validator", 7001], ["gateway", "scorer", 7011],
+    ["scorer", "validator", 7001], ["aggregator", "scorer", 7012], ["query", "gateway", 8081],
+];
+
+checks["NetworkPolicies allow every hop of the design and deny the others"] = (objs) => {
+    const out = [];
+    const templates = podTemplates(objs);
+    const byName = (n) => templates.find((t) => t.labels["app.kubernetes.io/name"] === n);
+    if (!objs.some((o) => o.kind === "NetworkPolicy" && o.metadata.name === "default-deny"
+        && !Object.keys(o.spec.podSelector || {}).length
+        && (o.spec.policyTypes || []).includes("Ingress") && (o.spec.policyTypes || []).includes("Egress")))
+        out.push("no default-deny policy for ingress and egress");
+    for (const [from, to, port] of HOPS_ALLOWED) {
+        const s = byName(from), d = byName(to);
+        if (s && d && !allowed(objs, s, d, port))
+            out.push(`${from} -> ${to}:${port} is not allowed`);
+    }
+    for (const [from, to, port] of HOPS_DENIED) {
+        const s = byName(from), d = byName(to);
+        if (s && d && allowed(objs, s, d, port))
+            out.push(`${from} -> ${to}:${port} is allowed but is not a hop of the design`);
+    }
+    return out;
+};
+
+//  Shard lists: key -> [[statefulset, port], ...] in order.
+const SHARD_KEYS = {
+    SCORER_WORK: [["scorer", 7011]], SCORER_ALERTS: [["scorer", 7012]],
+    AGGREGATOR_WORK: [["aggregator", 7021]], AGGREGATOR_WINDOWS: [["aggregator", 7022]],
+    NOTIFIER_ALERTS: [["scorer", 7012], ["aggregator", 7022]],
+};
+//  Which container env takes which key.
+const SHARD_WIRING = [
+    ["validator", "TXW_SCORER_ENDPOINTS", "SCORER_WORK"],
+    ["scorer", "TXW_AGGREGATOR_ENDPOINTS", "AGGREGATOR_WORK"],
+    ["gateway", "TXW_ALERT_ENDPOINTS", "SCORER_ALERTS"],
+    ["gateway", "TXW_WINDOW_ENDPOINTS", "AGGREGATOR_WINDOWS"],
+    ["notifier", "TXW_ALERT_ENDPOINTS", "NOTIFIER_ALERTS"],
+];
+
+checks["shard endpoint lists match the scorer and aggregator StatefulSets"] = (objs) => {
+    const out = [];
+    const cm = findGenerated(objs, "ConfigMap", "txwatch-shards");
+    if (!cm)
+        return ["no txwatch-shards ConfigMap"];
+    const data = dataOf(cm);
+    for (const [key, parts] of Object.entries(SHARD_KEYS)) {
+        const expected = [];
+        for (const [name, port] of parts) {
+            const ss = find(objs, "StatefulSet", name);
+            if (!ss) {
+                out.push(`no StatefulSet ${name}`);
+                continue;
+            }
+            const ns = ss.metadata.namespace || NAMESPACE;
+            for (let i = 0; i < replicasOf(ss); i++)
+                expected.push(`tcp://${name}-${i}.${ss.spec.serviceName}.${ns}.svc.cluster.local:${port}`);
+        }
+        const actual = (data[key] || "").split(",").map((s) => s.trim()).filter(Boolean);
+        if (actual.join(",") !== expected.join(","))
+            out.push(`${key} lists ${actual.length} endpoints [${actual.join(" ")}], the StatefulSets need ${expected.length} [${expected.join(" ")}]`);
+    }
+    const templates = podTemplates(objs);
+    for (const [name, env, key] of SHARD_WIRING) {
+        const t = templates.find((t) => t.labels["app.kubernetes.io/name"] === name);
+        if (!t)
+            continue;
+        const e = (t.spec.containers[0].env || []).find((e) => e.name === env);
+        const ref = e && e.valueFrom && e.valueFrom.configMapKeyRef;
+        if (!ref || ref.key !== key || ref.name !== cm.metadata.name)
+            out.push(`${name}: ${env} does not come from ${cm.metadata.name} key ${key}`);
+    }
+    for (const name of ["scorer", "aggregator"]) {
+        const t = templates.find((t) => t.labels["app.kubernetes.io/name"] === name);
+        const e = t && (t.spec.containers[0].env || []).find((e) => e.name === "TXW_SHARD");
+        if (t && !(e && e.valueFrom && e.valueFrom.fieldRef
+            && e.valueFrom.fieldRef.fieldPath === "metadata.labels['apps.kubernetes.io/pod-index']"))
+            out.push(`${name}: TXW_SHARD is not the pod ordinal`);
+    }
+    return out;
+};
+
+checks["HPAs target existing workloads whose replicas are within bounds"] = (objs) => {
+    const out = [];
+    for (const h of objs.filter((o) => o.kind === "HorizontalPodAutoscaler")) {
+        const ref = h.spec.scaleTargetRef;
+        const w = find(objs, ref.kind, ref.name);
+        const min = h.spec.minReplicas ?? 1, max = h.spec.maxReplicas;
+        if (!w)
+            out.push(`HPA ${h.metadata.name}: target ${ref.kind}/${ref.name} does not exist`);
+        else
+        if (replicasOf(w) < min || replicasOf(w) > max)
+            out.push(`HPA ${h.metadata.name}: ${ref.kind}/${ref.name} replicas ${replicasOf(w)} outside ${min}..${max}`);
+        if (min > max)
+            out.push(`HPA ${h.metadata.name}: minReplicas ${min} > maxReplicas ${max}`);
+        if (!(h.spec.metrics || []).length)
+            out.push(`HPA ${h.metadata.name}: no metrics`);
+    }
+    return out;
+};
+
+checks["PodDisruptionBudgets select a workload and leave room for a drain"] = (objs) => {
+    const out = [];
+    const workloads = objs.filter((o) => ["Deployment", "StatefulSet"].includes(o.kind));
+    for (const p of objs.filter((o) => o.kind === "PodDisruptionBudget")) {
+        const both = p.spec.minAvailable !== undefined && p.spec.maxUnavailable !== undefined;
+        const none = p.spec.minAvailable === undefined && p.spec.maxUnavailable === undefined;
+        if (both || none)
+            out.push(`PDB ${p.metadata.name}: needs exactly one of minAvailable and maxUnavailable`);
+        const ws = workloads.filter((w) => selects(p.spec.selector, w.spec.template.metadata.labels || {}));
+        if (ws.length !== 1) {
+            out.push(`PDB ${p.metadata.name}: selects ${ws.length} workloads`);
+            continue;
+        }
+        const hpa = objs.find((o) => o.kind === "HorizontalPodAutoscaler"
+            && o.spec.scaleTargetRef.name === ws[0].metadata.name);
+        const floor = hpa? hpa.spec.minReplicas ?? 1: replicasOf(ws[0]);
+        if (typeof p.spec.minAvailable === "number" && p.spec.minAvailable >= floor)
+            out.push(`PDB ${p.metadata.name}: minAvailable ${p.spec.minAvailable} >= ${floor} replicas blocks every drain`);
+        if (p.spec.maxUnavailable === 0)
+            out.push(`PDB ${p.metadata.name}: maxUnavailable 0 blocks every drain`);
+    }
+    return out;
+};
+
+checks["Ingress backends are existing Services and ports"] = (objs) => {
+    const out = [];
+    const ingresses = objs.filter((o) => o.kind === "Ingress");
+    if (!ingresses.length)
+        out.push("no Ingress");
+    for (const ing of ingresses)
+        for (const rule of ing.spec.rules || [])
+            for (const path of (rule.http || {}).paths || []) {
+                const b = path.backend.service;
+                const svc = b && find(objs, "Service", b.name);
+                if (!svc) {
+                    out.push(`Ingress ${ing.metadata.name} ${path.path}: Service ${b && b.name} does not exist`);
+                    continue;
+                }
+                if (!(svc.spec.ports || []).some((p) => (b.port.name? p.name === b.port.name: p.port === b.port.number)))
+                    out.push(`Ingress ${ing.metadata.name} ${path.path}: Service ${b.name} has no port ${b.port.name || b.port.number}`);
+            }
+    const want = { "/": "gateway", "/ws": "gateway", "/api": "query" };
+    for (const [path, svc] of Object.entries(want))
+        if (!ingresses.some((ing) => (ing.spec.rules || []).some((r) => ((r.http || {}).paths || [])
+            .some((p) => p.path === path && p.backend.service && p.backend.service.name === svc))))
+            out.push(`no Ingress path ${path} to ${svc}`);
+    return out;
+};
+
+checks[`every namespaced object is in namespace ${NAMESPACE}`] = (objs) => {
+    const out = [];
+    if (!find(objs, "Namespace", NAMESPACE))
+        out.push(`no Namespace ${NAMESPACE}`);
+    for (const o of objs)
+        if (o.kind !== "Namespace" && o.metadata.namespace !== NAMESPACE)
+            out.push(`${o.kind}/${o.metadata.name} is in namespace ${o.metadata.namespace}`);
+    return out;
+};
+
+checks["the scorer-rules ConfigMap holds services/scorer/default-rules.json"] = (objs, opt) => {
+    if (!opt.rules)
+        return ["no --rules FILE given"];
+    const cm = findGenerated(objs, "ConfigMap", "scorer-rules");
+    if (!cm)
+        return ["no scorer-rules ConfigMap"];
+    const want = readFileSync(opt.rules, "utf8");
+    return dataOf(cm)["rules.json"] === want? []
+        : ["rules.json differs from " + opt.rules + " (copy it to k8s/base/files/scorer-rules.json)"];
+};
+
+//  "txwatch/<service>:tag" runs build/bin/txw-<service>; --help-dir holds the
+//  --help text of each binary as <service>.txt.
+checks["every TXW_* variable and flag given to a txwatch container is an option of its binary"] = (objs, opt) => {
+    if (!opt.helpDir)
+        return ["no --help-dir given"];
+    const out = [];
+    for (const t of podTemplates(objs))
+        for (const c of allContainers(t.spec)) {
+            const m = /^(?:.*\/)?txwatch\/([a-z]+):/.exec(c.image || "");
+            if (!m)
+                continue;
+            let help;
+            try {
+                help = readFileSync(`${opt.helpDir}/${m[1]}.txt`, "utf8");
+            }
+            catch {
+                out.push(`${t.name}: no --help text for ${m[1]}`);
+                continue;
+            }
+            const where = `${t.name} container ${c.name}`;
+            const names = (c.env || []).map((e) => e.name);
+            for (const ef of c.envFrom || [])
+                if (ef.secretRef) {
+                    const secret = find(objs, "Secret", ef.secretRef.name);
+                    if (secret)
+                        names.push(...Object.keys(dataOf(secret)));
+                }
+            for (const n of names.filter((n) => n.startsWith("TXW_")))
+                if (!new RegExp(`\\b${n}\\b`).test(help))
+                    out.push(`${where}: ${n} is not an option of txw-${m[1]}`);
+            for (const a of [...(c.command || []).slice(1), ...(c.args || [])]) {
+                const flag = /^--([a-z0-9-]+)/.exec(a);
+                if (flag && !new RegExp(`^\\s+--${flag[1]}\\b`, "m").test(help))
+                    out.push(`${where}: --${flag[1]} is not an option of txw-${m[1]}`);
+            }
+        }
+    return out;
+};
+
+checks["overlay expectations (replicas, absent objects)"] = (objs, opt) => {
+    const out = [];
+    for (const [name, count] of Object.entries(opt.replicas || {})) {
+        const w = objs.find((o) => ["Deployment", "StatefulSet"].includes(o.kind) && o.metadata.name === name);
+        if (!w)
+            out.push(`no workload ${name}`);
+        else
+        if (replicasOf(w) !== count)
+            out.push(`${w.kind}/${name} has ${replicasOf(w)} replicas, expected ${count}`);
+    }
+    for (const ref of opt.absent || []) {
+        const [kind, name] = ref.split("/");
+        if (find(objs, kind, name))
+            out.push(`${ref} is rendered but must not be`);
+    }
+    return out;
+};
+
+//  --- Running --------------------------------------------------------------
+
+function runAll (objs, opt) {
+    const results = {};
+    for (const [name, check] of Object.entries(checks))
+        results[name] = check(objs, opt);
+    return results;
+}
+
+function report (label, results) {
+    let failed = 0;
+    for (const [name, problems] of Object.entries(results)) {
+        if (problems.length) {
+            failed++;
+            console.log(`not ok - ${label}: ${name}`);
+            for (const p of problems.slice(0, 15))
+                console.log(`# ${p}`);
+        }
+        else
+            console.log(`ok - ${label}: ${name}`);
+    }
+    return failed;
+}
+
+//  Mutations of a good rendering; each names the check that must catch it.
+const clone = (x) => structuredClone(x);
+const tpl = (objs, kind, name) => find(objs, kind, name).spec.template.spec;
+const C = Object.keys(checks);
+const byWord = (w) => C.find((n) => n.includes(w));
+const MUTATIONS = [
+    ["validator without a readiness probe", byWord("probes"),
+        (o) => delete tpl(o, "Deployment", "validator").containers[0].readinessProbe],
+    ["a liveness probe on a port the container lacks", byWord("probes"),
+        (o) => { tpl(o, "StatefulSet", "scorer").containers[0].livenessProbe.httpGet.port = "nope"; }],
+    ["scorer without a memory limit", byWord("resources"),
+        (o) => delete tpl(o, "StatefulSet", "scorer").containers[0].resources.limits.memory],
+    ["gateway with a writable root filesystem", byWord("resources"),
+        (o) => { tpl(o, "Deployment", "gateway").containers[0].securityContext.readOnlyRootFilesystem = false; }],
+    ["migration job without seccomp", byWord("resources"),
+        (o) => delete tpl(o, "Job", "txw-migrate").securityContext.seccompProfile],
+    ["query with TXW_LISTEN twice", byWord("duplicate env"),
+        (o) => tpl(o, "Deployment", "query").containers[0].env.push({ name: "TXW_LISTEN", value: "1" })],
+    ["gateway image :latest", byWord("pinned"),
+        (o) => { tpl(o, "Deployment", "gateway").containers[0].image = "txwatch/gateway:latest"; }],
+    ["notifier image without a tag", byWord("pinned"),
+        (o) => { tpl(o, "Deployment", "notifier").containers[0].image = "registry:5000/txwatch/notifier"; }],
+    ["validator reading a missing ConfigMap key", byWord("referenced"),
+        (o) => { tpl(o, "Deployment", "validator").containers[0].env
+            .find((e) => e.name === "TXW_SCORER_ENDPOINTS").valueFrom.configMapKeyRef.key = "SCORER_WROK"; }],
+    ["query reading a missing Secret", byWord("referenced"),
+        (o) => { tpl(o, "Deployment", "query").containers[0].envFrom[1].secretRef.name = "nope"; }],
+    ["query Service targeting a missing port", byWord("every Service"),
+        (o) => { find(o, "Service", "query").spec.ports[0].targetPort = "nope"; }],
+    ["scorer governed by a Service that is not headless", byWord("every Service"),
+        (o) => delete find(o, "Service", "scorer").spec.clusterIP],
+    ["scorer policy opening a port the scorer lacks", byWord("every port a NetworkPolicy"),
+        (o) => { find(o, "NetworkPolicy", "scorer").spec.ingress[0].ports[0].port = 7013; }],
+    ["gateway egress to a validator port that does not exist", byWord("every port a NetworkPolicy"),
+        (o) => { find(o, "NetworkPolicy", "gateway").spec.egress[2].ports[0].port = 7003; }],
+    ["scorer without egress to the aggregators", byWord("hop of the design"),
+        (o) => { find(o, "NetworkPolicy", "scorer").spec.egress = []; }],
+    ["an allow-all policy added", byWord("hop of the design"),
+        (o) => o.push({ apiVersion: "networking.k8s.io/v1", kind: "NetworkPolicy",
+            metadata: { name: "allow-all", namespace: NAMESPACE }, spec: { podSelector: {},
+            policyTypes: ["Ingress", "Egress"], ingress: [{}], egress: [{}] } })],
+    ["PostgreSQL opened to every pod of the namespace", byWord("hop of the design"),
+        (o) => { find(o, "NetworkPolicy", "postgres").spec.ingress[0].from = [{ podSelector: {} }];
+                 find(o, "NetworkPolicy", "db-client-egress").spec.podSelector = {}; }],
+    ["one more scorer without a longer list", byWord("shard endpoint"),
+        (o) => { find(o, "StatefulSet", "scorer").spec.replicas++; }],
+    ["aggregator list in the wrong order or namespace", byWord("shard endpoint"),
+        (o) => { const cm = findGenerated(o, "ConfigMap", "txwatch-shards");
+            cm.data.AGGREGATOR_WORK = cm.data.AGGREGATOR_WORK.replace(".txwatch.", ".default."); }],
+    ["scorer shard number not from the ordinal", byWord("shard endpoint"),
+        (o) => { tpl(o, "StatefulSet", "scorer").containers[0].env
+            .find((e) => e.name === "TXW_SHARD").valueFrom.fieldRef.fieldPath = "metadata.name"; }],
+    ["validator replicas above the HPA maximum", byWord("HPAs"),
+        (o) => { find(o, "Deployment", "validator").spec.replicas = 99; }],
+    ["PDB with both minAvailable and maxUnavailable", byWord("PodDisruptionBudgets"),
+        (o) => { find(o, "PodDisruptionBudget", "query").spec.minAvailable = 0; }],
+    ["PDB minAvailable equal to the replicas", byWord("PodDisruptionBudgets"),
+        (o) => { const p = find(o, "PodDisruptionBudget", "gateway").spec;
+            delete p.maxUnavailable; p.minAvailable = 1; }],
+    ["Ingress /api to a missing Service", byWord("Ingress"),
+        (o) => { find(o, "Ingress", "txwatch").spec.rules[0].http.paths[0].backend.service.name = "api"; }],
+    ["an object in another namespace", byWord("namespace"),
+        (o) => { find(o, "Service", "gateway").metadata.namespace = "default"; }],
+    ["edited rules", byWord("scorer-rules"),
+        (o) => { const cm = findGenerated(o, "ConfigMap", "scorer-rules");
+            cm.data["rules.json"] = cm.data["rules.json"].replace(/"weight": \d+/, '"weight": 1'); }],
+    ["gateway with a misspelt variable", byWord("option of its binary"),
+        (o) => tpl(o, "Deployment", "gateway").containers[0].env.push({ name: "TXW_DOCUMNET_ROOT", value: "/" })],
+    ["migration job with an unknown flag", byWord("option of its binary"),
+        (o) => { tpl(o, "Job", "txw-migrate").containers[0].args = ["--migrate-once"]; }],
+    ["a producer where none is expected", byWord("overlay expectations"),
+        (o) => o.push({ kind: "Deployment", metadata: { name: "ghost", namespace: NAMESPACE },
+            spec: { replicas: 1, template: { metadata: { labels: {} }, spec: {} } } }),
+        { absent: ["Deployment/ghost"] }],
+];
+
+function selfTest (objs, opt) {
+    let failed = 0;
+    const base = runAll(objs, opt);
+    const clean = Object.values(base).every((p) => !p.length);
+    console.log(`${clean? "ok": "not ok"} - self-test: the unbroken rendering passes every check`);
+    if (!clean)
+        failed++;
+    const caught = new Set();
+    for (const [what, check, mutate, extra] of MUTATIONS) {
+        const broken = clone(objs);
+        mutate(broken);
+        const problems = checks[check](broken, { ...opt, ...(extra || {}) });
+        if (problems.length) {
+            caught.add(check);
+            console.log(`ok - self-test: ${what} fails "${check}" (${problems[0]})`);
+        }
+        else {
+            failed++;
+            console.log(`not ok - self-test: ${what} fails "${check}"`);
+        }
+    }
+    for (const name of C)
+        if (!caught.has(name)) {
+            failed++;
+            console.log(`not ok - self-test: a break is shown to fail "${name}"`);
+        }
+    return failed;
+}
+
+function parseArgs (argv) {
+    const opt = { replicas: {}, absent: [], externalSecrets: [] };
+    const pos = [];
+    for (let i = 0; i < argv.length; i++) {
+        const a = argv[i];
+        const next = () => {
+            if (i + 1 >= argv.length)
+                throw new Error(`${a} needs a value`);
+            return argv[++i];
+        };
+        if (a === "--rules")
+            opt.rules = next();
+        else
+        if (a === "--replicas")
+            for (const kv of next().split(",")) {
+                const [k, v] = kv.split("=");
+                if (!k || !/^\d+$/.test(v || ""))
+                    throw new Error(`bad --replicas item "${kv}"`);
+                opt.replicas[k] = Number(v);
+            }
+        else
+        if (a === "--absent")
+            opt.absent.push(...next().split(",").filter(Boolean));
+        else
+        if (a === "--help-dir")
+            opt.helpDir = next();
+        else
+        if (a === "--external-secret")
+            opt.externalSecrets.push(next());
+        else
+        if (a === "--self-test")
+            opt.selfTest = true;
+        else
+        if (a.startsWith("--"))
+            throw new Error(`unknown option ${a}`);
+        else
+            pos.push(a);
+    }
+    return { opt, pos };
+}
+
+let parsed;
+try {
+    parsed = parseArgs(process.argv.slice(2));
+    if (parsed.opt.selfTest? parsed.pos.length !== 1: parsed.pos.length !== 2)
+        throw new Error("wrong number of arguments");
+}
+catch (err) {
+    console.error(`error: ${err.message}\nusage: node k8s_check.mjs LABEL FILE.yaml [--rules F] [--replicas a=N,..] [--absent Kind/name,..] [--external-secret NAME] [--help-dir D]\n       node k8s_check.mjs --self-test FILE.yaml --rules F --help-dir D`);
+    process.exit(2);
+}
+const { opt, pos } = parsed;
+const file = opt.selfTest? pos[0]: pos[1];
+let objs;
+try {
+    objs = parseObjects(readFileSync(file, "utf8"));
+}
+catch (err) {
+    console.log(`not ok - ${file} parses as YAML`);
+    console.log(`# ${err.message}`);
+    process.exit(1);
+}
+const failed = opt.selfTest? selfTest(objs, opt): report(pos[0], runAll(objs, opt));
+process.exit(failed? 1: 0);
