@@ -45,6 +45,18 @@ txw_pg_connect (const char *url)
     return conn;
 }
 
+PGconn *
+txw_pg_connect_session (const char *url, const char *setup_sql)
+{
+    PGconn *conn = txw_pg_connect (url);
+    if (conn && ((setup_sql && txw_pg_exec (conn, setup_sql))
+             ||  txw_pg_exec (conn, "SET synchronous_commit = off"))) {
+        PQfinish (conn);
+        conn = NULL;
+    }
+    return conn;
+}
+
 int
 txw_pg_exec (PGconn *conn, const char *sql)
 {

@@ -30,6 +30,11 @@ int txw_migrations_latest (void);
 //  than connect_timeout in the URL (default here: 5 s).
 PGconn *txw_pg_connect (const char *url);
 
+//  Connects for a writer's session: runs setup_sql (its temp tables; NULL
+//  for none), then SET synchronous_commit = off (a batch lost in a crash is
+//  delivered again). Returns NULL and logs the reason on failure.
+PGconn *txw_pg_connect_session (const char *url, const char *setup_sql);
+
 //  Applies pending migrations. Returns the number applied, or -1 (logged).
 int txw_pg_migrate (PGconn *conn);
 

@@ -2,6 +2,7 @@
 
 #include "sink.h"
 #include "accounts.h"
+#include "alertjson.h"
 #include "clock.h"
 #include "log.h"
 #include "metrics.h"
@@ -163,11 +164,8 @@ s_connect (txw_sink_t *self)
     if (self->conn && PQstatus (self->conn) == CONNECTION_OK)
         return 0;
     PQfinish (self->conn);
-    self->conn = txw_pg_connect (self->url);
-    if (!self->conn || txw_pg_exec (self->conn, s_stage_sql)
-    ||  txw_pg_exec (self->conn, "SET synchronous_commit = off")) {
-        PQfinish (self->conn);
-        self->conn = NULL;
+    self->conn = txw_pg_connect_session (self->url, s_stage_sql);
+    if (!self->conn) {
         s_set_healthy (self, false);
         return -1;
     }
@@ -372,11 +370,8 @@ void
 txw_sink_add_alert (txw_sink_t *self, const txw_alert_t *a)
 {
     txw_copybuf_t *b = &self->alert_rows;
-    char key [TXW_ID_MAX + TXW_NAME_MAX * 2 + 32];
-    if (a->tx_id [0])
-        snprintf (key, sizeof key, "%s:%s", a->kind, a->tx_id);
-    else
-        snprintf (key, sizeof key, "%s:%s:%lld", a->kind, a->region, (long long) a->ts_ms);
+    char key [TXW_ALERT_KEY_MAX];
+    txw_alert_key (a, key, sizeof key);
     txw_copybuf_str (b, key);
     txw_copybuf_str (b, a->kind);
     txw_copybuf_str (b, a->tx_id);

@@ -1,6 +1,7 @@
 /*  gateway - the push gateway: pipeline feeds in, WebSocket messages out  */
 
 #include "gateway.h"
+#include "alertjson.h"
 #include "clock.h"
 #include "message.h"
 #include "money.h"
@@ -171,9 +172,9 @@ s_apply_alert (gateway_t *self, txw_cursor_t *cur, const char **error)
     if (txw_alert_decode (cur, &alert, error))
         return -1;
     txw_counter_add (self->alerts_in, 1);
-    char key [TXW_ID_MAX + TXW_NAME_MAX + 32];
-    gw_alert_key (&alert, key, sizeof key);
-    json_t *object = gw_alert_json (&alert);
+    char key [TXW_ALERT_KEY_MAX];
+    txw_alert_key (&alert, key, sizeof key);
+    json_t *object = txw_alert_json (&alert);
     if (!object)
         return 0;
     if (gw_state_alert (self->state, object, key, alert.kind, alert.region,

@@ -1,8 +1,6 @@
 /*  message - one server-to-client message, built once and shared by clients */
 
 #include "message.h"
-#include "reasons.h"
-#include "rfc3339.h"
 
 #include <inttypes.h>
 #include <math.h>
@@ -164,14 +162,6 @@ gw_msg_frame (const gw_msg_t *self, uint64_t seq, char **buf, size_t *cap)
 
 //  --- Converters ----------------------------------------------------------------
 
-json_t *
-gw_time_json (int64_t ms)
-{
-    char text [RFC3339_SIZE];
-    rfc3339_format (text, sizeof text, ms);
-    return json_string (text);
-}
-
 double
 gw_round (double x, int digits)
 {
@@ -187,108 +177,6 @@ gw_rate_json (int64_t num, int64_t den, int digits)
     return json_real (gw_round ((double) num / (double) den, digits));
 }
 
-//  Length of the valid UTF-8 sequence at p (at most left bytes), or 0.
-static size_t
-s_utf8_len (const unsigned char *p, size_t left)
-{
-    size_t n = p [0] < 0x80? 1: (p [0] >> 5) == 6? 2: (p [0] >> 4) == 14? 3:
-               (p [0] >> 3) == 30? 4: 0;
-    if (n == 0 || n > left)
-        return 0;
-    for (size_t i = 1; i < n; i++)
-        if ((p [i] & 0xc0) != 0x80)
-            return 0;
-    return n;
-}
-
-json_t *
-gw_string (const char *s)
-{
-    json_t *j = json_string (s);
-    if (j)
-        return j;
-    //  Not UTF-8 (a publisher we do not control): bad bytes become '?'.
-    size_t len = strlen (s);
-    char *clean = malloc (len + 1);
-    if (!clean)
-        return json_string ("");
-    const unsigned char *p = (const unsigned char *) s;
-    for (size_t i = 0; i < len;) {
-        size_t n = s_utf8_len (p + i, len - i);
-        if (n == 0) {
-            clean [i++] = '?';
-            continue;
-        }
-        memcpy (clean + i, p + i, n);
-        i += n;
-    }
-    clean [len] = 0;
-    j = json_string (clean);
-    free (clean);
-    return j? j: json_string ("");
-}
-
-//  A string, or null when it is empty (a field the record does not have).
-static json_t *
-s_text_or_null (const char *s)
-{
-    return *s? gw_string (s): json_null ();
-}
-
-void
-gw_alert_key (const txw_alert_t *alert, char *out, size_t size)
-{
-    if (!strcmp (alert->kind, "region_health"))
-        snprintf (out, size, "region_health:%s:%" PRId64, alert->region, alert->ts_ms);
-    else
-        snprintf (out, size, "%s:%s", alert->kind, alert->tx_id);
-}
-
-static json_t *
-s_reasons_json (uint32_t reasons)
-{
-    json_t *array = json_array ();
-    for (int bit = 0; bit < TXW_REASON_COUNT && array; bit++)
-        if (reasons & (1u << bit))
-            json_array_append_new (array, json_string (txw_reason_name (bit)));
-    return array;
-}
-
-json_t *
-gw_alert_json (const txw_alert_t *a)
-{
-    char key [TXW_ID_MAX + TXW_NAME_MAX + 32];
-    gw_alert_key (a, key, sizeof key);
-    bool fraud = strcmp (a->kind, "region_health") != 0;
-    json_t *o = json_object ();
-    if (!o)
-        return NULL;
-    json_object_set_new (o, "id", json_null ());
-    json_object_set_new (o, "key", json_string (key));
-    json_object_set_new (o, "kind", gw_string (a->kind));
-    json_object_set_new (o, "tx_id", s_text_or_null (a->tx_id));
-    json_object_set_new (o, "ts", gw_time_json (a->ts_ms));
-    json_object_set_new (o, "account_id", s_text_or_null (a->account_id));
-    json_object_set_new (o, "score", json_integer (a->score));
-    json_object_set_new (o, "reasons", s_reasons_json (a->reasons));
-    json_object_set_new (o, "amount_minor", fraud? json_integer (a->amount_minor): json_null ());
-    json_object_set_new (o, "currency", s_text_or_null (a->currency));
-    json_object_set_new (o, "amount_rep_minor",
-                         fraud? json_integer (a->amount_rep_minor): json_null ());
-    json_object_set_new (o, "merchant_id", s_text_or_null (a->merchant_id));
-    json_object_set_new (o, "country", s_text_or_null (a->country));
-    json_object_set_new (o, "channel", a->channel? json_string (txw_channel_name (a->channel)):
-                                                   json_null ());
-    json_object_set_new (o, "region", s_text_or_null (a->region));
-    json_object_set_new (o, "message", gw_string (a->message));
-    json_object_set_new (o, "model_version", gw_string (a->model_version));
-    json_object_set_new (o, "raised_at", gw_time_json (a->raised_ms));
-    json_object_set_new (o, "status", json_string ("open"));
-    json_object_set_new (o, "acked_at", json_null ());
-    json_object_set_new (o, "acked_by", json_null ());
-    return o;
-}
-
 json_t *
 gw_dead_letter_json (const txw_reject_t *r)
 {
@@ -296,14 +184,14 @@ gw_dead_letter_json (const txw_reject_t *r)
     if (!o)
         return NULL;
     json_object_set_new (o, "id", json_null ());
-    json_object_set_new (o, "received_at", gw_time_json (r->received_ms));
-    json_object_set_new (o, "reason", gw_string (r->reason));
-    json_object_set_new (o, "field", s_text_or_null (r->field));
-    json_object_set_new (o, "message", gw_string (r->message));
-    json_object_set_new (o, "tx_id", s_text_or_null (r->tx_id));
+    json_object_set_new (o, "received_at", txw_json_time (r->received_ms));
+    json_object_set_new (o, "reason", txw_json_string (r->reason));
+    json_object_set_new (o, "field", txw_json_text_or_null (r->field));
+    json_object_set_new (o, "message", txw_json_string (r->message));
+    json_object_set_new (o, "tx_id", txw_json_text_or_null (r->tx_id));
     json_object_set_new (o, "line_no", r->line_no? json_integer ((json_int_t) r->line_no):
                                                    json_null ());
-    json_object_set_new (o, "origin_source", gw_string (r->origin_source));
-    json_object_set_new (o, "payload", gw_string (r->payload));
+    json_object_set_new (o, "origin_source", txw_json_string (r->origin_source));
+    json_object_set_new (o, "payload", txw_json_string (r->payload));
     return o;
 }

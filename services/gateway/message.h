@@ -8,11 +8,13 @@
     with its own seq in front just before it writes the frame.
 
     Message bodies follow proto/SERVING.md, "WebSocket: txw-gateway": the
-    converters below turn wire records (common/codec.h) into its objects.    */
+    converters below and common/alertjson.h (alerts, strings, times) turn
+    wire records (common/codec.h) into its objects.                          */
 
 #ifndef GW_MESSAGE_H
 #define GW_MESSAGE_H
 
+#include "alertjson.h"
 #include "codec.h"
 
 #include <jansson.h>
@@ -67,17 +69,8 @@ size_t gw_msg_frame (const gw_msg_t *self, uint64_t seq, char **buf, size_t *cap
 
 //  --- Converters ----------------------------------------------------------
 
-//  The alert object of the REST API from a published alert: id null,
-//  status open, account as it came (the scorer masks it). New reference.
-json_t *gw_alert_json (const txw_alert_t *alert);
-//  The alert's stable key, fraud:<tx_id> or region_health:<region>:<ms>.
-void gw_alert_key (const txw_alert_t *alert, char *out, size_t size);
 //  The dead letter object of the REST API, id null. New reference.
 json_t *gw_dead_letter_json (const txw_reject_t *rej);
-//  A JSON string of s; bytes that are not UTF-8 become U+FFFD. New reference.
-json_t *gw_string (const char *s);
-//  A time as RFC 3339 text with milliseconds. New reference.
-json_t *gw_time_json (int64_t ms);
 //  A fraction rounded to digits decimals, or null when den is 0.
 json_t *gw_rate_json (int64_t num, int64_t den, int digits);
 //  x rounded to digits decimals.

@@ -10,6 +10,7 @@
     when it leaves last.                                                     */
 
 #include "server.h"
+#include "alertjson.h"
 #include "clock.h"
 #include "log.h"
 #include "queue.h"
@@ -533,7 +534,7 @@ s_config_json (struct mg_connection *conn, void *arg)
         snprintf (url, sizeof url, "http://%.*s%s", (int) len, host, api);
         api = url;
     }
-    json_t *o = json_pack ("{s:o}", "api_url", gw_string (api));
+    json_t *o = json_pack ("{s:o}", "api_url", txw_json_string (api));
     char *body = o? json_dumps (o, JSON_COMPACT): NULL;
     json_decref (o);
     if (!body) {

@@ -10,6 +10,7 @@
     tick of every shard that still has traffic in it.                       */
 
 #include "state.h"
+#include "alertjson.h"
 #include "message.h"
 #include "money.h"
 
@@ -342,8 +343,8 @@ json_t *
 gw_window_json (const gw_window_t *w)
 {
     return json_pack ("{s:s,s:o,s:o,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:o,s:I,s:b}",
-        "dimension", w->dimension, "key", gw_string (w->key),
-        "window_start", gw_time_json (w->start_ms), "window_ms", (json_int_t) w->window_ms,
+        "dimension", w->dimension, "key", txw_json_string (w->key),
+        "window_start", txw_json_time (w->start_ms), "window_ms", (json_int_t) w->window_ms,
         "count", (json_int_t) w->t.count, "volume_minor", (json_int_t) w->t.volume,
         "approved", (json_int_t) w->t.approved, "declined", (json_int_t) w->t.declined,
         "failed", (json_int_t) w->t.failed, "flagged", (json_int_t) w->t.flagged,
@@ -486,7 +487,7 @@ gw_state_realtime (gw_state_t *self, int64_t now_ms, int minutes)
     if (seconds < 1.0)
         seconds = 1.0;
     return json_pack ("{s:i,s:o,s:o,s:I,s:I,s:s,s:i,s:f,s:o,s:o,s:o,s:I,s:o,s:o}",
-        "minutes", minutes, "from", gw_time_json (from), "to", gw_time_json (now_ms),
+        "minutes", minutes, "from", txw_json_time (from), "to", txw_json_time (now_ms),
         "count", (json_int_t) t.count, "volume_minor", (json_int_t) t.volume,
         "currency", self->currency, "currency_exponent", self->currency_exponent,
         "tx_per_s", gw_round ((double) t.count / seconds, 2),
@@ -572,7 +573,7 @@ gw_state_top (gw_state_t *self, const char *dimension, int64_t now_ms)
             json_real (gw_round ((double) (it->now.count - it->before.count)
                                  / (double) it->before.count, 4)): json_null ();
         json_array_append_new (array, json_pack ("{s:o,s:I,s:I,s:I,s:o,s:I,s:o}",
-            "key", gw_string (it->series->key), "count", (json_int_t) it->now.count,
+            "key", txw_json_string (it->series->key), "count", (json_int_t) it->now.count,
             "volume_minor", (json_int_t) it->now.volume, "flagged", (json_int_t) it->now.flagged,
             "approval_rate", gw_rate_json (it->now.approved, it->now.count, 4),
             "previous_count", (json_int_t) it->before.count, "change", change));
@@ -598,7 +599,7 @@ gw_state_branches (gw_state_t *self, int64_t now_ms)
         if (!t->count)
             continue;
         json_array_append_new (array, json_pack ("{s:o,s:I,s:I,s:o,s:o,s:I,s:o}",
-            "branch_id", gw_string (items [i].series->key), "count", (json_int_t) t->count,
+            "branch_id", txw_json_string (items [i].series->key), "count", (json_int_t) t->count,
             "volume_minor", (json_int_t) t->volume,
             "approval_rate", gw_rate_json (t->approved, t->count, 4),
             "decline_rate", gw_rate_json (t->declined, t->count, 4),
@@ -636,7 +637,7 @@ gw_state_regions (gw_state_t *self, int64_t now_ms)
         }
         bool unhealthy = (double) (t->declined + t->failed) > self->health_threshold * (double) t->count;
         json_array_append_new (array, json_pack ("{s:o,s:I,s:o,s:o,s:o,s:b,s:o}",
-            "region", gw_string (region), "count", (json_int_t) t->count,
+            "region", txw_json_string (region), "count", (json_int_t) t->count,
             "success_rate", gw_rate_json (t->approved, t->count, 4),
             "decline_rate", gw_rate_json (t->declined, t->count, 4),
             "failure_rate", gw_rate_json (t->failed, t->count, 4),

@@ -215,8 +215,8 @@ s_take_alert (notifier_t *self, const txw_alert_t *alert)
         txw_counter_add (self->filtered, 1);
         return;
     }
-    char key [NT_KEY_MAX];
-    nt_alert_key (alert, key, sizeof key);
+    char key [TXW_ALERT_KEY_MAX];
+    txw_alert_key (alert, key, sizeof key);
     if (!s_first_time (self, key)) {
         txw_counter_add (self->duplicates, 1);
         return;

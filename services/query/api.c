@@ -1,6 +1,7 @@
 /*  api - the endpoints of the REST API: parameters, SQL, JSON               */
 
 #include "api.h"
+#include "alertjson.h"
 #include "codec.h"
 #include "params.h"
 #include "reasons.h"
@@ -77,14 +78,6 @@ s_rate (int64_t num, int64_t den)
     return den? json_real (s_round ((double) num / (double) den, 4)): json_null ();
 }
 
-static json_t *
-s_time (int64_t ms)
-{
-    char text [RFC3339_SIZE];
-    rfc3339_format (text, sizeof text, ms);
-    return json_string (text);
-}
-
 static int64_t
 s_int64 (const PGresult *res, int row, int col)
 {
@@ -110,7 +103,9 @@ s_col_text (const PGresult *res, int row, int col)
 static json_t *
 s_col_time (const PGresult *res, int row, int col)
 {
-    return PQgetisnull (res, row, col)? json_null (): s_time (s_int64 (res, row, col));
+    if (PQgetisnull (res, row, col))
+        return json_null ();
+    return txw_json_time (s_int64 (res, row, col));
 }
 
 static json_t *
@@ -150,6 +145,103 @@ s_col_reasons (const PGresult *res, int row, int col, bool describe)
     return array;
 }
 
+//  How a column of a selected row becomes JSON.
+typedef enum {
+    S_TEXT, S_INT, S_TIME,
+    S_CODES,                    //  array_to_json(text[])::text, as it is
+    S_REASONS                   //  the same, each code with its description
+} s_col_type_t;
+
+typedef struct {
+    const char *name;
+    s_col_type_t type;
+} s_column_t;
+
+#define S_COUNT(array) ((int) (sizeof (array) / sizeof (array) [0]))
+
+//  The object of one row whose columns are, in order, those of the table.
+static json_t *
+s_row_json (const PGresult *res, int row, const s_column_t *columns, int count)
+{
+    json_t *object = json_object ();
+    for (int col = 0; col < count && object; col++) {
+        s_col_type_t type = columns [col].type;
+        json_t *value = type == S_INT? s_col_int (res, row, col):
+                        type == S_TIME? s_col_time (res, row, col):
+                        type == S_CODES || type == S_REASONS?
+                            s_col_reasons (res, row, col, type == S_REASONS):
+                            s_col_text (res, row, col);
+        json_object_set_new (object, columns [col].name, value);
+    }
+    return object;
+}
+
+typedef json_t *(s_row_fn) (const PGresult *res, int row);
+
+//  The answer of a list: {name: [the object of each row]}. Frees res.
+static int
+s_list_answer (PGresult *res, const char *name, s_row_fn *row_json, json_t **out)
+{
+    json_t *array = json_array ();
+    for (int row = 0; row < PQntuples (res) && array; row++)
+        json_array_append_new (array, row_json (res, row));
+    PQclear (res);
+    *out = json_pack ("{s:o}", name, array);
+    return 200;
+}
+
+//  The answer of a lookup by id: the object of the first row of res, or
+//  404 for what id when there is none. Frees res.
+static int
+s_one_row (PGresult *res, s_row_fn *row_json, const char *what, const char *id, json_t **out)
+{
+    int status = PQntuples (res)? 200: s_not_found (out, what, id);
+    if (status == 200)
+        *out = row_json (res, 0);
+    PQclear (res);
+    return status;
+}
+
+//  --- Parameters -----------------------------------------------------------------
+
+static void
+s_param_time (char *buf, int64_t ms)
+{
+    rfc3339_format (buf, RFC3339_SIZE, ms);
+}
+
+static void
+s_param_int (char *buf, size_t size, int64_t v)
+{
+    snprintf (buf, size, "%lld", (long long) v);
+}
+
+//  Parses a query string whose one parameter is minutes (1..1440, fallback
+//  when absent) and writes the start of that period, as a query parameter,
+//  into from (RFC3339_SIZE bytes). Returns 0, or 400 with *out set.
+static int
+s_period_params (const qrequest_t *req, int64_t fallback, int64_t *minutes, char *from,
+                 json_t **out)
+{
+    static const char *const allowed [] = { "minutes", NULL };
+    qparams_t params;
+    qerror_t err;
+    if (qparams_parse (&params, req->query, allowed, &err)
+    ||  qparams_int (&params, "minutes", fallback, 1, 1440, minutes, &err))
+        return s_bad_parameter (&err, out);
+    s_param_time (from, req->now_ms - *minutes * 60000);
+    return 0;
+}
+
+//  The 400 answer for a path id (a tx_id or account_id) that is not valid.
+static int
+s_bad_id (const char *name, json_t **out)
+{
+    qerror_t err;
+    qerror_set (&err, name, "must be 1 to %d characters from [A-Za-z0-9_.:-]", TXW_ID_MAX);
+    return s_bad_parameter (&err, out);
+}
+
 //  --- Database helpers -----------------------------------------------------------
 
 //  Runs one statement on its own connection. Returns the result, or NULL
@@ -167,35 +259,17 @@ s_query1 (qapi_t *api, const char *sql, int nparams, const char *const *params,
     return res;
 }
 
-static void
-s_param_time (char *buf, int64_t ms)
-{
-    rfc3339_format (buf, RFC3339_SIZE, ms);
-}
-
-static void
-s_param_int (char *buf, size_t size, int64_t v)
-{
-    snprintf (buf, size, "%lld", (long long) v);
-}
-
 //  --- GET /api/v1/stats/realtime ---------------------------------------------------
 
 int
 qapi_stats_realtime (qapi_t *api, const qrequest_t *req, json_t **out)
 {
-    static const char *const allowed [] = { "minutes", NULL };
-    qparams_t params;
-    qerror_t err;
     int64_t minutes;
-    if (qparams_parse (&params, req->query, allowed, &err)
-    ||  qparams_int (&params, "minutes", 5, 1, 1440, &minutes, &err))
-        return s_bad_parameter (&err, out);
-    int64_t from_ms = req->now_ms - minutes * 60000;
     char from [RFC3339_SIZE];
-    s_param_time (from, from_ms);
+    int status = s_period_params (req, 5, &minutes, from, out);
+    if (status)
+        return status;
     const char *values [] = { from };
-    int status;
     PGresult *res = s_query1 (api,
         "SELECT coalesce(sum(tx_count), 0), coalesce(sum(amount_minor_sum), 0),"
         " coalesce(sum(approved), 0), coalesce(sum(declined), 0), coalesce(sum(failed), 0),"
@@ -220,7 +294,8 @@ qapi_stats_realtime (qapi_t *api, const qrequest_t *req, json_t **out)
     }
     PQclear (res);
     *out = json_pack ("{s:I,s:o,s:o,s:I,s:I,s:s,s:i,s:f,s:o,s:o,s:o,s:I,s:o,s:o}",
-        "minutes", (json_int_t) minutes, "from", s_time (from_ms), "to", s_time (req->now_ms),
+        "minutes", (json_int_t) minutes, "from", txw_json_time (req->now_ms - minutes * 60000),
+        "to", txw_json_time (req->now_ms),
         "count", (json_int_t) count, "volume_minor", (json_int_t) volume,
         "currency", api->currency, "currency_exponent", api->currency_exponent,
         "tx_per_s", s_round ((double) count / seconds, 2),
@@ -308,7 +383,7 @@ qapi_timeseries (qapi_t *api, const qrequest_t *req, json_t **out)
     int64_t window_ms = PQntuples (res)? s_int64 (res, 0, 1): 60000;
     for (int row = 0; row < PQntuples (res); row++)
         json_array_append_new (points, json_pack ("{s:o,s:o,s:b}",
-            "t", s_time (s_int64 (res, row, 0)),
+            "t", txw_json_time (s_int64 (res, row, 0)),
             "v", s_point_value (res, row, metric, req->now_ms),
             "closed", PQgetvalue (res, row, 9) [0] == 't'));
     PQclear (res);
@@ -389,17 +464,12 @@ qapi_top (qapi_t *api, const qrequest_t *req, json_t **out)
 int
 qapi_branches (qapi_t *api, const qrequest_t *req, json_t **out)
 {
-    static const char *const allowed [] = { "minutes", NULL };
-    qparams_t params;
-    qerror_t err;
     int64_t minutes;
-    if (qparams_parse (&params, req->query, allowed, &err)
-    ||  qparams_int (&params, "minutes", 60, 1, 1440, &minutes, &err))
-        return s_bad_parameter (&err, out);
     char from [RFC3339_SIZE];
-    s_param_time (from, req->now_ms - minutes * 60000);
+    int status = s_period_params (req, 60, &minutes, from, out);
+    if (status)
+        return status;
     const char *values [] = { from };
-    int status;
     PGresult *res = s_query1 (api,
         "SELECT key, sum(tx_count)::bigint, sum(amount_minor_sum)::bigint,"
         " sum(approved)::bigint, sum(declined)::bigint, sum(flagged)::bigint"
@@ -435,23 +505,16 @@ qapi_branches (qapi_t *api, const qrequest_t *req, json_t **out)
 static json_t *
 s_alert_json (const PGresult *res, int row)
 {
-    json_t *alert = json_object ();
-    static const char *const names [] = {
-        "id", "key", "kind", "tx_id", "ts", "account_id", "score", "reasons",
-        "amount_minor", "currency", "amount_rep_minor", "merchant_id", "country",
-        "channel", "region", "message", "model_version", "raised_at", "status",
-        "acked_at", "acked_by"
+    static const s_column_t columns [] = {
+        { "id", S_INT }, { "key", S_TEXT }, { "kind", S_TEXT }, { "tx_id", S_TEXT },
+        { "ts", S_TIME }, { "account_id", S_TEXT }, { "score", S_INT },
+        { "reasons", S_CODES }, { "amount_minor", S_INT }, { "currency", S_TEXT },
+        { "amount_rep_minor", S_INT }, { "merchant_id", S_TEXT }, { "country", S_TEXT },
+        { "channel", S_TEXT }, { "region", S_TEXT }, { "message", S_TEXT },
+        { "model_version", S_TEXT }, { "raised_at", S_TIME }, { "status", S_TEXT },
+        { "acked_at", S_TIME }, { "acked_by", S_TEXT }
     };
-    enum { T, I, S, R } const types [] = { I, S, S, S, T, S, I, R, I, S, I, S, S, S, S, S,
-                                           S, T, S, T, S };
-    for (int col = 0; col < (int) (sizeof names / sizeof names [0]); col++) {
-        json_t *value = types [col] == I? s_col_int (res, row, col):
-                        types [col] == T? s_col_time (res, row, col):
-                        types [col] == R? s_col_reasons (res, row, col, false):
-                                          s_col_text (res, row, col);
-        json_object_set_new (alert, names [col], value);
-    }
-    return alert;
+    return s_row_json (res, row, columns, S_COUNT (columns));
 }
 
 int
@@ -485,12 +548,7 @@ qapi_alerts (qapi_t *api, const qrequest_t *req, json_t **out)
         " ORDER BY raised_at DESC, alert_id DESC LIMIT $5::int", 5, values, &status, out);
     if (!res)
         return status;
-    json_t *alerts = json_array ();
-    for (int row = 0; row < PQntuples (res); row++)
-        json_array_append_new (alerts, s_alert_json (res, row));
-    PQclear (res);
-    *out = json_pack ("{s:o}", "alerts", alerts);
-    return 200;
+    return s_list_answer (res, "alerts", s_alert_json, out);
 }
 
 //  Reads the optional {"by": "..."} body of an ack. Returns 0 or -1.
@@ -566,11 +624,7 @@ qapi_ack (qapi_t *api, const qrequest_t *req, json_t **out)
     qpool_checkin (api->pool, conn);
     if (!res)
         return s_db_error (&perr, out);
-    int status = PQntuples (res)? 200: s_not_found (out, "alert", id);
-    if (status == 200)
-        *out = s_alert_json (res, 0);
-    PQclear (res);
-    return status;
+    return s_one_row (res, s_alert_json, "alert", id, out);
 }
 
 //  --- GET /api/v1/regions/health ----------------------------------------------------
@@ -578,15 +632,11 @@ qapi_ack (qapi_t *api, const qrequest_t *req, json_t **out)
 int
 qapi_regions (qapi_t *api, const qrequest_t *req, json_t **out)
 {
-    static const char *const allowed [] = { "minutes", NULL };
-    qparams_t params;
-    qerror_t err;
     int64_t minutes;
-    if (qparams_parse (&params, req->query, allowed, &err)
-    ||  qparams_int (&params, "minutes", 60, 1, 1440, &minutes, &err))
-        return s_bad_parameter (&err, out);
     char from [RFC3339_SIZE];
-    s_param_time (from, req->now_ms - minutes * 60000);
+    int status = s_period_params (req, 60, &minutes, from, out);
+    if (status)
+        return status;
     const char *values [] = { from };
     qpool_error_t perr;
     qconn_t *conn = qpool_checkout (api->pool, &perr);
@@ -644,22 +694,16 @@ qapi_regions (qapi_t *api, const qrequest_t *req, json_t **out)
 static json_t *
 s_tx_json (const PGresult *res, int row)
 {
-    static const char *const names [] = {
-        "tx_id", "ts", "account_id", "amount_minor", "currency", "amount_rep_minor",
-        "merchant_id", "category", "channel", "branch_id", "region", "country",
-        "device_id", "product_id", "status", "score", "reasons", "model_version", "stored_at"
+    static const s_column_t columns [] = {
+        { "tx_id", S_TEXT }, { "ts", S_TIME }, { "account_id", S_TEXT },
+        { "amount_minor", S_INT }, { "currency", S_TEXT }, { "amount_rep_minor", S_INT },
+        { "merchant_id", S_TEXT }, { "category", S_TEXT }, { "channel", S_TEXT },
+        { "branch_id", S_TEXT }, { "region", S_TEXT }, { "country", S_TEXT },
+        { "device_id", S_TEXT }, { "product_id", S_TEXT }, { "status", S_TEXT },
+        { "score", S_INT }, { "reasons", S_REASONS }, { "model_version", S_TEXT },
+        { "stored_at", S_TIME }
     };
-    enum { T, I, S, R } const types [] = { S, T, S, I, S, I, S, S, S, S, S, S, S, S, S, I, R,
-                                           S, T };
-    json_t *tx = json_object ();
-    for (int col = 0; col < (int) (sizeof names / sizeof names [0]); col++) {
-        json_t *value = types [col] == I? s_col_int (res, row, col):
-                        types [col] == T? s_col_time (res, row, col):
-                        types [col] == R? s_col_reasons (res, row, col, true):
-                                          s_col_text (res, row, col);
-        json_object_set_new (tx, names [col], value);
-    }
-    return tx;
+    return s_row_json (res, row, columns, S_COUNT (columns));
 }
 
 int
@@ -668,10 +712,8 @@ qapi_transaction (qapi_t *api, const qrequest_t *req, json_t **out)
     qerror_t err;
     qparams_t params;
     static const char *const allowed [] = { NULL };
-    if (!qparams_id_valid (req->arg, TXW_ID_MAX)) {
-        qerror_set (&err, "tx_id", "must be 1 to %d characters from [A-Za-z0-9_.:-]", TXW_ID_MAX);
-        return s_bad_parameter (&err, out);
-    }
+    if (!qparams_id_valid (req->arg, TXW_ID_MAX))
+        return s_bad_id ("tx_id", out);
     if (qparams_parse (&params, req->query, allowed, &err))
         return s_bad_parameter (&err, out);
     const char *values [] = { req->arg };
@@ -681,11 +723,7 @@ qapi_transaction (qapi_t *api, const qrequest_t *req, json_t **out)
         " ORDER BY ts DESC LIMIT 1", 1, values, &status, out);
     if (!res)
         return status;
-    status = PQntuples (res)? 200: s_not_found (out, "transaction", req->arg);
-    if (status == 200)
-        *out = s_tx_json (res, 0);
-    PQclear (res);
-    return status;
+    return s_one_row (res, s_tx_json, "transaction", req->arg, out);
 }
 
 static const char *
@@ -730,11 +768,8 @@ qapi_account (qapi_t *api, const qrequest_t *req, json_t **out)
     qparams_t params;
     qerror_t err;
     int64_t limit;
-    if (!qparams_id_valid (req->arg, TXW_ID_MAX)) {
-        qerror_set (&err, "account_id", "must be 1 to %d characters from [A-Za-z0-9_.:-]",
-                    TXW_ID_MAX);
-        return s_bad_parameter (&err, out);
-    }
+    if (!qparams_id_valid (req->arg, TXW_ID_MAX))
+        return s_bad_id ("account_id", out);
     if (qparams_parse (&params, req->query, allowed, &err)
     ||  qparams_int (&params, "limit", 20, 1, 100, &limit, &err))
         return s_bad_parameter (&err, out);
@@ -770,6 +805,17 @@ qapi_account (qapi_t *api, const qrequest_t *req, json_t **out)
 
 //  --- GET /api/v1/dead-letters -------------------------------------------------------
 
+static json_t *
+s_dead_letter_json (const PGresult *res, int row)
+{
+    static const s_column_t columns [] = {
+        { "id", S_INT }, { "received_at", S_TIME }, { "reason", S_TEXT },
+        { "field", S_TEXT }, { "message", S_TEXT }, { "tx_id", S_TEXT },
+        { "line_no", S_INT }, { "origin_source", S_TEXT }, { "payload", S_TEXT }
+    };
+    return s_row_json (res, row, columns, S_COUNT (columns));
+}
+
 int
 qapi_dead_letters (qapi_t *api, const qrequest_t *req, json_t **out)
 {
@@ -793,15 +839,5 @@ qapi_dead_letters (qapi_t *api, const qrequest_t *req, json_t **out)
         " ORDER BY received_at DESC, id DESC LIMIT $2::int", 2, values, &status, out);
     if (!res)
         return status;
-    json_t *list = json_array ();
-    for (int row = 0; row < PQntuples (res); row++)
-        json_array_append_new (list, json_pack ("{s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o}",
-            "id", s_col_int (res, row, 0), "received_at", s_col_time (res, row, 1),
-            "reason", s_col_text (res, row, 2), "field", s_col_text (res, row, 3),
-            "message", s_col_text (res, row, 4), "tx_id", s_col_text (res, row, 5),
-            "line_no", s_col_int (res, row, 6), "origin_source", s_col_text (res, row, 7),
-            "payload", s_col_text (res, row, 8)));
-    PQclear (res);
-    *out = json_pack ("{s:o}", "dead_letters", list);
-    return 200;
+    return s_list_answer (res, "dead_letters", s_dead_letter_json, out);
 }

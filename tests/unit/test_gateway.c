@@ -355,9 +355,9 @@ test_alert_json (void **state)
     a.score = 25;
     strcpy (a.message, "bad \xff byte");
     char key [128];
-    gw_alert_key (&a, key, sizeof key);
+    txw_alert_key (&a, key, sizeof key);
     assert_string_equal (key, "region_health:R1:1700000040000");
-    json_t *o = gw_alert_json (&a);
+    json_t *o = txw_alert_json (&a);
     assert_true (json_is_null (json_object_get (o, "id")));
     assert_true (json_is_null (json_object_get (o, "tx_id")));
     assert_true (json_is_null (json_object_get (o, "amount_minor")));

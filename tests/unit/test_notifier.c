@@ -109,8 +109,8 @@ test_fraud_alert_json (void **state)
 {
     (void) state;
     txw_alert_t a = s_fraud_alert ();
-    char key [NT_KEY_MAX];
-    nt_alert_key (&a, key, sizeof key);
+    char key [TXW_ALERT_KEY_MAX];
+    txw_alert_key (&a, key, sizeof key);
     assert_string_equal (key, "fraud:tx-123");
     char *body = nt_alert_body (&a);
     assert_non_null (body);
@@ -156,8 +156,8 @@ test_region_health_json_and_bad_utf8 (void **state)
     a.score = 27;
     a.raised_ms = 1784246460000LL;
     strcpy (a.message, "bad \xff byte");
-    char key [NT_KEY_MAX];
-    nt_alert_key (&a, key, sizeof key);
+    char key [TXW_ALERT_KEY_MAX];
+    txw_alert_key (&a, key, sizeof key);
     assert_string_equal (key, "region_health:R1:1784246400000");
     char *body = nt_alert_body (&a);
     assert_non_null (body);
