@@ -69,6 +69,18 @@ txw_service_new (const char *name, const txw_service_config_t *cfg)
     sigaction (SIGHUP, &action, NULL);
     signal (SIGPIPE, SIG_IGN);
     txw_transport_set_stop_flag (&self->stop);
+    txw_transport_config_t transport = {
+        .resolve_ms = cfg->resolve_s * 1000,
+        .curve_secret_key = cfg->curve_secret_key,
+        .curve_server_key = cfg->curve_server_key,
+        .curve_allowed = cfg->curve_allowed,
+    };
+    if (txw_transport_configure (&transport)) {
+        txw_transport_set_stop_flag (NULL);
+        s_current = NULL;
+        free (self);
+        return NULL;
+    }
 
     self->records_in = txw_counter_new ("txw_records_in_total", NULL, "records received");
     self->records_out = txw_counter_new ("txw_records_out_total", NULL, "records sent downstream");
@@ -110,6 +122,7 @@ txw_service_destroy (txw_service_t **self_p)
     if (s_current == self)
         s_current = NULL;
     txw_transport_set_stop_flag (NULL);
+    txw_transport_shutdown ();
     free (self);
     *self_p = NULL;
     txw_metrics_reset ();

@@ -23,6 +23,10 @@ typedef struct {
     const char *id;             //  source id in envelopes
     int64_t hwm;                //  high-water mark of work sockets, in batches
     int64_t linger_ms;          //  how long a partial batch may wait
+    int64_t resolve_s;          //  how often connect endpoint names are resolved again
+    const char *curve_secret_key;   //  CURVE: this process's secret certificate file
+    const char *curve_server_key;   //  CURVE: public certificate of the servers it connects to
+    const char *curve_allowed;      //  CURVE: directory of client certificates it admits
 } txw_service_config_t;
 
 #define TXW_SERVICE_OPTIONS(cfg, admin_port_default)                                   \
@@ -36,7 +40,20 @@ typedef struct {
     { "hwm", TXW_OPT_INT, "256", "high-water mark of work sockets, in batches",        \
       &(cfg).hwm, 1, 1000000 },                                                        \
     { "linger-ms", TXW_OPT_INT, "1", "longest wait before a partial batch is sent",    \
-      &(cfg).linger_ms, 0, 10000 }
+      &(cfg).linger_ms, 0, 10000 },                                                    \
+    { "resolve-s", TXW_OPT_INT, "5",                                                   \
+      "seconds between resolutions of host names in connect endpoints; a name with "   \
+      "several addresses connects to all (keyed shards: one); 0: leave names to libzmq", \
+      &(cfg).resolve_s, 0, 86400 },                                                    \
+    { "curve-secret-key", TXW_OPT_STRING, "",                                          \
+      "this process's CURVE certificate (NAME.key_secret from txw-keygen); "           \
+      "turns CURVE on for every ZeroMQ socket", &(cfg).curve_secret_key, 0, 0 },       \
+    { "curve-server-key", TXW_OPT_STRING, "",                                          \
+      "CURVE public certificate (NAME.key) of the servers this process connects to",   \
+      &(cfg).curve_server_key, 0, 0 },                                                 \
+    { "curve-allowed", TXW_OPT_STRING, "",                                             \
+      "directory of CURVE public certificates allowed to connect to the sockets this " \
+      "process binds (empty with CURVE on: any key)", &(cfg).curve_allowed, 0, 0 }
 
 typedef struct {
     const char *name;
@@ -55,8 +72,9 @@ typedef struct {
     txw_histogram_t *latency;   //  batch processing time
 } txw_service_t;
 
-//  Sets up logging, signals and the standard metrics. Returns NULL (with a
-//  message on stderr) if the log level is bad.
+//  Sets up logging, signals, the standard metrics and the transport
+//  (resolution interval, CURVE). Returns NULL (with a message on stderr) if
+//  the log level is bad or a CURVE certificate cannot be loaded.
 txw_service_t *txw_service_new (const char *name, const txw_service_config_t *cfg);
 
 //  Starts the admin port. Returns -1 if it cannot listen.

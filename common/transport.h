@@ -10,7 +10,35 @@
     - a receiver tracks (source, epoch, seq) per sender and counts gaps and
       replays.
     A PUSH blocks at its high-water mark, which is how back-pressure reaches
-    the upstream stage; the send loop wakes up to check for shutdown.        */
+    the upstream stage; the send loop wakes up to check for shutdown.
+
+    Endpoints that follow DNS: in the list of a connecting socket (PUSH, SUB)
+    an item tcp://name:port whose name has several addresses (a Kubernetes
+    headless Service, a scaled compose service) connects to every address,
+    and a resolver thread re-resolves the names every resolve interval; the
+    socket's owner applies the changes (zmq_connect the new addresses,
+    zmq_disconnect the vanished ones) the next time it sends, flushes or
+    receives, so the hot loop never waits on DNS. A failed resolution keeps
+    the addresses it had. A keyed shard endpoint never expands: shard i is
+    one process, so it keeps one address and moves only when that address
+    is gone from the answer (a restarted StatefulSet pod with a new IP).
+
+    CURVE (optional, txw_transport_configure): bound sockets (PULL, PUB)
+    become CURVE servers with this process's certificate, and zauth admits
+    only clients whose public certificate is in the allowed directory;
+    connecting sockets (PUSH, SUB) become CURVE clients of the server public
+    key. In Kubernetes the certificates come from Secrets mounted as files,
+    for example:
+        kubectl create secret generic txw-curve \
+            --from-file=cluster.key_secret --from-file=cluster.key
+        kubectl create secret generic txw-curve-allowed \
+            --from-file=cluster.key --from-file=producer-a.key
+    mounted at /etc/txw/curve and /etc/txw/curve-allowed (readOnly), with
+    TXW_CURVE_SECRET_KEY=/etc/txw/curve/cluster.key_secret,
+    TXW_CURVE_SERVER_KEY=/etc/txw/curve/cluster.key and
+    TXW_CURVE_ALLOWED=/etc/txw/curve-allowed. zauth skips the hidden ..data
+    entries of a Secret volume and re-reads the directory when it changes,
+    so a new allowed client is admitted without a restart.                   */
 
 #ifndef TXW_TRANSPORT_H
 #define TXW_TRANSPORT_H
@@ -52,6 +80,49 @@ int txw_out_due_ms (txw_out_t *self);
 //  The stop flag the send loop checks while blocked at the high-water mark.
 void txw_transport_set_stop_flag (volatile int *flag);
 
+//  --- Configuration -----------------------------------------------------------
+
+typedef struct {
+    int64_t resolve_ms;             //  re-resolve interval; 0: names go to libzmq as given
+    const char *curve_secret_key;   //  this process's secret certificate file; NULL/"": no CURVE
+    const char *curve_server_key;   //  public certificate of the servers this process connects to
+    const char *curve_allowed;      //  directory of client public certificates bound sockets admit
+} txw_transport_config_t;
+
+//  Applies cfg to every socket created afterwards: loads the certificates,
+//  starts zauth, registers the resolver metrics (call it at start-up, before
+//  other threads run). Returns -1 (logged) for a certificate that cannot be
+//  loaded or a CURVE option without --curve-secret-key. Without a call the
+//  interval is 5 s and there is no CURVE.
+int txw_transport_configure (const txw_transport_config_t *cfg);
+//  Stops the resolver thread and zauth, frees the certificates; the metrics
+//  it registered are forgotten. Safe to call twice.
+void txw_transport_shutdown (void);
+
+//  --- Endpoint resolution ---------------------------------------------------------
+
+#define TXW_ADDR_MAX    48          //  an IPv4 or IPv6 address as text
+#define TXW_ADDRS_MAX   32          //  addresses kept per name
+
+//  Resolves host into at most max addresses, sorted and without duplicates.
+//  Returns the count, or -1 if the name does not resolve.
+typedef int (txw_resolve_fn) (const char *host, char (*addrs) [TXW_ADDR_MAX], int max);
+//  The default: getaddrinfo, IPv4 (libzmq sockets here do not enable IPv6).
+int txw_resolve (const char *host, char (*addrs) [TXW_ADDR_MAX], int max);
+//  Replaces the resolver (NULL: txw_resolve), for tests.
+void txw_transport_set_resolver (txw_resolve_fn *fn);
+
+//  Set difference of the addresses connected now and the addresses just
+//  resolved: add gets the indices in next to connect, drop the indices in
+//  current to disconnect. Pure function; arrays hold up to the given counts.
+void txw_addr_diff (const char *const *current, int current_count,
+                    const char *const *next, int next_count,
+                    int *add, int *add_count, int *drop, int *drop_count);
+//  For an endpoint that must stay one process: the index in next of the
+//  address to use, current itself if it is still there, else the first;
+//  -1 if next is empty.
+int txw_addr_pick (const char *current, const char *const *next, int next_count);
+
 //  --- Keyed router ----------------------------------------------------------
 
 typedef struct _txw_router_t txw_router_t;
@@ -82,6 +153,9 @@ txw_in_t *txw_in_new_pull (const char *endpoints, int hwm);
 txw_in_t *txw_in_new_sub (const char *endpoints, const char *topics);
 void txw_in_destroy (txw_in_t **self_p);
 void *txw_in_socket (txw_in_t *self);
+//  Applies endpoint changes the resolver found. txw_in_recv does it too; a
+//  loop that polls the socket itself should call it every second or so.
+void txw_in_refresh (txw_in_t *self);
 
 //  Waits up to timeout_ms for a message. Returns 1 with *env decoded from
 //  msg (the caller closes msg after use), 0 on timeout or interrupt, and -1

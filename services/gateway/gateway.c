@@ -297,6 +297,11 @@ static void
 s_tick (gateway_t *self)
 {
     int64_t now = txw_now_ms ();
+    //  This loop polls the sockets itself: apply what the resolver found
+    //  (a feed's name gained or lost addresses) once a second.
+    for (int i = 0; i < S_FEEDS; i++)
+        if (self->feeds [i].in)
+            txw_in_refresh (self->feeds [i].in);
     gw_state_prune (self->state, now);
     txw_gauge_set (self->windows_kept, (int64_t) gw_state_windows (self->state));
     s_push (self, GW_STATS, gw_state_stats (self->state, now), 0);
