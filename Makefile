@@ -35,7 +35,8 @@ TOOLS    := $(patsubst tests/tools/%.c,$(BUILD)/tools/txw-%,$(wildcard tests/too
 
 DEBIAN_PACKAGES := build-essential pkg-config libzmq3-dev libczmq-dev libmsgpack-dev \
     libpq-dev libcivetweb-dev libcurl4-openssl-dev libjansson-dev libcmocka-dev \
-    postgresql postgresql-client python3 procps iproute2 curl chromium wrk fonts-dejavu-core
+    postgresql postgresql-client python3 procps iproute2 curl chromium wrk fonts-dejavu-core \
+    docker-compose
 
 .PHONY: all deps run test unit e2e bench eval clean dashboard
 all: $(BINARIES) dashboard k8s/base/files/scorer-rules.json

@@ -1,0 +1,606 @@
+#!/bin/bash
+# compose.sh - the container build and compose files, checked without Docker
+#
+# There may be no Docker engine where the tests run, so nothing is built or
+# started in a container. Instead: docker-compose (Debian's 1.29) renders
+# deploy/docker-compose.yml (alone, with the notifier profile and with
+# deploy/docker-compose.shards.yml), and a checker reads the render and
+# deploy/Dockerfile against the repository and the built binaries:
+#   - every service in services/ has a Dockerfile target and (but txwctl) a
+#     compose service; every final stage runs as a non-root USER, has a
+#     HEALTHCHECK on the admin port its binary defaults to, EXPOSEs the ports
+#     its binary binds by default, installs no -dev package, pins no
+#     `latest` image, and cleans its apt lists;
+#   - the libraries each binary needs (ldd build/bin/...) belong, via dpkg -S,
+#     to packages its stage installs (direct NEEDED: named in the stage;
+#     the rest: their Depends closure or the base image);
+#   - COPY sources exist and pass .dockerignore, which keeps build/, var/
+#     and node_modules out of the context;
+#   - compose: no fixed host port, container_name, hostname or TXW_ID on the
+#     validator (so --scale validator=N works), a health check everywhere,
+#     non-root everywhere, depends_on conditions that can be met, TXW_*
+#     variables that the binary knows, endpoints naming services that bind
+#     those ports, shard numbers matching their position in the upstream's list.
+# Then deploy/txw-healthcheck (the images' health check) is run against a
+# real service's admin port, and the checker is run on broken copies of the
+# files to show it catches each kind of mistake.
+source "$(dirname "$0")/lib.sh"
+
+P=191   # port prefix for this suite (loopback only)
+DOCKERFILE=$ROOT/deploy/Dockerfile
+COMPOSE=$ROOT/deploy/docker-compose.yml
+SHARDS=$ROOT/deploy/docker-compose.shards.yml
+
+# checker DOCKERFILE RENDERED_YAML [RENDERED_YAML...]: prints TAP lines
+checker() {
+    python3 - "$ROOT" "$@" <<'PY'
+import fnmatch, os, re, subprocess, sys
+import yaml
+
+root, dockerfile, renders = sys.argv[1], sys.argv[2], sys.argv[3:]
+BIN = os.path.join(root, 'build/bin')
+BASE_IMAGE = 'debian:bookworm-slim'
+KNOWN = {'FROM', 'RUN', 'CMD', 'LABEL', 'EXPOSE', 'ENV', 'ADD', 'COPY', 'ENTRYPOINT',
+         'VOLUME', 'USER', 'WORKDIR', 'ARG', 'ONBUILD', 'STOPSIGNAL', 'HEALTHCHECK', 'SHELL'}
+BUILD_TOOLS = {'build-essential', 'gcc', 'g++', 'make', 'pkg-config', 'nodejs', 'npm'}
+
+def check(ok, what, why=''):
+    print(('ok - ' if ok else 'not ok - ') + what)
+    if not ok and why:
+        print('# ' + str(why)[:600])
+
+def run(*cmd):
+    return subprocess.run(cmd, capture_output=True, text=True)
+
+# ------------------------------------------------------------ the Dockerfile
+def parse_dockerfile(path):
+    lines, cur = [], ''
+    for raw in open(path):
+        s = raw.rstrip('\n')
+        if s.lstrip().startswith('#'):
+            continue                     # comments, also inside continuations
+        if s.endswith('\\'):
+            cur += s[:-1] + ' '
+            continue
+        cur += s
+        if cur.strip():
+            lines.append(cur.strip())
+        cur = ''
+    if cur.strip():
+        lines.append(cur.strip())
+    args, stages, bad = {}, [], []
+    for line in lines:
+        word, _, rest = line.partition(' ')
+        kw = word.upper()
+        if kw not in KNOWN:
+            bad.append(word)
+            continue
+        if kw == 'ARG' and not stages:
+            name, _, default = rest.strip().partition('=')
+            args[name] = default
+            continue
+        if kw == 'FROM':
+            m = re.match(r'(?:--platform=\S+\s+)?(\S+)(?:\s+AS\s+(\S+))?\s*$', rest.strip(), re.I)
+            image = re.sub(r'\$\{?(\w+)\}?', lambda g: args.get(g.group(1), ''), m.group(1))
+            stages.append({'name': m.group(2) or str(len(stages)), 'from': image, 'ins': []})
+            continue
+        stages[-1]['ins'].append((kw, rest.strip()))
+    return stages, bad
+
+def apt_packages(run_text):
+    """Packages named by apt-get install in one RUN (options dropped)."""
+    pkgs = []
+    for part in re.split(r'&&|;|\|\|', run_text):
+        words = part.split()
+        if 'apt-get' in words and 'install' in words:
+            after = words[words.index('install') + 1:]
+            pkgs += [w for w in after if not w.startswith('-')]
+    return pkgs
+
+stages, bad_words = parse_dockerfile(dockerfile)
+by_name = {s['name']: s for s in stages}
+check(not bad_words, 'Dockerfile: every instruction is a Dockerfile instruction', bad_words)
+
+def lineage(stage):
+    chain = [stage]
+    while chain[-1]['from'] in by_name:
+        chain.append(by_name[chain[-1]['from']])
+    return chain[::-1]                          # root first
+
+def effective(stage):
+    e = {'user': None, 'health': None, 'entry': None, 'expose': set(), 'env': {},
+         'apt': [], 'runs': [], 'copies': [], 'root': lineage(stage)[0]['from']}
+    for st in lineage(stage):
+        for kw, rest in st['ins']:
+            if kw == 'USER': e['user'] = rest
+            elif kw == 'HEALTHCHECK': e['health'] = rest
+            elif kw == 'ENTRYPOINT': e['entry'] = rest
+            elif kw == 'EXPOSE': e['expose'] |= {p.split('/')[0] for p in rest.split()}
+            elif kw == 'ENV':
+                for k, v in re.findall(r'(\w+)=("[^"]*"|\S+)', rest):
+                    e['env'][k] = v.strip('"')
+            elif kw == 'RUN':
+                e['runs'].append(rest)
+                e['apt'] += apt_packages(rest)
+            elif kw == 'COPY': e['copies'].append(rest)
+    return e
+
+parents = {s['from'] for s in stages}
+finals = [s for s in stages if s['name'] not in parents and s['name'] != 'builder']
+final_names = {s['name'] for s in finals}
+builder = by_name.get('builder')
+check(builder is not None, 'Dockerfile: has a builder stage')
+
+# Every service in services/ has a target; its binary is copied and run.
+def binary_of(service):
+    return 'txwctl' if service == 'txwctl' else 'txw-' + service
+def target_of(service):
+    return 'tools' if service == 'txwctl' else service
+services = sorted(d for d in os.listdir(os.path.join(root, 'services'))
+                  if os.path.isdir(os.path.join(root, 'services', d)))
+for svc in services:
+    t, b = target_of(svc), binary_of(svc)
+    st = by_name.get(t)
+    e = effective(st) if st else None
+    ok = (st is not None and t in final_names
+          and any(c.startswith('--from=builder') and '/build/bin/' + b + ' ' in c + ' ' for c in e['copies'])
+          and e['entry'] is not None and b in e['entry'])
+    check(ok, f'Dockerfile: services/{svc} has target {t} that copies and runs {b}')
+
+# Images: tagged, never latest, Debian 12 slim at the root of every stage.
+for st in stages:
+    img = st['from']
+    if img in by_name:
+        continue
+    name = img.split('@')[0]
+    tagged = '@' in img or ':' in name.rsplit('/', 1)[-1]
+    check(tagged and not name.endswith(':latest'),
+          f'Dockerfile: stage {st["name"]} pins its image ({img}) by tag, not latest')
+for st in [builder] + finals if builder else finals:
+    root_img = effective(st)['root']
+    check(root_img.split('@')[0] == BASE_IMAGE,
+          f'Dockerfile: stage {st["name"]} is based on {BASE_IMAGE}', root_img)
+
+# The builder installs what `make all` needs from the Makefile's list.
+mk = open(os.path.join(root, 'Makefile')).read()
+m = re.search(r'DEBIAN_PACKAGES\s*:=((?:.*\\\n)*.*)', mk)
+deb = m.group(1).replace('\\\n', ' ').split() if m else []
+need = {p for p in deb if (p.endswith('-dev') and p != 'libcmocka-dev')
+        or p in ('build-essential', 'pkg-config')} | {'nodejs', 'npm'}
+have = set(effective(builder)['apt']) if builder else set()
+check(deb and need <= have, 'Dockerfile: builder installs the build packages of the Makefile and node/npm',
+      sorted(need - have))
+
+# Defaults of each binary, from its --help: the ports it binds and its options.
+def help_of(binary):
+    r = run(os.path.join(BIN, binary), '--help')
+    return r.stdout + r.stderr
+def default_of(help_text, flag):
+    m = re.search(r'--' + flag + r' \S+\s+TXW_\w+\s+default: (\S+)', help_text)
+    return m.group(1) if m else None
+def ports_of(help_text):
+    ports = set()
+    for flag in ('bind', 'publish', 'listen', 'admin-port'):
+        v = default_of(help_text, flag)
+        for item in (v or '').split(','):
+            m = re.search(r'(\d+)$', item)
+            if m and m.group(1) != '0':
+                ports.add(m.group(1))
+    return ports
+
+helps = {svc: help_of(binary_of(svc)) for svc in services}
+help_vars = {svc: set(re.findall(r'\bTXW_\w+', h)) for svc, h in helps.items()}
+
+def non_root(user):
+    if not user:
+        return False
+    name = str(user).split(':')[0]
+    return name not in ('root', '0', '')
+
+for st in finals:
+    e = effective(st)
+    n = st['name']
+    check(non_root(e['user']), f'Dockerfile: {n} runs as a non-root USER', e['user'])
+    svc = 'txwctl' if n == 'tools' else n
+    hlp = helps.get(svc, '')
+    admin = default_of(hlp, 'admin-port')
+    if admin:
+        ok = (e['health'] is not None and e['health'].upper().lstrip().startswith(('CMD', '--'))
+              and 'NONE' not in e['health'].split()
+              and e['env'].get('TXW_ADMIN_PORT') == admin and 'txw-healthcheck' in e['health'])
+        check(ok, f'Dockerfile: {n} has a HEALTHCHECK on its admin port {admin}',
+              (e['health'], e['env'].get('TXW_ADMIN_PORT')))
+        want = ports_of(hlp)
+        check(want and want <= e['expose'], f'Dockerfile: {n} EXPOSEs the ports it binds ({" ".join(sorted(want))})',
+              sorted(want - e['expose']))
+    else:
+        check(e['health'] is not None, f'Dockerfile: {n} declares its HEALTHCHECK (NONE: a command without a port)')
+    devs = [p for p in e['apt'] if p.endswith('-dev') or p in BUILD_TOOLS]
+    check(not devs, f'Dockerfile: {n} installs no -dev package or build tool', devs)
+    tidy = all('--no-install-recommends' in r and 'rm -rf /var/lib/apt/lists' in r
+               for r in e['runs'] if apt_packages(r))
+    check(tidy, f'Dockerfile: {n} uses --no-install-recommends and cleans the apt lists')
+
+gw, sc = by_name.get('gateway'), by_name.get('scorer')
+ge = effective(gw) if gw else {'env': {}, 'copies': []}
+check(ge['env'].get('TXW_DOCUMENT_ROOT') == '/usr/share/txwatch/dashboard'
+      and any('/src/build/dashboard /usr/share/txwatch/dashboard' in c for c in ge['copies']),
+      'Dockerfile: gateway carries the dashboard at /usr/share/txwatch/dashboard (TXW_DOCUMENT_ROOT)')
+se = effective(sc) if sc else {'copies': []}
+check(any(c.startswith('services/scorer/default-rules.json ') for c in se['copies']),
+      'Dockerfile: scorer carries services/scorer/default-rules.json')
+
+# ------------------------------------------------ runtime libraries → packages
+status = run('dpkg-query', '-W', '-f=${Package}\t${Status}\t${Priority}\t${Essential}\t'
+             '${Provides}\t${Pre-Depends}\t${Depends}\n').stdout
+installed, provides, deps, base = set(), {}, {}, set()
+def names(field):
+    out = []
+    for group in field.split(','):
+        alts = [re.sub(r'[\s(].*$', '', a.strip()).split(':')[0] for a in group.split('|')]
+        out.append([a for a in alts if a])
+    return [g for g in out if g]
+for row in status.splitlines():
+    f = row.split('\t')
+    if len(f) < 7 or not f[1].endswith(' installed'):
+        continue
+    installed.add(f[0])
+    for alt in names(f[4]):
+        for p in alt:
+            provides.setdefault(p, set()).add(f[0])
+    deps[f[0]] = names(f[5]) + names(f[6])
+    if f[2] == 'required' or f[3] == 'yes':
+        base.add(f[0])
+def closure(pkgs):
+    seen, todo = set(), list(pkgs)
+    while todo:
+        p = todo.pop()
+        for real in ({p} if p in installed else set()) | provides.get(p, set()):
+            if real in seen:
+                continue
+            seen.add(real)
+            for group in deps.get(real, []):
+                todo += group
+    return seen
+base = closure(base | {'apt'})       # what debian:bookworm-slim already holds
+
+def owners(paths):
+    """Maps each library path to its package, trying /lib and /usr/lib forms."""
+    cands = {}
+    for p in paths:
+        real = os.path.realpath(p)
+        forms = {p, real}
+        for f in list(forms):
+            forms.add(f[4:] if f.startswith('/usr/') else '/usr' + f)
+        cands[p] = forms
+    allforms = sorted({f for fs in cands.values() for f in fs})
+    out = run('dpkg', '-S', *allforms).stdout
+    pkg_of = {}
+    for line in out.splitlines():
+        pk, _, path = line.partition(': ')
+        for pkg in pk.split(', '):
+            pkg_of.setdefault(path, set()).add(pkg.split(':')[0])
+    return {p: set().union(*[pkg_of.get(f, set()) for f in fs]) for p, fs in cands.items()}
+
+for svc in services:
+    b, t = binary_of(svc), target_of(svc)
+    st = by_name.get(t)
+    path = os.path.join(BIN, b)
+    if not st or not os.path.exists(path):
+        check(False, f'runtime libraries of {b} are installed by target {t}', 'no target or no binary')
+        continue
+    stage_pkgs = set(effective(st)['apt'])
+    ldd = run('ldd', path).stdout
+    missing = [l for l in ldd.splitlines() if 'not found' in l]
+    libs = re.findall(r'=>\s+(/\S+)', ldd)
+    needed = re.findall(r'\(NEEDED\)\s+Shared library: \[(\S+)\]', run('readelf', '-d', path).stdout)
+    own = owners(libs)
+    unowned = [l for l in libs if not own[l]]
+    direct = {os.path.basename(l): own[l] for l in libs if os.path.basename(l) in needed}
+    named = stage_pkgs | base
+    not_named = {lib: sorted(p) for lib, p in direct.items() if not (p & named)}
+    avail = closure(stage_pkgs) | base
+    not_avail = {l: sorted(own[l]) for l in libs if own[l] and not (own[l] & avail)}
+    unknown = sorted(p for p in stage_pkgs if p not in installed and p not in provides)
+    why = {'unresolved': missing, 'no package': unowned, 'NEEDED not installed by the stage': not_named,
+           'not in the stage closure': not_avail, 'stage packages unknown here': unknown}
+    check(libs and not missing and not unowned and not not_named and not not_avail and not unknown
+          and len(direct) == len(needed),
+          f'runtime libraries of {b} ({len(needed)} needed, {len(libs)} with theirs) come from packages target {t} installs',
+          {k: v for k, v in why.items() if v})
+
+# Every library the Makefile links (LDLIBS) has its runtime package in every
+# final stage, so a binary that starts needing one still runs.
+m = re.search(r'^LDLIBS\s*:?=(.*)$', mk, re.M)
+ldlibs = re.findall(r'-l(\S+)', m.group(1)) if m else []
+lib_pkgs, unmapped = {}, []
+for lib in ldlibs:
+    so = run('gcc', '-print-file-name=lib' + lib + '.so').stdout.strip()
+    real = os.path.realpath(so) if os.path.isabs(so) else ''
+    pk = owners([real]).get(real, set()) if real else set()
+    if lib in ('pthread', 'm', 'dl', 'rt'):      # libc6 (libm.so is a linker script)
+        pk = {'libc6'}
+    if pk:
+        lib_pkgs[lib] = pk
+    else:
+        unmapped.append(lib)
+short = {}
+for st in finals:
+    have = set(effective(st)['apt']) | base
+    miss = [l for l, pk in lib_pkgs.items() if not (pk & have)]
+    if miss:
+        short[st['name']] = miss
+check(ldlibs and not unmapped and not short,
+      f'every final stage installs the runtime package of each LDLIBS library ({" ".join(ldlibs)})',
+      {'unmapped': unmapped, 'missing': short})
+
+# ------------------------------------------------ build context: COPY sources
+def ignore_patterns():
+    p = os.path.join(root, '.dockerignore')
+    if not os.path.exists(p):
+        return None
+    pats = []
+    for line in open(p):
+        line = line.strip()
+        if line and not line.startswith('#'):
+            neg = line.startswith('!')
+            pats.append((neg, line.lstrip('!').strip('/')))
+    return pats
+def ignored(rel, pats):
+    parts, result = rel.split('/'), False
+    for neg, pat in pats:
+        rx = re.escape(pat).replace(r'\*\*/', '(?:.*/)?').replace(r'\*\*', '.*') \
+                            .replace(r'\*', '[^/]*').replace(r'\?', '[^/]')
+        for i in range(1, len(parts) + 1):          # the path or a folder above it
+            if re.fullmatch(rx, '/'.join(parts[:i])):
+                result = not neg
+                break
+    return result
+pats = ignore_patterns()
+check(pats is not None, '.dockerignore exists at the context root (the repository)')
+pats = pats or []
+for rel in ('build/bin/txw-validator', 'build/dashboard/index.html', 'var/log/x.log',
+            'dashboard/node_modules/esbuild/package.json', 'tests/js/node_modules/ws/index.js', '.git/HEAD'):
+    check(ignored(rel, pats), f'.dockerignore keeps {rel} out of the context')
+srcs = []
+for st in stages:
+    for kw, rest in st['ins']:
+        if kw in ('COPY', 'ADD') and '--from=' not in rest:
+            words = [w for w in rest.split() if not w.startswith('--')]
+            srcs += [w for w in words[:-1] if w != '.']
+bad = [s for s in srcs if not os.path.exists(os.path.join(root, s)) or ignored(s.rstrip('/'), pats)]
+check(srcs and not bad, f'Dockerfile: its {len(srcs)} COPY sources exist and pass .dockerignore', bad)
+
+# ------------------------------------------------------------ compose renders
+stage_of_target = {s['name']: effective(s) for s in finals}
+def target(svc_def):
+    b = svc_def.get('build') or {}
+    return b.get('target') if isinstance(b, dict) else None
+def ports_of_target(t):
+    return stage_of_target.get(t, {}).get('expose', set())
+
+for render in renders:
+    label = os.path.basename(render)
+    cfg = yaml.safe_load(open(render))
+    svcs = cfg.get('services', {})
+    check(str(cfg.get('version')) == '3.8', f'{label}: compose file format 3.8', cfg.get('version'))
+    want = {'postgres', 'migrate'} | {s for s in services if s != 'txwctl'}
+    check(want <= set(svcs), f'{label}: has every service ({" ".join(sorted(want))})', sorted(want - set(svcs)))
+
+    bad_build = []
+    for n, d in svcs.items():
+        b = d.get('build')
+        if b is None:
+            continue
+        ok = (os.path.realpath(b.get('context', '')) == os.path.realpath(root)
+              and b.get('dockerfile') == 'deploy/Dockerfile' and b.get('target') in final_names
+              and ':' in str(d.get('image', '')) and not str(d.get('image')).endswith(':latest'))
+        if not ok:
+            bad_build.append(n)
+    for n, d in svcs.items():
+        if 'build' not in d and (':' not in str(d.get('image', '')) or str(d.get('image')).endswith(':latest')):
+            bad_build.append(n)
+    check(not bad_build, f'{label}: images are tagged (not latest) and built from deploy/Dockerfile targets at the repo root', bad_build)
+
+    v = svcs.get('validator', {})
+    scale_bad = [k for k in ('ports', 'container_name', 'hostname') if v.get(k)]
+    if 'TXW_ID' in (v.get('environment') or {}):
+        scale_bad.append('TXW_ID')
+    scale_bad += [n + ':container_name' for n, d in svcs.items() if d.get('container_name')]
+    check(not scale_bad, f'{label}: --scale validator=N works (no host port, container_name, hostname or TXW_ID on the validator)', scale_bad)
+
+    no_health = []
+    for n, d in svcs.items():
+        if n == 'migrate':
+            continue
+        hc = d.get('healthcheck') or {}
+        img = (stage_of_target.get(target(d)) or {}).get('health') or ''
+        if hc.get('disable') or not (hc.get('test') or (img and 'NONE' not in img.split())):
+            no_health.append(n)
+    check(not no_health, f'{label}: every long-running service has a health check', no_health)
+    m = svcs.get('migrate', {})
+    check(target(m) == 'aggregator' and '--migrate-only' in (m.get('command') or [])
+          and str(m.get('restart', 'no')) == 'no',
+          f'{label}: migrate is a one-shot `txw-aggregator --migrate-only`')
+
+    rooted = [n for n, d in svcs.items()
+              if not (non_root(d.get('user')) or (not d.get('user') and non_root((stage_of_target.get(target(d)) or {}).get('user'))))]
+    check(not rooted, f'{label}: every service runs as a non-root user (its own or its image\'s)', rooted)
+
+    dep_bad = []
+    for n, d in svcs.items():
+        for dep, cond in (d.get('depends_on') or {}).items():
+            c = (cond or {}).get('condition', 'service_started')
+            if dep not in svcs:
+                dep_bad.append(f'{n}->{dep} (no such service)')
+            elif c == 'service_healthy' and dep in no_health + ['migrate']:
+                dep_bad.append(f'{n}->{dep} (never healthy)')
+            elif c == 'service_completed_successfully' and str(svcs[dep].get('restart', 'no')) != 'no':
+                dep_bad.append(f'{n}->{dep} (restarts, never completes)')
+        env = d.get('environment') or {}
+        if 'TXW_DATABASE_URL' in env and n != 'migrate':
+            if (d.get('depends_on') or {}).get('migrate', {}).get('condition') != 'service_completed_successfully' \
+               or str(env.get('TXW_MIGRATE', 'true')) != 'false' and n not in ('query', 'gateway'):
+                dep_bad.append(f'{n} (uses the database: must wait for migrate and run with TXW_MIGRATE=false)')
+    check(not dep_bad, f'{label}: depends_on conditions can be met; database users wait for the migration', dep_bad)
+
+    env_bad, ep_bad = [], []
+    svc_ports = {n: ports_of_target(target(d)) for n, d in svcs.items()}
+    for n, d in svcs.items():
+        t = target(d)
+        svc = 'txwctl' if t == 'tools' else t
+        if svc not in helps:
+            continue
+        env = d.get('environment') or {}
+        for k, val in env.items():
+            if k.startswith('TXW_') and k not in help_vars[svc]:
+                env_bad.append(f'{n}:{k}')
+            for host, port in re.findall(r'tcp://([^:/,]+):(\d+)', str(val)):
+                if host not in svcs or port not in svc_ports.get(host, set()):
+                    ep_bad.append(f'{n}:{k} -> {host}:{port}')
+            if k == 'TXW_DATABASE_URL':
+                h = re.search(r'@([^:/]+)', str(val))
+                if not h or h.group(1) not in svcs:
+                    ep_bad.append(f'{n}:{k}')
+    check(not env_bad, f'{label}: every TXW_* variable is an option of its service\'s binary', env_bad)
+    check(not ep_bad, f'{label}: every endpoint names a compose service that binds that port', ep_bad)
+
+    # Shards: item i of the upstream's list is the service with TXW_SHARD=i.
+    shard_bad = []
+    for tgt, listvar, upstream in (('scorer', 'TXW_SCORER_ENDPOINTS', 'validator'),
+                                   ('aggregator', 'TXW_AGGREGATOR_ENDPOINTS', 'scorer')):
+        shards = {n: str((d.get('environment') or {}).get('TXW_SHARD', '0'))
+                  for n, d in svcs.items() if target(d) == tgt and n != 'migrate'}
+        lists = {n: str((d.get('environment') or {}).get(listvar, ''))
+                 for n, d in svcs.items() if target(d) == upstream}
+        if not lists:
+            shard_bad.append(f'no {upstream}')
+        for up, lst in lists.items():
+            hosts = re.findall(r'tcp://([^:/,]+):', lst)
+            if sorted(hosts) != sorted(shards) or len(set(lists.values())) != 1:
+                shard_bad.append(f'{up}:{listvar} lists {hosts}, shards are {sorted(shards)}')
+            for i, h in enumerate(hosts):
+                if shards.get(h) != str(i):
+                    shard_bad.append(f'{h} is item {i} of {up}:{listvar} but TXW_SHARD={shards.get(h)}')
+    check(not shard_bad, f'{label}: scorer and aggregator shards match their place in the upstream lists', shard_bad)
+
+    published = {n: [str(p.get('published') if isinstance(p, dict) else p) for p in d.get('ports') or []]
+                 for n, d in svcs.items()}
+    pub_ok = (any('8080' in p for p in published.get('query', []))
+              and any('8081' in p for p in published.get('gateway', []))
+              and not published.get('postgres'))
+    check(pub_ok, f'{label}: query (8080) and gateway (8081) are published, PostgreSQL is not', published)
+    pg = svcs.get('postgres', {})
+    check(str(pg.get('image', '')).startswith('postgres:15') and pg.get('volumes') and pg.get('healthcheck'),
+          f'{label}: postgres:15 with a volume and a health check')
+PY
+}
+
+# ------------------------------------------------------------------ renders
+if ! command -v docker-compose >/dev/null; then
+    not_ok "docker-compose is installed (Debian package docker-compose)"
+    exit 1
+fi
+note "$(docker-compose version --short 2>/dev/null || docker-compose version | head -1)"
+for bin in txw-producer txw-validator txw-scorer txw-aggregator txw-query txw-gateway txw-notifier txwctl; do
+    [ -x "$BIN/$bin" ] || { not_ok "build/bin/$bin is built (make all)"; exit 1; }
+done
+
+render() {   # OUT ARGS...: docker-compose ARGS config > OUT
+    local out=$1; shift
+    # The rendered file must not depend on the caller's shell.
+    env -u POSTGRES_PASSWORD -u TXW_TAG -u PRODUCER_RATE -u TXW_CORS_ORIGINS -u TXW_WEBHOOK_URL \
+        -u TXW_WEBHOOK_HEADER docker-compose "$@" config >"$out" 2>"$out.err"
+}
+check "docker-compose config renders deploy/docker-compose.yml" \
+    render "$WORK/compose.yml" -f "$COMPOSE"
+check "docker-compose config renders it with the notifier profile" \
+    render "$WORK/compose-notifier.yml" -f "$COMPOSE" --profile notifier
+check "docker-compose config renders it with deploy/docker-compose.shards.yml" \
+    render "$WORK/compose-shards.yml" -f "$COMPOSE" -f "$SHARDS"
+# The same file from another folder (so `..` is still the repo root), then
+# with an unknown depends_on condition: the first renders, the second must not.
+cp "$COMPOSE" "$WORK/same.yml"
+sed 's/condition: service_healthy/condition: service_ready/' "$COMPOSE" >"$WORK/broken.yml"
+check "docker-compose config renders a copy of it" \
+    render "$WORK/same.out" -f "$WORK/same.yml" --project-directory "$ROOT/deploy"
+check "docker-compose config rejects it with an unknown depends_on condition" \
+    bash -c "! docker-compose -f '$WORK/broken.yml' --project-directory '$ROOT/deploy' config >/dev/null 2>&1"
+for f in compose.yml compose-notifier.yml compose-shards.yml; do
+    [ -s "$WORK/$f" ] || { note "$(cat "$WORK/$f.err")"; exit 1; }
+done
+
+checker "$DOCKERFILE" "$WORK/compose.yml" "$WORK/compose-shards.yml" | tee "$WORK/checker.out"
+check "the checker ran to the end" grep -q 'postgres:15 with a volume' "$WORK/checker.out"
+
+# ------------------------------------------------- the images' health check
+start validator ${P}91 "$BIN/txw-validator" --bind tcp://127.0.0.1:${P}01 \
+    --publish tcp://127.0.0.1:${P}02 --scorer-endpoints tcp://127.0.0.1:${P}11 --admin-port ${P}91
+HC=$ROOT/deploy/txw-healthcheck
+check "txw-healthcheck passes on a live admin port (/healthz)" env TXW_ADMIN_PORT=${P}91 bash "$HC"
+check "txw-healthcheck passes on /readyz" env TXW_ADMIN_PORT=${P}91 bash "$HC" /readyz
+check "txw-healthcheck fails on a 404" bash -c "! TXW_ADMIN_PORT=${P}91 bash '$HC' /nowhere 2>/dev/null"
+check "txw-healthcheck fails on a closed port" bash -c "! TXW_ADMIN_PORT=${P}99 bash '$HC' 2>/dev/null"
+check "txw-healthcheck fails without TXW_ADMIN_PORT" bash -c "! env -u TXW_ADMIN_PORT bash '$HC' 2>/dev/null"
+check "validator stops cleanly" stop_clean "$PID_validator"
+PIDS=()
+
+# ---------------------------------- the checker catches each kind of mistake
+# mutate NAME PATTERN FILE-KIND SED-SCRIPT: the checker must print a
+# "not ok" line matching PATTERN for a copy of the file changed by SED-SCRIPT.
+mutate() {
+    local what=$1 pattern=$2 kind=$3 script=$4 df=$DOCKERFILE cy=$WORK/compose.yml
+    if [ "$kind" = dockerfile ]; then
+        df=$WORK/Dockerfile.mutant; sed "$script" "$DOCKERFILE" >"$df"
+        cmp -s "$df" "$DOCKERFILE" && { not_ok "mutant '$what' differs from the original"; return; }
+    else
+        cy=$WORK/compose.mutant.yml; sed "$script" "$WORK/compose.yml" >"$cy"
+        cmp -s "$cy" "$WORK/compose.yml" && { not_ok "mutant '$what' differs from the original"; return; }
+    fi
+    if checker "$df" "$cy" | grep -E "^not ok - .*$pattern" >/dev/null; then
+        ok "the checker catches: $what"
+    else
+        not_ok "the checker catches: $what"
+    fi
+}
+mutate "a final stage without USER" "validator runs as a non-root USER" dockerfile \
+    '/^FROM runtime AS validator/,/^ENTRYPOINT/{/^USER/d}'
+mutate "USER root" "query runs as a non-root USER" dockerfile \
+    '/^FROM runtime AS query/,/^ENTRYPOINT/s/^USER .*/USER root/'
+mutate "a final stage without HEALTHCHECK" "scorer has a HEALTHCHECK" dockerfile \
+    '/^FROM runtime AS scorer/,/^ENTRYPOINT/{/^HEALTHCHECK/,/CMD/d}'
+mutate "a latest tag" "pins its image" dockerfile 's/^ARG BASE=.*/ARG BASE=debian:latest/'
+mutate "an untagged image" "pins its image" dockerfile 's/^ARG BASE=.*/ARG BASE=debian/'
+RT='/^FROM ${BASE} AS runtime/,/^STOPSIGNAL/'
+mutate "a -dev package in a runtime stage" "aggregator installs no -dev" dockerfile "$RT"'s/ libpq5 / libpq-dev /'
+mutate "a build tool in a runtime stage" "query installs no -dev package or build tool" dockerfile \
+    "$RT"'s/ ca-certificates / ca-certificates make /'
+mutate "a runtime library missing (libjansson4)" "runtime libraries of txw-gateway" dockerfile "$RT"'s/ libjansson4//'
+mutate "a directly linked library only there by dependency (libzmq5)" "runtime libraries of txw-producer" dockerfile \
+    "$RT"'s/ libzmq5//'
+mutate "an LDLIBS library without its runtime package (libmsgpackc2)" "each LDLIBS library" dockerfile \
+    "$RT"'s/ libmsgpackc2//'
+mutate "a service without a target" "services/notifier has target" dockerfile \
+    's/^FROM runtime AS notifier/FROM runtime AS notify/'
+mutate "apt lists left in the image" "tools uses --no-install-recommends" dockerfile \
+    "$RT"'{/rm -rf \/var\/lib\/apt\/lists/d}'
+mutate "the wrong admin port" "query has a HEALTHCHECK on its admin port" dockerfile \
+    's/^ENV TXW_ADMIN_PORT=9104/ENV TXW_ADMIN_PORT=9105/'
+mutate "a bound port not exposed" "validator EXPOSEs" dockerfile 's/^EXPOSE 7001 7002 9101/EXPOSE 9101/'
+mutate "the dashboard not copied" "gateway carries the dashboard" dockerfile \
+    '/build\/dashboard \/usr\/share\/txwatch\/dashboard/d'
+mutate "a COPY of a missing file" "COPY sources exist" dockerfile \
+    's#^COPY deploy/txw-healthcheck#COPY deploy/healthcheck.sh#'
+mutate "a misspelt instruction" "every instruction is a Dockerfile" dockerfile 's/^EXPOSE 9106/EXPOSES 9106/'
+mutate "a fixed host port on the validator" "scale validator" compose \
+    '/^  validator:/a\    ports: ["7001:7001"]'
+mutate "a container_name" "scale validator" compose '/^  query:/a\    container_name: txw-query'
+mutate "a misspelt TXW_ variable" "is an option of its service" compose \
+    's/TXW_SCORER_ENDPOINTS:/TXW_SCORER_ENDPOINT:/'
+mutate "an endpoint on a port nobody binds" "every endpoint names" compose 's#tcp://scorer:7011#tcp://scorer:7111#'
+mutate "a service run as root" "runs as a non-root user" compose 's/^    user: postgres/    user: root/'
+mutate "a health check disabled" "has a health check" compose \
+    '/^  gateway:/,/^  [a-z]/s/^    healthcheck:/    healthcheck:\n      disable: true/'
+mutate "a wrong shard number" "shards match" compose 's/TXW_SHARD: .0./TXW_SHARD: "1"/'
+mutate "a database user not waiting for the migration" "database users wait" compose \
+    's/TXW_MIGRATE: .false./TXW_MIGRATE: "true"/'
