@@ -83,11 +83,19 @@ txw_pg_alive (PGconn *conn)
 int
 txw_pg_migrate (PGconn *conn)
 {
-    if (txw_pg_exec (conn, "CREATE SCHEMA IF NOT EXISTS txw_data")
+    //  Under the lock too: two processes creating the schema at once would
+    //  otherwise collide on the catalog's unique keys.
+    if (txw_pg_exec (conn, "BEGIN")
+    ||  txw_pg_exec (conn, "SELECT pg_advisory_xact_lock(7243001)")
+    ||  txw_pg_exec (conn, "CREATE SCHEMA IF NOT EXISTS txw_data")
     ||  txw_pg_exec (conn, "CREATE TABLE IF NOT EXISTS txw_data.schema_migrations ("
                            " version int PRIMARY KEY, name text NOT NULL,"
-                           " applied_at timestamptz NOT NULL DEFAULT now())"))
+                           " applied_at timestamptz NOT NULL DEFAULT now())")
+    ||  txw_pg_exec (conn, "COMMIT")) {
+        if (PQtransactionStatus (conn) != PQTRANS_IDLE)
+            txw_pg_exec (conn, "ROLLBACK");
         return -1;
+    }
     int applied = 0;
     for (const txw_migration_t *m = txw_migrations; m->name; m++) {
         if (txw_pg_exec (conn, "BEGIN")
