@@ -123,7 +123,7 @@ unit: all $(UNIT_BIN)
 	@TXW_SKIP_E2E=1 sh tests/run.sh $(UNIT_BIN)
 
 bench: deps all
-	@sh tests/bench/bench.sh
+	@bash tests/bench/bench.sh
 
 # Detection quality against labelled data, with scikit-learn's
 # IsolationForest as the reference line (Debian's python3-sklearn).
