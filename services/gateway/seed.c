@@ -5,6 +5,7 @@
 #include "pgutil.h"
 #include "pii.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -64,37 +65,42 @@ s_alerts (gw_state_t *state, PGconn *conn, const char *where, bool recent)
 static int
 s_windows (gw_state_t *state, PGconn *conn, int64_t now_ms)
 {
-    //  score_sum is not in the view: mean_score (2 decimals) times the count.
+    //  The stored rows per shard (txw_data.windows, not the summed view), so
+    //  a live row from a shard later replaces exactly that shard's part.
     const char *sql =
-        "SELECT dimension, key, (extract(epoch FROM window_start) * 1000)::bigint,"
-        " (extract(epoch FROM window_end - window_start) * 1000)::bigint,"
-        " tx_count, amount_minor_sum, approved, declined, failed, flagged,"
-        " coalesce(round(mean_score * tx_count), 0)::bigint, late, closed"
-        " FROM txw.window_totals WHERE window_end >= now() - interval '2 hours'";
+        "SELECT dimension, key, (extract(epoch FROM window_start) * 1000)::bigint, window_ms,"
+        " shard, tx_count, amount_minor_sum, amount_minor_min, amount_minor_max, approved,"
+        " declined, failed, flagged, score_sum, late, closed, approved_amount_minor_sum"
+        " FROM txw_data.windows"
+        " WHERE window_start >= now() - interval '2 hours' - make_interval(secs => window_ms / 1000.0)";
     PGresult *res = PQexec (conn, sql);
     if (PQresultStatus (res) != PGRES_TUPLES_OK) {
-        log_error ("cannot read txw.window_totals: %s", PQerrorMessage (conn));
+        log_error ("cannot read txw_data.windows: %s", PQerrorMessage (conn));
         PQclear (res);
         return -1;
     }
     int stored = 0;
     for (int i = 0; i < PQntuples (res); i++) {
-        gw_totals_t t;
-        t.count = strtoll (PQgetvalue (res, i, 4), NULL, 10);
-        t.volume = strtoll (PQgetvalue (res, i, 5), NULL, 10);
-        t.approved = strtoll (PQgetvalue (res, i, 6), NULL, 10);
-        t.declined = strtoll (PQgetvalue (res, i, 7), NULL, 10);
-        t.failed = strtoll (PQgetvalue (res, i, 8), NULL, 10);
-        t.flagged = strtoll (PQgetvalue (res, i, 9), NULL, 10);
-        t.score_sum = strtoll (PQgetvalue (res, i, 10), NULL, 10);
-        t.late = strtoll (PQgetvalue (res, i, 11), NULL, 10);
-        t.closed = PQgetvalue (res, i, 12) [0] == 't';
-        if (gw_state_seed_window (state, PQgetvalue (res, i, 0), PQgetvalue (res, i, 1),
-                                  strtoll (PQgetvalue (res, i, 2), NULL, 10),
-                                  strtoll (PQgetvalue (res, i, 3), NULL, 10), &t, now_ms) == 0)
+        txw_window_t row;
+        memset (&row, 0, sizeof row);
+        snprintf (row.dimension, sizeof row.dimension, "%s", PQgetvalue (res, i, 0));
+        snprintf (row.key, sizeof row.key, "%s", PQgetvalue (res, i, 1));
+        int64_t *fields [] = {
+            &row.window_start_ms, &row.window_ms, NULL, &row.tx_count, &row.amount_sum,
+            &row.amount_min, &row.amount_max, &row.approved, &row.declined, &row.failed,
+            &row.flagged, &row.score_sum, &row.late
+        };
+        for (int f = 0; f < (int) (sizeof fields / sizeof fields [0]); f++)
+            if (fields [f])
+                *fields [f] = strtoll (PQgetvalue (res, i, f + 2), NULL, 10);
+        row.shard = (uint32_t) strtoul (PQgetvalue (res, i, 4), NULL, 10);
+        row.closed = PQgetvalue (res, i, 15) [0] == 't';
+        row.approved_amount_sum = strtoll (PQgetvalue (res, i, 16), NULL, 10);
+        gw_window_t out;
+        if (gw_state_window (state, &row, now_ms, &out) == 0)
             stored++;
     }
-    log_info ("seeded %d windows from txw.window_totals", stored);
+    log_info ("seeded %d window rows from txw_data.windows", stored);
     PQclear (res);
     return 0;
 }

@@ -185,19 +185,11 @@ s_window (s_series_t *series, int64_t start_ms, int64_t window_ms)
 static int
 s_window_set_row (s_window_t *w, uint32_t shard, const gw_totals_t *t)
 {
-    if (shard != GW_SEED_SHARD)
-        for (uint32_t i = 0; i < w->row_count; i++)
-            if (w->rows [i].shard == GW_SEED_SHARD) {
-                w->rows [i] = w->rows [--w->row_count];
-                break;
-            }
     for (uint32_t i = 0; i < w->row_count; i++)
         if (w->rows [i].shard == shard) {
             w->rows [i].t = *t;
             return 0;
         }
-    if (shard == GW_SEED_SHARD && w->row_count > 0)
-        return 0;               //  live rows already came: they are newer
     if (w->row_count == w->row_capacity) {
         uint32_t capacity = w->row_capacity? w->row_capacity * 2: 2;
         s_row_t *rows = realloc (w->rows, capacity * sizeof *rows);
@@ -265,19 +257,8 @@ gw_state_window (gw_state_t *self, const txw_window_t *row, int64_t now_ms, gw_w
         .declined = row->declined, .failed = row->failed, .flagged = row->flagged,
         .score_sum = row->score_sum, .late = row->late, .closed = row->closed
     };
-    if (row->shard == GW_SEED_SHARD)
-        return -1;
     return s_store (self, s_dim_parse (row->dimension), row->key, row->window_start_ms,
                     row->window_ms, row->shard, &t, now_ms, out);
-}
-
-int
-gw_state_seed_window (gw_state_t *self, const char *dimension, const char *key,
-                      int64_t start_ms, int64_t window_ms, const gw_totals_t *t,
-                      int64_t now_ms)
-{
-    return s_store (self, s_dim_parse (dimension), key, start_ms, window_ms,
-                    GW_SEED_SHARD, t, now_ms, NULL);
 }
 
 bool

@@ -28,7 +28,6 @@
 #define GW_PERIOD_MS        (60 * 60000LL)      //  top, branches, regions
 #define GW_STATS_MINUTES    5
 #define GW_TOP_LIMIT        10
-#define GW_SEED_SHARD       UINT32_MAX          //  a row read from PostgreSQL
 
 typedef struct {
     int64_t count, volume, approved, declined, failed, flagged, score_sum, late;
@@ -55,12 +54,6 @@ void gw_state_destroy (gw_state_t **self_p);
 //  dimension (ignored).
 int gw_state_window (gw_state_t *self, const txw_window_t *row, int64_t now_ms,
                      gw_window_t *out);
-//  Puts back a window total read from PostgreSQL. Live rows of any shard
-//  replace it: the published rows are whole per shard, the stored total is
-//  not split by shard (see state.c).
-int gw_state_seed_window (gw_state_t *self, const char *dimension, const char *key,
-                          int64_t start_ms, int64_t window_ms, const gw_totals_t *t,
-                          int64_t now_ms);
 
 //  Adds an alert object (a reference is taken) with its key. Returns false
 //  if an alert with that key is already kept (two shards raising the same

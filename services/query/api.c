@@ -273,7 +273,7 @@ qapi_stats_realtime (qapi_t *api, const qrequest_t *req, json_t **out)
     PGresult *res = s_query1 (api,
         "SELECT coalesce(sum(tx_count), 0), coalesce(sum(amount_minor_sum), 0),"
         " coalesce(sum(approved), 0), coalesce(sum(declined), 0), coalesce(sum(failed), 0),"
-        " coalesce(sum(flagged), 0), coalesce(sum(round(mean_score * tx_count)), 0)::bigint,"
+        " coalesce(sum(flagged), 0), coalesce(sum(score_sum), 0)::bigint,"
         " min(" S_MS ("window_start") ")"
         " FROM txw.window_totals"
         " WHERE dimension = 'overall' AND key = 'all' AND window_start >= $1::timestamptz",
