@@ -3,9 +3,10 @@
     Alerts are identified by their key (fraud:<tx_id> or
     region_health:<region>:<ms>), which exists before the alert is stored,
     so a live alert can be acked at once. The feed keeps the newest
-    MAX_ALERTS, remembers this page's acks across snapshots (the gateway
-    does not learn of acks), and only touches the rows that change so a
-    focused Acknowledge button keeps its focus.  */
+    MAX_ALERTS, remembers acks across snapshots (this page's, and the
+    gateway's `ack` messages for acks made on any screen or with txwctl),
+    and only touches the rows that change so a focused Acknowledge button
+    keeps its focus.  */
 
 import { h, byId, setText } from './dom.js';
 import * as fmt from './format.js';
@@ -47,6 +48,20 @@ export class AlertFeed {
         this.alerts.unshift(alert);
         this.alerts.length = Math.min(this.alerts.length, MAX_ALERTS);
         this.s_render(new Set([alert.key]));
+    }
+
+    //  An ack made anywhere, pushed by the gateway.
+    acked(ack) {
+        if (!ack || typeof ack.key !== 'string' || !ack.key) return;
+        const state = this.acks.get(ack.key);
+        if (state && state.state === 'acked') return;
+        this.acks.set(ack.key, {
+            state: 'acked',
+            at: typeof ack.acked_at === 'string' ? ack.acked_at : new Date().toISOString(),
+            by: typeof ack.acked_by === 'string' ? ack.acked_by : 'someone',
+        });
+        this.s_refresh(ack.key);
+        this.s_summary();
     }
 
     async ack(key) {

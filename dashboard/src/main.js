@@ -61,6 +61,10 @@ class Dashboard {
                 this.feed.add(msg.alert);
                 this.s_title();
                 break;
+            case 'ack':
+                this.feed.acked(msg.ack);
+                this.s_title();
+                break;
             default:
                 break;      // pong, window, dead_letter: not shown here
             }

@@ -1,6 +1,7 @@
 /*  gateway - the push gateway: pipeline feeds in, WebSocket messages out  */
 
 #include "gateway.h"
+#include "acks.h"
 #include "alertjson.h"
 #include "clock.h"
 #include "message.h"
@@ -36,12 +37,14 @@ struct _gateway_t {
     gw_server_config_t server_cfg;
     gw_metrics_t metrics;
     int wake [2];               //  pipe: clients waiting for a snapshot
+    zactor_t *acks;             //  acknowledgements from PostgreSQL, or NULL
     bool seeded;
     txw_counter_t *upstream_gaps;
     txw_counter_t *alerts_in;
     txw_counter_t *duplicate_alerts;
     txw_counter_t *windows_in;
     txw_counter_t *dead_letters_in;
+    txw_counter_t *acks_in;
     txw_gauge_t *windows_kept;
 };
 
@@ -101,12 +104,16 @@ gateway_new (gateway_config_t *cfg, txw_service_t *svc)
                                         "window rows received from aggregator shards");
     self->dead_letters_in = txw_counter_new ("txw_gateway_dead_letters_in_total", NULL,
                                              "dead letters received");
+    self->acks_in = txw_counter_new ("txw_gateway_acks_total", NULL,
+                                     "acknowledgements read from PostgreSQL and pushed");
     self->windows_kept = txw_gauge_new ("txw_gateway_windows", NULL, "windows held in memory");
     self->state = gw_state_new (cfg->health_threshold, cfg->reporting_currency);
     if (!self->state || pipe2 (self->wake, O_NONBLOCK | O_CLOEXEC))
         goto err;
-    if (cfg->database_url && *cfg->database_url)
+    if (cfg->database_url && *cfg->database_url) {
         self->seeded = gw_seed (self->state, cfg->database_url, txw_now_ms ()) == 0;
+        self->acks = zactor_new (gw_acks_actor, (void *) cfg->database_url);
+    }
     if (s_feed_open (self, 0, "alert", cfg->alert_endpoints)
     ||  s_feed_open (self, 1, "window", cfg->window_endpoints)
     ||  s_feed_open (self, 2, "dead-letter", cfg->dead_letter_endpoints))
@@ -138,6 +145,7 @@ gateway_destroy (gateway_t **self_p)
     if (!self_p || !*self_p)
         return;
     gateway_t *self = *self_p;
+    zactor_destroy (&self->acks);
     gw_server_destroy (&self->server);
     for (int i = 0; i < S_FEEDS; i++)
         txw_in_destroy (&self->feeds [i].in);
@@ -293,6 +301,25 @@ s_build_snapshot (void *arg)
     return msg;
 }
 
+//  One acknowledgement from the watcher (acks.h): the kept alert becomes
+//  acked and every client subscribed to alerts hears of it.
+static void
+s_apply_ack (gateway_t *self)
+{
+    char *key = NULL, *when = NULL, *by = NULL;
+    if (zsock_recv (self->acks, "sss", &key, &when, &by) == 0 && key && when && by) {
+        int64_t acked_ms = strtoll (when, NULL, 10);
+        gw_state_ack (self->state, key, acked_ms, by);
+        txw_counter_add (self->acks_in, 1);
+        s_push (self, GW_ACK, json_pack ("{s:{s:s,s:o,s:o}}", "ack", "key", key,
+                                         "acked_at", txw_json_time (acked_ms),
+                                         "acked_by", txw_json_text_or_null (by)), 0);
+    }
+    zstr_free (&key);
+    zstr_free (&when);
+    zstr_free (&by);
+}
+
 static void
 s_tick (gateway_t *self)
 {
@@ -310,7 +337,7 @@ s_tick (gateway_t *self)
 int
 gateway_run (gateway_t *self)
 {
-    zmq_pollitem_t items [S_FEEDS + 1];
+    zmq_pollitem_t items [S_FEEDS + 2];
     s_feed_t *polled [S_FEEDS];
     int count = 0;
     for (int i = 0; i < S_FEEDS; i++)
@@ -320,11 +347,15 @@ gateway_run (gateway_t *self)
             polled [count++] = &self->feeds [i];
         }
     items [count] = (zmq_pollitem_t) { NULL, self->wake [0], ZMQ_POLLIN, 0 };
+    int extra = 1;
+    if (self->acks)
+        items [count + extra++] = (zmq_pollitem_t) {
+            zsock_resolve (zactor_sock (self->acks)), 0, ZMQ_POLLIN, 0 };
     int64_t next_tick = txw_mono_ms () + S_TICK_MS;
     while (!self->svc->stop) {
         int64_t now = txw_mono_ms ();
         int timeout = (int) (next_tick > now? next_tick - now: 0);
-        int rc = zmq_poll (items, count + 1, timeout > 200? 200: timeout);
+        int rc = zmq_poll (items, count + extra, timeout > 200? 200: timeout);
         if (rc < 0 && errno != EINTR) {
             log_error ("zmq_poll: %s", zmq_strerror (errno));
             return 1;
@@ -337,6 +368,8 @@ gateway_run (gateway_t *self)
             while (read (self->wake [0], buf, sizeof buf) > 0)
                 ;
         }
+        if (rc > 0 && extra > 1 && (items [count + 1].revents & ZMQ_POLLIN))
+            s_apply_ack (self);
         gw_server_serve_snapshots (self->server, s_build_snapshot, self);
         if (txw_mono_ms () >= next_tick) {
             s_tick (self);

@@ -9,7 +9,7 @@
 #include <string.h>
 
 static const char *s_type_names [GW_TYPE_COUNT] = {
-    "hello", "snapshot", "stats", "alert", "window", "dead_letter", "gap", "pong"
+    "hello", "snapshot", "stats", "alert", "window", "dead_letter", "gap", "pong", "ack"
 };
 
 static const struct {
@@ -33,6 +33,7 @@ gw_type_topic (int type)
     switch (type) {
         case GW_STATS: return GW_TOPIC_STATS;
         case GW_ALERT: return GW_TOPIC_ALERTS;
+        case GW_ACK: return GW_TOPIC_ALERTS;
         case GW_WINDOW: return GW_TOPIC_WINDOWS;
         case GW_DEAD_LETTER: return GW_TOPIC_DEAD_LETTERS;
         default: return 0;

@@ -25,7 +25,7 @@
 
 typedef enum {
     GW_HELLO = 0, GW_SNAPSHOT, GW_STATS, GW_ALERT, GW_WINDOW, GW_DEAD_LETTER,
-    GW_GAP, GW_PONG, GW_TYPE_COUNT
+    GW_GAP, GW_PONG, GW_ACK, GW_TYPE_COUNT
 } gw_type_t;
 
 //  Topics a client can choose (?topics= or the subscribe op), as bits.

@@ -397,6 +397,31 @@ gw_state_alert (gw_state_t *self, json_t *alert, const char *key,
     return true;
 }
 
+static bool
+s_ack_entry (s_alert_t *entry, const char *key, int64_t acked_ms, const char *acked_by)
+{
+    if (strcmp (entry->key, key))
+        return false;
+    entry->open = false;
+    if (entry->alert) {
+        json_object_set_new (entry->alert, "status", json_string ("acked"));
+        json_object_set_new (entry->alert, "acked_at", txw_json_time (acked_ms));
+        json_object_set_new (entry->alert, "acked_by", txw_json_text_or_null (acked_by));
+    }
+    return true;
+}
+
+bool
+gw_state_ack (gw_state_t *self, const char *key, int64_t acked_ms, const char *acked_by)
+{
+    bool found = false;
+    for (size_t i = 0; i < self->recent_count; i++)
+        found |= s_ack_entry (&self->recent [i], key, acked_ms, acked_by);
+    for (size_t i = 0; i < self->health_count; i++)
+        found |= s_ack_entry (&self->health [i], key, acked_ms, acked_by);
+    return found;
+}
+
 void
 gw_state_health_alert (gw_state_t *self, json_t *alert, const char *key,
                        const char *region, int64_t raised_ms, bool open)

@@ -61,6 +61,11 @@ int gw_state_window (gw_state_t *self, const txw_window_t *row, int64_t now_ms,
 bool gw_state_alert (gw_state_t *self, json_t *alert, const char *key,
                      const char *kind, const char *region, int64_t raised_ms, bool open);
 
+//  Marks the kept alert with this key acknowledged (status, acked_at as ms,
+//  acked_by), in the recent list and the region health list. Returns true
+//  if the gateway kept such an alert.
+bool gw_state_ack (gw_state_t *self, const char *key, int64_t acked_ms, const char *acked_by);
+
 //  Adds a region health alert to the regions list only (seeding: the
 //  alerts of the last hour that are not among the last 50).
 void gw_state_health_alert (gw_state_t *self, json_t *alert, const char *key,

@@ -44,6 +44,17 @@ node "$WS" seeded $URL
 node "$WS" live $URL 8
 node "$WS" topics $URL 4
 
+# An ack made through the API (here: the same UPDATE) reaches connected clients.
+rm -f "$WORK/ack.ready"
+ACK_KEY=$(sql "SELECT dedupe_key FROM txw_data.alerts WHERE acked_at IS NULL AND kind = 'fraud'
+               ORDER BY alert_id DESC LIMIT 1")
+node "$WS" ack $URL "$WORK/ack.ready" "$ACK_KEY" &
+ACK_PID=$!
+for _ in $(seq 100); do [ -f "$WORK/ack.ready" ] && break; sleep 0.1; done
+sql "UPDATE txw_data.alerts SET acked_at = now(), acked_by = 'e2e-analyst'
+     WHERE dedupe_key = '$ACK_KEY'" >/dev/null
+wait $ACK_PID
+
 # --- HTTP ---------------------------------------------------------------------
 check "GET / serves the dashboard's index.html" \
     sh -c "curl -sf http://127.0.0.1:${P}80/ | grep -q '<title>txwatch</title>'"

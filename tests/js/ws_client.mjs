@@ -296,7 +296,31 @@ async function count(readyFile, n) {
   c.ws.close();
 }
 
+//  An acknowledgement written to PostgreSQL (as the query API does) reaches
+//  a connected client as an `ack` message, and the next snapshot has it.
+async function ack(readyFile, key) {
+  const c = open(`${url}?topics=alerts`);
+  await c.ready;
+  await waitFor(() => c.msgs.length >= 2, 5000);
+  writeFileSync(readyFile, 'ready\n');
+  await waitFor(() => ofType(c, 'ack').some((m) => m.ack && m.ack.key === key), 15000);
+  const m = ofType(c, 'ack').find((x) => x.ack && x.ack.key === key);
+  check('an ack made elsewhere is pushed to the client (type ack, key, time, by)',
+    m && m.ack.acked_by === 'e2e-analyst' && /^\d{4}-\d\d-\d\dT/.test(m.ack.acked_at || ''),
+    JSON.stringify(m || ofType(c, 'ack').slice(0, 2)));
+  check('the ack message keeps the seq continuous', c.jumps.length === 0 || jumpsAnnounced(c));
+  const base = c.msgs.length;
+  c.ws.send(JSON.stringify({ op: 'resync' }));
+  await waitFor(() => c.msgs.slice(base).some((x) => x.type === 'snapshot'), 5000);
+  const snap = c.msgs.slice(base).find((x) => x.type === 'snapshot') || {};
+  const kept = (snap.alerts || []).find((a) => a.key === key);
+  check('a fresh snapshot shows the alert acked (when it is among the recent ones)',
+    !kept || (kept.status === 'acked' && kept.acked_by === 'e2e-analyst'), JSON.stringify(kept));
+  c.ws.close();
+}
+
 const modes = {
+  ack: () => ack(args[0], args[1]),
   live: () => live(Number(args[0] || 8)),
   seeded: () => seeded(),
   topics: () => topics(Number(args[0] || 4)),
