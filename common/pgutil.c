@@ -134,6 +134,15 @@ txw_pg_migrate (PGconn *conn)
     return applied;
 }
 
+int
+txw_pg_migrate_url (const char *url)
+{
+    PGconn *conn = txw_pg_connect (url);
+    int applied = conn? txw_pg_migrate (conn): -1;
+    PQfinish (conn);
+    return applied;
+}
+
 //  --- COPY buffer -------------------------------------------------------------
 
 void

@@ -37,6 +37,8 @@ PGconn *txw_pg_connect_session (const char *url, const char *setup_sql);
 
 //  Applies pending migrations. Returns the number applied, or -1 (logged).
 int txw_pg_migrate (PGconn *conn);
+//  The same on a connection of its own to url, closed after.
+int txw_pg_migrate_url (const char *url);
 
 //  Runs a command without results; returns 0 or -1 (logged).
 int txw_pg_exec (PGconn *conn, const char *sql);

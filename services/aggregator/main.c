@@ -55,9 +55,7 @@ main (int argc, char **argv)
         "scored transactions, windows and alerts in PostgreSQL, and publishes\n"
         "live window updates for the push gateway.");
     if (cfg.migrate_only) {
-        PGconn *conn = *cfg.database_url? txw_pg_connect (cfg.database_url): NULL;
-        int applied = conn? txw_pg_migrate (conn): -1;
-        PQfinish (conn);
+        int applied = *cfg.database_url? txw_pg_migrate_url (cfg.database_url): -1;
         if (applied < 0) {
             fprintf (stderr, "error: migrations not applied%s\n",
                      *cfg.database_url? "": ": --migrate-only needs --database-url");

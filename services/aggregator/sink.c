@@ -224,14 +224,9 @@ int
 txw_sink_start (txw_sink_t *self, bool migrate, txw_windows_t *windows,
                 int64_t retention_ms)
 {
-    if (migrate) {
-        //  Before s_connect: its staging tables are made LIKE the schema's.
-        PGconn *conn = txw_pg_connect (self->url);
-        int applied = conn? txw_pg_migrate (conn): -1;
-        PQfinish (conn);
-        if (applied < 0)
-            return -1;
-    }
+    //  Before s_connect: its staging tables are made LIKE the schema's.
+    if (migrate && txw_pg_migrate_url (self->url) < 0)
+        return -1;
     if (s_connect (self))
         return -1;
     const char *params [] = { self->consumer };

@@ -179,13 +179,8 @@ checkpoint_new (const char *database_url, const char *consumer, bool migrate)
                                       "checkpoint writes that failed and are retried");
     self->waiting = txw_gauge_new ("txw_checkpoint_waiting", NULL,
                                    "account records waiting to be written");
-    if (migrate) {
-        PGconn *conn = txw_pg_connect (self->url);
-        int applied = conn? txw_pg_migrate (conn): -1;
-        PQfinish (conn);
-        if (applied < 0)
-            goto err;
-    }
+    if (migrate && txw_pg_migrate_url (self->url) < 0)
+        goto err;
     if (s_connect (self))
         goto err;
     self->healthy = 1;
