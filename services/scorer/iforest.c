@@ -863,21 +863,37 @@ int
 iforest_save (const iforest_t *self, const char *path, const char *version,
               char *err, size_t err_size)
 {
-    size_t len = version? strlen (version): 0;
-    if (len < 1 || len > IFOREST_NAME_MAX || !s_printable (version, len)) {
-        s_fail (err, err_size, "%s: the model version is 1 .. %d printable bytes",
-                path, IFOREST_NAME_MAX);
-        return -1;
-    }
+    char reason [128];
     size_t size;
-    uint8_t *data = s_encode (self, version, &size);
-    if (!data) {
-        s_fail (err, err_size, "%s: out of memory", path);
+    uint8_t *data;
+    if (iforest_save_buffer (self, version, &data, &size, reason, sizeof reason)) {
+        s_fail (err, err_size, "%s: %s", path, reason);
         return -1;
     }
     int rc = s_write_file (path, data, size, err, err_size);
     free (data);
     return rc;
+}
+
+//  A version string is 1 .. IFOREST_NAME_MAX printable bytes.
+static int
+s_check_version (const char *version, char *err, size_t err_size)
+{
+    size_t len = version? strlen (version): 0;
+    if (len < 1 || len > IFOREST_NAME_MAX || !s_printable (version, len)) {
+        s_fail (err, err_size, "the model version is 1 .. %d printable bytes", IFOREST_NAME_MAX);
+        return -1;
+    }
+    return 0;
+}
+
+int
+iforest_set_version (iforest_t *self, const char *version, char *err, size_t err_size)
+{
+    if (s_check_version (version, err, err_size))
+        return -1;
+    snprintf (self->version, sizeof self->version, "%s", version);
+    return 0;
 }
 
 //  A bounds-checked cursor over the file's bytes.
@@ -1075,11 +1091,8 @@ int
 iforest_save_buffer (const iforest_t *self, const char *version, uint8_t **data,
                      size_t *size, char *err, size_t err_size)
 {
-    size_t len = version? strlen (version): 0;
-    if (len < 1 || len > IFOREST_NAME_MAX || !s_printable (version, len)) {
-        s_fail (err, err_size, "the model version is 1 .. %d printable bytes", IFOREST_NAME_MAX);
+    if (s_check_version (version, err, err_size))
         return -1;
-    }
     *data = s_encode (self, version, size);
     if (!*data) {
         s_fail (err, err_size, "out of memory");

@@ -121,8 +121,12 @@ double iforest_path_length (const iforest_t *self, const float *x);
 //  constant; c(2) = 1, c(1) = c(0) = 0.
 double iforest_c (double n);
 
-//  The version string the model was loaded with ("" if it was trained here
-//  and not loaded).
+//  Sets the version string of a model trained here (1..63 printable bytes).
+//  Returns 0, or -1 with the reason in err.
+int iforest_set_version (iforest_t *self, const char *version, char *err, size_t err_size);
+
+//  The version string the model was loaded with or given ("" for a model
+//  trained here and not given one).
 const char *iforest_version (const iforest_t *self);
 int iforest_features (const iforest_t *self);
 //  The name of feature i, or NULL if out of range or unnamed.

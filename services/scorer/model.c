@@ -51,16 +51,7 @@ model_train (const float *rows, size_t n, int features, const char *const *names
     self->forest = iforest_train (rows, n, features, params, err, err_size);
     if (!self->forest || (names && iforest_set_feature_names (self->forest, names, err, err_size)))
         goto fail;
-    //  The version is set by a save/load round trip in the forest; keep it
-    //  here by saving once into memory.
-    uint8_t *bytes;
-    size_t len;
-    if (iforest_save_buffer (self->forest, version, &bytes, &len, err, err_size))
-        goto fail;
-    iforest_destroy (&self->forest);
-    self->forest = iforest_load_buffer (bytes, len, err, err_size);
-    free (bytes);
-    if (!self->forest)
+    if (iforest_set_version (self->forest, version, err, err_size))
         goto fail;
     iforest_score_batch (self->forest, rows, n, scores);
     qsort (scores, n, sizeof *scores, s_by_value);

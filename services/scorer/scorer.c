@@ -242,12 +242,8 @@ s_model (void *arg, const rules_signals_t *signals)
     float x [FEATURE_COUNT];
     features_from_signals (signals, x);
     double score = model_score (self->model, x);
-    if (self->features_out) {
-        fprintf (self->features_out, "%s,%.6f", self->current->tx_id, score);
-        for (int f = 0; f < FEATURE_COUNT; f++)
-            fprintf (self->features_out, ",%.6g", x [f]);
-        fputc ('\n', self->features_out);
-    }
+    if (self->features_out)
+        features_csv_row (self->features_out, self->current->tx_id, score, x);
     return score;
 }
 
@@ -275,10 +271,7 @@ scorer_new (const scorer_config_t *cfg, txw_service_t *svc)
             log_error ("cannot write %s", cfg->features_out);
             goto err;
         }
-        fprintf (self->features_out, "tx_id,model_score");
-        for (int f = 0; f < FEATURE_COUNT; f++)
-            fprintf (self->features_out, ",%s", features_name (f));
-        fputc ('\n', self->features_out);
+        features_csv_header (self->features_out);
     }
     if (*cfg->database_url) {
         char consumer [32];

@@ -177,16 +177,10 @@ s_write_features (s_trainer_t *t, const model_t *model)
         log_error ("cannot write %s", t->cfg->features_out);
         return -1;
     }
-    fprintf (file, "tx_id,model_score");
-    for (int f = 0; f < FEATURE_COUNT; f++)
-        fprintf (file, ",%s", features_name (f));
-    fputc ('\n', file);
+    features_csv_header (file);
     for (size_t r = 0; r < t->kept; r++) {
         const float *x = t->rows + r * FEATURE_COUNT;
-        fprintf (file, "%s,%.6f", t->ids [r], model_score (model, x));
-        for (int f = 0; f < FEATURE_COUNT; f++)
-            fprintf (file, ",%.6g", x [f]);
-        fputc ('\n', file);
+        features_csv_row (file, t->ids [r], model_score (model, x), x);
     }
     return fclose (file) == 0? 0: -1;
 }

@@ -16,6 +16,24 @@ features_name (int feature)
     return feature >= 0 && feature < FEATURE_COUNT? s_names [feature]: NULL;
 }
 
+void
+features_csv_header (FILE *out)
+{
+    fprintf (out, "tx_id,model_score");
+    for (int f = 0; f < FEATURE_COUNT; f++)
+        fprintf (out, ",%s", s_names [f]);
+    fputc ('\n', out);
+}
+
+void
+features_csv_row (FILE *out, const char *tx_id, double model_score, const float *x)
+{
+    fprintf (out, "%s,%.6f", tx_id, model_score);
+    for (int f = 0; f < FEATURE_COUNT; f++)
+        fprintf (out, ",%.6g", x [f]);
+    fputc ('\n', out);
+}
+
 static float
 s_clip (double x, double limit)
 {

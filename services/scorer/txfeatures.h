@@ -16,6 +16,8 @@
 
 #include "rules.h"
 
+#include <stdio.h>
+
 #define FEATURES(X)                                                             \
     X (LOG_AMOUNT,          "log_amount")       /* ln (1 + amount, reporting) */ \
     X (AMOUNT_Z,            "amount_z")         /* vs the account, clipped ±8 */ \
@@ -46,5 +48,10 @@ void features_from_signals (const rules_signals_t *signals, float *out);
 
 //  Name of feature i, or NULL.
 const char *features_name (int feature);
+
+//  The CSV that --features-out writes, in train mode and while scoring:
+//  a header "tx_id,model_score,<feature names>", then one row a transaction.
+void features_csv_header (FILE *out);
+void features_csv_row (FILE *out, const char *tx_id, double model_score, const float *x);
 
 #endif
