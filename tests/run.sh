@@ -4,12 +4,15 @@
 # Usage: tests/run.sh UNIT_BINARY...
 # Unit binaries are cmocka programs; tests/e2e/*.sh are end-to-end suites
 # that print "ok - name" / "not ok - name" lines (TAP style). Counts are
-# test cases, summed over suites. TXW_SKIP_E2E=1 runs the unit tests only.
+# test cases, summed over suites. TXW_SKIP_E2E=1 runs the unit tests only;
+# TXW_SUITES="a b ..." runs only those end-to-end suites. TXW_BIN points the
+# suites at another build's binaries (make sanitize), TXW_TEST_LOG_DIR
+# puts the logs elsewhere (default build/test-logs).
 set -u
 passed=0
 failed=0
 failures=""
-log_dir=build/test-logs
+log_dir=${TXW_TEST_LOG_DIR:-build/test-logs}
 mkdir -p "$log_dir"
 
 count_cmocka() {
@@ -56,10 +59,15 @@ if [ "${TXW_SKIP_E2E:-0}" != 1 ]; then
         [ -f "$suite" ] || continue
         name=$(basename "$suite" .sh)
         [ "$name" = lib ] && continue       # helpers, sourced by the suites
+        if [ -n "${TXW_SUITES:-}" ]; then
+            case " $TXW_SUITES " in *" $name "*) ;; *) continue ;; esac
+        fi
         out="$log_dir/e2e-$name.log"
         echo "---- $name"
+        started=$(date +%s)
         bash "$suite" >"$out" 2>&1
         rc=$?
+        echo "# $name took $(($(date +%s) - started)) s"
         p=$(grep -cE '^ok - ' "$out")
         f=$(grep -cE '^not ok - ' "$out")
         if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then f=1; echo "not ok - $name exited $rc" >>"$out"; fi

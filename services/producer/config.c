@@ -27,7 +27,7 @@ config_parse (producer_config_t *self, int argc, char **argv)
         { "seed", TXW_OPT_INT, "1", "seed of the generator: same seed, same records",
           &self->seed, 0, 1e18 },
         { "rate", TXW_OPT_DOUBLE, "200",
-          "records per second sent (times the hour/weekday shape in live mode); "
+          "records per second sent (times the --shape weight in live mode); "
           "0: as fast as possible", &self->rate, 0, 1e8 },
         { "count", TXW_OPT_INT, "0", "stop after this many records (0: no limit)",
           &self->count, 0, 1e15 },
@@ -58,6 +58,11 @@ config_parse (producer_config_t *self, int argc, char **argv)
         { "start", TXW_OPT_STRING, "now",
           "\"now\": event time is the wall clock; an RFC 3339 time: a simulated "
           "event clock starting there", &self->start, 0, 0 },
+        { "shape", TXW_OPT_STRING, "daily",
+          "traffic and fraud mix over time: \"daily\" follows the hour of day and "
+          "the weekday (quiet at night, night bursts 01-04 h); \"flat\": every "
+          "hour alike, so a run does not depend on when it starts (tests, benchmarks)",
+          &self->shape, 0, 0 },
         { "event-rate", TXW_OPT_DOUBLE, NULL,
           "simulated records per event-second (default: --rate, or 200 if --rate is 0)",
           &self->event_rate, 0.001, 1e9 },
@@ -85,6 +90,11 @@ config_parse (producer_config_t *self, int argc, char **argv)
         self->simulated = true;
     else
         s_fail ("--start must be \"now\" or an RFC 3339 time such as 2026-01-05T00:00:00Z");
+    if (strcmp (self->shape, "flat") == 0)
+        self->flat = true;
+    else
+    if (strcmp (self->shape, "daily") != 0)
+        s_fail ("--shape must be \"daily\" or \"flat\"");
     if (*self->degraded_region) {
         char *end;
         long r = strncmp (self->degraded_region, "R", 1) == 0

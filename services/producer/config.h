@@ -25,12 +25,14 @@ typedef struct {
     const char *degraded_region;    //  "" for none
     double degraded_share;
     const char *start;          //  "now" or RFC 3339
+    const char *shape;          //  "daily" or "flat"
     double event_rate;          //  simulated records per event-second
     const char *csv_out;        //  "" for none
     const char *file;           //  "" for none
     int64_t drain_timeout_ms;
     //  Derived by config_parse.
     bool simulated;
+    bool flat;                  //  --shape flat
     int64_t start_ms;
 } producer_config_t;
 

@@ -114,9 +114,10 @@ s_activity_init (void)
 }
 
 double
-generator_activity (int64_t ms)
+generator_activity (const generator_t *self, int64_t ms)
 {
-    s_activity_init ();
+    if (self->cfg.flat)
+        return 1;
     int hour, weekday;
     rfc3339_hour_weekday (ms, &hour, &weekday);
     return s_activity [weekday] [hour];
@@ -589,7 +590,7 @@ s_tick (generator_t *self, int64_t now_ms)
 {
     if (!self->cfg.simulated)
         return now_ms;
-    double rate = self->cfg.event_rate * generator_activity ((int64_t) self->clock_ms);
+    double rate = self->cfg.event_rate * generator_activity (self, (int64_t) self->clock_ms);
     self->clock_ms += prng_exponential (&self->rng, 1000.0 / rate);
     return (int64_t) self->clock_ms;
 }
@@ -623,9 +624,12 @@ generator_next (generator_t *self, record_t *rec, int64_t now_ms)
         s_set_tx_id (self, rec);
         return;
     }
+    //  A flat shape draws the daytime fraud mix at every hour, so what it
+    //  sends does not depend on when it runs (night bursts need the daily
+    //  shape).
     int hour, weekday;
     rfc3339_hour_weekday (ts, &hour, &weekday);
-    int night = hour >= 1 && hour < 4;
+    int night = !self->cfg.flat && hour >= 1 && hour < 4;
 
     double u = prng_uniform (&self->rng);
     double invalid = self->cfg.invalid_rate;

@@ -33,6 +33,7 @@ typedef struct {
     double invalid_rate;        //  share of records broken on purpose
     double late_rate;           //  share of late records (simulated clock only)
     bool simulated;             //  event clock from start_ms, else wall clock
+    bool flat;                  //  every hour alike: no daily or weekly shape
     int64_t start_ms;
     double event_rate;          //  simulated records per event-second (weight 1)
     const char *degraded_region;    //  a region with an outage ("" for none)
@@ -54,8 +55,9 @@ void generator_next (generator_t *self, record_t *rec, int64_t now_ms);
 uint64_t generator_count (const generator_t *self);
 
 //  Activity weight of an instant (hour of day and weekday), mean about 1
-//  over a week: the traffic shape of both clocks.
-double generator_activity (int64_t ms);
+//  over a week: the traffic shape of both clocks. Always 1 with a flat
+//  shape.
+double generator_activity (const generator_t *self, int64_t ms);
 
 //  "amount_spike", ... ; "" for GEN_PATTERN_NONE.
 const char *generator_pattern_name (int pattern);

@@ -90,6 +90,7 @@ producer_new (const producer_config_t *config, txw_service_t *svc)
             .invalid_rate = config->invalid_rate,
             .late_rate = config->late_rate,
             .simulated = config->simulated,
+            .flat = config->flat,
             .start_ms = config->start_ms,
             .event_rate = config->event_rate,
             .degraded_region = config->degraded_region,
@@ -197,7 +198,7 @@ s_pace (producer_t *self, int64_t *next_us, int64_t deadline_us)
 {
     double rate = self->cfg.rate;
     if (self->generator && !self->cfg.simulated)
-        rate *= generator_activity (txw_now_ms ());
+        rate *= generator_activity (self->generator, txw_now_ms ());
     int64_t now = txw_mono_us ();
     if (*next_us < now - S_MAX_CATCH_UP)
         *next_us = now - S_MAX_CATCH_UP;

@@ -26,7 +26,7 @@ grep '^not ok' "$WORK/format.tap"
 pg_start 54346
 start_pipeline $P
 "$BIN/txw-producer" --validator-endpoints tcp://127.0.0.1:${P}01 --admin-port 0 --seed 23 \
-    --rate 150 --duration 600 --accounts 1500 --fraud-rate 0.06 --invalid-rate 0.01 \
+    --shape flat --rate 150 --duration 600 --accounts 1500 --fraud-rate 0.06 --invalid-rate 0.01 \
     --degraded-region R2 --degraded-share 0.35 >"$WORK/producer.log" 2>&1 &
 PID_producer=$!
 PIDS+=($PID_producer)

@@ -22,7 +22,7 @@ check "txw-pubinject is built (make build/tools/txw-pubinject)" test -x "$INJECT
 pg_start 54345
 start_pipeline $P
 "$BIN/txw-producer" --validator-endpoints tcp://127.0.0.1:${P}01 --admin-port 0 --seed 11 \
-    --rate 300 --duration 120 --accounts 2000 --fraud-rate 0.05 --invalid-rate 0.01 \
+    --shape flat --rate 300 --duration 120 --accounts 2000 --fraud-rate 0.05 --invalid-rate 0.01 \
     >"$WORK/producer.log" 2>&1 &
 PID_producer=$!
 PIDS+=($PID_producer)

@@ -6,7 +6,7 @@
 
 set -u
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
-BIN=$ROOT/build/bin
+BIN=${TXW_BIN:-$ROOT/build/bin}      # make sanitize points this at its own build
 SUITE=$(basename "$0" .sh)
 WORK=$ROOT/build/e2e/$SUITE
 PIDS=()

@@ -97,7 +97,7 @@ check "a namespace reaches PostgreSQL over the bridge by name" \
     test "$(ip netns exec txwn-a1 psql "$NDB" -qAtc "SELECT 1")" = 1
 
 # --- the expected answer ---------------------------------------------------------------
-GEN=(--count 8000 --event-rate 50 --accounts 1500 --fraud-rate 0.02 --invalid-rate 0.01)
+GEN=(--shape flat --count 8000 --event-rate 50 --accounts 1500 --fraud-rate 0.02 --invalid-rate 0.01)
 GEN1=(--seed 21 --start 2026-01-05T08:00:00Z "${GEN[@]}")
 GEN2=(--seed 22 --start 2026-01-05T10:00:00Z "${GEN[@]}")
 "$BIN/txw-producer" "${GEN1[@]}" --rate 0 --csv-out "$WORK/gen1.csv" --admin-port 0 >"$WORK/csv.log" 2>&1

@@ -62,7 +62,7 @@ start notifier $N_ADMIN "$BIN/txw-notifier" --admin-port $N_ADMIN \
 sleep 1     # the SUB connects before the first alert is published
 
 "$BIN/txw-producer" --validator-endpoints tcp://127.0.0.1:${P}01 --admin-port 0 --seed 5 \
-    --rate 300 --duration 15 --accounts 2000 --fraud-rate 0.05 \
+    --shape flat --rate 300 --duration 15 --accounts 2000 --fraud-rate 0.05 \
     --degraded-region R1 --degraded-share 0.4 >"$WORK/producer.log" 2>&1
 check "the producer sends 15 s of live traffic and exits 0" test $? -eq 0
 

@@ -22,7 +22,7 @@ SCORER_ARGS=(--rules "$RULES" --watch-s 1)
 start_pipeline $P
 
 COUNT=60000
-"$BIN/txw-producer" --seed 5 --count $COUNT --rate 4000 --accounts 2000 --fraud-rate 0.02 \
+"$BIN/txw-producer" --shape flat --seed 5 --count $COUNT --rate 4000 --accounts 2000 --fraud-rate 0.02 \
     --validator-endpoints tcp://127.0.0.1:${P}01 --admin-port 0 >"$WORK/producer.log" 2>&1 &
 producer=$!
 wait_metric ${P}92 txw_scored_total 8000 30 >/dev/null

@@ -47,8 +47,14 @@ function watchConsole(page, label, state) {
     page.on('pageerror', (err) => state.errors.push(`${label}: ${err.message}`));
 }
 
+// A page's clock follows this process's, faked or not (see the launch below).
+async function followClock(context) {
+    if (process.env.FAKETIME) await context.clock.install({ time: Date.now() });
+}
+
 async function laptop(browser, state) {
     const context = await browser.newContext({ viewport: { width: 1440, height: 1000 }, locale: 'en-US', timezoneId: 'UTC' });
+    await followClock(context);
     const page = await context.newPage();
     watchConsole(page, 'laptop', state);
 
@@ -187,6 +193,7 @@ async function phone(browser, state) {
         viewport: { width: 390, height: 844 }, deviceScaleFactor: 2, isMobile: true, hasTouch: true,
         locale: 'en-US', timezoneId: 'UTC',
     });
+    await followClock(context);
     const page = await context.newPage();
     watchConsole(page, 'phone', state);
     await page.goto(url, { waitUntil: 'load' });
@@ -207,6 +214,7 @@ async function phone(browser, state) {
 // The page must keep working, and re-sync ({"op":"resync"}) on both.
 async function hostile(browser, state) {
     const context = await browser.newContext({ viewport: { width: 1280, height: 900 }, locale: 'en-US' });
+    await followClock(context);
     const page = await context.newPage();
     watchConsole(page, 'hostile', state);
     const fromPage = [];
@@ -271,7 +279,14 @@ async function restart(page, state) {
     state.restarting = false;
 }
 
-const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ['--no-sandbox'] });
+// Under a faked clock (tests/clock.sh preloads libfaketime into every
+// process), Chromium itself runs on the real clock: the preload breaks its
+// multi-process start. Each page's clock is then set to this process's
+// faked time instead, and flows on from there like the services' clocks.
+const browserEnv = { ...process.env };
+delete browserEnv.LD_PRELOAD;
+delete browserEnv.FAKETIME;
+const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ['--no-sandbox'], env: browserEnv });
 const state = { errors: [], ackRetries: 0, restarting: false };
 try {
     const { context, page } = await laptop(browser, state);

@@ -346,15 +346,57 @@ static void
 test_activity_shape (void **state)
 {
     (void) state;
+    generator_config_t config = s_config (1, S_2026_01_05);
+    config.accounts = 100;
+    generator_t *gen = generator_new (&config);
     double sum = 0;
     for (int h = 0; h < 24 * 7; h++)
-        sum += generator_activity (S_2026_01_05 + h * 3600000LL);
+        sum += generator_activity (gen, S_2026_01_05 + h * 3600000LL);
     assert_true (sum / 168 > 0.99 && sum / 168 < 1.01);
     //  Quiet at night, busy at midday; Sunday quieter than Friday.
-    assert_true (generator_activity (S_2026_01_05 + 3 * 3600000LL)
-               < generator_activity (S_2026_01_05 + 12 * 3600000LL) / 5);
-    assert_true (generator_activity (S_2026_01_05 + (6 * 24 + 12) * 3600000LL)
-               < generator_activity (S_2026_01_05 + (4 * 24 + 12) * 3600000LL));
+    assert_true (generator_activity (gen, S_2026_01_05 + 3 * 3600000LL)
+               < generator_activity (gen, S_2026_01_05 + 12 * 3600000LL) / 5);
+    assert_true (generator_activity (gen, S_2026_01_05 + (6 * 24 + 12) * 3600000LL)
+               < generator_activity (gen, S_2026_01_05 + (4 * 24 + 12) * 3600000LL));
+    generator_destroy (&gen);
+
+    //  A flat shape weighs every hour of the week alike.
+    config.flat = true;
+    gen = generator_new (&config);
+    for (int h = 0; h < 24 * 7; h++)
+        assert_true (generator_activity (gen, S_2026_01_05 + h * 3600000LL) == 1.0);
+    generator_destroy (&gen);
+}
+
+//  A flat shape sends the same stream whatever the hour: a live clock at
+//  03:00 on a Monday and at 14:00 on a Saturday give the same records but
+//  for their times, and no night bursts.
+static void
+test_flat_shape_ignores_the_hour (void **state)
+{
+    (void) state;
+    generator_config_t config = s_config (9, 0);
+    config.simulated = false;
+    config.flat = true;
+    config.fraud_rate = 0.05;
+    generator_t *night = generator_new (&config);
+    generator_t *day = generator_new (&config);
+    int64_t monday_0300 = S_2026_01_05 + 3 * 3600000LL;
+    int64_t saturday_1400 = S_2026_01_05 + (5 * 24 + 14) * 3600000LL;
+    record_t a, b;
+    int fraud = 0;
+    for (int i = 0; i < 20000; i++) {
+        generator_next (night, &a, monday_0300 + i * 5);
+        generator_next (day, &b, saturday_1400 + i * 5);
+        assert_true (s_view_eq (a.raw.account_id, b.raw.account_id));
+        assert_true (s_view_eq (a.raw.amount, b.raw.amount));
+        assert_int_equal (a.pattern, b.pattern);
+        assert_int_not_equal (a.pattern, GEN_NIGHT_BURST);
+        fraud += a.pattern != GEN_PATTERN_NONE;
+    }
+    assert_true (fraud > 20000 * 0.04 && fraud < 20000 * 0.06);
+    generator_destroy (&night);
+    generator_destroy (&day);
 }
 
 //  --- CSV -----------------------------------------------------------------------
@@ -595,6 +637,7 @@ main (void)
         cmocka_unit_test (test_invalid_records_carry_their_defect),
         cmocka_unit_test (test_late_records),
         cmocka_unit_test (test_activity_shape),
+        cmocka_unit_test (test_flat_shape_ignores_the_hour),
         cmocka_unit_test (test_csv_split),
         cmocka_unit_test (test_csv_reader),
         cmocka_unit_test (test_csv_round_trip),

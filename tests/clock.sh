@@ -1,0 +1,50 @@
+#!/bin/bash
+# clock.sh - the unit and live suites under a faked wall clock
+#
+# Usage: tests/clock.sh UNIT_BINARY...
+# Runs tests/run.sh twice under libfaketime: at 03:00 UTC on a Monday (the
+# quietest hour of the generator's daily shape, and its night-fraud hours)
+# and at 14:00 UTC on a Saturday. The days are the next ones after today, so
+# dates stay near the real one. The clock is shifted by a fixed offset, so
+# every process (services, PostgreSQL, curl, the browser) sees the same time
+# and it runs at its own pace; the monotonic clock is left alone.
+#
+# TXW_CLOCK_SUITES overrides the suites: by default every suite whose data
+# or traffic follows the wall clock, that is all but the offline container
+# and manifest checks and the network-namespace suite, whose traffic is the
+# same as the gateway's.
+set -u
+root=$(cd "$(dirname "$0")/.." && pwd)
+lib=/usr/lib/x86_64-linux-gnu/faketime/libfaketimeMT.so.1
+[ -f "$lib" ] || { echo "libfaketime is missing (apt-get install faketime)"; echo "0 passed, 1 failed"; exit 1; }
+export TXW_SUITES=${TXW_CLOCK_SUITES:-"pipeline garbage restart reload checkpoint query gateway notifier txwctl dashboard curve"}
+
+# next_at WEEKDAY HH:MM: epoch seconds of the next such moment (UTC), today excluded
+next_at() {
+    local d day
+    for d in 1 2 3 4 5 6 7; do
+        day=$(date -u -d "+$d day" +%F)
+        if [ "$(date -u -d "$day" +%u)" = "$1" ]; then
+            date -u -d "$day $2:00" +%s
+            return
+        fi
+    done
+}
+
+total_passed=0
+total_failed=0
+for spec in "1 03:00 Monday" "6 14:00 Saturday"; do
+    read -r weekday hhmm name <<<"$spec"
+    at=$(next_at "$weekday" "$hhmm")
+    offset=$((at - $(date +%s)))
+    echo "==== faked clock: $(date -u -d "@$at" '+%F %H:%M UTC') ($name), offset ${offset} s"
+    out=$root/build/test-logs/clock-$name.log
+    mkdir -p "$(dirname "$out")"
+    LD_PRELOAD=$lib FAKETIME="+$offset" FAKETIME_DONT_FAKE_MONOTONIC=1 \
+        TXW_TEST_LOG_DIR=build/test-logs/clock-$name sh "$root/tests/run.sh" "$@" | tee "$out"
+    read -r p _ f _ < <(grep -E '^[0-9]+ passed, [0-9]+ failed' "$out" | tail -1)
+    total_passed=$((total_passed + ${p:-0}))
+    total_failed=$((total_failed + ${f:-1}))
+done
+echo "clock: $total_passed passed, $total_failed failed"
+[ "$total_failed" -eq 0 ]
