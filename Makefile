@@ -4,16 +4,23 @@
 #   make deps     install the Debian packages the build, tests and run need
 #   make run      install what is missing, build, start PostgreSQL and the suite
 #   make test     unit tests, then the end-to-end and garbage tests
+#   make test-clock  the unit and live suites under a faked clock: 03:00 UTC on
+#                 a Monday and 14:00 UTC on a Saturday (libfaketime)
+#   make sanitize the unit and end-to-end suites built with AddressSanitizer
+#                 and UndefinedBehaviorSanitizer in build/sanitize; passes only
+#                 with zero reports
+#   make fuzz     libFuzzer harnesses for every parser of outside input
+#                 (FUZZ_SECONDS each, default 60)
 #   make bench    throughput and latency of the pipeline
 #   make eval     fraud detection quality (AUC, precision, recall) on labelled data
 #   make clean
 
 CC       ?= gcc
 CFLAGS   ?= -O2 -g
-CFLAGS   += -std=gnu11 -Wall -Wextra -D_GNU_SOURCE -Icommon -Ibuild/gen -I/usr/include/postgresql
+BUILD    ?= build
+override CFLAGS += -std=gnu11 -Wall -Wextra -D_GNU_SOURCE -Icommon -I$(BUILD)/gen -I/usr/include/postgresql
 LDLIBS   := -lczmq -lzmq -lmsgpackc -lpq -lcivetweb -lcurl -ljansson -lpthread -lm
 
-BUILD    := build
 BIN      := $(BUILD)/bin
 OBJ      := $(BUILD)/obj
 
@@ -38,8 +45,9 @@ DEBIAN_PACKAGES := build-essential pkg-config libzmq3-dev libczmq-dev libmsgpack
     postgresql postgresql-client python3 procps iproute2 curl chromium wrk fonts-dejavu-core \
     docker-compose
 
-.PHONY: all deps run test unit e2e bench eval clean dashboard
-all: $(BINARIES) dashboard k8s/base/files/scorer-rules.json
+.PHONY: all deps run test test-clock unit e2e bench eval clean dashboard sanitize programs
+all: programs dashboard k8s/base/files/scorer-rules.json
+programs: $(BINARIES)
 
 # kustomize reads files only below k8s/base: the scorer's default rules are
 # copied there, and the k8s suite checks the copy is current.
@@ -122,6 +130,23 @@ test: deps all $(UNIT_BIN) $(TOOLS)
 unit: all $(UNIT_BIN)
 	@TXW_SKIP_E2E=1 sh tests/run.sh $(UNIT_BIN)
 
+# The suites whose traffic runs on the wall clock, under a faked one.
+test-clock: deps all $(UNIT_BIN) $(TOOLS)
+	@sh tests/tools/deps.sh faketime
+	@bash tests/clock.sh $(UNIT_BIN)
+
+# Everything again with ASan and UBSan, in a build folder of its own. A
+# sanitizer report aborts the process (-fno-sanitize-recover) and is also
+# written under build/sanitize/reports, which must stay empty.
+SANITIZE_BUILD := $(BUILD)/sanitize
+SANITIZE_FLAGS := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined \
+                  -fno-sanitize-recover=all
+sanitize: deps all $(TOOLS)
+	@$(MAKE) --no-print-directory BUILD=$(SANITIZE_BUILD) CFLAGS="$(SANITIZE_FLAGS)" programs \
+	    $(patsubst $(BUILD)/%,$(SANITIZE_BUILD)/%,$(UNIT_BIN))
+	@bash tests/sanitize.sh $(SANITIZE_BUILD) \
+	    $(patsubst $(BUILD)/%,$(SANITIZE_BUILD)/%,$(UNIT_BIN))
+
 bench: deps all
 	@bash tests/bench/bench.sh
 
@@ -133,5 +158,6 @@ eval: deps all
 
 clean:
 	rm -rf $(BUILD)
+
 
 -include $(shell find $(OBJ) -name '*.d' 2>/dev/null)

@@ -272,6 +272,8 @@ s_by_start (const void *a, const void *b)
 static void
 s_judge_regions (aggregator_t *self)
 {
+    if (self->closing_count == 0)
+        return;                 //  closing may still be NULL: qsort needs an array
     qsort (self->closing, self->closing_count, sizeof *self->closing, s_by_start);
     for (size_t i = 0; i < self->closing_count; i++) {
         txw_alert_t alert;
