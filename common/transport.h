@@ -1,6 +1,6 @@
 /*  transport - batched ZeroMQ outputs, keyed routing and sequenced inputs
 
-    Every stage talks the same way (DESIGN.md, "Transport rules"):
+    Every stage talks the same way (ARCHITECTURE.md, "Transport"):
     - an input binds a PULL (work) or connects a SUB (observers);
     - an output is a PUSH connected to every endpoint in a list, or a PUB
       that binds; records are packed into one batch per message type and a

@@ -1,6 +1,6 @@
 /*  csv - the ingest format: splitting rows, streaming files, writing rows
 
-    DESIGN.md's CSV ingest format is a header row and the 14 transaction
+    The CSV ingest format (proto/WIRE.md) is a header row and the 14 transaction
     fields in order; extra columns after them are ignored, so --csv-out
     output (which appends the labels) can be fed back with --file. Quoting
     follows RFC 4180 (quoted fields, embedded commas, "" for a quote) except

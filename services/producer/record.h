@@ -18,7 +18,7 @@
 #include <stdint.h>
 #include <string.h>
 
-//  The 14 fields of the ingest format, in the order of DESIGN.md.
+//  The 14 fields of the ingest format, in raw_tx order (proto/WIRE.md).
 #define RECORD_FIELDS 14
 
 typedef struct {

@@ -7,7 +7,7 @@ file given to the validator, and prints, independently of the C code:
            approved, declined, failed, late
   rejects  TSV: tx_id, reason   (rows labelled invalid:<reason>)
   summary  key=value lines
-Amounts are converted exactly as DESIGN.md says: integer minor units, rate in
+Amounts are converted exactly as ARCHITECTURE.md says: integer minor units, rate in
 billionths, rounded half away from zero.
 """
 import csv, sys
