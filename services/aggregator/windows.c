@@ -6,16 +6,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const char *s_dimensions [TXW_DIM_COUNT] = {
-    "overall", "region", "branch", "merchant", "category", "channel"
-};
-
-const char *
-txw_dimension_name (int dim)
-{
-    return dim >= 0 && dim < TXW_DIM_COUNT? s_dimensions [dim]: "unknown";
-}
-
 struct _txw_windows_t {
     txw_win_entry_t *slots;
     size_t capacity;            //  power of two
@@ -120,8 +110,8 @@ s_probe (txw_win_entry_t *slots, size_t capacity, uint64_t hash, int dim,
     }
 }
 
-//  Rebuilds the table into new_capacity slots, leaving out entries for
-//  which keep returns false.
+//  Rebuilds the table into new_capacity slots, leaving out the closed,
+//  written and published entries whose window ended by evict_before.
 static int
 s_rebuild (txw_windows_t *self, size_t new_capacity, int64_t evict_before)
 {
@@ -161,7 +151,7 @@ s_entry (txw_windows_t *self, int dim, const char *key, int64_t start)
         e->used = true;
         e->hash = hash;
         e->dim = (uint8_t) dim;
-        snprintf (e->row.dimension, sizeof e->row.dimension, "%s", s_dimensions [dim]);
+        snprintf (e->row.dimension, sizeof e->row.dimension, "%s", txw_dimension_names [dim]);
         memcpy (e->row.key, key, len < sizeof e->row.key? len + 1: sizeof e->row.key);
         e->row.key [sizeof e->row.key - 1] = 0;
         e->row.window_start_ms = start;
@@ -186,13 +176,9 @@ txw_windows_add (txw_windows_t *self, const txw_tx_t *tx)
         if (end <= watermark - self->retention_ms)
             return TXW_WIN_TOO_LATE;
     }
-    const char *keys [TXW_DIM_COUNT] = {
-        "all", tx->region, tx->branch_id, tx->merchant_id, tx->category,
-        txw_channel_name (tx->channel)
-    };
     bool flagged = tx->score >= self->flag_threshold;
     for (int dim = 0; dim < TXW_DIM_COUNT; dim++) {
-        txw_win_entry_t *e = s_entry (self, dim, keys [dim], start);
+        txw_win_entry_t *e = s_entry (self, dim, txw_dimension_key (dim, tx), start);
         if (!e) {
             log_error ("window table out of memory");
             abort ();
@@ -231,16 +217,14 @@ void
 txw_windows_restore (txw_windows_t *self, const char *dimension,
                      const txw_window_t *row)
 {
-    int dim = 0;
-    while (dim < TXW_DIM_COUNT && strcmp (s_dimensions [dim], dimension))
-        dim++;
-    if (dim == TXW_DIM_COUNT || row->window_ms != self->window_ms)
+    int dim = txw_dimension_parse (dimension);
+    if (dim < 0 || row->window_ms != self->window_ms)
         return;                 //  another dimension set or window size
     txw_win_entry_t *e = s_entry (self, dim, row->key, row->window_start_ms);
     if (!e)
         return;
     e->row = *row;
-    snprintf (e->row.dimension, sizeof e->row.dimension, "%s", s_dimensions [dim]);
+    snprintf (e->row.dimension, sizeof e->row.dimension, "%s", txw_dimension_names [dim]);
     snprintf (e->row.key, sizeof e->row.key, "%s", row->key);
     e->row.shard = self->shard;
     e->store_dirty = false;

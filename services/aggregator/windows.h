@@ -1,7 +1,7 @@
 /*  windows - event-time tumbling windows per dimension, with a watermark
 
-    Every scored transaction updates one window in each dimension (overall,
-    region, branch, merchant, category, channel). The watermark is the
+    Every scored transaction updates one window in each dimension of
+    common/dimensions.h. The watermark is the
     largest event time seen minus the allowed lateness; a window closes when
     the watermark passes its end. An event for a window that has closed is
     late: it is still counted (totals stay exact) and the window's late
@@ -10,20 +10,14 @@
     and the caller dead-letters it. Rows are always written whole, so a
     window written twice is the same row.                                     */
 
-#ifndef TXW_WINDOWS_H
-#define TXW_WINDOWS_H
+#ifndef TXW_AGGREGATOR_WINDOWS_H
+#define TXW_AGGREGATOR_WINDOWS_H
 
 #include "codec.h"
+#include "dimensions.h"
 
 #include <stdbool.h>
 #include <stdint.h>
-
-typedef enum {
-    TXW_DIM_OVERALL = 0, TXW_DIM_REGION, TXW_DIM_BRANCH, TXW_DIM_MERCHANT,
-    TXW_DIM_CATEGORY, TXW_DIM_CHANNEL, TXW_DIM_COUNT
-} txw_dimension_t;
-
-const char *txw_dimension_name (int dim);
 
 typedef struct {
     txw_window_t row;           //  what is written and published

@@ -11,6 +11,7 @@
 
 #include "state.h"
 #include "alertjson.h"
+#include "dimensions.h"
 #include "message.h"
 #include "money.h"
 
@@ -19,11 +20,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define S_DIMS 6
-static const char *s_dim_names [S_DIMS] = {
-    "overall", "region", "branch", "merchant", "category", "channel"
-};
-enum { S_OVERALL, S_REGION, S_BRANCH, S_MERCHANT, S_CATEGORY, S_CHANNEL };
 
 //  Two periods for the trend of the top lists, plus the window in progress.
 #define S_RETENTION_MS  (2 * GW_PERIOD_MS)
@@ -67,15 +63,6 @@ struct _gw_state_t {
     char currency [4];
     int currency_exponent;
 };
-
-static int
-s_dim_parse (const char *name)
-{
-    for (int i = 0; i < S_DIMS; i++)
-        if (!strcmp (s_dim_names [i], name))
-            return i;
-    return -1;
-}
 
 static void
 s_series_free (void **item)
@@ -139,7 +126,7 @@ static s_series_t *
 s_series (gw_state_t *self, int dim, const char *key)
 {
     char name [TXW_ID_MAX + 16];
-    snprintf (name, sizeof name, "%s/%s", s_dim_names [dim], key);
+    snprintf (name, sizeof name, "%s/%s", txw_dimension_names [dim], key);
     s_series_t *series = zhashx_lookup (self->series, name);
     if (series)
         return series;
@@ -149,7 +136,7 @@ s_series (gw_state_t *self, int dim, const char *key)
     series->dim = dim;
     snprintf (series->key, sizeof series->key, "%s", key);
     zhashx_insert (self->series, name, series);
-    if (dim == S_OVERALL)
+    if (dim == TXW_DIM_OVERALL)
         self->overall = series;
     return series;
 }
@@ -226,7 +213,7 @@ s_window_sum (const s_window_t *w, gw_totals_t *sum)
 static void
 s_view (const s_series_t *series, const s_window_t *w, gw_window_t *out)
 {
-    out->dimension = s_dim_names [series->dim];
+    out->dimension = txw_dimension_names [series->dim];
     snprintf (out->key, sizeof out->key, "%s", series->key);
     out->start_ms = w->start_ms;
     out->window_ms = w->window_ms;
@@ -257,7 +244,7 @@ gw_state_window (gw_state_t *self, const txw_window_t *row, int64_t now_ms, gw_w
         .declined = row->declined, .failed = row->failed, .flagged = row->flagged,
         .score_sum = row->score_sum, .late = row->late, .closed = row->closed
     };
-    return s_store (self, s_dim_parse (row->dimension), row->key, row->window_start_ms,
+    return s_store (self, txw_dimension_parse (row->dimension), row->key, row->window_start_ms,
                     row->window_ms, row->shard, &t, now_ms, out);
 }
 
@@ -304,7 +291,7 @@ gw_state_prune (gw_state_t *self, int64_t now_ms)
             memmove (s->windows, s->windows + old, (s->count - old) * sizeof *s->windows);
             s->count -= old;
         }
-        if (s->count == 0 && s->dim != S_OVERALL && empty)
+        if (s->count == 0 && s->dim != TXW_DIM_OVERALL && empty)
             zlistx_add_end (empty, strdup ((const char *) zhashx_cursor (self->series)));
     }
     for (char *name = empty? zlistx_first (empty): NULL; name; name = zlistx_next (empty))
@@ -563,7 +550,7 @@ json_t *
 gw_state_top (gw_state_t *self, const char *dimension, int64_t now_ms)
 {
     size_t count;
-    s_item_t *items = s_items (self, s_dim_parse (dimension), now_ms, &count);
+    s_item_t *items = s_items (self, txw_dimension_parse (dimension), now_ms, &count);
     json_t *array = json_array ();
     if (!items || !array) {
         free (items);
@@ -593,7 +580,7 @@ json_t *
 gw_state_branches (gw_state_t *self, int64_t now_ms)
 {
     size_t count;
-    s_item_t *items = s_items (self, S_BRANCH, now_ms, &count);
+    s_item_t *items = s_items (self, TXW_DIM_BRANCH, now_ms, &count);
     json_t *array = json_array ();
     if (!items || !array) {
         free (items);
@@ -620,7 +607,7 @@ json_t *
 gw_state_regions (gw_state_t *self, int64_t now_ms)
 {
     size_t count;
-    s_item_t *items = s_items (self, S_REGION, now_ms, &count);
+    s_item_t *items = s_items (self, TXW_DIM_REGION, now_ms, &count);
     json_t *array = json_array ();
     if (!items || !array) {
         free (items);

@@ -2,6 +2,7 @@
 
 #include "api.h"
 #include "alertjson.h"
+#include "dimensions.h"
 #include "codec.h"
 #include "params.h"
 #include "reasons.h"
@@ -26,10 +27,6 @@ const char *const qapi_reject_codes [] = {
     NULL
 };
 
-static const char *const s_dimensions [] = {
-    "overall", "region", "branch", "merchant", "category", "channel", NULL
-};
-enum { S_DIM_OVERALL = 0 };
 
 //  --- JSON helpers -------------------------------------------------------------
 
@@ -350,17 +347,17 @@ qapi_timeseries (qapi_t *api, const qrequest_t *req, json_t **out)
     int64_t minutes;
     const char *key;
     if (qparams_parse (&params, req->query, allowed, &err)
-    ||  qparams_enum (&params, "dimension", s_dimensions, S_DIM_OVERALL, &dimension, &err)
+    ||  qparams_enum (&params, "dimension", txw_dimension_names, TXW_DIM_OVERALL, &dimension, &err)
     ||  qparams_text (&params, "key", TXW_ID_MAX, NULL, &key, &err)
     ||  qparams_enum (&params, "metric", s_metrics, S_M_COUNT, &metric, &err)
     ||  qparams_int (&params, "minutes", 60, 1, 1440, &minutes, &err))
         return s_bad_parameter (&err, out);
-    if (dimension == S_DIM_OVERALL && key && strcmp (key, "all")) {
+    if (dimension == TXW_DIM_OVERALL && key && strcmp (key, "all")) {
         qerror_set (&err, "key", "must be all for dimension overall");
         return s_bad_parameter (&err, out);
     }
-    if (dimension != S_DIM_OVERALL && !key) {
-        qerror_set (&err, "key", "is required for dimension %s", s_dimensions [dimension]);
+    if (dimension != TXW_DIM_OVERALL && !key) {
+        qerror_set (&err, "key", "is required for dimension %s", txw_dimension_names [dimension]);
         return s_bad_parameter (&err, out);
     }
     if (!key)
@@ -368,7 +365,7 @@ qapi_timeseries (qapi_t *api, const qrequest_t *req, json_t **out)
     int64_t from_ms = req->now_ms - minutes * 60000;
     char from [RFC3339_SIZE];
     s_param_time (from, from_ms);
-    const char *values [] = { s_dimensions [dimension], key, from };
+    const char *values [] = { txw_dimension_names [dimension], key, from };
     int status;
     PGresult *res = s_query1 (api,
         "SELECT " S_MS ("window_start") ", " S_MS ("window_end - window_start") ","
@@ -388,7 +385,7 @@ qapi_timeseries (qapi_t *api, const qrequest_t *req, json_t **out)
             "closed", PQgetvalue (res, row, 9) [0] == 't'));
     PQclear (res);
     *out = json_pack ("{s:s,s:s,s:s,s:I,s:I,s:s,s:o}",
-        "dimension", s_dimensions [dimension], "key", key, "metric", s_metrics [metric],
+        "dimension", txw_dimension_names [dimension], "key", key, "metric", s_metrics [metric],
         "minutes", (json_int_t) minutes, "window_ms", (json_int_t) window_ms,
         "currency", api->currency, "points", points);
     return 200;
@@ -417,13 +414,11 @@ qapi_top (qapi_t *api, const qrequest_t *req, json_t **out)
     static const char *const by_sql [] = { S_TOP_SQL ("c"), S_TOP_SQL ("v"), S_TOP_SQL ("f") };
     qparams_t params;
     qerror_t err;
-    int by, dimension = -1;
+    int by;
     int64_t minutes, limit;
-    for (int i = 1; s_dimensions [i]; i++)
-        if (!strcmp (req->arg, s_dimensions [i]))
-            dimension = i;
-    if (dimension < 0) {
-        qerror_set (&err, "dimension", "must be one of region, branch, merchant, category, channel");
+    int dimension = txw_dimension_parse (req->arg);
+    if (dimension <= TXW_DIM_OVERALL) {
+        qerror_set (&err, "dimension", "must be one of %s", txw_dimension_list (TXW_DIM_OVERALL + 1));
         return s_bad_parameter (&err, out);
     }
     if (qparams_parse (&params, req->query, allowed, &err)
@@ -435,7 +430,7 @@ qapi_top (qapi_t *api, const qrequest_t *req, json_t **out)
     s_param_time (from, req->now_ms - minutes * 60000);
     s_param_time (before, req->now_ms - 2 * minutes * 60000);
     s_param_int (limit_text, sizeof limit_text, limit);
-    const char *values [] = { s_dimensions [dimension], from, before, limit_text };
+    const char *values [] = { txw_dimension_names [dimension], from, before, limit_text };
     int status;
     PGresult *res = s_query1 (api, by_sql [by], 4, values, &status, out);
     if (!res)
@@ -453,7 +448,7 @@ qapi_top (qapi_t *api, const qrequest_t *req, json_t **out)
                                                     / (double) previous, 4)): json_null ()));
     }
     PQclear (res);
-    *out = json_pack ("{s:s,s:s,s:I,s:s,s:o}", "dimension", s_dimensions [dimension],
+    *out = json_pack ("{s:s,s:s,s:I,s:s,s:o}", "dimension", txw_dimension_names [dimension],
                       "by", by_names [by], "minutes", (json_int_t) minutes,
                       "currency", api->currency, "items", items);
     return 200;
