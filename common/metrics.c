@@ -119,24 +119,6 @@ txw_histogram_observe_us (txw_histogram_t *self, int64_t us)
     __atomic_fetch_add (&self->sum_us, (uint64_t) us, __ATOMIC_RELAXED);
 }
 
-int64_t
-txw_histogram_quantile_us (const txw_histogram_t *self, double q)
-{
-    uint64_t total = __atomic_load_n (&self->count, __ATOMIC_RELAXED);
-    if (total == 0)
-        return -1;
-    uint64_t rank = (uint64_t) (q * (double) total);
-    if (rank >= total)
-        rank = total - 1;
-    uint64_t seen = 0;
-    for (int b = 0; b <= S_BUCKETS; b++) {
-        seen += __atomic_load_n (&self->buckets [b], __ATOMIC_RELAXED);
-        if (seen > rank)
-            return b < S_BUCKETS? s_bounds_us [b]: s_bounds_us [S_BUCKETS - 1] * 10;
-    }
-    return s_bounds_us [S_BUCKETS - 1] * 10;
-}
-
 //  A growable text buffer for the render; aborts on out-of-memory, which at
 //  this size means the process is finished anyway.
 typedef struct { char *data; size_t len, cap; } s_text_t;

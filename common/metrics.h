@@ -28,10 +28,6 @@ uint64_t txw_counter_value (const txw_counter_t *self);
 //  Records one observation of us microseconds.
 void txw_histogram_observe_us (txw_histogram_t *self, int64_t us);
 
-//  Returns the q-quantile (0..1) in microseconds estimated from the buckets
-//  (upper bound of the bucket the quantile falls in), or -1 if empty.
-int64_t txw_histogram_quantile_us (const txw_histogram_t *self, double q);
-
 //  Renders every metric in the Prometheus text format. Caller frees.
 char *txw_metrics_render (void);
 

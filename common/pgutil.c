@@ -69,17 +69,6 @@ txw_pg_exec (PGconn *conn, const char *sql)
     return rc;
 }
 
-bool
-txw_pg_alive (PGconn *conn)
-{
-    if (!conn)
-        return false;
-    if (PQstatus (conn) == CONNECTION_OK)
-        return true;
-    PQreset (conn);
-    return PQstatus (conn) == CONNECTION_OK;
-}
-
 int
 txw_pg_migrate (PGconn *conn)
 {

@@ -3,7 +3,7 @@
     Migrations are the numbered files in proto/sql/, compiled into the binary
     (build/gen/migrations.c). Each is applied once, in its own transaction,
     under an advisory lock so that several processes starting together do not
-    race, and recorded in txw.schema_migrations.
+    race, and recorded in txw_data.schema_migrations.
     Bulk writes go through COPY in text format: a txw_copybuf_t collects rows
     with the escaping COPY needs and is sent in one PQputCopyData.           */
 
@@ -42,9 +42,6 @@ int txw_pg_migrate_url (const char *url);
 
 //  Runs a command without results; returns 0 or -1 (logged).
 int txw_pg_exec (PGconn *conn, const char *sql);
-
-//  True if the connection is usable; tries one reset if it is not.
-bool txw_pg_alive (PGconn *conn);
 
 typedef struct {
     char *data;

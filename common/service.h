@@ -35,7 +35,7 @@ typedef struct {
       &(cfg).admin_port, 0, 65535 },                                                   \
     { "log-level", TXW_OPT_STRING, "info", "debug, info, warn or error",               \
       &(cfg).log_level, 0, 0 },                                                        \
-    { "id", TXW_OPT_STRING, "", "source id stamped on messages (default: name-pid)",   \
+    { "id", TXW_OPT_STRING, "", "source id stamped on messages (default: name@hostname)", \
       &(cfg).id, 0, 0 },                                                               \
     { "hwm", TXW_OPT_INT, "256", "high-water mark of work sockets, in batches",        \
       &(cfg).hwm, 1, 1000000 },                                                        \

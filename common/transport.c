@@ -935,9 +935,8 @@ txw_in_new_pull (const char *endpoints, int hwm)
 }
 
 txw_in_t *
-txw_in_new_sub (const char *endpoints, const char *topics)
+txw_in_new_sub (const char *endpoints)
 {
-    (void) topics;      //  envelopes have no topic prefix: subscribe to all
     return s_in_new (ZMQ_SUB, endpoints, false, 10000);
 }
 

@@ -150,7 +150,8 @@ typedef struct {
 
 //  PULL bound to a list of endpoints, or SUB connected to a list.
 txw_in_t *txw_in_new_pull (const char *endpoints, int hwm);
-txw_in_t *txw_in_new_sub (const char *endpoints, const char *topics);
+//  A SUB takes every message: envelopes carry no topic prefix to filter on.
+txw_in_t *txw_in_new_sub (const char *endpoints);
 void txw_in_destroy (txw_in_t **self_p);
 void *txw_in_socket (txw_in_t *self);
 //  Applies endpoint changes the resolver found. txw_in_recv does it too; a

@@ -9,8 +9,8 @@
     since the last flush are held, so memory follows the flush interval, not
     the number of customers.                                                  */
 
-#ifndef TXW_ACCOUNTS_H
-#define TXW_ACCOUNTS_H
+#ifndef TXW_AGGREGATOR_ACCOUNTS_H
+#define TXW_AGGREGATOR_ACCOUNTS_H
 
 #include "codec.h"
 

@@ -17,8 +17,8 @@
     window share one key (region_health:<region>:<window start>) and are
     stored once.                                                              */
 
-#ifndef TXW_HEALTH_H
-#define TXW_HEALTH_H
+#ifndef TXW_AGGREGATOR_HEALTH_H
+#define TXW_AGGREGATOR_HEALTH_H
 
 #include "codec.h"
 

@@ -11,8 +11,8 @@
     marked to be written again, and the next flush retries after a back-off.
                                                                               */
 
-#ifndef TXW_SINK_H
-#define TXW_SINK_H
+#ifndef TXW_AGGREGATOR_SINK_H
+#define TXW_AGGREGATOR_SINK_H
 
 #include "codec.h"
 #include "windows.h"

@@ -11,8 +11,8 @@
     delays them: the watcher reconnects and continues from the last ack it
     saw.                                                                      */
 
-#ifndef GW_ACKS_H
-#define GW_ACKS_H
+#ifndef TXW_GATEWAY_ACKS_H
+#define TXW_GATEWAY_ACKS_H
 
 #include <czmq.h>
 

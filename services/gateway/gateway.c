@@ -65,7 +65,7 @@ s_feed_open (gateway_t *self, int i, const char *name, const char *endpoints)
         log_info ("no %s endpoints: that feed is off", name);
         return 0;
     }
-    self->feeds [i].in = txw_in_new_sub (endpoints, "");
+    self->feeds [i].in = txw_in_new_sub (endpoints);
     if (!self->feeds [i].in) {
         log_error ("bad %s endpoints '%s'", name, endpoints);
         return -1;

@@ -9,8 +9,8 @@
     whose sequence numbers jump tells every client with a gap message
     (reason "upstream").                                                     */
 
-#ifndef GW_GATEWAY_H
-#define GW_GATEWAY_H
+#ifndef TXW_GATEWAY_H
+#define TXW_GATEWAY_H
 
 #include "service.h"
 

@@ -11,8 +11,8 @@
     converters below and common/alertjson.h (alerts, strings, times) turn
     wire records (common/codec.h) into its objects.                          */
 
-#ifndef GW_MESSAGE_H
-#define GW_MESSAGE_H
+#ifndef TXW_GATEWAY_MESSAGE_H
+#define TXW_GATEWAY_MESSAGE_H
 
 #include "alertjson.h"
 #include "codec.h"

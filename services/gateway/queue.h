@@ -12,8 +12,8 @@
     No locking here: the client (server.c) holds its mutex around these
     calls. Pure so the rules can be unit tested.                            */
 
-#ifndef GW_QUEUE_H
-#define GW_QUEUE_H
+#ifndef TXW_GATEWAY_QUEUE_H
+#define TXW_GATEWAY_QUEUE_H
 
 #include "message.h"
 

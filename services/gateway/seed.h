@@ -7,8 +7,8 @@
     that the state keeps (two hours, for the trends of the top lists), so
     live rows from each shard replace exactly their own part.               */
 
-#ifndef GW_SEED_H
-#define GW_SEED_H
+#ifndef TXW_GATEWAY_SEED_H
+#define TXW_GATEWAY_SEED_H
 
 #include "state.h"
 

@@ -22,8 +22,8 @@
     client receives broadcasts only after its snapshot, so hello and
     snapshot always come first.                                             */
 
-#ifndef GW_SERVER_H
-#define GW_SERVER_H
+#ifndef TXW_GATEWAY_SERVER_H
+#define TXW_GATEWAY_SERVER_H
 
 #include "message.h"
 #include "metrics.h"

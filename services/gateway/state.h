@@ -15,8 +15,8 @@
 
     Single-threaded: only the gateway's receive loop touches it.            */
 
-#ifndef GW_STATE_H
-#define GW_STATE_H
+#ifndef TXW_GATEWAY_STATE_H
+#define TXW_GATEWAY_STATE_H
 
 #include "codec.h"
 

@@ -8,8 +8,8 @@
     in the queue (and counts against --queue) until each URL has it or has
     given up on it. policy.h decides what an answer means.                   */
 
-#ifndef NT_DELIVERY_H
-#define NT_DELIVERY_H
+#ifndef TXW_NOTIFIER_DELIVERY_H
+#define TXW_NOTIFIER_DELIVERY_H
 
 #include <stdbool.h>
 #include <stddef.h>

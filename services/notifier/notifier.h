@@ -8,8 +8,8 @@
     alert can come from several aggregator shards) and hands each alert to
     the delivery thread (delivery.h) without ever waiting for a receiver.   */
 
-#ifndef NT_NOTIFIER_H
-#define NT_NOTIFIER_H
+#ifndef TXW_NOTIFIER_H
+#define TXW_NOTIFIER_H
 
 #include "delivery.h"
 #include "service.h"

@@ -4,8 +4,8 @@
     (common/alertjson.h): id null (a live alert is not stored yet), its
     stable key (txw_alert_key), status open, and the account masked.        */
 
-#ifndef NT_PAYLOAD_H
-#define NT_PAYLOAD_H
+#ifndef TXW_NOTIFIER_PAYLOAD_H
+#define TXW_NOTIFIER_PAYLOAD_H
 
 #include "alertjson.h"
 #include "codec.h"

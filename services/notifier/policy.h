@@ -11,8 +11,8 @@
       alerts failing together do not retry together; a Retry-After header
       from the receiver wins over the schedule (still capped).               */
 
-#ifndef NT_POLICY_H
-#define NT_POLICY_H
+#ifndef TXW_NOTIFIER_POLICY_H
+#define TXW_NOTIFIER_POLICY_H
 
 #include <stdint.h>
 

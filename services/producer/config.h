@@ -5,8 +5,8 @@
     sense together (the injection rates, --start, --file with --csv-out), so
     the rest of the service can trust what it gets.                          */
 
-#ifndef CONFIG_H
-#define CONFIG_H
+#ifndef TXW_PRODUCER_CONFIG_H
+#define TXW_PRODUCER_CONFIG_H
 
 #include "service.h"
 

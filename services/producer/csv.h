@@ -10,8 +10,8 @@
     (csv_columns, csv_quoting) instead of skipping it. The writer is plain
     buffered stdio.                                                          */
 
-#ifndef CSV_H
-#define CSV_H
+#ifndef TXW_PRODUCER_CSV_H
+#define TXW_PRODUCER_CSV_H
 
 #include "codec.h"
 #include "record.h"

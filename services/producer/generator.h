@@ -8,8 +8,8 @@
     the same configuration gives the same records, byte for byte, in every
     run and whatever the sink. It allocates only in generator_new.          */
 
-#ifndef GENERATOR_H
-#define GENERATOR_H
+#ifndef TXW_PRODUCER_GENERATOR_H
+#define TXW_PRODUCER_GENERATOR_H
 
 #include "record.h"
 

@@ -7,8 +7,8 @@
     built once from the seed at start-up, so the hot path only indexes
     arrays, and the same seed always builds the same bank.                   */
 
-#ifndef POPULATION_H
-#define POPULATION_H
+#ifndef TXW_PRODUCER_POPULATION_H
+#define TXW_PRODUCER_POPULATION_H
 
 #include "codec.h"
 #include "prng.h"

@@ -5,8 +5,8 @@
     every run and on every sink, and the hot path stays a few instructions
     per draw.                                                               */
 
-#ifndef PRNG_H
-#define PRNG_H
+#ifndef TXW_PRODUCER_PRNG_H
+#define TXW_PRODUCER_PRNG_H
 
 #include <stddef.h>
 #include <stdint.h>

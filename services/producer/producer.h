@@ -7,8 +7,8 @@
     batches while it waits, stops at --count, --duration, end of file or
     SIGTERM, and drains before it returns.                                  */
 
-#ifndef PRODUCER_H
-#define PRODUCER_H
+#ifndef TXW_PRODUCER_H
+#define TXW_PRODUCER_H
 
 #include "config.h"
 #include "service.h"

@@ -8,8 +8,8 @@
     into the CSV reader's line buffer. The labels (is_fraud, pattern,
     injected) are for the CSV output and the tests and never go on the wire. */
 
-#ifndef RECORD_H
-#define RECORD_H
+#ifndef TXW_PRODUCER_RECORD_H
+#define TXW_PRODUCER_RECORD_H
 
 #include "codec.h"
 #include "rfc3339.h"

@@ -6,8 +6,8 @@
     rejections go in batches of their own message type. The fraud labels
     stay behind: only the txw_raw_tx_t fields are packed.                   */
 
-#ifndef SENDER_H
-#define SENDER_H
+#ifndef TXW_PRODUCER_SENDER_H
+#define TXW_PRODUCER_SENDER_H
 
 #include "codec.h"
 #include "record.h"

@@ -1,15 +1,16 @@
 /*  api - the endpoints of the REST API: parameters, SQL, JSON
 
     One function per endpoint of proto/SERVING.md. Each validates its
-    parameters (params.c), reads the stable views in schema txw with
-    parameterised statements over a pooled connection, and builds the
+    parameters (params.c), reads the stable views in schema txw (the one
+    write is an alert's acknowledgement) with parameterised statements over
+    a pooled connection, and builds the
     response body with jansson. The server (server.c) does the routing,
     caching and HTTP around them. Times come out of PostgreSQL as epoch
     milliseconds and are formatted here (RFC 3339, UTC, milliseconds), so
     every time in the API has the same form whatever the session settings.  */
 
-#ifndef QUERY_API_H
-#define QUERY_API_H
+#ifndef TXW_QUERY_API_H
+#define TXW_QUERY_API_H
 
 #include "pool.h"
 

@@ -15,8 +15,8 @@
     after the TTL, and under load no request waits for the database but the
     refreshing one. A refresher that fails calls qcache_abandon.            */
 
-#ifndef QUERY_CACHE_H
-#define QUERY_CACHE_H
+#ifndef TXW_QUERY_CACHE_H
+#define TXW_QUERY_CACHE_H
 
 #include "metrics.h"
 

@@ -8,8 +8,8 @@
     with the parameter's name and a message for people, which the server
     turns into 400 {"error":"bad_parameter","parameter":...,"message":...}. */
 
-#ifndef QUERY_PARAMS_H
-#define QUERY_PARAMS_H
+#ifndef TXW_QUERY_PARAMS_H
+#define TXW_QUERY_PARAMS_H
 
 #include <stdbool.h>
 #include <stddef.h>

@@ -14,8 +14,8 @@
     A monitor thread pings the database every second when no request has
     used it meanwhile; qpool_ready () is what /readyz reports.              */
 
-#ifndef QUERY_POOL_H
-#define QUERY_POOL_H
+#ifndef TXW_QUERY_POOL_H
+#define TXW_QUERY_POOL_H
 
 #include "metrics.h"
 

@@ -6,8 +6,8 @@
     (cache.c) and the HTTP listener, and routes each request to its endpoint
     (api.c), whose parameters params.c checks.                              */
 
-#ifndef QUERY_H
-#define QUERY_H
+#ifndef TXW_QUERY_H
+#define TXW_QUERY_H
 
 #include "service.h"
 

@@ -6,8 +6,8 @@
     ({"error":..., "message":...}), and no usable answer at all (network
     down, not JSON). Errors are printed here, once, in one format.          */
 
-#ifndef CTL_API_H
-#define CTL_API_H
+#ifndef TXW_TXWCTL_API_H
+#define TXW_TXWCTL_API_H
 
 #include <jansson.h>
 #include <stdbool.h>

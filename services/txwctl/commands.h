@@ -6,8 +6,8 @@
     exit code: CTL_OK, CTL_API_ERROR (the API or the network failed; the
     message is printed) or CTL_USAGE (bad options; the message is printed). */
 
-#ifndef CTL_COMMANDS_H
-#define CTL_COMMANDS_H
+#ifndef TXW_TXWCTL_COMMANDS_H
+#define TXW_TXWCTL_COMMANDS_H
 
 #include "api.h"
 

@@ -6,8 +6,8 @@
     "EUR 1234.56" through txw_format_amount (common/money.h), never through
     a float. Times stay the API's RFC 3339 strings. A missing value is "-". */
 
-#ifndef CTL_RENDER_H
-#define CTL_RENDER_H
+#ifndef TXW_TXWCTL_RENDER_H
+#define TXW_TXWCTL_RENDER_H
 
 #include <jansson.h>
 #include <stdio.h>

@@ -8,8 +8,8 @@
     snapshot. When the connection drops it reconnects with a growing pause
     (up to 10 s) until Ctrl-C.                                              */
 
-#ifndef CTL_TAIL_H
-#define CTL_TAIL_H
+#ifndef TXW_TXWCTL_TAIL_H
+#define TXW_TXWCTL_TAIL_H
 
 #include <stdbool.h>
 

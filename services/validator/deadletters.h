@@ -11,8 +11,8 @@
     counted. Text that PostgreSQL would refuse (invalid UTF-8, NUL) is
     cleaned first, so one bad row cannot block the rest.                     */
 
-#ifndef DEADLETTERS_H
-#define DEADLETTERS_H
+#ifndef TXW_VALIDATOR_DEADLETTERS_H
+#define TXW_VALIDATOR_DEADLETTERS_H
 
 #include "codec.h"
 #include "metrics.h"

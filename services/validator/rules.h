@@ -9,8 +9,8 @@
     (account and device ids) is masked. A good record costs no allocation
     and no formatting; only a rejected one pays for its message.             */
 
-#ifndef RULES_H
-#define RULES_H
+#ifndef TXW_VALIDATOR_RULES_H
+#define TXW_VALIDATOR_RULES_H
 
 #include "codec.h"
 #include "money.h"

@@ -7,8 +7,8 @@
     PostgreSQL by deadletters.c. It keeps no state of its own, so any number
     of validators can share the producers' output.                          */
 
-#ifndef VALIDATOR_H
-#define VALIDATOR_H
+#ifndef TXW_VALIDATOR_H
+#define TXW_VALIDATOR_H
 
 #include "service.h"
 
