@@ -14,9 +14,17 @@ static const char *s_types [] = { "none", "raw_tx", "tx", "scored_tx", "reject",
                                   "alert", "window", "heartbeat" };
 
 const char *txw_raw_field_names [TXW_RAW_FIELDS] = {
-    "tx_id", "ts", "account_id", "amount", "currency", "merchant_id", "category",
-    "channel", "branch_id", "region", "country", "device_id", "product_id",
-    "status", "origin_us", "line_no"
+#define S_NAME(NAME, member, kind, required, pii) [TXW_RAW_##NAME] = #member,
+    TXW_RAW_TX_FIELDS (S_NAME)
+#undef S_NAME
+    [TXW_RAW_ORIGIN_US] = "origin_us",
+    [TXW_RAW_LINE_NO] = "line_no"
+};
+
+const size_t txw_raw_text_offsets [TXW_RAW_TEXT_FIELDS] = {
+#define S_OFFSET(NAME, member, kind, required, pii) offsetof (txw_raw_tx_t, member),
+    TXW_RAW_TX_FIELDS (S_OFFSET)
+#undef S_OFFSET
 };
 
 const char *
@@ -421,11 +429,6 @@ txw_raw_tx_decode (txw_cursor_t *cur, txw_raw_tx_t *out, const char **error)
         return -1;
     memset (out, 0, sizeof *out);
     out->bad_field = -1;
-    txw_str_t *strs [] = {
-        &out->tx_id, &out->ts, &out->account_id, &out->amount, &out->currency,
-        &out->merchant_id, &out->category, &out->channel, &out->branch_id,
-        &out->region, &out->country, &out->device_id, &out->product_id, &out->status
-    };
     uint32_t known = fields < TXW_RAW_FIELDS? fields: TXW_RAW_FIELDS;
     for (uint32_t i = 0; i < known; i++) {
         if (s_left (cur) >= 1 && *cur->p == 0xC0) {
@@ -433,9 +436,9 @@ txw_raw_tx_decode (txw_cursor_t *cur, txw_raw_tx_t *out, const char **error)
             continue;
         }
         int rc;
-        if (i < 14) {
-            rc = s_str (cur, strs [i]);
-            if (rc == 1 && i == 1) {
+        if (i < TXW_RAW_TEXT_FIELDS) {
+            rc = s_str (cur, txw_raw_text (out, (int) i));
+            if (rc == 1 && i == TXW_RAW_TS) {
                 rc = s_int (cur, &out->ts_ms);
                 out->ts_is_int = rc == 0;
             }
@@ -444,7 +447,7 @@ txw_raw_tx_decode (txw_cursor_t *cur, txw_raw_tx_t *out, const char **error)
             int64_t v = 0;
             rc = s_int (cur, &v);
             if (rc == 0) {
-                if (i == 14)
+                if (i == TXW_RAW_ORIGIN_US)
                     out->origin_us = v;
                 else
                     out->line_no = v < 0? 0: (uint64_t) v;
@@ -490,23 +493,12 @@ void
 txw_raw_tx_encode (msgpack_packer *pk, const txw_raw_tx_t *raw)
 {
     msgpack_pack_array (pk, TXW_RAW_FIELDS);
-    s_pack_view (pk, raw->tx_id);
-    if (raw->ts_is_int)
-        msgpack_pack_int64 (pk, raw->ts_ms);
-    else
-        s_pack_view (pk, raw->ts);
-    s_pack_view (pk, raw->account_id);
-    s_pack_view (pk, raw->amount);
-    s_pack_view (pk, raw->currency);
-    s_pack_view (pk, raw->merchant_id);
-    s_pack_view (pk, raw->category);
-    s_pack_view (pk, raw->channel);
-    s_pack_view (pk, raw->branch_id);
-    s_pack_view (pk, raw->region);
-    s_pack_view (pk, raw->country);
-    s_pack_view (pk, raw->device_id);
-    s_pack_view (pk, raw->product_id);
-    s_pack_view (pk, raw->status);
+    for (int i = 0; i < TXW_RAW_TEXT_FIELDS; i++) {
+        if (i == TXW_RAW_TS && raw->ts_is_int)
+            msgpack_pack_int64 (pk, raw->ts_ms);
+        else
+            s_pack_view (pk, *txw_raw_text_of (raw, i));
+    }
     msgpack_pack_int64 (pk, raw->origin_us);
     msgpack_pack_uint64 (pk, raw->line_no);
 }

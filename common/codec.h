@@ -86,10 +86,43 @@ typedef struct {
 
 //  --- Records -------------------------------------------------------------
 
-#define TXW_RAW_FIELDS 16
+//  The text fields of a raw transaction in wire order, which is also the
+//  order of the CSV ingest columns: the one list the codec, the validator
+//  and the producer take them from.
+//  X (NAME, member, kind, required, pii)
+//    kind: ID (bytes [A-Za-z0-9_.:-]), NAME (a short label), OTHER (a rule
+//    of its own: time, amount, code); pii: masked wherever people read it.
+#define TXW_RAW_TX_FIELDS(X)                                    \
+    X (TX_ID,       tx_id,       ID,    true,  false)           \
+    X (TS,          ts,          OTHER, true,  false)           \
+    X (ACCOUNT_ID,  account_id,  ID,    true,  true)            \
+    X (AMOUNT,      amount,      OTHER, true,  false)           \
+    X (CURRENCY,    currency,    OTHER, true,  false)           \
+    X (MERCHANT_ID, merchant_id, ID,    true,  false)           \
+    X (CATEGORY,    category,    NAME,  true,  false)           \
+    X (CHANNEL,     channel,     OTHER, true,  false)           \
+    X (BRANCH_ID,   branch_id,   NAME,  true,  false)           \
+    X (REGION,      region,      NAME,  true,  false)           \
+    X (COUNTRY,     country,     OTHER, true,  false)           \
+    X (DEVICE_ID,   device_id,   ID,    true,  true)            \
+    X (PRODUCT_ID,  product_id,  ID,    false, false)           \
+    X (STATUS,      status,      OTHER, true,  false)
+
+//  Positions: the text fields, then origin_us and line_no (integers).
+enum {
+#define TXW_RAW_ENUM(NAME, member, kind, required, pii) TXW_RAW_##NAME,
+    TXW_RAW_TX_FIELDS (TXW_RAW_ENUM)
+#undef TXW_RAW_ENUM
+    TXW_RAW_TEXT_FIELDS,
+    TXW_RAW_ORIGIN_US = TXW_RAW_TEXT_FIELDS,
+    TXW_RAW_LINE_NO,
+    TXW_RAW_FIELDS
+};
+
 typedef struct {
-    txw_str_t tx_id, ts, account_id, amount, currency, merchant_id, category,
-              channel, branch_id, region, country, device_id, product_id, status;
+#define TXW_RAW_MEMBER(NAME, member, kind, required, pii) txw_str_t member;
+    TXW_RAW_TX_FIELDS (TXW_RAW_MEMBER)
+#undef TXW_RAW_MEMBER
     int64_t ts_ms;              //  set when ts arrived as an integer (ms)
     bool ts_is_int;
     int64_t origin_us;
@@ -99,6 +132,19 @@ typedef struct {
 
 //  Names of the raw fields by position, for reason messages.
 extern const char *txw_raw_field_names [TXW_RAW_FIELDS];
+
+//  The text field at position field (< TXW_RAW_TEXT_FIELDS) of raw.
+extern const size_t txw_raw_text_offsets [TXW_RAW_TEXT_FIELDS];
+static inline txw_str_t *
+txw_raw_text (txw_raw_tx_t *raw, int field)
+{
+    return (txw_str_t *) ((char *) raw + txw_raw_text_offsets [field]);
+}
+static inline const txw_str_t *
+txw_raw_text_of (const txw_raw_tx_t *raw, int field)
+{
+    return (const txw_str_t *) ((const char *) raw + txw_raw_text_offsets [field]);
+}
 
 typedef struct {
     char tx_id [TXW_ID_MAX + 1];

@@ -13,10 +13,7 @@
 #include <string.h>
 #include <strings.h>
 
-const char *csv_columns [RECORD_FIELDS] = {
-    "tx_id", "ts", "account_id", "amount", "currency", "merchant_id", "category",
-    "channel", "branch_id", "region", "country", "device_id", "product_id", "status"
-};
+const char *const *csv_columns = txw_raw_field_names;
 const char *csv_label_columns [3] = { "is_fraud", "fraud_pattern", "injected" };
 
 int

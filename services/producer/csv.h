@@ -23,7 +23,7 @@
 #define CSV_PAYLOAD_MAX 200     //  bytes of a bad row kept in its dead letter
 
 //  The header of the ingest format, and the label columns --csv-out adds.
-extern const char *csv_columns [RECORD_FIELDS];
+extern const char *const *csv_columns;      //  RECORD_FIELDS of them
 extern const char *csv_label_columns [3];
 
 //  Splits line (len bytes, no line terminator) in place: quoted fields are

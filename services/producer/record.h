@@ -18,8 +18,9 @@
 #include <stdint.h>
 #include <string.h>
 
-//  The 14 fields of the ingest format, in raw_tx order (proto/WIRE.md).
-#define RECORD_FIELDS 14
+//  The fields of the ingest format: raw_tx's text fields, in their order
+//  (codec.h, proto/WIRE.md).
+#define RECORD_FIELDS TXW_RAW_TEXT_FIELDS
 
 typedef struct {
     txw_raw_tx_t raw;           //  the wire record (views)
@@ -51,14 +52,7 @@ record_view (const char *s)
 static inline txw_str_t *
 record_field (record_t *self, int index)
 {
-    txw_str_t *fields [RECORD_FIELDS] = {
-        &self->raw.tx_id, &self->raw.ts, &self->raw.account_id, &self->raw.amount,
-        &self->raw.currency, &self->raw.merchant_id, &self->raw.category,
-        &self->raw.channel, &self->raw.branch_id, &self->raw.region,
-        &self->raw.country, &self->raw.device_id, &self->raw.product_id,
-        &self->raw.status
-    };
-    return fields [index];
+    return txw_raw_text (&self->raw, index);
 }
 
 //  Clears the labels and the non-field parts of the wire record.

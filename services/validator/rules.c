@@ -22,40 +22,27 @@ struct _rules_t {
     int64_t max_future_ms;
 };
 
-//  Raw field positions (codec.h order, = txw_raw_field_names).
+//  Raw field positions (codec.h, TXW_RAW_TX_FIELDS).
 enum {
-    F_TX_ID, F_TS, F_ACCOUNT_ID, F_AMOUNT, F_CURRENCY, F_MERCHANT_ID,
-    F_CATEGORY, F_CHANNEL, F_BRANCH_ID, F_REGION, F_COUNTRY, F_DEVICE_ID,
-    F_PRODUCT_ID, F_STATUS, F_COUNT
+#define S_POSITION(NAME, member, kind, required, pii) F_##NAME = TXW_RAW_##NAME,
+    TXW_RAW_TX_FIELDS (S_POSITION)
+#undef S_POSITION
+    F_COUNT = TXW_RAW_TEXT_FIELDS
 };
 
 typedef enum { S_KIND_ID, S_KIND_NAME, S_KIND_OTHER } s_kind_t;
 
 typedef struct {
-    size_t offset;              //  of the txw_str_t in txw_raw_tx_t
     s_kind_t kind;
     bool required;
     bool pii;                   //  masked wherever people can read it
 } s_field_t;
 
-#define S_FIELD(member, kind, required, pii) \
-    { offsetof (txw_raw_tx_t, member), kind, required, pii }
-
 static const s_field_t s_fields [F_COUNT] = {
-    S_FIELD (tx_id,       S_KIND_ID,    true,  false),
-    S_FIELD (ts,          S_KIND_OTHER, true,  false),
-    S_FIELD (account_id,  S_KIND_ID,    true,  true),
-    S_FIELD (amount,      S_KIND_OTHER, true,  false),
-    S_FIELD (currency,    S_KIND_OTHER, true,  false),
-    S_FIELD (merchant_id, S_KIND_ID,    true,  false),
-    S_FIELD (category,    S_KIND_NAME,  true,  false),
-    S_FIELD (channel,     S_KIND_OTHER, true,  false),
-    S_FIELD (branch_id,   S_KIND_NAME,  true,  false),
-    S_FIELD (region,      S_KIND_NAME,  true,  false),
-    S_FIELD (country,     S_KIND_OTHER, true,  false),
-    S_FIELD (device_id,   S_KIND_ID,    true,  true),
-    S_FIELD (product_id,  S_KIND_ID,    false, false),
-    S_FIELD (status,      S_KIND_OTHER, true,  false),
+#define S_FIELD(NAME, member, kind, required, pii) \
+    [F_##NAME] = { S_KIND_##kind, required, pii },
+    TXW_RAW_TX_FIELDS (S_FIELD)
+#undef S_FIELD
 };
 
 //  Bytes allowed in identifiers: [A-Za-z0-9_.:-].
@@ -185,7 +172,7 @@ s_escape (char *out, size_t size, const char *s, size_t len)
 static inline txw_str_t
 s_view (const txw_raw_tx_t *raw, int field)
 {
-    return *(const txw_str_t *) ((const char *) raw + s_fields [field].offset);
+    return *txw_raw_text_of (raw, field);
 }
 
 static inline bool
