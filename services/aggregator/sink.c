@@ -4,6 +4,7 @@
 #include "accounts.h"
 #include "alertjson.h"
 #include "clock.h"
+#include "deadletter.h"
 #include "log.h"
 #include "metrics.h"
 #include "pgutil.h"
@@ -151,10 +152,7 @@ static const char *s_stage_sql =
     " amount_rep_minor bigint, merchant_id text, country char(2), channel text,"
     " region text, message text, model_version text, raised_at timestamptz)"
     " ON COMMIT DELETE ROWS;"
-    "CREATE TEMP TABLE IF NOT EXISTS stage_dead ("
-    " origin_source text, origin_seq bigint, origin_index int, line_no bigint,"
-    " tx_id text, reason text, field text, message text, payload text,"
-    " received_at timestamptz) ON COMMIT DELETE ROWS;"
+    TXW_DEADLETTER_STAGE_SQL
     "CREATE TEMP TABLE IF NOT EXISTS stage_accounts"
     " (LIKE txw_data.accounts INCLUDING DEFAULTS) ON COMMIT DELETE ROWS;";
 
@@ -396,18 +394,7 @@ txw_sink_add_alert (txw_sink_t *self, const txw_alert_t *a)
 void
 txw_sink_add_dead_letter (txw_sink_t *self, const txw_reject_t *r)
 {
-    txw_copybuf_t *b = &self->dead_rows;
-    txw_copybuf_str (b, r->origin_source);
-    txw_copybuf_int (b, (int64_t) r->origin_seq);
-    txw_copybuf_int (b, r->origin_index);
-    txw_copybuf_int (b, (int64_t) r->line_no);
-    txw_copybuf_str (b, r->tx_id);
-    txw_copybuf_str (b, r->reason);
-    txw_copybuf_str (b, r->field);
-    txw_copybuf_str (b, r->message);
-    txw_copybuf_str (b, r->payload);
-    txw_copybuf_ts_ms (b, r->received_ms);
-    txw_copybuf_end_row (b);
+    txw_deadletter_row (&self->dead_rows, r);
 }
 
 static void
@@ -608,11 +595,8 @@ s_write (txw_sink_t *self, int64_t max_event_ms)
             " SELECT * FROM stage_alerts ON CONFLICT (dedupe_key) DO NOTHING")))
         return -1;
     if (self->dead_rows.rows
-    &&  (txw_pg_copy (self->conn, "COPY stage_dead FROM STDIN", &self->dead_rows)
-    ||   txw_pg_exec (self->conn,
-            "INSERT INTO txw_data.dead_letters (origin_source, origin_seq, origin_index,"
-            " line_no, tx_id, reason, field, message, payload, received_at)"
-            " SELECT * FROM stage_dead ON CONFLICT DO NOTHING")))
+    &&  (txw_pg_copy (self->conn, TXW_DEADLETTER_COPY_SQL, &self->dead_rows)
+    ||   txw_pg_exec (self->conn, TXW_DEADLETTER_INSERT_SQL)))
         return -1;
     if (s_write_checkpoints (self, max_event_ms) || txw_pg_exec (self->conn, "COMMIT"))
         return -1;

@@ -9,6 +9,7 @@
 #include "log.h"
 #include "pii.h"
 #include "rfc3339.h"
+#include "utf8.h"
 
 #include <stdarg.h>
 #include <stddef.h>
@@ -87,85 +88,14 @@ rules_set_rates (rules_t *self, const txw_rates_t *rates)
     self->rates = rates;
 }
 
-bool
-rules_utf8_valid (const char *s, size_t len)
-{
-    const unsigned char *p = (const unsigned char *) s;
-    size_t i = 0;
-    while (i < len) {
-        unsigned c = p [i];
-        if (c >= 0x01 && c < 0x80) {
-            i++;
-            continue;
-        }
-        size_t n;
-        unsigned lo = 0x80, hi = 0xBF;      //  range of the second byte
-        if (c >= 0xC2 && c <= 0xDF)
-            n = 2;
-        else
-        if (c >= 0xE0 && c <= 0xEF) {
-            n = 3;
-            if (c == 0xE0)
-                lo = 0xA0;                  //  no overlong forms
-            if (c == 0xED)
-                hi = 0x9F;                  //  no surrogates
-        }
-        else
-        if (c >= 0xF0 && c <= 0xF4) {
-            n = 4;
-            if (c == 0xF0)
-                lo = 0x90;
-            if (c == 0xF4)
-                hi = 0x8F;                  //  nothing past U+10FFFF
-        }
-        else
-            return false;                   //  NUL, continuation, C0, C1, F5+
-        if (len - i < n || p [i + 1] < lo || p [i + 1] > hi)
-            return false;
-        for (size_t k = 2; k < n; k++)
-            if (p [i + k] < 0x80 || p [i + k] > 0xBF)
-                return false;
-        i += n;
-    }
-    return true;
-}
-
-size_t
-rules_utf8_clean (const char *s, size_t len, char *out, size_t size)
-{
-    if (size == 0)
-        return 0;
-    const unsigned char *p = (const unsigned char *) s;
-    size_t o = 0;
-    for (size_t i = 0; i < len;) {
-        unsigned c = p [i];
-        size_t n = c >= 0x01 && c < 0x80? 1: c >= 0xC2 && c <= 0xDF? 2:
-                   c >= 0xE0 && c <= 0xEF? 3: c >= 0xF0 && c <= 0xF4? 4: 0;
-        const char *piece = s + i;
-        size_t take = n;
-        if (n == 0 || n > len - i || (n > 1 && !rules_utf8_valid (s + i, n))) {
-            piece = "\xEF\xBF\xBD";
-            n = 3;
-            take = 1;
-        }
-        if (o + n >= size)
-            break;
-        memcpy (out + o, piece, n);
-        o += n;
-        i += take;
-    }
-    out [o] = 0;
-    return o;
-}
-
 //  JSON-escapes s into out (size bytes, terminated), strictly valid UTF-8.
 static size_t
 s_escape (char *out, size_t size, const char *s, size_t len)
 {
-    if (rules_utf8_valid (s, len))
+    if (txw_utf8_valid (s, len))
         return txw_json_escape (out, size, s, len);
     char clean [TXW_TEXT_MAX + 1];
-    size_t n = rules_utf8_clean (s, len, clean, sizeof clean);
+    size_t n = txw_utf8_clean (s, len, clean, sizeof clean);
     return txw_json_escape (out, size, clean, n);
 }
 
@@ -319,7 +249,7 @@ rules_check (const rules_t *self, const txw_raw_tx_t *raw, int64_t now_ms,
         else
         //  msgpack str must be UTF-8, and what is not (or holds NUL) would
         //  break every later JSON rendering and PostgreSQL text column.
-        if (s_fields [f].kind == S_KIND_NAME && !rules_utf8_valid (v [f].ptr, v [f].len))
+        if (s_fields [f].kind == S_KIND_NAME && !txw_utf8_valid (v [f].ptr, v [f].len))
             S_REJECT_VALUE (TXW_REJECT_BAD_TYPE, f, "is not valid UTF-8 text");
     }
 
@@ -504,7 +434,7 @@ rules_reject (const txw_raw_tx_t *raw, const rules_verdict_t *verdict,
 {
     txw_str_t id = s_trim (raw->tx_id);
     reject->tx_id [0] = 0;
-    if (id.ptr && id.len <= TXW_ID_MAX && rules_utf8_valid (id.ptr, id.len))
+    if (id.ptr && id.len <= TXW_ID_MAX && txw_utf8_valid (id.ptr, id.len))
         s_copy (reject->tx_id, id);
     reject->line_no = raw->line_no;
     snprintf (reject->reason, sizeof reject->reason, "%s", txw_reject_names [verdict->code]);

@@ -59,12 +59,4 @@ size_t rules_payload (const txw_raw_tx_t *raw, char *out, size_t size);
 void rules_reject (const txw_raw_tx_t *raw, const rules_verdict_t *verdict,
                    txw_reject_t *reject);
 
-//  True if s is valid UTF-8 (shortest forms, no surrogates) without NUL.
-bool rules_utf8_valid (const char *s, size_t len);
-
-//  Copies s into out (size bytes, always terminated) with every byte that
-//  is not part of a valid sequence, and NUL, replaced by U+FFFD; stops
-//  before a character that would not fit. Returns the length written.
-size_t rules_utf8_clean (const char *s, size_t len, char *out, size_t size);
-
 #endif

@@ -8,7 +8,7 @@
 
 #include "validator.h"
 #include "clock.h"
-#include "deadletters.h"
+#include "deadletter.h"
 #include "money.h"
 #include "rejects.h"
 #include "rfc3339.h"
@@ -35,7 +35,7 @@ struct _validator_t {
     txw_out_t *pub;
     txw_rates_t *rates;
     rules_t *rules;
-    deadletters_t *deadletters;         //  NULL without a database
+    txw_pgwriter_t *deadletters;        //  NULL without a database
     txw_counter_t *rejects [TXW_REJECT_COUNT];
     txw_counter_t *dead_stored;
     txw_counter_t *dead_dropped;
@@ -71,7 +71,7 @@ s_ready (void *arg, char *detail, size_t size)
         snprintf (detail, size, "{\"postgres\":\"not configured\"}");
         return true;
     }
-    bool ok = deadletters_healthy (self->deadletters);
+    bool ok = txw_pgwriter_healthy (self->deadletters);
     snprintf (detail, size, "{\"postgres\":\"%s\"}", ok? "ok": "unreachable");
     return ok;
 }
@@ -119,11 +119,11 @@ validator_new (const validator_config_t *cfg, txw_service_t *svc)
         goto err;
 
     if (cfg->database_url && *cfg->database_url) {
-        deadletters_metrics_t metrics = {
+        txw_pgwriter_metrics_t metrics = {
             self->dead_stored, self->dead_dropped, svc->errors, self->dead_queued
         };
-        self->deadletters = deadletters_new (cfg->database_url, cfg->migrate,
-                                             (size_t) cfg->dead_letter_queue, metrics);
+        self->deadletters = txw_deadletter_writer_new (cfg->database_url, cfg->migrate,
+                                                       (size_t) cfg->dead_letter_queue, metrics);
         if (!self->deadletters)
             goto err;
     }
@@ -159,7 +159,7 @@ validator_destroy (validator_t **self_p)
     txw_in_destroy (&self->in);
     txw_router_destroy (&self->router);
     txw_out_destroy (&self->pub);
-    deadletters_destroy (&self->deadletters);
+    txw_pgwriter_destroy (&self->deadletters);
     rules_destroy (&self->rules);
     txw_rates_destroy (&self->rates);
     free (self);
@@ -193,7 +193,7 @@ s_dead_letter (validator_t *self, const txw_reject_t *reject)
     txw_reject_encode (&batch->pk, reject);
     txw_out_added (self->pub, batch);
     if (self->deadletters)
-        deadletters_add (self->deadletters, reject);
+        txw_deadletter_queue (self->deadletters, reject);
 }
 
 static void
@@ -395,6 +395,6 @@ validator_run (validator_t *self)
         log_error ("%u scorer shard(s) did not take their last batches before exit",
                    self->gave_up_count);
     if (self->deadletters)
-        log_info ("storing %zu pending dead letters", deadletters_pending (self->deadletters));
+        log_info ("storing %zu pending dead letters", txw_pgwriter_pending (self->deadletters));
     return 0;
 }

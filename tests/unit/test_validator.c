@@ -1,9 +1,9 @@
 /*  test_validator - the validator's rules, timestamp parser, payloads, storage
 
-    Links the validator's real modules (rules.c, rfc3339.c, deadletters.c,
-    validator.c). Every reason code is triggered by one crafted record; a
-    good record is checked field by field; the RFC 3339 scanner is checked
-    against timegm. The dead-letter storage test runs only when
+    Links the validator's real modules (rules.c, validator.c) and common's
+    (rfc3339.c, deadletter.c, pgwriter.c). Every reason code is triggered by
+    one crafted record; a good record is checked field by field; the RFC
+    3339 scanner is checked against timegm. The dead-letter storage test runs only when
     TXW_TEST_DATABASE_URL names a PostgreSQL it may write to. The throughput
     test prints records per second and asserts nothing about time.        */
 
@@ -14,13 +14,14 @@
 
 #include "clock.h"
 #include "codec.h"
-#include "deadletters.h"
+#include "deadletter.h"
 #include "log.h"
 #include "money.h"
 #include "pgutil.h"
 #include "rejects.h"
 #include "rfc3339.h"
 #include "rules.h"
+#include "utf8.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -412,8 +413,8 @@ test_rules_reasons (void **state)
         assert_string_equal (reject.reason, txw_reject_names [c->code]);
         assert_string_equal (reject.field, c->field);
         assert_int_equal (reject.line_no, 17);
-        assert_true (rules_utf8_valid (reject.message, strlen (reject.message)));
-        assert_true (rules_utf8_valid (reject.payload, strlen (reject.payload)));
+        assert_true (txw_utf8_valid (reject.message, strlen (reject.message)));
+        assert_true (txw_utf8_valid (reject.payload, strlen (reject.payload)));
         assert_null (strstr (reject.payload, "12345678"));
         assert_null (strstr (reject.message, "12345678"));
         assert_int_equal (reject.payload [0], '{');
@@ -478,7 +479,7 @@ test_payload_masking (void **state)
     assert_non_null (strstr (payload, "\"merchant_id\":null"));
     assert_non_null (strstr (payload, "\"ts\":1700000000123"));
     assert_non_null (strstr (payload, "\"category\":\"a\\\"b\\\\c\\n\\u0001\xEF\xBF\xBD\""));
-    assert_true (rules_utf8_valid (payload, strlen (payload)));
+    assert_true (txw_utf8_valid (payload, strlen (payload)));
 
     //  Huge values are cut; the payload stays one JSON object.
     static char huge [5000];
@@ -516,15 +517,15 @@ static void
 test_utf8 (void **state)
 {
     (void) state;
-    assert_true (rules_utf8_valid ("", 0));
-    assert_true (rules_utf8_valid ("plain", 5));
-    assert_true (rules_utf8_valid ("caf\xC3\xA9 \xE2\x82\xAC \xF0\x9F\x98\x80", 14));
-    assert_false (rules_utf8_valid ("a\0b", 3));
-    assert_false (rules_utf8_valid ("\xC3", 1));
-    assert_false (rules_utf8_valid ("\xC0\xAF", 2));           //  overlong
-    assert_false (rules_utf8_valid ("\xED\xA0\x80", 3));       //  surrogate
-    assert_false (rules_utf8_valid ("\xF4\x90\x80\x80", 4));   //  past U+10FFFF
-    assert_false (rules_utf8_valid ("\x80", 1));
+    assert_true (txw_utf8_valid ("", 0));
+    assert_true (txw_utf8_valid ("plain", 5));
+    assert_true (txw_utf8_valid ("caf\xC3\xA9 \xE2\x82\xAC \xF0\x9F\x98\x80", 14));
+    assert_false (txw_utf8_valid ("a\0b", 3));
+    assert_false (txw_utf8_valid ("\xC3", 1));
+    assert_false (txw_utf8_valid ("\xC0\xAF", 2));           //  overlong
+    assert_false (txw_utf8_valid ("\xED\xA0\x80", 3));       //  surrogate
+    assert_false (txw_utf8_valid ("\xF4\x90\x80\x80", 4));   //  past U+10FFFF
+    assert_false (txw_utf8_valid ("\x80", 1));
 }
 
 //  --- Garbage in ----------------------------------------------------------------
@@ -577,9 +578,9 @@ test_rules_garbage (void **state)
         assert_true (verdict.code < TXW_REJECT_COUNT);
         txw_reject_t reject;
         rules_reject (&raw, &verdict, &reject);
-        assert_true (rules_utf8_valid (reject.message, strlen (reject.message)));
-        assert_true (rules_utf8_valid (reject.payload, strlen (reject.payload)));
-        assert_true (rules_utf8_valid (reject.tx_id, strlen (reject.tx_id)));
+        assert_true (txw_utf8_valid (reject.message, strlen (reject.message)));
+        assert_true (txw_utf8_valid (reject.payload, strlen (reject.payload)));
+        assert_true (txw_utf8_valid (reject.tx_id, strlen (reject.tx_id)));
     }
     printf ("[ INFO     ] garbage: %d of 200000 mutated records still valid\n", accepted);
     rules_destroy (&rules);
@@ -611,8 +612,8 @@ test_deadletters_storage (void **state)
     txw_counter_t *stored = txw_counter_new ("test_stored_total", NULL, "t");
     txw_counter_t *dropped = txw_counter_new ("test_dropped_total", NULL, "t");
     txw_counter_t *errors = txw_counter_new ("test_errors_total", NULL, "t");
-    deadletters_metrics_t metrics = { stored, dropped, errors, NULL };
-    deadletters_t *dl = deadletters_new (url, true, 10000, metrics);
+    txw_pgwriter_metrics_t metrics = { stored, dropped, errors, NULL };
+    txw_pgwriter_t *dl = txw_deadletter_writer_new (url, true, 10000, metrics);
     assert_non_null (dl);
 
     char origin [64];
@@ -632,19 +633,19 @@ test_deadletters_storage (void **state)
     reject.received_ms = txw_now_ms ();
     for (uint32_t i = 0; i < 1500; i++) {
         reject.origin_index = i % 1200;         //  300 duplicates: stored once
-        assert_int_equal (deadletters_add (dl, &reject), 0);
+        assert_int_equal (txw_deadletter_queue (dl, &reject), 0);
     }
     //  Text PostgreSQL would refuse is cleaned, not fatal.
     reject.origin_index = 5000;
     memcpy (reject.message, "bad \xff\xfe text", 12);
     reject.tx_id [0] = 0;
     reject.line_no = 0;
-    assert_int_equal (deadletters_add (dl, &reject), 0);
+    assert_int_equal (txw_deadletter_queue (dl, &reject), 0);
     int64_t deadline = txw_mono_ms () + 10000;
     while (txw_counter_value (stored) < 1501 && txw_mono_ms () < deadline)
         usleep (20000);
-    assert_true (deadletters_healthy (dl));
-    deadletters_destroy (&dl);
+    assert_true (txw_pgwriter_healthy (dl));
+    txw_pgwriter_destroy (&dl);
     assert_null (dl);
     assert_int_equal (txw_counter_value (stored), 1501);
     assert_int_equal (txw_counter_value (dropped), 0);
@@ -656,16 +657,16 @@ test_deadletters_storage (void **state)
     rules_destroy (&rules);
 
     //  Unreachable database: never blocks add, drops beyond the bound.
-    deadletters_t *down = deadletters_new ("postgresql://127.0.0.1:1/none?connect_timeout=1",
-                                           false, 10, metrics);
+    txw_pgwriter_t *down = txw_deadletter_writer_new (
+        "postgresql://127.0.0.1:1/none?connect_timeout=1", false, 10, metrics);
     assert_non_null (down);
     int queued = 0;
     for (int i = 0; i < 20; i++)
-        if (deadletters_add (down, &reject) == 0)
+        if (txw_deadletter_queue (down, &reject) == 0)
             queued++;
     assert_int_equal (queued, 10);
-    assert_false (deadletters_healthy (down));
-    deadletters_destroy (&down);
+    assert_false (txw_pgwriter_healthy (down));
+    txw_pgwriter_destroy (&down);
     assert_int_equal (txw_counter_value (dropped), 20);
 }
 

@@ -1,17 +1,13 @@
-/*  deadletters - stores dead letters in PostgreSQL without holding up the flow
+/*  pgwriter - rows written to PostgreSQL in the background, never in the way
 
-    See deadletters.h. Two COPY buffers: the main loop appends to pending
-    under the lock; the writer swaps pending into inflight (so the lock is
-    never held across a database call), writes inflight in one transaction,
-    and keeps it for a retry when the write fails. The queue bound counts
-    both. A batch the database refuses three times on a live connection is
-    dropped rather than retried for ever.                                    */
+    See pgwriter.h. Two COPY buffers: callers append to pending under the
+    lock; the writer swaps pending into inflight (so the lock is never held
+    across a database call), writes inflight in one transaction, and keeps
+    it for a retry when the write fails. The queue bound counts both.        */
 
-#include "deadletters.h"
+#include "pgwriter.h"
 #include "clock.h"
 #include "log.h"
-#include "pgutil.h"
-#include "rules.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -24,24 +20,24 @@
 #define S_PROBE_MS          2000        //  liveness check while idle
 #define S_BACKOFF_MIN_MS    100
 #define S_BACKOFF_MAX_MS    5000
-#define S_MAX_BYTES         (64u << 20)
+#define S_MAX_BYTES         (256u << 20)
 #define S_REFUSALS_MAX      3
 
-struct _deadletters_t {
+struct _txw_pgwriter_t {
+    txw_pgwriter_config_t cfg;
     char *url;
-    bool migrate;
-    size_t max_rows;
-    deadletters_metrics_t metrics;
     pthread_t thread;
     bool started;
     int healthy;                //  atomic: read by the admin thread
 
     //  Shared, under lock.
     pthread_mutex_t lock;
-    pthread_cond_t wake;
+    pthread_cond_t wake;        //  rows to write, a drain, or stop
+    pthread_cond_t idle;        //  nothing left to write
     txw_copybuf_t pending;
     int64_t pending_since_ms;   //  monotonic time of the oldest pending row
     size_t inflight_rows;
+    int draining;               //  callers waiting in txw_pgwriter_drain
     bool stopping;
 
     //  Writer thread only.
@@ -54,19 +50,6 @@ struct _deadletters_t {
     int64_t probe_at_ms;
 };
 
-static const char *s_stage_sql =
-    "CREATE TEMP TABLE IF NOT EXISTS stage_dead ("
-    " origin_source text, origin_seq bigint, origin_index int, line_no bigint,"
-    " tx_id text, reason text, field text, message text, payload text,"
-    " received_at timestamptz) ON COMMIT DELETE ROWS";
-
-static const char *s_insert_sql =
-    "INSERT INTO txw_data.dead_letters (origin_source, origin_seq, origin_index,"
-    " line_no, tx_id, reason, field, message, payload, received_at)"
-    " SELECT origin_source, origin_seq, origin_index, line_no, tx_id, reason,"
-    " field, message, payload, received_at FROM stage_dead"
-    " ON CONFLICT DO NOTHING";
-
 static void *s_writer (void *arg);
 
 static void
@@ -77,28 +60,51 @@ s_count (txw_counter_t *counter, uint64_t n)
 }
 
 static void
-s_set_healthy (deadletters_t *self, bool healthy)
+s_set_healthy (txw_pgwriter_t *self, bool healthy)
 {
     __atomic_store_n (&self->healthy, healthy? 1: 0, __ATOMIC_RELAXED);
 }
 
+//  Caller holds the lock.
+static void
+s_set_queued (txw_pgwriter_t *self)
+{
+    if (self->cfg.metrics.queued)
+        txw_gauge_set (self->cfg.metrics.queued,
+                       (int64_t) (self->pending.rows + self->inflight_rows));
+}
+
+//  An absolute CLOCK_MONOTONIC time ms from now.
+static struct timespec
+s_deadline (int64_t ms)
+{
+    struct timespec until;
+    clock_gettime (CLOCK_MONOTONIC, &until);
+    until.tv_sec += ms / 1000;
+    until.tv_nsec += (ms % 1000) * 1000000;
+    if (until.tv_nsec >= 1000000000) {
+        until.tv_sec++;
+        until.tv_nsec -= 1000000000;
+    }
+    return until;
+}
+
 bool
-deadletters_healthy (const deadletters_t *self)
+txw_pgwriter_healthy (const txw_pgwriter_t *self)
 {
     return __atomic_load_n (&self->healthy, __ATOMIC_RELAXED) != 0;
 }
 
-deadletters_t *
-deadletters_new (const char *database_url, bool migrate, size_t max_rows,
-                 deadletters_metrics_t metrics)
+txw_pgwriter_t *
+txw_pgwriter_new (const char *database_url, const txw_pgwriter_config_t *config)
 {
-    deadletters_t *self = calloc (1, sizeof *self);
+    txw_pgwriter_t *self = calloc (1, sizeof *self);
     if (!self)
         return NULL;
+    self->cfg = *config;
+    if (self->cfg.max_rows == 0)
+        self->cfg.max_rows = 1;
     self->url = strdup (database_url);
-    self->migrate = migrate;
-    self->max_rows = max_rows? max_rows: 1;
-    self->metrics = metrics;
     self->backoff_ms = S_BACKOFF_MIN_MS;
     txw_copybuf_init (&self->pending);
     txw_copybuf_init (&self->inflight);
@@ -107,11 +113,12 @@ deadletters_new (const char *database_url, bool migrate, size_t max_rows,
     pthread_condattr_init (&attr);
     pthread_condattr_setclock (&attr, CLOCK_MONOTONIC);
     pthread_cond_init (&self->wake, &attr);
+    pthread_cond_init (&self->idle, &attr);
     pthread_condattr_destroy (&attr);
     int rc = self->url? pthread_create (&self->thread, NULL, s_writer, self): ENOMEM;
     if (rc) {
-        log_error ("cannot start the dead-letter writer: %s", strerror (rc));
-        deadletters_destroy (&self);
+        log_error ("%s: cannot start the writer: %s", self->cfg.name, strerror (rc));
+        txw_pgwriter_destroy (&self);
         return NULL;
     }
     self->started = true;
@@ -119,11 +126,11 @@ deadletters_new (const char *database_url, bool migrate, size_t max_rows,
 }
 
 void
-deadletters_destroy (deadletters_t **self_p)
+txw_pgwriter_destroy (txw_pgwriter_t **self_p)
 {
     if (!self_p || !*self_p)
         return;
-    deadletters_t *self = *self_p;
+    txw_pgwriter_t *self = *self_p;
     if (self->started) {
         pthread_mutex_lock (&self->lock);
         self->stopping = true;
@@ -136,6 +143,7 @@ deadletters_destroy (deadletters_t **self_p)
     txw_copybuf_fini (&self->pending);
     txw_copybuf_fini (&self->inflight);
     pthread_cond_destroy (&self->wake);
+    pthread_cond_destroy (&self->idle);
     pthread_mutex_destroy (&self->lock);
     free (self->url);
     free (self);
@@ -143,7 +151,7 @@ deadletters_destroy (deadletters_t **self_p)
 }
 
 size_t
-deadletters_pending (deadletters_t *self)
+txw_pgwriter_pending (txw_pgwriter_t *self)
 {
     pthread_mutex_lock (&self->lock);
     size_t rows = self->pending.rows + self->inflight_rows;
@@ -151,66 +159,55 @@ deadletters_pending (deadletters_t *self)
     return rows;
 }
 
-//  Appends s as one COPY column, replacing what PostgreSQL would refuse as
-//  text (invalid UTF-8, NUL) by U+FFFD. s is at most size bytes,
-//  terminated or not.
-static void
-s_copy_text (txw_copybuf_t *buf, const char *s, size_t size)
-{
-    size_t len = strnlen (s, size);
-    if (rules_utf8_valid (s, len)) {
-        txw_copybuf_strn (buf, s, len);
-        return;
-    }
-    char clean [TXW_TEXT_MAX * 4 + 1];
-    size_t o = rules_utf8_clean (s, len, clean, sizeof clean);
-    txw_copybuf_strn (buf, clean, o);
-}
-
-int
-deadletters_add (deadletters_t *self, const txw_reject_t *r)
+txw_copybuf_t *
+txw_pgwriter_row_begin (txw_pgwriter_t *self)
 {
     pthread_mutex_lock (&self->lock);
     txw_copybuf_t *b = &self->pending;
-    if (b->rows + self->inflight_rows >= self->max_rows || b->len >= S_MAX_BYTES) {
-        pthread_mutex_unlock (&self->lock);
-        s_count (self->metrics.dropped, 1);
-        return -1;
+    if (b->rows + self->inflight_rows >= self->cfg.max_rows || b->len >= S_MAX_BYTES) {
+        if (!self->cfg.newest_wins || b->rows == 0) {
+            pthread_mutex_unlock (&self->lock);
+            s_count (self->cfg.metrics.dropped, 1);
+            return NULL;
+        }
+        //  Newer state replaces older: what still waits gives way.
+        s_count (self->cfg.metrics.dropped, b->rows);
+        txw_copybuf_clear (b);
     }
     if (b->rows == 0)
         self->pending_since_ms = txw_mono_ms ();
-    s_copy_text (b, r->origin_source, sizeof r->origin_source);
-    txw_copybuf_int (b, (int64_t) (r->origin_seq & INT64_MAX));
-    txw_copybuf_int (b, (int64_t) (r->origin_index & INT32_MAX));
-    if (r->line_no)
-        txw_copybuf_int (b, (int64_t) (r->line_no & INT64_MAX));
-    else
-        txw_copybuf_null (b);
-    if (r->tx_id [0])
-        s_copy_text (b, r->tx_id, sizeof r->tx_id);
-    else
-        txw_copybuf_null (b);
-    s_copy_text (b, r->reason, sizeof r->reason);
-    if (r->field [0])
-        s_copy_text (b, r->field, sizeof r->field);
-    else
-        txw_copybuf_null (b);
-    s_copy_text (b, r->message, sizeof r->message);
-    s_copy_text (b, r->payload, sizeof r->payload);
-    txw_copybuf_ts_ms (b, r->received_ms);
-    txw_copybuf_end_row (b);
-    if (self->metrics.queued)
-        txw_gauge_set (self->metrics.queued, (int64_t) (b->rows + self->inflight_rows));
-    if (b->rows >= S_COMMIT_ROWS)
+    return b;
+}
+
+void
+txw_pgwriter_row_end (txw_pgwriter_t *self)
+{
+    s_set_queued (self);
+    if (self->pending.rows >= S_COMMIT_ROWS)
         pthread_cond_signal (&self->wake);
     pthread_mutex_unlock (&self->lock);
-    return 0;
+}
+
+int
+txw_pgwriter_drain (txw_pgwriter_t *self, int timeout_ms)
+{
+    struct timespec until = s_deadline (timeout_ms);
+    pthread_mutex_lock (&self->lock);
+    self->draining++;
+    pthread_cond_signal (&self->wake);
+    while (self->pending.rows + self->inflight_rows > 0 && !self->stopping)
+        if (pthread_cond_timedwait (&self->idle, &self->lock, &until) == ETIMEDOUT)
+            break;
+    self->draining--;
+    int rc = self->pending.rows + self->inflight_rows > 0? -1: 0;
+    pthread_mutex_unlock (&self->lock);
+    return rc;
 }
 
 //  --- Writer thread -----------------------------------------------------------
 
 static void
-s_disconnect (deadletters_t *self)
+s_disconnect (txw_pgwriter_t *self)
 {
     if (self->conn)
         PQfinish (self->conn);
@@ -218,9 +215,9 @@ s_disconnect (deadletters_t *self)
     s_set_healthy (self, false);
 }
 
-//  Connects, migrates once if asked, prepares the staging table.
+//  Connects, migrates once if asked, prepares the stage table.
 static int
-s_connect (deadletters_t *self)
+s_connect (txw_pgwriter_t *self)
 {
     if (self->conn && PQstatus (self->conn) == CONNECTION_OK)
         return 0;
@@ -228,25 +225,41 @@ s_connect (deadletters_t *self)
     self->conn = txw_pg_connect (self->url);
     if (!self->conn)
         return -1;
-    if (self->migrate && !self->migrated) {
+    if (self->cfg.migrate && !self->migrated) {
         if (txw_pg_migrate (self->conn) < 0) {
             s_disconnect (self);
             return -1;
         }
         self->migrated = true;
     }
-    if (txw_pg_exec (self->conn, s_stage_sql)) {
+    if (txw_pg_exec (self->conn, self->cfg.stage_sql)) {
         s_disconnect (self);
         return -1;
     }
-    log_info ("dead letters: connected to PostgreSQL");
+    log_info ("%s: connected to PostgreSQL", self->cfg.name);
     return 0;
 }
 
-static void
-s_failed (deadletters_t *self)
+//  Runs the statement that moves the stage's rows into place.
+static int
+s_apply (txw_pgwriter_t *self)
 {
-    s_count (self->metrics.errors, 1);
+    if (!self->cfg.apply_param)
+        return txw_pg_exec (self->conn, self->cfg.apply_sql);
+    const char *params [] = { self->cfg.apply_param };
+    PGresult *res = PQexecParams (self->conn, self->cfg.apply_sql, 1, NULL, params,
+                                  NULL, NULL, 0);
+    int rc = PQresultStatus (res) == PGRES_COMMAND_OK? 0: -1;
+    if (rc)
+        log_error ("%s: %s", self->cfg.name, PQresultErrorMessage (res));
+    PQclear (res);
+    return rc;
+}
+
+static void
+s_failed (txw_pgwriter_t *self)
+{
+    s_count (self->cfg.metrics.errors, 1);
     int64_t now = txw_mono_ms ();
     self->retry_at_ms = now + self->backoff_ms;
     self->probe_at_ms = self->retry_at_ms;
@@ -255,31 +268,33 @@ s_failed (deadletters_t *self)
 }
 
 static void
-s_release_inflight (deadletters_t *self)
+s_release_inflight (txw_pgwriter_t *self)
 {
     txw_copybuf_clear (&self->inflight);
     pthread_mutex_lock (&self->lock);
     self->inflight_rows = 0;
-    if (self->metrics.queued)
-        txw_gauge_set (self->metrics.queued, (int64_t) self->pending.rows);
+    s_set_queued (self);
+    if (self->pending.rows == 0)
+        pthread_cond_broadcast (&self->idle);
     pthread_mutex_unlock (&self->lock);
 }
 
 //  Writes the inflight rows in one transaction. Returns 0 or -1; on -1 the
 //  rows stay for a retry unless the database refused them too often.
 static int
-s_write (deadletters_t *self)
+s_write (txw_pgwriter_t *self)
 {
     size_t rows = self->inflight.rows;
     if (s_connect (self) == 0) {
         if (txw_pg_exec (self->conn, "BEGIN") == 0
-        &&  txw_pg_copy (self->conn, "COPY stage_dead FROM STDIN", &self->inflight) == 0
-        &&  txw_pg_exec (self->conn, s_insert_sql) == 0
+        &&  txw_pg_copy (self->conn, self->cfg.copy_sql, &self->inflight) == 0
+        &&  s_apply (self) == 0
         &&  txw_pg_exec (self->conn, "COMMIT") == 0) {
-            s_count (self->metrics.stored, rows);
+            s_count (self->cfg.metrics.stored, rows);
             s_release_inflight (self);
             self->refusals = 0;
             self->backoff_ms = S_BACKOFF_MIN_MS;
+            self->retry_at_ms = 0;
             self->probe_at_ms = txw_mono_ms () + S_PROBE_MS;
             s_set_healthy (self, true);
             return 0;
@@ -290,9 +305,9 @@ s_write (deadletters_t *self)
             PGresult *res = PQexec (self->conn, "ROLLBACK");
             PQclear (res);
             if (++self->refusals >= S_REFUSALS_MAX) {
-                log_error ("dead letters: PostgreSQL refused a batch %d times, "
-                           "dropping its %zu rows", self->refusals, rows);
-                s_count (self->metrics.dropped, rows);
+                log_error ("%s: PostgreSQL refused a batch %d times, dropping its %zu rows",
+                           self->cfg.name, self->refusals, rows);
+                s_count (self->cfg.metrics.dropped, rows);
                 s_release_inflight (self);
                 self->refusals = 0;
             }
@@ -305,9 +320,9 @@ s_write (deadletters_t *self)
 }
 
 //  Confirms PostgreSQL still answers while there is nothing to write, so
-//  /readyz tells the truth between bursts of rejects.
+//  readiness tells the truth between bursts.
 static void
-s_probe (deadletters_t *self)
+s_probe (txw_pgwriter_t *self)
 {
     if (s_connect (self) == 0 && txw_pg_exec (self->conn, "SELECT 1") == 0) {
         self->backoff_ms = S_BACKOFF_MIN_MS;
@@ -321,7 +336,7 @@ s_probe (deadletters_t *self)
 }
 
 static void
-s_swap_in (deadletters_t *self)
+s_swap_in (txw_pgwriter_t *self)
 {
     //  Caller holds the lock; inflight is empty.
     txw_copybuf_t spare = self->inflight;
@@ -330,40 +345,36 @@ s_swap_in (deadletters_t *self)
     self->inflight_rows = self->inflight.rows;
 }
 
+//  When the writer should act next (caller holds the lock): a failed batch
+//  is retried after the back-off; new rows go when there are enough, when
+//  the oldest has waited long enough or when a caller drains (but not
+//  before the back-off ends); with nothing to write, it probes.
+static int64_t
+s_next_action_ms (txw_pgwriter_t *self, int64_t now)
+{
+    if (self->inflight.rows)
+        return self->retry_at_ms;
+    if (self->pending.rows) {
+        int64_t at = self->pending.rows >= S_COMMIT_ROWS || self->draining? now
+                   : self->pending_since_ms + S_COMMIT_MS;
+        return at < self->retry_at_ms? self->retry_at_ms: at;
+    }
+    return self->probe_at_ms;
+}
+
 static void *
 s_writer (void *arg)
 {
-    deadletters_t *self = arg;
+    txw_pgwriter_t *self = arg;
     pthread_mutex_lock (&self->lock);
     while (!self->stopping) {
         int64_t now = txw_mono_ms ();
-        //  A failed batch is retried after the back-off; new rows go when
-        //  there are enough or the oldest has waited long enough (but not
-        //  before the back-off ends); with nothing to write, probe.
-        int64_t wake_at;
-        if (self->inflight.rows)
-            wake_at = self->retry_at_ms;
-        else
-        if (self->pending.rows) {
-            wake_at = self->pending.rows >= S_COMMIT_ROWS? now
-                    : self->pending_since_ms + S_COMMIT_MS;
-            if (wake_at < self->retry_at_ms)
-                wake_at = self->retry_at_ms;
-        }
-        else
-            wake_at = self->probe_at_ms;
+        int64_t wake_at = s_next_action_ms (self, now);
         if (wake_at > now) {
             int64_t wait_ms = wake_at - now;
             if (wait_ms > S_COMMIT_MS)
                 wait_ms = S_COMMIT_MS;      //  re-check when rows arrive
-            struct timespec until;
-            clock_gettime (CLOCK_MONOTONIC, &until);
-            until.tv_sec += wait_ms / 1000;
-            until.tv_nsec += (wait_ms % 1000) * 1000000;
-            if (until.tv_nsec >= 1000000000) {
-                until.tv_sec++;
-                until.tv_nsec -= 1000000000;
-            }
+            struct timespec until = s_deadline (wait_ms);
             pthread_cond_timedwait (&self->wake, &self->lock, &until);
             continue;
         }
@@ -390,8 +401,8 @@ s_writer (void *arg)
         if (s_write (self)) {
             reachable = self->conn != NULL;
             if (self->inflight.rows) {
-                log_error ("dead letters: could not store %zu rows before exit", rows);
-                s_count (self->metrics.dropped, rows);
+                log_error ("%s: could not store %zu rows before exit", self->cfg.name, rows);
+                s_count (self->cfg.metrics.dropped, rows);
                 s_release_inflight (self);
             }
         }
@@ -400,9 +411,10 @@ s_writer (void *arg)
             break;              //  no second wait for a connect timeout
     }
     if (self->pending.rows) {
-        s_count (self->metrics.dropped, self->pending.rows);
+        s_count (self->cfg.metrics.dropped, self->pending.rows);
         txw_copybuf_clear (&self->pending);
     }
+    pthread_cond_broadcast (&self->idle);
     pthread_mutex_unlock (&self->lock);
     return NULL;
 }

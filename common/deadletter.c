@@ -1,0 +1,71 @@
+/*  deadletter - a dead letter's row in txw_data.dead_letters, written once  */
+
+#include "deadletter.h"
+#include "utf8.h"
+
+#include <string.h>
+
+//  Appends s (at most size bytes, terminated or not) as one text column,
+//  cleaned of what PostgreSQL would refuse; empty as NULL when optional.
+static void
+s_text (txw_copybuf_t *buf, const char *s, size_t size, bool optional)
+{
+    size_t len = strnlen (s, size);
+    if (len == 0 && optional) {
+        txw_copybuf_null (buf);
+        return;
+    }
+    if (txw_utf8_valid (s, len)) {
+        txw_copybuf_strn (buf, s, len);
+        return;
+    }
+    char clean [TXW_TEXT_MAX * 4 + 1];
+    size_t n = txw_utf8_clean (s, len, clean, sizeof clean);
+    txw_copybuf_strn (buf, clean, n);
+}
+
+void
+txw_deadletter_row (txw_copybuf_t *b, const txw_reject_t *r)
+{
+    s_text (b, r->origin_source, sizeof r->origin_source, false);
+    txw_copybuf_int (b, (int64_t) (r->origin_seq & INT64_MAX));
+    txw_copybuf_int (b, (int64_t) (r->origin_index & INT32_MAX));
+    if (r->line_no)
+        txw_copybuf_int (b, (int64_t) (r->line_no & INT64_MAX));
+    else
+        txw_copybuf_null (b);
+    s_text (b, r->tx_id, sizeof r->tx_id, true);
+    s_text (b, r->reason, sizeof r->reason, false);
+    s_text (b, r->field, sizeof r->field, true);
+    s_text (b, r->message, sizeof r->message, false);
+    s_text (b, r->payload, sizeof r->payload, false);
+    txw_copybuf_ts_ms (b, r->received_ms);
+    txw_copybuf_end_row (b);
+}
+
+txw_pgwriter_t *
+txw_deadletter_writer_new (const char *database_url, bool migrate, size_t max_rows,
+                           txw_pgwriter_metrics_t metrics)
+{
+    txw_pgwriter_config_t config = {
+        .name = "dead letters",
+        .stage_sql = TXW_DEADLETTER_STAGE_SQL,
+        .copy_sql = TXW_DEADLETTER_COPY_SQL,
+        .apply_sql = TXW_DEADLETTER_INSERT_SQL,
+        .migrate = migrate,
+        .max_rows = max_rows,
+        .metrics = metrics
+    };
+    return txw_pgwriter_new (database_url, &config);
+}
+
+int
+txw_deadletter_queue (txw_pgwriter_t *writer, const txw_reject_t *reject)
+{
+    txw_copybuf_t *buf = txw_pgwriter_row_begin (writer);
+    if (!buf)
+        return -1;
+    txw_deadletter_row (buf, reject);
+    txw_pgwriter_row_end (writer);
+    return 0;
+}

@@ -1,0 +1,47 @@
+/*  deadletter - a dead letter's row in txw_data.dead_letters, written once
+
+    The validator stores the dead letters of its checks through a background
+    writer (pgwriter), and the aggregator stores those of events too late to
+    count inside its flush transaction. Both stage rows made here into the
+    same temporary table and move them with the same statement, so a dead
+    letter is stored the same way whoever found it: empty optional columns
+    as NULL, text that PostgreSQL would refuse (invalid UTF-8, NUL) cleaned,
+    and a replayed message storing nothing twice (ON CONFLICT DO NOTHING on
+    its origin).                                                              */
+
+#ifndef TXW_DEADLETTER_H
+#define TXW_DEADLETTER_H
+
+#include "codec.h"
+#include "pgutil.h"
+#include "pgwriter.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+
+//  The stage table (one statement, ending in ';'), its COPY and the insert.
+#define TXW_DEADLETTER_STAGE_SQL                                                \
+    "CREATE TEMP TABLE IF NOT EXISTS stage_dead ("                              \
+    " origin_source text, origin_seq bigint, origin_index int, line_no bigint," \
+    " tx_id text, reason text, field text, message text, payload text,"         \
+    " received_at timestamptz) ON COMMIT DELETE ROWS;"
+#define TXW_DEADLETTER_COPY_SQL "COPY stage_dead FROM STDIN"
+#define TXW_DEADLETTER_INSERT_SQL                                               \
+    "INSERT INTO txw_data.dead_letters (origin_source, origin_seq, origin_index," \
+    " line_no, tx_id, reason, field, message, payload, received_at)"            \
+    " SELECT origin_source, origin_seq, origin_index, line_no, tx_id, reason,"  \
+    " field, message, payload, received_at FROM stage_dead"                     \
+    " ON CONFLICT DO NOTHING"
+
+//  Appends reject as one row of stage_dead.
+void txw_deadletter_row (txw_copybuf_t *buf, const txw_reject_t *reject);
+
+//  A background writer of dead letters (pgwriter.h) for database_url.
+txw_pgwriter_t *txw_deadletter_writer_new (const char *database_url, bool migrate,
+                                           size_t max_rows, txw_pgwriter_metrics_t metrics);
+
+//  Queues a copy of reject. Returns 0, or -1 if the queue is full (the row
+//  is dropped and counted). Never blocks on the database.
+int txw_deadletter_queue (txw_pgwriter_t *writer, const txw_reject_t *reject);
+
+#endif
