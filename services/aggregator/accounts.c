@@ -6,17 +6,17 @@
 #include <stdlib.h>
 #include <string.h>
 
-struct _txw_accounts_t {
-    txw_account_delta_t *slots;
+struct _accounts_t {
+    accounts_delta_t *slots;
     size_t capacity;            //  power of two; at most half full
     size_t size;
     int flag_threshold;
 };
 
-txw_accounts_t *
-txw_accounts_new (int flag_threshold)
+accounts_t *
+accounts_new (int flag_threshold)
 {
-    txw_accounts_t *self = calloc (1, sizeof *self);
+    accounts_t *self = calloc (1, sizeof *self);
     if (!self)
         return NULL;
     self->capacity = 1024;
@@ -30,7 +30,7 @@ txw_accounts_new (int flag_threshold)
 }
 
 void
-txw_accounts_destroy (txw_accounts_t **self_p)
+accounts_destroy (accounts_t **self_p)
 {
     if (!self_p || !*self_p)
         return;
@@ -47,8 +47,8 @@ s_hash (const char *account_id)
 }
 
 //  The slot holding account_id, or the free slot where it belongs.
-static txw_account_delta_t *
-s_slot (txw_account_delta_t *slots, size_t capacity, uint64_t hash, const char *account_id)
+static accounts_delta_t *
+s_slot (accounts_delta_t *slots, size_t capacity, uint64_t hash, const char *account_id)
 {
     size_t i = hash & (capacity - 1);
     while (slots [i].hash
@@ -58,10 +58,10 @@ s_slot (txw_account_delta_t *slots, size_t capacity, uint64_t hash, const char *
 }
 
 static int
-s_grow (txw_accounts_t *self)
+s_grow (accounts_t *self)
 {
     size_t capacity = self->capacity * 2;
-    txw_account_delta_t *slots = calloc (capacity, sizeof *slots);
+    accounts_delta_t *slots = calloc (capacity, sizeof *slots);
     if (!slots)
         return -1;
     for (size_t i = 0; i < self->capacity; i++)
@@ -75,14 +75,14 @@ s_grow (txw_accounts_t *self)
 }
 
 int
-txw_accounts_add (txw_accounts_t *self, const txw_tx_t *tx)
+accounts_add (accounts_t *self, const txw_tx_t *tx)
 {
     if ((self->size + 1) * 2 > self->capacity && s_grow (self)) {
         log_error ("out of memory for account totals: %s not counted", tx->tx_id);
         return -1;
     }
     uint64_t hash = s_hash (tx->account_id);
-    txw_account_delta_t *d = s_slot (self->slots, self->capacity, hash, tx->account_id);
+    accounts_delta_t *d = s_slot (self->slots, self->capacity, hash, tx->account_id);
     if (!d->hash) {
         memset (d, 0, sizeof *d);
         d->hash = hash;
@@ -116,13 +116,13 @@ txw_accounts_add (txw_accounts_t *self, const txw_tx_t *tx)
 }
 
 size_t
-txw_accounts_size (const txw_accounts_t *self)
+accounts_size (const accounts_t *self)
 {
     return self->size;
 }
 
 void
-txw_accounts_each (txw_accounts_t *self, txw_account_visit_fn *fn, void *arg)
+accounts_each (accounts_t *self, accounts_visit_fn *fn, void *arg)
 {
     for (size_t i = 0; i < self->capacity; i++)
         if (self->slots [i].hash)
@@ -130,11 +130,11 @@ txw_accounts_each (txw_accounts_t *self, txw_account_visit_fn *fn, void *arg)
 }
 
 void
-txw_accounts_clear (txw_accounts_t *self)
+accounts_clear (accounts_t *self)
 {
     //  A burst can grow the table a lot; give the memory back after it.
     if (self->capacity > 4096 && self->size * 8 < self->capacity) {
-        txw_account_delta_t *slots = calloc (4096, sizeof *slots);
+        accounts_delta_t *slots = calloc (4096, sizeof *slots);
         if (slots) {
             free (self->slots);
             self->slots = slots;
@@ -147,10 +147,10 @@ txw_accounts_clear (txw_accounts_t *self)
     self->size = 0;
 }
 
-const txw_account_delta_t *
-txw_accounts_find (txw_accounts_t *self, const char *account_id)
+const accounts_delta_t *
+accounts_find (accounts_t *self, const char *account_id)
 {
-    txw_account_delta_t *d = s_slot (self->slots, self->capacity,
+    accounts_delta_t *d = s_slot (self->slots, self->capacity,
                                      s_hash (account_id), account_id);
     return d->hash? d: NULL;
 }

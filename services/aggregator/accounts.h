@@ -30,27 +30,27 @@ typedef struct {
     int64_t first_ms;
     int64_t last_ms;
     uint64_t hash;              //  0: free slot
-} txw_account_delta_t;
+} accounts_delta_t;
 
-typedef struct _txw_accounts_t txw_accounts_t;
+typedef struct _accounts_t accounts_t;
 
-txw_accounts_t *txw_accounts_new (int flag_threshold);
-void txw_accounts_destroy (txw_accounts_t **self_p);
+accounts_t *accounts_new (int flag_threshold);
+void accounts_destroy (accounts_t **self_p);
 
 //  Adds one scored transaction to its account's delta. Returns -1 only when
 //  memory runs out (the transaction is then not counted, and logged).
-int txw_accounts_add (txw_accounts_t *self, const txw_tx_t *tx);
+int accounts_add (accounts_t *self, const txw_tx_t *tx);
 
-size_t txw_accounts_size (const txw_accounts_t *self);
+size_t accounts_size (const accounts_t *self);
 
 //  Calls fn for every account delta held.
-typedef void (txw_account_visit_fn) (void *arg, const txw_account_delta_t *delta);
-void txw_accounts_each (txw_accounts_t *self, txw_account_visit_fn *fn, void *arg);
+typedef void (accounts_visit_fn) (void *arg, const accounts_delta_t *delta);
+void accounts_each (accounts_t *self, accounts_visit_fn *fn, void *arg);
 
 //  Forgets every delta (after they were committed).
-void txw_accounts_clear (txw_accounts_t *self);
+void accounts_clear (accounts_t *self);
 
 //  The delta held for one account, or NULL. For tests.
-const txw_account_delta_t *txw_accounts_find (txw_accounts_t *self, const char *account_id);
+const accounts_delta_t *accounts_find (accounts_t *self, const char *account_id);
 
 #endif

@@ -16,9 +16,9 @@ struct _aggregator_t {
     txw_service_t *svc;
     txw_in_t *in;
     txw_out_t *pub;
-    txw_windows_t *windows;
-    txw_sink_t *sink;           //  NULL without a database
-    txw_health_t *health;
+    windows_t *windows;
+    sink_t *sink;           //  NULL without a database
+    health_t *health;
     txw_window_t *closing;      //  region windows closed by this tick
     size_t closing_count, closing_capacity;
     txw_counter_t *late;
@@ -41,7 +41,7 @@ s_ready (void *arg, char *detail, size_t size)
         snprintf (detail, size, "{\"postgres\":\"not configured\"}");
         return true;
     }
-    bool ok = txw_sink_healthy (self->sink);
+    bool ok = sink_healthy (self->sink);
     snprintf (detail, size, "{\"postgres\":\"%s\"}", ok? "ok": "unreachable");
     return ok;
 }
@@ -49,15 +49,15 @@ s_ready (void *arg, char *detail, size_t size)
 aggregator_t *
 aggregator_new (const aggregator_config_t *cfg, txw_service_t *svc)
 {
-    txw_store_mode_t mode;
+    sink_store_t mode;
     if (!strcmp (cfg->store, "all"))
-        mode = TXW_STORE_ALL;
+        mode = SINK_STORE_ALL;
     else
     if (!strcmp (cfg->store, "flagged"))
-        mode = TXW_STORE_FLAGGED;
+        mode = SINK_STORE_FLAGGED;
     else
     if (!strcmp (cfg->store, "none"))
-        mode = TXW_STORE_NONE;
+        mode = SINK_STORE_NONE;
     else {
         log_error ("--store must be all, flagged or none, not '%s'", cfg->store);
         return NULL;
@@ -83,20 +83,20 @@ aggregator_new (const aggregator_config_t *cfg, txw_service_t *svc)
     self->watermark = txw_gauge_new ("txw_watermark_ms", NULL, "event-time watermark (ms since epoch)");
     self->pending = txw_gauge_new ("txw_pending_rows", NULL, "rows waiting for the next database flush");
 
-    self->windows = txw_windows_new ((uint32_t) cfg->shard, cfg->window_s * 1000,
+    self->windows = windows_new ((uint32_t) cfg->shard, cfg->window_s * 1000,
                                      cfg->lateness_s * 1000, cfg->retention_s * 1000,
                                      (int) cfg->alert_threshold);
-    self->health = txw_health_new (cfg->health_threshold, (int) cfg->health_windows,
+    self->health = health_new (cfg->health_threshold, (int) cfg->health_windows,
                                    cfg->health_min_tx);
     if (!self->windows || !self->health)
         goto err;
     if (cfg->database_url && *cfg->database_url) {
         char consumer [64];
         snprintf (consumer, sizeof consumer, "aggregator-%lld", (long long) cfg->shard);
-        self->sink = txw_sink_new (cfg->database_url, consumer, mode,
+        self->sink = sink_new (cfg->database_url, consumer, mode,
                                    (uint32_t) cfg->shard, (int) cfg->alert_threshold,
-                                   cfg->accounts && mode != TXW_STORE_NONE);
-        if (!self->sink || txw_sink_start (self->sink, cfg->migrate, self->windows,
+                                   cfg->accounts && mode != SINK_STORE_NONE);
+        if (!self->sink || sink_start (self->sink, cfg->migrate, self->windows,
                                            cfg->retention_s * 1000))
             goto err;
     }
@@ -128,10 +128,10 @@ aggregator_destroy (aggregator_t **self_p)
     aggregator_t *self = *self_p;
     txw_in_destroy (&self->in);
     txw_out_destroy (&self->pub);
-    txw_sink_destroy (&self->sink);
-    txw_health_destroy (&self->health);
+    sink_destroy (&self->sink);
+    health_destroy (&self->health);
     free (self->closing);
-    txw_windows_destroy (&self->windows);
+    windows_destroy (&self->windows);
     free (self);
     *self_p = NULL;
 }
@@ -156,12 +156,12 @@ s_too_late (aggregator_t *self, const txw_envelope_t *env, uint32_t index,
     snprintf (rej.message, sizeof rej.message,
               "event time %lld ms is older than the watermark %lld ms minus the "
               "retention of %lld s", (long long) tx->ts_ms,
-              (long long) txw_windows_watermark (self->windows),
+              (long long) windows_watermark (self->windows),
               (long long) self->cfg->retention_s);
     snprintf (rej.payload, sizeof rej.payload, "{\"tx_id\":\"%s\",\"amount_minor\":%lld,"
               "\"currency\":\"%s\"}", tx->tx_id, (long long) tx->amount_minor, tx->currency);
     rej.received_ms = txw_now_ms ();
-    txw_sink_add_dead_letter (self->sink, &rej);
+    sink_add_dead_letter (self->sink, &rej);
 }
 
 //  Applies one received message. Returns the records applied.
@@ -172,7 +172,7 @@ s_apply (aggregator_t *self, const txw_envelope_t *env)
     int len = snprintf (source, sizeof source, "%.*s/%s", (int) env->source_id.len,
                         env->source_id.ptr, txw_msg_type_name ((int) env->type));
     uint64_t missing = 0;
-    if (self->sink && txw_sink_seen (self->sink, source, (size_t) len, env->epoch,
+    if (self->sink && sink_seen (self->sink, source, (size_t) len, env->epoch,
                                      env->seq, &missing)) {
         txw_counter_add (self->replays, 1);
         return 0;
@@ -193,14 +193,14 @@ s_apply (aggregator_t *self, const txw_envelope_t *env)
         for (uint32_t i = 0; i < env->count; i++) {
             if (txw_tx_decode (&cur, &tx, &error) || !tx.scored)
                 break;
-            txw_win_result_t result = txw_windows_add (self->windows, &tx);
-            if (result == TXW_WIN_TOO_LATE)
+            win_result_t result = windows_add (self->windows, &tx);
+            if (result == WIN_TOO_LATE)
                 s_too_late (self, env, i, &tx);
             else {
-                if (result == TXW_WIN_LATE)
+                if (result == WIN_LATE)
                     txw_counter_add (self->late, 1);
                 if (self->sink)
-                    txw_sink_add_tx (self->sink, &tx);
+                    sink_add_tx (self->sink, &tx);
             }
             applied++;
         }
@@ -212,7 +212,7 @@ s_apply (aggregator_t *self, const txw_envelope_t *env)
             if (txw_alert_decode (&cur, &alert, &error))
                 break;
             if (self->sink)
-                txw_sink_add_alert (self->sink, &alert);
+                sink_add_alert (self->sink, &alert);
             applied++;
         }
         txw_counter_add (self->alerts_in, applied);
@@ -226,12 +226,12 @@ s_apply (aggregator_t *self, const txw_envelope_t *env)
                   env->count, source, error? error: "not a scored transaction");
     }
     if (self->sink)
-        txw_sink_applied (self->sink, source, (size_t) len, env->epoch, env->seq);
+        sink_applied (self->sink, source, (size_t) len, env->epoch, env->seq);
     return applied;
 }
 
 static void
-s_publish_window (void *arg, const txw_win_entry_t *e)
+s_publish_window (void *arg, const win_entry_t *e)
 {
     aggregator_t *self = arg;
     txw_batch_t *batch = txw_out_batch (self->pub, TXW_MSG_WINDOW);
@@ -242,7 +242,7 @@ s_publish_window (void *arg, const txw_win_entry_t *e)
 
 //  Keeps the region windows the watermark closes, for the health rule.
 static void
-s_window_closed (void *arg, const txw_win_entry_t *e)
+s_window_closed (void *arg, const win_entry_t *e)
 {
     aggregator_t *self = arg;
     if (e->dim != TXW_DIM_REGION)
@@ -277,7 +277,7 @@ s_judge_regions (aggregator_t *self)
     qsort (self->closing, self->closing_count, sizeof *self->closing, s_by_start);
     for (size_t i = 0; i < self->closing_count; i++) {
         txw_alert_t alert;
-        if (!txw_health_observe (self->health, &self->closing [i], &alert))
+        if (!health_observe (self->health, &self->closing [i], &alert))
             continue;
         log_warn ("%s", alert.message);
         txw_counter_add (self->health_alerts, 1);
@@ -285,7 +285,7 @@ s_judge_regions (aggregator_t *self)
         txw_alert_encode (&batch->pk, &alert);
         txw_out_added (self->pub, batch);
         if (self->sink)
-            txw_sink_add_alert (self->sink, &alert);
+            sink_add_alert (self->sink, &alert);
     }
     self->closing_count = 0;
 }
@@ -293,13 +293,13 @@ s_judge_regions (aggregator_t *self)
 static void
 s_tick (aggregator_t *self)
 {
-    int closed = txw_windows_advance (self->windows, s_window_closed, self);
+    int closed = windows_advance (self->windows, s_window_closed, self);
     s_judge_regions (self);
     txw_counter_add (self->windows_closed, (uint64_t) closed);
-    txw_windows_drain_dirty (self->windows, false, s_publish_window, self);
+    windows_drain_dirty (self->windows, false, s_publish_window, self);
     txw_out_flush (self->pub, true);
-    txw_gauge_set (self->open_windows, (int64_t) txw_windows_size (self->windows));
-    int64_t watermark = txw_windows_watermark (self->windows);
+    txw_gauge_set (self->open_windows, (int64_t) windows_size (self->windows));
+    int64_t watermark = windows_watermark (self->windows);
     txw_gauge_set (self->watermark, watermark == INT64_MIN? 0: watermark);
 }
 
@@ -308,8 +308,8 @@ s_flush (aggregator_t *self)
 {
     if (!self->sink)
         return;
-    txw_sink_flush (self->sink, self->windows);
-    txw_gauge_set (self->pending, (int64_t) txw_sink_pending (self->sink));
+    sink_flush (self->sink, self->windows);
+    txw_gauge_set (self->pending, (int64_t) sink_pending (self->sink));
 }
 
 //  Receives and applies one message if one comes within timeout_ms.
@@ -342,7 +342,7 @@ aggregator_run (aggregator_t *self)
         int timeout = (int) (due > now? due - now: 0);
         //  With the database behind, stop taking input: PUSH/PULL then
         //  holds the upstream back instead of this process growing.
-        if (self->sink && txw_sink_pending (self->sink) >= (size_t) self->cfg->max_pending)
+        if (self->sink && sink_pending (self->sink) >= (size_t) self->cfg->max_pending)
             zclock_sleep (timeout > 100? 100: timeout);
         else
             s_receive (self, timeout > 100? 100: timeout);
@@ -352,7 +352,7 @@ aggregator_run (aggregator_t *self)
             next_tick = now + self->cfg->tick_ms;
         }
         if (now >= next_flush
-        ||  (self->sink && txw_sink_pending (self->sink) >= 50000)) {
+        ||  (self->sink && sink_pending (self->sink) >= 50000)) {
             s_flush (self);
             next_flush = now + self->cfg->flush_ms;
         }
@@ -366,10 +366,10 @@ aggregator_run (aggregator_t *self)
     int rc = 0;
     if (self->sink) {
         deadline = txw_mono_ms () + 10000;
-        while (txw_sink_flush (self->sink, self->windows) != 0) {
+        while (sink_flush (self->sink, self->windows) != 0) {
             if (txw_mono_ms () > deadline) {
                 log_error ("could not write %zu pending rows at shutdown",
-                           txw_sink_pending (self->sink));
+                           sink_pending (self->sink));
                 rc = 1;
                 break;
             }

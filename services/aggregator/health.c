@@ -15,7 +15,7 @@ typedef struct {
     bool alerted;               //  this streak has raised its alert
 } s_region_t;
 
-struct _txw_health_t {
+struct _health_t {
     double threshold;
     int windows;
     int64_t min_tx;
@@ -24,12 +24,12 @@ struct _txw_health_t {
     size_t capacity;
 };
 
-txw_health_t *
-txw_health_new (double threshold, int windows, int64_t min_tx)
+health_t *
+health_new (double threshold, int windows, int64_t min_tx)
 {
     if (!(threshold >= 0 && threshold < 1) || windows < 1 || min_tx < 1)
         return NULL;
-    txw_health_t *self = calloc (1, sizeof *self);
+    health_t *self = calloc (1, sizeof *self);
     if (!self)
         return NULL;
     self->threshold = threshold;
@@ -39,7 +39,7 @@ txw_health_new (double threshold, int windows, int64_t min_tx)
 }
 
 void
-txw_health_destroy (txw_health_t **self_p)
+health_destroy (health_t **self_p)
 {
     if (!self_p || !*self_p)
         return;
@@ -50,7 +50,7 @@ txw_health_destroy (txw_health_t **self_p)
 
 //  Regions are few (tens): a linear list is the simplest right structure.
 static s_region_t *
-s_region (txw_health_t *self, const char *name)
+s_region (health_t *self, const char *name)
 {
     for (size_t i = 0; i < self->count; i++)
         if (strcmp (self->regions [i].region, name) == 0)
@@ -82,7 +82,7 @@ s_wilson_lower (int64_t bad, int64_t n)
 }
 
 static void
-s_fill_alert (txw_health_t *self, const txw_window_t *row, double rate, double lower,
+s_fill_alert (health_t *self, const txw_window_t *row, double rate, double lower,
               txw_alert_t *alert)
 {
     memset (alert, 0, sizeof *alert);
@@ -102,7 +102,7 @@ s_fill_alert (txw_health_t *self, const txw_window_t *row, double rate, double l
 }
 
 bool
-txw_health_observe (txw_health_t *self, const txw_window_t *row, txw_alert_t *alert)
+health_observe (health_t *self, const txw_window_t *row, txw_alert_t *alert)
 {
     s_region_t *r = s_region (self, row->key);
     if (!r || row->window_start_ms <= r->last_start_ms)

@@ -24,15 +24,15 @@
 
 #include <stdbool.h>
 
-typedef struct _txw_health_t txw_health_t;
+typedef struct _health_t health_t;
 
 //  threshold is a fraction (0.10); windows is the streak length (>= 1).
-txw_health_t *txw_health_new (double threshold, int windows, int64_t min_tx);
-void txw_health_destroy (txw_health_t **self_p);
+health_t *health_new (double threshold, int windows, int64_t min_tx);
+void health_destroy (health_t **self_p);
 
 //  Judges one closed window of the region dimension. Windows of a region
 //  must come oldest first; an older or repeated one is ignored. Returns true
 //  and fills alert when this window completes an unhealthy streak.
-bool txw_health_observe (txw_health_t *self, const txw_window_t *row, txw_alert_t *alert);
+bool health_observe (health_t *self, const txw_window_t *row, txw_alert_t *alert);
 
 #endif

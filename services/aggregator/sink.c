@@ -24,10 +24,10 @@ typedef struct {
     bool dirty;
 } s_checkpoint_t;
 
-struct _txw_sink_t {
+struct _sink_t {
     char *url;
     char consumer [64];
-    txw_store_mode_t mode;
+    sink_store_t mode;
     uint32_t shard;
     int flag_threshold;
     PGconn *conn;
@@ -39,7 +39,7 @@ struct _txw_sink_t {
     txw_copybuf_t alert_rows;
     txw_copybuf_t dead_rows;
     txw_copybuf_t window_rows;
-    txw_accounts_t *accounts;   //  NULL when customer totals are off
+    accounts_t *accounts;   //  NULL when customer totals are off
     txw_copybuf_t account_rows;
 
     int64_t days_known [S_MAX_DAYS];
@@ -61,14 +61,14 @@ struct _txw_sink_t {
     txw_histogram_t *flush_time;
 };
 
-txw_sink_t *
-txw_sink_new (const char *database_url, const char *consumer,
-              txw_store_mode_t mode, uint32_t shard, int flag_threshold,
+sink_t *
+sink_new (const char *database_url, const char *consumer,
+              sink_store_t mode, uint32_t shard, int flag_threshold,
               bool accounts)
 {
     if (!database_url || !*database_url)
         return NULL;
-    txw_sink_t *self = calloc (1, sizeof *self);
+    sink_t *self = calloc (1, sizeof *self);
     if (!self)
         return NULL;
     self->url = strdup (database_url);
@@ -82,8 +82,8 @@ txw_sink_new (const char *database_url, const char *consumer,
     txw_copybuf_init (&self->dead_rows);
     txw_copybuf_init (&self->window_rows);
     txw_copybuf_init (&self->account_rows);
-    if (accounts && !(self->accounts = txw_accounts_new (flag_threshold))) {
-        txw_sink_destroy (&self);
+    if (accounts && !(self->accounts = accounts_new (flag_threshold))) {
+        sink_destroy (&self);
         return NULL;
     }
     self->stored_tx = txw_counter_new ("txw_stored_transactions_total", NULL,
@@ -104,40 +104,40 @@ txw_sink_new (const char *database_url, const char *consumer,
 }
 
 void
-txw_sink_destroy (txw_sink_t **self_p)
+sink_destroy (sink_t **self_p)
 {
     if (!self_p || !*self_p)
         return;
-    txw_sink_t *self = *self_p;
+    sink_t *self = *self_p;
     PQfinish (self->conn);
     txw_copybuf_fini (&self->tx_rows);
     txw_copybuf_fini (&self->alert_rows);
     txw_copybuf_fini (&self->dead_rows);
     txw_copybuf_fini (&self->window_rows);
     txw_copybuf_fini (&self->account_rows);
-    txw_accounts_destroy (&self->accounts);
+    accounts_destroy (&self->accounts);
     free (self->url);
     free (self);
     *self_p = NULL;
 }
 
 bool
-txw_sink_healthy (const txw_sink_t *self)
+sink_healthy (const sink_t *self)
 {
     return __atomic_load_n (&self->healthy, __ATOMIC_RELAXED);
 }
 
 static void
-s_set_healthy (txw_sink_t *self, bool healthy)
+s_set_healthy (sink_t *self, bool healthy)
 {
     __atomic_store_n (&self->healthy, healthy? 1: 0, __ATOMIC_RELAXED);
 }
 
 size_t
-txw_sink_pending (const txw_sink_t *self)
+sink_pending (const sink_t *self)
 {
     return self->tx_rows.rows + self->alert_rows.rows + self->dead_rows.rows
-         + (self->accounts? txw_accounts_size (self->accounts): 0);
+         + (self->accounts? accounts_size (self->accounts): 0);
 }
 
 //  Staging tables live as long as the connection and empty at each commit.
@@ -157,7 +157,7 @@ static const char *s_stage_sql =
     " (LIKE txw_data.accounts INCLUDING DEFAULTS) ON COMMIT DELETE ROWS;";
 
 static int
-s_connect (txw_sink_t *self)
+s_connect (sink_t *self)
 {
     if (self->conn && PQstatus (self->conn) == CONNECTION_OK)
         return 0;
@@ -174,7 +174,7 @@ s_connect (txw_sink_t *self)
 }
 
 static s_checkpoint_t *
-s_source (txw_sink_t *self, const char *name, size_t len, bool create)
+s_source (sink_t *self, const char *name, size_t len, bool create)
 {
     if (len >= sizeof self->sources [0].name)
         len = sizeof self->sources [0].name - 1;
@@ -191,7 +191,7 @@ s_source (txw_sink_t *self, const char *name, size_t len, bool create)
 }
 
 bool
-txw_sink_seen (txw_sink_t *self, const char *source, size_t len,
+sink_seen (sink_t *self, const char *source, size_t len,
                uint64_t epoch, uint64_t seq, uint64_t *missing)
 {
     *missing = 0;
@@ -205,7 +205,7 @@ txw_sink_seen (txw_sink_t *self, const char *source, size_t len,
 }
 
 void
-txw_sink_applied (txw_sink_t *self, const char *source, size_t len,
+sink_applied (sink_t *self, const char *source, size_t len,
                   uint64_t epoch, uint64_t seq)
 {
     s_checkpoint_t *src = s_source (self, source, len, true);
@@ -219,7 +219,7 @@ txw_sink_applied (txw_sink_t *self, const char *source, size_t len,
 }
 
 int
-txw_sink_start (txw_sink_t *self, bool migrate, txw_windows_t *windows,
+sink_start (sink_t *self, bool migrate, windows_t *windows,
                 int64_t retention_ms)
 {
     //  Before s_connect: its staging tables are made LIKE the schema's.
@@ -277,7 +277,7 @@ txw_sink_start (txw_sink_t *self, bool migrate, txw_windows_t *windows,
             *fields [f] = strtoll (PQgetvalue (res, i, f + 2), NULL, 10);
         row.closed = PQgetvalue (res, i, 14) [0] == 't';
         row.approved_amount_sum = strtoll (PQgetvalue (res, i, 15), NULL, 10);
-        txw_windows_restore (windows, PQgetvalue (res, i, 0), &row);
+        windows_restore (windows, PQgetvalue (res, i, 0), &row);
     }
     int restored = PQntuples (res);
     PQclear (res);
@@ -290,9 +290,9 @@ txw_sink_start (txw_sink_t *self, bool migrate, txw_windows_t *windows,
         return -1;
     }
     if (PQntuples (res) == 1)
-        txw_windows_set_max_event (windows, strtoll (PQgetvalue (res, 0, 0), NULL, 10));
+        windows_set_max_event (windows, strtoll (PQgetvalue (res, 0, 0), NULL, 10));
     PQclear (res);
-    self->max_event_written = txw_windows_max_event (windows);
+    self->max_event_written = windows_max_event (windows);
     log_info ("shard %u resumed: %d checkpoints, %d recent window rows",
               self->shard, self->source_count, restored);
     return 0;
@@ -311,7 +311,7 @@ s_reasons_array (txw_copybuf_t *buf, uint32_t reasons)
 }
 
 static void
-s_need_day (txw_sink_t *self, int64_t ts_ms)
+s_need_day (sink_t *self, int64_t ts_ms)
 {
     int64_t day = ts_ms >= 0? ts_ms / 86400000: (ts_ms - 86399999) / 86400000;
     for (int i = 0; i < self->days_known_count; i++)
@@ -325,12 +325,12 @@ s_need_day (txw_sink_t *self, int64_t ts_ms)
 }
 
 void
-txw_sink_add_tx (txw_sink_t *self, const txw_tx_t *tx)
+sink_add_tx (sink_t *self, const txw_tx_t *tx)
 {
     if (self->accounts)
-        txw_accounts_add (self->accounts, tx);
-    if (self->mode == TXW_STORE_NONE
-    || (self->mode == TXW_STORE_FLAGGED && tx->score < self->flag_threshold))
+        accounts_add (self->accounts, tx);
+    if (self->mode == SINK_STORE_NONE
+    || (self->mode == SINK_STORE_FLAGGED && tx->score < self->flag_threshold))
         return;
     s_need_day (self, tx->ts_ms);
     txw_copybuf_t *b = &self->tx_rows;
@@ -360,7 +360,7 @@ txw_sink_add_tx (txw_sink_t *self, const txw_tx_t *tx)
 }
 
 void
-txw_sink_add_alert (txw_sink_t *self, const txw_alert_t *a)
+sink_add_alert (sink_t *self, const txw_alert_t *a)
 {
     txw_copybuf_t *b = &self->alert_rows;
     char key [TXW_ALERT_KEY_MAX];
@@ -392,13 +392,13 @@ txw_sink_add_alert (txw_sink_t *self, const txw_alert_t *a)
 }
 
 void
-txw_sink_add_dead_letter (txw_sink_t *self, const txw_reject_t *r)
+sink_add_dead_letter (sink_t *self, const txw_reject_t *r)
 {
     txw_deadletter_row (&self->dead_rows, r);
 }
 
 static void
-s_window_row (void *arg, const txw_win_entry_t *e)
+s_window_row (void *arg, const win_entry_t *e)
 {
     txw_copybuf_t *b = arg;
     const txw_window_t *w = &e->row;
@@ -423,7 +423,7 @@ s_window_row (void *arg, const txw_win_entry_t *e)
 }
 
 static void
-s_account_row (void *arg, const txw_account_delta_t *d)
+s_account_row (void *arg, const accounts_delta_t *d)
 {
     txw_copybuf_t *b = arg;
     txw_copybuf_str (b, d->account_id);
@@ -445,10 +445,10 @@ s_account_row (void *arg, const txw_account_delta_t *d)
 
 //  Adds this flush's account deltas to the stored totals.
 static int
-s_write_accounts (txw_sink_t *self)
+s_write_accounts (sink_t *self)
 {
     txw_copybuf_clear (&self->account_rows);
-    txw_accounts_each (self->accounts, s_account_row, &self->account_rows);
+    accounts_each (self->accounts, s_account_row, &self->account_rows);
     return txw_pg_copy (self->conn, "COPY stage_accounts (account_id, tx_count,"
                         " spend_rep_minor, approved_rep_minor, approved, declined, failed,"
                         " flagged, score_sum, max_score, first_seen, last_seen) FROM STDIN",
@@ -471,7 +471,7 @@ s_write_accounts (txw_sink_t *self)
 }
 
 static int
-s_write_checkpoints (txw_sink_t *self, int64_t max_event_ms)
+s_write_checkpoints (sink_t *self, int64_t max_event_ms)
 {
     if (max_event_ms != self->max_event_written && max_event_ms != INT64_MIN) {
         char value [24];
@@ -514,7 +514,7 @@ s_write_checkpoints (txw_sink_t *self, int64_t max_event_ms)
 }
 
 static int
-s_ensure_days (txw_sink_t *self)
+s_ensure_days (sink_t *self)
 {
     for (int i = 0; i < self->days_needed_count; i++) {
         char sql [128];
@@ -536,7 +536,7 @@ s_ensure_days (txw_sink_t *self)
 //  it fail with a unique violation; then this batch goes through a staging
 //  table and INSERT ... ON CONFLICT DO NOTHING, which keeps the first copy.
 static int
-s_write_transactions (txw_sink_t *self)
+s_write_transactions (sink_t *self)
 {
     char sqlstate [6];
     if (txw_pg_exec (self->conn, "SAVEPOINT direct_copy"))
@@ -559,7 +559,7 @@ s_write_transactions (txw_sink_t *self)
 }
 
 static int
-s_write (txw_sink_t *self, int64_t max_event_ms)
+s_write (sink_t *self, int64_t max_event_ms)
 {
     if (txw_pg_exec (self->conn, "BEGIN") || s_ensure_days (self))
         return -1;
@@ -584,7 +584,7 @@ s_write (txw_sink_t *self, int64_t max_event_ms)
             " score_sum = excluded.score_sum, late = excluded.late,"
             " closed = excluded.closed, updated_at = now()")))
         return -1;
-    if (self->accounts && txw_accounts_size (self->accounts) && s_write_accounts (self))
+    if (self->accounts && accounts_size (self->accounts) && s_write_accounts (self))
         return -1;
     if (self->alert_rows.rows
     &&  (txw_pg_copy (self->conn, "COPY stage_alerts FROM STDIN", &self->alert_rows)
@@ -604,29 +604,29 @@ s_write (txw_sink_t *self, int64_t max_event_ms)
 }
 
 int
-txw_sink_flush (txw_sink_t *self, txw_windows_t *windows)
+sink_flush (sink_t *self, windows_t *windows)
 {
     int64_t now = txw_mono_ms ();
     if (now < self->retry_at_ms)
         return -1;
     int64_t started = txw_mono_us ();
     txw_copybuf_clear (&self->window_rows);
-    txw_windows_drain_dirty (windows, true, s_window_row, &self->window_rows);
+    windows_drain_dirty (windows, true, s_window_row, &self->window_rows);
     bool any_checkpoint = false;
     for (int i = 0; i < self->source_count; i++)
         any_checkpoint |= self->sources [i].dirty;
-    if (!self->window_rows.rows && !txw_sink_pending (self) && !any_checkpoint)
+    if (!self->window_rows.rows && !sink_pending (self) && !any_checkpoint)
         return 0;
 
-    int64_t max_event_ms = txw_windows_max_event (windows);
+    int64_t max_event_ms = windows_max_event (windows);
     if (s_connect (self) == 0 && s_write (self, max_event_ms) == 0) {
         self->max_event_written = max_event_ms;
         txw_counter_add (self->stored_tx, self->tx_rows.rows);
         txw_counter_add (self->stored_windows, self->window_rows.rows);
         txw_counter_add (self->stored_alerts, self->alert_rows.rows);
         if (self->accounts) {
-            txw_counter_add (self->stored_accounts, txw_accounts_size (self->accounts));
-            txw_accounts_clear (self->accounts);
+            txw_counter_add (self->stored_accounts, accounts_size (self->accounts));
+            accounts_clear (self->accounts);
         }
         txw_counter_add (self->flushes, 1);
         txw_copybuf_clear (&self->tx_rows);
@@ -650,11 +650,11 @@ txw_sink_flush (txw_sink_t *self, txw_windows_t *windows)
         txw_pg_exec (self->conn, "ROLLBACK");
     if (self->conn && PQstatus (self->conn) != CONNECTION_OK)
         s_set_healthy (self, false);
-    txw_windows_mark_all_dirty (windows);
+    windows_mark_all_dirty (windows);
     txw_counter_add (self->flush_errors, 1);
     self->retry_at_ms = now + self->backoff_ms;
     log_warn ("flush failed; %zu rows kept, retrying in %lld ms",
-              txw_sink_pending (self), (long long) self->backoff_ms);
+              sink_pending (self), (long long) self->backoff_ms);
     self->backoff_ms = self->backoff_ms * 2 > 5000? 5000: self->backoff_ms * 2;
     return -1;
 }

@@ -19,44 +19,44 @@
 
 #include <stdbool.h>
 
-typedef enum { TXW_STORE_ALL, TXW_STORE_FLAGGED, TXW_STORE_NONE } txw_store_mode_t;
+typedef enum { SINK_STORE_ALL, SINK_STORE_FLAGGED, SINK_STORE_NONE } sink_store_t;
 
-typedef struct _txw_sink_t txw_sink_t;
+typedef struct _sink_t sink_t;
 
 //  consumer names this shard in the checkpoint table ("aggregator-0").
 //  accounts keeps the per-account totals (txw_data.accounts) too.
 //  Connects lazily: returns NULL only for a bad argument.
-txw_sink_t *txw_sink_new (const char *database_url, const char *consumer,
-                          txw_store_mode_t mode, uint32_t shard, int flag_threshold,
+sink_t *sink_new (const char *database_url, const char *consumer,
+                          sink_store_t mode, uint32_t shard, int flag_threshold,
                           bool accounts);
-void txw_sink_destroy (txw_sink_t **self_p);
+void sink_destroy (sink_t **self_p);
 
 //  Connects, applies migrations if asked, loads checkpoints and this
 //  shard's recent windows into windows. Returns 0 or -1 (logged).
-int txw_sink_start (txw_sink_t *self, bool migrate, txw_windows_t *windows,
+int sink_start (sink_t *self, bool migrate, windows_t *windows,
                     int64_t retention_ms);
 
 //  True if (source, epoch, seq) was applied before (a replay to skip).
 //  Otherwise *missing is how many messages of the same epoch came after the
 //  last one applied and before this one: lost on the way, in this process's
 //  life or while it was restarting.
-bool txw_sink_seen (txw_sink_t *self, const char *source, size_t len,
+bool sink_seen (sink_t *self, const char *source, size_t len,
                     uint64_t epoch, uint64_t seq, uint64_t *missing);
 //  Records that (source, epoch, seq) is applied; committed with the next flush.
-void txw_sink_applied (txw_sink_t *self, const char *source, size_t len,
+void sink_applied (sink_t *self, const char *source, size_t len,
                        uint64_t epoch, uint64_t seq);
 
-void txw_sink_add_tx (txw_sink_t *self, const txw_tx_t *tx);
-void txw_sink_add_alert (txw_sink_t *self, const txw_alert_t *alert);
-void txw_sink_add_dead_letter (txw_sink_t *self, const txw_reject_t *rej);
+void sink_add_tx (sink_t *self, const txw_tx_t *tx);
+void sink_add_alert (sink_t *self, const txw_alert_t *alert);
+void sink_add_dead_letter (sink_t *self, const txw_reject_t *rej);
 
 //  Writes everything pending and the dirty windows in one transaction.
 //  Returns 0, or -1 when the database is unreachable or refused the write.
-int txw_sink_flush (txw_sink_t *self, txw_windows_t *windows);
+int sink_flush (sink_t *self, windows_t *windows);
 
 //  Rows waiting for the next flush (transactions, alerts, dead letters).
-size_t txw_sink_pending (const txw_sink_t *self);
+size_t sink_pending (const sink_t *self);
 //  Readable from any thread: did the last attempt reach PostgreSQL?
-bool txw_sink_healthy (const txw_sink_t *self);
+bool sink_healthy (const sink_t *self);
 
 #endif

@@ -6,8 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-struct _txw_windows_t {
-    txw_win_entry_t *slots;
+struct _windows_t {
+    win_entry_t *slots;
     size_t capacity;            //  power of two
     size_t size;
     uint32_t shard;
@@ -35,13 +35,13 @@ s_hash (int dim, const char *key, size_t len, int64_t start)
     return h ? h: 1;
 }
 
-txw_windows_t *
-txw_windows_new (uint32_t shard, int64_t window_ms, int64_t lateness_ms,
+windows_t *
+windows_new (uint32_t shard, int64_t window_ms, int64_t lateness_ms,
                  int64_t retention_ms, int flag_threshold)
 {
     if (window_ms <= 0 || lateness_ms < 0 || retention_ms < 0)
         return NULL;
-    txw_windows_t *self = calloc (1, sizeof *self);
+    windows_t *self = calloc (1, sizeof *self);
     if (!self)
         return NULL;
     self->capacity = 1024;
@@ -60,7 +60,7 @@ txw_windows_new (uint32_t shard, int64_t window_ms, int64_t lateness_ms,
 }
 
 void
-txw_windows_destroy (txw_windows_t **self_p)
+windows_destroy (windows_t **self_p)
 {
     if (!self_p || !*self_p)
         return;
@@ -70,38 +70,38 @@ txw_windows_destroy (txw_windows_t **self_p)
 }
 
 int64_t
-txw_windows_watermark (const txw_windows_t *self)
+windows_watermark (const windows_t *self)
 {
     return self->max_event_ms == INT64_MIN? INT64_MIN
          : self->max_event_ms - self->lateness_ms;
 }
 
 int64_t
-txw_windows_max_event (const txw_windows_t *self)
+windows_max_event (const windows_t *self)
 {
     return self->max_event_ms;
 }
 
 void
-txw_windows_set_max_event (txw_windows_t *self, int64_t max_event_ms)
+windows_set_max_event (windows_t *self, int64_t max_event_ms)
 {
     if (max_event_ms > self->max_event_ms)
         self->max_event_ms = max_event_ms;
 }
 
 size_t
-txw_windows_size (const txw_windows_t *self)
+windows_size (const windows_t *self)
 {
     return self->size;
 }
 
-static txw_win_entry_t *
-s_probe (txw_win_entry_t *slots, size_t capacity, uint64_t hash, int dim,
+static win_entry_t *
+s_probe (win_entry_t *slots, size_t capacity, uint64_t hash, int dim,
          const char *key, int64_t start)
 {
     size_t mask = capacity - 1;
     for (size_t i = hash & mask;; i = (i + 1) & mask) {
-        txw_win_entry_t *e = &slots [i];
+        win_entry_t *e = &slots [i];
         if (!e->used)
             return e;
         if (e->hash == hash && e->dim == dim && e->row.window_start_ms == start
@@ -113,14 +113,14 @@ s_probe (txw_win_entry_t *slots, size_t capacity, uint64_t hash, int dim,
 //  Rebuilds the table into new_capacity slots, leaving out the closed,
 //  written and published entries whose window ended by evict_before.
 static int
-s_rebuild (txw_windows_t *self, size_t new_capacity, int64_t evict_before)
+s_rebuild (windows_t *self, size_t new_capacity, int64_t evict_before)
 {
-    txw_win_entry_t *slots = calloc (new_capacity, sizeof *slots);
+    win_entry_t *slots = calloc (new_capacity, sizeof *slots);
     if (!slots)
         return -1;
     size_t size = 0;
     for (size_t i = 0; i < self->capacity; i++) {
-        txw_win_entry_t *e = &self->slots [i];
+        win_entry_t *e = &self->slots [i];
         if (!e->used)
             continue;
         if (e->row.closed && !e->store_dirty && !e->publish_dirty
@@ -137,15 +137,15 @@ s_rebuild (txw_windows_t *self, size_t new_capacity, int64_t evict_before)
     return 0;
 }
 
-static txw_win_entry_t *
-s_entry (txw_windows_t *self, int dim, const char *key, int64_t start)
+static win_entry_t *
+s_entry (windows_t *self, int dim, const char *key, int64_t start)
 {
     if ((self->size + 1) * 2 > self->capacity
     &&  s_rebuild (self, self->capacity * 2, INT64_MIN))
         return NULL;
     size_t len = strlen (key);
     uint64_t hash = s_hash (dim, key, len, start);
-    txw_win_entry_t *e = s_probe (self->slots, self->capacity, hash, dim, key, start);
+    win_entry_t *e = s_probe (self->slots, self->capacity, hash, dim, key, start);
     if (!e->used) {
         memset (e, 0, sizeof *e);
         e->used = true;
@@ -164,21 +164,21 @@ s_entry (txw_windows_t *self, int dim, const char *key, int64_t start)
     return e;
 }
 
-txw_win_result_t
-txw_windows_add (txw_windows_t *self, const txw_tx_t *tx)
+win_result_t
+windows_add (windows_t *self, const txw_tx_t *tx)
 {
     int64_t start = s_floor (tx->ts_ms, self->window_ms);
     int64_t end = start + self->window_ms;
-    int64_t watermark = txw_windows_watermark (self);
-    txw_win_result_t result = TXW_WIN_ON_TIME;
+    int64_t watermark = windows_watermark (self);
+    win_result_t result = WIN_ON_TIME;
     if (watermark != INT64_MIN && end <= watermark) {
-        result = TXW_WIN_LATE;
+        result = WIN_LATE;
         if (end <= watermark - self->retention_ms)
-            return TXW_WIN_TOO_LATE;
+            return WIN_TOO_LATE;
     }
     bool flagged = tx->score >= self->flag_threshold;
     for (int dim = 0; dim < TXW_DIM_COUNT; dim++) {
-        txw_win_entry_t *e = s_entry (self, dim, txw_dimension_key (dim, tx), start);
+        win_entry_t *e = s_entry (self, dim, txw_dimension_key (dim, tx), start);
         if (!e) {
             log_error ("window table out of memory");
             abort ();
@@ -203,7 +203,7 @@ txw_windows_add (txw_windows_t *self, const txw_tx_t *tx)
         if (flagged)
             w->flagged++;
         w->score_sum += tx->score;
-        if (result == TXW_WIN_LATE)
+        if (result == WIN_LATE)
             w->late++;
         e->store_dirty = true;
         e->publish_dirty = true;
@@ -214,13 +214,13 @@ txw_windows_add (txw_windows_t *self, const txw_tx_t *tx)
 }
 
 void
-txw_windows_restore (txw_windows_t *self, const char *dimension,
+windows_restore (windows_t *self, const char *dimension,
                      const txw_window_t *row)
 {
     int dim = txw_dimension_parse (dimension);
     if (dim < 0 || row->window_ms != self->window_ms)
         return;                 //  another dimension set or window size
-    txw_win_entry_t *e = s_entry (self, dim, row->key, row->window_start_ms);
+    win_entry_t *e = s_entry (self, dim, row->key, row->window_start_ms);
     if (!e)
         return;
     e->row = *row;
@@ -232,15 +232,15 @@ txw_windows_restore (txw_windows_t *self, const char *dimension,
 }
 
 int
-txw_windows_advance (txw_windows_t *self, txw_win_visit_fn *closed_fn, void *arg)
+windows_advance (windows_t *self, win_visit_fn *closed_fn, void *arg)
 {
-    int64_t watermark = txw_windows_watermark (self);
+    int64_t watermark = windows_watermark (self);
     if (watermark == INT64_MIN)
         return 0;
     int closed = 0;
     bool evictable = false;
     for (size_t i = 0; i < self->capacity; i++) {
-        txw_win_entry_t *e = &self->slots [i];
+        win_entry_t *e = &self->slots [i];
         if (!e->used)
             continue;
         int64_t end = e->row.window_start_ms + self->window_ms;
@@ -261,11 +261,11 @@ txw_windows_advance (txw_windows_t *self, txw_win_visit_fn *closed_fn, void *arg
 }
 
 void
-txw_windows_drain_dirty (txw_windows_t *self, bool store,
-                         txw_win_visit_fn *fn, void *arg)
+windows_drain_dirty (windows_t *self, bool store,
+                         win_visit_fn *fn, void *arg)
 {
     for (size_t i = 0; i < self->capacity; i++) {
-        txw_win_entry_t *e = &self->slots [i];
+        win_entry_t *e = &self->slots [i];
         if (!e->used)
             continue;
         bool *flag = store? &e->store_dirty: &e->publish_dirty;
@@ -277,7 +277,7 @@ txw_windows_drain_dirty (txw_windows_t *self, bool store,
 }
 
 void
-txw_windows_mark_all_dirty (txw_windows_t *self)
+windows_mark_all_dirty (windows_t *self)
 {
     for (size_t i = 0; i < self->capacity; i++)
         if (self->slots [i].used)
@@ -285,11 +285,11 @@ txw_windows_mark_all_dirty (txw_windows_t *self)
 }
 
 const txw_window_t *
-txw_windows_find (txw_windows_t *self, int dim, const char *key, int64_t start_ms)
+windows_find (windows_t *self, int dim, const char *key, int64_t start_ms)
 {
     if (dim < 0 || dim >= TXW_DIM_COUNT)
         return NULL;
     uint64_t hash = s_hash (dim, key, strlen (key), start_ms);
-    txw_win_entry_t *e = s_probe (self->slots, self->capacity, hash, dim, key, start_ms);
+    win_entry_t *e = s_probe (self->slots, self->capacity, hash, dim, key, start_ms);
     return e->used? &e->row: NULL;
 }

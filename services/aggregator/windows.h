@@ -26,53 +26,53 @@ typedef struct {
     bool used;
     bool store_dirty;           //  changed since last written to PostgreSQL
     bool publish_dirty;         //  changed since last published
-} txw_win_entry_t;
+} win_entry_t;
 
-typedef struct _txw_windows_t txw_windows_t;
+typedef struct _windows_t windows_t;
 
 //  What the visiting calls below call for each window entry.
-typedef void (txw_win_visit_fn) (void *arg, const txw_win_entry_t *entry);
+typedef void (win_visit_fn) (void *arg, const win_entry_t *entry);
 
 typedef enum {
-    TXW_WIN_ON_TIME = 0,
-    TXW_WIN_LATE,               //  counted into a closed window
-    TXW_WIN_TOO_LATE            //  older than retention: not counted
-} txw_win_result_t;
+    WIN_ON_TIME = 0,
+    WIN_LATE,               //  counted into a closed window
+    WIN_TOO_LATE            //  older than retention: not counted
+} win_result_t;
 
-txw_windows_t *txw_windows_new (uint32_t shard, int64_t window_ms,
+windows_t *windows_new (uint32_t shard, int64_t window_ms,
                                 int64_t lateness_ms, int64_t retention_ms,
                                 int flag_threshold);
-void txw_windows_destroy (txw_windows_t **self_p);
+void windows_destroy (windows_t **self_p);
 
 //  Adds one scored transaction to its windows in every dimension.
-txw_win_result_t txw_windows_add (txw_windows_t *self, const txw_tx_t *tx);
+win_result_t windows_add (windows_t *self, const txw_tx_t *tx);
 
 //  Puts back a row read from PostgreSQL at start-up (this shard's recent
 //  windows), so a restarted shard keeps counting on top of them.
-void txw_windows_restore (txw_windows_t *self, const char *dimension,
+void windows_restore (windows_t *self, const char *dimension,
                           const txw_window_t *row);
 
 //  Closes the windows the watermark has passed (marking them dirty), calls
 //  closed_fn (if not NULL) for each, and forgets closed windows older than
 //  the retention. Returns how many closed.
-int txw_windows_advance (txw_windows_t *self, txw_win_visit_fn *closed_fn, void *arg);
+int windows_advance (windows_t *self, win_visit_fn *closed_fn, void *arg);
 
-int64_t txw_windows_watermark (const txw_windows_t *self);
+int64_t windows_watermark (const windows_t *self);
 //  The largest event time applied (INT64_MIN before the first), and its
 //  restoration after a restart.
-int64_t txw_windows_max_event (const txw_windows_t *self);
-void txw_windows_set_max_event (txw_windows_t *self, int64_t max_event_ms);
-size_t txw_windows_size (const txw_windows_t *self);
+int64_t windows_max_event (const windows_t *self);
+void windows_set_max_event (windows_t *self, int64_t max_event_ms);
+size_t windows_size (const windows_t *self);
 
 //  Calls fn for every entry that is store_dirty (store) or publish_dirty
 //  (publish) and clears that flag. fn may not add windows.
-void txw_windows_drain_dirty (txw_windows_t *self, bool store,
-                              txw_win_visit_fn *fn, void *arg);
+void windows_drain_dirty (windows_t *self, bool store,
+                              win_visit_fn *fn, void *arg);
 //  Sets the store-dirty flag again on every entry (after a failed write).
-void txw_windows_mark_all_dirty (txw_windows_t *self);
+void windows_mark_all_dirty (windows_t *self);
 
 //  Looks a window up; NULL if absent. For tests and the query of one key.
-const txw_window_t *txw_windows_find (txw_windows_t *self, int dim,
+const txw_window_t *windows_find (windows_t *self, int dim,
                                       const char *key, int64_t start_ms);
 
 #endif
