@@ -102,13 +102,17 @@ $(foreach s,$(SERVICES),$(eval $(call service_rule,$(s))))
 
 # tests/unit/test_<name>.c and test_<name>_<topic>.c link the modules of
 # service <name> if there is one, so rules are tested as they run in the
-# service.
+# service. A test that compares two services names the second one in
+# test_<name>_<topic>_ALSO.
+test_query_summary_ALSO := gateway
 test_service = $(firstword $(subst _, ,$(1)))
+test_services = $(call test_service,$(1)) $(test_$(1)_ALSO)
 .SECONDEXPANSION:
-$(BUILD)/tests/test_%: tests/unit/test_%.c $(COMMON_LIB) $$($$(call test_service,$$*)_MOD)
+$(BUILD)/tests/test_%: tests/unit/test_%.c $(COMMON_LIB) \
+        $$(foreach s,$$(call test_services,$$*),$$($$(s)_MOD))
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -Iservices/$(call test_service,$*) -o $@ $< \
-	    $($(call test_service,$*)_MOD) $(COMMON_LIB) $(LDLIBS) -lcmocka
+	$(CC) $(CFLAGS) $(foreach s,$(call test_services,$*),-Iservices/$(s)) -o $@ $< \
+	    $(foreach s,$(call test_services,$*),$($(s)_MOD)) $(COMMON_LIB) $(LDLIBS) -lcmocka
 
 # The forest benchmark compiles the scorer's module in (see its header).
 $(BUILD)/tools/txw-iforest_bench: services/scorer/iforest.c services/scorer/iforest.h

@@ -1,6 +1,7 @@
 /*  health - the region health rule                                          */
 
 #include "health.h"
+#include "summary.h"
 #include "clock.h"
 
 #include <math.h>
@@ -70,17 +71,6 @@ s_region (health_t *self, const char *name)
     return r;
 }
 
-//  The lower end of the 95% Wilson score interval of bad / n.
-static double
-s_wilson_lower (int64_t bad, int64_t n)
-{
-    const double z = 1.959964, z2 = z * z;
-    double p = (double) bad / (double) n;
-    double centre = p + z2 / (2.0 * n);
-    double margin = z * sqrt (p * (1 - p) / n + z2 / (4.0 * n * n));
-    return (centre - margin) / (1 + z2 / n);
-}
-
 static void
 s_fill_alert (health_t *self, const txw_window_t *row, double rate, double lower,
               txw_alert_t *alert)
@@ -116,7 +106,7 @@ health_observe (health_t *self, const txw_window_t *row, txw_alert_t *alert)
     }
     int64_t bad = row->declined + row->failed;
     double rate = row->tx_count > 0? (double) bad / (double) row->tx_count: 0;
-    double lower = row->tx_count > 0? s_wilson_lower (bad, row->tx_count): 0;
+    double lower = row->tx_count > 0? txw_wilson_lower (bad, row->tx_count): 0;
     if (row->tx_count < self->min_tx || lower <= self->threshold) {
         r->streak = 0;
         r->alerted = false;

@@ -163,21 +163,6 @@ gw_msg_frame (const gw_msg_t *self, uint64_t seq, char **buf, size_t *cap)
 
 //  --- Converters ----------------------------------------------------------------
 
-double
-gw_round (double x, int digits)
-{
-    double scale = pow (10, digits);
-    return round (x * scale) / scale;
-}
-
-json_t *
-gw_rate_json (int64_t num, int64_t den, int digits)
-{
-    if (den <= 0)
-        return json_null ();
-    return json_real (gw_round ((double) num / (double) den, digits));
-}
-
 json_t *
 gw_dead_letter_json (const txw_reject_t *r)
 {

@@ -71,9 +71,5 @@ size_t gw_msg_frame (const gw_msg_t *self, uint64_t seq, char **buf, size_t *cap
 
 //  The dead letter object of the REST API, id null. New reference.
 json_t *gw_dead_letter_json (const txw_reject_t *rej);
-//  A fraction rounded to digits decimals, or null when den is 0.
-json_t *gw_rate_json (int64_t num, int64_t den, int digits);
-//  x rounded to digits decimals.
-double gw_round (double x, int digits);
 
 #endif

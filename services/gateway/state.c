@@ -26,7 +26,8 @@
 
 typedef struct {
     uint32_t shard;
-    gw_totals_t t;
+    txw_totals_t t;
+    bool closed;
 } s_row_t;
 
 typedef struct {
@@ -170,11 +171,11 @@ s_window (s_series_t *series, int64_t start_ms, int64_t window_ms)
 
 //  Sets the row of one shard; the seed row goes once a live row comes.
 static int
-s_window_set_row (s_window_t *w, uint32_t shard, const gw_totals_t *t)
+s_window_set_row (s_window_t *w, const s_row_t *row)
 {
     for (uint32_t i = 0; i < w->row_count; i++)
-        if (w->rows [i].shard == shard) {
-            w->rows [i].t = *t;
+        if (w->rows [i].shard == row->shard) {
+            w->rows [i] = *row;
             return 0;
         }
     if (w->row_count == w->row_capacity) {
@@ -185,29 +186,22 @@ s_window_set_row (s_window_t *w, uint32_t shard, const gw_totals_t *t)
         w->rows = rows;
         w->row_capacity = capacity;
     }
-    w->rows [w->row_count].shard = shard;
-    w->rows [w->row_count].t = *t;
-    w->row_count++;
+    w->rows [w->row_count++] = *row;
     return 0;
 }
 
+//  The window's totals over its shards; *closed when every row is.
 static void
-s_window_sum (const s_window_t *w, gw_totals_t *sum)
+s_window_sum (const s_window_t *w, txw_totals_t *sum, bool *closed)
 {
     memset (sum, 0, sizeof *sum);
-    sum->closed = w->row_count > 0;
+    bool all_closed = w->row_count > 0;
     for (uint32_t i = 0; i < w->row_count; i++) {
-        const gw_totals_t *t = &w->rows [i].t;
-        sum->count += t->count;
-        sum->volume += t->volume;
-        sum->approved += t->approved;
-        sum->declined += t->declined;
-        sum->failed += t->failed;
-        sum->flagged += t->flagged;
-        sum->score_sum += t->score_sum;
-        sum->late += t->late;
-        sum->closed = sum->closed && t->closed;
+        txw_totals_add (sum, &w->rows [i].t);
+        all_closed = all_closed && w->rows [i].closed;
     }
+    if (closed)
+        *closed = all_closed;
 }
 
 static void
@@ -217,18 +211,18 @@ s_view (const s_series_t *series, const s_window_t *w, gw_window_t *out)
     snprintf (out->key, sizeof out->key, "%s", series->key);
     out->start_ms = w->start_ms;
     out->window_ms = w->window_ms;
-    s_window_sum (w, &out->t);
+    s_window_sum (w, &out->t, &out->closed);
 }
 
 static int
 s_store (gw_state_t *self, int dim, const char *key, int64_t start_ms, int64_t window_ms,
-         uint32_t shard, const gw_totals_t *t, int64_t now_ms, gw_window_t *out)
+         const s_row_t *row, int64_t now_ms, gw_window_t *out)
 {
     if (dim < 0 || window_ms <= 0 || start_ms < now_ms - S_RETENTION_MS - window_ms)
         return -1;
     s_series_t *series = s_series (self, dim, key);
     s_window_t *w = series? s_window (series, start_ms, window_ms): NULL;
-    if (!w || s_window_set_row (w, shard, t))
+    if (!w || s_window_set_row (w, row))
         return -1;
     w->changed = true;
     if (out)
@@ -239,13 +233,17 @@ s_store (gw_state_t *self, int dim, const char *key, int64_t start_ms, int64_t w
 int
 gw_state_window (gw_state_t *self, const txw_window_t *row, int64_t now_ms, gw_window_t *out)
 {
-    gw_totals_t t = {
-        .count = row->tx_count, .volume = row->amount_sum, .approved = row->approved,
-        .declined = row->declined, .failed = row->failed, .flagged = row->flagged,
-        .score_sum = row->score_sum, .late = row->late, .closed = row->closed
+    s_row_t shard_row = {
+        .shard = row->shard,
+        .t = {
+            .count = row->tx_count, .volume = row->amount_sum, .approved = row->approved,
+            .declined = row->declined, .failed = row->failed, .flagged = row->flagged,
+            .score_sum = row->score_sum, .late = row->late
+        },
+        .closed = row->closed
     };
     return s_store (self, txw_dimension_parse (row->dimension), row->key, row->window_start_ms,
-                    row->window_ms, row->shard, &t, now_ms, out);
+                    row->window_ms, &shard_row, now_ms, out);
 }
 
 bool
@@ -316,9 +314,9 @@ gw_window_json (const gw_window_t *w)
         "count", (json_int_t) w->t.count, "volume_minor", (json_int_t) w->t.volume,
         "approved", (json_int_t) w->t.approved, "declined", (json_int_t) w->t.declined,
         "failed", (json_int_t) w->t.failed, "flagged", (json_int_t) w->t.flagged,
-        "mean_score", w->t.count? json_real (gw_round ((double) w->t.score_sum / (double) w->t.count, 2)):
+        "mean_score", w->t.count? json_real (txw_round ((double) w->t.score_sum / (double) w->t.count, 2)):
                                   json_null (),
-        "late", (json_int_t) w->t.late, "closed", w->t.closed);
+        "late", (json_int_t) w->t.late, "closed", w->closed);
 }
 
 //  --- Alerts ------------------------------------------------------------------
@@ -431,34 +429,21 @@ s_recent_alerts (gw_state_t *self)
     return array;
 }
 
-//  --- Aggregations -------------------------------------------------------------
-
-static void
-s_add (gw_totals_t *acc, const gw_totals_t *t)
-{
-    acc->count += t->count;
-    acc->volume += t->volume;
-    acc->approved += t->approved;
-    acc->declined += t->declined;
-    acc->failed += t->failed;
-    acc->flagged += t->flagged;
-    acc->score_sum += t->score_sum;
-    acc->late += t->late;
-}
+//  --- Aggregations: the read model of common/summary.h -----------------------
 
 //  Sums the windows of series that start in [from_ms, to_ms); *first gets
 //  the earliest start counted (left alone when none).
 static void
 s_sum_range (const s_series_t *series, int64_t from_ms, int64_t to_ms,
-             gw_totals_t *acc, int64_t *first)
+             txw_totals_t *acc, int64_t *first)
 {
     for (size_t i = 0; i < series->count; i++) {
         const s_window_t *w = &series->windows [i];
         if (w->start_ms < from_ms || w->start_ms >= to_ms)
             continue;
-        gw_totals_t sum;
-        s_window_sum (w, &sum);
-        s_add (acc, &sum);
+        txw_totals_t sum;
+        s_window_sum (w, &sum, NULL);
+        txw_totals_add (acc, &sum);
         if (first && w->start_ms < *first)
             *first = w->start_ms;
     }
@@ -467,35 +452,18 @@ s_sum_range (const s_series_t *series, int64_t from_ms, int64_t to_ms,
 json_t *
 gw_state_realtime (gw_state_t *self, int64_t now_ms, int minutes)
 {
-    int64_t from = now_ms - minutes * 60000LL;
-    gw_totals_t t;
+    txw_totals_t t;
     memset (&t, 0, sizeof t);
     int64_t first = INT64_MAX;
     if (self->overall)
-        s_sum_range (self->overall, from, INT64_MAX, &t, &first);
-    //  Seconds covered: from the first window counted to now, at most the period.
-    double seconds = first == INT64_MAX? minutes * 60.0: (double) (now_ms - first) / 1000.0;
-    if (seconds > minutes * 60.0)
-        seconds = minutes * 60.0;
-    if (seconds < 1.0)
-        seconds = 1.0;
-    return json_pack ("{s:i,s:o,s:o,s:I,s:I,s:s,s:i,s:f,s:o,s:o,s:o,s:I,s:o,s:o}",
-        "minutes", minutes, "from", txw_json_time (from), "to", txw_json_time (now_ms),
-        "count", (json_int_t) t.count, "volume_minor", (json_int_t) t.volume,
-        "currency", self->currency, "currency_exponent", self->currency_exponent,
-        "tx_per_s", gw_round ((double) t.count / seconds, 2),
-        "approval_rate", gw_rate_json (t.approved, t.count, 4),
-        "decline_rate", gw_rate_json (t.declined, t.count, 4),
-        "failure_rate", gw_rate_json (t.failed, t.count, 4),
-        "flagged", (json_int_t) t.flagged,
-        "flagged_rate", gw_rate_json (t.flagged, t.count, 4),
-        "mean_score", t.count? json_real (gw_round ((double) t.score_sum / (double) t.count, 2)):
-                               json_null ());
+        s_sum_range (self->overall, now_ms - minutes * 60000LL, INT64_MAX, &t, &first);
+    return txw_summary_realtime (&t, now_ms, minutes, first, self->currency,
+                                 self->currency_exponent);
 }
 
 typedef struct {
     const s_series_t *series;
-    gw_totals_t now, before;
+    txw_totals_t now, before;
 } s_item_t;
 
 //  The series of one dimension with their totals over the last period and
@@ -559,17 +527,10 @@ gw_state_top (gw_state_t *self, const char *dimension, int64_t now_ms)
     qsort (items, count, sizeof *items, s_by_count);
     size_t shown = 0;
     for (size_t i = 0; i < count && shown < GW_TOP_LIMIT; i++) {
-        const s_item_t *it = &items [i];
-        if (!it->now.count)
+        if (!items [i].now.count)
             continue;           //  only in the previous period: not in the top
-        json_t *change = it->before.count?
-            json_real (gw_round ((double) (it->now.count - it->before.count)
-                                 / (double) it->before.count, 4)): json_null ();
-        json_array_append_new (array, json_pack ("{s:o,s:I,s:I,s:I,s:o,s:I,s:o}",
-            "key", txw_json_string (it->series->key), "count", (json_int_t) it->now.count,
-            "volume_minor", (json_int_t) it->now.volume, "flagged", (json_int_t) it->now.flagged,
-            "approval_rate", gw_rate_json (it->now.approved, it->now.count, 4),
-            "previous_count", (json_int_t) it->before.count, "change", change));
+        json_array_append_new (array, txw_summary_top_item (items [i].series->key,
+                                                            &items [i].now, &items [i].before));
         shown++;
     }
     free (items);
@@ -587,18 +548,10 @@ gw_state_branches (gw_state_t *self, int64_t now_ms)
         return array;
     }
     qsort (items, count, sizeof *items, s_by_volume);
-    for (size_t i = 0; i < count; i++) {
-        const gw_totals_t *t = &items [i].now;
-        if (!t->count)
-            continue;
-        json_array_append_new (array, json_pack ("{s:o,s:I,s:I,s:o,s:o,s:I,s:o}",
-            "branch_id", txw_json_string (items [i].series->key), "count", (json_int_t) t->count,
-            "volume_minor", (json_int_t) t->volume,
-            "approval_rate", gw_rate_json (t->approved, t->count, 4),
-            "decline_rate", gw_rate_json (t->declined, t->count, 4),
-            "flagged", (json_int_t) t->flagged,
-            "flagged_rate", gw_rate_json (t->flagged, t->count, 4)));
-    }
+    for (size_t i = 0; i < count; i++)
+        if (items [i].now.count)
+            json_array_append_new (array, txw_summary_branch (items [i].series->key,
+                                                              &items [i].now));
     free (items);
     return array;
 }
@@ -615,9 +568,8 @@ gw_state_regions (gw_state_t *self, int64_t now_ms)
     }
     qsort (items, count, sizeof *items, s_by_key);
     for (size_t i = 0; i < count; i++) {
-        const gw_totals_t *t = &items [i].now;
         const char *region = items [i].series->key;
-        if (!t->count)
+        if (!items [i].now.count)
             continue;
         json_t *alerts = json_array ();
         bool open_alert = false;
@@ -628,13 +580,8 @@ gw_state_regions (gw_state_t *self, int64_t now_ms)
             json_array_append (alerts, h->alert);
             open_alert = open_alert || h->open;
         }
-        bool unhealthy = (double) (t->declined + t->failed) > self->health_threshold * (double) t->count;
-        json_array_append_new (array, json_pack ("{s:o,s:I,s:o,s:o,s:o,s:b,s:o}",
-            "region", txw_json_string (region), "count", (json_int_t) t->count,
-            "success_rate", gw_rate_json (t->approved, t->count, 4),
-            "decline_rate", gw_rate_json (t->declined, t->count, 4),
-            "failure_rate", gw_rate_json (t->failed, t->count, 4),
-            "healthy", !(open_alert || unhealthy), "alerts", alerts));
+        json_array_append_new (array, txw_summary_region (region, &items [i].now, alerts,
+                                                          open_alert, self->health_threshold));
     }
     free (items);
     return array;

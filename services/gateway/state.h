@@ -19,6 +19,7 @@
 #define TXW_GATEWAY_STATE_H
 
 #include "codec.h"
+#include "summary.h"
 
 #include <jansson.h>
 #include <stdbool.h>
@@ -29,18 +30,14 @@
 #define GW_STATS_MINUTES    5
 #define GW_TOP_LIMIT        10
 
-typedef struct {
-    int64_t count, volume, approved, declined, failed, flagged, score_sum, late;
-    bool closed;
-} gw_totals_t;
-
 //  One window summed over its shards.
 typedef struct {
     const char *dimension;
     char key [TXW_ID_MAX + 1];
     int64_t start_ms;
     int64_t window_ms;
-    gw_totals_t t;
+    txw_totals_t t;
+    bool closed;                //  every shard's row is closed
 } gw_window_t;
 
 typedef struct _gw_state_t gw_state_t;

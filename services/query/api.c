@@ -3,6 +3,7 @@
 #include "api.h"
 #include "alertjson.h"
 #include "dimensions.h"
+#include "summary.h"
 #include "codec.h"
 #include "params.h"
 #include "reasons.h"
@@ -62,23 +63,41 @@ s_not_found (json_t **out, const char *what, const char *id)
     return 404;
 }
 
-static double
-s_round (double x, int digits)
-{
-    double scale = pow (10, digits);
-    return round (x * scale) / scale;
-}
-
-static json_t *
-s_rate (int64_t num, int64_t den)
-{
-    return den? json_real (s_round ((double) num / (double) den, 4)): json_null ();
-}
-
 static int64_t
 s_int64 (const PGresult *res, int row, int col)
 {
     return strtoll (PQgetvalue (res, row, col), NULL, 10);
+}
+
+//  The sums a summary is made of, as SQL: filter restricts the windows
+//  summed ("" for all), prefix names the columns ("" or "p_").
+#define S_TOTALS_SQL(filter, prefix)                                                  \
+    " coalesce(sum(tx_count) " filter ", 0)::bigint AS " prefix "count,"             \
+    " coalesce(sum(amount_minor_sum) " filter ", 0)::bigint AS " prefix "volume,"    \
+    " coalesce(sum(approved) " filter ", 0)::bigint AS " prefix "approved,"          \
+    " coalesce(sum(declined) " filter ", 0)::bigint AS " prefix "declined,"          \
+    " coalesce(sum(failed) " filter ", 0)::bigint AS " prefix "failed,"              \
+    " coalesce(sum(flagged) " filter ", 0)::bigint AS " prefix "flagged,"            \
+    " coalesce(sum(score_sum) " filter ", 0)::bigint AS " prefix "score_sum,"        \
+    " coalesce(sum(late) " filter ", 0)::bigint AS " prefix "late"
+
+//  Reads the S_TOTALS_SQL columns named with prefix from one row.
+static void
+s_totals (const PGresult *res, int row, const char *prefix, txw_totals_t *t)
+{
+    static const char *const names [] = {
+        "count", "volume", "approved", "declined", "failed", "flagged", "score_sum", "late"
+    };
+    int64_t *fields [] = {
+        &t->count, &t->volume, &t->approved, &t->declined, &t->failed, &t->flagged,
+        &t->score_sum, &t->late
+    };
+    for (size_t i = 0; i < sizeof names / sizeof names [0]; i++) {
+        char column [32];
+        snprintf (column, sizeof column, "%s%s", prefix, names [i]);
+        int col = PQfnumber (res, column);
+        *fields [i] = col < 0 || PQgetisnull (res, row, col)? 0: s_int64 (res, row, col);
+    }
 }
 
 static json_t *
@@ -110,7 +129,7 @@ s_col_number (const PGresult *res, int row, int col, int digits)
 {
     if (PQgetisnull (res, row, col))
         return json_null ();
-    return json_real (s_round (strtod (PQgetvalue (res, row, col), NULL), digits));
+    return json_real (txw_round (strtod (PQgetvalue (res, row, col), NULL), digits));
 }
 
 //  A text[] column selected as array_to_json(...)::text; with describe,
@@ -268,39 +287,19 @@ qapi_stats_realtime (qapi_t *api, const qrequest_t *req, json_t **out)
         return status;
     const char *values [] = { from };
     PGresult *res = s_query1 (api,
-        "SELECT coalesce(sum(tx_count), 0), coalesce(sum(amount_minor_sum), 0),"
-        " coalesce(sum(approved), 0), coalesce(sum(declined), 0), coalesce(sum(failed), 0),"
-        " coalesce(sum(flagged), 0), coalesce(sum(score_sum), 0)::bigint,"
-        " min(" S_MS ("window_start") ")"
+        "SELECT" S_TOTALS_SQL ("", "") ", min(" S_MS ("window_start") ") AS first_start"
         " FROM txw.window_totals"
         " WHERE dimension = 'overall' AND key = 'all' AND window_start >= $1::timestamptz",
         1, values, &status, out);
     if (!res)
         return status;
-    int64_t count = s_int64 (res, 0, 0), volume = s_int64 (res, 0, 1);
-    int64_t approved = s_int64 (res, 0, 2), declined = s_int64 (res, 0, 3);
-    int64_t failed = s_int64 (res, 0, 4), flagged = s_int64 (res, 0, 5);
-    int64_t score_sum = s_int64 (res, 0, 6);
-    //  Seconds covered: from the first window counted to now, at most the
-    //  period (and at least one second, so a new window is not a spike).
-    double seconds = minutes * 60.0;
-    if (!PQgetisnull (res, 0, 7)) {
-        double since_first = (double) (req->now_ms - s_int64 (res, 0, 7)) / 1000.0;
-        if (since_first < seconds)
-            seconds = since_first < 1.0? 1.0: since_first;
-    }
+    txw_totals_t t;
+    s_totals (res, 0, "", &t);
+    int first_col = PQfnumber (res, "first_start");
+    int64_t first = PQgetisnull (res, 0, first_col)? INT64_MAX: s_int64 (res, 0, first_col);
     PQclear (res);
-    *out = json_pack ("{s:I,s:o,s:o,s:I,s:I,s:s,s:i,s:f,s:o,s:o,s:o,s:I,s:o,s:o}",
-        "minutes", (json_int_t) minutes, "from", txw_json_time (req->now_ms - minutes * 60000),
-        "to", txw_json_time (req->now_ms),
-        "count", (json_int_t) count, "volume_minor", (json_int_t) volume,
-        "currency", api->currency, "currency_exponent", api->currency_exponent,
-        "tx_per_s", s_round ((double) count / seconds, 2),
-        "approval_rate", s_rate (approved, count), "decline_rate", s_rate (declined, count),
-        "failure_rate", s_rate (failed, count), "flagged", (json_int_t) flagged,
-        "flagged_rate", s_rate (flagged, count),
-        "mean_score", count? json_real (s_round ((double) score_sum / (double) count, 2)):
-                             json_null ());
+    *out = txw_summary_realtime (&t, req->now_ms, minutes, first, api->currency,
+                                 api->currency_exponent);
     return 200;
 }
 
@@ -322,17 +321,17 @@ s_point_value (const PGresult *res, int row, int metric, int64_t now_ms)
     switch (metric) {
         case S_M_COUNT:         return json_integer (count);
         case S_M_VOLUME:        return json_integer (s_int64 (res, row, 3));
-        case S_M_APPROVAL:      return s_rate (s_int64 (res, row, 4), count);
-        case S_M_DECLINE:       return s_rate (s_int64 (res, row, 5), count);
-        case S_M_FAILURE:       return s_rate (s_int64 (res, row, 6), count);
+        case S_M_APPROVAL:      return txw_rate_json (s_int64 (res, row, 4), count);
+        case S_M_DECLINE:       return txw_rate_json (s_int64 (res, row, 5), count);
+        case S_M_FAILURE:       return txw_rate_json (s_int64 (res, row, 6), count);
         case S_M_FLAGGED:       return json_integer (s_int64 (res, row, 7));
-        case S_M_FLAGGED_RATE:  return s_rate (s_int64 (res, row, 7), count);
+        case S_M_FLAGGED_RATE:  return txw_rate_json (s_int64 (res, row, 7), count);
         case S_M_MEAN_SCORE:    return s_col_number (res, row, 8, 2);
         default: {
             //  tx_per_s: over the window, or the part of it that has passed.
             int64_t span = now_ms - start < window_ms? now_ms - start: window_ms;
             double seconds = span < 1000? 1.0: (double) span / 1000.0;
-            return json_real (s_round ((double) count / seconds, 2));
+            return json_real (txw_round ((double) count / seconds, 2));
         }
     }
 }
@@ -396,11 +395,8 @@ qapi_timeseries (qapi_t *api, const qrequest_t *req, json_t **out)
 //  Totals per key over the period ($2 on) and the period before ($3 to $2).
 #define S_TOP_SQL(order)                                                              \
     "SELECT key,"                                                                     \
-    " coalesce(sum(tx_count) FILTER (WHERE window_start >= $2::timestamptz), 0) AS c," \
-    " coalesce(sum(amount_minor_sum) FILTER (WHERE window_start >= $2::timestamptz), 0) AS v," \
-    " coalesce(sum(flagged) FILTER (WHERE window_start >= $2::timestamptz), 0) AS f,"  \
-    " coalesce(sum(approved) FILTER (WHERE window_start >= $2::timestamptz), 0) AS a," \
-    " coalesce(sum(tx_count) FILTER (WHERE window_start < $2::timestamptz), 0) AS p"   \
+    S_TOTALS_SQL ("FILTER (WHERE window_start >= $2::timestamptz)", "") ","          \
+    S_TOTALS_SQL ("FILTER (WHERE window_start < $2::timestamptz)", "p_")             \
     " FROM txw.window_totals WHERE dimension = $1 AND window_start >= $3::timestamptz" \
     " GROUP BY key"                                                                   \
     " HAVING coalesce(sum(tx_count) FILTER (WHERE window_start >= $2::timestamptz), 0) > 0" \
@@ -411,7 +407,9 @@ qapi_top (qapi_t *api, const qrequest_t *req, json_t **out)
 {
     static const char *const allowed [] = { "by", "minutes", "limit", NULL };
     static const char *const by_names [] = { "count", "volume", "flagged", NULL };
-    static const char *const by_sql [] = { S_TOP_SQL ("c"), S_TOP_SQL ("v"), S_TOP_SQL ("f") };
+    static const char *const by_sql [] = {
+        S_TOP_SQL ("count"), S_TOP_SQL ("volume"), S_TOP_SQL ("flagged")
+    };
     qparams_t params;
     qerror_t err;
     int by;
@@ -437,15 +435,11 @@ qapi_top (qapi_t *api, const qrequest_t *req, json_t **out)
         return status;
     json_t *items = json_array ();
     for (int row = 0; row < PQntuples (res); row++) {
-        int64_t count = s_int64 (res, row, 1), previous = s_int64 (res, row, 5);
-        json_array_append_new (items, json_pack ("{s:o,s:I,s:I,s:I,s:o,s:I,s:o}",
-            "key", s_col_text (res, row, 0), "count", (json_int_t) count,
-            "volume_minor", (json_int_t) s_int64 (res, row, 2),
-            "flagged", (json_int_t) s_int64 (res, row, 3),
-            "approval_rate", s_rate (s_int64 (res, row, 4), count),
-            "previous_count", (json_int_t) previous,
-            "change", previous? json_real (s_round ((double) (count - previous)
-                                                    / (double) previous, 4)): json_null ()));
+        txw_totals_t now, before;
+        s_totals (res, row, "", &now);
+        s_totals (res, row, "p_", &before);
+        json_array_append_new (items, txw_summary_top_item (PQgetvalue (res, row, 0),
+                                                            &now, &before));
     }
     PQclear (res);
     *out = json_pack ("{s:s,s:s,s:I,s:s,s:o}", "dimension", txw_dimension_names [dimension],
@@ -466,21 +460,16 @@ qapi_branches (qapi_t *api, const qrequest_t *req, json_t **out)
         return status;
     const char *values [] = { from };
     PGresult *res = s_query1 (api,
-        "SELECT key, sum(tx_count)::bigint, sum(amount_minor_sum)::bigint,"
-        " sum(approved)::bigint, sum(declined)::bigint, sum(flagged)::bigint"
+        "SELECT key," S_TOTALS_SQL ("", "")
         " FROM txw.window_totals WHERE dimension = 'branch' AND window_start >= $1::timestamptz"
-        " GROUP BY key HAVING sum(tx_count) > 0 ORDER BY 3 DESC, key", 1, values, &status, out);
+        " GROUP BY key HAVING sum(tx_count) > 0 ORDER BY volume DESC, key", 1, values, &status, out);
     if (!res)
         return status;
     json_t *branches = json_array ();
     for (int row = 0; row < PQntuples (res); row++) {
-        int64_t count = s_int64 (res, row, 1), flagged = s_int64 (res, row, 5);
-        json_array_append_new (branches, json_pack ("{s:o,s:I,s:I,s:o,s:o,s:I,s:o}",
-            "branch_id", s_col_text (res, row, 0), "count", (json_int_t) count,
-            "volume_minor", (json_int_t) s_int64 (res, row, 2),
-            "approval_rate", s_rate (s_int64 (res, row, 3), count),
-            "decline_rate", s_rate (s_int64 (res, row, 4), count),
-            "flagged", (json_int_t) flagged, "flagged_rate", s_rate (flagged, count)));
+        txw_totals_t t;
+        s_totals (res, row, "", &t);
+        json_array_append_new (branches, txw_summary_branch (PQgetvalue (res, row, 0), &t));
     }
     PQclear (res);
     *out = json_pack ("{s:I,s:s,s:o}", "minutes", (json_int_t) minutes,
@@ -638,8 +627,7 @@ qapi_regions (qapi_t *api, const qrequest_t *req, json_t **out)
     if (!conn)
         return s_db_error (&perr, out);
     PGresult *totals = qpool_query (api->pool, conn,
-        "SELECT key, sum(tx_count)::bigint, sum(approved)::bigint, sum(declined)::bigint,"
-        " sum(failed)::bigint"
+        "SELECT key," S_TOTALS_SQL ("", "")
         " FROM txw.window_totals WHERE dimension = 'region' AND window_start >= $1::timestamptz"
         " GROUP BY key HAVING sum(tx_count) > 0 ORDER BY key", 1, values, &perr);
     PGresult *alerts = totals? qpool_query (api->pool, conn,
@@ -652,24 +640,22 @@ qapi_regions (qapi_t *api, const qrequest_t *req, json_t **out)
         return s_db_error (&perr, out);
     }
     json_t *regions = json_array ();
+    int region_col = PQfnumber (alerts, "region"), status_col = PQfnumber (alerts, "status");
     for (int row = 0; row < PQntuples (totals); row++) {
         const char *region = PQgetvalue (totals, row, 0);
-        int64_t count = s_int64 (totals, row, 1), declined = s_int64 (totals, row, 3);
-        int64_t failed = s_int64 (totals, row, 4);
+        txw_totals_t t;
+        s_totals (totals, row, "", &t);
         json_t *list = json_array ();
         bool open_alert = false;
         for (int a = 0; a < PQntuples (alerts); a++) {
-            if (PQgetisnull (alerts, a, 14) || strcmp (PQgetvalue (alerts, a, 14), region))
+            if (PQgetisnull (alerts, a, region_col)
+            ||  strcmp (PQgetvalue (alerts, a, region_col), region))
                 continue;
             json_array_append_new (list, s_alert_json (alerts, a));
-            open_alert = open_alert || !strcmp (PQgetvalue (alerts, a, 18), "open");
+            open_alert = open_alert || !strcmp (PQgetvalue (alerts, a, status_col), "open");
         }
-        bool unhealthy = (double) (declined + failed) > api->health_threshold * (double) count;
-        json_array_append_new (regions, json_pack ("{s:o,s:I,s:o,s:o,s:o,s:b,s:o}",
-            "region", s_col_text (totals, row, 0), "count", (json_int_t) count,
-            "success_rate", s_rate (s_int64 (totals, row, 2), count),
-            "decline_rate", s_rate (declined, count), "failure_rate", s_rate (failed, count),
-            "healthy", !(open_alert || unhealthy), "alerts", list));
+        json_array_append_new (regions, txw_summary_region (region, &t, list, open_alert,
+                                                            api->health_threshold));
     }
     PQclear (totals);
     PQclear (alerts);
