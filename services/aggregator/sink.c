@@ -5,6 +5,7 @@
 #include "alertjson.h"
 #include "clock.h"
 #include "deadletter.h"
+#include "windowrow.h"
 #include "log.h"
 #include "metrics.h"
 #include "pgutil.h"
@@ -250,34 +251,24 @@ sink_start (sink_t *self, bool migrate, windows_t *windows,
     snprintf (shard, sizeof shard, "%u", self->shard);
     snprintf (retention, sizeof retention, "%lld", (long long) retention_ms);
     const char *wparams [] = { shard, retention };
-    res = PQexecParams (self->conn,
-        "SELECT dimension, key, (extract(epoch FROM window_start) * 1000)::bigint,"
-        " window_ms, tx_count, amount_minor_sum, amount_minor_min, amount_minor_max,"
-        " approved, declined, failed, flagged, score_sum, late, closed,"
-        " approved_amount_minor_sum"
-        " FROM txw_data.windows WHERE shard = $1::int AND window_start >="
+    char select [2300];
+    snprintf (select, sizeof select,
+        "SELECT %s FROM txw_data.windows WHERE shard = $1::int AND window_start >="
         " (SELECT max(window_start) FROM txw_data.windows WHERE shard = $1::int)"
         "   - make_interval(secs => $2::bigint / 1000.0) - interval '1 hour'",
-        2, NULL, wparams, NULL, NULL, 0);
+        txw_windowrow_sql ()->select);
+    res = PQexecParams (self->conn, select, 2, NULL, wparams, NULL, NULL, 0);
     if (PQresultStatus (res) != PGRES_TUPLES_OK) {
         log_error ("cannot read windows: %s", PQresultErrorMessage (res));
         PQclear (res);
         return -1;
     }
+    txw_windowrow_cols_t cols;
+    txw_windowrow_columns (res, &cols);
     for (int i = 0; i < PQntuples (res); i++) {
         txw_window_t row;
-        memset (&row, 0, sizeof row);
-        snprintf (row.key, sizeof row.key, "%s", PQgetvalue (res, i, 1));
-        int64_t *fields [] = {
-            &row.window_start_ms, &row.window_ms, &row.tx_count, &row.amount_sum,
-            &row.amount_min, &row.amount_max, &row.approved, &row.declined,
-            &row.failed, &row.flagged, &row.score_sum, &row.late
-        };
-        for (int f = 0; f < 12; f++)
-            *fields [f] = strtoll (PQgetvalue (res, i, f + 2), NULL, 10);
-        row.closed = PQgetvalue (res, i, 14) [0] == 't';
-        row.approved_amount_sum = strtoll (PQgetvalue (res, i, 15), NULL, 10);
-        windows_restore (windows, PQgetvalue (res, i, 0), &row);
+        if (txw_windowrow_decode (res, i, &cols, &row) == 0)
+            windows_restore (windows, row.dimension, &row);
     }
     int restored = PQntuples (res);
     PQclear (res);
@@ -400,26 +391,7 @@ sink_add_dead_letter (sink_t *self, const txw_reject_t *r)
 static void
 s_window_row (void *arg, const win_entry_t *e)
 {
-    txw_copybuf_t *b = arg;
-    const txw_window_t *w = &e->row;
-    txw_copybuf_str (b, w->dimension);
-    txw_copybuf_str (b, w->key);
-    txw_copybuf_ts_ms (b, w->window_start_ms);
-    txw_copybuf_int (b, w->shard);
-    txw_copybuf_int (b, w->window_ms);
-    txw_copybuf_int (b, w->tx_count);
-    txw_copybuf_int (b, w->amount_sum);
-    txw_copybuf_int (b, w->tx_count? w->amount_min: 0);
-    txw_copybuf_int (b, w->tx_count? w->amount_max: 0);
-    txw_copybuf_int (b, w->approved_amount_sum);
-    txw_copybuf_int (b, w->approved);
-    txw_copybuf_int (b, w->declined);
-    txw_copybuf_int (b, w->failed);
-    txw_copybuf_int (b, w->flagged);
-    txw_copybuf_int (b, w->score_sum);
-    txw_copybuf_int (b, w->late);
-    txw_copybuf_raw (b, w->closed? "t": "f", 1);
-    txw_copybuf_end_row (b);
+    txw_windowrow_copy (arg, &e->row);
 }
 
 static void
@@ -565,24 +537,13 @@ s_write (sink_t *self, int64_t max_event_ms)
         return -1;
     if (self->tx_rows.rows && s_write_transactions (self))
         return -1;
+    const txw_windowrow_sql_t *wsql = txw_windowrow_sql ();
+    char copy_windows [1200];
+    snprintf (copy_windows, sizeof copy_windows, "COPY stage_windows (%s) FROM STDIN",
+              wsql->columns);
     if (self->window_rows.rows
-    &&  (txw_pg_copy (self->conn, "COPY stage_windows (dimension, key, window_start,"
-                      " shard, window_ms, tx_count, amount_minor_sum, amount_minor_min,"
-                      " amount_minor_max, approved_amount_minor_sum, approved, declined,"
-                      " failed, flagged, score_sum, late, closed) FROM STDIN",
-                      &self->window_rows)
-    ||   txw_pg_exec (self->conn,
-            "INSERT INTO txw_data.windows SELECT * FROM stage_windows"
-            " ON CONFLICT (dimension, key, window_start, shard) DO UPDATE SET"
-            " window_ms = excluded.window_ms, tx_count = excluded.tx_count,"
-            " amount_minor_sum = excluded.amount_minor_sum,"
-            " amount_minor_min = excluded.amount_minor_min,"
-            " amount_minor_max = excluded.amount_minor_max,"
-            " approved_amount_minor_sum = excluded.approved_amount_minor_sum,"
-            " approved = excluded.approved, declined = excluded.declined,"
-            " failed = excluded.failed, flagged = excluded.flagged,"
-            " score_sum = excluded.score_sum, late = excluded.late,"
-            " closed = excluded.closed, updated_at = now()")))
+    &&  (txw_pg_copy (self->conn, copy_windows, &self->window_rows)
+    ||   txw_pg_exec (self->conn, wsql->upsert)))
         return -1;
     if (self->accounts && accounts_size (self->accounts) && s_write_accounts (self))
         return -1;

@@ -4,6 +4,7 @@
 #include "log.h"
 #include "pgutil.h"
 #include "pii.h"
+#include "windowrow.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -67,37 +68,24 @@ s_windows (gw_state_t *state, PGconn *conn, int64_t now_ms)
 {
     //  The stored rows per shard (txw_data.windows, not the summed view), so
     //  a live row from a shard later replaces exactly that shard's part.
-    const char *sql =
-        "SELECT dimension, key, (extract(epoch FROM window_start) * 1000)::bigint, window_ms,"
-        " shard, tx_count, amount_minor_sum, amount_minor_min, amount_minor_max, approved,"
-        " declined, failed, flagged, score_sum, late, closed, approved_amount_minor_sum"
-        " FROM txw_data.windows"
-        " WHERE window_start >= now() - interval '2 hours' - make_interval(secs => window_ms / 1000.0)";
+    char sql [2300];
+    snprintf (sql, sizeof sql, "SELECT %s FROM txw_data.windows"
+              " WHERE window_start >= now() - interval '2 hours'"
+              " - make_interval(secs => window_ms / 1000.0)", txw_windowrow_sql ()->select);
     PGresult *res = PQexec (conn, sql);
     if (PQresultStatus (res) != PGRES_TUPLES_OK) {
         log_error ("cannot read txw_data.windows: %s", PQerrorMessage (conn));
         PQclear (res);
         return -1;
     }
+    txw_windowrow_cols_t cols;
+    txw_windowrow_columns (res, &cols);
     int stored = 0;
     for (int i = 0; i < PQntuples (res); i++) {
         txw_window_t row;
-        memset (&row, 0, sizeof row);
-        snprintf (row.dimension, sizeof row.dimension, "%s", PQgetvalue (res, i, 0));
-        snprintf (row.key, sizeof row.key, "%s", PQgetvalue (res, i, 1));
-        int64_t *fields [] = {
-            &row.window_start_ms, &row.window_ms, NULL, &row.tx_count, &row.amount_sum,
-            &row.amount_min, &row.amount_max, &row.approved, &row.declined, &row.failed,
-            &row.flagged, &row.score_sum, &row.late
-        };
-        for (int f = 0; f < (int) (sizeof fields / sizeof fields [0]); f++)
-            if (fields [f])
-                *fields [f] = strtoll (PQgetvalue (res, i, f + 2), NULL, 10);
-        row.shard = (uint32_t) strtoul (PQgetvalue (res, i, 4), NULL, 10);
-        row.closed = PQgetvalue (res, i, 15) [0] == 't';
-        row.approved_amount_sum = strtoll (PQgetvalue (res, i, 16), NULL, 10);
         gw_window_t out;
-        if (gw_state_window (state, &row, now_ms, &out) == 0)
+        if (txw_windowrow_decode (res, i, &cols, &row) == 0
+        &&  gw_state_window (state, &row, now_ms, &out) == 0)
             stored++;
     }
     log_info ("seeded %d window rows from txw_data.windows", stored);

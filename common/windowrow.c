@@ -1,0 +1,130 @@
+/*  windowrow - a window's row in txw_data.windows: columns, COPY and decode  */
+
+#include "windowrow.h"
+
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char *const s_names [TXW_WINDOW_COLUMN_COUNT] = {
+#define S_NAME(column, member, kind) #column,
+    TXW_WINDOW_COLUMNS (S_NAME)
+#undef S_NAME
+};
+
+//  The key columns: an upsert leaves them alone.
+static bool
+s_is_key (int col)
+{
+    return col == TXW_WINDOW_COL_dimension || col == TXW_WINDOW_COL_key
+        || col == TXW_WINDOW_COL_window_start || col == TXW_WINDOW_COL_shard;
+}
+
+static char s_columns [1024], s_select [2048], s_upsert [4096];
+static txw_windowrow_sql_t s_sql = { s_columns, s_select, s_upsert };
+static pthread_once_t s_once = PTHREAD_ONCE_INIT;
+
+//  Appends printf output to buf (size bytes, always terminated).
+static void __attribute__ ((format (printf, 3, 4)))
+s_append (char *buf, size_t size, const char *fmt, ...)
+{
+    size_t len = strlen (buf);
+    va_list args;
+    va_start (args, fmt);
+    vsnprintf (buf + len, size - len, fmt, args);
+    va_end (args);
+}
+
+static void
+s_build (void)
+{
+    static const char *const kinds [TXW_WINDOW_COLUMN_COUNT] = {
+#define S_KIND(column, member, kind) #kind,
+        TXW_WINDOW_COLUMNS (S_KIND)
+#undef S_KIND
+    };
+    for (int c = 0; c < TXW_WINDOW_COLUMN_COUNT; c++) {
+        const char *sep = c? ", ": "";
+        s_append (s_columns, sizeof s_columns, "%s%s", sep, s_names [c]);
+        if (strcmp (kinds [c], "TIME") == 0)
+            s_append (s_select, sizeof s_select, "%s(extract(epoch FROM %s) * 1000)::bigint AS %s",
+                      sep, s_names [c], s_names [c]);
+        else
+            s_append (s_select, sizeof s_select, "%s%s", sep, s_names [c]);
+    }
+    snprintf (s_upsert, sizeof s_upsert,
+              "INSERT INTO txw_data.windows (%s) SELECT %s FROM stage_windows"
+              " ON CONFLICT (dimension, key, window_start, shard) DO UPDATE SET ",
+              s_columns, s_columns);
+    for (int c = 0; c < TXW_WINDOW_COLUMN_COUNT; c++)
+        if (!s_is_key (c))
+            s_append (s_upsert, sizeof s_upsert, "%s = excluded.%s, ", s_names [c], s_names [c]);
+    s_append (s_upsert, sizeof s_upsert, "updated_at = now()");
+}
+
+const txw_windowrow_sql_t *
+txw_windowrow_sql (void)
+{
+    pthread_once (&s_once, s_build);
+    return &s_sql;
+}
+
+void
+txw_windowrow_copy (txw_copybuf_t *b, const txw_window_t *w)
+{
+    //  An empty window has no smallest or largest amount: 0 by convention.
+    txw_window_t row = *w;
+    if (!row.tx_count)
+        row.amount_min = row.amount_max = 0;
+#define S_COPY_TEXT(value)  txw_copybuf_str (b, value)
+#define S_COPY_TIME(value)  txw_copybuf_ts_ms (b, value)
+#define S_COPY_INT(value)   txw_copybuf_int (b, value)
+#define S_COPY_SHARD(value) txw_copybuf_int (b, value)
+#define S_COPY_BOOL(value)  txw_copybuf_raw (b, (value)? "t": "f", 1)
+#define S_COPY(column, member, kind) S_COPY_##kind (row.member);
+    TXW_WINDOW_COLUMNS (S_COPY)
+#undef S_COPY
+#undef S_COPY_TEXT
+#undef S_COPY_TIME
+#undef S_COPY_INT
+#undef S_COPY_SHARD
+#undef S_COPY_BOOL
+    txw_copybuf_end_row (b);
+}
+
+void
+txw_windowrow_columns (const PGresult *res, txw_windowrow_cols_t *cols)
+{
+    for (int c = 0; c < TXW_WINDOW_COLUMN_COUNT; c++)
+        cols->index [c] = PQfnumber (res, s_names [c]);
+}
+
+int
+txw_windowrow_decode (const PGresult *res, int row, const txw_windowrow_cols_t *cols,
+                      txw_window_t *out)
+{
+    for (int c = 0; c < TXW_WINDOW_COLUMN_COUNT; c++)
+        if (cols->index [c] < 0)
+            return -1;
+    memset (out, 0, sizeof *out);
+#define S_VALUE(column) PQgetvalue (res, row, cols->index [TXW_WINDOW_COL_##column])
+#define S_DECODE_TEXT(column, member) \
+    snprintf (out->member, sizeof out->member, "%s", S_VALUE (column));
+#define S_DECODE_TIME(column, member)   out->member = strtoll (S_VALUE (column), NULL, 10);
+#define S_DECODE_INT(column, member)    out->member = strtoll (S_VALUE (column), NULL, 10);
+#define S_DECODE_SHARD(column, member) \
+    out->member = (uint32_t) strtoul (S_VALUE (column), NULL, 10);
+#define S_DECODE_BOOL(column, member)   out->member = S_VALUE (column) [0] == 't';
+#define S_DECODE(column, member, kind)  S_DECODE_##kind (column, member)
+    TXW_WINDOW_COLUMNS (S_DECODE)
+#undef S_DECODE
+#undef S_DECODE_TEXT
+#undef S_DECODE_TIME
+#undef S_DECODE_INT
+#undef S_DECODE_SHARD
+#undef S_DECODE_BOOL
+#undef S_VALUE
+    return 0;
+}

@@ -1,0 +1,67 @@
+/*  windowrow - a window's row in txw_data.windows: columns, COPY and decode
+
+    One table of the columns, from which the COPY column list, the upsert,
+    the select list, the COPY row and the decode by column name are all
+    made. The aggregator writes rows and restores its shard's recent ones;
+    the gateway seeds its live state from them. A column added to the table
+    is one row here (and a migration).                                       */
+
+#ifndef TXW_WINDOWROW_H
+#define TXW_WINDOWROW_H
+
+#include "codec.h"
+#include "pgutil.h"
+
+//  X (column, member of txw_window_t, kind)
+//    kind: TEXT (char array), TIME (ms, timestamptz in SQL), INT (int64),
+//    SHARD (uint32), BOOL; the key is (dimension, key, window_start, shard).
+#define TXW_WINDOW_COLUMNS(X)                                       \
+    X (dimension,                 dimension,           TEXT)        \
+    X (key,                       key,                 TEXT)        \
+    X (window_start,              window_start_ms,     TIME)        \
+    X (shard,                     shard,               SHARD)       \
+    X (window_ms,                 window_ms,           INT)         \
+    X (tx_count,                  tx_count,            INT)         \
+    X (amount_minor_sum,          amount_sum,          INT)         \
+    X (amount_minor_min,          amount_min,          INT)         \
+    X (amount_minor_max,          amount_max,          INT)         \
+    X (approved_amount_minor_sum, approved_amount_sum, INT)         \
+    X (approved,                  approved,            INT)         \
+    X (declined,                  declined,            INT)         \
+    X (failed,                    failed,              INT)         \
+    X (flagged,                   flagged,             INT)         \
+    X (score_sum,                 score_sum,           INT)         \
+    X (late,                      late,                INT)         \
+    X (closed,                    closed,              BOOL)
+
+enum {
+#define TXW_WINDOW_COLUMN_ENUM(column, member, kind) TXW_WINDOW_COL_##column,
+    TXW_WINDOW_COLUMNS (TXW_WINDOW_COLUMN_ENUM)
+#undef TXW_WINDOW_COLUMN_ENUM
+    TXW_WINDOW_COLUMN_COUNT
+};
+
+//  The statements, made once from the table.
+typedef struct {
+    const char *columns;        //  "dimension, key, window_start, ..."
+    const char *select;         //  the same, times as epoch ms, for decode
+    const char *upsert;         //  INSERT INTO txw_data.windows (...) SELECT ...
+                                //  FROM stage_windows ON CONFLICT ... DO UPDATE
+} txw_windowrow_sql_t;
+const txw_windowrow_sql_t *txw_windowrow_sql (void);
+
+//  Appends w as one COPY row in the order of columns.
+void txw_windowrow_copy (txw_copybuf_t *buf, const txw_window_t *w);
+
+//  Where each column is in a result selected with select; -1 if missing.
+typedef struct {
+    int index [TXW_WINDOW_COLUMN_COUNT];
+} txw_windowrow_cols_t;
+void txw_windowrow_columns (const PGresult *res, txw_windowrow_cols_t *cols);
+
+//  Decodes one row. Returns 0, or -1 if a column is missing (logged once by
+//  the caller's check of txw_windowrow_columns' result).
+int txw_windowrow_decode (const PGresult *res, int row, const txw_windowrow_cols_t *cols,
+                          txw_window_t *out);
+
+#endif
