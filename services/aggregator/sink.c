@@ -5,6 +5,7 @@
 #include "alertjson.h"
 #include "clock.h"
 #include "deadletter.h"
+#include "txrow.h"
 #include "windowrow.h"
 #include "log.h"
 #include "metrics.h"
@@ -324,30 +325,7 @@ sink_add_tx (sink_t *self, const txw_tx_t *tx)
     || (self->mode == SINK_STORE_FLAGGED && tx->score < self->flag_threshold))
         return;
     s_need_day (self, tx->ts_ms);
-    txw_copybuf_t *b = &self->tx_rows;
-    txw_copybuf_str (b, tx->tx_id);
-    txw_copybuf_ts_ms (b, tx->ts_ms);
-    txw_copybuf_str (b, tx->account_id);
-    txw_copybuf_int (b, tx->amount_minor);
-    txw_copybuf_str (b, tx->currency);
-    txw_copybuf_int (b, tx->amount_rep_minor);
-    txw_copybuf_str (b, tx->merchant_id);
-    txw_copybuf_str (b, tx->category);
-    txw_copybuf_str (b, txw_channel_name (tx->channel));
-    txw_copybuf_str (b, tx->branch_id);
-    txw_copybuf_str (b, tx->region);
-    txw_copybuf_str (b, tx->country);
-    txw_copybuf_str (b, tx->device_id);
-    if (tx->product_id [0])
-        txw_copybuf_str (b, tx->product_id);
-    else
-        txw_copybuf_null (b);
-    txw_copybuf_str (b, txw_status_name (tx->status));
-    txw_copybuf_int (b, tx->score);
-    s_reasons_array (b, tx->reasons);
-    txw_copybuf_str (b, tx->model_version);
-    txw_copybuf_int (b, self->shard);
-    txw_copybuf_end_row (b);
+    txw_txrow_copy (&self->tx_rows, tx, self->shard);
 }
 
 void
@@ -499,10 +477,6 @@ s_ensure_days (sink_t *self)
     return 0;
 }
 
-#define S_TX_COLUMNS "(tx_id, ts, account_id, amount_minor, currency, amount_rep_minor," \
-    " merchant_id, category, channel, branch_id, region, country, device_id," \
-    " product_id, status, score, reasons, model_version, shard)"
-
 //  Straight COPY into the table is the fast path. A tx_id stored before
 //  (the same transaction from another producer, or a replayed file) makes
 //  it fail with a unique violation; then this batch goes through a staging
@@ -510,11 +484,14 @@ s_ensure_days (sink_t *self)
 static int
 s_write_transactions (sink_t *self)
 {
-    char sqlstate [6];
+    char sqlstate [6], copy_direct [700], copy_stage [700];
+    snprintf (copy_direct, sizeof copy_direct, "COPY txw_data.transactions (%s) FROM STDIN",
+              txw_txrow_sql ()->columns);
+    snprintf (copy_stage, sizeof copy_stage, "COPY stage_tx (%s) FROM STDIN",
+              txw_txrow_sql ()->columns);
     if (txw_pg_exec (self->conn, "SAVEPOINT direct_copy"))
         return -1;
-    if (txw_pg_copy_try (self->conn, "COPY txw_data.transactions " S_TX_COLUMNS
-                         " FROM STDIN", &self->tx_rows, sqlstate) == 0)
+    if (txw_pg_copy_try (self->conn, copy_direct, &self->tx_rows, sqlstate) == 0)
         return txw_pg_exec (self->conn, "RELEASE SAVEPOINT direct_copy");
     if (strcmp (sqlstate, "23505") != 0) {
         log_error ("COPY of transactions failed (SQLSTATE %s): %s", sqlstate,
@@ -523,7 +500,7 @@ s_write_transactions (sink_t *self)
     }
     txw_counter_add (self->duplicate_batches, 1);
     if (txw_pg_exec (self->conn, "ROLLBACK TO SAVEPOINT direct_copy")
-    ||  txw_pg_copy (self->conn, "COPY stage_tx " S_TX_COLUMNS " FROM STDIN", &self->tx_rows)
+    ||  txw_pg_copy (self->conn, copy_stage, &self->tx_rows)
     ||  txw_pg_exec (self->conn, "INSERT INTO txw_data.transactions SELECT * FROM stage_tx"
                                  " ON CONFLICT DO NOTHING"))
         return -1;

@@ -3,6 +3,7 @@
 #include "api.h"
 #include "alertjson.h"
 #include "dimensions.h"
+#include "log.h"
 #include "summary.h"
 #include "codec.h"
 #include "params.h"
@@ -17,6 +18,7 @@
 #include <string.h>
 
 #define S_MS(col)   "(extract(epoch FROM " col ") * 1000)::bigint"
+#define S_MS_AS(col, name)  S_MS (col) " AS " name
 #define S_DAY_MS    86400000LL
 #define S_KEY_MAX   128         //  alert keys: "region_health:" + region + ":" + ms
 #define S_BY_MAX    64
@@ -63,10 +65,29 @@ s_not_found (json_t **out, const char *what, const char *id)
     return 404;
 }
 
-static int64_t
-s_int64 (const PGresult *res, int row, int col)
+//  Columns are read by name, never by position: a select list can gain or
+//  reorder columns without shifting what the code reads. A name the result
+//  lacks is a programming error: it reads as NULL and is logged.
+static int
+s_col (const PGresult *res, const char *name)
 {
-    return strtoll (PQgetvalue (res, row, col), NULL, 10);
+    int col = PQfnumber (res, name);
+    if (col < 0)
+        log_error ("query result has no column %s", name);
+    return col;
+}
+
+static bool
+s_null (const PGresult *res, int row, int col)
+{
+    return col < 0 || PQgetisnull (res, row, col);
+}
+
+static int64_t
+s_int64 (const PGresult *res, int row, const char *name)
+{
+    int col = s_col (res, name);
+    return s_null (res, row, col)? 0: strtoll (PQgetvalue (res, row, col), NULL, 10);
 }
 
 //  The sums a summary is made of, as SQL: filter restricts the windows
@@ -95,21 +116,29 @@ s_totals (const PGresult *res, int row, const char *prefix, txw_totals_t *t)
     for (size_t i = 0; i < sizeof names / sizeof names [0]; i++) {
         char column [32];
         snprintf (column, sizeof column, "%s%s", prefix, names [i]);
-        int col = PQfnumber (res, column);
-        *fields [i] = col < 0 || PQgetisnull (res, row, col)? 0: s_int64 (res, row, col);
+        *fields [i] = s_int64 (res, row, column);
     }
 }
 
-static json_t *
-s_col_int (const PGresult *res, int row, int col)
+//  A text column, "" when NULL or missing.
+static const char *
+s_str (const PGresult *res, int row, const char *name)
 {
-    return PQgetisnull (res, row, col)? json_null (): json_integer (s_int64 (res, row, col));
+    int col = s_col (res, name);
+    return s_null (res, row, col)? "": PQgetvalue (res, row, col);
 }
 
 static json_t *
-s_col_text (const PGresult *res, int row, int col)
+s_col_int (const PGresult *res, int row, const char *name)
 {
-    if (PQgetisnull (res, row, col))
+    return s_null (res, row, s_col (res, name))? json_null (): json_integer (s_int64 (res, row, name));
+}
+
+static json_t *
+s_col_text (const PGresult *res, int row, const char *name)
+{
+    int col = s_col (res, name);
+    if (s_null (res, row, col))
         return json_null ();
     json_t *text = json_stringn (PQgetvalue (res, row, col),
                                  (size_t) PQgetlength (res, row, col));
@@ -117,17 +146,25 @@ s_col_text (const PGresult *res, int row, int col)
 }
 
 static json_t *
-s_col_time (const PGresult *res, int row, int col)
+s_col_bool (const PGresult *res, int row, const char *name)
 {
-    if (PQgetisnull (res, row, col))
-        return json_null ();
-    return txw_json_time (s_int64 (res, row, col));
+    int col = s_col (res, name);
+    return s_null (res, row, col)? json_null (): json_boolean (PQgetvalue (res, row, col) [0] == 't');
 }
 
 static json_t *
-s_col_number (const PGresult *res, int row, int col, int digits)
+s_col_time (const PGresult *res, int row, const char *name)
 {
-    if (PQgetisnull (res, row, col))
+    if (s_null (res, row, s_col (res, name)))
+        return json_null ();
+    return txw_json_time (s_int64 (res, row, name));
+}
+
+static json_t *
+s_col_number (const PGresult *res, int row, const char *name, int digits)
+{
+    int col = s_col (res, name);
+    if (s_null (res, row, col))
         return json_null ();
     return json_real (txw_round (strtod (PQgetvalue (res, row, col), NULL), digits));
 }
@@ -135,9 +172,10 @@ s_col_number (const PGresult *res, int row, int col, int digits)
 //  A text[] column selected as array_to_json(...)::text; with describe,
 //  each code becomes {"code","description"}.
 static json_t *
-s_col_reasons (const PGresult *res, int row, int col, bool describe)
+s_col_reasons (const PGresult *res, int row, const char *name, bool describe)
 {
-    json_t *codes = PQgetisnull (res, row, col)? NULL:
+    int col = s_col (res, name);
+    json_t *codes = s_null (res, row, col)? NULL:
                     json_loads (PQgetvalue (res, row, col), 0, NULL);
     if (!json_is_array (codes)) {
         json_decref (codes);
@@ -149,10 +187,10 @@ s_col_reasons (const PGresult *res, int row, int col, bool describe)
     size_t i;
     json_t *code;
     json_array_foreach (codes, i, code) {
-        const char *name = json_string_value (code);
+        const char *reason = json_string_value (code);
         const char *text = "";
-        for (int bit = 0; name && bit < TXW_REASON_COUNT; bit++)
-            if (!strcmp (name, txw_reason_name (bit)))
+        for (int bit = 0; reason && bit < TXW_REASON_COUNT; bit++)
+            if (!strcmp (reason, txw_reason_name (bit)))
                 text = txw_reason_text (bit);
         json_array_append_new (array, json_pack ("{s:O,s:s}", "code", code,
                                                  "description", text));
@@ -175,19 +213,20 @@ typedef struct {
 
 #define S_COUNT(array) ((int) (sizeof (array) / sizeof (array) [0]))
 
-//  The object of one row whose columns are, in order, those of the table.
+//  The object of one row: each member from the column of the same name.
 static json_t *
 s_row_json (const PGresult *res, int row, const s_column_t *columns, int count)
 {
     json_t *object = json_object ();
-    for (int col = 0; col < count && object; col++) {
-        s_col_type_t type = columns [col].type;
-        json_t *value = type == S_INT? s_col_int (res, row, col):
-                        type == S_TIME? s_col_time (res, row, col):
+    for (int i = 0; i < count && object; i++) {
+        const char *name = columns [i].name;
+        s_col_type_t type = columns [i].type;
+        json_t *value = type == S_INT? s_col_int (res, row, name):
+                        type == S_TIME? s_col_time (res, row, name):
                         type == S_CODES || type == S_REASONS?
-                            s_col_reasons (res, row, col, type == S_REASONS):
-                            s_col_text (res, row, col);
-        json_object_set_new (object, columns [col].name, value);
+                            s_col_reasons (res, row, name, type == S_REASONS):
+                            s_col_text (res, row, name);
+        json_object_set_new (object, name, value);
     }
     return object;
 }
@@ -295,8 +334,8 @@ qapi_stats_realtime (qapi_t *api, const qrequest_t *req, json_t **out)
         return status;
     txw_totals_t t;
     s_totals (res, 0, "", &t);
-    int first_col = PQfnumber (res, "first_start");
-    int64_t first = PQgetisnull (res, 0, first_col)? INT64_MAX: s_int64 (res, 0, first_col);
+    int64_t first = s_null (res, 0, s_col (res, "first_start"))? INT64_MAX
+                  : s_int64 (res, 0, "first_start");
     PQclear (res);
     *out = txw_summary_realtime (&t, req->now_ms, minutes, first, api->currency,
                                  api->currency_exponent);
@@ -316,17 +355,17 @@ enum { S_M_COUNT, S_M_VOLUME, S_M_TX_PER_S, S_M_APPROVAL, S_M_DECLINE, S_M_FAILU
 static json_t *
 s_point_value (const PGresult *res, int row, int metric, int64_t now_ms)
 {
-    int64_t start = s_int64 (res, row, 0), window_ms = s_int64 (res, row, 1);
-    int64_t count = s_int64 (res, row, 2);
+    int64_t start = s_int64 (res, row, "start_ms"), window_ms = s_int64 (res, row, "window_ms");
+    int64_t count = s_int64 (res, row, "tx_count");
     switch (metric) {
         case S_M_COUNT:         return json_integer (count);
-        case S_M_VOLUME:        return json_integer (s_int64 (res, row, 3));
-        case S_M_APPROVAL:      return txw_rate_json (s_int64 (res, row, 4), count);
-        case S_M_DECLINE:       return txw_rate_json (s_int64 (res, row, 5), count);
-        case S_M_FAILURE:       return txw_rate_json (s_int64 (res, row, 6), count);
-        case S_M_FLAGGED:       return json_integer (s_int64 (res, row, 7));
-        case S_M_FLAGGED_RATE:  return txw_rate_json (s_int64 (res, row, 7), count);
-        case S_M_MEAN_SCORE:    return s_col_number (res, row, 8, 2);
+        case S_M_VOLUME:        return json_integer (s_int64 (res, row, "amount_minor_sum"));
+        case S_M_APPROVAL:      return txw_rate_json (s_int64 (res, row, "approved"), count);
+        case S_M_DECLINE:       return txw_rate_json (s_int64 (res, row, "declined"), count);
+        case S_M_FAILURE:       return txw_rate_json (s_int64 (res, row, "failed"), count);
+        case S_M_FLAGGED:       return json_integer (s_int64 (res, row, "flagged"));
+        case S_M_FLAGGED_RATE:  return txw_rate_json (s_int64 (res, row, "flagged"), count);
+        case S_M_MEAN_SCORE:    return s_col_number (res, row, "mean_score", 2);
         default: {
             //  tx_per_s: over the window, or the part of it that has passed.
             int64_t span = now_ms - start < window_ms? now_ms - start: window_ms;
@@ -367,7 +406,8 @@ qapi_timeseries (qapi_t *api, const qrequest_t *req, json_t **out)
     const char *values [] = { txw_dimension_names [dimension], key, from };
     int status;
     PGresult *res = s_query1 (api,
-        "SELECT " S_MS ("window_start") ", " S_MS ("window_end - window_start") ","
+        "SELECT " S_MS_AS ("window_start", "start_ms") ","
+        " " S_MS_AS ("window_end - window_start", "window_ms") ","
         " tx_count, amount_minor_sum, approved, declined, failed, flagged, mean_score, closed"
         " FROM txw.window_totals"
         " WHERE dimension = $1 AND key = $2 AND window_start >= $3::timestamptz"
@@ -376,12 +416,12 @@ qapi_timeseries (qapi_t *api, const qrequest_t *req, json_t **out)
         return status;
     json_t *points = json_array ();
     //  Without a window in the period, the aggregator's default size.
-    int64_t window_ms = PQntuples (res)? s_int64 (res, 0, 1): 60000;
+    int64_t window_ms = PQntuples (res)? s_int64 (res, 0, "window_ms"): 60000;
     for (int row = 0; row < PQntuples (res); row++)
         json_array_append_new (points, json_pack ("{s:o,s:o,s:b}",
-            "t", txw_json_time (s_int64 (res, row, 0)),
+            "t", txw_json_time (s_int64 (res, row, "start_ms")),
             "v", s_point_value (res, row, metric, req->now_ms),
-            "closed", PQgetvalue (res, row, 9) [0] == 't'));
+            "closed", json_is_true (s_col_bool (res, row, "closed"))));
     PQclear (res);
     *out = json_pack ("{s:s,s:s,s:s,s:I,s:I,s:s,s:o}",
         "dimension", txw_dimension_names [dimension], "key", key, "metric", s_metrics [metric],
@@ -438,7 +478,7 @@ qapi_top (qapi_t *api, const qrequest_t *req, json_t **out)
         txw_totals_t now, before;
         s_totals (res, row, "", &now);
         s_totals (res, row, "p_", &before);
-        json_array_append_new (items, txw_summary_top_item (PQgetvalue (res, row, 0),
+        json_array_append_new (items, txw_summary_top_item (s_str (res, row, "key"),
                                                             &now, &before));
     }
     PQclear (res);
@@ -469,7 +509,7 @@ qapi_branches (qapi_t *api, const qrequest_t *req, json_t **out)
     for (int row = 0; row < PQntuples (res); row++) {
         txw_totals_t t;
         s_totals (res, row, "", &t);
-        json_array_append_new (branches, txw_summary_branch (PQgetvalue (res, row, 0), &t));
+        json_array_append_new (branches, txw_summary_branch (s_str (res, row, "key"), &t));
     }
     PQclear (res);
     *out = json_pack ("{s:I,s:s,s:o}", "minutes", (json_int_t) minutes,
@@ -480,10 +520,11 @@ qapi_branches (qapi_t *api, const qrequest_t *req, json_t **out)
 //  --- Alerts ----------------------------------------------------------------------
 
 #define S_ALERT_COLUMNS                                                              \
-    "alert_id, key, kind, tx_id, " S_MS ("ts") ", account_id, score,"                \
-    " array_to_json(reasons)::text, amount_minor, currency, amount_rep_minor,"       \
-    " merchant_id, country, channel, region, message, model_version, "               \
-    S_MS ("raised_at") ", status, " S_MS ("acked_at") ", acked_by"
+    "alert_id AS id, key, kind, tx_id, " S_MS_AS ("ts", "ts") ", account_id, score,"  \
+    " array_to_json(reasons)::text AS reasons, amount_minor, currency,"              \
+    " amount_rep_minor, merchant_id, country, channel, region, message,"             \
+    " model_version, " S_MS_AS ("raised_at", "raised_at") ", status,"                \
+    " " S_MS_AS ("acked_at", "acked_at") ", acked_by"
 
 //  The alert object of a row selected with S_ALERT_COLUMNS.
 static json_t *
@@ -640,19 +681,17 @@ qapi_regions (qapi_t *api, const qrequest_t *req, json_t **out)
         return s_db_error (&perr, out);
     }
     json_t *regions = json_array ();
-    int region_col = PQfnumber (alerts, "region"), status_col = PQfnumber (alerts, "status");
     for (int row = 0; row < PQntuples (totals); row++) {
-        const char *region = PQgetvalue (totals, row, 0);
+        const char *region = s_str (totals, row, "key");
         txw_totals_t t;
         s_totals (totals, row, "", &t);
         json_t *list = json_array ();
         bool open_alert = false;
         for (int a = 0; a < PQntuples (alerts); a++) {
-            if (PQgetisnull (alerts, a, region_col)
-            ||  strcmp (PQgetvalue (alerts, a, region_col), region))
+            if (strcmp (s_str (alerts, a, "region"), region))
                 continue;
             json_array_append_new (list, s_alert_json (alerts, a));
-            open_alert = open_alert || !strcmp (PQgetvalue (alerts, a, status_col), "open");
+            open_alert = open_alert || !strcmp (s_str (alerts, a, "status"), "open");
         }
         json_array_append_new (regions, txw_summary_region (region, &t, list, open_alert,
                                                             api->health_threshold));
@@ -667,10 +706,10 @@ qapi_regions (qapi_t *api, const qrequest_t *req, json_t **out)
 //  --- Transactions and accounts -------------------------------------------------------
 
 #define S_TX_COLUMNS                                                                 \
-    "tx_id, " S_MS ("ts") ", account_id, amount_minor, currency, amount_rep_minor,"  \
-    " merchant_id, category, channel, branch_id, region, country, device_id,"        \
-    " product_id, status, score, array_to_json(reasons)::text, model_version, "      \
-    S_MS ("stored_at")
+    "tx_id, " S_MS_AS ("ts", "ts") ", account_id, amount_minor, currency,"           \
+    " amount_rep_minor, merchant_id, category, channel, branch_id, region, country,"  \
+    " device_id, product_id, status, score, array_to_json(reasons)::text AS reasons," \
+    " model_version, " S_MS_AS ("stored_at", "stored_at")
 
 static json_t *
 s_tx_json (const PGresult *res, int row)
@@ -723,22 +762,22 @@ s_account_json (qapi_t *api, const PGresult *acc, const PGresult *recent)
     bool recent_flagged = false;
     for (int row = 0; row < PQntuples (recent); row++) {
         json_array_append_new (list, s_tx_json (recent, row));
-        recent_flagged = recent_flagged || s_int64 (recent, row, 15) >= api->alert_threshold;
+        recent_flagged = recent_flagged || s_int64 (recent, row, "score") >= api->alert_threshold;
     }
-    int64_t max_score = s_int64 (acc, 0, 9);
+    int64_t max_score = s_int64 (acc, 0, "max_score");
     json_t *risk = json_pack ("{s:s,s:I,s:I,s:o}",
         "level", s_risk_level (max_score, recent_flagged, api->alert_threshold),
-        "flagged", (json_int_t) s_int64 (acc, 0, 7), "max_score", (json_int_t) max_score,
-        "mean_score", s_col_number (acc, 0, 8, 2));
+        "flagged", (json_int_t) s_int64 (acc, 0, "flagged"), "max_score", (json_int_t) max_score,
+        "mean_score", s_col_number (acc, 0, "mean_score", 2));
     return json_pack ("{s:o,s:s,s:I,s:I,s:I,s:I,s:I,s:I,s:o,s:o,s:o,s:o}",
-        "account_id", s_col_text (acc, 0, 0), "currency", api->currency,
-        "tx_count", (json_int_t) s_int64 (acc, 0, 1),
-        "lifetime_value_minor", (json_int_t) s_int64 (acc, 0, 3),
-        "spend_minor", (json_int_t) s_int64 (acc, 0, 2),
-        "approved", (json_int_t) s_int64 (acc, 0, 4),
-        "declined", (json_int_t) s_int64 (acc, 0, 5),
-        "failed", (json_int_t) s_int64 (acc, 0, 6),
-        "first_seen", s_col_time (acc, 0, 10), "last_seen", s_col_time (acc, 0, 11),
+        "account_id", s_col_text (acc, 0, "account_id"), "currency", api->currency,
+        "tx_count", (json_int_t) s_int64 (acc, 0, "tx_count"),
+        "lifetime_value_minor", (json_int_t) s_int64 (acc, 0, "lifetime_value_rep_minor"),
+        "spend_minor", (json_int_t) s_int64 (acc, 0, "spend_rep_minor"),
+        "approved", (json_int_t) s_int64 (acc, 0, "approved"),
+        "declined", (json_int_t) s_int64 (acc, 0, "declined"),
+        "failed", (json_int_t) s_int64 (acc, 0, "failed"),
+        "first_seen", s_col_time (acc, 0, "first_seen"), "last_seen", s_col_time (acc, 0, "last_seen"),
         "risk", risk, "recent", list);
 }
 
@@ -763,8 +802,8 @@ qapi_account (qapi_t *api, const qrequest_t *req, json_t **out)
         return s_db_error (&perr, out);
     PGresult *acc = qpool_query (api->pool, conn,
         "SELECT account_id, tx_count, spend_rep_minor, lifetime_value_rep_minor, approved,"
-        " declined, failed, flagged, mean_score, max_score, " S_MS ("first_seen") ","
-        " " S_MS ("last_seen") " FROM txw.accounts WHERE account_id = $1", 1, values, &perr);
+        " declined, failed, flagged, mean_score, max_score, " S_MS_AS ("first_seen", "first_seen") ","
+        " " S_MS_AS ("last_seen", "last_seen") " FROM txw.accounts WHERE account_id = $1", 1, values, &perr);
     PGresult *recent = acc && PQntuples (acc)? qpool_query (api->pool, conn,
         "SELECT " S_TX_COLUMNS " FROM txw.transactions WHERE account_id = $1"
         " ORDER BY ts DESC, tx_id DESC LIMIT $2::int", 2, values, &perr): NULL;
@@ -814,7 +853,7 @@ qapi_dead_letters (qapi_t *api, const qrequest_t *req, json_t **out)
     const char *values [] = { reason < 0? NULL: qapi_reject_codes [reason], limit_text };
     int status;
     PGresult *res = s_query1 (api,
-        "SELECT id, " S_MS ("received_at") ", reason, field, message, tx_id, line_no,"
+        "SELECT id, " S_MS_AS ("received_at", "received_at") ", reason, field, message, tx_id, line_no,"
         " origin_source, payload FROM txw.dead_letters"
         " WHERE ($1::text IS NULL OR reason = $1)"
         " ORDER BY received_at DESC, id DESC LIMIT $2::int", 2, values, &status, out);

@@ -11,6 +11,7 @@
 #include "rules.h"
 #include "ruleset.h"
 #include "txfeatures.h"
+#include "txrow.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -62,33 +63,6 @@ s_keep (s_trainer_t *t, const char *tx_id)
     snprintf (t->ids [slot], sizeof t->ids [slot], "%s", tx_id);
 }
 
-//  A stored transaction back into the scorer's own record.
-static void
-s_tx_from_row (PGresult *res, int i, txw_tx_t *tx)
-{
-    memset (tx, 0, sizeof *tx);
-    snprintf (tx->tx_id, sizeof tx->tx_id, "%s", PQgetvalue (res, i, 0));
-    tx->ts_ms = strtoll (PQgetvalue (res, i, 1), NULL, 10);
-    snprintf (tx->account_id, sizeof tx->account_id, "%s", PQgetvalue (res, i, 2));
-    tx->amount_minor = strtoll (PQgetvalue (res, i, 3), NULL, 10);
-    snprintf (tx->currency, sizeof tx->currency, "%s", PQgetvalue (res, i, 4));
-    tx->amount_rep_minor = strtoll (PQgetvalue (res, i, 5), NULL, 10);
-    snprintf (tx->merchant_id, sizeof tx->merchant_id, "%s", PQgetvalue (res, i, 6));
-    snprintf (tx->category, sizeof tx->category, "%s", PQgetvalue (res, i, 7));
-    const char *channel = PQgetvalue (res, i, 8);
-    tx->channel = (uint8_t) txw_channel_parse (channel, strlen (channel));
-    snprintf (tx->branch_id, sizeof tx->branch_id, "%s", PQgetvalue (res, i, 9));
-    snprintf (tx->region, sizeof tx->region, "%s", PQgetvalue (res, i, 10));
-    snprintf (tx->country, sizeof tx->country, "%s", PQgetvalue (res, i, 11));
-    snprintf (tx->device_id, sizeof tx->device_id, "%s", PQgetvalue (res, i, 12));
-    const char *status = PQgetvalue (res, i, 13);
-    tx->status = (uint8_t) txw_status_parse (status, strlen (status));
-    int hour, weekday;
-    rfc3339_hour_weekday (tx->ts_ms, &hour, &weekday);
-    tx->hour = (uint8_t) hour;
-    tx->weekday = (uint8_t) weekday;
-}
-
 typedef void (s_visit_fn) (void *arg, txw_tx_t *tx);
 
 //  Reads the stored transactions in the range, oldest first, and calls fn
@@ -99,13 +73,12 @@ s_replay (s_trainer_t *t, PGconn *conn, s_visit_fn *fn, void *arg)
     const char *params [] = { *t->cfg->from? t->cfg->from: NULL, *t->cfg->to? t->cfg->to: NULL };
     if (txw_pg_exec (conn, "BEGIN"))
         return -1;
-    PGresult *res = PQexecParams (conn,
-        "DECLARE replay NO SCROLL CURSOR FOR"
-        " SELECT tx_id, (extract (epoch FROM ts) * 1000)::bigint, account_id, amount_minor,"
-        " currency, amount_rep_minor, merchant_id, category, channel, branch_id, region,"
-        " country, device_id, status FROM txw.transactions"
+    char declare [1400];
+    snprintf (declare, sizeof declare,
+        "DECLARE replay NO SCROLL CURSOR FOR SELECT %s FROM txw_data.transactions"
         " WHERE ($1::timestamptz IS NULL OR ts >= $1) AND ($2::timestamptz IS NULL OR ts <= $2)"
-        " ORDER BY ts, tx_id", 2, NULL, params, NULL, NULL, 0);
+        " ORDER BY ts, tx_id", txw_txrow_sql ()->select);
+    PGresult *res = PQexecParams (conn, declare, 2, NULL, params, NULL, NULL, 0);
     bool ok = PQresultStatus (res) == PGRES_COMMAND_OK;
     if (!ok)
         log_error ("cannot read the stored transactions: %s", PQresultErrorMessage (res));
@@ -119,10 +92,13 @@ s_replay (s_trainer_t *t, PGconn *conn, s_visit_fn *fn, void *arg)
             ok = false;
         }
         int n = ok? PQntuples (res): 0;
+        txw_txrow_cols_t cols;
+        if (n)
+            txw_txrow_columns (res, &cols);
         for (int i = 0; i < n; i++) {
             txw_tx_t tx;
-            s_tx_from_row (res, i, &tx);
-            fn (arg, &tx);
+            if (txw_txrow_decode (res, i, &cols, &tx) == 0)
+                fn (arg, &tx);
         }
         PQclear (res);
         if (n < S_FETCH)

@@ -1,0 +1,168 @@
+/*  txrow - a transaction's row in txw_data.transactions: columns, COPY, decode  */
+
+#include "txrow.h"
+#include "reasons.h"
+#include "rfc3339.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char *const s_names [TXW_TX_COLUMN_COUNT] = {
+#define S_NAME(column, kind, member) #column,
+    TXW_TX_COLUMNS (S_NAME)
+#undef S_NAME
+};
+//  Which columns are times (selected as epoch milliseconds).
+#define S_IS_TIME_TEXT      false
+#define S_IS_TIME_OPTTEXT   false
+#define S_IS_TIME_TIME      true
+#define S_IS_TIME_INT       false
+#define S_IS_TIME_CHANNEL   false
+#define S_IS_TIME_STATUS    false
+#define S_IS_TIME_SCORE     false
+#define S_IS_TIME_REASONS   false
+#define S_IS_TIME_SHARD     false
+static const bool s_is_time [TXW_TX_COLUMN_COUNT] = {
+#define S_TIME(column, kind, member) S_IS_TIME_##kind,
+    TXW_TX_COLUMNS (S_TIME)
+#undef S_TIME
+};
+
+static char s_columns [512], s_select [1024];
+static txw_txrow_sql_t s_sql = { s_columns, s_select };
+static pthread_once_t s_once = PTHREAD_ONCE_INIT;
+
+static void
+s_build (void)
+{
+    size_t c_len = 0, s_len = 0;
+    for (int c = 0; c < TXW_TX_COLUMN_COUNT; c++) {
+        const char *sep = c? ", ": "";
+        c_len += (size_t) snprintf (s_columns + c_len, sizeof s_columns - c_len, "%s%s",
+                                    sep, s_names [c]);
+        if (s_is_time [c])
+            s_len += (size_t) snprintf (s_select + s_len, sizeof s_select - s_len,
+                                        "%s(extract(epoch FROM %s) * 1000)::bigint AS %s",
+                                        sep, s_names [c], s_names [c]);
+        else
+            s_len += (size_t) snprintf (s_select + s_len, sizeof s_select - s_len, "%s%s",
+                                        sep, s_names [c]);
+    }
+}
+
+const txw_txrow_sql_t *
+txw_txrow_sql (void)
+{
+    pthread_once (&s_once, s_build);
+    return &s_sql;
+}
+
+//  A text[] literal of the reason names: {amount_spike,new_device}.
+static void
+s_copy_reasons (txw_copybuf_t *buf, uint32_t reasons)
+{
+    char text [320] = "{";
+    size_t o = 1;
+    o += txw_reasons_format (reasons, text + 1, sizeof text - 2);
+    text [o++] = '}';
+    txw_copybuf_raw (buf, text, o);
+}
+
+//  The bit set of a text[] literal; unknown names are left out.
+static uint32_t
+s_parse_reasons (const char *text)
+{
+    uint32_t reasons = 0;
+    const char *p = text [0] == '{'? text + 1: text;
+    while (*p && *p != '}') {
+        size_t len = strcspn (p, ",}");
+        for (int bit = 0; bit < TXW_REASON_COUNT; bit++) {
+            const char *name = txw_reason_name (bit);
+            if (strlen (name) == len && strncmp (name, p, len) == 0)
+                reasons |= 1u << bit;
+        }
+        p += len;
+        if (*p == ',')
+            p++;
+    }
+    return reasons;
+}
+
+void
+txw_txrow_copy (txw_copybuf_t *b, const txw_tx_t *tx, uint32_t shard)
+{
+#define S_COPY_TEXT(member)     txw_copybuf_str (b, tx->member);
+#define S_COPY_OPTTEXT(member)  if (tx->member [0]) txw_copybuf_str (b, tx->member); \
+                                else txw_copybuf_null (b);
+#define S_COPY_TIME(member)     txw_copybuf_ts_ms (b, tx->member);
+#define S_COPY_INT(member)      txw_copybuf_int (b, tx->member);
+#define S_COPY_CHANNEL(member)  txw_copybuf_str (b, txw_channel_name (tx->member));
+#define S_COPY_STATUS(member)   txw_copybuf_str (b, txw_status_name (tx->member));
+#define S_COPY_SCORE(member)    txw_copybuf_int (b, tx->member);
+#define S_COPY_REASONS(member)  s_copy_reasons (b, tx->member);
+#define S_COPY_SHARD(member)    txw_copybuf_int (b, shard);
+#define S_COPY(column, kind, member) S_COPY_##kind (member)
+    TXW_TX_COLUMNS (S_COPY)
+#undef S_COPY
+#undef S_COPY_TEXT
+#undef S_COPY_OPTTEXT
+#undef S_COPY_TIME
+#undef S_COPY_INT
+#undef S_COPY_CHANNEL
+#undef S_COPY_STATUS
+#undef S_COPY_SCORE
+#undef S_COPY_REASONS
+#undef S_COPY_SHARD
+    txw_copybuf_end_row (b);
+}
+
+void
+txw_txrow_columns (const PGresult *res, txw_txrow_cols_t *cols)
+{
+    for (int c = 0; c < TXW_TX_COLUMN_COUNT; c++)
+        cols->index [c] = PQfnumber (res, s_names [c]);
+}
+
+int
+txw_txrow_decode (const PGresult *res, int row, const txw_txrow_cols_t *cols, txw_tx_t *tx)
+{
+    for (int c = 0; c < TXW_TX_COLUMN_COUNT; c++)
+        if (cols->index [c] < 0)
+            return -1;
+    memset (tx, 0, sizeof *tx);
+#define S_VALUE(column) PQgetvalue (res, row, cols->index [TXW_TX_COL_##column])
+#define S_DECODE_TEXT(column, member) \
+    snprintf (tx->member, sizeof tx->member, "%s", S_VALUE (column));
+#define S_DECODE_OPTTEXT(column, member) S_DECODE_TEXT (column, member)
+#define S_DECODE_TIME(column, member)   tx->member = strtoll (S_VALUE (column), NULL, 10);
+#define S_DECODE_INT(column, member)    tx->member = strtoll (S_VALUE (column), NULL, 10);
+#define S_DECODE_CHANNEL(column, member) { const char *v = S_VALUE (column);         \
+    int code = txw_channel_parse (v, strlen (v)); tx->member = (uint8_t) (code < 0? 0: code); }
+#define S_DECODE_STATUS(column, member) { const char *v = S_VALUE (column);          \
+    int code = txw_status_parse (v, strlen (v)); tx->member = (uint8_t) (code < 0? 0: code); }
+#define S_DECODE_SCORE(column, member)  { long v = strtol (S_VALUE (column), NULL, 10); \
+    tx->member = (uint8_t) (v < 0? 0: v > 100? 100: v); }
+#define S_DECODE_REASONS(column, member) tx->member = s_parse_reasons (S_VALUE (column));
+#define S_DECODE_SHARD(column, member)
+#define S_DECODE(column, kind, member) S_DECODE_##kind (column, member)
+    TXW_TX_COLUMNS (S_DECODE)
+#undef S_DECODE
+#undef S_DECODE_TEXT
+#undef S_DECODE_OPTTEXT
+#undef S_DECODE_TIME
+#undef S_DECODE_INT
+#undef S_DECODE_CHANNEL
+#undef S_DECODE_STATUS
+#undef S_DECODE_SCORE
+#undef S_DECODE_REASONS
+#undef S_DECODE_SHARD
+#undef S_VALUE
+    tx->scored = true;
+    int hour, weekday;
+    rfc3339_hour_weekday (tx->ts_ms, &hour, &weekday);
+    tx->hour = (uint8_t) hour;
+    tx->weekday = (uint8_t) weekday;
+    return 0;
+}
