@@ -70,6 +70,35 @@ txw_pg_exec (PGconn *conn, const char *sql)
 }
 
 int
+txw_pg_column (const PGresult *res, const char *name)
+{
+    int col = PQfnumber (res, name);
+    if (col < 0)
+        log_error ("query result has no column %s", name);
+    return col;
+}
+
+bool
+txw_pg_null (const PGresult *res, int row, const char *name)
+{
+    int col = txw_pg_column (res, name);
+    return col < 0 || PQgetisnull (res, row, col);
+}
+
+const char *
+txw_pg_text (const PGresult *res, int row, const char *name)
+{
+    int col = txw_pg_column (res, name);
+    return col < 0 || PQgetisnull (res, row, col)? "": PQgetvalue (res, row, col);
+}
+
+int64_t
+txw_pg_int (const PGresult *res, int row, const char *name)
+{
+    return strtoll (txw_pg_text (res, row, name), NULL, 10);
+}
+
+int
 txw_pg_migrate (PGconn *conn)
 {
     //  Under the lock too: two processes creating the schema at once would

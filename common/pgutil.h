@@ -43,6 +43,16 @@ int txw_pg_migrate_url (const char *url);
 //  Runs a command without results; returns 0 or -1 (logged).
 int txw_pg_exec (PGconn *conn, const char *sql);
 
+//  Reading results by column name, never by position, so a select list can
+//  gain or reorder columns without shifting what the code reads. A name the
+//  result lacks is a programming error: it is logged and reads as NULL.
+//  txw_pg_column returns the column's index or -1; txw_pg_null is true for
+//  NULL (or a missing column); txw_pg_text gives "" for those, txw_pg_int 0.
+int txw_pg_column (const PGresult *res, const char *name);
+bool txw_pg_null (const PGresult *res, int row, const char *name);
+const char *txw_pg_text (const PGresult *res, int row, const char *name);
+int64_t txw_pg_int (const PGresult *res, int row, const char *name);
+
 typedef struct {
     char *data;
     size_t len;

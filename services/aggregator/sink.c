@@ -239,11 +239,11 @@ sink_start (sink_t *self, bool migrate, windows_t *windows,
         return -1;
     }
     for (int i = 0; i < PQntuples (res); i++) {
-        const char *name = PQgetvalue (res, i, 0);
+        const char *name = txw_pg_text (res, i, "source");
         s_checkpoint_t *src = s_source (self, name, strlen (name), true);
         if (src) {
-            src->epoch = strtoull (PQgetvalue (res, i, 1), NULL, 10);
-            src->seq = strtoull (PQgetvalue (res, i, 2), NULL, 10);
+            src->epoch = strtoull (txw_pg_text (res, i, "epoch"), NULL, 10);
+            src->seq = strtoull (txw_pg_text (res, i, "seq"), NULL, 10);
         }
     }
     PQclear (res);
@@ -282,7 +282,7 @@ sink_start (sink_t *self, bool migrate, windows_t *windows,
         return -1;
     }
     if (PQntuples (res) == 1)
-        windows_set_max_event (windows, strtoll (PQgetvalue (res, 0, 0), NULL, 10));
+        windows_set_max_event (windows, txw_pg_int (res, 0, "max_event_ms"));
     PQclear (res);
     self->max_event_written = windows_max_event (windows);
     log_info ("shard %u resumed: %d checkpoints, %d recent window rows",

@@ -15,8 +15,8 @@ s_poll (PGconn *conn, zsock_t *pipe, char *since, size_t size)
 {
     const char *params [] = { since };
     PGresult *res = PQexecParams (conn,
-        "SELECT key, (extract (epoch FROM acked_at) * 1000)::bigint, coalesce (acked_by, ''),"
-        " acked_at::text FROM txw.alerts WHERE acked_at > $1::timestamptz"
+        "SELECT key, (extract (epoch FROM acked_at) * 1000)::bigint AS acked_ms, acked_by,"
+        " acked_at::text AS since FROM txw.alerts WHERE acked_at > $1::timestamptz"
         " ORDER BY acked_at LIMIT " S_BATCH, 1, NULL, params, NULL, NULL, 0);
     if (PQresultStatus (res) != PGRES_TUPLES_OK) {
         log_warn ("cannot read acknowledgements: %s", PQresultErrorMessage (res));
@@ -24,9 +24,9 @@ s_poll (PGconn *conn, zsock_t *pipe, char *since, size_t size)
         return -1;
     }
     for (int i = 0; i < PQntuples (res); i++) {
-        zsock_send (pipe, "sss", PQgetvalue (res, i, 0), PQgetvalue (res, i, 1),
-                    PQgetvalue (res, i, 2));
-        snprintf (since, size, "%s", PQgetvalue (res, i, 3));
+        zsock_send (pipe, "sss", txw_pg_text (res, i, "key"), txw_pg_text (res, i, "acked_ms"),
+                    txw_pg_text (res, i, "acked_by"));
+        snprintf (since, size, "%s", txw_pg_text (res, i, "since"));
     }
     PQclear (res);
     return 0;
@@ -36,10 +36,10 @@ s_poll (PGconn *conn, zsock_t *pipe, char *since, size_t size)
 static int
 s_start (PGconn *conn, char *since, size_t size)
 {
-    PGresult *res = PQexec (conn, "SELECT now()::text");
+    PGresult *res = PQexec (conn, "SELECT now()::text AS now");
     int rc = PQresultStatus (res) == PGRES_TUPLES_OK && PQntuples (res) == 1? 0: -1;
     if (rc == 0)
-        snprintf (since, size, "%s", PQgetvalue (res, 0, 0));
+        snprintf (since, size, "%s", txw_pg_text (res, 0, "now"));
     PQclear (res);
     return rc;
 }

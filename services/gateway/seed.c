@@ -20,9 +20,9 @@
     " 'amount_minor', amount_minor, 'currency', currency, 'amount_rep_minor', amount_rep_minor," \
     " 'merchant_id', merchant_id, 'country', country, 'channel', channel, 'region', region," \
     " 'message', message, 'model_version', model_version, 'raised_at', " S_TIME ("raised_at") "," \
-    " 'status', status, 'acked_at', " S_TIME ("acked_at") ", 'acked_by', acked_by)::text," \
-    " account_id, key, kind, coalesce(region, ''), (extract(epoch FROM raised_at) * 1000)::bigint," \
-    " status FROM txw.alerts "
+    " 'status', status, 'acked_at', " S_TIME ("acked_at") ", 'acked_by', acked_by)::text" \
+    " AS alert, account_id, key, kind, region," \
+    " (extract(epoch FROM raised_at) * 1000)::bigint AS raised_ms, status FROM txw.alerts "
 
 static int
 s_alerts (gw_state_t *state, PGconn *conn, const char *where, bool recent)
@@ -38,25 +38,25 @@ s_alerts (gw_state_t *state, PGconn *conn, const char *where, bool recent)
     //  Newest first from the query; the state wants them oldest first.
     for (int i = PQntuples (res) - 1; i >= 0; i--) {
         json_error_t error;
-        json_t *alert = json_loads (PQgetvalue (res, i, 0), 0, &error);
+        json_t *alert = json_loads (txw_pg_text (res, i, "alert"), 0, &error);
         if (!alert) {
             log_warn ("skipped a stored alert: %s", error.text);
             continue;
         }
-        if (!PQgetisnull (res, i, 1)) {
-            const char *account = PQgetvalue (res, i, 1);
+        if (!txw_pg_null (res, i, "account_id")) {
+            const char *account = txw_pg_text (res, i, "account_id");
             char masked [TXW_ID_MAX + 1];
             txw_mask_id (account, strlen (account), masked, sizeof masked);
             json_object_set_new (alert, "account_id", json_string (masked));
         }
-        int64_t raised_ms = strtoll (PQgetvalue (res, i, 5), NULL, 10);
-        bool open = !strcmp (PQgetvalue (res, i, 6), "open");
+        int64_t raised_ms = txw_pg_int (res, i, "raised_ms");
+        bool open = !strcmp (txw_pg_text (res, i, "status"), "open");
+        const char *key = txw_pg_text (res, i, "key"), *region = txw_pg_text (res, i, "region");
         if (recent)
-            gw_state_alert (state, alert, PQgetvalue (res, i, 2), PQgetvalue (res, i, 3),
-                            PQgetvalue (res, i, 4), raised_ms, open);
+            gw_state_alert (state, alert, key, txw_pg_text (res, i, "kind"), region,
+                            raised_ms, open);
         else
-            gw_state_health_alert (state, alert, PQgetvalue (res, i, 2),
-                                   PQgetvalue (res, i, 4), raised_ms, open);
+            gw_state_health_alert (state, alert, key, region, raised_ms, open);
         json_decref (alert);
     }
     PQclear (res);

@@ -2,14 +2,14 @@
 
 #include "api.h"
 #include "alertjson.h"
-#include "dimensions.h"
-#include "log.h"
-#include "summary.h"
 #include "codec.h"
+#include "dimensions.h"
 #include "params.h"
+#include "pgutil.h"
 #include "reasons.h"
 #include "rejects.h"
 #include "rfc3339.h"
+#include "summary.h"
 
 #include <math.h>
 #include <stdbool.h>
@@ -65,29 +65,11 @@ s_not_found (json_t **out, const char *what, const char *id)
     return 404;
 }
 
-//  Columns are read by name, never by position: a select list can gain or
-//  reorder columns without shifting what the code reads. A name the result
-//  lacks is a programming error: it reads as NULL and is logged.
-static int
-s_col (const PGresult *res, const char *name)
-{
-    int col = PQfnumber (res, name);
-    if (col < 0)
-        log_error ("query result has no column %s", name);
-    return col;
-}
-
-static bool
-s_null (const PGresult *res, int row, int col)
-{
-    return col < 0 || PQgetisnull (res, row, col);
-}
-
+//  Columns are read by name (pgutil.h, txw_pg_text and friends).
 static int64_t
 s_int64 (const PGresult *res, int row, const char *name)
 {
-    int col = s_col (res, name);
-    return s_null (res, row, col)? 0: strtoll (PQgetvalue (res, row, col), NULL, 10);
+    return txw_pg_int (res, row, name);
 }
 
 //  The sums a summary is made of, as SQL: filter restricts the windows
@@ -120,26 +102,18 @@ s_totals (const PGresult *res, int row, const char *prefix, txw_totals_t *t)
     }
 }
 
-//  A text column, "" when NULL or missing.
-static const char *
-s_str (const PGresult *res, int row, const char *name)
-{
-    int col = s_col (res, name);
-    return s_null (res, row, col)? "": PQgetvalue (res, row, col);
-}
-
 static json_t *
 s_col_int (const PGresult *res, int row, const char *name)
 {
-    return s_null (res, row, s_col (res, name))? json_null (): json_integer (s_int64 (res, row, name));
+    return txw_pg_null (res, row, name)? json_null (): json_integer (s_int64 (res, row, name));
 }
 
 static json_t *
 s_col_text (const PGresult *res, int row, const char *name)
 {
-    int col = s_col (res, name);
-    if (s_null (res, row, col))
+    if (txw_pg_null (res, row, name))
         return json_null ();
+    int col = PQfnumber (res, name);
     json_t *text = json_stringn (PQgetvalue (res, row, col),
                                  (size_t) PQgetlength (res, row, col));
     return text? text: json_string ("");
@@ -148,14 +122,14 @@ s_col_text (const PGresult *res, int row, const char *name)
 static json_t *
 s_col_bool (const PGresult *res, int row, const char *name)
 {
-    int col = s_col (res, name);
-    return s_null (res, row, col)? json_null (): json_boolean (PQgetvalue (res, row, col) [0] == 't');
+    return txw_pg_null (res, row, name)? json_null ()
+         : json_boolean (txw_pg_text (res, row, name) [0] == 't');
 }
 
 static json_t *
 s_col_time (const PGresult *res, int row, const char *name)
 {
-    if (s_null (res, row, s_col (res, name)))
+    if (txw_pg_null (res, row, name))
         return json_null ();
     return txw_json_time (s_int64 (res, row, name));
 }
@@ -163,10 +137,9 @@ s_col_time (const PGresult *res, int row, const char *name)
 static json_t *
 s_col_number (const PGresult *res, int row, const char *name, int digits)
 {
-    int col = s_col (res, name);
-    if (s_null (res, row, col))
+    if (txw_pg_null (res, row, name))
         return json_null ();
-    return json_real (txw_round (strtod (PQgetvalue (res, row, col), NULL), digits));
+    return json_real (txw_round (strtod (txw_pg_text (res, row, name), NULL), digits));
 }
 
 //  A text[] column selected as array_to_json(...)::text; with describe,
@@ -174,9 +147,8 @@ s_col_number (const PGresult *res, int row, const char *name, int digits)
 static json_t *
 s_col_reasons (const PGresult *res, int row, const char *name, bool describe)
 {
-    int col = s_col (res, name);
-    json_t *codes = s_null (res, row, col)? NULL:
-                    json_loads (PQgetvalue (res, row, col), 0, NULL);
+    json_t *codes = txw_pg_null (res, row, name)? NULL:
+                    json_loads (txw_pg_text (res, row, name), 0, NULL);
     if (!json_is_array (codes)) {
         json_decref (codes);
         return json_array ();
@@ -334,7 +306,7 @@ qapi_stats_realtime (qapi_t *api, const qrequest_t *req, json_t **out)
         return status;
     txw_totals_t t;
     s_totals (res, 0, "", &t);
-    int64_t first = s_null (res, 0, s_col (res, "first_start"))? INT64_MAX
+    int64_t first = txw_pg_null (res, 0, "first_start")? INT64_MAX
                   : s_int64 (res, 0, "first_start");
     PQclear (res);
     *out = txw_summary_realtime (&t, req->now_ms, minutes, first, api->currency,
@@ -478,7 +450,7 @@ qapi_top (qapi_t *api, const qrequest_t *req, json_t **out)
         txw_totals_t now, before;
         s_totals (res, row, "", &now);
         s_totals (res, row, "p_", &before);
-        json_array_append_new (items, txw_summary_top_item (s_str (res, row, "key"),
+        json_array_append_new (items, txw_summary_top_item (txw_pg_text (res, row, "key"),
                                                             &now, &before));
     }
     PQclear (res);
@@ -509,7 +481,7 @@ qapi_branches (qapi_t *api, const qrequest_t *req, json_t **out)
     for (int row = 0; row < PQntuples (res); row++) {
         txw_totals_t t;
         s_totals (res, row, "", &t);
-        json_array_append_new (branches, txw_summary_branch (s_str (res, row, "key"), &t));
+        json_array_append_new (branches, txw_summary_branch (txw_pg_text (res, row, "key"), &t));
     }
     PQclear (res);
     *out = json_pack ("{s:I,s:s,s:o}", "minutes", (json_int_t) minutes,
@@ -682,16 +654,16 @@ qapi_regions (qapi_t *api, const qrequest_t *req, json_t **out)
     }
     json_t *regions = json_array ();
     for (int row = 0; row < PQntuples (totals); row++) {
-        const char *region = s_str (totals, row, "key");
+        const char *region = txw_pg_text (totals, row, "key");
         txw_totals_t t;
         s_totals (totals, row, "", &t);
         json_t *list = json_array ();
         bool open_alert = false;
         for (int a = 0; a < PQntuples (alerts); a++) {
-            if (strcmp (s_str (alerts, a, "region"), region))
+            if (strcmp (txw_pg_text (alerts, a, "region"), region))
                 continue;
             json_array_append_new (list, s_alert_json (alerts, a));
-            open_alert = open_alert || !strcmp (s_str (alerts, a, "status"), "open");
+            open_alert = open_alert || !strcmp (txw_pg_text (alerts, a, "status"), "open");
         }
         json_array_append_new (regions, txw_summary_region (region, &t, list, open_alert,
                                                             api->health_threshold));

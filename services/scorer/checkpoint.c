@@ -109,13 +109,14 @@ checkpoint_restore (checkpoint_t *self, profiles_t *profiles)
         return -1;
     }
     long restored = 0, refused = 0;
-    for (int i = 0; i < PQntuples (res); i++) {
+    int state = txw_pg_column (res, "state");
+    for (int i = 0; i < PQntuples (res) && state >= 0; i++) {
         profiles_account_t record;
-        if (PQgetlength (res, i, 0) != (int) sizeof record) {
+        if (PQgetlength (res, i, state) != (int) sizeof record) {
             refused++;
             continue;
         }
-        memcpy (&record, PQgetvalue (res, i, 0), sizeof record);
+        memcpy (&record, PQgetvalue (res, i, state), sizeof record);
         if (profiles_restore (profiles, &record) == 0)
             restored++;
         else
