@@ -597,6 +597,8 @@ struct _txw_out_t {
     uint64_t seq [TXW_MSG_TYPE_MAX + 1];
     txw_batch_t *batches [TXW_MSG_TYPE_MAX + 1];
     int linger_ms;
+    txw_counter_t *records_sent;    //  optional: txw_out_count
+    txw_counter_t *batches_sent;
 };
 
 //  Binds sock to every item of endpoints, as a CURVE server if CURVE is on.
@@ -742,8 +744,19 @@ s_send (txw_out_t *self, txw_batch_t *batch)
         log_error ("send failed: %s", zmq_strerror (zmq_errno ()));
         break;
     }
+    if (rc >= 0 && self->records_sent) {
+        txw_counter_add (self->records_sent, batch->count);
+        txw_counter_add (self->batches_sent, 1);
+    }
     txw_batch_clear (batch);
     return rc >= 0? 0: -1;
+}
+
+void
+txw_out_count (txw_out_t *self, txw_counter_t *records, txw_counter_t *batches)
+{
+    self->records_sent = records;
+    self->batches_sent = records? batches: NULL;
 }
 
 int
@@ -822,6 +835,13 @@ txw_router_new (const char *endpoints, const char *source_id, int hwm, int linge
         txw_router_destroy (&self);
     }
     return self;
+}
+
+void
+txw_router_count (txw_router_t *self, txw_counter_t *records, txw_counter_t *batches)
+{
+    for (uint32_t i = 0; i < self->count; i++)
+        txw_out_count (self->shards [i], records, batches);
 }
 
 void

@@ -76,6 +76,10 @@ int txw_out_added (txw_out_t *self, txw_batch_t *batch);
 int txw_out_flush (txw_out_t *self, bool force);
 //  Milliseconds until the oldest open batch is due, or -1 if none is open.
 int txw_out_due_ms (txw_out_t *self);
+//  Counts the records and batches this output sends from now on (records
+//  NULL: none). Counted when a batch leaves, so a batch dropped at
+//  shutdown or by a PUB's high-water mark is not.
+void txw_out_count (txw_out_t *self, txw_counter_t *records, txw_counter_t *batches);
 
 //  The stop flag the send loop checks while blocked at the high-water mark.
 void txw_transport_set_stop_flag (volatile int *flag);
@@ -136,6 +140,8 @@ txw_out_t *txw_router_pick (txw_router_t *self, const char *key, size_t len);
 txw_out_t *txw_router_shard (txw_router_t *self, uint32_t shard);
 int txw_router_flush (txw_router_t *self, bool force);
 int txw_router_due_ms (txw_router_t *self);
+//  txw_out_count on every shard.
+void txw_router_count (txw_router_t *self, txw_counter_t *records, txw_counter_t *batches);
 
 //  --- Input ------------------------------------------------------------------
 

@@ -80,7 +80,8 @@ aggregator_new (const aggregator_config_t *cfg, txw_service_t *svc)
     self->health_alerts = txw_counter_new ("txw_region_health_alerts_total", NULL,
         "region health alerts raised (declined-plus-failed share too high)");
     self->open_windows = txw_gauge_new ("txw_windows", NULL, "windows held in memory");
-    self->watermark = txw_gauge_new ("txw_watermark_ms", NULL, "event-time watermark (ms since epoch)");
+    self->watermark = txw_gauge_new ("txw_watermark_timestamp_seconds", NULL,
+                                     "event-time watermark (seconds since epoch)");
     self->pending = txw_gauge_new ("txw_pending_rows", NULL, "rows waiting for the next database flush");
 
     self->windows = windows_new ((uint32_t) cfg->shard, cfg->window_s * 1000,
@@ -109,6 +110,7 @@ aggregator_new (const aggregator_config_t *cfg, txw_service_t *svc)
     self->pub = txw_out_new (TXW_OUT_PUB, cfg->publish, svc->id, 1000, (int) cfg->svc.linger_ms);
     if (!self->in || !self->pub)
         goto err;
+    txw_out_count (self->pub, svc->records_out, svc->batches_out);
     if (txw_service_admin (svc, (int) cfg->svc.admin_port, s_ready, self))
         goto err;
     log_info ("shard %lld: pulling on %s, publishing on %s, windows %llds, lateness %llds, store %s",
@@ -300,7 +302,7 @@ s_tick (aggregator_t *self)
     txw_out_flush (self->pub, true);
     txw_gauge_set (self->open_windows, (int64_t) windows_size (self->windows));
     int64_t watermark = windows_watermark (self->windows);
-    txw_gauge_set (self->watermark, watermark == INT64_MIN? 0: watermark);
+    txw_gauge_set (self->watermark, watermark == INT64_MIN? 0: watermark / 1000);
 }
 
 static void

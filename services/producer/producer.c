@@ -160,11 +160,11 @@ s_emit_record (producer_t *self, record_t *rec)
     if (self->writer) {
         if (csv_writer_record (self->writer, rec))
             return -1;
+        txw_counter_add (self->svc->records_out, 1);    //  a sender counts its own
     }
     else
         sender_record (self->sender, rec);
     self->records++;
-    txw_counter_add (self->svc->records_out, 1);
     if (rec->is_fraud)
         txw_counter_add (self->fraud_by_pattern [rec->pattern], 1);
     if (rec->invalid >= 0)

@@ -9,7 +9,6 @@
 
 struct _sender_t {
     txw_out_t *out;
-    txw_service_t *svc;
 };
 
 sender_t *
@@ -19,12 +18,12 @@ sender_new (const char *endpoints, const char *source_id, int hwm, int linger_ms
     sender_t *self = calloc (1, sizeof *self);
     if (!self)
         return NULL;
-    self->svc = svc;
     self->out = txw_out_new (TXW_OUT_PUSH, endpoints, source_id, hwm, linger_ms);
     if (!self->out) {
         free (self);
         return NULL;
     }
+    txw_out_count (self->out, svc->records_out, svc->batches_out);
     return self;
 }
 
@@ -40,24 +39,13 @@ sender_destroy (sender_t **self_p, int drain_ms)
     *self_p = NULL;
 }
 
-//  Hands a packed record to the output and counts the batch if that filled
-//  it and it went out.
-static int
-s_added (sender_t *self, txw_batch_t *batch)
-{
-    int rc = txw_out_added (self->out, batch);
-    if (batch->count == 0 && rc == 0)
-        txw_counter_add (self->svc->batches_out, 1);
-    return rc;
-}
-
 int
 sender_record (sender_t *self, record_t *rec)
 {
     txw_batch_t *batch = txw_out_batch (self->out, TXW_MSG_RAW_TX);
     rec->raw.origin_us = txw_now_us ();
     txw_raw_tx_encode (&batch->pk, &rec->raw);
-    return s_added (self, batch);
+    return txw_out_added (self->out, batch);
 }
 
 int
@@ -65,21 +53,13 @@ sender_reject (sender_t *self, const txw_reject_t *rej)
 {
     txw_batch_t *batch = txw_out_batch (self->out, TXW_MSG_REJECT);
     txw_reject_encode (&batch->pk, rej);
-    return s_added (self, batch);
+    return txw_out_added (self->out, batch);
 }
 
 int
 sender_flush (sender_t *self, bool force)
 {
-    static const uint32_t types [] = { TXW_MSG_RAW_TX, TXW_MSG_REJECT };
-    uint32_t before [2];
-    for (int i = 0; i < 2; i++)
-        before [i] = txw_out_batch (self->out, types [i])->count;
-    int rc = txw_out_flush (self->out, force);
-    for (int i = 0; i < 2; i++)
-        if (before [i] && txw_out_batch (self->out, types [i])->count == 0)
-            txw_counter_add (self->svc->batches_out, 1);
-    return rc;
+    return txw_out_flush (self->out, force);
 }
 
 int

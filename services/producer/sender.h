@@ -17,8 +17,9 @@
 
 typedef struct _sender_t sender_t;
 
-//  Connects to endpoints (comma-separated). Counts batches into
-//  svc->batches_out. Returns NULL (logged) on a bad endpoint.
+//  Connects to endpoints (comma-separated). Counts what it sends into
+//  svc->records_out and svc->batches_out. Returns NULL (logged) on a bad
+//  endpoint.
 sender_t *sender_new (const char *endpoints, const char *source_id, int hwm,
                       int linger_ms, txw_service_t *svc);
 //  Sets the socket's linger to drain_ms, so batches already handed to

@@ -18,9 +18,6 @@
 #include <string.h>
 
 #define S_SCORE_BANDS   10
-//  Batches whose sending we watch to count batches_out: two message types
-//  per aggregator shard and the alerts on the PUB.
-#define S_TRACKED_MAX   (2 * TXW_MAX_ENDPOINTS + 1)
 
 struct _scorer_t {
     const scorer_config_t *cfg;
@@ -48,9 +45,6 @@ struct _scorer_t {
     txw_gauge_t *shard;
     txw_histogram_t *e2e;
 
-    txw_batch_t *tracked [S_TRACKED_MAX];
-    bool tracked_open [S_TRACKED_MAX];
-    size_t tracked_count;
 
     uint64_t evicted_cap_seen;
     uint64_t evicted_idle_seen;
@@ -124,14 +118,6 @@ s_metrics_new (scorer_t *self)
     txw_gauge_set (self->shard, self->cfg->shard);
     self->e2e = txw_histogram_new ("txw_e2e_latency_seconds",
                                    "producer send to scored, per transaction");
-}
-
-//  Registers the batches whose sending counts as batches_out.
-static void
-s_track (scorer_t *self, txw_out_t *out, uint32_t type)
-{
-    assert (self->tracked_count < S_TRACKED_MAX);
-    self->tracked [self->tracked_count++] = txw_out_batch (out, type);
 }
 
 //  --- Rules, model and reloads --------------------------------------------------
@@ -294,11 +280,8 @@ scorer_new (const scorer_config_t *cfg, txw_service_t *svc)
     self->pub = txw_out_new (TXW_OUT_PUB, cfg->publish, svc->id, 1000, (int) cfg->svc.linger_ms);
     if (!self->in || !self->router || !self->pub)
         goto err;
-    for (uint32_t s = 0; s < txw_router_shards (self->router); s++) {
-        s_track (self, txw_router_shard (self->router, s), TXW_MSG_SCORED_TX);
-        s_track (self, txw_router_shard (self->router, s), TXW_MSG_ALERT);
-    }
-    s_track (self, self->pub, TXW_MSG_ALERT);
+    txw_router_count (self->router, svc->records_out, svc->batches_out);
+    txw_out_count (self->pub, svc->records_out, svc->batches_out);
     if (txw_service_admin (svc, (int) cfg->svc.admin_port, s_ready, self))
         goto err;
     log_info ("shard %lld: pulling on %s, pushing to %u aggregator shard(s) at %s, "
@@ -336,32 +319,14 @@ scorer_destroy (scorer_t **self_p)
 
 //  --- Output ----------------------------------------------------------------
 
-//  Hands a packed record to its output; a batch that comes back empty was
-//  full and has been sent.
-static void
-s_added (scorer_t *self, txw_out_t *out, txw_batch_t *batch)
-{
-    txw_out_added (out, batch);
-    txw_counter_add (self->svc->records_out, 1);
-    if (batch->count == 0)
-        txw_counter_add (self->svc->batches_out, 1);
-}
-
 //  Sends the batches that are due (or all with force). Returns -1 if a
 //  send gave up because of shutdown.
 static int
 s_flush (scorer_t *self, bool force)
 {
-    for (size_t i = 0; i < self->tracked_count; i++)
-        self->tracked_open [i] = self->tracked [i]->count > 0;
     int rc = txw_router_flush (self->router, force);
     if (txw_out_flush (self->pub, force))
         rc = -1;
-    uint64_t sent = 0;
-    for (size_t i = 0; i < self->tracked_count; i++)
-        if (self->tracked_open [i] && self->tracked [i]->count == 0)
-            sent++;
-    txw_counter_add (self->svc->batches_out, sent);
     return rc;
 }
 
@@ -418,13 +383,13 @@ s_alert (scorer_t *self, txw_out_t *shard, const txw_tx_t *tx)
 
     txw_batch_t *batch = txw_out_batch (shard, TXW_MSG_ALERT);
     txw_alert_encode (&batch->pk, &alert);
-    s_added (self, shard, batch);
+    txw_out_added (shard, batch);
 
     txw_mask_id (tx->account_id, strnlen (tx->account_id, sizeof tx->account_id),
                  alert.account_id, sizeof alert.account_id);
     batch = txw_out_batch (self->pub, TXW_MSG_ALERT);
     txw_alert_encode (&batch->pk, &alert);
-    s_added (self, self->pub, batch);
+    txw_out_added (self->pub, batch);
     txw_counter_add (self->alerts, 1);
 }
 
@@ -460,7 +425,7 @@ s_score (scorer_t *self, txw_tx_t *tx)
                                         strnlen (tx->account_id, sizeof tx->account_id));
     txw_batch_t *batch = txw_out_batch (shard, TXW_MSG_SCORED_TX);
     txw_tx_encode (&batch->pk, tx);
-    s_added (self, shard, batch);
+    txw_out_added (shard, batch);
 
     txw_counter_add (self->scored, 1);
     txw_counter_add (self->bands [tx->score >= 100? S_SCORE_BANDS - 1: tx->score / 10], 1);

@@ -138,6 +138,8 @@ validator_new (const validator_config_t *cfg, txw_service_t *svc)
     self->pub = txw_out_new (TXW_OUT_PUB, cfg->publish, svc->id, 1000, (int) cfg->svc.linger_ms);
     if (!self->in || !self->router || !self->pub)
         goto err;
+    txw_router_count (self->router, svc->records_out, svc->batches_out);
+    txw_out_count (self->pub, svc->records_out, svc->batches_out);
     if (txw_service_admin (svc, (int) cfg->svc.admin_port, s_ready, self))
         goto err;
     log_info ("pulling on %s, %u scorer shard(s) at %s, dead letters on %s, "
@@ -248,7 +250,7 @@ s_raw_batch (validator_t *self, const txw_envelope_t *env)
 {
     txw_cursor_t cur = env->records;
     int64_t now_ms = txw_now_ms ();
-    uint32_t index, passed = 0;
+    uint32_t index;
     txw_raw_tx_t raw;
     txw_tx_t tx;
     rules_verdict_t verdict;
@@ -269,11 +271,9 @@ s_raw_batch (validator_t *self, const txw_envelope_t *env)
                 s_gave_up (self, out);
                 log_error ("stopping: dropped %u records of a batch a scorer did not take",
                            env->count - index - 1);
-                passed++;
                 index = env->count;
                 break;
             }
-            passed++;
             continue;
         }
         txw_reject_t *reject = &self->reject;
@@ -288,7 +288,6 @@ s_raw_batch (validator_t *self, const txw_envelope_t *env)
                        reject->reason, index, reject->origin_source, reject->field,
                        reject->message, (unsigned long long) suppressed);
     }
-    txw_counter_add (self->svc->records_out, passed);
     return index;
 }
 

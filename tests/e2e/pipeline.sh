@@ -8,6 +8,7 @@
 # every invalid record is a dead letter with its reason, and injected fraud
 # is among the alerts. Then a CSV file with broken rows goes through
 # `txw-producer --file`.
+# shellcheck source-path=SCRIPTDIR source=lib.sh
 source "$(dirname "$0")/lib.sh"
 
 pg_start 54341
@@ -37,6 +38,15 @@ start_pipeline $P
 check "producer sends the stream and exits 0" test $? -eq 0
 
 check "aggregator receives every valid record" wait_metric ${P}93 txw_records_in_total "$VALID" 60
+# Every output counts what it sends: the valid records and the dead letters
+# (validator), the scored records and alerts (scorer), the windows (aggregator).
+check "the validator counts the records it sends ($VALID valid, $INVALID dead letters)" \
+    test "$(metric ${P}91 txw_records_out_total)" -eq $((VALID + INVALID))
+check "the scorer counts the records it sends (at least the $VALID scored)" \
+    test "$(metric ${P}92 txw_records_out_total)" -ge "$VALID"
+check "the aggregator counts the windows it publishes" \
+    wait_metric ${P}93 txw_records_out_total 1 10
+# shellcheck disable=SC2154 # PID_<name> is set by start() in lib.sh (eval)
 check "validator, scorer and aggregator stop cleanly on SIGTERM" \
     stop_clean $PID_validator $PID_scorer $PID_aggregator
 
