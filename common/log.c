@@ -142,3 +142,17 @@ txw_log (txw_log_level_t level, const char *fmt, ...)
         (void) rc;
     }
 }
+
+bool
+txw_log_limit (txw_log_limiter_t *self, uint64_t *suppressed)
+{
+    int64_t now = txw_mono_ms ();
+    if (now < self->next_ms) {
+        self->suppressed++;
+        return false;
+    }
+    self->next_ms = now + 1000;
+    *suppressed = self->suppressed;
+    self->suppressed = 0;
+    return true;
+}

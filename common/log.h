@@ -10,6 +10,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 typedef enum {
     TXW_LOG_DEBUG = 0,
@@ -31,6 +32,17 @@ void txw_log (txw_log_level_t level, const char *fmt, ...)
 #define log_info(...)  txw_log (TXW_LOG_INFO,  __VA_ARGS__)
 #define log_warn(...)  txw_log (TXW_LOG_WARN,  __VA_ARGS__)
 #define log_error(...) txw_log (TXW_LOG_ERROR, __VA_ARGS__)
+
+//  At most one log line a second for one kind of trouble, so a hostile or
+//  broken sender cannot flood the log; counters carry the full numbers.
+typedef struct {
+    int64_t next_ms;
+    uint64_t suppressed;
+} txw_log_limiter_t;
+
+//  True when a line may be written now; *suppressed then gets how many were
+//  held back since the last one. Not thread-safe: one limiter per thread.
+bool txw_log_limit (txw_log_limiter_t *self, uint64_t *suppressed);
 
 //  Writes s as the body of a JSON string (no quotes) into out, at most size-1
 //  bytes, always terminated. Control bytes are escaped, invalid UTF-8 is

@@ -113,6 +113,27 @@ txw_service_batch_in (txw_service_t *self, uint64_t records, int64_t started_us)
 }
 
 void
+txw_service_malformed (txw_service_t *self, const txw_envelope_t *env, uint32_t dropped,
+                       const char *why)
+{
+    if (!env)
+        dropped = 1;
+    txw_counter_add (self->malformed, dropped);
+    uint64_t suppressed;
+    if (!txw_log_limit (&self->malformed_log, &suppressed))
+        return;
+    if (env)
+        log_warn ("dropped %u of %u records of a %s message from %.*s seq %llu: %s "
+                  "(%llu similar warnings suppressed)", dropped, env->count,
+                  txw_msg_type_name ((int) env->type), (int) env->source_id.len,
+                  env->source_id.ptr, (unsigned long long) env->seq, why,
+                  (unsigned long long) suppressed);
+    else
+        log_warn ("dropped a message: %s (%llu similar warnings suppressed)", why,
+                  (unsigned long long) suppressed);
+}
+
+void
 txw_service_destroy (txw_service_t **self_p)
 {
     if (!self_p || !*self_p)

@@ -10,6 +10,7 @@
 #define TXW_SERVICE_H
 
 #include "admin.h"
+#include "codec.h"
 #include "log.h"
 #include "metrics.h"
 #include "options.h"
@@ -70,6 +71,7 @@ typedef struct {
     txw_counter_t *gaps;
     txw_counter_t *errors;
     txw_histogram_t *latency;   //  batch processing time
+    txw_log_limiter_t malformed_log;
 } txw_service_t;
 
 //  Sets up logging, signals, the standard metrics and the transport
@@ -85,6 +87,12 @@ void txw_service_destroy (txw_service_t **self_p);
 //  Counts one received batch of which records were applied, processed
 //  since started_us (txw_mono_us): batches_in, records_in and latency.
 void txw_service_batch_in (txw_service_t *self, uint64_t records, int64_t started_us);
+
+//  Counts dropped records of a received message as malformed and logs why,
+//  at most once a second. env is NULL for a frame that was not an envelope
+//  (counted as one). The one place every receive loop reports bad input.
+void txw_service_malformed (txw_service_t *self, const txw_envelope_t *env,
+                            uint32_t dropped, const char *why);
 
 //  Runs the option parser and exits for --help, --version or a bad option.
 //  Wraps txw_options_parse so that every main () handles it the same way.

@@ -223,9 +223,8 @@ s_apply (aggregator_t *self, const txw_envelope_t *env)
         error = "message type not accepted by the aggregator";
     if (applied < env->count) {
         //  The records after a broken one cannot be located: count them all.
-        txw_counter_add (self->svc->malformed, env->count - applied);
-        log_warn ("dropped %u of %u records from %s: %s", env->count - applied,
-                  env->count, source, error? error: "not a scored transaction");
+        txw_service_malformed (self->svc, env, env->count - applied,
+                               error? error: "not a scored transaction");
     }
     if (self->sink)
         sink_applied (self->sink, source, (size_t) len, env->epoch, env->seq);
@@ -329,7 +328,7 @@ s_receive (aggregator_t *self, int timeout_ms)
     }
     else
     if (rc < 0)
-        txw_counter_add (self->svc->malformed, 1);
+        txw_service_malformed (self->svc, NULL, 1, "not a valid envelope");
     return rc;
 }
 

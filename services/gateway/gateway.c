@@ -243,10 +243,7 @@ s_apply (gateway_t *self, const txw_envelope_t *env)
             break;
     }
     if (applied < env->count && env->type != TXW_MSG_HEARTBEAT) {
-        txw_counter_add (self->svc->malformed, env->count - applied);
-        log_warn ("dropped %u of %u records of type %s from %.*s: %s", env->count - applied,
-                  env->count, txw_msg_type_name ((int) env->type), (int) env->source_id.len,
-                  env->source_id.ptr, error? error: "?");
+        txw_service_malformed (self->svc, env, env->count - applied, error? error: "bad record");
     }
     txw_service_batch_in (self->svc, applied, started);
 }
@@ -282,7 +279,7 @@ s_drain (gateway_t *self, s_feed_t *feed)
         if (rc == 0)
             break;
         if (rc < 0) {
-            txw_counter_add (self->svc->malformed, 1);
+            txw_service_malformed (self->svc, NULL, 1, "not a valid envelope");
             continue;
         }
         s_check_gaps (self, feed);

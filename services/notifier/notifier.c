@@ -246,9 +246,7 @@ s_apply (notifier_t *self, const txw_envelope_t *env)
         s_take_alert (self, &alert);
     }
     if (applied < env->count) {
-        txw_counter_add (self->svc->malformed, env->count - applied);
-        log_warn ("dropped %u of %u alerts from %.*s: %s", env->count - applied, env->count,
-                  (int) env->source_id.len, env->source_id.ptr, error? error: "?");
+        txw_service_malformed (self->svc, env, env->count - applied, error? error: "bad alert");
     }
     txw_service_batch_in (self->svc, applied, started);
 }
@@ -261,7 +259,7 @@ notifier_run (notifier_t *self)
         txw_envelope_t env;
         int rc = txw_in_recv (self->in, 200, &msg, &env);
         if (rc < 0)
-            txw_counter_add (self->svc->malformed, 1);
+            txw_service_malformed (self->svc, NULL, 1, "not a valid envelope");
         if (rc <= 0)
             continue;
         s_apply (self, &env);

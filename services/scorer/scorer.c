@@ -53,8 +53,6 @@ struct _scorer_t {
     int64_t next_watch_ms;
     struct stat rules_stat;     //  of the rule file as last read
     struct stat model_stat;
-    int64_t warned_ms;          //  last malformed-input warning (rate limit)
-    uint64_t warn_suppressed;
 };
 
 //  Ready once the sockets are bound: checkpoints are not on the scoring
@@ -395,25 +393,6 @@ s_alert (scorer_t *self, txw_out_t *shard, const txw_tx_t *tx)
 
 //  --- Input -------------------------------------------------------------------
 
-//  Logs bad input at most once a second, so a hostile sender cannot flood
-//  the log; the counters carry the full numbers.
-static void
-s_warn_malformed (scorer_t *self, const txw_envelope_t *env, uint32_t dropped,
-                  const char *error)
-{
-    int64_t now = txw_mono_ms ();
-    if (now - self->warned_ms < 1000) {
-        self->warn_suppressed++;
-        return;
-    }
-    log_warn ("dropped %u of %u records (%s) from %.*s: %s (%llu similar warnings suppressed)",
-              dropped, env->count, txw_msg_type_name ((int) env->type),
-              (int) env->source_id.len, env->source_id.ptr, error,
-              (unsigned long long) self->warn_suppressed);
-    self->warned_ms = now;
-    self->warn_suppressed = 0;
-}
-
 //  Scores one transaction and sends it on.
 static void
 s_score (scorer_t *self, txw_tx_t *tx)
@@ -445,9 +424,8 @@ static uint32_t
 s_apply (scorer_t *self, const txw_envelope_t *env)
 {
     if (env->type != TXW_MSG_TX) {
-        uint32_t dropped = env->count? env->count: 1;
-        txw_counter_add (self->svc->malformed, dropped);
-        s_warn_malformed (self, env, dropped, "not a transaction message");
+        txw_service_malformed (self->svc, env, env->count? env->count: 1,
+                               "the scorer takes transactions only");
         return 0;
     }
     txw_cursor_t cur = env->records;
@@ -461,8 +439,7 @@ s_apply (scorer_t *self, const txw_envelope_t *env)
     }
     if (applied < env->count) {
         //  The records after a broken one cannot be located: count them all.
-        txw_counter_add (self->svc->malformed, env->count - applied);
-        s_warn_malformed (self, env, env->count - applied, error? error: "bad record");
+        txw_service_malformed (self->svc, env, env->count - applied, error? error: "bad record");
     }
     return applied;
 }
@@ -495,7 +472,7 @@ s_receive (scorer_t *self, int timeout_ms)
     }
     else
     if (rc < 0)
-        txw_counter_add (self->svc->malformed, 1);
+        txw_service_malformed (self->svc, NULL, 1, "not a valid envelope");
     return rc;
 }
 

@@ -21,12 +21,6 @@
 
 #define S_POLL_MAX_MS   100
 
-//  At most one log line a second for one kind of trouble.
-typedef struct {
-    int64_t next_ms;
-    uint64_t suppressed;
-} s_limiter_t;
-
 struct _validator_t {
     const validator_config_t *cfg;
     txw_service_t *svc;
@@ -43,25 +37,9 @@ struct _validator_t {
     //  Shards whose send gave up at shutdown: not waited for again.
     txw_out_t *gave_up [TXW_MAX_ENDPOINTS];
     uint32_t gave_up_count;
-    s_limiter_t malformed_log;
-    s_limiter_t wrong_type_log;
-    s_limiter_t reject_log;
+    txw_log_limiter_t reject_log;
     txw_reject_t reject;                //  scratch, reused
 };
-
-static bool
-s_limiter_pass (s_limiter_t *self, uint64_t *suppressed)
-{
-    int64_t now = txw_mono_ms ();
-    if (now < self->next_ms) {
-        self->suppressed++;
-        return false;
-    }
-    self->next_ms = now + 1000;
-    *suppressed = self->suppressed;
-    self->suppressed = 0;
-    return true;
-}
 
 static bool
 s_ready (void *arg, char *detail, size_t size)
@@ -213,14 +191,9 @@ s_origin (txw_reject_t *reject, const txw_envelope_t *env, uint32_t index)
 static void
 s_broken (validator_t *self, const txw_envelope_t *env, uint32_t index, const char *error)
 {
-    txw_counter_add (self->svc->malformed, env->count - index);
-    uint64_t suppressed;
-    if (s_limiter_pass (&self->malformed_log, &suppressed))
-        log_warn ("dropped %u of %u records of %s from %.*s seq %llu: record %u: %s "
-                  "(%llu similar suppressed)", env->count - index, env->count,
-                  txw_msg_type_name ((int) env->type), (int) env->source_id.len,
-                  env->source_id.ptr, (unsigned long long) env->seq, index,
-                  error? error: "malformed", (unsigned long long) suppressed);
+    char why [TXW_TEXT_MAX];
+    snprintf (why, sizeof why, "record %u: %s", index, error? error: "malformed");
+    txw_service_malformed (self->svc, env, env->count - index, why);
 }
 
 //  Notes that a send to out gave up (only happens at shutdown).
@@ -283,7 +256,7 @@ s_raw_batch (validator_t *self, const txw_envelope_t *env)
         txw_counter_add (self->rejects [verdict.code], 1);
         s_dead_letter (self, reject);
         uint64_t suppressed;
-        if (s_limiter_pass (&self->reject_log, &suppressed))
+        if (txw_log_limit (&self->reject_log, &suppressed))
             log_debug ("rejected %s record %u from %s: %s: %s (%llu more since)",
                        reject->reason, index, reject->origin_source, reject->field,
                        reject->message, (unsigned long long) suppressed);
@@ -328,7 +301,7 @@ s_receive (validator_t *self, int timeout_ms)
     txw_envelope_t env;
     int rc = txw_in_recv (self->in, timeout_ms, &msg, &env);
     if (rc < 0) {
-        txw_counter_add (self->svc->malformed, 1);
+        txw_service_malformed (self->svc, NULL, 1, "not a valid envelope");
         return;
     }
     if (rc == 0)
@@ -340,16 +313,9 @@ s_receive (validator_t *self, int timeout_ms)
     else
     if (env.type == TXW_MSG_REJECT)
         received = s_reject_batch (self, &env);
-    else {
-        uint64_t suppressed;
-        txw_counter_add (self->svc->malformed, env.count? env.count: 1);
-        if (s_limiter_pass (&self->wrong_type_log, &suppressed))
-            log_warn ("dropped a %s message (%u records) from %.*s: the validator takes "
-                      "raw transactions and rejections (%llu similar suppressed)",
-                      txw_msg_type_name ((int) env.type), env.count,
-                      (int) env.source_id.len, env.source_id.ptr,
-                      (unsigned long long) suppressed);
-    }
+    else
+        txw_service_malformed (self->svc, &env, env.count? env.count: 1,
+                               "the validator takes raw transactions and rejections");
     zmq_msg_close (&msg);
     txw_service_batch_in (self->svc, received, started);
 }
