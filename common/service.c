@@ -133,6 +133,22 @@ txw_service_malformed (txw_service_t *self, const txw_envelope_t *env, uint32_t 
                   (unsigned long long) suppressed);
 }
 
+int
+txw_service_main (const char *name, const txw_service_config_t *service_config,
+                  const txw_stage_t *stage, const void *config)
+{
+    txw_service_t *svc = txw_service_new (name, service_config);
+    if (!svc)
+        return 2;
+    int rc = 1;
+    void *self = stage->create (config, svc);
+    if (self)
+        rc = stage->run (self);
+    stage->destroy (&self);
+    txw_service_destroy (&svc);
+    return rc;
+}
+
 void
 txw_service_destroy (txw_service_t **self_p)
 {

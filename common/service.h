@@ -94,6 +94,44 @@ void txw_service_batch_in (txw_service_t *self, uint64_t records, int64_t starte
 void txw_service_malformed (txw_service_t *self, const txw_envelope_t *env,
                             uint32_t dropped, const char *why);
 
+//  --- The stage skeleton ----------------------------------------------------------
+//  A service's main () parses its option table and hands its class to
+//  txw_service_main, which owns the lifecycle every service shares.
+
+typedef void *(txw_stage_new_fn) (const void *config, txw_service_t *svc);
+typedef int (txw_stage_run_fn) (void *self);
+typedef void (txw_stage_destroy_fn) (void **self_p);
+
+typedef struct {
+    txw_stage_new_fn *create;       //  NULL (logged) if it cannot start
+    txw_stage_run_fn *run;          //  until the stop flag; returns the exit code
+    txw_stage_destroy_fn *destroy;
+} txw_stage_t;
+
+//  The class of a service module prefix_new / prefix_run / prefix_destroy
+//  on prefix_t, as a txw_stage_t named s_<prefix>_stage.
+#define TXW_STAGE(prefix, config_type)                                          \
+    static void *s_##prefix##_create (const void *config, txw_service_t *svc)  \
+        { return prefix##_new ((const config_type *) config, svc); }           \
+    static int s_##prefix##_run (void *self)                                    \
+        { return prefix##_run ((prefix##_t *) self); }                          \
+    static void s_##prefix##_destroy (void **self_p)                            \
+    {                                                                           \
+        prefix##_t *self = *self_p;                                             \
+        prefix##_destroy (&self);                                               \
+        *self_p = self;                                                         \
+    }                                                                           \
+    static const txw_stage_t s_##prefix##_stage = {                             \
+        s_##prefix##_create, s_##prefix##_run, s_##prefix##_destroy             \
+    };
+
+//  Starts the service called name (logs, signals, standard metrics,
+//  transport), creates the stage from config, runs it until it stops, and
+//  destroys both in reverse order. Returns the process's exit code: 2 for a
+//  bad setting, 1 if the stage cannot start, else what run returned.
+int txw_service_main (const char *name, const txw_service_config_t *service_config,
+                      const txw_stage_t *stage, const void *config);
+
 //  Runs the option parser and exits for --help, --version or a bad option.
 //  Wraps txw_options_parse so that every main () handles it the same way.
 void txw_service_options (const txw_option_t *table, int argc, char **argv,

@@ -6,6 +6,8 @@
 
 #include <stdio.h>
 
+TXW_STAGE (aggregator, aggregator_config_t)
+
 int
 main (int argc, char **argv)
 {
@@ -65,16 +67,5 @@ main (int argc, char **argv)
                   txw_migrations_latest (), applied);
         return 0;
     }
-    txw_service_t *svc = txw_service_new ("aggregator", &cfg.svc);
-    if (!svc)
-        return 2;
-    aggregator_t *aggregator = aggregator_new (&cfg, svc);
-    if (!aggregator) {
-        txw_service_destroy (&svc);
-        return 1;
-    }
-    int rc = aggregator_run (aggregator);
-    aggregator_destroy (&aggregator);
-    txw_service_destroy (&svc);
-    return rc;
+    return txw_service_main ("aggregator", &cfg.svc, &s_aggregator_stage, &cfg);
 }

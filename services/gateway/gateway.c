@@ -29,7 +29,7 @@ typedef struct {
 } s_feed_t;
 
 struct _gateway_t {
-    gateway_config_t *cfg;
+    const gateway_config_t *cfg;
     txw_service_t *svc;
     s_feed_t feeds [S_FEEDS];
     gw_state_t *state;
@@ -75,13 +75,12 @@ s_feed_open (gateway_t *self, int i, const char *name, const char *endpoints)
 }
 
 gateway_t *
-gateway_new (gateway_config_t *cfg, txw_service_t *svc)
+gateway_new (const gateway_config_t *cfg, txw_service_t *svc)
 {
-    if (cfg->threads == 0)
-        cfg->threads = cfg->max_clients + 16;
-    if (cfg->threads <= cfg->max_clients) {
+    int64_t threads = cfg->threads? cfg->threads: cfg->max_clients + 16;
+    if (threads <= cfg->max_clients) {
         log_error ("--threads %lld must exceed --max-clients %lld: civetweb holds a thread "
-                   "per open WebSocket", (long long) cfg->threads, (long long) cfg->max_clients);
+                   "per open WebSocket", (long long) threads, (long long) cfg->max_clients);
         return NULL;
     }
     if (strlen (cfg->reporting_currency) != 3
@@ -121,7 +120,7 @@ gateway_new (gateway_config_t *cfg, txw_service_t *svc)
     self->server_cfg = (gw_server_config_t) {
         .listen = cfg->listen, .document_root = cfg->document_root, .api_url = cfg->api_url,
         .client_queue = cfg->client_queue, .max_clients = cfg->max_clients,
-        .threads = cfg->threads, .wake_fd = self->wake [1]
+        .threads = threads, .wake_fd = self->wake [1]
     };
     self->server = gw_server_new (&self->server_cfg, &self->metrics);
     if (!self->server)
@@ -130,7 +129,7 @@ gateway_new (gateway_config_t *cfg, txw_service_t *svc)
         goto err;
     log_info ("listening on %s (up to %lld clients, %lld threads, queue %lld), alerts from '%s', "
               "windows from '%s', dead letters from '%s'", cfg->listen,
-              (long long) cfg->max_clients, (long long) cfg->threads,
+              (long long) cfg->max_clients, (long long) threads,
               (long long) cfg->client_queue, cfg->alert_endpoints, cfg->window_endpoints,
               cfg->dead_letter_endpoints);
     return self;

@@ -34,7 +34,7 @@ typedef struct {
 typedef struct _gateway_t gateway_t;
 
 //  Returns NULL (logged) if an endpoint or the listening port is bad.
-gateway_t *gateway_new (gateway_config_t *cfg, txw_service_t *svc);
+gateway_t *gateway_new (const gateway_config_t *cfg, txw_service_t *svc);
 void gateway_destroy (gateway_t **self_p);
 //  Runs until svc->stop. Returns the process exit code.
 int gateway_run (gateway_t *self);

@@ -2,6 +2,8 @@
 
 #include "gateway.h"
 
+TXW_STAGE (gateway, gateway_config_t)
+
 int
 main (int argc, char **argv)
 {
@@ -49,16 +51,5 @@ main (int argc, char **argv)
         "Subscribes to the scorers' alerts, the aggregators' window updates and the\n"
         "validators' dead letters and pushes them, with stats every second, to\n"
         "WebSocket clients at /ws (proto/SERVING.md); serves the dashboard at /.");
-    txw_service_t *svc = txw_service_new ("gateway", &cfg.svc);
-    if (!svc)
-        return 2;
-    gateway_t *gateway = gateway_new (&cfg, svc);
-    if (!gateway) {
-        txw_service_destroy (&svc);
-        return 1;
-    }
-    int rc = gateway_run (gateway);
-    gateway_destroy (&gateway);
-    txw_service_destroy (&svc);
-    return rc;
+    return txw_service_main ("gateway", &cfg.svc, &s_gateway_stage, &cfg);
 }

@@ -2,6 +2,8 @@
 
 #include "notifier.h"
 
+TXW_STAGE (notifier, notifier_config_t)
+
 int
 main (int argc, char **argv)
 {
@@ -40,16 +42,5 @@ main (int argc, char **argv)
         "Subscribes to the scorers' and aggregators' alerts and POSTs each alert as\n"
         "JSON to every webhook URL, once, with retries and back-off (X-Txwatch-Alert-Key\n"
         "is the receiver's idempotency key).");
-    txw_service_t *svc = txw_service_new ("notifier", &cfg.svc);
-    if (!svc)
-        return 2;
-    notifier_t *notifier = notifier_new (&cfg, svc);
-    if (!notifier) {
-        txw_service_destroy (&svc);
-        return 1;
-    }
-    int rc = notifier_run (notifier);
-    notifier_destroy (&notifier);
-    txw_service_destroy (&svc);
-    return rc;
+    return txw_service_main ("notifier", &cfg.svc, &s_notifier_stage, &cfg);
 }

@@ -65,6 +65,8 @@ s_register_metrics (producer_t *self)
                                   "records injected late (70-180 s behind the event clock)");
 }
 
+static bool s_ready (void *arg, char *detail, size_t size);
+
 producer_t *
 producer_new (const producer_config_t *config, txw_service_t *svc)
 {
@@ -116,6 +118,8 @@ producer_new (const producer_config_t *config, txw_service_t *svc)
             goto err;
     }
     self->ready = 1;
+    if (txw_service_admin (svc, (int) config->svc.admin_port, s_ready, self))
+        goto err;
     return self;
 err:
     producer_destroy (&self);
@@ -136,8 +140,8 @@ producer_destroy (producer_t **self_p)
     *self_p = NULL;
 }
 
-bool
-producer_ready (void *arg, char *detail, size_t size)
+static bool
+s_ready (void *arg, char *detail, size_t size)
 {
     producer_t *self = (producer_t *) arg;
     bool ready = self->ready != 0;

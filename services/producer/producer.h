@@ -18,8 +18,8 @@
 
 typedef struct _producer_t producer_t;
 
-//  Opens the source and the sink and registers the metrics (call before
-//  the admin port starts). Returns NULL (logged) if either cannot be opened.
+//  Opens the source and the sink, registers the metrics and starts the
+//  admin port. Returns NULL (logged) if one of them cannot be opened.
 producer_t *producer_new (const producer_config_t *config, txw_service_t *svc);
 void producer_destroy (producer_t **self_p);
 
@@ -27,9 +27,5 @@ void producer_destroy (producer_t **self_p);
 //  count, duration or file was done or a signal stopped it, 1 for a bad
 //  header, a read error or a write error.
 int producer_run (producer_t *self);
-
-//  Readiness for /readyz: true once the output is set up (a PUSH connects
-//  asynchronously, so this does not prove a validator is listening).
-bool producer_ready (void *arg, char *detail, size_t size);
 
 #endif

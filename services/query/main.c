@@ -6,6 +6,8 @@
 #include <stdio.h>
 #include <string.h>
 
+TXW_STAGE (query_server, query_config_t)
+
 int
 main (int argc, char **argv)
 {
@@ -52,16 +54,5 @@ main (int argc, char **argv)
         fprintf (stderr, "error: --reporting-currency must be an ISO 4217 code such as EUR\n");
         return 2;
     }
-    txw_service_t *svc = txw_service_new ("query", &cfg.svc);
-    if (!svc)
-        return 2;
-    query_server_t *server = query_server_new (&cfg, svc);
-    if (!server) {
-        txw_service_destroy (&svc);
-        return 1;
-    }
-    int rc = query_server_run (server);
-    query_server_destroy (&server);
-    txw_service_destroy (&svc);
-    return rc;
+    return txw_service_main ("query", &cfg.svc, &s_query_server_stage, &cfg);
 }

@@ -5,6 +5,8 @@
 
 #include <stdio.h>
 
+TXW_STAGE (scorer, scorer_config_t)
+
 int
 main (int argc, char **argv)
 {
@@ -86,16 +88,5 @@ main (int argc, char **argv)
         }
         return train_run (&train);
     }
-    txw_service_t *svc = txw_service_new ("scorer", &cfg.svc);
-    if (!svc)
-        return 2;
-    scorer_t *scorer = scorer_new (&cfg, svc);
-    if (!scorer) {
-        txw_service_destroy (&svc);
-        return 1;
-    }
-    int rc = scorer_run (scorer);
-    scorer_destroy (&scorer);
-    txw_service_destroy (&svc);
-    return rc;
+    return txw_service_main ("scorer", &cfg.svc, &s_scorer_stage, &cfg);
 }

@@ -2,6 +2,8 @@
 
 #include "validator.h"
 
+TXW_STAGE (validator, validator_config_t)
+
 int
 main (int argc, char **argv)
 {
@@ -40,16 +42,5 @@ main (int argc, char **argv)
         "enriches the good ones and routes them to the scorer shard of their\n"
         "account; rejected records become dead letters with a reason, published\n"
         "and stored in PostgreSQL.");
-    txw_service_t *svc = txw_service_new ("validator", &cfg.svc);
-    if (!svc)
-        return 2;
-    validator_t *validator = validator_new (&cfg, svc);
-    if (!validator) {
-        txw_service_destroy (&svc);
-        return 1;
-    }
-    int rc = validator_run (validator);
-    validator_destroy (&validator);
-    txw_service_destroy (&svc);
-    return rc;
+    return txw_service_main ("validator", &cfg.svc, &s_validator_stage, &cfg);
 }
