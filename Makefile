@@ -163,5 +163,7 @@ eval: deps all
 clean:
 	rm -rf $(BUILD)
 
+include tests/fuzz/fuzz.mk
+
 
 -include $(shell find $(OBJ) -name '*.d' 2>/dev/null)

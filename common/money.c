@@ -128,9 +128,9 @@ txw_parse_amount (const char *s, size_t len, int exponent, int64_t *out)
     for (; i < len && s [i] != '.'; i++) {
         if (s [i] < '0' || s [i] > '9')
             return -1;
-        if (whole > (INT64_MAX / 10 - 9) / s_pow10 [exponent])
+        if (__builtin_mul_overflow (whole, 10, &whole)
+        ||  __builtin_add_overflow (whole, s [i] - '0', &whole))
             return -1;
-        whole = whole * 10 + (s [i] - '0');
         digits++;
     }
     int64_t fraction = 0;
@@ -154,8 +154,13 @@ txw_parse_amount (const char *s, size_t len, int exponent, int64_t *out)
     }
     if (digits == 0)
         return -1;
+    //  Checked: whole * 10^exponent + fraction may not fit even when whole does.
     fraction *= s_pow10 [exponent - fraction_digits];
-    *out = whole * s_pow10 [exponent] + fraction;
+    int64_t minor;
+    if (__builtin_mul_overflow (whole, s_pow10 [exponent], &minor)
+    ||  __builtin_add_overflow (minor, fraction, &minor))
+        return -1;
+    *out = minor;
     return 0;
 }
 
@@ -206,9 +211,10 @@ s_parse_rate (const char *s, int64_t *out)
             }
         }
         else {
+            //  At most 10^9 whole units, so whole * 10^9 + frac fits int64.
+            whole = whole * 10 + (*s - '0');
             if (whole > 1000000000)
                 return -1;
-            whole = whole * 10 + (*s - '0');
         }
     }
     int64_t value = whole * TXW_RATE_SCALE + frac * s_pow10 [9 - frac_digits];
@@ -260,9 +266,12 @@ txw_rates_load (const char *path, const char *reporting, char *error, size_t err
         free (self);
         return NULL;
     }
-    char line [256];
+    //  Whole lines of any length: a fixed buffer would read the rest of a
+    //  long line (a comment, a rate with many decimals) as a line of its own.
+    char *line = NULL;
+    size_t line_size = 0;
     int line_no = 0;
-    while (fgets (line, sizeof line, file)) {
+    while (getline (&line, &line_size, file) > 0) {
         line_no++;
         char *p = line;
         while (isspace ((unsigned char) *p))
@@ -278,6 +287,7 @@ txw_rates_load (const char *path, const char *reporting, char *error, size_t err
                 continue;
             snprintf (error, error_size, "%s line %d: expected 'CUR,rate' with an "
                       "ISO 4217 code and a positive decimal rate", path, line_no);
+            free (line);
             fclose (file);
             free (self);
             return NULL;
@@ -285,6 +295,7 @@ txw_rates_load (const char *path, const char *reporting, char *error, size_t err
         self->rate_nano [s_code_index (p, 3)] = rate;
         self->count++;
     }
+    free (line);
     fclose (file);
     int index = s_code_index (reporting, 3);
     if (!self->rate_nano [index]) {
@@ -323,11 +334,15 @@ txw_rates_convert (const txw_rates_t *self, const char *currency,
     int exponent = txw_currency_exponent (currency, 3);
     if (index < 0 || exponent < 0 || !self->rate_nano [index])
         return -1;
-    //  out = amount * rate * 10^rep_exp / (1e9 * 10^cur_exp), half away from 0
-    __int128 num = (__int128) amount_minor * self->rate_nano [index]
-                 * s_pow10 [self->reporting_exponent];
+    //  out = amount * rate * 10^rep_exp / (1e9 * 10^cur_exp), half away from 0;
+    //  a numerator beyond 128 bits is a result far beyond 64.
+    __int128 num;
     __int128 den = (__int128) TXW_RATE_SCALE * s_pow10 [exponent];
-    __int128 q = (num < 0? num - den / 2: num + den / 2) / den;
+    if (__builtin_mul_overflow ((__int128) amount_minor, self->rate_nano [index], &num)
+    ||  __builtin_mul_overflow (num, s_pow10 [self->reporting_exponent], &num)
+    ||  __builtin_add_overflow (num, num < 0? -den / 2: den / 2, &num))
+        return -1;
+    __int128 q = num / den;
     if (q > INT64_MAX || q < INT64_MIN)
         return -1;
     *out = (int64_t) q;

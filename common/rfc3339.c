@@ -129,6 +129,15 @@ s_floor_div (int64_t a, int64_t b)
     return (a % b != 0 && (a < 0) != (b < 0))? q - 1: q;
 }
 
+//  a - s_floor_div (a, b) * b, without the product (which overflows for a
+//  near INT64_MIN).
+static int64_t
+s_floor_mod (int64_t a, int64_t b)
+{
+    int64_t r = a % b;
+    return (r != 0 && (r < 0) != (b < 0))? r + b: r;
+}
+
 static void
 s_civil_from_days (int64_t z, int64_t *year, unsigned *month, unsigned *day)
 {
@@ -155,7 +164,7 @@ size_t
 rfc3339_format (char *out, size_t size, int64_t ms)
 {
     int64_t days = s_floor_div (ms, S_DAY_MS);
-    int64_t rest = ms - days * S_DAY_MS;
+    int64_t rest = s_floor_mod (ms, S_DAY_MS);
     int64_t year;
     unsigned month, day;
     s_civil_from_days (days, &year, &month, &day);
@@ -190,7 +199,7 @@ void
 rfc3339_hour_weekday (int64_t ms, int *hour, int *weekday)
 {
     int64_t days = s_floor_div (ms, S_DAY_MS);
-    *hour = (int) ((ms - days * S_DAY_MS) / 3600000);
+    *hour = (int) (s_floor_mod (ms, S_DAY_MS) / 3600000);
     //  1970-01-01 was a Thursday (3 when Monday is 0).
     int64_t wd = (days + 3) % 7;
     *weekday = (int) (wd < 0? wd + 7: wd);

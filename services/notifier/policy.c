@@ -84,6 +84,13 @@ nt_retry_after_ms (const char *value, int64_t now_ms)
     time_t at = curl_getdate (value, NULL);
     if (at == -1)
         return -1;
+    //  Compared in seconds first: a far date (curl takes any year) would
+    //  overflow in ms. Like delay-seconds, at most a day.
+    int64_t now_s = now_ms / 1000;
+    if ((int64_t) at > now_s + 86400)
+        return 86400000;
+    if ((int64_t) at < now_s - 86400)
+        return 0;
     int64_t delay = (int64_t) at * 1000 - now_ms;
     return delay > 0? delay: 0;
 }

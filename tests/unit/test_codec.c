@@ -4,8 +4,10 @@
 #include <stddef.h>
 #include <setjmp.h>
 #include <cmocka.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "codec.h"
 #include "log.h"
@@ -309,6 +311,19 @@ test_money (void **state)
     assert_int_equal (txw_parse_amount ("1e5", 3, 2, &v), -1);
     assert_int_equal (txw_parse_amount ("12.", 3, 2, &v), -1);
     assert_int_equal (txw_parse_amount ("99999999999999999999", 20, 2, &v), -1);
+    //  Overflow of whole * 10^exponent + fraction is refused, never wrapped
+    //  (found by tests/fuzz: this one gave INT64_MIN); INT64_MAX still fits.
+    v = 0;
+    assert_int_equal (txw_parse_amount ("92233720368547758.08", 20, 2, &v), -1);
+    assert_int_equal (v, 0);
+    assert_int_equal (txw_parse_amount ("92233720368547758.07", 20, 2, &v), 0);
+    assert_true (v == INT64_MAX);
+    assert_int_equal (txw_parse_amount ("92233720368547759", 17, 2, &v), -1);
+    assert_int_equal (txw_parse_amount ("922337203685477.5808", 20, 4, &v), -1);
+    assert_int_equal (txw_parse_amount ("9223372036854775807", 19, 0, &v), 0);
+    assert_true (v == INT64_MAX);
+    assert_int_equal (txw_parse_amount ("9223372036854775808", 19, 0, &v), -1);
+    assert_int_equal (txw_parse_amount ("18446744073709551616", 20, 0, &v), -1);
     char text [32];
     txw_format_amount (text, sizeof text, 1250, 2);
     assert_string_equal (text, "12.50");
@@ -340,6 +355,61 @@ test_money (void **state)
     txw_rates_destroy (&rates);
     assert_null (txw_rates_load ("/nonexistent/rates.csv", "EUR", error, sizeof error));
     assert_null (txw_rates_load (NULL, "XXQ", error, sizeof error));
+}
+
+//  Writes text to a new temporary file; returns its path (static).
+static const char *
+s_rates_file (const char *text)
+{
+    static char path [64];
+    snprintf (path, sizeof path, "/tmp/txw-test-rates-XXXXXX");
+    int fd = mkstemp (path);
+    assert_true (fd >= 0);
+    assert_int_equal (write (fd, text, strlen (text)), (ssize_t) strlen (text));
+    close (fd);
+    return path;
+}
+
+//  Found by tests/fuzz (fuzz_rates): lines longer than the old 255-byte
+//  buffer were read as two, a rate of 10^10 units overflowed, and a
+//  conversion whose 128-bit product overflowed was undefined.
+static void
+test_rates_file (void **state)
+{
+    (void) state;
+    char error [256];
+    char text [1024];
+    //  A long comment with a rate-like tail, a rate with many decimals.
+    snprintf (text, sizeof text, "currency,rate\n# %0300d USD,5\nJPY,0.0061%0300d\nUSD,0.92\n", 0, 0);
+    const char *path = s_rates_file (text);
+    txw_rates_t *rates = txw_rates_load (path, "EUR", error, sizeof error);
+    unlink (path);
+    assert_non_null (rates);
+    assert_int_equal (txw_rates_count (rates), 3);
+    int64_t v;
+    assert_int_equal (txw_rates_convert (rates, "JPY", 1000, &v), 0);
+    assert_int_equal (v, 610);
+    assert_int_equal (txw_rates_convert (rates, "USD", 100, &v), 0);
+    assert_int_equal (v, 92);
+    txw_rates_destroy (&rates);
+
+    path = s_rates_file ("EUR,9996699910.00643\n");
+    assert_null (txw_rates_load (path, "USD", error, sizeof error));
+    unlink (path);
+    path = s_rates_file ("EUR,1000000001\n");
+    assert_null (txw_rates_load (path, "USD", error, sizeof error));
+    unlink (path);
+
+    //  The largest rate, the largest amount: refused, not wrapped.
+    path = s_rates_file ("USD,1000000000\nEUR,333333333\n");
+    rates = txw_rates_load (path, "CLF", error, sizeof error);
+    unlink (path);
+    assert_non_null (rates);
+    assert_int_equal (txw_rates_convert (rates, "USD", INT64_MAX, &v), -1);
+    assert_int_equal (txw_rates_convert (rates, "EUR", INT64_MIN, &v), -1);
+    assert_int_equal (txw_rates_convert (rates, "USD", 1, &v), 0);
+    assert_true (v == 100000000000LL);          //  0.01 USD = 10^7 CLF = 10^11 minor
+    txw_rates_destroy (&rates);
 }
 
 static void
@@ -379,6 +449,7 @@ main (void)
         cmocka_unit_test (test_hostile_headers),
         cmocka_unit_test (test_fuzz_mutations),
         cmocka_unit_test (test_money),
+        cmocka_unit_test (test_rates_file),
         cmocka_unit_test (test_mask_and_reasons),
     };
     return cmocka_run_group_tests_name ("codec", tests, NULL, NULL);

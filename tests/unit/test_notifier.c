@@ -74,6 +74,11 @@ test_retry_after (void **state)
     assert_int_equal (nt_retry_after_ms (NULL, now), -1);
     assert_int_equal (nt_retry_after_ms ("Fri, 17 Jul 2026 00:00:30 GMT", now), 30000);
     assert_int_equal (nt_retry_after_ms ("Thu, 16 Jul 2026 23:00:00 GMT", now), 0);
+    //  A date past what ms can hold (found by tests/fuzz) waits a day, as
+    //  delay-seconds do, and one long before now none
+    assert_int_equal (nt_retry_after_ms ("Sat, 18 Jul 2026 00:00:00 GMT", now), 86400000);
+    assert_int_equal (nt_retry_after_ms ("Jan 1 999999104", now), 86400000);
+    assert_int_equal (nt_retry_after_ms ("Jan 1 1601", now), 0);
     //  Retry-After wins over the schedule but not over the cap
     assert_int_equal (nt_next_delay_ms (1, 3000, 500, 30000, 0), 3000);
     assert_int_equal (nt_next_delay_ms (1, 90000, 500, 30000, 0), 30000);

@@ -331,6 +331,8 @@ static void m_bad_amount_jpy (txw_raw_tx_t *r) { r->amount = S ("100.5"); r->cur
 static void m_bad_amount_neg (txw_raw_tx_t *r) { r->amount = S ("-abc"); }
 static void m_bad_amount_plus (txw_raw_tx_t *r) { r->amount = S ("+5"); }
 static void m_bad_amount_huge (txw_raw_tx_t *r) { r->amount = S ("99999999999999999999"); }
+//  Fits int64 in whole units but not in cents: was INT64_MIN (tests/fuzz).
+static void m_bad_amount_wrap (txw_raw_tx_t *r) { r->amount = S ("92233720368547758.08"); }
 static void m_negative (txw_raw_tx_t *r) { r->amount = S ("-12.50"); }
 static void m_zero (txw_raw_tx_t *r) { r->amount = S ("0.00"); }
 static void m_no_rate (txw_raw_tx_t *r) { r->currency = S ("GBP"); }
@@ -369,6 +371,7 @@ static const s_case_t s_cases [] = {
     { "minus letters",     m_bad_amount_neg,    TXW_REJECT_BAD_AMOUNT,          "amount" },
     { "plus sign",         m_bad_amount_plus,   TXW_REJECT_BAD_AMOUNT,          "amount" },
     { "overflow",          m_bad_amount_huge,   TXW_REJECT_BAD_AMOUNT,          "amount" },
+    { "overflow in cents", m_bad_amount_wrap,   TXW_REJECT_BAD_AMOUNT,          "amount" },
     { "negative",          m_negative,          TXW_REJECT_NON_POSITIVE_AMOUNT, "amount" },
     { "zero",              m_zero,              TXW_REJECT_NON_POSITIVE_AMOUNT, "amount" },
     { "no rate",           m_no_rate,           TXW_REJECT_NO_RATE,             "currency" },
