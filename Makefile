@@ -43,7 +43,7 @@ TOOLS    := $(patsubst tests/tools/%.c,$(BUILD)/tools/txw-%,$(wildcard tests/too
 DEBIAN_PACKAGES := build-essential pkg-config libzmq3-dev libczmq-dev libmsgpack-dev \
     libpq-dev libcivetweb-dev libcurl4-openssl-dev libjansson-dev libcmocka-dev \
     postgresql postgresql-client python3 procps iproute2 curl chromium wrk fonts-dejavu-core \
-    docker-compose
+    docker-compose shellcheck yamllint prometheus
 
 .PHONY: all deps run test test-clock unit e2e bench eval clean dashboard sanitize programs
 all: programs dashboard k8s/base/files/scorer-rules.json
@@ -164,6 +164,5 @@ clean:
 	rm -rf $(BUILD)
 
 include tests/fuzz/fuzz.mk
-
 
 -include $(shell find $(OBJ) -name '*.d' 2>/dev/null)

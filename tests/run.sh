@@ -38,8 +38,8 @@ for bin in "$@"; do
     out="$log_dir/$name.log"
     CMOCKA_MESSAGE_OUTPUT=stdout "$bin" >"$out" 2>&1
     rc=$?
-    set -- $(count_cmocka "$out")
-    p=$1; f=$2
+    counts=$(count_cmocka "$out")
+    p=${counts% *}; f=${counts#* }
     if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then f=1; fi   # crashed
     passed=$((passed + p)); failed=$((failed + f))
     if [ "$f" -gt 0 ]; then

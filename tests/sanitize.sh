@@ -37,13 +37,14 @@ read -r passed _ failed _ < <(grep -E '^[0-9]+ passed, [0-9]+ failed' "$reports.
 
 # Reports: ASan's files, and any log of this run that holds one.
 log_dir=$root/$build/test-logs
+suite_dirs=()
+for s in $TXW_SUITES; do suite_dirs+=("$root/build/e2e/$s"); done
 count=0
 while IFS= read -r report; do
     count=$((count + 1))
     echo "---- sanitizer report in $report"
     grep -E -A40 "$pattern" "$report" | head -60
-done < <(find "$reports" -type f; grep -rlE "$pattern" "$log_dir" \
-             $(for s in $TXW_SUITES; do echo "$root/build/e2e/$s"; done) 2>/dev/null)
+done < <(find "$reports" -type f; grep -rlE "$pattern" "$log_dir" "${suite_dirs[@]}" 2>/dev/null)
 echo "# sanitizer reports: $count, $((SECONDS - started)) s"
 # The closing line counts "no sanitizer report" as one more check.
 if [ "$count" -eq 0 ]; then passed=$((${passed:-0} + 1)); else failed=$((${failed:-0} + 1)); rc=1; fi

@@ -10,7 +10,7 @@
 #   TXW_DATABASE_URL use this PostgreSQL instead of a private one
 #   TXW_WEBHOOK_URL  also start txw-notifier, posting every alert there
 set -u
-cd "$(dirname "$0")/../.."
+cd "$(dirname "$0")/../.." || exit 1
 BIN=build/bin
 LOG=var/log
 mkdir -p "$LOG"

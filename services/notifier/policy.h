@@ -35,7 +35,8 @@ int64_t nt_backoff_ms (int attempt, int64_t base_ms, int64_t max_ms, uint64_t ra
 
 //  Parses a Retry-After header value: delay-seconds ("120") or an HTTP
 //  date, relative to now_ms. Returns the delay in ms (0 for a date in the
-//  past), or -1 if the value is neither.
+//  past; at most a day, for the seconds form and for a date far ahead
+//  alike), or -1 if the value is neither.
 int64_t nt_retry_after_ms (const char *value, int64_t now_ms);
 
 //  The delay before the next attempt: Retry-After when the receiver sent one

@@ -10,6 +10,7 @@
 #     from the scorer's txw_e2e_latency_seconds histogram (bucket bounds, so
 #     a figure is "at most").
 # BENCH_COUNT (default 2,000,000) and BENCH_RATE (50,000) change the load.
+# shellcheck source-path=SCRIPTDIR source=../e2e/lib.sh
 source "$(dirname "$0")/../e2e/lib.sh"
 
 COUNT=${BENCH_COUNT:-2000000}
@@ -22,6 +23,7 @@ run_pipeline() {   # store-mode
 }
 
 stop_pipeline() {
+    # shellcheck disable=SC2154 # PID_<name> is set by start() in lib.sh (eval)
     stop_clean $PID_validator $PID_scorer $PID_aggregator
     PIDS=()
 }
@@ -43,7 +45,7 @@ quantile() {
 
 throughput() {   # store-mode
     run_pipeline "$1"
-    local t0 t1 wait_for=txw_records_in_total
+    local t0 t1
     t0=$(date +%s.%N)
     # Each run has its own event days, so one run's windows do not add to another's.
     local start=2026-03-02T00:00:00Z

@@ -19,14 +19,19 @@ LIMIT=${LIMIT:-0}
 P=186
 rm -rf "$WORK" && mkdir -p "$WORK"
 PIDS=()
-trap 'for p in "${PIDS[@]}"; do kill -TERM "$p" 2>/dev/null; done; wait 2>/dev/null' EXIT
+cleanup() {
+    local p
+    for p in "${PIDS[@]}"; do kill -TERM "$p" 2>/dev/null; done
+    wait 2>/dev/null
+}
+trap cleanup EXIT
 
 gateway() {   # max clients
     "$BIN/txw-gateway" --listen 127.0.0.1:${P}80 --admin-port ${P}95 --max-clients "$1" \
         --alert-endpoints tcp://127.0.0.1:${P}12 --window-endpoints "" --dead-letter-endpoints "" \
         --document-root "$WORK" >"$WORK/gateway-$1.log" 2>&1 &
     GW_PID=$!
-    PIDS+=($GW_PID)
+    PIDS+=("$GW_PID")
     for _ in $(seq 100); do curl -sf http://127.0.0.1:${P}95/readyz >/dev/null && return 0; sleep 0.1; done
     echo "gateway did not start"; tail "$WORK/gateway-$1.log"; exit 1
 }

@@ -10,7 +10,9 @@
 # each answer (wrk's delay() hook), so the rate is at most C * 1000 / D and
 # the achieved rate, which wrk measures, is reported. Prints p50 and p99
 # (wrk --latency) and the achieved rate; the target is p99 < 5 ms.
+# shellcheck source-path=SCRIPTDIR source=../e2e/lib.sh
 source "$(dirname "$0")/../e2e/lib.sh"
+# shellcheck source=../e2e/query_data.bash
 source "$ROOT/tests/e2e/query_data.bash"
 
 RATE=${QUERY_BENCH_RATE:-1000}
@@ -22,6 +24,7 @@ pg_start 54351
 
 start aggregator ${P}93 "$BIN/txw-aggregator" --database-url "$DB" --migrate=true \
     --bind tcp://127.0.0.1:${P}21 --publish tcp://127.0.0.1:${P}22 --admin-port ${P}93
+# shellcheck disable=SC2154 # PID_<name> is set by start() in lib.sh (eval)
 stop_clean $PID_aggregator || { not_ok "schema created"; exit 1; }
 T0=$(( $(date +%s) / 60 * 60 )); NOW=$(date +%s)
 {
@@ -79,4 +82,5 @@ p99_ms=$(echo "$p99" | awk '/us$/ { sub(/us/, ""); print $1 / 1000; next }
 check "every request answered 2xx${errors:+ ($errors)}" test -z "$errors"
 check "p99 latency under 5 ms ($p99)" awk -v v="$p99_ms" 'BEGIN { exit !(v != "" && v < 5) }'
 check "achieved at least 80% of $RATE req/s ($rate)" awk -v r="$rate" -v t="$RATE" 'BEGIN { exit !(r >= 0.8 * t) }'
+# shellcheck disable=SC2154 # PID_<name> is set by start() in lib.sh (eval)
 stop_clean $PID_query

@@ -6,6 +6,7 @@
 # with an ordinary history must still look ordinary, so that a sudden large
 # amount is an amount spike to the new process, while the same amount from
 # an account it has never seen is not.
+# shellcheck source-path=SCRIPTDIR source=lib.sh
 source "$(dirname "$0")/lib.sh"
 
 pg_start 54352
@@ -26,6 +27,7 @@ csv_header="tx_id,ts,account_id,amount,currency,merchant_id,category,channel,bra
     --admin-port 0 >>"$WORK/producer.log" 2>&1
 check "the aggregator gets the stream" wait_metric ${P}93 txw_records_in_total 20006 60
 accounts=$(metric ${P}92 txw_accounts)
+# shellcheck disable=SC2154 # PID_<name> is set by start() in lib.sh (eval)
 check "the scorer stops cleanly, writing its last checkpoint" stop_clean $PID_scorer
 stored=$(sql "SELECT count(*) FROM txw_data.scorer_state WHERE consumer = 'scorer-0'")
 check "every account held is checkpointed ($accounts held, $stored rows)" test "$stored" = "$accounts"
@@ -47,6 +49,7 @@ check "and holds them" test "$(metric ${P}92 txw_accounts)" = "$accounts"
 "$BIN/txw-producer" --file "$WORK/after.csv" --validator-endpoints tcp://127.0.0.1:${P}01 \
     --admin-port 0 >>"$WORK/producer.log" 2>&1
 wait_metric ${P}93 txw_records_in_total 20008 30 >/dev/null
+# shellcheck disable=SC2154 # PID_<name> is set by start() in lib.sh (eval)
 stop_clean $PID_validator $PID_scorer $PID_aggregator
 reasons() { sql "SELECT array_to_string(reasons, ',') FROM txw.transactions WHERE tx_id = '$1'"; }
 note "after the restart: CK-SPIKE [$(reasons CK-SPIKE)], CK-FRESH [$(reasons CK-FRESH)]"

@@ -24,6 +24,7 @@
 # Then deploy/txw-healthcheck (the images' health check) is run against a
 # real service's admin port, and the checker is run on broken copies of the
 # files to show it catches each kind of mistake.
+# shellcheck source-path=SCRIPTDIR source=lib.sh
 source "$(dirname "$0")/lib.sh"
 
 P=191   # port prefix for this suite (loopback only)
@@ -542,6 +543,7 @@ check "txw-healthcheck passes on /readyz" env TXW_ADMIN_PORT=${P}91 bash "$HC" /
 check "txw-healthcheck fails on a 404" bash -c "! TXW_ADMIN_PORT=${P}91 bash '$HC' /nowhere 2>/dev/null"
 check "txw-healthcheck fails on a closed port" bash -c "! TXW_ADMIN_PORT=${P}99 bash '$HC' 2>/dev/null"
 check "txw-healthcheck fails without TXW_ADMIN_PORT" bash -c "! env -u TXW_ADMIN_PORT bash '$HC' 2>/dev/null"
+# shellcheck disable=SC2154 # PID_<name> is set by start() in lib.sh (eval)
 check "validator stops cleanly" stop_clean "$PID_validator"
 PIDS=()
 

@@ -10,6 +10,7 @@
 # delivers a fixed stream whose window totals must come out exactly. Two
 # gateways subscribe to the alerts, windows and dead letters: the allowed
 # one receives them, the rogue one nothing.
+# shellcheck source-path=SCRIPTDIR source=lib.sh
 source "$(dirname "$0")/lib.sh"
 
 pg_start 54354
@@ -49,8 +50,8 @@ grep -q '"CURVE on' "$WORK/validator.log"
 check "the validator runs with CURVE on" test $? -eq 0
 
 GW=(--document-root "$WORK" --api-url ""
-    --alert-endpoints tcp://127.0.0.1:${P}12 --window-endpoints tcp://127.0.0.1:${P}22
-    --dead-letter-endpoints tcp://127.0.0.1:${P}02)
+    --alert-endpoints "tcp://127.0.0.1:${P}12" --window-endpoints "tcp://127.0.0.1:${P}22"
+    --dead-letter-endpoints "tcp://127.0.0.1:${P}02")
 start gateway 18495 "$BIN/txw-gateway" "${GW[@]}" --listen 127.0.0.1:18481 --admin-port 18495 \
     --curve-secret-key "$KEYS/gateway.key_secret"
 start roguegw 18496 "$BIN/txw-gateway" "${GW[@]}" --listen 127.0.0.1:18482 --admin-port 18496 \
@@ -65,7 +66,7 @@ env -u TXW_CURVE_SECRET_KEY -u TXW_CURVE_SERVER_KEY -u TXW_CURVE_ALLOWED \
     "$BIN/txw-producer" --seed 98 --count 2000 --rate 0 --admin-port 0 \
     --validator-endpoints tcp://127.0.0.1:${P}01 >"$WORK/plain-producer.log" 2>&1 &
 PLAIN=$!
-PIDS+=($ROGUE $PLAIN)
+PIDS+=("$ROGUE" "$PLAIN")
 sleep 3
 check "the validator receives nothing from a rogue key or a plain client" \
     test "$(metric ${P}91 txw_records_in_total)" = 0 -a "$(metric ${P}91 txw_batches_in_total)" = 0
@@ -88,6 +89,7 @@ check "... dead letters" wait_metric 18495 txw_gateway_dead_letters_in_total 1 1
 rogue_in=$(( $(metric 18496 txw_gateway_alerts_in_total) + $(metric 18496 txw_gateway_window_rows_in_total)
            + $(metric 18496 txw_gateway_dead_letters_in_total) + $(metric 18496 txw_batches_in_total) ))
 check "the gateway with a rogue key receives nothing ($rogue_in)" test "$rogue_in" = 0
+# shellcheck disable=SC2154 # PID_<name> is set by start() in lib.sh (eval)
 check "validator, scorer, aggregator and gateways stop cleanly on SIGTERM" \
     stop_clean $PID_validator $PID_scorer $PID_aggregator $PID_gateway $PID_roguegw
 

@@ -10,6 +10,7 @@
 # charts, no console errors, a phone-sized layout, and a reconnect after
 # the gateway restarts, and garbage, a seq jump and a gap injected between
 # the page and the gateway. Screenshots go to build/e2e/dashboard/.
+# shellcheck source-path=SCRIPTDIR source=lib.sh
 source "$(dirname "$0")/lib.sh"
 
 P=181
@@ -29,7 +30,7 @@ start_pipeline $P
     --shape flat --rate 150 --duration 600 --accounts 1500 --fraud-rate 0.06 --invalid-rate 0.01 \
     --degraded-region R2 --degraded-share 0.35 >"$WORK/producer.log" 2>&1 &
 PID_producer=$!
-PIDS+=($PID_producer)
+PIDS+=("$PID_producer")
 
 i=0
 until [ "$(sql "SELECT count(*) FROM txw.alerts WHERE kind = 'fraud'")" -gt 0 ] 2>/dev/null &&
@@ -40,10 +41,10 @@ check "the pipeline stores alerts and windows" test "$(sql "SELECT count(*) FROM
 
 start query ${P}94 "$BIN/txw-query" --database-url "$DB" --listen 127.0.0.1:$QUERY_PORT \
     --admin-port ${P}94 --cors-origins "http://127.0.0.1:$GW_PORT"
-GW=("$BIN/txw-gateway" --listen 127.0.0.1:$GW_PORT --admin-port ${P}95
+GW=("$BIN/txw-gateway" --listen "127.0.0.1:$GW_PORT" --admin-port "${P}95"
     --document-root "$ROOT/build/dashboard" --api-url "http://127.0.0.1:$QUERY_PORT"
-    --database-url "$DB" --alert-endpoints tcp://127.0.0.1:${P}12
-    --window-endpoints tcp://127.0.0.1:${P}22 --dead-letter-endpoints tcp://127.0.0.1:${P}02)
+    --database-url "$DB" --alert-endpoints "tcp://127.0.0.1:${P}12"
+    --window-endpoints "tcp://127.0.0.1:${P}22" --dead-letter-endpoints "tcp://127.0.0.1:${P}02")
 start gateway ${P}95 "${GW[@]}"
 check "GET /config.json names the query API" \
     test "$(curl -sf http://127.0.0.1:$GW_PORT/config.json)" = "{\"api_url\":\"http://127.0.0.1:$QUERY_PORT\"}"
@@ -58,6 +59,7 @@ node "$ROOT/tests/js/dashboard_test.mjs" "http://127.0.0.1:$GW_PORT/" "$WORK" >"
 PID_browser=$!
 while kill -0 $PID_browser 2>/dev/null && [ ! -f "$WORK/restart.request" ]; do sleep 0.2; done
 if [ -f "$WORK/restart.request" ]; then
+    # shellcheck disable=SC2154 # PID_<name> is set by start() in lib.sh (eval)
     check "the gateway stops cleanly under a connected page" stop_clean $PID_gateway
     sleep 2
     start gateway ${P}95 "${GW[@]}"
@@ -77,4 +79,5 @@ check "the phone screenshot is saved" test -s "$WORK/dashboard-phone.png"
 note "screenshots: $WORK/dashboard.png $WORK/dashboard-phone.png"
 
 kill $PID_producer 2>/dev/null
+# shellcheck disable=SC2154 # PID_<name> is set by start() in lib.sh (eval)
 check "gateway and query API stop cleanly on SIGTERM" stop_clean $PID_gateway $PID_query

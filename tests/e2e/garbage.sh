@@ -5,6 +5,7 @@
 # deep nesting, multipart and empty frames go to the validator, scorer and
 # aggregator inputs. Each service must keep running, count what it dropped,
 # and still carry real traffic afterwards.
+# shellcheck source-path=SCRIPTDIR source=lib.sh
 source "$(dirname "$0")/lib.sh"
 
 pg_start 54342
@@ -24,4 +25,5 @@ done
     --validator-endpoints tcp://127.0.0.1:${P}01 --admin-port 0 >"$WORK/producer.log" 2>&1
 check "real traffic still flows end to end after the garbage" \
     wait_metric ${P}93 txw_records_in_total 2000 30
+# shellcheck disable=SC2154 # PID_<name> is set by start() in lib.sh (eval)
 check "every service stops cleanly" stop_clean $PID_validator $PID_scorer $PID_aggregator

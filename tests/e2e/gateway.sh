@@ -10,6 +10,7 @@
 # --max-clients, hostile clients, and slow clients (windows dropped with a
 # slow_client gap; an alert that does not fit closes with 4008 while a
 # neighbour gets every alert).
+# shellcheck source-path=SCRIPTDIR source=lib.sh
 source "$(dirname "$0")/lib.sh"
 
 P=179
@@ -25,7 +26,7 @@ start_pipeline $P
     --shape flat --rate 300 --duration 120 --accounts 2000 --fraud-rate 0.05 --invalid-rate 0.01 \
     >"$WORK/producer.log" 2>&1 &
 PID_producer=$!
-PIDS+=($PID_producer)
+PIDS+=("$PID_producer")
 
 # Seeding: start the gateway once alerts and windows are stored.
 i=0
@@ -125,5 +126,6 @@ wait $SLOW_NODE $COUNT_NODE
 cat "$WORK/slow2.tap" "$WORK/count.tap"
 check "the slow-client close is counted" test "$(metric ${P}97 txw_gateway_slow_client_closes_total)" = 1
 
+# shellcheck disable=SC2154 # PID_<name> is set by start() in lib.sh (eval)
 check "gateways stop cleanly on SIGTERM" stop_clean $PID_gateway $PID_gateway_max $PID_gateway_slow
 kill $PID_producer 2>/dev/null

@@ -13,6 +13,7 @@
 # Needs: kubectl (kustomize built in), node with tests/js/node_modules
 # (npm install in tests/js), and build/bin/txw-* for their --help texts.
 
+# shellcheck source-path=SCRIPTDIR source=lib.sh
 source "$(dirname "$0")/lib.sh"     # only sets up $WORK; this suite starts nothing
 K8S=$ROOT/k8s
 JS=$ROOT/tests/js

@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # lib.sh - shared helpers for the end-to-end suites (sourced by bash)
 #
 # Each suite gets a work folder under build/e2e/<suite>, its own private

@@ -18,6 +18,7 @@
 # one aggregator shard and its scorer checkpoint on one scorer, and every
 # validator, shard and gateway took part. Needs root and `ip netns`;
 # otherwise it prints one "ok - skipped" line.
+# shellcheck source-path=SCRIPTDIR source=lib.sh
 source "$(dirname "$0")/lib.sh"
 
 if [ "$(id -u)" -ne 0 ] || ! ip netns list >/dev/null 2>&1 || ! command -v ip >/dev/null; then
@@ -133,7 +134,7 @@ nmetric() {   # ROLE PORT NAME
 # closes during the run, so nothing counts as late.
 for i in 0 1; do
     nstart a$i 9103 "$BIN/txw-aggregator" --database-url "$NDB" --shard $i --lateness-s 86400 \
-        --migrate $([ $i -eq 0 ] && echo true || echo false)
+        --migrate "$([ $i -eq 0 ] && echo true || echo false)"
 done
 for i in 0 1; do
     nstart s$i 9102 "$BIN/txw-scorer" --shard $i --database-url "$NDB" --migrate false \
@@ -158,7 +159,7 @@ P1=$!
 ip netns exec txwn-p2 "$BIN/txw-producer" "${GEN2[@]}" --rate 2000 --resolve-s 1 --admin-port 0 \
     --validator-endpoints tcp://validators:7001 >"$WORK/p2.log" 2>&1 &
 P2=$!
-PIDS+=($P1 $P2)
+PIDS+=("$P1" "$P2")
 sleep 1.5
 # Appending keeps the inode that `ip netns exec` mounted, so the running
 # producers see the change.
@@ -202,6 +203,7 @@ for g in g1 g2; do
              -a "$(nmetric $g 9105 txw_gateway_alerts_in_total)" -gt 0
 done
 sleep 1.5   # one more scorer checkpoint
+# shellcheck disable=SC2154 # PID_<name> is set by start() in lib.sh (eval)
 check "every service stops cleanly on SIGTERM" \
     stop_clean $PID_v1 $PID_v2 $PID_v3 $PID_s0 $PID_s1 $PID_a0 $PID_a1 $PID_g1 $PID_g2
 

@@ -12,6 +12,7 @@
 # with no retry. A second notifier with a dead URL and a tiny queue shows
 # drops (counted and logged with the key) and the SIGTERM drain that logs
 # what was not delivered.
+# shellcheck source-path=SCRIPTDIR source=lib.sh
 source "$(dirname "$0")/lib.sh"
 
 P=182
@@ -157,7 +158,9 @@ check "a refusal is logged as not retried" grep -q 'refused, not retried: HTTP 4
 check "nothing was dropped" test "$(delivered dropped)" = 0
 check "delivery latency is measured" \
     test "$(metric $N_ADMIN txw_webhook_delivery_seconds_count)" = "$(delivered ok)"
+# shellcheck disable=SC2154 # PID_<name> is set by start() in lib.sh (eval)
 check "the notifier stops cleanly on SIGTERM" stop_clean $PID_notifier
+# shellcheck disable=SC2154 # PID_<name> is set by start() in lib.sh (eval)
 check "validator, scorer and aggregator stop cleanly" \
     stop_clean $PID_validator $PID_scorer $PID_aggregator
 
@@ -177,6 +180,7 @@ check "each drop is logged with the alert's key" \
 check "the queue depth gauge shows the 5 alerts waiting" \
     test "$(metric $D_ADMIN txw_webhook_queue_depth)" = 5
 t0=$SECONDS
+# shellcheck disable=SC2154 # PID_<name> is set by start() in lib.sh (eval)
 check "the notifier with undelivered alerts still exits 0 on SIGTERM" stop_clean $PID_dead
 check "it gives up at the drain deadline (exit within 3 s)" test $((SECONDS - t0)) -le 3
 check "it logs each alert it could not deliver" \

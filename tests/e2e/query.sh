@@ -9,7 +9,9 @@
 # X-Process-Time, CORS, the response cache, 503 and /readyz while
 # PostgreSQL is down and the recovery after. Every response is recorded and
 # finally validated against proto/openapi.yaml (tests/js/openapi_check.mjs).
+# shellcheck source-path=SCRIPTDIR source=lib.sh
 source "$(dirname "$0")/lib.sh"
+# shellcheck source=query_data.bash
 source "$ROOT/tests/e2e/query_data.bash"
 
 P=178   # port prefix: API ${P}80 (and ${P}81 without cache), admin ${P}94/${P}95
@@ -19,8 +21,11 @@ pg_start 54344
 # --- schema, by the aggregator's own migrations; then the data ------------------
 start aggregator ${P}93 "$BIN/txw-aggregator" --database-url "$DB" --migrate=true \
     --bind tcp://127.0.0.1:${P}21 --publish tcp://127.0.0.1:${P}22 --admin-port ${P}93
+# shellcheck disable=SC2154 # PID_<name> is set by start() in lib.sh (eval)
 check "the aggregator applies the migrations and stops cleanly" stop_clean $PID_aggregator
-export T0=$(( $(date +%s) / 60 * 60 )) NOW=$(date +%s)
+T0=$(( $(date +%s) / 60 * 60 ))
+NOW=$(date +%s)
+export T0 NOW
 query_data_sql $T0 $NOW >"$WORK/data.sql"
 check "the test data loads" psql "$DB" -qX -v ON_ERROR_STOP=1 -f "$WORK/data.sql" -o /dev/null
 
@@ -246,7 +251,7 @@ expect "transaction without a product" 200 '[d["product_id"], d["reasons"][0]["c
 req GET '/api/v1/transactions/{tx_id}' /api/v1/transactions/tx-nope
 expect "an unknown transaction is a 404" 404 '[d["error"], d["message"]]' '["not_found","no transaction tx-nope"]'
 bad "a transaction id with a space" '/api/v1/transactions/{tx_id}' /api/v1/transactions/bad%20id tx_id
-bad "a transaction id of 65 characters" '/api/v1/transactions/{tx_id}' /api/v1/transactions/$(printf 'x%.0s' $(seq 65)) tx_id
+bad "a transaction id of 65 characters" '/api/v1/transactions/{tx_id}' "/api/v1/transactions/$(printf 'x%.0s' {1..65})" tx_id
 bad "a transaction with a query parameter" '/api/v1/transactions/{tx_id}' "/api/v1/transactions/tx-100?limit=1" limit
 
 req GET '/api/v1/accounts/{account_id}' /api/v1/accounts/acc-1
@@ -369,6 +374,7 @@ for i in $(seq 50); do
 done
 check "requests succeed again once PostgreSQL is back (reconnect)" test $back = 1
 check "/readyz is 200 again" curl -sf -o /dev/null http://127.0.0.1:${P}94/readyz
+# shellcheck disable=SC2154 # PID_<name> is set by start() in lib.sh (eval)
 check "the query servers stop cleanly on SIGTERM" stop_clean $PID_query $PID_query_nocache
 
 # --- every recorded response against the OpenAPI description ------------------------------------------

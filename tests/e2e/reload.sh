@@ -6,6 +6,7 @@
 # by a broken one (refused, the running set stays), then a good one again
 # by SIGHUP. Every transaction must be scored and stored exactly once, and
 # the stored model versions show which rule set scored which.
+# shellcheck source-path=SCRIPTDIR source=lib.sh
 source "$(dirname "$0")/lib.sh"
 
 pg_start 54349
@@ -40,11 +41,13 @@ sleep 1
 check "the scorer goes on scoring with the running set after a refusal" \
     test "$(metric ${P}92 txw_scored_total)" -gt "$before"
 version team-c
+# shellcheck disable=SC2154 # PID_<name> is set by start() in lib.sh (eval)
 kill -HUP $PID_scorer
 check "SIGHUP reloads the rule file" wait_metric ${P}92 'txw_reloads_total{result="ok"}' 2 10
 wait $producer
 check "producer exits 0" test $? -eq 0
 check "every transaction reaches the aggregator" wait_metric ${P}93 txw_records_in_total $COUNT 60
+# shellcheck disable=SC2154 # PID_<name> is set by start() in lib.sh (eval)
 check "the pipeline stops cleanly" stop_clean $PID_validator $PID_scorer $PID_aggregator
 
 check "every transaction is stored once across the reloads" \

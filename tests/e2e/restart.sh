@@ -10,13 +10,14 @@
 #    be lost (ZeroMQ PUSH/PULL has no acknowledgements). Then no window may
 #    count more than the stream holds, and anything missing must be reported
 #    as a sequence gap by the restarted shard.
+# shellcheck source-path=SCRIPTDIR source=lib.sh
 source "$(dirname "$0")/lib.sh"
 
 pg_start 54343
 P=177
 RATES=$ROOT/tests/e2e/rates.csv
-AGG=("$BIN/txw-aggregator" --database-url "$DB" --bind tcp://127.0.0.1:${P}21
-     --publish tcp://127.0.0.1:${P}22 --admin-port ${P}93)
+AGG=("$BIN/txw-aggregator" --database-url "$DB" --bind "tcp://127.0.0.1:${P}21"
+     --publish "tcp://127.0.0.1:${P}22" --admin-port "${P}93")
 start_pipeline $P
 
 totals() {   # day: window totals of that event day, sorted
@@ -34,6 +35,7 @@ head -n 10001 "$WORK/a.csv" >"$WORK/a1.csv"
 "$BIN/txw-producer" --file "$WORK/a1.csv" --rate 0 --validator-endpoints tcp://127.0.0.1:${P}01 \
     --admin-port 0 >"$WORK/a1.log" 2>&1
 wait_metric ${P}93 txw_records_in_total 10000 60
+# shellcheck disable=SC2154 # PID_<name> is set by start() in lib.sh (eval)
 check "the aggregator stops cleanly after the first half" stop_clean $PID_aggregator
 cp "$WORK/aggregator.log" "$WORK/aggregator-1.log"
 start aggregator ${P}93 "${AGG[@]}"
@@ -67,6 +69,7 @@ start aggregator ${P}93 "${AGG[@]}"
 wait $producer
 check "the producer finishes" test $? -eq 0
 sleep 3
+# shellcheck disable=SC2154 # PID_<name> is set by start() in lib.sh (eval)
 stop_clean $PID_validator $PID_scorer
 gaps=$(metric ${P}93 txw_sequence_gaps_total)
 check "every service stops cleanly" stop_clean $PID_aggregator

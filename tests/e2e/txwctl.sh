@@ -10,6 +10,7 @@
 # against txw-gateway fed by txw-pubinject: hello, snapshot and live
 # alerts, an upstream gap answered by a re-sync, and a reconnect after the
 # gateway restarts.
+# shellcheck source-path=SCRIPTDIR source=lib.sh
 source "$(dirname "$0")/lib.sh"
 
 P=183
@@ -32,6 +33,7 @@ both() { eval "$1" && eval "$2"; }                    # two conditions, as strin
 pg_start 54348
 start aggregator ${P}93 "$BIN/txw-aggregator" --database-url "$DB" --migrate=true \
     --bind tcp://127.0.0.1:${P}21 --publish tcp://127.0.0.1:${P}22 --admin-port ${P}93
+# shellcheck disable=SC2154 # PID_<name> is set by start() in lib.sh (eval)
 stop_clean $PID_aggregator
 check "the schema is in place (txw.alerts exists)" test "$(sql "SELECT to_regclass('txw.alerts') IS NOT NULL")" = t
 
@@ -209,8 +211,8 @@ check "a server that is not the API (admin port: 404) exits 1" test $RC = 1
 # --- tail ------------------------------------------------------------------------------------
 check "txw-pubinject is built (make build/tools/txw-pubinject)" test -x "$INJECT"
 mkdir -p "$WORK/www" && echo '<!doctype html><title>t</title>' >"$WORK/www/index.html"
-GATEWAY=("$BIN/txw-gateway" --listen 127.0.0.1:${P}81 --admin-port ${P}95 --document-root "$WORK/www"
-         --database-url "$DB" --alert-endpoints tcp://127.0.0.1:${P}12 --window-endpoints ""
+GATEWAY=("$BIN/txw-gateway" --listen "127.0.0.1:${P}81" --admin-port "${P}95" --document-root "$WORK/www"
+         --database-url "$DB" --alert-endpoints "tcp://127.0.0.1:${P}12" --window-endpoints ""
          --dead-letter-endpoints "")
 start gateway ${P}95 "${GATEWAY[@]}"
 
@@ -245,6 +247,7 @@ check "tail: the re-sync is answered with a fresh snapshot" \
     test "$(sed -n '/ gap dropped=/,$p' "$WORK/tail_gap.out" | grep -c ' snapshot ')" -ge 1
 
 # The gateway restarts: tail reconnects and starts over with hello.
+# shellcheck disable=SC2154 # PID_<name> is set by start() in lib.sh (eval)
 stop_clean $PID_gateway
 start gateway ${P}95 "${GATEWAY[@]}"
 i=0; until [ "$(grep -c ' hello ' "$WORK/tail_gap.out")" -ge 2 ] || [ $i -gt 100 ]; do sleep 0.1; i=$((i + 1)); done
@@ -259,4 +262,5 @@ TXW_GATEWAY_URL=ws://127.0.0.1:${P}98/ws run tail_down tail --count 1
 check "tail against no gateway exits 1" both 'test $RC = 1' 'err_has tail_down "cannot connect"'
 TXW_GATEWAY_URL=http://127.0.0.1:${P}81/ws run tail_bad tail
 check "tail with a non-ws URL is a usage error (2)" test $RC = 2
+# shellcheck disable=SC2154 # PID_<name> is set by start() in lib.sh (eval)
 check "the API and the gateway stop cleanly" stop_clean $PID_query $PID_gateway

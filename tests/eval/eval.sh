@@ -17,6 +17,7 @@
 # defaults, and rule weights are only ever adjusted by looking at the
 # training part's scores, which this prints too. EVAL_COUNT (default
 # 300000) changes the size.
+# shellcheck source-path=SCRIPTDIR source=../e2e/lib.sh
 source "$(dirname "$0")/../e2e/lib.sh"
 
 COUNT=${EVAL_COUNT:-300000}
@@ -39,6 +40,7 @@ start_pipeline $P
 "$BIN/txw-producer" --file "$WORK/train.csv" --rate 0 --validator-endpoints tcp://127.0.0.1:${P}01 \
     --admin-port 0 >"$WORK/producer-train.log" 2>&1
 wait_metric ${P}93 txw_stored_transactions_total $train_rows 600 || { not_ok "training part stored"; exit 1; }
+# shellcheck disable=SC2154 # PID_<name> is set by start() in lib.sh (eval)
 stop_clean $PID_scorer
 
 # --- training ------------------------------------------------------------------
@@ -56,6 +58,7 @@ start scorer ${P}92 "$BIN/txw-scorer" --bind tcp://127.0.0.1:${P}11 \
 "$BIN/txw-producer" --file "$WORK/test.csv" --rate 0 --validator-endpoints tcp://127.0.0.1:${P}01 \
     --admin-port 0 >"$WORK/producer-test.log" 2>&1
 wait_metric ${P}93 txw_stored_transactions_total "$COUNT" 600 || not_ok "test part stored"
+# shellcheck disable=SC2154 # PID_<name> is set by start() in lib.sh (eval)
 stop_clean $PID_validator $PID_scorer $PID_aggregator
 
 sql "SELECT tx_id, score FROM txw.transactions WHERE ts > '$train_end'" >"$WORK/combined.tsv"

@@ -7,7 +7,7 @@ set -eu
 export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 PUPPETEER_SKIP_DOWNLOAD=1
 for dir in "$@"; do
     [ -f "$dir/package-lock.json" ] || continue
-    if [ ! -d "$dir/node_modules" ] || [ "$dir/package-lock.json" -nt "$dir/node_modules" ]; then
+    if [ ! -d "$dir/node_modules" ] || [ -n "$(find "$dir/package-lock.json" -newer "$dir/node_modules")" ]; then
         echo "npm ci in $dir"
         (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error) && touch "$dir/node_modules"
     fi
