@@ -284,6 +284,9 @@ void txw_batch_clear (txw_batch_t *self);
 
 //  Copies a view into a fixed buffer of size bytes; returns -1 if too long.
 int txw_str_copy (char *out, size_t size, txw_str_t s);
+//  True if s (len bytes) holds only the bytes identifiers may have:
+//  [A-Za-z0-9_.:-]. Empty is valid here; callers decide if it is allowed.
+bool txw_id_chars_valid (const char *s, size_t len);
 //  FNV-1a, 64 bits; the shard of a key is txw_hash (key) % shards.
 uint64_t txw_hash (const char *s, size_t len);
 static inline uint32_t

@@ -59,9 +59,8 @@ txw_txrow_sql (void)
     return &s_sql;
 }
 
-//  A text[] literal of the reason names: {amount_spike,new_device}.
-static void
-s_copy_reasons (txw_copybuf_t *buf, uint32_t reasons)
+void
+txw_txrow_copy_reasons (txw_copybuf_t *buf, uint32_t reasons)
 {
     char text [320] = "{";
     size_t o = 1;
@@ -101,7 +100,7 @@ txw_txrow_copy (txw_copybuf_t *b, const txw_tx_t *tx, uint32_t shard)
 #define S_COPY_CHANNEL(member)  txw_copybuf_str (b, txw_channel_name (tx->member));
 #define S_COPY_STATUS(member)   txw_copybuf_str (b, txw_status_name (tx->member));
 #define S_COPY_SCORE(member)    txw_copybuf_int (b, tx->member);
-#define S_COPY_REASONS(member)  s_copy_reasons (b, tx->member);
+#define S_COPY_REASONS(member)  txw_txrow_copy_reasons (b, tx->member);
 #define S_COPY_SHARD(member)    txw_copybuf_int (b, shard);
 #define S_COPY(column, kind, member) S_COPY_##kind (member)
     TXW_TX_COLUMNS (S_COPY)

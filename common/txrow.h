@@ -53,6 +53,9 @@ typedef struct {
 } txw_txrow_sql_t;
 const txw_txrow_sql_t *txw_txrow_sql (void);
 
+//  Appends a reason bit set as one text[] column: {amount_spike,new_device}.
+void txw_txrow_copy_reasons (txw_copybuf_t *buf, uint32_t reasons);
+
 //  Appends tx, written by aggregator shard, as one COPY row.
 void txw_txrow_copy (txw_copybuf_t *buf, const txw_tx_t *tx, uint32_t shard);
 

@@ -293,16 +293,6 @@ sink_start (sink_t *self, bool migrate, windows_t *windows,
 //  --- Buffering -----------------------------------------------------------------
 
 static void
-s_reasons_array (txw_copybuf_t *buf, uint32_t reasons)
-{
-    char text [320] = "{";
-    size_t o = 1;
-    o += txw_reasons_format (reasons, text + 1, sizeof text - 2);
-    text [o++] = '}';
-    txw_copybuf_raw (buf, text, o);
-}
-
-static void
 s_need_day (sink_t *self, int64_t ts_ms)
 {
     int64_t day = ts_ms >= 0? ts_ms / 86400000: (ts_ms - 86399999) / 86400000;
@@ -340,7 +330,7 @@ sink_add_alert (sink_t *self, const txw_alert_t *a)
     txw_copybuf_ts_ms (b, a->ts_ms);
     txw_copybuf_str (b, a->account_id);
     txw_copybuf_int (b, a->score);
-    s_reasons_array (b, a->reasons);
+    txw_txrow_copy_reasons (b, a->reasons);
     txw_copybuf_int (b, a->amount_minor);
     if (a->currency [0])
         txw_copybuf_str (b, a->currency);

@@ -1,6 +1,7 @@
 /*  params - query-string parameters of the REST API, validated              */
 
 #include "params.h"
+#include "codec.h"
 #include "rfc3339.h"
 
 #include <civetweb.h>
@@ -67,15 +68,7 @@ bool
 qparams_id_valid (const char *s, size_t max)
 {
     size_t len = strlen (s);
-    if (len == 0 || len > max)
-        return false;
-    for (size_t i = 0; i < len; i++) {
-        char c = s [i];
-        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')
-           || c == '_' || c == '.' || c == ':' || c == '-'))
-            return false;
-    }
-    return true;
+    return len > 0 && len <= max && txw_id_chars_valid (s, len);
 }
 
 //  Decodes src (len bytes) into out (size bytes). Returns 0, or -1 if it

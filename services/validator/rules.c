@@ -46,21 +46,6 @@ static const s_field_t s_fields [F_COUNT] = {
 #undef S_FIELD
 };
 
-//  Bytes allowed in identifiers: [A-Za-z0-9_.:-].
-static const bool s_id_chars [256] = {
-    ['0'] = 1, ['1'] = 1, ['2'] = 1, ['3'] = 1, ['4'] = 1, ['5'] = 1, ['6'] = 1,
-    ['7'] = 1, ['8'] = 1, ['9'] = 1,
-    ['A'] = 1, ['B'] = 1, ['C'] = 1, ['D'] = 1, ['E'] = 1, ['F'] = 1, ['G'] = 1,
-    ['H'] = 1, ['I'] = 1, ['J'] = 1, ['K'] = 1, ['L'] = 1, ['M'] = 1, ['N'] = 1,
-    ['O'] = 1, ['P'] = 1, ['Q'] = 1, ['R'] = 1, ['S'] = 1, ['T'] = 1, ['U'] = 1,
-    ['V'] = 1, ['W'] = 1, ['X'] = 1, ['Y'] = 1, ['Z'] = 1,
-    ['a'] = 1, ['b'] = 1, ['c'] = 1, ['d'] = 1, ['e'] = 1, ['f'] = 1, ['g'] = 1,
-    ['h'] = 1, ['i'] = 1, ['j'] = 1, ['k'] = 1, ['l'] = 1, ['m'] = 1, ['n'] = 1,
-    ['o'] = 1, ['p'] = 1, ['q'] = 1, ['r'] = 1, ['s'] = 1, ['t'] = 1, ['u'] = 1,
-    ['v'] = 1, ['w'] = 1, ['x'] = 1, ['y'] = 1, ['z'] = 1,
-    ['_'] = 1, ['.'] = 1, [':'] = 1, ['-'] = 1,
-};
-
 rules_t *
 rules_new (const txw_rates_t *rates, int64_t min_ts_ms, int64_t max_future_ms)
 {
@@ -240,11 +225,8 @@ rules_check (const rules_t *self, const txw_raw_tx_t *raw, int64_t now_ms,
 
     for (int f = 0; f < F_COUNT; f++) {
         if (s_fields [f].kind == S_KIND_ID) {
-            const unsigned char *p = (const unsigned char *) v [f].ptr;
-            for (uint32_t i = 0; i < v [f].len; i++)
-                if (!s_id_chars [p [i]])
-                    S_REJECT_VALUE (TXW_REJECT_BAD_ID, f,
-                                    "has characters outside [A-Za-z0-9_.:-]");
+            if (!txw_id_chars_valid (v [f].ptr, v [f].len))
+                S_REJECT_VALUE (TXW_REJECT_BAD_ID, f, "has characters outside [A-Za-z0-9_.:-]");
         }
         else
         //  msgpack str must be UTF-8, and what is not (or holds NUL) would

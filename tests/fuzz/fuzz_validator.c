@@ -29,16 +29,11 @@
 static bool
 s_id_valid (const char *s, size_t max, bool required)
 {
+    //  An oracle of its own, not the validator's byte table.
+    static const char allowed [] =
+        "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.:-";
     size_t len = strlen (s);
-    if (len > max || (required && len == 0))
-        return false;
-    for (size_t i = 0; i < len; i++) {
-        char c = s [i];
-        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')
-           || c == '_' || c == '.' || c == ':' || c == '-'))
-            return false;
-    }
-    return true;
+    return len <= max && (len > 0 || !required) && strspn (s, allowed) == len;
 }
 
 static void
