@@ -27,7 +27,6 @@ typedef struct {
     int64_t client_queue;
     int64_t max_clients;
     int64_t threads;            //  0: max_clients + 16
-    int64_t alert_threshold;
     double health_threshold;
 } gateway_config_t;
 

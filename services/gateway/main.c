@@ -37,9 +37,6 @@ main (int argc, char **argv)
         { "threads", TXW_OPT_INT, "0",
           "civetweb worker threads; civetweb holds one per open WebSocket, so it must\n"
           "      exceed --max-clients (0: max-clients + 16)", &cfg.threads, 0, 200000 },
-        { "alert-threshold", TXW_OPT_INT, "80",
-          "score at or above which a transaction is flagged (as the scorer)",
-          &cfg.alert_threshold, 0, 100 },
         { "health-threshold", TXW_OPT_DOUBLE, "0.10",
           "declined-plus-failed share above which a region is unhealthy",
           &cfg.health_threshold, 0, 1 },
