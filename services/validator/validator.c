@@ -12,7 +12,7 @@
 #include "money.h"
 #include "rejects.h"
 #include "rfc3339.h"
-#include "rules.h"
+#include "checks.h"
 #include "transport.h"
 
 #include <stdio.h>
@@ -28,7 +28,7 @@ struct _validator_t {
     txw_router_t *router;
     txw_out_t *pub;
     txw_rates_t *rates;
-    rules_t *rules;
+    checks_t *checks;
     txw_pgwriter_t *deadletters;        //  NULL without a database
     txw_counter_t *rejects [TXW_REJECT_COUNT];
     txw_counter_t *dead_stored;
@@ -92,8 +92,8 @@ validator_new (const validator_config_t *cfg, txw_service_t *svc)
         log_error ("cannot load rates%s%s: %s", *cfg->rates? " from ": "", cfg->rates, error);
         goto err;
     }
-    self->rules = rules_new (self->rates, min_ts_ms, cfg->max_future_ms);
-    if (!self->rules)
+    self->checks = checks_new (self->rates, min_ts_ms, cfg->max_future_ms);
+    if (!self->checks)
         goto err;
 
     if (cfg->database_url && *cfg->database_url) {
@@ -140,7 +140,7 @@ validator_destroy (validator_t **self_p)
     txw_router_destroy (&self->router);
     txw_out_destroy (&self->pub);
     txw_pgwriter_destroy (&self->deadletters);
-    rules_destroy (&self->rules);
+    checks_destroy (&self->checks);
     txw_rates_destroy (&self->rates);
     free (self);
     *self_p = NULL;
@@ -159,7 +159,7 @@ s_reload_rates (validator_t *self)
                    txw_rates_count (self->rates), error);
         return;
     }
-    rules_set_rates (self->rules, rates);
+    checks_set_rates (self->checks, rates);
     txw_rates_destroy (&self->rates);
     self->rates = rates;
     log_info ("rates reloaded: %d to %s", txw_rates_count (rates), txw_rates_reporting (rates));
@@ -226,14 +226,14 @@ s_raw_batch (validator_t *self, const txw_envelope_t *env)
     uint32_t index;
     txw_raw_tx_t raw;
     txw_tx_t tx;
-    rules_verdict_t verdict;
+    checks_verdict_t verdict;
     for (index = 0; index < env->count; index++) {
         const char *error = NULL;
         if (txw_raw_tx_decode (&cur, &raw, &error)) {
             s_broken (self, env, index, error);
             break;
         }
-        if (rules_check (self->rules, &raw, now_ms, &tx, &verdict) == 0) {
+        if (checks_apply (self->checks, &raw, now_ms, &tx, &verdict) == 0) {
             txw_out_t *out = txw_router_pick (self->router, tx.account_id,
                                               strlen (tx.account_id));
             txw_batch_t *batch = txw_out_batch (out, TXW_MSG_TX);
@@ -251,7 +251,7 @@ s_raw_batch (validator_t *self, const txw_envelope_t *env)
         }
         txw_reject_t *reject = &self->reject;
         s_origin (reject, env, index);
-        rules_reject (&raw, &verdict, reject);
+        checks_reject (&raw, &verdict, reject);
         reject->received_ms = now_ms;
         txw_counter_add (self->rejects [verdict.code], 1);
         s_dead_letter (self, reject);

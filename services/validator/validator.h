@@ -1,6 +1,6 @@
 /*  validator - the validation stage: raw transactions in, clean ones out
 
-    Pulls raw transactions from the producers, judges each with rules.c,
+    Pulls raw transactions from the producers, judges each with checks.c,
     routes the good ones, normalised and enriched, to the scorer shard that
     owns their account, and turns the rest (and the rejections producers
     send along) into dead letters: published for observers and stored in
@@ -31,7 +31,7 @@ typedef struct {
 
 typedef struct _validator_t validator_t;
 
-//  Builds the stage: sockets, rates, rules, dead-letter writer, metrics and
+//  Builds the stage: sockets, rates, checks, dead-letter writer, metrics and
 //  the admin port. cfg and svc are borrowed and must outlive the validator.
 //  Returns NULL (logged) on a bad option or an endpoint that cannot be used.
 validator_t *validator_new (const validator_config_t *cfg, txw_service_t *svc);

@@ -2,7 +2,7 @@
 
     The first byte picks the reporting currency (EUR or JPY, built-in
     rates); the rest is one msgpack raw transaction, decoded as the
-    validator does and checked by rules_check with its default limits
+    validator does and checked by checks_apply with its default limits
     (min-ts 2000-01-01, 5 minutes ahead of a fixed clock). An accepted
     record must be clean: every required field there, ids of
     [A-Za-z0-9_.:-] within their limits, names valid UTF-8, a positive
@@ -14,7 +14,7 @@
     and its dead letter must hold a payload that is valid JSON with the
     account masked. txw_utf8_clean of the input must be valid UTF-8.      */
 
-#include "rules.h"
+#include "checks.h"
 #include "utf8.h"
 #include "pii.h"
 #include "rfc3339.h"
@@ -95,7 +95,7 @@ s_accepted (const txw_rates_t *rates, const txw_tx_t *tx)
 }
 
 static void
-s_rejected (const txw_raw_tx_t *raw, const rules_verdict_t *verdict)
+s_rejected (const txw_raw_tx_t *raw, const checks_verdict_t *verdict)
 {
     FUZZ_CHECK ((int) verdict->code >= TXW_REJECT_MISSING_FIELD
                 && verdict->code < TXW_REJECT_COUNT && verdict->code != TXW_REJECT_TOO_LATE,
@@ -111,7 +111,7 @@ s_rejected (const txw_raw_tx_t *raw, const rules_verdict_t *verdict)
 
     txw_reject_t reject;
     memset (&reject, 0x55, sizeof reject);
-    rules_reject (raw, verdict, &reject);
+    checks_reject (raw, verdict, &reject);
     FUZZ_CHECK (!strcmp (reject.reason, txw_reject_names [verdict->code]), "reason '%s'",
                 reject.reason);
     size_t plen = strnlen (reject.payload, sizeof reject.payload);
@@ -139,13 +139,13 @@ int
 LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
 {
     static txw_rates_t *rates [2];
-    static rules_t *rules [2];
+    static checks_t *checks [2];
     if (!rates [0]) {
         char error [256];
         rates [0] = txw_rates_load (NULL, "EUR", error, sizeof error);
         rates [1] = txw_rates_load (NULL, "JPY", error, sizeof error);
         for (int i = 0; i < 2; i++)
-            rules [i] = rules_new (rates [i], S_MIN_TS_MS, S_MAX_FUTURE_MS);
+            checks [i] = checks_new (rates [i], S_MIN_TS_MS, S_MAX_FUTURE_MS);
     }
     if (size < 1)
         return 0;
@@ -163,10 +163,10 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
     txw_raw_tx_t raw;
     if (txw_raw_tx_decode (&cur, &raw, NULL) == 0) {
         txw_tx_t tx;
-        rules_verdict_t verdict;
+        checks_verdict_t verdict;
         memset (&verdict, 0, sizeof verdict);
-        int rc = rules_check (rules [config], &raw, S_NOW_MS, &tx, &verdict);
-        FUZZ_CHECK (rc == 0 || rc == -1, "rules_check returned %d", rc);
+        int rc = checks_apply (checks [config], &raw, S_NOW_MS, &tx, &verdict);
+        FUZZ_CHECK (rc == 0 || rc == -1, "checks_apply returned %d", rc);
         if (rc == 0)
             s_accepted (rates [config], &tx);
         else {

@@ -1,6 +1,6 @@
-/*  test_validator - the validator's rules, timestamp parser, payloads, storage
+/*  test_validator - the validator's checks, timestamp parser, payloads, storage
 
-    Links the validator's real modules (rules.c, validator.c) and common's
+    Links the validator's real modules (checks.c, validator.c) and common's
     (rfc3339.c, deadletter.c, pgwriter.c). Every reason code is triggered by
     one crafted record; a good record is checked field by field; the RFC
     3339 scanner is checked against timegm. The dead-letter storage test runs only when
@@ -20,7 +20,7 @@
 #include "pgutil.h"
 #include "rejects.h"
 #include "rfc3339.h"
-#include "rules.h"
+#include "checks.h"
 #include "utf8.h"
 
 #include <stdio.h>
@@ -98,12 +98,12 @@ s_teardown (void **state)
     return 0;
 }
 
-static rules_t *
-s_rules (void)
+static checks_t *
+s_checks (void)
 {
-    rules_t *rules = rules_new (s_rates, s_ts ("2000-01-01T00:00:00Z"), 300000);
-    assert_non_null (rules);
-    return rules;
+    checks_t *checks = checks_new (s_rates, s_ts ("2000-01-01T00:00:00Z"), 300000);
+    assert_non_null (checks);
+    return checks;
 }
 
 //  --- RFC 3339 ------------------------------------------------------------
@@ -188,10 +188,10 @@ test_rfc3339_invalid (void **state)
 //  --- A good record -------------------------------------------------------
 
 static void
-test_rules_good_record (void **state)
+test_checks_good_record (void **state)
 {
     (void) state;
-    rules_t *rules = s_rules ();
+    checks_t *checks = s_checks ();
     txw_raw_tx_t raw;
     s_good_raw (&raw);
     raw.tx_id = S ("  tx-000001\t");
@@ -200,8 +200,8 @@ test_rules_good_record (void **state)
     raw.status = S (" Approved ");
     txw_tx_t tx;
     memset (&tx, 0x5A, sizeof tx);
-    rules_verdict_t verdict;
-    assert_int_equal (rules_check (rules, &raw, s_now_ms, &tx, &verdict), 0);
+    checks_verdict_t verdict;
+    assert_int_equal (checks_apply (checks, &raw, s_now_ms, &tx, &verdict), 0);
     assert_string_equal (tx.tx_id, "tx-000001");
     assert_int_equal (tx.ts_ms, s_timegm_ms (2026, 11, 22, 4, 5, 6) + 789);
     assert_string_equal (tx.account_id, "ACC-12345678");
@@ -234,7 +234,7 @@ test_rules_good_record (void **state)
     raw.ts_ms = s_ts ("2024-02-29T23:59:59.999+01:00");
     raw.channel = S ("transfer");
     raw.status = S ("FAILED");
-    assert_int_equal (rules_check (rules, &raw, s_now_ms, &tx, &verdict), 0);
+    assert_int_equal (checks_apply (checks, &raw, s_now_ms, &tx, &verdict), 0);
     assert_string_equal (tx.product_id, "");
     assert_int_equal (tx.hour, 22);                 //  22:59:59.999 UTC
     assert_int_equal (tx.weekday, 3);               //  a Thursday
@@ -244,20 +244,20 @@ test_rules_good_record (void **state)
     //  Monday, midnight: hour 0, weekday 0.
     s_good_raw (&raw);
     raw.ts = S ("2026-11-23T00:30:00+01:00");       //  Sunday 23:30 UTC
-    assert_int_equal (rules_check (rules, &raw, s_now_ms + 86400000, &tx, &verdict), 0);
+    assert_int_equal (checks_apply (checks, &raw, s_now_ms + 86400000, &tx, &verdict), 0);
     assert_int_equal (tx.hour, 23);
     assert_int_equal (tx.weekday, 6);
     raw.ts = S ("2026-11-23T00:00:00Z");
-    assert_int_equal (rules_check (rules, &raw, s_now_ms + 86400000, &tx, &verdict), 0);
+    assert_int_equal (checks_apply (checks, &raw, s_now_ms + 86400000, &tx, &verdict), 0);
     assert_int_equal (tx.hour, 0);
     assert_int_equal (tx.weekday, 0);
-    rules_destroy (&rules);
-    assert_null (rules);
-    rules_destroy (&rules);
+    checks_destroy (&checks);
+    assert_null (checks);
+    checks_destroy (&checks);
 }
 
 static void
-s_check_amount (rules_t *rules, const char *amount, const char *currency,
+s_check_amount (checks_t *checks, const char *amount, const char *currency,
                 int64_t minor, int64_t rep_minor)
 {
     txw_raw_tx_t raw;
@@ -265,33 +265,33 @@ s_check_amount (rules_t *rules, const char *amount, const char *currency,
     raw.amount = S (amount);
     raw.currency = S (currency);
     txw_tx_t tx;
-    rules_verdict_t verdict;
-    if (rules_check (rules, &raw, s_now_ms, &tx, &verdict))
+    checks_verdict_t verdict;
+    if (checks_apply (checks, &raw, s_now_ms, &tx, &verdict))
         fail_msg ("%s %s rejected: %s", amount, currency, verdict.message);
     assert_int_equal (tx.amount_minor, minor);
     assert_int_equal (tx.amount_rep_minor, rep_minor);
 }
 
 static void
-test_rules_amounts (void **state)
+test_checks_amounts (void **state)
 {
     (void) state;
-    rules_t *rules = s_rules ();
-    s_check_amount (rules, "12.50", "EUR", 1250, 1250);
-    s_check_amount (rules, "12.5", "EUR", 1250, 1250);
-    s_check_amount (rules, "12", "EUR", 1200, 1200);
-    s_check_amount (rules, "0.01", "EUR", 1, 1);
-    s_check_amount (rules, "12.500", "EUR", 1250, 1250);    //  trailing zeros are fine
+    checks_t *checks = s_checks ();
+    s_check_amount (checks, "12.50", "EUR", 1250, 1250);
+    s_check_amount (checks, "12.5", "EUR", 1250, 1250);
+    s_check_amount (checks, "12", "EUR", 1200, 1200);
+    s_check_amount (checks, "0.01", "EUR", 1, 1);
+    s_check_amount (checks, "12.500", "EUR", 1250, 1250);    //  trailing zeros are fine
     //  JPY has no minor units: 1000 yen * 0.0061 = 6.10 EUR.
-    s_check_amount (rules, "1000", "JPY", 1000, 610);
-    s_check_amount (rules, "1", "JPY", 1, 1);               //  0.61 cents -> 1
+    s_check_amount (checks, "1000", "JPY", 1000, 610);
+    s_check_amount (checks, "1", "JPY", 1, 1);               //  0.61 cents -> 1
     //  KWD has three: 1.234 KWD * 2.987654321 = 3.68676...: 368.68 cents -> 369.
-    s_check_amount (rules, "1.234", "KWD", 1234, 369);
-    s_check_amount (rules, "1.2", "kwd", 1200, 359);        //  358.52 -> 359
+    s_check_amount (checks, "1.234", "KWD", 1234, 369);
+    s_check_amount (checks, "1.2", "kwd", 1200, 359);        //  358.52 -> 359
     //  USD: 0.05 * 0.9 = 0.045 EUR: 4.5 cents rounds away from zero.
-    s_check_amount (rules, "0.05", "USD", 5, 5);
-    s_check_amount (rules, "0.01", "USD", 1, 1);            //  0.9 cents -> 1
-    rules_destroy (&rules);
+    s_check_amount (checks, "0.05", "USD", 5, 5);
+    s_check_amount (checks, "0.01", "USD", 1, 1);            //  0.9 cents -> 1
+    checks_destroy (&checks);
 }
 
 //  --- Every reason ----------------------------------------------------------
@@ -384,11 +384,11 @@ static const s_case_t s_cases [] = {
 };
 
 static void
-test_rules_reasons (void **state)
+test_checks_reasons (void **state)
 {
     (void) state;
     memset (s_long, 'a', sizeof s_long - 1);
-    rules_t *rules = s_rules ();
+    checks_t *checks = s_checks ();
     bool seen [TXW_REJECT_COUNT] = { false };
     for (size_t i = 0; i < sizeof s_cases / sizeof s_cases [0]; i++) {
         const s_case_t *c = &s_cases [i];
@@ -396,9 +396,9 @@ test_rules_reasons (void **state)
         s_good_raw (&raw);
         c->mutate (&raw);
         txw_tx_t tx;
-        rules_verdict_t verdict;
+        checks_verdict_t verdict;
         memset (&verdict, 0, sizeof verdict);
-        if (rules_check (rules, &raw, s_now_ms, &tx, &verdict) == 0)
+        if (checks_apply (checks, &raw, s_now_ms, &tx, &verdict) == 0)
             fail_msg ("%s: accepted", c->what);
         if (verdict.code != c->code || strcmp (verdict.field, c->field))
             fail_msg ("%s: got %s on %s (%s), expected %s on %s", c->what,
@@ -412,7 +412,7 @@ test_rules_reasons (void **state)
         //  The dead letter made from it is complete and masked.
         txw_reject_t reject;
         memset (&reject, 0, sizeof reject);
-        rules_reject (&raw, &verdict, &reject);
+        checks_reject (&raw, &verdict, &reject);
         assert_string_equal (reject.reason, txw_reject_names [c->code]);
         assert_string_equal (reject.field, c->field);
         assert_int_equal (reject.line_no, 17);
@@ -427,30 +427,30 @@ test_rules_reasons (void **state)
     for (int code = TXW_REJECT_MISSING_FIELD; code <= TXW_REJECT_BAD_STATUS; code++)
         if (!seen [code])
             fail_msg ("no case produced %s", txw_reject_names [code]);
-    rules_destroy (&rules);
+    checks_destroy (&checks);
 }
 
 static void
-test_rules_reloaded_rates (void **state)
+test_checks_reloaded_rates (void **state)
 {
     (void) state;
-    rules_t *rules = s_rules ();
+    checks_t *checks = s_checks ();
     txw_raw_tx_t raw;
     s_good_raw (&raw);
     raw.currency = S ("GBP");
     txw_tx_t tx;
-    rules_verdict_t verdict;
-    assert_int_equal (rules_check (rules, &raw, s_now_ms, &tx, &verdict), -1);
+    checks_verdict_t verdict;
+    assert_int_equal (checks_apply (checks, &raw, s_now_ms, &tx, &verdict), -1);
     assert_int_equal (verdict.code, TXW_REJECT_NO_RATE);
     char error [256];
     txw_rates_t *builtin = txw_rates_load ("", "EUR", error, sizeof error);
     assert_non_null (builtin);
-    rules_set_rates (rules, builtin);
-    assert_int_equal (rules_check (rules, &raw, s_now_ms, &tx, &verdict), 0);
+    checks_set_rates (checks, builtin);
+    assert_int_equal (checks_apply (checks, &raw, s_now_ms, &tx, &verdict), 0);
     assert_string_equal (tx.currency, "GBP");
-    rules_set_rates (rules, s_rates);
+    checks_set_rates (checks, s_rates);
     txw_rates_destroy (&builtin);
-    rules_destroy (&rules);
+    checks_destroy (&checks);
 }
 
 //  --- Payloads and masking ----------------------------------------------------
@@ -462,7 +462,7 @@ test_payload_masking (void **state)
     txw_raw_tx_t raw;
     s_good_raw (&raw);
     char payload [TXW_TEXT_MAX * 2 + 1];
-    rules_payload (&raw, payload, sizeof payload);
+    checks_payload (&raw, payload, sizeof payload);
     assert_non_null (strstr (payload, "\"account_id\":\"********5678\""));
     assert_non_null (strstr (payload, "\"device_id\":\"********ef99\""));
     assert_null (strstr (payload, "ACC-"));
@@ -478,7 +478,7 @@ test_payload_masking (void **state)
     raw.ts_is_int = true;
     raw.ts_ms = 1700000000123;
     raw.category = S ("a\"b\\c\n\x01\xff");
-    rules_payload (&raw, payload, sizeof payload);
+    checks_payload (&raw, payload, sizeof payload);
     assert_non_null (strstr (payload, "\"merchant_id\":null"));
     assert_non_null (strstr (payload, "\"ts\":1700000000123"));
     assert_non_null (strstr (payload, "\"category\":\"a\\\"b\\\\c\\n\\u0001\xEF\xBF\xBD\""));
@@ -492,7 +492,7 @@ test_payload_masking (void **state)
     raw.region = S (huge);
     raw.branch_id = S (huge);
     raw.status = S (huge);
-    size_t len = rules_payload (&raw, payload, sizeof payload);
+    size_t len = checks_payload (&raw, payload, sizeof payload);
     assert_int_equal (len, strlen (payload));
     assert_true (len < sizeof payload);
     assert_int_equal (payload [0], '{');
@@ -500,20 +500,20 @@ test_payload_masking (void **state)
     assert_null (strstr (payload, "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"));
     //  A tiny buffer is still terminated.
     char tiny [8];
-    rules_payload (&raw, tiny, sizeof tiny);
+    checks_payload (&raw, tiny, sizeof tiny);
     assert_true (strlen (tiny) < sizeof tiny);
 
     //  Messages mask personal data too.
-    rules_t *rules = s_rules ();
+    checks_t *checks = s_checks ();
     s_good_raw (&raw);
     raw.device_id = S ("device#00001234");
     txw_tx_t tx;
-    rules_verdict_t verdict;
-    assert_int_equal (rules_check (rules, &raw, s_now_ms, &tx, &verdict), -1);
+    checks_verdict_t verdict;
+    assert_int_equal (checks_apply (checks, &raw, s_now_ms, &tx, &verdict), -1);
     assert_int_equal (verdict.code, TXW_REJECT_BAD_ID);
     assert_null (strstr (verdict.message, "device#"));
     assert_non_null (strstr (verdict.message, "1234"));
-    rules_destroy (&rules);
+    checks_destroy (&checks);
 }
 
 static void
@@ -536,10 +536,10 @@ test_utf8 (void **state)
 //  Random bytes in every field: a verdict or a record, never a crash, and
 //  whatever reaches people is valid UTF-8 and terminated.
 static void
-test_rules_garbage (void **state)
+test_checks_garbage (void **state)
 {
     (void) state;
-    rules_t *rules = s_rules ();
+    checks_t *checks = s_checks ();
     static char pool [14][300];
     const char *alphabet [] = { "0123456789", "-:.TZ+ ", "abcXYZ", "\xC3\xA9\xFF\x00\"\\\n" };
     srand (12345);
@@ -570,8 +570,8 @@ test_rules_garbage (void **state)
         if (rand () % 100 == 0)
             raw.bad_field = rand () % TXW_RAW_FIELDS;
         txw_tx_t tx;
-        rules_verdict_t verdict;
-        if (rules_check (rules, &raw, s_now_ms, &tx, &verdict) == 0) {
+        checks_verdict_t verdict;
+        if (checks_apply (checks, &raw, s_now_ms, &tx, &verdict) == 0) {
             accepted++;
             assert_true (strlen (tx.tx_id) <= TXW_ID_MAX);
             assert_true (tx.hour < 24 && tx.weekday < 7);
@@ -580,13 +580,13 @@ test_rules_garbage (void **state)
         }
         assert_true (verdict.code < TXW_REJECT_COUNT);
         txw_reject_t reject;
-        rules_reject (&raw, &verdict, &reject);
+        checks_reject (&raw, &verdict, &reject);
         assert_true (txw_utf8_valid (reject.message, strlen (reject.message)));
         assert_true (txw_utf8_valid (reject.payload, strlen (reject.payload)));
         assert_true (txw_utf8_valid (reject.tx_id, strlen (reject.tx_id)));
     }
     printf ("[ INFO     ] garbage: %d of 200000 mutated records still valid\n", accepted);
-    rules_destroy (&rules);
+    checks_destroy (&checks);
 }
 
 //  --- Storage (needs PostgreSQL) -------------------------------------------
@@ -624,13 +624,13 @@ test_deadletters_storage (void **state)
     txw_raw_tx_t raw;
     s_good_raw (&raw);
     raw.amount = S ("-1");
-    rules_t *rules = s_rules ();
+    checks_t *checks = s_checks ();
     txw_tx_t tx;
-    rules_verdict_t verdict;
-    assert_int_equal (rules_check (rules, &raw, s_now_ms, &tx, &verdict), -1);
+    checks_verdict_t verdict;
+    assert_int_equal (checks_apply (checks, &raw, s_now_ms, &tx, &verdict), -1);
     txw_reject_t reject;
     memset (&reject, 0, sizeof reject);
-    rules_reject (&raw, &verdict, &reject);
+    checks_reject (&raw, &verdict, &reject);
     snprintf (reject.origin_source, sizeof reject.origin_source, "%s", origin);
     reject.origin_seq = 1;
     reject.received_ms = txw_now_ms ();
@@ -657,7 +657,7 @@ test_deadletters_storage (void **state)
     assert_non_null (conn);
     assert_int_equal (s_query_count (conn, origin), 1201);
     PQfinish (conn);
-    rules_destroy (&rules);
+    checks_destroy (&checks);
 
     //  Unreachable database: never blocks add, drops beyond the bound.
     txw_pgwriter_t *down = txw_deadletter_writer_new (
@@ -676,10 +676,10 @@ test_deadletters_storage (void **state)
 //  --- Throughput (prints, asserts nothing about time) ------------------------
 
 static void
-test_rules_throughput (void **state)
+test_checks_throughput (void **state)
 {
     (void) state;
-    rules_t *rules = s_rules ();
+    checks_t *checks = s_checks ();
     const int records = 2000000;
     txw_raw_tx_t raws [64];
     char ids [64][2][24];
@@ -694,14 +694,14 @@ test_rules_throughput (void **state)
         raws [i].amount = S (i % 3 == 2? "1500": "123.45");
     }
     txw_tx_t tx;
-    rules_verdict_t verdict;
+    checks_verdict_t verdict;
     int64_t ok = 0;
     int64_t start = txw_mono_us ();
     for (int i = 0; i < records; i++)
-        ok += rules_check (rules, &raws [i & 63], s_now_ms, &tx, &verdict) == 0;
+        ok += checks_apply (checks, &raws [i & 63], s_now_ms, &tx, &verdict) == 0;
     int64_t elapsed = txw_mono_us () - start;
     assert_int_equal (ok, records);
-    printf ("[ INFO     ] rules_check: %d records in %.3f s: %.0f records/s, %.0f ns each\n",
+    printf ("[ INFO     ] checks_apply: %d records in %.3f s: %.0f records/s, %.0f ns each\n",
             records, elapsed / 1e6, records / (elapsed / 1e6), elapsed * 1000.0 / records);
 
     //  The same through the wire: decode a raw batch, check, encode TX.
@@ -724,7 +724,7 @@ test_rules_throughput (void **state)
         for (int i = 0; i < 512; i++) {
             txw_raw_tx_t raw;
             assert_int_equal (txw_raw_tx_decode (&cur, &raw, NULL), 0);
-            if (rules_check (rules, &raw, s_now_ms, &tx, &verdict) == 0) {
+            if (checks_apply (checks, &raw, s_now_ms, &tx, &verdict) == 0) {
                 txw_tx_encode (&opk, &tx);
                 ok++;
             }
@@ -732,11 +732,11 @@ test_rules_throughput (void **state)
     }
     elapsed = txw_mono_us () - start;
     assert_int_equal (ok, (int64_t) rounds * 512);
-    printf ("[ INFO     ] decode + rules_check + encode: %.0f records/s, %.0f ns each\n",
+    printf ("[ INFO     ] decode + checks_apply + encode: %.0f records/s, %.0f ns each\n",
             rounds * 512 / (elapsed / 1e6), elapsed * 1000.0 / (rounds * 512));
     msgpack_sbuffer_destroy (&in);
     msgpack_sbuffer_destroy (&out);
-    rules_destroy (&rules);
+    checks_destroy (&checks);
 }
 
 int
@@ -745,15 +745,15 @@ main (void)
     const struct CMUnitTest tests [] = {
         cmocka_unit_test (test_rfc3339_valid),
         cmocka_unit_test (test_rfc3339_invalid),
-        cmocka_unit_test (test_rules_good_record),
-        cmocka_unit_test (test_rules_amounts),
-        cmocka_unit_test (test_rules_reasons),
-        cmocka_unit_test (test_rules_reloaded_rates),
+        cmocka_unit_test (test_checks_good_record),
+        cmocka_unit_test (test_checks_amounts),
+        cmocka_unit_test (test_checks_reasons),
+        cmocka_unit_test (test_checks_reloaded_rates),
         cmocka_unit_test (test_payload_masking),
         cmocka_unit_test (test_utf8),
-        cmocka_unit_test (test_rules_garbage),
+        cmocka_unit_test (test_checks_garbage),
         cmocka_unit_test (test_deadletters_storage),
-        cmocka_unit_test (test_rules_throughput),
+        cmocka_unit_test (test_checks_throughput),
     };
     return cmocka_run_group_tests (tests, s_setup, s_teardown);
 }

@@ -1,11 +1,11 @@
-/*  rules - validation, cleaning and enrichment of one raw transaction
+/*  checks - validation, cleaning and enrichment of one raw transaction
 
-    See rules.h. The good path is written for speed: fields are trimmed
+    See checks.h. The good path is written for speed: fields are trimmed
     once into views, ids are checked against a byte table, the timestamp
     goes through the fixed-width scanner in rfc3339.c, and the only
     formatting (snprintf) happens on the reject path.                         */
 
-#include "rules.h"
+#include "checks.h"
 #include "log.h"
 #include "pii.h"
 #include "rfc3339.h"
@@ -17,7 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-struct _rules_t {
+struct _checks_t {
     const txw_rates_t *rates;       //  borrowed
     int64_t min_ts_ms;
     int64_t max_future_ms;
@@ -46,10 +46,10 @@ static const s_field_t s_fields [F_COUNT] = {
 #undef S_FIELD
 };
 
-rules_t *
-rules_new (const txw_rates_t *rates, int64_t min_ts_ms, int64_t max_future_ms)
+checks_t *
+checks_new (const txw_rates_t *rates, int64_t min_ts_ms, int64_t max_future_ms)
 {
-    rules_t *self = calloc (1, sizeof *self);
+    checks_t *self = calloc (1, sizeof *self);
     if (!self)
         return NULL;
     self->rates = rates;
@@ -59,7 +59,7 @@ rules_new (const txw_rates_t *rates, int64_t min_ts_ms, int64_t max_future_ms)
 }
 
 void
-rules_destroy (rules_t **self_p)
+checks_destroy (checks_t **self_p)
 {
     if (!self_p || !*self_p)
         return;
@@ -68,7 +68,7 @@ rules_destroy (rules_t **self_p)
 }
 
 void
-rules_set_rates (rules_t *self, const txw_rates_t *rates)
+checks_set_rates (checks_t *self, const txw_rates_t *rates)
 {
     self->rates = rates;
 }
@@ -141,12 +141,12 @@ s_quote (const char *s, size_t len, bool pii, char *out, size_t size)
 }
 
 static int
-s_reject (rules_verdict_t *verdict, txw_reject_code_t code, int field,
+s_reject (checks_verdict_t *verdict, txw_reject_code_t code, int field,
           const char *fmt, ...) __attribute__ ((format (printf, 4, 5)));
 
 //  Fills verdict; returns -1 so that a check can end with return s_reject.
 static int
-s_reject (rules_verdict_t *verdict, txw_reject_code_t code, int field,
+s_reject (checks_verdict_t *verdict, txw_reject_code_t code, int field,
           const char *fmt, ...)
 {
     verdict->code = code;
@@ -194,8 +194,8 @@ s_copy (char *out, txw_str_t s)
 }
 
 int
-rules_check (const rules_t *self, const txw_raw_tx_t *raw, int64_t now_ms,
-             txw_tx_t *tx, rules_verdict_t *verdict)
+checks_apply (const checks_t *self, const txw_raw_tx_t *raw, int64_t now_ms,
+             txw_tx_t *tx, checks_verdict_t *verdict)
 {
     if (raw->bad_field >= 0) {
         int f = raw->bad_field < TXW_RAW_FIELDS? raw->bad_field: 0;
@@ -353,7 +353,7 @@ s_json_member (char *out, size_t size, size_t *pos, size_t reserve,
 }
 
 size_t
-rules_payload (const txw_raw_tx_t *raw, char *out, size_t size)
+checks_payload (const txw_raw_tx_t *raw, char *out, size_t size)
 {
     //  Room kept for ,"cut":true} when values do not all fit.
     const size_t reserve = 16;
@@ -411,7 +411,7 @@ rules_payload (const txw_raw_tx_t *raw, char *out, size_t size)
 }
 
 void
-rules_reject (const txw_raw_tx_t *raw, const rules_verdict_t *verdict,
+checks_reject (const txw_raw_tx_t *raw, const checks_verdict_t *verdict,
               txw_reject_t *reject)
 {
     txw_str_t id = s_trim (raw->tx_id);
@@ -422,5 +422,5 @@ rules_reject (const txw_raw_tx_t *raw, const rules_verdict_t *verdict,
     snprintf (reject->reason, sizeof reject->reason, "%s", txw_reject_names [verdict->code]);
     snprintf (reject->field, sizeof reject->field, "%s", verdict->field? verdict->field: "");
     snprintf (reject->message, sizeof reject->message, "%s", verdict->message);
-    rules_payload (raw, reject->payload, sizeof reject->payload);
+    checks_payload (raw, reject->payload, sizeof reject->payload);
 }

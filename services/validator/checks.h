@@ -1,8 +1,8 @@
-/*  rules - validation, cleaning and enrichment of one raw transaction
+/*  checks - validation, cleaning and enrichment of one raw transaction
 
     The validator's whole judgement of a record lives here, away from
     sockets and databases, so that every rule is unit-tested as it runs.
-    rules_check takes a decoded raw record (all fields still text, borrowed
+    checks_apply takes a decoded raw record (all fields still text, borrowed
     from the received frame) and either fills a normalised, enriched
     txw_tx_t or names the first rule it breaks: a reason code from
     rejects.h, the field, and a message for people in which personal data
@@ -19,24 +19,24 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-typedef struct _rules_t rules_t;
+typedef struct _checks_t checks_t;
 
 //  Why a record was rejected. field is a static name.
 typedef struct {
     txw_reject_code_t code;
     const char *field;
     char message [TXW_TEXT_MAX + 1];
-} rules_verdict_t;
+} checks_verdict_t;
 
-//  Creates a rule set. rates is borrowed (see rules_set_rates); a ts before
+//  Creates a rule set. rates is borrowed (see checks_set_rates); a ts before
 //  min_ts_ms or more than max_future_ms ahead of the wall clock is out of
 //  range. Returns NULL only when out of memory.
-rules_t *rules_new (const txw_rates_t *rates, int64_t min_ts_ms, int64_t max_future_ms);
-void rules_destroy (rules_t **self_p);
+checks_t *checks_new (const txw_rates_t *rates, int64_t min_ts_ms, int64_t max_future_ms);
+void checks_destroy (checks_t **self_p);
 
 //  Replaces the borrowed rates table (after a reload). The caller keeps the
 //  old one alive until this returns and frees it after.
-void rules_set_rates (rules_t *self, const txw_rates_t *rates);
+void checks_set_rates (checks_t *self, const txw_rates_t *rates);
 
 //  Checks raw against every rule, first failure wins, in the order of the
 //  reason codes: bad_type, missing_field, too_long, bad_id, bad_timestamp,
@@ -44,19 +44,19 @@ void rules_set_rates (rules_t *self, const txw_rates_t *rates);
 //  bad_country, bad_channel, bad_status. now_ms is the wall clock (taken
 //  once per batch). Returns 0 with *tx filled, or -1 with *verdict filled
 //  (tx is then undefined). Never fails for any other reason.
-int rules_check (const rules_t *self, const txw_raw_tx_t *raw, int64_t now_ms,
-                 txw_tx_t *tx, rules_verdict_t *verdict);
+int checks_apply (const checks_t *self, const txw_raw_tx_t *raw, int64_t now_ms,
+                 txw_tx_t *tx, checks_verdict_t *verdict);
 
 //  Renders raw as compact JSON for a dead letter's payload, account_id and
 //  device_id masked, long values cut, always valid UTF-8 and terminated.
 //  Returns the length written (less than size).
-size_t rules_payload (const txw_raw_tx_t *raw, char *out, size_t size);
+size_t checks_payload (const txw_raw_tx_t *raw, char *out, size_t size);
 
 //  Fills the record-derived part of a dead letter (tx_id, reason, field,
 //  message, payload, line_no) from raw and verdict; the caller sets the
 //  origin and received_ms. tx_id is kept when it is valid text up to
 //  TXW_ID_MAX bytes, and left empty otherwise.
-void rules_reject (const txw_raw_tx_t *raw, const rules_verdict_t *verdict,
+void checks_reject (const txw_raw_tx_t *raw, const checks_verdict_t *verdict,
                    txw_reject_t *reject);
 
 #endif
