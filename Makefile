@@ -4,8 +4,8 @@
 #   make deps     install the Debian packages the build, tests and run need
 #   make run      install what is missing, build, start PostgreSQL and the suite
 #   make test     unit tests, then the end-to-end and garbage tests
-#   make test-clock  the unit and live suites under a faked clock: 03:00 UTC on
-#                 a Monday and 14:00 UTC on a Saturday (libfaketime)
+#   make test-clock  the unit and end-to-end suites under a faked clock: 03:00
+#                 UTC on a Monday and 14:00 UTC on a Saturday (libfaketime)
 #   make sanitize the unit and end-to-end suites built with AddressSanitizer
 #                 and UndefinedBehaviorSanitizer in build/sanitize; passes only
 #                 with zero reports
@@ -38,6 +38,8 @@ bin_name = $(if $(filter txwctl,$(1)),txwctl,txw-$(1))
 BINARIES := $(foreach s,$(SERVICES),$(BIN)/$(call bin_name,$(s)))
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
 UNIT_BIN := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
+# Test tools (hostile senders, benchmarks) are built into build/tools; the
+# build's own scripts live in tools/, operator tools under services/.
 TOOLS    := $(patsubst tests/tools/%.c,$(BUILD)/tools/txw-%,$(wildcard tests/tools/*.c))
 
 DEBIAN_PACKAGES := build-essential pkg-config libzmq3-dev libczmq-dev libmsgpack-dev \
@@ -67,20 +69,20 @@ $(OBJ)/%.o: %.c
 
 # The SQL migrations are compiled into the binaries, so a container or a
 # binary copied to another host carries its schema with it.
-$(BUILD)/gen/migrations.c: $(SQL) tests/tools/embed_sql.sh
+$(BUILD)/gen/migrations.c: $(SQL) tools/embed_sql.sh
 	@mkdir -p $(dir $@)
-	sh tests/tools/embed_sql.sh $(SQL) > $@
+	sh tools/embed_sql.sh $(SQL) > $@
 
 # The OpenAPI description the query API serves and the scorer's default
 # rule set are compiled in the same way (txw_openapi_yaml, common/openapi.h;
 # txw_default_rules_json, services/scorer/ruleset.c).
-$(BUILD)/gen/openapi.c: proto/openapi.yaml tests/tools/embed_file.sh
+$(BUILD)/gen/openapi.c: proto/openapi.yaml tools/embed_file.sh
 	@mkdir -p $(dir $@)
-	sh tests/tools/embed_file.sh txw_openapi_yaml $< > $@
+	sh tools/embed_file.sh txw_openapi_yaml $< > $@
 
-$(BUILD)/gen/default_rules.c: services/scorer/default-rules.json tests/tools/embed_file.sh
+$(BUILD)/gen/default_rules.c: services/scorer/default-rules.json tools/embed_file.sh
 	@mkdir -p $(dir $@)
-	sh tests/tools/embed_file.sh txw_default_rules_json $< > $@
+	sh tools/embed_file.sh txw_default_rules_json $< > $@
 
 $(OBJ)/gen/%.o: $(BUILD)/gen/%.c
 	@mkdir -p $(dir $@)
@@ -90,11 +92,15 @@ $(COMMON_LIB): $(COMMON_OBJ)
 	@rm -f $@
 	ar rcs $@ $^
 
-# txw-<name> links services/<name>/*.o and the common library.
+# txw-<name> links services/<name>/*.o and the common library, and the
+# modules of the service named in <name>_USES (the trainer replays
+# transactions through the scorer's own modules).
+train_USES := scorer
 define service_rule
 $(1)_OBJ := $$(patsubst %.c,$$(OBJ)/%.o,$$(wildcard services/$(1)/*.c))
 $(1)_MOD := $$(filter-out %/main.o,$$($(1)_OBJ))
-$$(BIN)/$(call bin_name,$(1)): $$($(1)_OBJ) $$(COMMON_LIB)
+$$($(1)_OBJ): CFLAGS += $$(foreach u,$$($(1)_USES),-Iservices/$$(u))
+$$(BIN)/$(call bin_name,$(1)): $$($(1)_OBJ) $$(foreach u,$$($(1)_USES),$$($$(u)_MOD)) $$(COMMON_LIB)
 	@mkdir -p $$(BIN)
 	$$(CC) $$(CFLAGS) -o $$@ $$^ $$(LDLIBS)
 endef
@@ -122,8 +128,8 @@ $(BUILD)/tools/txw-%: tests/tools/%.c $(COMMON_LIB)
 	$(CC) $(CFLAGS) -o $@ $< $(COMMON_LIB) $(LDLIBS)
 
 deps:
-	@sh tests/tools/deps.sh $(DEBIAN_PACKAGES)
-	@sh tests/tools/npm_deps.sh dashboard tests/js
+	@sh tools/deps.sh $(DEBIAN_PACKAGES)
+	@sh tools/npm_deps.sh dashboard tests/js
 
 run: deps all
 	@sh deploy/local/run.sh
@@ -134,9 +140,9 @@ test: deps all $(UNIT_BIN) $(TOOLS)
 unit: all $(UNIT_BIN)
 	@TXW_SKIP_E2E=1 sh tests/run.sh $(UNIT_BIN)
 
-# The suites whose traffic runs on the wall clock, under a faked one.
+# The whole suite again under faked clocks (tests/clock.sh).
 test-clock: deps all $(UNIT_BIN) $(TOOLS)
-	@sh tests/tools/deps.sh faketime
+	@sh tools/deps.sh faketime
 	@bash tests/clock.sh $(UNIT_BIN)
 
 # Everything again with ASan and UBSan, in a build folder of its own. A
@@ -157,7 +163,7 @@ bench: deps all
 # Detection quality against labelled data, with scikit-learn's
 # IsolationForest as the reference line (Debian's python3-sklearn).
 eval: deps all
-	@sh tests/tools/deps.sh python3-sklearn
+	@sh tools/deps.sh python3-sklearn
 	@bash tests/eval/eval.sh
 
 clean:

@@ -5,5 +5,5 @@
 set -eu
 OUT=${1:?usage: sh dashboard/build.sh OUTDIR}
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
-sh "$ROOT/tests/tools/npm_deps.sh" "$ROOT/dashboard"
+sh "$ROOT/tools/npm_deps.sh" "$ROOT/dashboard"
 node "$ROOT/dashboard/build.mjs" "$OUT"

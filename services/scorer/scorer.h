@@ -39,15 +39,6 @@ typedef struct {
     const char *database_url;   //  "" for no checkpoints of account state
     int64_t checkpoint_s;
     bool migrate;
-    //  Train mode (--train-out): train.h.
-    const char *train_out;
-    const char *train_from;
-    const char *train_to;
-    const char *train_scores_out;
-    int64_t trees;
-    int64_t sample_size;
-    int64_t seed;
-    int64_t max_train_rows;
 } scorer_config_t;
 
 typedef struct _scorer_t scorer_t;

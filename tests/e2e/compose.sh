@@ -132,11 +132,13 @@ final_names = {s['name'] for s in finals}
 builder = by_name.get('builder')
 check(builder is not None, 'Dockerfile: has a builder stage')
 
-# Every service in services/ has a target; its binary is copied and run.
+# Every service in services/ has a target; its binary is copied and run
+# (an operator tool is copied into the tools image, which runs txwctl).
+OPERATOR_TOOLS = ('txwctl', 'keygen', 'train')
 def binary_of(service):
     return 'txwctl' if service == 'txwctl' else 'txw-' + service
 def target_of(service):
-    return 'tools' if service == 'txwctl' else service
+    return 'tools' if service in OPERATOR_TOOLS else service
 services = sorted(d for d in os.listdir(os.path.join(root, 'services'))
                   if os.path.isdir(os.path.join(root, 'services', d)))
 for svc in services:
@@ -145,7 +147,7 @@ for svc in services:
     e = effective(st) if st else None
     ok = (st is not None and t in final_names
           and any(c.startswith('--from=builder') and '/build/bin/' + b + ' ' in c + ' ' for c in e['copies'])
-          and e['entry'] is not None and b in e['entry'])
+          and e['entry'] is not None and (b in e['entry'] or svc in OPERATOR_TOOLS))
     check(ok, f'Dockerfile: services/{svc} has target {t} that copies and runs {b}')
 
 # Images: tagged, never latest, Debian 12 slim at the root of every stage.

@@ -21,13 +21,13 @@ GEN=(--seed 11 --count 6000 --start 2026-01-05T08:00:00Z --event-rate 50 --rate 
 KEYS=$WORK/keys ALLOWED=$WORK/allowed
 mkdir -p "$ALLOWED"
 for name in cluster producer gateway rogue; do
-    "$ROOT/build/tools/txw-keygen" $name "$KEYS" >/dev/null || { not_ok "txw-keygen $name"; exit 1; }
+    "$BIN/txw-keygen" $name "$KEYS" >/dev/null || { not_ok "txw-keygen $name"; exit 1; }
 done
 cp "$KEYS/cluster.key" "$KEYS/producer.key" "$KEYS/gateway.key" "$ALLOWED/"
 check "txw-keygen writes a public and an owner-only secret certificate" \
     test -s "$KEYS/rogue.key" -a "$(stat -c %a "$KEYS/rogue.key_secret")" = 600
 check "txw-keygen refuses to overwrite a key" \
-    bash -c "! '$ROOT/build/tools/txw-keygen' rogue '$KEYS' 2>/dev/null"
+    bash -c "! '$BIN/txw-keygen' rogue '$KEYS' 2>/dev/null"
 
 "$BIN/txw-producer" "${GEN[@]}" --csv-out "$WORK/gen.csv" --admin-port 0 >"$WORK/csv-out.log" 2>&1
 python3 "$ROOT/tests/e2e/expected.py" summary "$WORK/gen.csv" "$ROOT/tests/e2e/rates.csv" >"$WORK/summary.txt"

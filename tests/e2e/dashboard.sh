@@ -19,7 +19,7 @@ for bin in txw-query txw-gateway; do
     [ -x "$BIN/$bin" ] || { not_ok "$bin is built (make build/bin/$bin)"; exit 1; }
 done
 [ -f "$ROOT/build/dashboard/index.html" ] || { not_ok "the dashboard is built (make dashboard)"; exit 1; }
-sh "$ROOT/tests/tools/npm_deps.sh" "$ROOT/tests/js" >/dev/null
+sh "$ROOT/tools/npm_deps.sh" "$ROOT/tests/js" >/dev/null
 node "$ROOT/dashboard/test/format.test.mjs" >"$WORK/format.tap"
 check "the dashboard's formatting rules hold (dashboard/test/format.test.mjs)" test $? -eq 0
 grep '^not ok' "$WORK/format.tap"

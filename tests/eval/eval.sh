@@ -5,7 +5,7 @@
 #    about a day and a half of event time) as CSV.
 # 2. The first 60% (in event time) goes through the real pipeline, scored
 #    by the rules alone; the scorer checkpoints its account history.
-# 3. `txw-scorer --train-out` trains the Isolation Forest from the stored
+# 3. `txw-train` trains the Isolation Forest from the stored
 #    transactions of that part (labels are never read) and writes its
 #    feature matrix for the reference model.
 # 4. The scorer restarts with the model, resumes the account history, and
@@ -44,9 +44,9 @@ wait_metric ${P}93 txw_stored_transactions_total $train_rows 600 || { not_ok "tr
 stop_clean $PID_scorer
 
 # --- training ------------------------------------------------------------------
-"$BIN/txw-scorer" --train-out "$WORK/model.bin" --database-url "$DB" --train-to "$train_end" \
-    --features-out "$WORK/train-features.csv" --train-scores-out "$WORK/train-scores.tsv" \
-    --admin-port 0 2>&1 | tee "$WORK/train.log" \
+"$BIN/txw-train" --out "$WORK/model.bin" --database-url "$DB" --to "$train_end" \
+    --features-out "$WORK/train-features.csv" --scores-out "$WORK/train-scores.tsv" \
+    2>&1 | tee "$WORK/train.log" \
     | grep -E "trained|hot loop" | sed 's/^/# /'
 check "the model is trained and saved" test -s "$WORK/model.bin"
 

@@ -51,7 +51,7 @@ fuzz-build: $(FUZZ_BINS)
 
 # A fresh machine gets the compiler and the libFuzzer runtime first.
 $(FUZZ_STAMP):
-	@sh tests/tools/deps.sh clang-15 libfuzzer-15-dev
+	@sh tools/deps.sh clang-15 libfuzzer-15-dev
 	@mkdir -p $(dir $@)
 	@touch $@
 

@@ -1,8 +1,8 @@
-/*  train - the scorer's train mode: an Isolation Forest from stored history
+/*  train - an Isolation Forest for the scorer, from stored history
 
-    `txw-scorer --train-out model.bin --database-url URL` reads the stored
+    `txw-train --out model.bin --database-url URL` reads the stored
     transactions (txw.transactions, oldest first, optionally between
-    --train-from and --train-to) and replays them through a fresh account
+    --from and --to) and replays them through a fresh account
     table exactly as the scorer would, so each transaction's features are
     what the scorer saw when it arrived. It never reads fraud labels: the
     forest learns what ordinary looks like. It then fits the forest, learns
@@ -10,12 +10,12 @@
     so the model_score signal reads as "more unusual than x% of history"),
     scores the training rows again to measure the hot loop, and saves the
     model atomically. --features-out also writes the feature matrix, for a
-    reference model trained on exactly the same rows; --train-scores-out
+    reference model trained on exactly the same rows; --scores-out
     writes every training transaction's whole score (rules and the new
     model), so rules are tuned on the training part, never on test data.                       */
 
-#ifndef TXW_SCORER_TRAIN_H
-#define TXW_SCORER_TRAIN_H
+#ifndef TXW_TRAIN_H
+#define TXW_TRAIN_H
 
 #include <stdint.h>
 

@@ -1,0 +1,62 @@
+/*  txw-train - trains the scorer's Isolation Forest from stored transactions
+
+    An offline program, not a service: it reads txw.transactions, replays
+    them through the scorer's own modules (linked from services/scorer) and
+    writes a model file that txw-scorer --model loads. See train.h.          */
+
+#include "log.h"
+#include "service.h"
+#include "train.h"
+
+#include <stdio.h>
+
+int
+main (int argc, char **argv)
+{
+    train_config_t cfg;
+    const char *log_level;
+    const txw_option_t options [] = {
+        { "database-url", TXW_OPT_STRING, "",
+          "libpq connection string of the database holding txw.transactions",
+          &cfg.database_url, 0, 0 },
+        { "out", TXW_OPT_STRING, "", "model file to write (atomically)", &cfg.model_out, 0, 0 },
+        { "from", TXW_OPT_STRING, "", "first event time trained on (RFC 3339; empty: all)",
+          &cfg.from, 0, 0 },
+        { "to", TXW_OPT_STRING, "", "last event time trained on (RFC 3339; empty: all)",
+          &cfg.to, 0, 0 },
+        { "rules", TXW_OPT_STRING, "",
+          "rule file the scorer runs (empty: the compiled-in default), for --scores-out",
+          &cfg.rules_file, 0, 0 },
+        { "features-out", TXW_OPT_STRING, "",
+          "also write the feature matrix to this CSV (a reference model's input)",
+          &cfg.features_out, 0, 0 },
+        { "scores-out", TXW_OPT_STRING, "",
+          "also write each training transaction's score and reasons (rules and the new "
+          "model) to this file, for tuning rules on the training part", &cfg.scores_out, 0, 0 },
+        { "trees", TXW_OPT_INT, "100", "trees in the forest", &cfg.trees, 100, 10000 },
+        { "sample-size", TXW_OPT_INT, "256", "rows each tree is grown on",
+          &cfg.sample_size, 16, 65536 },
+        { "seed", TXW_OPT_INT, "1", "random seed (same data and seed: same model)",
+          &cfg.seed, 0, INT64_MAX },
+        { "max-rows", TXW_OPT_INT, "2000000",
+          "transactions kept for training (a uniform sample beyond)", &cfg.max_rows,
+          2, 100000000 },
+        { "max-accounts", TXW_OPT_INT, "1000000",
+          "account histories held while replaying (as the scorer's --max-accounts)",
+          &cfg.max_accounts, 1, 50000000 },
+        { "log-level", TXW_OPT_STRING, "info", "debug, info, warn or error", &log_level, 0, 0 },
+        TXW_OPTIONS_END
+    };
+    txw_service_options (options, argc, argv, "txw-train",
+        "Trains the scorer's Isolation Forest from the stored transactions: replays\n"
+        "them through the scorer's own features, fits and calibrates the forest and\n"
+        "writes a model file for txw-scorer --model. Never reads fraud labels.");
+    int level = txw_log_level_parse (log_level);
+    if (level < 0 || !*cfg.database_url || !*cfg.model_out) {
+        fprintf (stderr, "error: %s (see --help)\n", level < 0? "bad --log-level"
+                 : "--database-url and --out are required");
+        return 2;
+    }
+    txw_log_init ("train", (txw_log_level_t) level);
+    return train_run (&cfg);
+}
