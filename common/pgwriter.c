@@ -74,21 +74,6 @@ s_set_queued (txw_pgwriter_t *self)
                        (int64_t) (self->pending.rows + self->inflight_rows));
 }
 
-//  An absolute CLOCK_MONOTONIC time ms from now.
-static struct timespec
-s_deadline (int64_t ms)
-{
-    struct timespec until;
-    clock_gettime (CLOCK_MONOTONIC, &until);
-    until.tv_sec += ms / 1000;
-    until.tv_nsec += (ms % 1000) * 1000000;
-    if (until.tv_nsec >= 1000000000) {
-        until.tv_sec++;
-        until.tv_nsec -= 1000000000;
-    }
-    return until;
-}
-
 bool
 txw_pgwriter_healthy (const txw_pgwriter_t *self)
 {
@@ -109,12 +94,8 @@ txw_pgwriter_new (const char *database_url, const txw_pgwriter_config_t *config)
     txw_copybuf_init (&self->pending);
     txw_copybuf_init (&self->inflight);
     pthread_mutex_init (&self->lock, NULL);
-    pthread_condattr_t attr;
-    pthread_condattr_init (&attr);
-    pthread_condattr_setclock (&attr, CLOCK_MONOTONIC);
-    pthread_cond_init (&self->wake, &attr);
-    pthread_cond_init (&self->idle, &attr);
-    pthread_condattr_destroy (&attr);
+    pthread_cond_init (&self->wake, NULL);
+    pthread_cond_init (&self->idle, NULL);
     int rc = self->url? pthread_create (&self->thread, NULL, s_writer, self): ENOMEM;
     if (rc) {
         log_error ("%s: cannot start the writer: %s", self->cfg.name, strerror (rc));
@@ -191,12 +172,12 @@ txw_pgwriter_row_end (txw_pgwriter_t *self)
 int
 txw_pgwriter_drain (txw_pgwriter_t *self, int timeout_ms)
 {
-    struct timespec until = s_deadline (timeout_ms);
+    struct timespec until = txw_mono_deadline (timeout_ms);
     pthread_mutex_lock (&self->lock);
     self->draining++;
     pthread_cond_signal (&self->wake);
     while (self->pending.rows + self->inflight_rows > 0 && !self->stopping)
-        if (pthread_cond_timedwait (&self->idle, &self->lock, &until) == ETIMEDOUT)
+        if (txw_cond_wait_until (&self->idle, &self->lock, &until) == ETIMEDOUT)
             break;
     self->draining--;
     int rc = self->pending.rows + self->inflight_rows > 0? -1: 0;
@@ -374,8 +355,8 @@ s_writer (void *arg)
             int64_t wait_ms = wake_at - now;
             if (wait_ms > S_COMMIT_MS)
                 wait_ms = S_COMMIT_MS;      //  re-check when rows arrive
-            struct timespec until = s_deadline (wait_ms);
-            pthread_cond_timedwait (&self->wake, &self->lock, &until);
+            struct timespec until = txw_mono_deadline (wait_ms);
+            txw_cond_wait_until (&self->wake, &self->lock, &until);
             continue;
         }
         if (!self->inflight.rows && self->pending.rows)

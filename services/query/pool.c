@@ -53,12 +53,8 @@ qpool_new (const char *url, int size, int statement_timeout_ms, int wait_ms)
     self->wait_ms = wait_ms;
     snprintf (self->options, sizeof self->options,
               "-c statement_timeout=%d -c TimeZone=UTC", statement_timeout_ms);
-    pthread_condattr_t attr;
-    pthread_condattr_init (&attr);
-    pthread_condattr_setclock (&attr, CLOCK_MONOTONIC);
-    pthread_cond_init (&self->freed, &attr);
-    pthread_cond_init (&self->stop, &attr);
-    pthread_condattr_destroy (&attr);
+    pthread_cond_init (&self->freed, NULL);
+    pthread_cond_init (&self->stop, NULL);
     pthread_mutex_init (&self->lock, NULL);
     self->last_attempt_ms = -S_RETRY_MS;
     self->ready = 1;            //  until a first attempt says otherwise (logged)
@@ -99,18 +95,6 @@ s_set_ready (qpool_t *self, bool ready, const char *why)
     else
     if (!was && ready)
         log_info ("PostgreSQL reachable");
-}
-
-static void
-s_abs_deadline (struct timespec *ts, int64_t ms)
-{
-    clock_gettime (CLOCK_MONOTONIC, ts);
-    ts->tv_sec += ms / 1000;
-    ts->tv_nsec += (ms % 1000) * 1000000;
-    if (ts->tv_nsec >= 1000000000) {
-        ts->tv_sec++;
-        ts->tv_nsec -= 1000000000;
-    }
 }
 
 static const char *
@@ -161,8 +145,7 @@ s_connect (qpool_t *self, qconn_t *slot)
 qconn_t *
 qpool_checkout (qpool_t *self, qpool_error_t *err)
 {
-    struct timespec deadline;
-    s_abs_deadline (&deadline, self->wait_ms);
+    struct timespec deadline = txw_mono_deadline (self->wait_ms);
     qconn_t *slot = NULL;
     bool waited = false;
     pthread_mutex_lock (&self->lock);
@@ -176,7 +159,7 @@ qpool_checkout (qpool_t *self, qpool_error_t *err)
         if (slot)
             break;
         waited = true;
-        if (pthread_cond_timedwait (&self->freed, &self->lock, &deadline))
+        if (txw_cond_wait_until (&self->freed, &self->lock, &deadline))
             break;
     }
     if (slot)
@@ -254,9 +237,8 @@ s_monitor (void *arg)
     qpool_t *self = arg;
     pthread_mutex_lock (&self->lock);
     while (!self->stopping) {
-        struct timespec deadline;
-        s_abs_deadline (&deadline, S_PING_MS);
-        pthread_cond_timedwait (&self->stop, &self->lock, &deadline);
+        struct timespec deadline = txw_mono_deadline (S_PING_MS);
+        txw_cond_wait_until (&self->stop, &self->lock, &deadline);
         if (self->stopping)
             break;
         int64_t last_ok = __atomic_load_n (&self->last_ok_ms, __ATOMIC_RELAXED);

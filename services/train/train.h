@@ -1,7 +1,7 @@
 /*  train - an Isolation Forest for the scorer, from stored history
 
     `txw-train --out model.bin --database-url URL` reads the stored
-    transactions (txw.transactions, oldest first, optionally between
+    transactions (txw_data.transactions, oldest first, optionally between
     --from and --to) and replays them through a fresh account
     table exactly as the scorer would, so each transaction's features are
     what the scorer saw when it arrived. It never reads fraud labels: the
