@@ -18,6 +18,7 @@
 #include "log.h"
 #include "metrics.h"
 #include "pgwriter.h"
+#include "testdb.h"
 
 static const char *s_down_url = "postgresql://127.0.0.1:1/none?connect_timeout=1";
 
@@ -66,13 +67,7 @@ static void
 test_rows_reach_the_table (void **state)
 {
     (void) state;
-    const char *url = getenv ("TXW_TEST_DATABASE_URL");
-    if (!url || !*url) {
-        skip ();
-        return;
-    }
-    PGconn *conn = txw_pg_connect (url);
-    assert_non_null (conn);
+    TESTDB_OPEN (url, conn);
     assert_int_equal (txw_pg_exec (conn, "CREATE TABLE IF NOT EXISTS test_pgwriter"
                                          " (owner text, k int, v text, PRIMARY KEY (owner, k))"), 0);
     char owner [64];

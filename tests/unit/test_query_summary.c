@@ -18,6 +18,7 @@
 
 #include "api.h"
 #include "log.h"
+#include "testdb.h"
 #include "pgutil.h"
 #include "state.h"
 
@@ -137,14 +138,7 @@ static void
 test_api_and_gateway_agree (void **state)
 {
     (void) state;
-    const char *url = getenv ("TXW_TEST_DATABASE_URL");
-    if (!url || !*url) {
-        skip ();
-        return;
-    }
-    assert_true (txw_pg_migrate_url (url) >= 0);
-    PGconn *conn = txw_pg_connect (url);
-    assert_non_null (conn);
+    TESTDB_OPEN (url, conn);
     s_store (conn);
     PQfinish (conn);
 

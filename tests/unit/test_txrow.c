@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "log.h"
+#include "testdb.h"
 #include "reasons.h"
 #include "txrow.h"
 
@@ -49,14 +50,7 @@ static void
 test_round_trip (void **state)
 {
     (void) state;
-    const char *url = getenv ("TXW_TEST_DATABASE_URL");
-    if (!url || !*url) {
-        skip ();
-        return;
-    }
-    assert_true (txw_pg_migrate_url (url) >= 0);
-    PGconn *conn = txw_pg_connect (url);
-    assert_non_null (conn);
+    TESTDB_OPEN (url, conn);
     assert_int_equal (txw_pg_exec (conn, "SELECT txw_data.ensure_partition('2026-01-05')"), 0);
     assert_int_equal (txw_pg_exec (conn, "DELETE FROM txw_data.transactions WHERE tx_id LIKE 'txrow-%'"), 0);
     int64_t ts = 1767614400000LL;

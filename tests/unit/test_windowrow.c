@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "log.h"
+#include "testdb.h"
 #include "windowrow.h"
 
 static txw_window_t
@@ -43,14 +44,7 @@ static void
 test_round_trip (void **state)
 {
     (void) state;
-    const char *url = getenv ("TXW_TEST_DATABASE_URL");
-    if (!url || !*url) {
-        skip ();
-        return;
-    }
-    assert_true (txw_pg_migrate_url (url) >= 0);
-    PGconn *conn = txw_pg_connect (url);
-    assert_non_null (conn);
+    TESTDB_OPEN (url, conn);
     const txw_windowrow_sql_t *sql = txw_windowrow_sql ();
     assert_non_null (strstr (sql->columns, "approved_amount_minor_sum"));
     assert_int_equal (txw_pg_exec (conn, "DELETE FROM txw_data.windows WHERE key LIKE 'wr-%'"), 0);
