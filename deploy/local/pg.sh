@@ -37,10 +37,21 @@ start)
             || { echo "initdb failed, see $DIR/initdb.log" >&2; exit 1; }
     fi
     if ! as_owner "$PGBIN/pg_ctl -D '$DIR/data' status" >/dev/null 2>&1; then
-        as_owner "$PGBIN/pg_ctl -D '$DIR/data' -l '$DIR/server.log' -w -t 60 start \
+        # The ports lie in Linux's ephemeral range, so another process's
+        # client socket may hold one for a moment: that start is retried.
+        tries=1
+        until as_owner "$PGBIN/pg_ctl -D '$DIR/data' -l '$DIR/server.log' -w -t 60 start \
             -o \"-p $PORT -c listen_addresses=127.0.0.1 -c unix_socket_directories='' \
-                 -c shared_buffers=256MB -c max_wal_size=2GB -c max_connections=200\"" >/dev/null \
-            || { echo "PostgreSQL did not start, see $DIR/server.log" >&2; exit 1; }
+                 -c shared_buffers=256MB -c max_wal_size=2GB -c max_connections=200\"" >/dev/null
+        do
+            if [ "$tries" -ge 5 ] || ! tail -5 "$DIR/server.log" | grep -q "Address already in use"; then
+                echo "PostgreSQL did not start, see $DIR/server.log" >&2
+                exit 1
+            fi
+            echo "note: port $PORT is busy; starting PostgreSQL again in 2 s" >&2
+            tries=$((tries + 1))
+            sleep 2
+        done
     fi
     psql "postgresql://txw@127.0.0.1:$PORT/postgres" -qAtc \
         "SELECT 1 FROM pg_database WHERE datname = 'txwatch'" | grep -q 1 \
