@@ -29,6 +29,13 @@ next_at() {
     done
 }
 
+# One libfaketime shared state for every process, root's and the postgres
+# user's alike (tests/tools/faketime_shm.c says why).
+shm_tool=$root/build/tools/txw-faketime_shm
+shm_name=txwatch_clock_$$
+shared=$("$shm_tool" create "$shm_name") || { echo "$shm_tool failed"; echo "0 passed, 1 failed"; exit 1; }
+trap '"$shm_tool" remove "$shm_name"' EXIT
+
 total_passed=0
 total_failed=0
 for spec in "1 03:00 Monday" "6 14:00 Saturday"; do
@@ -38,7 +45,7 @@ for spec in "1 03:00 Monday" "6 14:00 Saturday"; do
     echo "==== faked clock: $(date -u -d "@$at" '+%F %H:%M UTC') ($name), offset ${offset} s"
     out=$root/build/test-logs/clock-$name.log
     mkdir -p "$(dirname "$out")"
-    LD_PRELOAD=$lib FAKETIME="+$offset" FAKETIME_DONT_FAKE_MONOTONIC=1 \
+    LD_PRELOAD=$lib FAKETIME="+$offset" FAKETIME_DONT_FAKE_MONOTONIC=1 FAKETIME_SHARED=$shared \
         TXW_TEST_LOG_DIR=build/test-logs/clock-$name sh "$root/tests/run.sh" "$@" | tee "$out"
     read -r p _ f _ < <(grep -E '^[0-9]+ passed, [0-9]+ failed' "$out" | tail -1)
     total_passed=$((total_passed + ${p:-0}))
