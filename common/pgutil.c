@@ -98,6 +98,35 @@ txw_pg_int (const PGresult *res, int row, const char *name)
     return strtoll (txw_pg_text (res, row, name), NULL, 10);
 }
 
+void
+txw_pg_column_lists (const char *const *names, const char *const *kinds, int count,
+                     char *columns, size_t columns_size, char *select, size_t select_size)
+{
+    size_t c_len = 0, s_len = 0;
+    columns [0] = select [0] = 0;
+    for (int c = 0; c < count && c_len < columns_size && s_len < select_size; c++) {
+        const char *sep = c? ", ": "";
+        c_len += (size_t) snprintf (columns + c_len, columns_size - c_len, "%s%s", sep, names [c]);
+        if (strcmp (kinds [c], "TIME") == 0)
+            s_len += (size_t) snprintf (select + s_len, select_size - s_len,
+                                        "%s(extract(epoch FROM %s) * 1000)::bigint AS %s",
+                                        sep, names [c], names [c]);
+        else
+            s_len += (size_t) snprintf (select + s_len, select_size - s_len, "%s%s",
+                                        sep, names [c]);
+    }
+}
+
+int
+txw_pg_columns (const PGresult *res, const char *const *names, int count, int *index)
+{
+    int rc = 0;
+    for (int c = 0; c < count; c++)
+        if ((index [c] = PQfnumber (res, names [c])) < 0)
+            rc = -1;
+    return rc;
+}
+
 int
 txw_pg_migrate (PGconn *conn)
 {

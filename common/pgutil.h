@@ -53,6 +53,17 @@ bool txw_pg_null (const PGresult *res, int row, const char *name);
 const char *txw_pg_text (const PGresult *res, int row, const char *name);
 int64_t txw_pg_int (const PGresult *res, int row, const char *name);
 
+//  For a row module's column table (names, and kinds where "TIME" marks a
+//  timestamptz column): writes the column list "a, b, ..." into columns
+//  and the select list into select, where a time column reads as epoch
+//  milliseconds under its own name. Both are always terminated.
+void txw_pg_column_lists (const char *const *names, const char *const *kinds, int count,
+                          char *columns, size_t columns_size, char *select, size_t select_size);
+
+//  Looks up count columns by name in res into index. Returns 0, or -1 if
+//  one is missing (its index is -1).
+int txw_pg_columns (const PGresult *res, const char *const *names, int count, int *index);
+
 typedef struct {
     char *data;
     size_t len;

@@ -14,20 +14,10 @@ static const char *const s_names [TXW_TX_COLUMN_COUNT] = {
     TXW_TX_COLUMNS (S_NAME)
 #undef S_NAME
 };
-//  Which columns are times (selected as epoch milliseconds).
-#define S_IS_TIME_TEXT      false
-#define S_IS_TIME_OPTTEXT   false
-#define S_IS_TIME_TIME      true
-#define S_IS_TIME_INT       false
-#define S_IS_TIME_CHANNEL   false
-#define S_IS_TIME_STATUS    false
-#define S_IS_TIME_SCORE     false
-#define S_IS_TIME_REASONS   false
-#define S_IS_TIME_SHARD     false
-static const bool s_is_time [TXW_TX_COLUMN_COUNT] = {
-#define S_TIME(column, kind, member) S_IS_TIME_##kind,
-    TXW_TX_COLUMNS (S_TIME)
-#undef S_TIME
+static const char *const s_kinds [TXW_TX_COLUMN_COUNT] = {
+#define S_KIND(column, kind, member) #kind,
+    TXW_TX_COLUMNS (S_KIND)
+#undef S_KIND
 };
 
 static char s_columns [512], s_select [1024];
@@ -37,19 +27,8 @@ static pthread_once_t s_once = PTHREAD_ONCE_INIT;
 static void
 s_build (void)
 {
-    size_t c_len = 0, s_len = 0;
-    for (int c = 0; c < TXW_TX_COLUMN_COUNT; c++) {
-        const char *sep = c? ", ": "";
-        c_len += (size_t) snprintf (s_columns + c_len, sizeof s_columns - c_len, "%s%s",
-                                    sep, s_names [c]);
-        if (s_is_time [c])
-            s_len += (size_t) snprintf (s_select + s_len, sizeof s_select - s_len,
-                                        "%s(extract(epoch FROM %s) * 1000)::bigint AS %s",
-                                        sep, s_names [c], s_names [c]);
-        else
-            s_len += (size_t) snprintf (s_select + s_len, sizeof s_select - s_len, "%s%s",
-                                        sep, s_names [c]);
-    }
+    txw_pg_column_lists (s_names, s_kinds, TXW_TX_COLUMN_COUNT, s_columns, sizeof s_columns,
+                         s_select, sizeof s_select);
 }
 
 const txw_txrow_sql_t *
@@ -117,19 +96,18 @@ txw_txrow_copy (txw_copybuf_t *b, const txw_tx_t *tx, uint32_t shard)
     txw_copybuf_end_row (b);
 }
 
-void
+int
 txw_txrow_columns (const PGresult *res, txw_txrow_cols_t *cols)
 {
-    for (int c = 0; c < TXW_TX_COLUMN_COUNT; c++)
-        cols->index [c] = PQfnumber (res, s_names [c]);
+    cols->complete = txw_pg_columns (res, s_names, TXW_TX_COLUMN_COUNT, cols->index) == 0;
+    return cols->complete? 0: -1;
 }
 
 int
 txw_txrow_decode (const PGresult *res, int row, const txw_txrow_cols_t *cols, txw_tx_t *tx)
 {
-    for (int c = 0; c < TXW_TX_COLUMN_COUNT; c++)
-        if (cols->index [c] < 0)
-            return -1;
+    if (!cols->complete)
+        return -1;
     memset (tx, 0, sizeof *tx);
 #define S_VALUE(column) PQgetvalue (res, row, cols->index [TXW_TX_COL_##column])
 #define S_DECODE_TEXT(column, member) \

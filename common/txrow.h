@@ -59,11 +59,13 @@ void txw_txrow_copy_reasons (txw_copybuf_t *buf, uint32_t reasons);
 //  Appends tx, written by aggregator shard, as one COPY row.
 void txw_txrow_copy (txw_copybuf_t *buf, const txw_tx_t *tx, uint32_t shard);
 
-//  Where each column is in a result selected with select; -1 if missing.
+//  Where each column is in a result selected with select. Returns 0, or
+//  -1 if a column is missing (decode then refuses every row).
 typedef struct {
     int index [TXW_TX_COLUMN_COUNT];
+    bool complete;
 } txw_txrow_cols_t;
-void txw_txrow_columns (const PGresult *res, txw_txrow_cols_t *cols);
+int txw_txrow_columns (const PGresult *res, txw_txrow_cols_t *cols);
 
 //  Decodes one row into tx (scored, hour and weekday derived). Returns 0,
 //  or -1 if a column is missing.

@@ -3,7 +3,6 @@
 #include "windowrow.h"
 
 #include <pthread.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,46 +21,31 @@ s_is_key (int col)
         || col == TXW_WINDOW_COL_window_start || col == TXW_WINDOW_COL_shard;
 }
 
+static const char *const s_kinds [TXW_WINDOW_COLUMN_COUNT] = {
+#define S_KIND(column, member, kind) #kind,
+    TXW_WINDOW_COLUMNS (S_KIND)
+#undef S_KIND
+};
+
 static char s_columns [1024], s_select [2048], s_upsert [4096];
 static txw_windowrow_sql_t s_sql = { s_columns, s_select, s_upsert };
 static pthread_once_t s_once = PTHREAD_ONCE_INIT;
 
-//  Appends printf output to buf (size bytes, always terminated).
-static void __attribute__ ((format (printf, 3, 4)))
-s_append (char *buf, size_t size, const char *fmt, ...)
-{
-    size_t len = strlen (buf);
-    va_list args;
-    va_start (args, fmt);
-    vsnprintf (buf + len, size - len, fmt, args);
-    va_end (args);
-}
-
 static void
 s_build (void)
 {
-    static const char *const kinds [TXW_WINDOW_COLUMN_COUNT] = {
-#define S_KIND(column, member, kind) #kind,
-        TXW_WINDOW_COLUMNS (S_KIND)
-#undef S_KIND
-    };
-    for (int c = 0; c < TXW_WINDOW_COLUMN_COUNT; c++) {
-        const char *sep = c? ", ": "";
-        s_append (s_columns, sizeof s_columns, "%s%s", sep, s_names [c]);
-        if (strcmp (kinds [c], "TIME") == 0)
-            s_append (s_select, sizeof s_select, "%s(extract(epoch FROM %s) * 1000)::bigint AS %s",
-                      sep, s_names [c], s_names [c]);
-        else
-            s_append (s_select, sizeof s_select, "%s%s", sep, s_names [c]);
-    }
-    snprintf (s_upsert, sizeof s_upsert,
-              "INSERT INTO txw_data.windows (%s) SELECT %s FROM stage_windows"
-              " ON CONFLICT (dimension, key, window_start, shard) DO UPDATE SET ",
-              s_columns, s_columns);
-    for (int c = 0; c < TXW_WINDOW_COLUMN_COUNT; c++)
+    txw_pg_column_lists (s_names, s_kinds, TXW_WINDOW_COLUMN_COUNT, s_columns, sizeof s_columns,
+                         s_select, sizeof s_select);
+    size_t len = (size_t) snprintf (s_upsert, sizeof s_upsert,
+        "INSERT INTO txw_data.windows (%s) SELECT %s FROM stage_windows"
+        " ON CONFLICT (dimension, key, window_start, shard) DO UPDATE SET ",
+        s_columns, s_columns);
+    for (int c = 0; c < TXW_WINDOW_COLUMN_COUNT && len < sizeof s_upsert; c++)
         if (!s_is_key (c))
-            s_append (s_upsert, sizeof s_upsert, "%s = excluded.%s, ", s_names [c], s_names [c]);
-    s_append (s_upsert, sizeof s_upsert, "updated_at = now()");
+            len += (size_t) snprintf (s_upsert + len, sizeof s_upsert - len,
+                                      "%s = excluded.%s, ", s_names [c], s_names [c]);
+    if (len < sizeof s_upsert)
+        snprintf (s_upsert + len, sizeof s_upsert - len, "updated_at = now()");
 }
 
 const txw_windowrow_sql_t *
@@ -94,20 +78,19 @@ txw_windowrow_copy (txw_copybuf_t *b, const txw_window_t *w)
     txw_copybuf_end_row (b);
 }
 
-void
+int
 txw_windowrow_columns (const PGresult *res, txw_windowrow_cols_t *cols)
 {
-    for (int c = 0; c < TXW_WINDOW_COLUMN_COUNT; c++)
-        cols->index [c] = PQfnumber (res, s_names [c]);
+    cols->complete = txw_pg_columns (res, s_names, TXW_WINDOW_COLUMN_COUNT, cols->index) == 0;
+    return cols->complete? 0: -1;
 }
 
 int
 txw_windowrow_decode (const PGresult *res, int row, const txw_windowrow_cols_t *cols,
                       txw_window_t *out)
 {
-    for (int c = 0; c < TXW_WINDOW_COLUMN_COUNT; c++)
-        if (cols->index [c] < 0)
-            return -1;
+    if (!cols->complete)
+        return -1;
     memset (out, 0, sizeof *out);
 #define S_VALUE(column) PQgetvalue (res, row, cols->index [TXW_WINDOW_COL_##column])
 #define S_DECODE_TEXT(column, member) \

@@ -53,14 +53,16 @@ const txw_windowrow_sql_t *txw_windowrow_sql (void);
 //  Appends w as one COPY row in the order of columns.
 void txw_windowrow_copy (txw_copybuf_t *buf, const txw_window_t *w);
 
-//  Where each column is in a result selected with select; -1 if missing.
+//  Where each column is in a result selected with select. Returns 0, or
+//  -1 if a column is missing (decode then refuses every row).
 typedef struct {
     int index [TXW_WINDOW_COLUMN_COUNT];
+    bool complete;
 } txw_windowrow_cols_t;
-void txw_windowrow_columns (const PGresult *res, txw_windowrow_cols_t *cols);
+int txw_windowrow_columns (const PGresult *res, txw_windowrow_cols_t *cols);
 
-//  Decodes one row. Returns 0, or -1 if a column is missing (logged once by
-//  the caller's check of txw_windowrow_columns' result).
+//  Decodes one row. Returns 0, or -1 if a column is missing (the caller
+//  reports that once, from txw_windowrow_columns).
 int txw_windowrow_decode (const PGresult *res, int row, const txw_windowrow_cols_t *cols,
                           txw_window_t *out);
 

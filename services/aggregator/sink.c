@@ -265,7 +265,11 @@ sink_start (sink_t *self, bool migrate, windows_t *windows,
         return -1;
     }
     txw_windowrow_cols_t cols;
-    txw_windowrow_columns (res, &cols);
+    if (txw_windowrow_columns (res, &cols)) {
+        log_error ("cannot read windows: a column of txw_data.windows is missing");
+        PQclear (res);
+        return -1;
+    }
     for (int i = 0; i < PQntuples (res); i++) {
         txw_window_t row;
         if (txw_windowrow_decode (res, i, &cols, &row) == 0)

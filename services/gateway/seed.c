@@ -79,7 +79,11 @@ s_windows (gw_state_t *state, PGconn *conn, int64_t now_ms)
         return -1;
     }
     txw_windowrow_cols_t cols;
-    txw_windowrow_columns (res, &cols);
+    if (txw_windowrow_columns (res, &cols)) {
+        log_error ("cannot read txw_data.windows: a column is missing");
+        PQclear (res);
+        return -1;
+    }
     int stored = 0;
     for (int i = 0; i < PQntuples (res); i++) {
         txw_window_t row;

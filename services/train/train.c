@@ -93,8 +93,11 @@ s_replay (s_trainer_t *t, PGconn *conn, s_visit_fn *fn, void *arg)
         }
         int n = ok? PQntuples (res): 0;
         txw_txrow_cols_t cols;
-        if (n)
-            txw_txrow_columns (res, &cols);
+        if (n && txw_txrow_columns (res, &cols)) {
+            log_error ("cannot read the stored transactions: a column is missing");
+            ok = false;
+            n = 0;
+        }
         for (int i = 0; i < n; i++) {
             txw_tx_t tx;
             if (txw_txrow_decode (res, i, &cols, &tx) == 0)

@@ -73,7 +73,7 @@ test_round_trip (void **state)
     assert_int_equal (PQresultStatus (res), PGRES_TUPLES_OK);
     assert_int_equal (PQntuples (res), 2);
     txw_txrow_cols_t cols;
-    txw_txrow_columns (res, &cols);
+    assert_int_equal (txw_txrow_columns (res, &cols), 0);
     for (int i = 0; i < 2; i++) {
         txw_tx_t back;
         assert_int_equal (txw_txrow_decode (res, i, &cols, &back), 0);
