@@ -25,7 +25,7 @@ count_cmocka() {
 # Unit tests of database code get a private PostgreSQL of their own.
 test_pg_started=0
 if [ -z "${TXW_TEST_DATABASE_URL:-}" ]; then
-    if TXW_TEST_DATABASE_URL=$(TXW_PG_DIR=build/test-pg TXW_PG_PORT=54340 sh deploy/local/pg.sh start); then
+    if TXW_TEST_DATABASE_URL=$(TXW_PG_DIR=build/test-pg TXW_PG_PORT=25340 sh deploy/local/pg.sh start); then
         export TXW_TEST_DATABASE_URL
         test_pg_started=1
     else
@@ -51,7 +51,7 @@ for bin in "$@"; do
 done
 
 if [ "$test_pg_started" -eq 1 ]; then
-    TXW_PG_DIR=build/test-pg TXW_PG_PORT=54340 sh deploy/local/pg.sh stop
+    TXW_PG_DIR=build/test-pg TXW_PG_PORT=25340 sh deploy/local/pg.sh stop
 fi
 
 if [ "${TXW_SKIP_E2E:-0}" != 1 ]; then

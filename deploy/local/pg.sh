@@ -3,13 +3,13 @@
 #
 # Usage: pg.sh start|stop|url
 #   TXW_PG_DIR   data folder (default: var/pg under the current directory)
-#   TXW_PG_PORT  TCP port on 127.0.0.1 (default: 54329, not PostgreSQL's 5432)
+#   TXW_PG_PORT  TCP port on 127.0.0.1 (default: 25329, not PostgreSQL's 5432)
 # initdb and pg_ctl refuse to run as root, so as root they run as the
 # 'postgres' system user that Debian's package creates.
 set -eu
 PGBIN=/usr/lib/postgresql/15/bin
 DIR=$(mkdir -p "${TXW_PG_DIR:-var/pg}" && cd "${TXW_PG_DIR:-var/pg}" && pwd)
-PORT=${TXW_PG_PORT:-54329}
+PORT=${TXW_PG_PORT:-25329}
 URL="postgresql://txw@127.0.0.1:$PORT/txwatch"
 
 # As root, the server runs as 'postgres', which must be able to reach the
@@ -37,8 +37,9 @@ start)
             || { echo "initdb failed, see $DIR/initdb.log" >&2; exit 1; }
     fi
     if ! as_owner "$PGBIN/pg_ctl -D '$DIR/data' status" >/dev/null 2>&1; then
-        # The ports lie in Linux's ephemeral range, so another process's
-        # client socket may hold one for a moment: that start is retried.
+        # The project's ports lie below Linux's ephemeral range (32768 and
+        # up), so no client socket takes one; a port still held for a moment
+        # (a server of an earlier run shutting down) is retried.
         tries=1
         until as_owner "$PGBIN/pg_ctl -D '$DIR/data' -l '$DIR/server.log' -w -t 60 start \
             -o \"-p $PORT -c listen_addresses=127.0.0.1 -c unix_socket_directories='' \

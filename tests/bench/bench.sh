@@ -15,7 +15,7 @@ source "$(dirname "$0")/../e2e/lib.sh"
 
 COUNT=${BENCH_COUNT:-2000000}
 RATE=${BENCH_RATE:-50000}
-pg_start 54350
+pg_start 25350
 P=175
 
 run_pipeline() {   # store-mode

@@ -20,7 +20,7 @@ SECONDS_RUN=${QUERY_BENCH_SECONDS:-20}
 CONNECTIONS=10
 DELAY_MS=$(( CONNECTIONS * 1000 / RATE ))
 P=185
-pg_start 54351
+pg_start 25351
 
 start aggregator ${P}93 "$BIN/txw-aggregator" --database-url "$DB" --migrate=true \
     --bind tcp://127.0.0.1:${P}21 --publish tcp://127.0.0.1:${P}22 --admin-port ${P}93

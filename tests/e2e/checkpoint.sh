@@ -9,7 +9,7 @@
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 source "$(dirname "$0")/lib.sh"
 
-pg_start 54352
+pg_start 25352
 P=188
 SCORER_ARGS=(--database-url "$DB" --checkpoint-s 1)
 start_pipeline $P

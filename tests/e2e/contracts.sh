@@ -82,7 +82,7 @@ redocly_catches "an operation without a success response" operation-2xx-response
     '/^  \/api\/v1\/branches\/performance:/,/^  \/api/{/^        .200.:/,/schema:/d}'
 
 # ===================================================================== promtool
-pg_start 54355
+pg_start 25355
 mkdir -p "$WORK/www" && echo '<!doctype html><title>contracts</title>' >"$WORK/www/index.html"
 python3 "$ROOT/tests/tools/webhook_receiver.py" --port ${P}81 --out "$WORK/hooks.jsonl" \
     >"$WORK/receiver.log" 2>&1 &

@@ -13,7 +13,7 @@
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 source "$(dirname "$0")/lib.sh"
 
-pg_start 54354
+pg_start 25354
 P=184   # port prefix for this suite
 GEN=(--seed 11 --count 6000 --start 2026-01-05T08:00:00Z --event-rate 50 --rate 0
      --accounts 800 --fraud-rate 0.03 --invalid-rate 0.01)

@@ -24,7 +24,7 @@ node "$ROOT/dashboard/test/format.test.mjs" >"$WORK/format.tap"
 check "the dashboard's formatting rules hold (dashboard/test/format.test.mjs)" test $? -eq 0
 grep '^not ok' "$WORK/format.tap"
 
-pg_start 54346
+pg_start 25346
 start_pipeline $P
 "$BIN/txw-producer" --validator-endpoints tcp://127.0.0.1:${P}01 --admin-port 0 --seed 23 \
     --shape flat --rate 150 --duration 600 --accounts 1500 --fraud-rate 0.06 --invalid-rate 0.01 \

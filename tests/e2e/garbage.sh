@@ -8,7 +8,7 @@
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 source "$(dirname "$0")/lib.sh"
 
-pg_start 54342
+pg_start 25342
 P=174
 start_pipeline $P
 

@@ -20,7 +20,7 @@ INJECT=$ROOT/build/tools/txw-pubinject
 mkdir -p "$WORK/www" && echo '<!doctype html><title>txwatch</title>' >"$WORK/www/index.html"
 check "txw-pubinject is built (make build/tools/txw-pubinject)" test -x "$INJECT"
 
-pg_start 54345
+pg_start 25345
 start_pipeline $P
 "$BIN/txw-producer" --validator-endpoints tcp://127.0.0.1:${P}01 --admin-port 0 --seed 11 \
     --shape flat --rate 300 --duration 120 --accounts 2000 --fraud-rate 0.05 --invalid-rate 0.01 \

@@ -28,7 +28,7 @@ fi
 
 BRIDGE=txwbr0
 NET=10.77.0
-PGPORT=54357
+PGPORT=25357
 PGBIN=/usr/lib/postgresql/15/bin
 PGDIR=/var/tmp/txw-netns-pg
 # role name -> last octet of its address

@@ -49,7 +49,7 @@ print(" ".join(f"{k}:{v}" for k, v in sorted(c.items())))' "$1"
 }
 delivered() { metric $N_ADMIN 'txw_webhook_deliveries_total{result="'"$1"'"}'; }
 
-pg_start 54347
+pg_start 25347
 start_pipeline $P --window-s 2 --lateness-s 1 --health-min-tx 10
 
 receiver good ${P}81

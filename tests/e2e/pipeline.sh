@@ -11,7 +11,7 @@
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 source "$(dirname "$0")/lib.sh"
 
-pg_start 54341
+pg_start 25341
 P=173   # port prefix for this suite
 GEN=(--seed 7 --count 30000 --start 2026-01-05T08:00:00Z --event-rate 50 --rate 0
      --accounts 3000 --fraud-rate 0.02 --invalid-rate 0.01 --late-rate 0.005

@@ -16,7 +16,7 @@ source "$ROOT/tests/e2e/query_data.bash"
 
 P=178   # port prefix: API ${P}80 (and ${P}81 without cache), admin ${P}94/${P}95
 API=http://127.0.0.1:${P}80
-pg_start 54344
+pg_start 25344
 
 # --- schema, by the aggregator's own migrations; then the data ------------------
 start aggregator ${P}93 "$BIN/txw-aggregator" --database-url "$DB" --migrate=true \
@@ -365,7 +365,7 @@ for i in $(seq 30); do
     sleep 0.2
 done
 check "/readyz says 503 while PostgreSQL is down" test $ready_down = 1
-pg_start 54344
+pg_start 25344
 back=0
 for i in $(seq 50); do
     req GET - "/api/v1/stats/realtime?minutes=11"

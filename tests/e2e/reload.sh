@@ -9,7 +9,7 @@
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 source "$(dirname "$0")/lib.sh"
 
-pg_start 54349
+pg_start 25349
 P=187
 RULES=$WORK/rules.json
 

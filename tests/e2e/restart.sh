@@ -13,7 +13,7 @@
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 source "$(dirname "$0")/lib.sh"
 
-pg_start 54343
+pg_start 25343
 P=177
 RATES=$ROOT/tests/e2e/rates.csv
 AGG=("$BIN/txw-aggregator" --database-url "$DB" --bind "tcp://127.0.0.1:${P}21"

@@ -30,7 +30,7 @@ err_has() { grep -q -- "$2" "$WORK/$1.err"; }         # NAME REGEX: in stderr
 rows() { tail -n +2 "$WORK/$1.out" | wc -l; }         # table rows below the header
 both() { eval "$1" && eval "$2"; }                    # two conditions, as strings
 
-pg_start 54348
+pg_start 25348
 start aggregator ${P}93 "$BIN/txw-aggregator" --database-url "$DB" --migrate=true \
     --bind tcp://127.0.0.1:${P}21 --publish tcp://127.0.0.1:${P}22 --admin-port ${P}93
 # shellcheck disable=SC2154 # PID_<name> is set by start() in lib.sh (eval)

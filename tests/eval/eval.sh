@@ -22,7 +22,7 @@ source "$(dirname "$0")/../e2e/lib.sh"
 
 COUNT=${EVAL_COUNT:-300000}
 THRESHOLD=80
-pg_start 54353
+pg_start 25353
 P=189
 
 "$BIN/txw-producer" --seed 42 --count "$COUNT" --rate 0 --start 2026-01-05T00:00:00Z --event-rate 2.5 \
