@@ -121,7 +121,7 @@ $(BUILD)/tests/test_%: tests/unit/test_%.c $(COMMON_LIB) \
 	    $(foreach s,$(call test_services,$*),$($(s)_MOD)) $(COMMON_LIB) $(LDLIBS) -lcmocka
 
 # The forest benchmark compiles the scorer's module in (see its header).
-$(BUILD)/tools/txw-iforest_bench: services/scorer/iforest.c services/scorer/iforest.h
+$(BUILD)/tools/txw-iforest_bench: $(wildcard services/scorer/iforest*.[ch])
 
 $(BUILD)/tools/txw-%: tests/tools/%.c $(COMMON_LIB)
 	@mkdir -p $(dir $@)

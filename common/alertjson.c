@@ -1,79 +1,13 @@
 /*  alertjson - the alert object of proto/SERVING.md from a published alert  */
 
 #include "alertjson.h"
+#include "json.h"
 #include "pii.h"
-#include "reasons.h"
-#include "rfc3339.h"
 
 #include <inttypes.h>
 #include <stdbool.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
-
-//  Length of the valid UTF-8 sequence at p (at most left bytes), or 0.
-static size_t
-s_utf8_len (const unsigned char *p, size_t left)
-{
-    size_t n = p [0] < 0x80? 1: (p [0] >> 5) == 6? 2: (p [0] >> 4) == 14? 3:
-               (p [0] >> 3) == 30? 4: 0;
-    if (n == 0 || n > left)
-        return 0;
-    for (size_t i = 1; i < n; i++)
-        if ((p [i] & 0xc0) != 0x80)
-            return 0;
-    return n;
-}
-
-json_t *
-txw_json_string (const char *s)
-{
-    json_t *j = json_string (s);
-    if (j)
-        return j;
-    size_t len = strlen (s);
-    char *clean = malloc (len + 1);
-    if (!clean)
-        return json_string ("");
-    const unsigned char *p = (const unsigned char *) s;
-    for (size_t i = 0; i < len;) {
-        size_t n = s_utf8_len (p + i, len - i);
-        if (n == 0) {
-            clean [i++] = '?';
-            continue;
-        }
-        memcpy (clean + i, p + i, n);
-        i += n;
-    }
-    clean [len] = 0;
-    j = json_string (clean);
-    free (clean);
-    return j? j: json_string ("");
-}
-
-json_t *
-txw_json_text_or_null (const char *s)
-{
-    return *s? txw_json_string (s): json_null ();
-}
-
-json_t *
-txw_json_time (int64_t ms)
-{
-    char text [RFC3339_SIZE];
-    rfc3339_format (text, sizeof text, ms);
-    return json_string (text);
-}
-
-json_t *
-txw_json_reasons (uint32_t reasons)
-{
-    json_t *array = json_array ();
-    for (int bit = 0; bit < TXW_REASON_COUNT && array; bit++)
-        if (reasons & (1u << bit))
-            json_array_append_new (array, json_string (txw_reason_name (bit)));
-    return array;
-}
 
 void
 txw_alert_key (const txw_alert_t *alert, char *out, size_t size)

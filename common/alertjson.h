@@ -3,8 +3,8 @@
     The push gateway and the webhook notifier both send live alerts as the
     alert object of the REST API, and the aggregator stores each alert under
     the same stable key the API and acknowledgements use. This module is the
-    one place that key and that object are made, with the small JSON
-    converters they need (also used for the gateway's other messages).       */
+    one place that key and that object are made; its fields are converted
+    by json.h, as the gateway's other messages are.                          */
 
 #ifndef TXW_ALERTJSON_H
 #define TXW_ALERTJSON_H
@@ -13,7 +13,6 @@
 
 #include <jansson.h>
 #include <stddef.h>
-#include <stdint.h>
 
 //  Enough for any key txw_alert_key writes, with its terminator.
 #define TXW_ALERT_KEY_MAX (TXW_ID_MAX + TXW_NAME_MAX * 2 + 32)
@@ -28,18 +27,5 @@ void txw_alert_key (const txw_alert_t *alert, char *out, size_t size);
 //  arrive masked; masking again changes nothing). New reference, or NULL
 //  if memory ran out.
 json_t *txw_alert_json (const txw_alert_t *alert);
-
-//  A JSON string of s; bytes that are not valid UTF-8 (a publisher we do not
-//  control) become '?'. New reference.
-json_t *txw_json_string (const char *s);
-
-//  txw_json_string (s), or null when s is empty (a field the record lacks).
-json_t *txw_json_text_or_null (const char *s);
-
-//  A time as RFC 3339 text with milliseconds, UTC. New reference.
-json_t *txw_json_time (int64_t ms);
-
-//  The names of the reason codes set in reasons, lowest bit first.
-json_t *txw_json_reasons (uint32_t reasons);
 
 #endif

@@ -14,7 +14,7 @@ static const char *s_types [] = { "none", "raw_tx", "tx", "scored_tx", "reject",
                                   "alert", "window", "heartbeat" };
 
 const char *txw_raw_field_names [TXW_RAW_FIELDS] = {
-#define S_NAME(NAME, member, kind, required, pii) [TXW_RAW_##NAME] = #member,
+#define S_NAME(NAME, member, wire, kind, required, pii) [TXW_RAW_##NAME] = #member,
     TXW_RAW_TX_FIELDS (S_NAME)
 #undef S_NAME
     [TXW_RAW_ORIGIN_US] = "origin_us",
@@ -22,10 +22,27 @@ const char *txw_raw_field_names [TXW_RAW_FIELDS] = {
 };
 
 const size_t txw_raw_text_offsets [TXW_RAW_TEXT_FIELDS] = {
-#define S_OFFSET(NAME, member, kind, required, pii) offsetof (txw_raw_tx_t, member),
+#define S_OFFSET(NAME, member, wire, kind, required, pii) offsetof (txw_raw_tx_t, member),
     TXW_RAW_TX_FIELDS (S_OFFSET)
 #undef S_OFFSET
 };
+
+const int txw_raw_field_at_wire [TXW_RAW_FIELDS] = {
+#define S_AT_WIRE(NAME, member, wire, kind, required, pii) [wire] = TXW_RAW_##NAME,
+    TXW_RAW_TX_FIELDS (S_AT_WIRE)
+#undef S_AT_WIRE
+    [TXW_RAW_WIRE_ORIGIN_US] = TXW_RAW_ORIGIN_US,
+    [TXW_RAW_WIRE_LINE_NO] = TXW_RAW_LINE_NO
+};
+
+//  Every wire position holds exactly one field: the positions of the table
+//  and the two integers are distinct and below TXW_RAW_FIELDS. (A gap or a
+//  position used twice would leave a zero, which is TX_ID's index, twice.)
+#define S_WIRE_SUM(NAME, member, wire, kind, required, pii) + (wire)
+_Static_assert (0 TXW_RAW_TX_FIELDS (S_WIRE_SUM) + TXW_RAW_WIRE_ORIGIN_US + TXW_RAW_WIRE_LINE_NO
+                == TXW_RAW_FIELDS * (TXW_RAW_FIELDS - 1) / 2,
+                "raw_tx wire positions must be 0 .. TXW_RAW_FIELDS - 1, each once");
+#undef S_WIRE_SUM
 
 const char *
 txw_channel_name (int channel)
@@ -455,15 +472,16 @@ txw_raw_tx_decode (txw_cursor_t *cur, txw_raw_tx_t *out, const char **error)
     memset (out, 0, sizeof *out);
     out->bad_field = -1;
     uint32_t known = fields < TXW_RAW_FIELDS? fields: TXW_RAW_FIELDS;
-    for (uint32_t i = 0; i < known; i++) {
+    for (uint32_t wire = 0; wire < known; wire++) {
         if (s_left (cur) >= 1 && *cur->p == 0xC0) {
             cur->p++;           //  nil: missing
             continue;
         }
+        int field = txw_raw_field_at_wire [wire];
         int rc;
-        if (i < TXW_RAW_TEXT_FIELDS) {
-            rc = s_str (cur, txw_raw_text (out, (int) i));
-            if (rc == 1 && i == TXW_RAW_TS) {
+        if (field < TXW_RAW_TEXT_FIELDS) {
+            rc = s_str (cur, txw_raw_text (out, field));
+            if (rc == 1 && field == TXW_RAW_TS) {
                 rc = s_int (cur, &out->ts_ms);
                 out->ts_is_int = rc == 0;
             }
@@ -472,7 +490,7 @@ txw_raw_tx_decode (txw_cursor_t *cur, txw_raw_tx_t *out, const char **error)
             int64_t v = 0;
             rc = s_int (cur, &v);
             if (rc == 0) {
-                if (i == TXW_RAW_ORIGIN_US)
+                if (field == TXW_RAW_ORIGIN_US)
                     out->origin_us = v;
                 else
                     out->line_no = v < 0? 0: (uint64_t) v;
@@ -484,7 +502,7 @@ txw_raw_tx_decode (txw_cursor_t *cur, txw_raw_tx_t *out, const char **error)
             //  Wrong type: the validator turns this into a dead letter that
             //  names the field, so keep going rather than lose the record.
             if (out->bad_field < 0)
-                out->bad_field = (int) i;
+                out->bad_field = field;
             if (s_skip (cur, 1))
                 S_FAIL ("malformed raw transaction field");
         }
@@ -518,29 +536,38 @@ void
 txw_raw_tx_encode (msgpack_packer *pk, const txw_raw_tx_t *raw)
 {
     msgpack_pack_array (pk, TXW_RAW_FIELDS);
-    for (int i = 0; i < TXW_RAW_TEXT_FIELDS; i++) {
-        if (i == TXW_RAW_TS && raw->ts_is_int)
+    for (int wire = 0; wire < TXW_RAW_FIELDS; wire++) {
+        int field = txw_raw_field_at_wire [wire];
+        if (field == TXW_RAW_ORIGIN_US)
+            msgpack_pack_int64 (pk, raw->origin_us);
+        else
+        if (field == TXW_RAW_LINE_NO)
+            msgpack_pack_uint64 (pk, raw->line_no);
+        else
+        if (field == TXW_RAW_TS && raw->ts_is_int)
             msgpack_pack_int64 (pk, raw->ts_ms);
         else
-            s_pack_view (pk, *txw_raw_text_of (raw, i));
+            s_pack_view (pk, *txw_raw_text_of (raw, field));
     }
-    msgpack_pack_int64 (pk, raw->origin_us);
-    msgpack_pack_uint64 (pk, raw->line_no);
 }
 
 //  --- Transaction (validated, and scored) ------------------------------------
 
-#define S_TX_FIELDS         18
-#define S_SCORED_FIELDS     21
+//  tx:        the 18 base fields, then the fields appended since;
+//  scored_tx: the 18 base fields, score, reasons, model_version, then the
+//             same appended fields.
+#define S_TX_BASE           18
+#define S_TX_SCORE_FIELDS   3
+#define S_TX_APPENDED       1           //  device_type
 
 int
-txw_tx_decode (txw_cursor_t *cur, txw_tx_t *out, const char **error)
+txw_tx_decode (txw_cursor_t *cur, bool scored, txw_tx_t *out, const char **error)
 {
     uint32_t fields;
     if (s_record_open (cur, &fields, error))
         return -1;
-    if (fields < S_TX_FIELDS)
-        S_FAIL ("transaction record too short");
+    if (fields < S_TX_BASE + (scored? S_TX_SCORE_FIELDS: 0))
+        S_FAIL (scored? "scored transaction record too short": "transaction record too short");
     int64_t channel, status, hour, weekday;
     if (s_field_str (cur, out->tx_id, sizeof out->tx_id)
     ||  s_field_int (cur, &out->ts_ms)
@@ -569,12 +596,12 @@ txw_tx_decode (txw_cursor_t *cur, txw_tx_t *out, const char **error)
     out->status = (uint8_t) status;
     out->hour = (uint8_t) hour;
     out->weekday = (uint8_t) weekday;
-    out->scored = false;
+    out->scored = scored;
     out->score = 0;
     out->reasons = 0;
     out->model_version [0] = 0;
-    uint32_t known = S_TX_FIELDS;
-    if (fields >= S_SCORED_FIELDS) {
+    uint32_t known = S_TX_BASE;
+    if (scored) {
         int64_t score, reasons;
         if (s_field_int (cur, &score)
         ||  s_field_int (cur, &reasons)
@@ -582,10 +609,16 @@ txw_tx_decode (txw_cursor_t *cur, txw_tx_t *out, const char **error)
             S_FAIL ("malformed score field");
         if (score < 0 || score > 100 || reasons < 0 || reasons > UINT32_MAX)
             S_FAIL ("score out of range");
-        out->scored = true;
         out->score = (uint8_t) score;
         out->reasons = (uint32_t) reasons;
-        known = S_SCORED_FIELDS;
+        known += S_TX_SCORE_FIELDS;
+    }
+    //  Appended fields: absent in records of older writers.
+    out->device_type [0] = 0;
+    if (fields > known) {
+        if (s_field_str (cur, out->device_type, sizeof out->device_type))
+            S_FAIL ("malformed transaction field");
+        known++;
     }
     return s_record_rest (cur, fields, known, error);
 }
@@ -593,7 +626,7 @@ txw_tx_decode (txw_cursor_t *cur, txw_tx_t *out, const char **error)
 void
 txw_tx_encode (msgpack_packer *pk, const txw_tx_t *tx)
 {
-    msgpack_pack_array (pk, tx->scored? S_SCORED_FIELDS: S_TX_FIELDS);
+    msgpack_pack_array (pk, S_TX_BASE + (tx->scored? S_TX_SCORE_FIELDS: 0) + S_TX_APPENDED);
     s_pack_cstr (pk, tx->tx_id);
     msgpack_pack_int64 (pk, tx->ts_ms);
     s_pack_cstr (pk, tx->account_id);
@@ -617,6 +650,7 @@ txw_tx_encode (msgpack_packer *pk, const txw_tx_t *tx)
         msgpack_pack_uint32 (pk, tx->reasons);
         s_pack_cstr (pk, tx->model_version);
     }
+    s_pack_cstr (pk, tx->device_type);
 }
 
 //  --- Rejection ---------------------------------------------------------------

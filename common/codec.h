@@ -86,31 +86,38 @@ typedef struct {
 
 //  --- Records -------------------------------------------------------------
 
-//  The text fields of a raw transaction in wire order, which is also the
-//  order of the CSV ingest columns: the one list the codec, the validator
-//  and the producer take them from.
-//  X (NAME, member, kind, required, pii)
-//    kind: ID (bytes [A-Za-z0-9_.:-]), NAME (a short label), OTHER (a rule
-//    of its own: time, amount, code); pii: masked wherever people read it.
-#define TXW_RAW_TX_FIELDS(X)                                    \
-    X (TX_ID,       tx_id,       ID,    true,  false)           \
-    X (TS,          ts,          OTHER, true,  false)           \
-    X (ACCOUNT_ID,  account_id,  ID,    true,  true)            \
-    X (AMOUNT,      amount,      OTHER, true,  false)           \
-    X (CURRENCY,    currency,    OTHER, true,  false)           \
-    X (MERCHANT_ID, merchant_id, ID,    true,  false)           \
-    X (CATEGORY,    category,    NAME,  true,  false)           \
-    X (CHANNEL,     channel,     OTHER, true,  false)           \
-    X (BRANCH_ID,   branch_id,   NAME,  true,  false)           \
-    X (REGION,      region,      NAME,  true,  false)           \
-    X (COUNTRY,     country,     OTHER, true,  false)           \
-    X (DEVICE_ID,   device_id,   ID,    true,  true)            \
-    X (PRODUCT_ID,  product_id,  ID,    false, false)           \
-    X (STATUS,      status,      OTHER, true,  false)
+//  The text fields of a raw transaction: the one list the codec, the
+//  validator and the producer take them from. Their order is the order of
+//  the CSV ingest columns; wire is the field's position in the raw_tx
+//  record (proto/WIRE.md). Positions 14 and 15 are the integers origin_us
+//  and line_no, so fields added since sit after them: a new field is a row
+//  here with the next free position, and readers of older records get an
+//  absent (nil) field.
+//  X (NAME, member, wire, kind, required, pii)
+//    kind: ID (bytes [A-Za-z0-9_.:-]), NAME (a short label), LABEL (a short
+//    label folded to lower case), OTHER (a rule of its own: time, amount,
+//    code); pii: masked wherever people read it.
+#define TXW_RAW_TX_FIELDS(X)                                        \
+    X (TX_ID,       tx_id,        0, ID,    true,  false)           \
+    X (TS,          ts,           1, OTHER, true,  false)           \
+    X (ACCOUNT_ID,  account_id,   2, ID,    true,  true)            \
+    X (AMOUNT,      amount,       3, OTHER, true,  false)           \
+    X (CURRENCY,    currency,     4, OTHER, true,  false)           \
+    X (MERCHANT_ID, merchant_id,  5, ID,    true,  false)           \
+    X (CATEGORY,    category,     6, LABEL, true,  false)           \
+    X (CHANNEL,     channel,      7, OTHER, true,  false)           \
+    X (BRANCH_ID,   branch_id,    8, NAME,  true,  false)           \
+    X (REGION,      region,       9, NAME,  true,  false)           \
+    X (COUNTRY,     country,     10, OTHER, true,  false)           \
+    X (DEVICE_ID,   device_id,   11, ID,    true,  true)            \
+    X (PRODUCT_ID,  product_id,  12, ID,    false, false)           \
+    X (STATUS,      status,      13, OTHER, true,  false)           \
+    X (DEVICE_TYPE, device_type, 16, LABEL, false, false)
 
-//  Positions: the text fields, then origin_us and line_no (integers).
+//  Field indices: the text fields in table order, then origin_us and
+//  line_no. TXW_RAW_FIELDS is also the length of a raw_tx record.
 enum {
-#define TXW_RAW_ENUM(NAME, member, kind, required, pii) TXW_RAW_##NAME,
+#define TXW_RAW_ENUM(NAME, member, wire, kind, required, pii) TXW_RAW_##NAME,
     TXW_RAW_TX_FIELDS (TXW_RAW_ENUM)
 #undef TXW_RAW_ENUM
     TXW_RAW_TEXT_FIELDS,
@@ -119,8 +126,16 @@ enum {
     TXW_RAW_FIELDS
 };
 
+//  Wire positions of the integer fields.
+#define TXW_RAW_WIRE_ORIGIN_US  14
+#define TXW_RAW_WIRE_LINE_NO    15
+
+//  The CSV ingest format starts with the text fields the first layout had,
+//  in order; later fields are optional columns found by their header name.
+#define TXW_RAW_CSV_CORE        TXW_RAW_DEVICE_TYPE
+
 typedef struct {
-#define TXW_RAW_MEMBER(NAME, member, kind, required, pii) txw_str_t member;
+#define TXW_RAW_MEMBER(NAME, member, wire, kind, required, pii) txw_str_t member;
     TXW_RAW_TX_FIELDS (TXW_RAW_MEMBER)
 #undef TXW_RAW_MEMBER
     int64_t ts_ms;              //  set when ts arrived as an integer (ms)
@@ -130,10 +145,13 @@ typedef struct {
     int bad_field;              //  first field of the wrong type, or -1
 } txw_raw_tx_t;
 
-//  Names of the raw fields by position, for reason messages.
+//  Names of the raw fields by index, for reason messages.
 extern const char *txw_raw_field_names [TXW_RAW_FIELDS];
 
-//  The text field at position field (< TXW_RAW_TEXT_FIELDS) of raw.
+//  The field index at each wire position of a raw_tx record.
+extern const int txw_raw_field_at_wire [TXW_RAW_FIELDS];
+
+//  The text field with index field (< TXW_RAW_TEXT_FIELDS) of raw.
 extern const size_t txw_raw_text_offsets [TXW_RAW_TEXT_FIELDS];
 static inline txw_str_t *
 txw_raw_text (txw_raw_tx_t *raw, int field)
@@ -162,6 +180,7 @@ typedef struct {
     char product_id [TXW_ID_MAX + 1];
     uint8_t status;
     int64_t origin_us;
+    char device_type [TXW_NAME_MAX + 1];    //  lower case, "" if not given
     uint8_t hour;               //  0..23 UTC
     uint8_t weekday;            //  0 = Monday .. 6 = Sunday
     int64_t amount_rep_minor;   //  in the reporting currency
@@ -237,7 +256,9 @@ int txw_envelope_decode (const void *data, size_t size, txw_envelope_t *env,
                          const char **error);
 //  Decode the next record from env->records (call env->count times).
 int txw_raw_tx_decode (txw_cursor_t *cur, txw_raw_tx_t *out, const char **error);
-int txw_tx_decode (txw_cursor_t *cur, txw_tx_t *out, const char **error);
+//  A tx and a scored_tx differ in layout (the score fields come before the
+//  fields appended since), so the envelope's type says which to read.
+int txw_tx_decode (txw_cursor_t *cur, bool scored, txw_tx_t *out, const char **error);
 int txw_reject_decode (txw_cursor_t *cur, txw_reject_t *out, const char **error);
 int txw_alert_decode (txw_cursor_t *cur, txw_alert_t *out, const char **error);
 int txw_window_decode (txw_cursor_t *cur, txw_window_t *out, const char **error);

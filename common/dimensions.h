@@ -19,7 +19,8 @@
     X (BRANCH,   "branch",   tx->branch_id)                             \
     X (MERCHANT, "merchant", tx->merchant_id)                           \
     X (CATEGORY, "category", tx->category)                              \
-    X (CHANNEL,  "channel",  txw_channel_name (tx->channel))
+    X (CHANNEL,  "channel",  txw_channel_name (tx->channel))          \
+    X (DEVICE,   "device",   tx->device_type [0]? tx->device_type: "unknown")
 
 typedef enum {
 #define TXW_DIM_ENUM(NAME, name, key) TXW_DIM_##NAME,

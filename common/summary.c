@@ -1,7 +1,7 @@
 /*  summary - the read model: totals of windows and the summaries made of them  */
 
 #include "summary.h"
-#include "alertjson.h"
+#include "json.h"
 
 #include <math.h>
 

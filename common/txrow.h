@@ -37,7 +37,8 @@
     X (score,            SCORE,   score)                            \
     X (reasons,          REASONS, reasons)                          \
     X (model_version,    TEXT,    model_version)                    \
-    X (shard,            SHARD,   none)
+    X (shard,            SHARD,   none)                             \
+    X (device_type,      OPTTEXT, device_type)
 
 enum {
 #define TXW_TX_COLUMN_ENUM(column, kind, member) TXW_TX_COL_##column,

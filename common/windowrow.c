@@ -8,27 +8,32 @@
 #include <string.h>
 
 static const char *const s_names [TXW_WINDOW_COLUMN_COUNT] = {
-#define S_NAME(column, member, kind) #column,
+#define S_NAME(column, member, kind, merge) #column,
     TXW_WINDOW_COLUMNS (S_NAME)
 #undef S_NAME
+};
+
+static const char *const s_merges [TXW_WINDOW_COLUMN_COUNT] = {
+#define S_MERGE(column, member, kind, merge) #merge,
+    TXW_WINDOW_COLUMNS (S_MERGE)
+#undef S_MERGE
 };
 
 //  The key columns: an upsert leaves them alone.
 static bool
 s_is_key (int col)
 {
-    return col == TXW_WINDOW_COL_dimension || col == TXW_WINDOW_COL_key
-        || col == TXW_WINDOW_COL_window_start || col == TXW_WINDOW_COL_shard;
+    return strcmp (s_merges [col], "KEY") == 0;
 }
 
 static const char *const s_kinds [TXW_WINDOW_COLUMN_COUNT] = {
-#define S_KIND(column, member, kind) #kind,
+#define S_KIND(column, member, kind, merge) #kind,
     TXW_WINDOW_COLUMNS (S_KIND)
 #undef S_KIND
 };
 
-static char s_columns [1024], s_select [2048], s_upsert [4096];
-static txw_windowrow_sql_t s_sql = { s_columns, s_select, s_upsert };
+static char s_columns [1024], s_select [2048], s_upsert [4096], s_add [8192];
+static txw_windowrow_sql_t s_sql = { s_columns, s_select, s_upsert, s_add };
 static pthread_once_t s_once = PTHREAD_ONCE_INIT;
 
 static void
@@ -46,6 +51,42 @@ s_build (void)
                                       "%s = excluded.%s, ", s_names [c], s_names [c]);
     if (len < sizeof s_upsert)
         snprintf (s_upsert + len, sizeof s_upsert - len, "updated_at = now()");
+
+    //  The additions: grouped by key first (ON CONFLICT may touch a row
+    //  once a statement), then merged into the stored row column by column.
+    //  A stored row always counts at least one transaction, so its smallest
+    //  and largest amounts are real ones.
+    len = (size_t) snprintf (s_add, sizeof s_add, "INSERT INTO txw_data.windows (%s) SELECT ",
+                             s_columns);
+    for (int c = 0; c < TXW_WINDOW_COLUMN_COUNT && len < sizeof s_add; c++) {
+        const char *m = s_merges [c];
+        const char *fn = !strcmp (m, "SUM")? "sum": !strcmp (m, "MIN")? "min":
+                         !strcmp (m, "MAX")? "max": !strcmp (m, "ANY")? "bool_or":
+                         !strcmp (m, "SAME")? "max": "";
+        len += (size_t) snprintf (s_add + len, sizeof s_add - len, "%s%s(%s)", c? ", ": "",
+                                  fn, s_names [c]);
+    }
+    if (len < sizeof s_add)
+        len += (size_t) snprintf (s_add + len, sizeof s_add - len,
+            " FROM stage_window_additions GROUP BY dimension, key, window_start, shard"
+            " ON CONFLICT (dimension, key, window_start, shard) DO UPDATE SET ");
+    for (int c = 0; c < TXW_WINDOW_COLUMN_COUNT && len < sizeof s_add; c++) {
+        const char *m = s_merges [c], *n = s_names [c];
+        if (!strcmp (m, "SUM"))
+            len += (size_t) snprintf (s_add + len, sizeof s_add - len,
+                                      "%s = windows.%s + excluded.%s, ", n, n, n);
+        else
+        if (!strcmp (m, "MIN") || !strcmp (m, "MAX"))
+            len += (size_t) snprintf (s_add + len, sizeof s_add - len,
+                                      "%s = %s(windows.%s, excluded.%s), ", n,
+                                      !strcmp (m, "MIN")? "least": "greatest", n, n);
+        else
+        if (!strcmp (m, "ANY"))
+            len += (size_t) snprintf (s_add + len, sizeof s_add - len,
+                                      "%s = windows.%s OR excluded.%s, ", n, n, n);
+    }
+    if (len < sizeof s_add)
+        snprintf (s_add + len, sizeof s_add - len, "updated_at = now()");
 }
 
 const txw_windowrow_sql_t *
@@ -67,7 +108,7 @@ txw_windowrow_copy (txw_copybuf_t *b, const txw_window_t *w)
 #define S_COPY_INT(value)   txw_copybuf_int (b, value)
 #define S_COPY_SHARD(value) txw_copybuf_int (b, value)
 #define S_COPY_BOOL(value)  txw_copybuf_raw (b, (value)? "t": "f", 1)
-#define S_COPY(column, member, kind) S_COPY_##kind (row.member);
+#define S_COPY(column, member, kind, merge) S_COPY_##kind (row.member);
     TXW_WINDOW_COLUMNS (S_COPY)
 #undef S_COPY
 #undef S_COPY_TEXT
@@ -100,7 +141,7 @@ txw_windowrow_decode (const PGresult *res, int row, const txw_windowrow_cols_t *
 #define S_DECODE_SHARD(column, member) \
     out->member = (uint32_t) strtoul (S_VALUE (column), NULL, 10);
 #define S_DECODE_BOOL(column, member)   out->member = S_VALUE (column) [0] == 't';
-#define S_DECODE(column, member, kind)  S_DECODE_##kind (column, member)
+#define S_DECODE(column, member, kind, merge)  S_DECODE_##kind (column, member)
     TXW_WINDOW_COLUMNS (S_DECODE)
 #undef S_DECODE
 #undef S_DECODE_TEXT

@@ -12,7 +12,7 @@ import { loadConfig } from './api.js';
 import { Connection, gatewayUrl } from './connection.js';
 import { AlertFeed } from './alerts.js';
 import { WindowSeries, Charts } from './charts.js';
-import { renderCards, renderTop, renderBranches, renderRegions, moneyOf } from './views.js';
+import { renderCards, renderTop, renderDevices, renderBranches, renderRegions, moneyOf } from './views.js';
 
 const STATUS_TEXT = {
     connecting: () => 'Connecting\u2026',
@@ -81,6 +81,7 @@ class Dashboard {
         const top = msg.top && typeof msg.top === 'object' ? msg.top : {};
         renderTop('merchants-body', top.merchant, this.money);
         renderTop('categories-body', top.category, this.money);
+        renderDevices(top.device, this.money);
         renderBranches(msg.branches, this.money);
         renderRegions(msg.regions);
         setText(byId('currency-note'), `per minute window, ${this.money.currency}`);

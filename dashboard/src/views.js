@@ -51,6 +51,20 @@ export function renderTop(tbodyId, items, money) {
     replaceRows(byId(tbodyId), rows, 'No transactions in the last 60 minutes', 5);
 }
 
+//  Device types: success rate and volume, the ones that fail most stand out.
+export function renderDevices(items, money) {
+    const rows = arr(items).map((it) => {
+        const rate = typeof it.approval_rate === 'number' ? it.approval_rate : null;
+        return h('tr', null,
+            h('th', { scope: 'row' }, fmt.text(it.key)),
+            h('td', { class: 'num' }, fmt.integer(it.count)),
+            h('td', { class: 'num' }, fmt.money(it.volume_minor, money.currency, money.exponent)),
+            h('td', { class: `num${rate !== null && rate < 0.9 ? ' bad' : ''}` }, fmt.rate(it.approval_rate)),
+            h('td', { class: 'num' }, fmt.integer(it.flagged)));
+    });
+    replaceRows(byId('devices-body'), rows, 'No transactions in the last 60 minutes', 5);
+}
+
 export function renderBranches(branches, money) {
     const rows = arr(branches).map((b) => {
         const flaggedRate = typeof b.flagged_rate === 'number' ? b.flagged_rate : 0;

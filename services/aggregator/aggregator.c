@@ -4,6 +4,7 @@
 #include "clock.h"
 #include "health.h"
 #include "rejects.h"
+#include "timers.h"
 #include "transport.h"
 #include "windows.h"
 
@@ -23,6 +24,7 @@ struct _aggregator_t {
     size_t closing_count, closing_capacity;
     txw_counter_t *late;
     txw_counter_t *too_late;
+    txw_log_limiter_t too_late_log;
     txw_counter_t *replays;
     txw_counter_t *alerts_in;
     txw_counter_t *windows_closed;
@@ -70,7 +72,8 @@ aggregator_new (const aggregator_config_t *cfg, txw_service_t *svc)
     self->late = txw_counter_new ("txw_late_events_total", NULL,
                                   "events counted into a window that had closed");
     self->too_late = txw_counter_new ("txw_too_late_events_total", NULL,
-                                      "events older than the retention, dead-lettered");
+                                      "events older than the windows in memory (the retention), "
+                                      "added to the stored windows");
     self->replays = txw_counter_new ("txw_replayed_messages_total", NULL,
                                      "messages skipped because they were applied before");
     self->alerts_in = txw_counter_new ("txw_alerts_in_total", NULL, "alerts received for storage");
@@ -138,32 +141,25 @@ aggregator_destroy (aggregator_t **self_p)
     *self_p = NULL;
 }
 
+//  A row a transaction older than the windows in memory adds to a stored
+//  window (a backfill, a file in account order): it still counts.
 static void
-s_too_late (aggregator_t *self, const txw_envelope_t *env, uint32_t index,
-            const txw_tx_t *tx)
+s_add_to_stored (void *arg, const txw_window_t *row)
+{
+    sink_add_window_addition (arg, row);
+}
+
+//  Counts a transaction older than the windows in memory; without a
+//  database there is nowhere to add it, and the log says so.
+static void
+s_too_late (aggregator_t *self, const txw_tx_t *tx)
 {
     txw_counter_add (self->too_late, 1);
-    if (!self->sink)
-        return;
-    txw_reject_t rej;
-    memset (&rej, 0, sizeof rej);
-    snprintf (rej.origin_source, sizeof rej.origin_source, "%.*s:%llu",
-              (int) env->source_id.len, env->source_id.ptr,
-              (unsigned long long) env->epoch);
-    rej.origin_seq = env->seq;
-    rej.origin_index = index;
-    snprintf (rej.tx_id, sizeof rej.tx_id, "%s", tx->tx_id);
-    snprintf (rej.reason, sizeof rej.reason, "%s", txw_reject_names [TXW_REJECT_TOO_LATE]);
-    snprintf (rej.field, sizeof rej.field, "ts");
-    snprintf (rej.message, sizeof rej.message,
-              "event time %lld ms is older than the watermark %lld ms minus the "
-              "retention of %lld s", (long long) tx->ts_ms,
-              (long long) windows_watermark (self->windows),
-              (long long) self->cfg->retention_s);
-    snprintf (rej.payload, sizeof rej.payload, "{\"tx_id\":\"%s\",\"amount_minor\":%lld,"
-              "\"currency\":\"%s\"}", tx->tx_id, (long long) tx->amount_minor, tx->currency);
-    rej.received_ms = txw_now_ms ();
-    sink_add_dead_letter (self->sink, &rej);
+    uint64_t suppressed;
+    if (!self->sink && txw_log_limit (&self->too_late_log, &suppressed))
+        log_warn ("transaction %s is older than the windows in memory and there is no "
+                  "database to add it to: not counted (%llu more since the last line)",
+                  tx->tx_id, (unsigned long long) suppressed);
 }
 
 //  Applies one received message. Returns the records applied.
@@ -193,17 +189,16 @@ s_apply (aggregator_t *self, const txw_envelope_t *env)
     if (env->type == TXW_MSG_SCORED_TX) {
         txw_tx_t tx;
         for (uint32_t i = 0; i < env->count; i++) {
-            if (txw_tx_decode (&cur, &tx, &error) || !tx.scored)
+            if (txw_tx_decode (&cur, true, &tx, &error))
                 break;
-            win_result_t result = windows_add (self->windows, &tx);
+            win_result_t result = windows_add (self->windows, &tx,
+                                               self->sink? s_add_to_stored: NULL, self->sink);
+            if (result != WIN_ON_TIME)
+                txw_counter_add (self->late, 1);
             if (result == WIN_TOO_LATE)
-                s_too_late (self, env, i, &tx);
-            else {
-                if (result == WIN_LATE)
-                    txw_counter_add (self->late, 1);
-                if (self->sink)
-                    sink_add_tx (self->sink, &tx);
-            }
+                s_too_late (self, &tx);
+            if (self->sink)
+                sink_add_tx (self->sink, &tx);
             applied++;
         }
     }
@@ -291,9 +286,12 @@ s_judge_regions (aggregator_t *self)
     self->closing_count = 0;
 }
 
+//  Every tick (a second): close the windows the watermark passed, judge
+//  the regions, publish what changed.
 static void
-s_tick (aggregator_t *self)
+s_tick (void *arg)
 {
+    aggregator_t *self = arg;
     int closed = windows_advance (self->windows, s_window_closed, self);
     s_judge_regions (self);
     txw_counter_add (self->windows_closed, (uint64_t) closed);
@@ -304,9 +302,11 @@ s_tick (aggregator_t *self)
     txw_gauge_set (self->watermark, watermark == INT64_MIN? 0: watermark / 1000);
 }
 
+//  Every flush interval, or at once when the queue is long: write.
 static void
-s_flush (aggregator_t *self)
+s_flush (void *arg)
 {
+    aggregator_t *self = arg;
     if (!self->sink)
         return;
     sink_flush (self->sink, self->windows);
@@ -335,28 +335,21 @@ s_receive (aggregator_t *self, int timeout_ms)
 int
 aggregator_run (aggregator_t *self)
 {
-    int64_t next_flush = txw_mono_ms () + self->cfg->flush_ms;
-    int64_t next_tick = txw_mono_ms () + self->cfg->tick_ms;
+    txw_timers_t timers;
+    txw_timers_init (&timers);
+    txw_timers_add (&timers, self->cfg->tick_ms, s_tick, self);
+    int flush = txw_timers_add (&timers, self->cfg->flush_ms, s_flush, self);
     while (!self->svc->stop) {
-        int64_t now = txw_mono_ms ();
-        int64_t due = next_flush < next_tick? next_flush: next_tick;
-        int timeout = (int) (due > now? due - now: 0);
+        int timeout = txw_timers_wait_ms (&timers, 100);
         //  With the database behind, stop taking input: PUSH/PULL then
         //  holds the upstream back instead of this process growing.
         if (self->sink && sink_pending (self->sink) >= (size_t) self->cfg->max_pending)
-            zclock_sleep (timeout > 100? 100: timeout);
+            zclock_sleep (timeout);
         else
-            s_receive (self, timeout > 100? 100: timeout);
-        now = txw_mono_ms ();
-        if (now >= next_tick) {
-            s_tick (self);
-            next_tick = now + self->cfg->tick_ms;
-        }
-        if (now >= next_flush
-        ||  (self->sink && sink_pending (self->sink) >= 50000)) {
-            s_flush (self);
-            next_flush = now + self->cfg->flush_ms;
-        }
+            s_receive (self, timeout);
+        txw_timers_run (&timers);
+        if (self->sink && sink_pending (self->sink) >= 50000)
+            txw_timers_fire (&timers, flush);
     }
     //  Drain: apply what has already arrived, then write it all.
     log_info ("stopping: draining queued messages");

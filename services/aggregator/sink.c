@@ -17,7 +17,58 @@
 #include <string.h>
 
 #define S_MAX_SOURCES 256
-#define S_MAX_DAYS    64
+
+//  A set of days (since 1970-01-01, UTC), sorted and grown as needed: the
+//  days a flush needs partitions for, and those known to have one. A file
+//  may span years, so neither has a fixed size.
+typedef struct {
+    int64_t *day;
+    size_t count;
+    size_t capacity;
+} s_days_t;
+
+//  The position of day in set, or where it would go.
+static size_t
+s_days_at (const s_days_t *set, int64_t day)
+{
+    size_t low = 0, high = set->count;
+    while (low < high) {
+        size_t mid = low + (high - low) / 2;
+        if (set->day [mid] < day)
+            low = mid + 1;
+        else
+            high = mid;
+    }
+    return low;
+}
+
+static bool
+s_days_has (const s_days_t *set, int64_t day)
+{
+    size_t at = s_days_at (set, day);
+    return at < set->count && set->day [at] == day;
+}
+
+//  Adds day; returns -1 if out of memory.
+static int
+s_days_add (s_days_t *set, int64_t day)
+{
+    size_t at = s_days_at (set, day);
+    if (at < set->count && set->day [at] == day)
+        return 0;
+    if (set->count == set->capacity) {
+        size_t capacity = set->capacity? set->capacity * 2: 64;
+        int64_t *grown = realloc (set->day, capacity * sizeof *grown);
+        if (!grown)
+            return -1;
+        set->day = grown;
+        set->capacity = capacity;
+    }
+    memmove (set->day + at + 1, set->day + at, (set->count - at) * sizeof *set->day);
+    set->day [at] = day;
+    set->count++;
+    return 0;
+}
 
 typedef struct {
     char name [TXW_NAME_MAX * 2 + 1];
@@ -41,13 +92,13 @@ struct _sink_t {
     txw_copybuf_t alert_rows;
     txw_copybuf_t dead_rows;
     txw_copybuf_t window_rows;
+    txw_copybuf_t window_additions;    //  to windows no longer in memory
     accounts_t *accounts;   //  NULL when customer totals are off
     txw_copybuf_t account_rows;
 
-    int64_t days_known [S_MAX_DAYS];
-    int days_known_count;
-    int64_t days_needed [S_MAX_DAYS];
-    int days_needed_count;
+    s_days_t days_known;        //  have a partition
+    s_days_t days_needed;       //  by the rows of this flush, not yet known
+    int64_t last_day;           //  of the last row added, known or needed
 
     s_checkpoint_t sources [S_MAX_SOURCES];
     int source_count;
@@ -55,6 +106,7 @@ struct _sink_t {
 
     txw_counter_t *stored_tx;
     txw_counter_t *stored_windows;
+    txw_counter_t *window_additions_stored;
     txw_counter_t *stored_alerts;
     txw_counter_t *stored_accounts;
     txw_counter_t *flushes;
@@ -78,11 +130,13 @@ sink_new (const char *database_url, const char *consumer,
     self->mode = mode;
     self->shard = shard;
     self->flag_threshold = flag_threshold;
+    self->last_day = INT64_MIN;
     self->backoff_ms = 100;
     txw_copybuf_init (&self->tx_rows);
     txw_copybuf_init (&self->alert_rows);
     txw_copybuf_init (&self->dead_rows);
     txw_copybuf_init (&self->window_rows);
+    txw_copybuf_init (&self->window_additions);
     txw_copybuf_init (&self->account_rows);
     if (accounts && !(self->accounts = accounts_new (flag_threshold))) {
         sink_destroy (&self);
@@ -92,6 +146,8 @@ sink_new (const char *database_url, const char *consumer,
                                        "scored transactions written to PostgreSQL");
     self->stored_windows = txw_counter_new ("txw_stored_windows_total", NULL,
                                             "window rows upserted");
+    self->window_additions_stored = txw_counter_new ("txw_stored_window_additions_total", NULL,
+        "rows added to stored windows for transactions older than the windows in memory");
     self->stored_alerts = txw_counter_new ("txw_stored_alerts_total", NULL,
                                            "alerts written (before de-duplication)");
     self->stored_accounts = txw_counter_new ("txw_stored_account_updates_total", NULL,
@@ -116,8 +172,11 @@ sink_destroy (sink_t **self_p)
     txw_copybuf_fini (&self->alert_rows);
     txw_copybuf_fini (&self->dead_rows);
     txw_copybuf_fini (&self->window_rows);
+    txw_copybuf_fini (&self->window_additions);
     txw_copybuf_fini (&self->account_rows);
     accounts_destroy (&self->accounts);
+    free (self->days_known.day);
+    free (self->days_needed.day);
     free (self->url);
     free (self);
     *self_p = NULL;
@@ -139,6 +198,7 @@ size_t
 sink_pending (const sink_t *self)
 {
     return self->tx_rows.rows + self->alert_rows.rows + self->dead_rows.rows
+         + self->window_additions.rows
          + (self->accounts? accounts_size (self->accounts): 0);
 }
 
@@ -147,6 +207,8 @@ static const char *s_stage_sql =
     "CREATE TEMP TABLE IF NOT EXISTS stage_tx"
     " (LIKE txw_data.transactions INCLUDING DEFAULTS) ON COMMIT DELETE ROWS;"
     "CREATE TEMP TABLE IF NOT EXISTS stage_windows"
+    " (LIKE txw_data.windows INCLUDING DEFAULTS) ON COMMIT DELETE ROWS;"
+    "CREATE TEMP TABLE IF NOT EXISTS stage_window_additions"
     " (LIKE txw_data.windows INCLUDING DEFAULTS) ON COMMIT DELETE ROWS;"
     "CREATE TEMP TABLE IF NOT EXISTS stage_alerts ("
     " dedupe_key text, kind text, tx_id text, ts timestamptz, account_id text,"
@@ -170,7 +232,8 @@ s_connect (sink_t *self)
         return -1;
     }
     //  Partitions may have been made by another shard meanwhile: ask again.
-    self->days_known_count = 0;
+    self->days_known.count = 0;
+    self->last_day = INT64_MIN;
     s_set_healthy (self, true);
     return 0;
 }
@@ -300,14 +363,14 @@ static void
 s_need_day (sink_t *self, int64_t ts_ms)
 {
     int64_t day = ts_ms >= 0? ts_ms / 86400000: (ts_ms - 86399999) / 86400000;
-    for (int i = 0; i < self->days_known_count; i++)
-        if (self->days_known [i] == day)
-            return;
-    for (int i = 0; i < self->days_needed_count; i++)
-        if (self->days_needed [i] == day)
-            return;
-    if (self->days_needed_count < S_MAX_DAYS)
-        self->days_needed [self->days_needed_count++] = day;
+    if (day == self->last_day)
+        return;                 //  the usual case: the same day as before
+    self->last_day = day;
+    if (s_days_has (&self->days_known, day))
+        return;
+    if (s_days_add (&self->days_needed, day))
+        log_error ("out of memory: the partition for day %lld may be missing",
+                   (long long) day);
 }
 
 void
@@ -358,6 +421,12 @@ void
 sink_add_dead_letter (sink_t *self, const txw_reject_t *r)
 {
     txw_deadletter_row (&self->dead_rows, r);
+}
+
+void
+sink_add_window_addition (sink_t *self, const txw_window_t *row)
+{
+    txw_windowrow_copy (&self->window_additions, row);
 }
 
 static void
@@ -457,14 +526,21 @@ s_write_checkpoints (sink_t *self, int64_t max_event_ms)
     return 0;
 }
 
+//  Creates the partitions of the days this flush needs, up to 256 days a
+//  statement.
 static int
 s_ensure_days (sink_t *self)
 {
-    for (int i = 0; i < self->days_needed_count; i++) {
-        char sql [128];
-        snprintf (sql, sizeof sql,
-                  "SELECT txw_data.ensure_partition(date '1970-01-01' + %lld)",
-                  (long long) self->days_needed [i]);
+    const s_days_t *needed = &self->days_needed;
+    for (size_t first = 0; first < needed->count; first += 256) {
+        char sql [256 * 24 + 160];
+        size_t len = (size_t) snprintf (sql, sizeof sql,
+            "SELECT txw_data.ensure_partition(date '1970-01-01' + d)"
+            " FROM unnest('{");
+        for (size_t i = first; i < needed->count && i < first + 256; i++)
+            len += (size_t) snprintf (sql + len, sizeof sql - len, "%s%lld",
+                                      i > first? ",": "", (long long) needed->day [i]);
+        snprintf (sql + len, sizeof sql - len, "}'::int[]) AS d");
         if (txw_pg_exec (self->conn, sql))
             return -1;
     }
@@ -516,6 +592,14 @@ s_write (sink_t *self, int64_t max_event_ms)
     &&  (txw_pg_copy (self->conn, copy_windows, &self->window_rows)
     ||   txw_pg_exec (self->conn, wsql->upsert)))
         return -1;
+    //  After the whole rows: a window still in memory when its additions
+    //  came is written whole first, then added to.
+    snprintf (copy_windows, sizeof copy_windows, "COPY stage_window_additions (%s) FROM STDIN",
+              wsql->columns);
+    if (self->window_additions.rows
+    &&  (txw_pg_copy (self->conn, copy_windows, &self->window_additions)
+    ||   txw_pg_exec (self->conn, wsql->add)))
+        return -1;
     if (self->accounts && accounts_size (self->accounts) && s_write_accounts (self))
         return -1;
     if (self->alert_rows.rows
@@ -555,6 +639,7 @@ sink_flush (sink_t *self, windows_t *windows)
         self->max_event_written = max_event_ms;
         txw_counter_add (self->stored_tx, self->tx_rows.rows);
         txw_counter_add (self->stored_windows, self->window_rows.rows);
+        txw_counter_add (self->window_additions_stored, self->window_additions.rows);
         txw_counter_add (self->stored_alerts, self->alert_rows.rows);
         if (self->accounts) {
             txw_counter_add (self->stored_accounts, accounts_size (self->accounts));
@@ -564,14 +649,13 @@ sink_flush (sink_t *self, windows_t *windows)
         txw_copybuf_clear (&self->tx_rows);
         txw_copybuf_clear (&self->alert_rows);
         txw_copybuf_clear (&self->dead_rows);
+        txw_copybuf_clear (&self->window_additions);
         for (int i = 0; i < self->source_count; i++)
             self->sources [i].dirty = false;
-        for (int i = 0; i < self->days_needed_count; i++)
-            if (self->days_known_count < S_MAX_DAYS)
-                self->days_known [self->days_known_count++] = self->days_needed [i];
-            else
-                self->days_known [i % S_MAX_DAYS] = self->days_needed [i];
-        self->days_needed_count = 0;
+        for (size_t i = 0; i < self->days_needed.count; i++)
+            if (s_days_add (&self->days_known, self->days_needed.day [i]))
+                break;          //  asked again next time: harmless
+        self->days_needed.count = 0;
         self->backoff_ms = 100;
         s_set_healthy (self, true);
         txw_histogram_observe_us (self->flush_time, txw_mono_us () - started);

@@ -2,9 +2,10 @@
 
     Everything the aggregator applies between two flushes is written in one
     database transaction: scored transactions (COPY), the whole rows of the
-    windows that changed (upsert), the per-account deltas (added to the
-    customer totals), alerts, dead letters for events too late to count, and
-    the last sequence number applied from every upstream source. A restarted
+    windows that changed (upsert), what transactions older than the windows
+    in memory add to their stored windows, the per-account deltas (added to
+    the customer totals), alerts, dead letters, and the last sequence number
+    applied from every upstream source. A restarted
     shard reads those checkpoints and its recent windows back, so it neither
     counts a replayed message twice nor overwrites a window with a partial
     one. If a flush fails nothing is lost: the buffers stay, the windows are
@@ -49,6 +50,9 @@ void sink_applied (sink_t *self, const char *source, size_t len,
 void sink_add_tx (sink_t *self, const txw_tx_t *tx);
 void sink_add_alert (sink_t *self, const txw_alert_t *alert);
 void sink_add_dead_letter (sink_t *self, const txw_reject_t *rej);
+//  A row to add to a stored window (windows_add): a transaction
+//  older than the windows kept in memory.
+void sink_add_window_addition (sink_t *self, const txw_window_t *row);
 
 //  Writes everything pending and the dirty windows in one transaction.
 //  Returns 0, or -1 when the database is unreachable or refused the write.

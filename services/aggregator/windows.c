@@ -137,6 +137,20 @@ s_rebuild (windows_t *self, size_t new_capacity, int64_t evict_before)
     return 0;
 }
 
+//  A fresh row: dimension, key, start, no transactions yet.
+static void
+s_row_init (const windows_t *self, txw_window_t *row, int dim, const char *key, int64_t start)
+{
+    memset (row, 0, sizeof *row);
+    snprintf (row->dimension, sizeof row->dimension, "%s", txw_dimension_names [dim]);
+    snprintf (row->key, sizeof row->key, "%s", key);
+    row->window_start_ms = start;
+    row->window_ms = self->window_ms;
+    row->shard = self->shard;
+    row->amount_min = INT64_MAX;
+    row->amount_max = INT64_MIN;
+}
+
 static win_entry_t *
 s_entry (windows_t *self, int dim, const char *key, int64_t start)
 {
@@ -151,66 +165,84 @@ s_entry (windows_t *self, int dim, const char *key, int64_t start)
         e->used = true;
         e->hash = hash;
         e->dim = (uint8_t) dim;
-        snprintf (e->row.dimension, sizeof e->row.dimension, "%s", txw_dimension_names [dim]);
-        memcpy (e->row.key, key, len < sizeof e->row.key? len + 1: sizeof e->row.key);
-        e->row.key [sizeof e->row.key - 1] = 0;
-        e->row.window_start_ms = start;
-        e->row.window_ms = self->window_ms;
-        e->row.shard = self->shard;
-        e->row.amount_min = INT64_MAX;
-        e->row.amount_max = INT64_MIN;
+        s_row_init (self, &e->row, dim, key, start);
         self->size++;
     }
     return e;
 }
 
+//  Counts tx into one window's row.
+static void
+s_count (const windows_t *self, txw_window_t *w, const txw_tx_t *tx, bool late)
+{
+    w->tx_count++;
+    w->amount_sum += tx->amount_rep_minor;
+    if (tx->amount_rep_minor < w->amount_min)
+        w->amount_min = tx->amount_rep_minor;
+    if (tx->amount_rep_minor > w->amount_max)
+        w->amount_max = tx->amount_rep_minor;
+    if (tx->status == TXW_STATUS_APPROVED) {
+        w->approved++;
+        w->approved_amount_sum += tx->amount_rep_minor;
+    }
+    else
+    if (tx->status == TXW_STATUS_DECLINED)
+        w->declined++;
+    else
+    if (tx->status == TXW_STATUS_FAILED)
+        w->failed++;
+    if (tx->score >= self->flag_threshold)
+        w->flagged++;
+    w->score_sum += tx->score;
+    if (late)
+        w->late++;
+}
+
 win_result_t
-windows_add (windows_t *self, const txw_tx_t *tx)
+windows_add (windows_t *self, const txw_tx_t *tx, win_row_fn *older_fn, void *arg)
 {
     int64_t start = s_floor (tx->ts_ms, self->window_ms);
     int64_t end = start + self->window_ms;
     int64_t watermark = windows_watermark (self);
     win_result_t result = WIN_ON_TIME;
+    bool older = false;
     if (watermark != INT64_MIN && end <= watermark) {
         result = WIN_LATE;
-        if (end <= watermark - self->retention_ms)
-            return WIN_TOO_LATE;
+        older = end <= watermark - self->retention_ms;
     }
-    bool flagged = tx->score >= self->flag_threshold;
+    bool passed = false;
     for (int dim = 0; dim < TXW_DIM_COUNT; dim++) {
-        win_entry_t *e = s_entry (self, dim, txw_dimension_key (dim, tx), start);
-        if (!e) {
+        const char *key = txw_dimension_key (dim, tx);
+        win_entry_t *e;
+        if (older) {
+            //  Still in memory (not yet forgotten): counted there, so the
+            //  whole row written later holds it. Gone: its row is stored,
+            //  and this transaction is added to it.
+            e = s_probe (self->slots, self->capacity, s_hash (dim, key, strlen (key), start),
+                         dim, key, start);
+            if (!e->used) {
+                txw_window_t row;
+                s_row_init (self, &row, dim, key, start);
+                s_count (self, &row, tx, true);
+                row.closed = true;
+                if (older_fn)
+                    older_fn (arg, &row);
+                passed = true;
+                continue;
+            }
+        }
+        else
+        if (!(e = s_entry (self, dim, key, start))) {
             log_error ("window table out of memory");
             abort ();
         }
-        txw_window_t *w = &e->row;
-        w->tx_count++;
-        w->amount_sum += tx->amount_rep_minor;
-        if (tx->amount_rep_minor < w->amount_min)
-            w->amount_min = tx->amount_rep_minor;
-        if (tx->amount_rep_minor > w->amount_max)
-            w->amount_max = tx->amount_rep_minor;
-        if (tx->status == TXW_STATUS_APPROVED) {
-            w->approved++;
-            w->approved_amount_sum += tx->amount_rep_minor;
-        }
-        else
-        if (tx->status == TXW_STATUS_DECLINED)
-            w->declined++;
-        else
-        if (tx->status == TXW_STATUS_FAILED)
-            w->failed++;
-        if (flagged)
-            w->flagged++;
-        w->score_sum += tx->score;
-        if (result == WIN_LATE)
-            w->late++;
+        s_count (self, &e->row, tx, result == WIN_LATE);
         e->store_dirty = true;
         e->publish_dirty = true;
     }
     if (tx->ts_ms > self->max_event_ms)
         self->max_event_ms = tx->ts_ms;
-    return result;
+    return passed? WIN_TOO_LATE: result;
 }
 
 void

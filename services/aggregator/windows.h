@@ -6,9 +6,13 @@
     the watermark passes its end. An event for a window that has closed is
     late: it is still counted (totals stay exact) and the window's late
     counter says so. Closed windows are kept for the retention period so a
-    late event updates the full row; an event older than that is too late
-    and the caller dead-letters it. Rows are always written whole, so a
-    window written twice is the same row.                                     */
+    late event updates the full row, and rows in memory are always written
+    whole, so a window written twice is the same row. An event older than
+    the retention counts into its windows still in memory, and for those
+    already forgotten (written, then dropped) windows_add hands the caller
+    the row it adds, which the sink adds to the stored one. A forgotten
+    window never comes back into memory (the watermark only moves on), so
+    a stored row is either written whole or added to, never both.            */
 
 #ifndef TXW_AGGREGATOR_WINDOWS_H
 #define TXW_AGGREGATOR_WINDOWS_H
@@ -36,16 +40,23 @@ typedef void (win_visit_fn) (void *arg, const win_entry_t *entry);
 typedef enum {
     WIN_ON_TIME = 0,
     WIN_LATE,               //  counted into a closed window
-    WIN_TOO_LATE            //  older than retention: not counted
+    WIN_TOO_LATE            //  older than retention: added to stored windows
 } win_result_t;
+
+//  What windows_late_rows calls for each row.
+typedef void (win_row_fn) (void *arg, const txw_window_t *row);
 
 windows_t *windows_new (uint32_t shard, int64_t window_ms,
                                 int64_t lateness_ms, int64_t retention_ms,
                                 int flag_threshold);
 void windows_destroy (windows_t **self_p);
 
-//  Adds one scored transaction to its windows in every dimension.
-win_result_t windows_add (windows_t *self, const txw_tx_t *tx);
+//  Adds one scored transaction to its window in every dimension. A window
+//  older than the retention and no longer in memory is not recreated:
+//  older_fn (if not NULL) gets the row the transaction adds to it (one
+//  transaction, counted late, closed), and the result is WIN_TOO_LATE.
+win_result_t windows_add (windows_t *self, const txw_tx_t *tx, win_row_fn *older_fn,
+                          void *arg);
 
 //  Puts back a row read from PostgreSQL at start-up (this shard's recent
 //  windows), so a restarted shard keeps counting on top of them.

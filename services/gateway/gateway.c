@@ -4,11 +4,13 @@
 #include "acks.h"
 #include "alertjson.h"
 #include "clock.h"
+#include "json.h"
 #include "message.h"
 #include "money.h"
 #include "seed.h"
 #include "server.h"
 #include "state.h"
+#include "timers.h"
 #include "transport.h"
 
 #include <errno.h>
@@ -316,9 +318,11 @@ s_apply_ack (gateway_t *self)
     zstr_free (&by);
 }
 
+//  Every second: follow the feeds' names, prune, push the stats.
 static void
-s_tick (gateway_t *self)
+s_tick (void *arg)
 {
+    gateway_t *self = arg;
     int64_t now = txw_now_ms ();
     //  This loop polls the sockets itself: apply what the resolver found
     //  (a feed's name gained or lost addresses) once a second.
@@ -347,11 +351,11 @@ gateway_run (gateway_t *self)
     if (self->acks)
         items [count + extra++] = (zmq_pollitem_t) {
             zsock_resolve (zactor_sock (self->acks)), 0, ZMQ_POLLIN, 0 };
-    int64_t next_tick = txw_mono_ms () + S_TICK_MS;
+    txw_timers_t timers;
+    txw_timers_init (&timers);
+    txw_timers_add (&timers, S_TICK_MS, s_tick, self);
     while (!self->svc->stop) {
-        int64_t now = txw_mono_ms ();
-        int timeout = (int) (next_tick > now? next_tick - now: 0);
-        int rc = zmq_poll (items, count + extra, timeout > 200? 200: timeout);
+        int rc = zmq_poll (items, count + extra, txw_timers_wait_ms (&timers, 200));
         if (rc < 0 && errno != EINTR) {
             log_error ("zmq_poll: %s", zmq_strerror (errno));
             return 1;
@@ -367,12 +371,7 @@ gateway_run (gateway_t *self)
         if (rc > 0 && extra > 1 && (items [count + 1].revents & ZMQ_POLLIN))
             s_apply_ack (self);
         gw_server_serve_snapshots (self->server, s_build_snapshot, self);
-        if (txw_mono_ms () >= next_tick) {
-            s_tick (self);
-            next_tick += S_TICK_MS;
-            if (next_tick < txw_mono_ms ())
-                next_tick = txw_mono_ms () + S_TICK_MS;
-        }
+        txw_timers_run (&timers);
     }
     log_info ("stopping: closing %d clients", gw_server_clients (self->server));
     return 0;

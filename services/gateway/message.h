@@ -8,14 +8,15 @@
     with its own seq in front just before it writes the frame.
 
     Message bodies follow proto/SERVING.md, "WebSocket: txw-gateway": the
-    converters below and common/alertjson.h (alerts, strings, times) turn
-    wire records (common/codec.h) into its objects.                          */
+    converters below, common/alertjson.h (alerts) and common/json.h
+    (strings, times) turn wire records (common/codec.h) into its objects.    */
 
 #ifndef TXW_GATEWAY_MESSAGE_H
 #define TXW_GATEWAY_MESSAGE_H
 
 #include "alertjson.h"
 #include "codec.h"
+#include "json.h"
 
 #include <jansson.h>
 #include <stdatomic.h>

@@ -10,8 +10,8 @@
     when it leaves last.                                                     */
 
 #include "server.h"
-#include "alertjson.h"
 #include "clock.h"
+#include "json.h"
 #include "log.h"
 #include "queue.h"
 #include "version.h"

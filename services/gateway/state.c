@@ -10,8 +10,8 @@
     tick of every shard that still has traffic in it.                       */
 
 #include "state.h"
-#include "alertjson.h"
 #include "dimensions.h"
+#include "json.h"
 #include "message.h"
 #include "money.h"
 
@@ -610,11 +610,12 @@ s_series_json (gw_state_t *self, int64_t now_ms, bool changed_only)
 static json_t *
 s_body (gw_state_t *self, int64_t now_ms, bool snapshot)
 {
-    json_t *body = json_pack ("{s:o,s:o,s:{s:o,s:o},s:o,s:o}",
+    json_t *body = json_pack ("{s:o,s:o,s:{s:o,s:o,s:o},s:o,s:o}",
         "stats", gw_state_realtime (self, now_ms, GW_STATS_MINUTES),
         "series", s_series_json (self, now_ms, !snapshot),
         "top", "merchant", gw_state_top (self, "merchant", now_ms),
                "category", gw_state_top (self, "category", now_ms),
+               "device", gw_state_top (self, "device", now_ms),
         "branches", gw_state_branches (self, now_ms),
         "regions", gw_state_regions (self, now_ms));
     if (body && snapshot)

@@ -19,6 +19,7 @@ config_parse (producer_config_t *self, int argc, char **argv)
 {
     memset (self, 0, sizeof *self);
     self->event_rate = -1;              //  unset: follows --rate
+    self->rate = -1;                    //  unset: 200 generated, flat out from a file
     txw_option_t table [] = {
         TXW_SERVICE_OPTIONS (self->svc, "9100"),
         { "validator-endpoints", TXW_OPT_STRING, "tcp://127.0.0.1:7001",
@@ -26,9 +27,10 @@ config_parse (producer_config_t *self, int argc, char **argv)
           &self->validator_endpoints, 0, 0 },
         { "seed", TXW_OPT_INT, "1", "seed of the generator: same seed, same records",
           &self->seed, 0, 1e18 },
-        { "rate", TXW_OPT_DOUBLE, "200",
+        { "rate", TXW_OPT_DOUBLE, NULL,
           "records per second sent (times the --shape weight in live mode); "
-          "0: as fast as possible", &self->rate, 0, 1e8 },
+          "0: as fast as possible (default: 200 generated, 0 for --file: a file "
+          "is sent flat out unless paced on purpose)", &self->rate, 0, 1e8 },
         { "count", TXW_OPT_INT, "0", "stop after this many records (0: no limit)",
           &self->count, 0, 1e15 },
         { "duration", TXW_OPT_INT, "0", "stop after this many seconds (0: no limit)",
@@ -65,7 +67,7 @@ config_parse (producer_config_t *self, int argc, char **argv)
           &self->shape, 0, 0 },
         { "event-rate", TXW_OPT_DOUBLE, NULL,
           "simulated records per event-second (default: --rate, or 200 if --rate is 0)",
-          &self->event_rate, 0.001, 1e9 },
+          &self->event_rate, 1e-6, 1e9 },
         { "csv-out", TXW_OPT_STRING, "",
           "write records with their labels to this CSV file (- for stdout) instead of sending",
           &self->csv_out, 0, 0 },
@@ -102,6 +104,8 @@ config_parse (producer_config_t *self, int argc, char **argv)
         if (r < 0 || r >= self->regions || end == self->degraded_region + 1 || *end)
             s_fail ("--degraded-region must name one of the regions, R0 to R<regions - 1>");
     }
+    if (self->rate < 0)
+        self->rate = *self->file? 0: 200;
     if (self->event_rate < 0)
         self->event_rate = self->rate > 0? self->rate: 200;
 }

@@ -16,6 +16,12 @@
 const char *const *csv_columns = txw_raw_field_names;
 const char *csv_label_columns [3] = { "is_fraud", "fraud_pattern", "injected" };
 
+static const bool s_pii [TXW_RAW_TEXT_FIELDS] = {
+#define S_PII(NAME, member, wire, kind, required, pii) [TXW_RAW_##NAME] = pii,
+    TXW_RAW_TX_FIELDS (S_PII)
+#undef S_PII
+};
+
 int
 csv_split (char *line, size_t len, txw_str_t *fields, int max)
 {
@@ -72,6 +78,7 @@ struct _csv_reader_t {
     size_t len;
     uint64_t line_no;
     int columns;                            //  in the header
+    int field_of [CSV_MAX_FIELDS];          //  column -> raw field index, or -1
     txw_str_t fields [CSV_MAX_FIELDS];
     char saved [CSV_PAYLOAD_MAX + 1];       //  row before it was split
     size_t saved_len;
@@ -160,7 +167,7 @@ s_masked_payload (const csv_reader_t *self, char *out, size_t size)
         size_t end = i;
         while (end < self->saved_len && self->saved [end] != ',')
             end++;
-        if ((column == 2 || column == 11) && end > i) {
+        if (column < TXW_RAW_CSV_CORE && s_pii [column] && end > i) {
             char masked [TXW_TEXT_MAX];
             txw_mask_id (self->saved + i, end - i, masked, sizeof masked);
             o += (size_t) snprintf (out + o, size - o, "%s", masked);
@@ -223,13 +230,13 @@ csv_reader_header (csv_reader_t *self, txw_reject_t *rej)
         s_reject (self, rej, TXW_REJECT_CSV_HEADER, "header has a malformed quoted field");
         return -1;
     }
-    if (count < RECORD_FIELDS || count > CSV_MAX_FIELDS) {
+    if (count < TXW_RAW_CSV_CORE || count > CSV_MAX_FIELDS) {
         s_reject (self, rej, TXW_REJECT_CSV_HEADER,
-                  "header has %d columns, expected the %d of the ingest format",
-                  count, RECORD_FIELDS);
+                  "header has %d columns, expected at least the %d of the ingest format",
+                  count, TXW_RAW_CSV_CORE);
         return -1;
     }
-    for (int i = 0; i < RECORD_FIELDS; i++) {
+    for (int i = 0; i < count; i++) {
         txw_str_t f = self->fields [i];
         while (f.len && (f.ptr [0] == ' ' || f.ptr [0] == '\t')) {
             f.ptr++;
@@ -237,12 +244,31 @@ csv_reader_header (csv_reader_t *self, txw_reject_t *rej)
         }
         while (f.len && (f.ptr [f.len - 1] == ' ' || f.ptr [f.len - 1] == '\t'))
             f.len--;
-        if (f.len != strlen (csv_columns [i])
-        ||  strncasecmp (f.ptr, csv_columns [i], f.len) != 0) {
-            s_reject (self, rej, TXW_REJECT_CSV_HEADER,
-                      "header column %d is '%.*s', expected '%s'", i + 1,
-                      (int) (f.len > 64? 64: f.len), f.ptr, csv_columns [i]);
-            return -1;
+        if (i < TXW_RAW_CSV_CORE) {
+            if (f.len != strlen (csv_columns [i])
+            ||  strncasecmp (f.ptr, csv_columns [i], f.len) != 0) {
+                s_reject (self, rej, TXW_REJECT_CSV_HEADER,
+                          "header column %d is '%.*s', expected '%s'", i + 1,
+                          (int) (f.len > 64? 64: f.len), f.ptr, csv_columns [i]);
+                return -1;
+            }
+            self->field_of [i] = i;
+            continue;
+        }
+        //  After the core: the optional fields by name, anything else
+        //  (the labels --csv-out adds, say) ignored.
+        self->field_of [i] = -1;
+        for (int field = TXW_RAW_CSV_CORE; field < RECORD_FIELDS; field++) {
+            if (f.len != strlen (csv_columns [field])
+            ||  strncasecmp (f.ptr, csv_columns [field], f.len) != 0)
+                continue;
+            for (int j = TXW_RAW_CSV_CORE; j < i; j++)
+                if (self->field_of [j] == field) {
+                    s_reject (self, rej, TXW_REJECT_CSV_HEADER,
+                              "header names column '%s' twice", csv_columns [field]);
+                    return -1;
+                }
+            self->field_of [i] = field;
         }
     }
     self->columns = count;
@@ -270,8 +296,11 @@ csv_reader_next (csv_reader_t *self, record_t *rec, txw_reject_t *rej)
         return CSV_REJECT;
     }
     record_reset (rec);
-    for (int i = 0; i < RECORD_FIELDS; i++)
-        *record_field (rec, i) = self->fields [i];
+    for (int field = TXW_RAW_CSV_CORE; field < RECORD_FIELDS; field++)
+        *record_field (rec, field) = (txw_str_t) { NULL, 0 };     //  absent
+    for (int i = 0; i < count; i++)
+        if (self->field_of [i] >= 0)
+            *record_field (rec, self->field_of [i]) = self->fields [i];
     rec->raw.line_no = self->line_no;
     return CSV_ROW;
 }

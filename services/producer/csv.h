@@ -1,8 +1,10 @@
 /*  csv - the ingest format: splitting rows, streaming files, writing rows
 
-    The CSV ingest format (proto/WIRE.md) is a header row and the 14 transaction
-    fields in order; extra columns after them are ignored, so --csv-out
-    output (which appends the labels) can be fed back with --file. Quoting
+    The CSV ingest format (proto/WIRE.md) is a header row and the 14 core
+    transaction fields in order; after them come the optional fields
+    (device_type) found by their header name, and any other column is
+    ignored, so --csv-out output (which appends the labels) can be fed back
+    with --file. Quoting
     follows RFC 4180 (quoted fields, embedded commas, "" for a quote) except
     that a quoted field must end on its own line: a stray quote then costs
     one row, not the rest of the file. The reader streams with getline into
@@ -23,7 +25,7 @@
 #define CSV_PAYLOAD_MAX 200     //  bytes of a bad row kept in its dead letter
 
 //  The header of the ingest format, and the label columns --csv-out adds.
-extern const char *const *csv_columns;      //  RECORD_FIELDS of them
+extern const char *const *csv_columns;      //  RECORD_FIELDS of them, by field index
 extern const char *csv_label_columns [3];
 
 //  Splits line (len bytes, no line terminator) in place: quoted fields are

@@ -254,11 +254,20 @@ s_set_amount (record_t *rec, const population_account_t *account, double major)
     rec->raw.amount = (txw_str_t) { rec->amount, (uint32_t) len };
 }
 
+//  Sets the device and its type. The type follows from the channel and the
+//  device's number, so it costs no draw from the random stream: in person,
+//  the terminal or the cash machine; otherwise the customer's own device,
+//  whose number fixes what it is.
 static void
-s_set_device (record_t *rec, const char *prefix, uint32_t number)
+s_set_device (record_t *rec, const char *prefix, uint32_t number, int channel)
 {
+    static const char *const own [] = { "ios", "android", "web" };
     char *end = s_put_number (rec->device_id, prefix, number, 7);
     rec->raw.device_id = (txw_str_t) { rec->device_id, (uint32_t) (end - rec->device_id) };
+    const char *type = channel == TXW_CHANNEL_POS? "pos_terminal":
+                       channel == TXW_CHANNEL_ATM? "atm":
+                       channel == TXW_CHANNEL_MOBILE? own [number % 2]: own [number % 3];
+    rec->raw.device_type = record_view (type);
 }
 
 //  Fills every field of an ordinary-looking transaction of account in
@@ -288,7 +297,7 @@ s_fill (generator_t *self, record_t *rec, uint32_t account_index, int category,
     rec->raw.country = self->country_view [account->country];
     uint32_t device = account->devices [account->device_count > 1
                                         ? prng_below (&self->rng, account->device_count): 0];
-    s_set_device (rec, "D", device);
+    s_set_device (rec, "D", device, channel);
     rec->raw.product_id = (txw_str_t) { rec->product_id, 0 };
     rec->product_id [0] = 0;
     if ((category == CAT_ONLINE_RETAIL || category == CAT_ELECTRONICS
@@ -461,7 +470,7 @@ s_episode_next (generator_t *self, record_t *rec, int64_t ts_ms)
         case GEN_CARD_TESTING:
             s_fill (self, rec, a, CAT_ONLINE_RETAIL, TXW_CHANNEL_ONLINE,
                     prng_between (rng, 0.50, 2.00) * scale, ts_ms);
-            s_set_device (rec, "DX", self->ep_device);
+            s_set_device (rec, "DX", self->ep_device, TXW_CHANNEL_ONLINE);
             rec->raw.status = self->status_view [s_status (self, 0.35, 0.05)];
             break;
         case GEN_ACCOUNT_TAKEOVER: {
@@ -472,7 +481,7 @@ s_episode_next (generator_t *self, record_t *rec, int64_t ts_ms)
                           prng_uniform (rng) < 0.6? TXW_CHANNEL_ONLINE: TXW_CHANNEL_MOBILE;
             s_fill (self, rec, a, category, channel,
                     account->typical * prng_between (rng, 5, 20), ts_ms);
-            s_set_device (rec, "DX", self->ep_device);
+            s_set_device (rec, "DX", self->ep_device, channel);
             rec->raw.country = self->country_view [self->ep_country];
             rec->raw.status = self->status_view [s_status (self, 0.15, 0.02)];
             break;

@@ -7,7 +7,9 @@
     response body with jansson. The server (server.c) does the routing,
     caching and HTTP around them. Times come out of PostgreSQL as epoch
     milliseconds and are formatted here (RFC 3339, UTC, milliseconds), so
-    every time in the API has the same form whatever the session settings.  */
+    every time in the API has the same form whatever the session settings.
+    The endpoints are defined by family in api_*.c (api_private.h lists
+    them), with what they share in api.c.                                   */
 
 #ifndef TXW_QUERY_API_H
 #define TXW_QUERY_API_H

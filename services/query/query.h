@@ -4,7 +4,7 @@
     readable form. main.c parses the options into a query_config_t; the
     server (server.c) owns the connection pool (pool.c), the response cache
     (cache.c) and the HTTP listener, and routes each request to its endpoint
-    (api.c), whose parameters params.c checks.                              */
+    (api.h), whose parameters params.c checks.                              */
 
 #ifndef TXW_QUERY_H
 #define TXW_QUERY_H

@@ -3,7 +3,7 @@
     One civetweb handler takes every request: it finds the route, answers
     OPTIONS preflights and wrong methods itself, serves GET responses from
     the cache (cache.c) when it can, and otherwise calls the endpoint
-    (api.c) and caches a 200. Every response, errors included, carries
+    (api.h) and caches a 200. Every response, errors included, carries
     X-Process-Time (seconds spent in the handler), Cache-Control: no-store
     (the server-side cache already absorbs polling, and a browser or proxy
     must not show an acked alert as open), the CORS headers when the

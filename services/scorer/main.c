@@ -26,7 +26,8 @@ main (int argc, char **argv)
           "accounts whose state is kept; the least recently seen are evicted beyond it",
           &cfg.max_accounts, 1, 50000000 },
         { "idle-evict-s", TXW_OPT_INT, "86400",
-          "evict accounts idle this long in event time (0: never)", &cfg.idle_evict_s,
+          "an account back after this long idle (in its own event time) starts "
+          "afresh (0: never)", &cfg.idle_evict_s,
           0, 31622400 },
         { "rules", TXW_OPT_STRING, "",
           "rule file (JSON, see services/scorer/default-rules.json); empty: the "

@@ -22,7 +22,6 @@ struct _profiles_t {
     uint32_t lru_head, lru_tail;    //  most / least recently seen; index + 1
     size_t size;
     int64_t idle_ms;
-    int64_t clock_ms;               //  newest event time seen
     uint64_t evicted_cap;
     uint64_t evicted_idle;
     uint32_t collect_next;          //  entry where profiles_collect_dirty goes on
@@ -95,7 +94,6 @@ profiles_new (uint32_t max_accounts, int64_t idle_ms)
     self->index_mask = slots - 1;
     self->max_accounts = max_accounts;
     self->idle_ms = idle_ms;
-    self->clock_ms = 0;
     return self;
 }
 
@@ -184,21 +182,27 @@ s_evict (profiles_t *self, uint32_t e)
     self->size--;
 }
 
-//  Evicts idle accounts from the cold end of the list. The list is in order
-//  of arrival, which is event order give or take reordering, so stopping at
-//  the first account that is not idle is close enough and bounded per call.
+//  An account back after more than the idle limit (in its own event time)
+//  starts afresh: what it did then says little about now. Judged by the
+//  account's own times, not by the newest event of the shard, so a file
+//  sorted by account (each account's whole history in turn) scores exactly
+//  as the same rows in time order. The table's bound is max_accounts; the
+//  least recently seen account makes room.
 static void
-s_expire_idle (profiles_t *self)
+s_forget_if_idle (profiles_t *self, profiles_account_t *a, int64_t now_ms)
 {
-    if (self->idle_ms <= 0)
+    if (self->idle_ms <= 0 || now_ms - a->last_ms <= self->idle_ms)
         return;
-    for (int n = 0; n < 4 && self->lru_tail; n++) {
-        uint32_t e = self->lru_tail - 1;
-        if (self->clock_ms - self->entries [e].last_ms <= self->idle_ms)
-            break;
-        s_evict (self, e);
-        self->evicted_idle++;
-    }
+    uint64_t hash = a->hash;
+    uint32_t check = a->id_check, prev = a->lru_prev, next = a->lru_next;
+    memset (a, 0, sizeof *a);
+    a->hash = hash;
+    a->id_check = check;
+    a->lru_prev = prev;
+    a->lru_next = next;
+    a->last_ms = now_ms;
+    a->dirty = 1;
+    self->evicted_idle++;
 }
 
 profiles_account_t *
@@ -212,9 +216,6 @@ profiles_get (profiles_t *self, const char *id, size_t len, int64_t now_ms)
         now_ms = 0;
     if (now_ms > PROFILES_MAX_MS)
         now_ms = PROFILES_MAX_MS;
-    if (now_ms > self->clock_ms)
-        self->clock_ms = now_ms;
-    s_expire_idle (self);
 
     uint64_t hash = s_mix (txw_hash (id, len));
     uint32_t check = s_check (id, len);
@@ -232,6 +233,7 @@ profiles_get (profiles_t *self, const char *id, size_t len, int64_t now_ms)
                     s_lru_unlink (self, e);
                     s_lru_push_head (self, e);
                 }
+                s_forget_if_idle (self, a, now_ms);
                 return a;
             }
         }
@@ -563,8 +565,6 @@ profiles_restore (profiles_t *self, const profiles_account_t *record)
     self->index [i] = s_slot_value (a->hash, e);
     s_lru_push_head (self, e);
     self->size++;
-    if (a->last_ms > self->clock_ms)
-        self->clock_ms = a->last_ms;
     return 0;
 }
 

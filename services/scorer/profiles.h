@@ -6,9 +6,11 @@
     state in a fixed-size table so memory is bounded and the hot path never
     allocates: an open-addressing index (linear probing, backward-shift
     deletion, no tombstones) over a dense array of account records, with a
-    least-recently-seen list for eviction when the table is full and a sweep
-    of accounts idle for longer than a limit. All times are event times
-    (tx->ts_ms), never wall time, so a replay scores the same way.
+    least-recently-seen list for eviction when the table is full; an
+    account back after being idle for longer than a limit (in its own event
+    time) starts afresh. All times are event times (tx->ts_ms), never wall
+    time and never another account's, so a replay, or the same rows sorted
+    by account, scores the same way.
 
     A record does not hold the account id: it is known by a 64-bit hash and
     a second, independent 32-bit check of the id, so two accounts would
@@ -74,15 +76,16 @@ typedef struct {
 
 typedef struct _profiles_t profiles_t;
 
-//  Creates a table for at most max_accounts accounts (1 .. 2^30). Accounts
-//  whose last event is more than idle_ms older than the newest event seen
-//  are evicted (0: never). Returns NULL if memory cannot be had.
+//  Creates a table for at most max_accounts accounts (1 .. 2^30). An
+//  account whose next event comes more than idle_ms after its last starts
+//  afresh (0: never). Returns NULL if memory cannot be had.
 profiles_t *profiles_new (uint32_t max_accounts, int64_t idle_ms);
 void profiles_destroy (profiles_t **self_p);
 
 //  Returns the state of the account, creating an empty one (count 0) if it
 //  is not held; that may evict the least recently seen account. now_ms is
-//  the transaction's event time and advances the idle clock. Returns NULL
+//  the transaction's event time; an account idle for longer than the limit
+//  before it comes back empty (count 0). Returns NULL
 //  for an empty id or one longer than TXW_ID_MAX. The pointer is valid
 //  until the next call to profiles_get.
 profiles_account_t *profiles_get (profiles_t *self, const char *id, size_t len,

@@ -11,6 +11,7 @@
 #include "ruleset.h"
 #include "transport.h"
 #include "txfeatures.h"
+#include "timers.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -32,7 +33,6 @@ struct _scorer_t {
     const txw_tx_t *current;    //  the transaction being scored, for s_model
     checkpoint_t *checkpoint;   //  NULL without a database
     profiles_account_t *collected;
-    int64_t next_checkpoint_ms;
 
     txw_counter_t *scored;
     txw_counter_t *alerts;
@@ -50,7 +50,6 @@ struct _scorer_t {
     uint64_t evicted_idle_seen;
     txw_counter_t *reloads_ok;
     txw_counter_t *reloads_failed;
-    int64_t next_watch_ms;
     struct stat rules_stat;     //  of the rule file as last read
     struct stat model_stat;
 };
@@ -71,15 +70,17 @@ s_ready (void *arg, char *detail, size_t size)
 
 //  Hands every account record changed since the last checkpoint to the
 //  writer thread, in steps so one copy buffer serves any table size.
+//  Every --checkpoint-s, and at exit: hands the changed accounts to the
+//  background writer.
 static void
-s_checkpoint (scorer_t *self)
+s_checkpoint (void *arg)
 {
+    scorer_t *self = arg;
     if (!self->checkpoint)
         return;
     size_t n;
     while ((n = profiles_collect_dirty (self->profiles, self->collected, S_COLLECT)) > 0)
         checkpoint_submit (self->checkpoint, self->collected, n);
-    self->next_checkpoint_ms = txw_mono_ms () + self->cfg->checkpoint_s * 1000;
 }
 
 static void
@@ -194,23 +195,27 @@ s_reload (scorer_t *self, const char *why)
     txw_counter_add (self->reloads_ok, 1);
 }
 
-//  Between batches: a SIGHUP, or a rule or model file that changed on disk.
+//  Between batches: a SIGHUP reloads the rule and model files.
 static void
 s_check_reload (scorer_t *self)
 {
     const scorer_config_t *cfg = self->cfg;
-    if (self->svc->reload) {
-        self->svc->reload = 0;
-        s_file_changed (cfg->rules_file, &self->rules_stat);
-        s_file_changed (cfg->model_file, &self->model_stat);
-        s_reload (self, "SIGHUP");
+    if (!self->svc->reload)
         return;
-    }
-    if (cfg->watch_s == 0 || txw_mono_ms () < self->next_watch_ms)
-        return;
-    self->next_watch_ms = txw_mono_ms () + cfg->watch_s * 1000;
-    //  A changed file is read once, good or bad: a bad one is not retried
-    //  every few seconds, only when it changes again.
+    self->svc->reload = 0;
+    s_file_changed (cfg->rules_file, &self->rules_stat);
+    s_file_changed (cfg->model_file, &self->model_stat);
+    s_reload (self, "SIGHUP");
+}
+
+//  Every --watch-s: a rule or model file that changed on disk. A changed
+//  file is read once, good or bad: a bad one is not retried every few
+//  seconds, only when it changes again.
+static void
+s_watch_files (void *arg)
+{
+    scorer_t *self = arg;
+    const scorer_config_t *cfg = self->cfg;
     bool rules_changed = s_file_changed (cfg->rules_file, &self->rules_stat);
     bool model_changed = s_file_changed (cfg->model_file, &self->model_stat);
     if (rules_changed || model_changed)
@@ -268,7 +273,6 @@ scorer_new (const scorer_config_t *cfg, txw_service_t *svc)
             goto err;
         log_info ("resumed the history of %ld accounts from the last checkpoint", restored);
         txw_gauge_set (self->accounts, restored);
-        self->next_checkpoint_ms = txw_mono_ms () + cfg->checkpoint_s * 1000;
     }
     self->in = txw_in_new_pull (cfg->bind, (int) cfg->svc.hwm);
     if (self->in)
@@ -433,7 +437,7 @@ s_apply (scorer_t *self, const txw_envelope_t *env)
     txw_tx_t tx;
     uint32_t applied = 0;
     for (; applied < env->count; applied++) {
-        if (txw_tx_decode (&cur, &tx, &error))
+        if (txw_tx_decode (&cur, false, &tx, &error))
             break;
         s_score (self, &tx);
     }
@@ -479,12 +483,17 @@ s_receive (scorer_t *self, int timeout_ms)
 int
 scorer_run (scorer_t *self)
 {
+    txw_timers_t timers;
+    txw_timers_init (&timers);
+    if (self->checkpoint)
+        txw_timers_add (&timers, self->cfg->checkpoint_s * 1000, s_checkpoint, self);
+    if (self->cfg->watch_s > 0)
+        txw_timers_add (&timers, self->cfg->watch_s * 1000, s_watch_files, self);
     while (!self->svc->stop) {
-        s_receive (self, s_due_ms (self));
+        s_receive (self, txw_timers_wait_ms (&timers, s_due_ms (self)));
         s_flush (self, false);
         s_check_reload (self);
-        if (self->checkpoint && txw_mono_ms () >= self->next_checkpoint_ms)
-            s_checkpoint (self);
+        txw_timers_run (&timers);
     }
     //  Stop taking new work but score what is already queued here (the
     //  validators count it as delivered), then send everything.

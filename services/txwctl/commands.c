@@ -353,7 +353,8 @@ s_tx_fields (ctl_table_t *t, json_t *tx)
     ctl_table_pair (t, "channel", "%s", ctl_str (tx, "channel"));
     ctl_table_pair (t, "branch", "%s, region %s, country %s", ctl_str (tx, "branch_id"),
                     ctl_str (tx, "region"), ctl_str (tx, "country"));
-    ctl_table_pair (t, "device", "%s", ctl_str (tx, "device_id"));
+    ctl_table_pair (t, "device", "%s (%s)", ctl_str (tx, "device_id"),
+                    ctl_text (json_object_get (tx, "device_type"), b, sizeof b));
     ctl_table_pair (t, "product", "%s", ctl_text (json_object_get (tx, "product_id"), a, sizeof a));
     ctl_table_pair (t, "score", "%s (model %s)", ctl_text (json_object_get (tx, "score"), b, sizeof b),
                     ctl_str (tx, "model_version"));

@@ -25,13 +25,13 @@ struct _checks_t {
 
 //  Raw field positions (codec.h, TXW_RAW_TX_FIELDS).
 enum {
-#define S_POSITION(NAME, member, kind, required, pii) F_##NAME = TXW_RAW_##NAME,
+#define S_POSITION(NAME, member, wire, kind, required, pii) F_##NAME = TXW_RAW_##NAME,
     TXW_RAW_TX_FIELDS (S_POSITION)
 #undef S_POSITION
     F_COUNT = TXW_RAW_TEXT_FIELDS
 };
 
-typedef enum { S_KIND_ID, S_KIND_NAME, S_KIND_OTHER } s_kind_t;
+typedef enum { S_KIND_ID, S_KIND_NAME, S_KIND_LABEL, S_KIND_OTHER } s_kind_t;
 
 typedef struct {
     s_kind_t kind;
@@ -40,7 +40,7 @@ typedef struct {
 } s_field_t;
 
 static const s_field_t s_fields [F_COUNT] = {
-#define S_FIELD(NAME, member, kind, required, pii) \
+#define S_FIELD(NAME, member, wire, kind, required, pii) \
     [F_##NAME] = { S_KIND_##kind, required, pii },
     TXW_RAW_TX_FIELDS (S_FIELD)
 #undef S_FIELD
@@ -193,6 +193,15 @@ s_copy (char *out, txw_str_t s)
     out [s.len] = 0;
 }
 
+//  The same, folded to lower case (a LABEL field).
+static inline void
+s_copy_lower (char *out, txw_str_t s)
+{
+    for (uint32_t i = 0; i < s.len; i++)
+        out [i] = s_lower (s.ptr [i]);
+    out [s.len] = 0;
+}
+
 int
 checks_apply (const checks_t *self, const txw_raw_tx_t *raw, int64_t now_ms,
              txw_tx_t *tx, checks_verdict_t *verdict)
@@ -217,7 +226,8 @@ checks_apply (const checks_t *self, const txw_raw_tx_t *raw, int64_t now_ms,
 
     for (int f = 0; f < F_COUNT; f++) {
         size_t limit = s_fields [f].kind == S_KIND_ID? TXW_ID_MAX:
-                       s_fields [f].kind == S_KIND_NAME? TXW_NAME_MAX: 0;
+                       s_fields [f].kind == S_KIND_NAME
+                    || s_fields [f].kind == S_KIND_LABEL? TXW_NAME_MAX: 0;
         if (limit && v [f].len > limit)
             S_REJECT_VALUE (TXW_REJECT_TOO_LONG, f, "is %u bytes, over the limit of %zu",
                             v [f].len, limit);
@@ -231,7 +241,8 @@ checks_apply (const checks_t *self, const txw_raw_tx_t *raw, int64_t now_ms,
         else
         //  msgpack str must be UTF-8, and what is not (or holds NUL) would
         //  break every later JSON rendering and PostgreSQL text column.
-        if (s_fields [f].kind == S_KIND_NAME && !txw_utf8_valid (v [f].ptr, v [f].len))
+        if ((s_fields [f].kind == S_KIND_NAME || s_fields [f].kind == S_KIND_LABEL)
+        &&  !txw_utf8_valid (v [f].ptr, v [f].len))
             S_REJECT_VALUE (TXW_REJECT_BAD_TYPE, f, "is not valid UTF-8 text");
     }
 
@@ -314,16 +325,14 @@ checks_apply (const checks_t *self, const txw_raw_tx_t *raw, int64_t now_ms,
     tx->amount_minor = amount_minor;
     memcpy (tx->currency, currency, 4);
     s_copy (tx->merchant_id, v [F_MERCHANT_ID]);
-    txw_str_t cat = v [F_CATEGORY];
-    for (uint32_t i = 0; i < cat.len; i++)
-        tx->category [i] = s_lower (cat.ptr [i]);
-    tx->category [cat.len] = 0;
+    s_copy_lower (tx->category, v [F_CATEGORY]);
     tx->channel = (uint8_t) channel;
     s_copy (tx->branch_id, v [F_BRANCH_ID]);
     s_copy (tx->region, v [F_REGION]);
     memcpy (tx->country, country, 3);
     s_copy (tx->device_id, v [F_DEVICE_ID]);
     s_copy (tx->product_id, v [F_PRODUCT_ID]);
+    s_copy_lower (tx->device_type, v [F_DEVICE_TYPE]);
     tx->status = (uint8_t) status;
     tx->origin_us = raw->origin_us;
     int hour, weekday;

@@ -72,7 +72,8 @@ def main(csv_path, rates_path, window_ms=60000, lateness_ms=5000, out=sys.stdout
             rep = convert(to_minor(row["amount"], exponent(cur)), cur, rates)
             keys = {"overall": "all", "region": row["region"], "branch": row["branch_id"],
                     "merchant": row["merchant_id"], "category": row["category"].lower(),
-                    "channel": row["channel"].lower()}
+                    "channel": row["channel"].lower(),
+                    "device": (row.get("device_type") or "").strip().lower() or "unknown"}
             status = row["status"].lower()
             for dim, key in keys.items():
                 w = windows[(dim, key, start)]

@@ -11,7 +11,7 @@
 # subscribe to all of them), while the keyed hops name each shard,
 # scorer-0 and scorer-1. The producers' `validators` starts with two
 # addresses and grows to three while they send: the third validator must
-# get work (endpoints follow DNS, common/transport.h).
+# get work (endpoints follow DNS, common/resolver.h).
 #
 # Checks: the window totals of both producers' streams come out exactly,
 # every transaction is stored once, every account's transactions sit on

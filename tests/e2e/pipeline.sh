@@ -58,7 +58,7 @@ LC_ALL=C sort "$WORK/expected-windows.tsv" >"$WORK/expected-windows.sorted"
 check "txw.window_totals matches the stream exactly (count, amount, statuses, late)" \
     diff -q "$WORK/expected-windows.sorted" "$WORK/actual-windows.tsv"
 diff "$WORK/expected-windows.sorted" "$WORK/actual-windows.tsv" | head -10
-for dim in overall region branch merchant category channel; do
+for dim in overall region branch merchant category channel device; do
     exp=$(awk -v d=$dim '$1 == d { n += $4; a += $5 } END { print n + 0, a + 0 }' "$WORK/expected-windows.sorted")
     act=$(sql "SELECT coalesce(sum(tx_count), 0), coalesce(sum(amount_minor_sum), 0)
                FROM txw.window_totals WHERE dimension = '$dim'" | tr '\t' ' ')
@@ -147,7 +147,22 @@ wait_metric ${P}93 txw_records_in_total 4 20
 sleep 1
 check "a re-sent transaction is detected as a duplicate batch" \
     wait_metric ${P}93 txw_duplicate_tx_batches_total 1 10
+# The optional device_type column is found by its name, wherever it stands
+# after the core columns; other columns are ignored.
+{
+    echo "tx_id,ts,account_id,amount,currency,merchant_id,category,channel,branch_id,region,country,device_id,product_id,status,note,Device_Type"
+    echo "G-1,2026-01-05T09:00:06Z,A9,2.00,EUR,M1,grocery,mobile,B1,R1,DE,D1,,approved,x,IOS"
+    echo "G-2,2026-01-05T09:00:07Z,A9,2.00,EUR,M1,grocery,pos,B1,R1,DE,D1,,approved,y,"
+} >"$WORK/devices.csv"
+"$BIN/txw-producer" --file "$WORK/devices.csv" --validator-endpoints tcp://127.0.0.1:${P}01 \
+    --admin-port 0 >>"$WORK/file-producer.log" 2>&1
+wait_metric ${P}93 txw_records_in_total 6 20
 stop_clean $PID_validator $PID_scorer $PID_aggregator
+check "a file's device_type column is stored in lower case, an empty one as NULL" \
+    test "$(sql "SELECT string_agg(tx_id || ':' || coalesce(device_type, 'NULL'), ',' ORDER BY tx_id)
+                 FROM txw.transactions WHERE tx_id LIKE 'G-%'")" = "G-1:ios,G-2:NULL"
+check "a file without the device_type column stores NULL" \
+    test "$(sql "SELECT count(*) FROM txw.transactions WHERE tx_id LIKE 'F-%' AND device_type IS NULL")" = 2
 check "a file ingested twice stores each transaction once" \
     test "$(sql "SELECT count(*) FROM txw.transactions WHERE tx_id LIKE 'F-%'")" = 2
 check "good file rows are stored (F-1, F-3 with a quoted comma)" \

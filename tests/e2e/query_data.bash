@@ -64,6 +64,7 @@ INSERT INTO txw_data.transactions (tx_id, ts, account_id, amount_minor, currency
   ('tx-300', to_timestamp($now) - interval '50 minutes', 'acc-3', 700, 'EUR', 700,
    'm-B', 'grocery', 'mobile', 'b-1', 'east', 'DE', 'd-3', NULL, 'failed', 45,
    '{night_activity}', 'rules-1', 0, to_timestamp($now) - interval '50 minutes');
+UPDATE txw_data.transactions SET device_type = 'web' WHERE tx_id = 'tx-100';
 
 INSERT INTO txw_data.accounts (account_id, tx_count, spend_rep_minor, approved_rep_minor,
     approved, declined, failed, flagged, score_sum, max_score, first_seen, last_seen) VALUES

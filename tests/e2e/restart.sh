@@ -32,7 +32,7 @@ totals() {   # day: window totals of that event day, sorted
 python3 "$ROOT/tests/e2e/expected.py" windows "$WORK/a.csv" "$RATES" | LC_ALL=C sort >"$WORK/a-expected.tsv"
 head -n 10001 "$WORK/a.csv" >"$WORK/a1.csv"
 { head -n 1 "$WORK/a.csv"; tail -n +10002 "$WORK/a.csv"; } >"$WORK/a2.csv"
-"$BIN/txw-producer" --file "$WORK/a1.csv" --rate 0 --validator-endpoints tcp://127.0.0.1:${P}01 \
+"$BIN/txw-producer" --file "$WORK/a1.csv" --validator-endpoints tcp://127.0.0.1:${P}01 \
     --admin-port 0 >"$WORK/a1.log" 2>&1
 wait_metric ${P}93 txw_records_in_total 10000 60
 # shellcheck disable=SC2154 # PID_<name> is set by start() in lib.sh (eval)
@@ -41,7 +41,7 @@ cp "$WORK/aggregator.log" "$WORK/aggregator-1.log"
 start aggregator ${P}93 "${AGG[@]}"
 check "the restarted shard resumes from its checkpoints and windows" \
     grep -q "resumed: [1-9][0-9]* checkpoints, [1-9][0-9]* recent window rows" "$WORK/aggregator.log"
-"$BIN/txw-producer" --file "$WORK/a2.csv" --rate 0 --validator-endpoints tcp://127.0.0.1:${P}01 \
+"$BIN/txw-producer" --file "$WORK/a2.csv" --validator-endpoints tcp://127.0.0.1:${P}01 \
     --admin-port 0 >"$WORK/a2.log" 2>&1
 check "the restarted aggregator receives the second half" \
     wait_metric ${P}93 txw_records_in_total 10000 60

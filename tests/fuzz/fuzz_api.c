@@ -1,6 +1,6 @@
 /*  fuzz_api - the REST endpoints' checks of a request, before the database
 
-    The first byte picks an endpoint of services/query/api.c; the rest is
+    The first byte picks an endpoint of services/query (api.h); the rest is
     "query \n path argument \n body" (the query and argument end at a NUL
     as civetweb's strings do; the body is bytes). The endpoint runs for
     real against a pool whose database does not exist, so a request either

@@ -29,7 +29,7 @@ s_decode (uint32_t type, txw_cursor_t *cur, s_record_t *r)
     switch (type) {
         case TXW_MSG_RAW_TX:    rc = txw_raw_tx_decode (cur, &r->raw, &error); break;
         case TXW_MSG_TX:
-        case TXW_MSG_SCORED_TX: rc = txw_tx_decode (cur, &r->tx, &error); break;
+        case TXW_MSG_SCORED_TX: rc = txw_tx_decode (cur, type == TXW_MSG_SCORED_TX, &r->tx, &error); break;
         case TXW_MSG_REJECT:    rc = txw_reject_decode (cur, &r->rej, &error); break;
         case TXW_MSG_ALERT:     rc = txw_alert_decode (cur, &r->alert, &error); break;
         case TXW_MSG_WINDOW:    rc = txw_window_decode (cur, &r->win, &error); break;
@@ -75,22 +75,15 @@ s_view_equal (txw_str_t a, txw_str_t b)
 static void
 s_raw_equal (const txw_raw_tx_t *a, const txw_raw_tx_t *b)
 {
-    const txw_str_t *va [] = {
-        &a->tx_id, &a->ts, &a->account_id, &a->amount, &a->currency, &a->merchant_id,
-        &a->category, &a->channel, &a->branch_id, &a->region, &a->country,
-        &a->device_id, &a->product_id, &a->status };
-    const txw_str_t *vb [] = {
-        &b->tx_id, &b->ts, &b->account_id, &b->amount, &b->currency, &b->merchant_id,
-        &b->category, &b->channel, &b->branch_id, &b->region, &b->country,
-        &b->device_id, &b->product_id, &b->status };
     //  A field of the wrong type is encoded as nil: it is absent after.
     FUZZ_CHECK (b->bad_field == -1, "re-decoded raw record has bad field %d", b->bad_field);
-    for (int i = 0; i < 14; i++)
+    for (int i = 0; i < TXW_RAW_TEXT_FIELDS; i++)
         if (i != a->bad_field)
-            FUZZ_CHECK (s_view_equal (*va [i], *vb [i]), "raw field %s changed",
-                        txw_raw_field_names [i]);
+            FUZZ_CHECK (s_view_equal (*txw_raw_text_of (a, i), *txw_raw_text_of (b, i)),
+                        "raw field %s changed", txw_raw_field_names [i]);
         else
-            FUZZ_CHECK (!vb [i]->ptr, "bad raw field %s is not absent", txw_raw_field_names [i]);
+            FUZZ_CHECK (!txw_raw_text_of (b, i)->ptr, "bad raw field %s is not absent",
+                        txw_raw_field_names [i]);
     S_SAME_INT (a, b, ts_is_int);
     if (a->ts_is_int)
         S_SAME_INT (a, b, ts_ms);
@@ -123,6 +116,7 @@ s_tx_equal (const txw_tx_t *a, const txw_tx_t *b)
     S_SAME_INT (a, b, score);
     S_SAME_INT (a, b, reasons);
     S_SAME_STR (a, b, model_version);
+    S_SAME_STR (a, b, device_type);
 }
 
 static void

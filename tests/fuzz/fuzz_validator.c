@@ -86,7 +86,7 @@ s_accepted (const txw_rates_t *rates, const txw_tx_t *tx)
     txw_tx_encode (&pk, tx);
     txw_cursor_t cur = { (const uint8_t *) buf.data, (const uint8_t *) buf.data + buf.size };
     txw_tx_t decoded;
-    FUZZ_CHECK (txw_tx_decode (&cur, &decoded, NULL) == 0 && cur.p == cur.end,
+    FUZZ_CHECK (txw_tx_decode (&cur, false, &decoded, NULL) == 0 && cur.p == cur.end,
                 "an accepted record does not survive the codec");
     FUZZ_CHECK (!strcmp (decoded.tx_id, tx->tx_id) && decoded.amount_minor == tx->amount_minor
                 && decoded.ts_ms == tx->ts_ms && !strcmp (decoded.category, tx->category),

@@ -174,6 +174,8 @@ async function laptop(browser, state) {
     const rows = (sel) => page.$$eval(sel, (els) => els.filter((e) => !e.classList.contains('empty')).length);
     check('top merchants are listed', await rows('#merchants-body tr') > 0);
     check('top categories are listed', await rows('#categories-body tr') > 0);
+    check('device types are listed with their success rate', await rows('#devices-body tr') > 0 &&
+        /^\d.*%$/.test((await page.textContent('#devices-body tr td:nth-child(4)')).trim()));
     check('the branch performance table is filled', await rows('#branches-body tr') > 0);
     const regions = await page.$$eval('#regions-list li.region', (els) => els.map((e) => `${e.querySelector('.region-name').textContent}:${e.classList.contains('healthy') ? 'healthy' : 'unhealthy'}`));
     check('region health lists the regions', regions.length > 0, regions.join(' '));

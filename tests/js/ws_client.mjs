@@ -73,7 +73,7 @@ async function live(seconds) {
   check('second message is a snapshot with seq 2', snap && snap.type === 'snapshot' && snap.seq === 2);
   check('snapshot has stats, alerts, series, top, branches and regions',
     snap && snap.stats && Array.isArray(snap.alerts) && Array.isArray(snap.series) &&
-    snap.top && Array.isArray(snap.top.merchant) && Array.isArray(snap.top.category) &&
+    snap.top && Array.isArray(snap.top.merchant) && Array.isArray(snap.top.category) && Array.isArray(snap.top.device) &&
     Array.isArray(snap.branches) && Array.isArray(snap.regions));
   await sleep(seconds * 500);
   const sentAt = Date.now();
@@ -106,8 +106,8 @@ async function live(seconds) {
   check('stats count the live traffic (count > 0, rates 0..1, currency EUR)',
     last.stats && last.stats.count > 0 && last.stats.approval_rate > 0 && last.stats.approval_rate <= 1 &&
     last.stats.currency === 'EUR' && last.stats.currency_exponent === 2, JSON.stringify(last.stats));
-  check('stats carry top merchants and categories, branches and regions',
-    last.top && last.top.merchant.length > 0 && last.top.category.length > 0 &&
+  check('stats carry top merchants, categories and devices, branches and regions',
+    last.top && last.top.merchant.length > 0 && last.top.category.length > 0 && last.top.device.length > 0 &&
     last.branches.length > 0 && last.regions.length > 0);
   check('dead letters arrive', dead.length > 0);
   check('seq increments by one, or jumps exactly as the slow_client gap after it says',

@@ -8,7 +8,7 @@
     give the same scores, and that a planted anomaly outscores the rest.
 
     The Makefile links tools with libtxw.a only, not the scorer's modules,
-    so this file includes the module's source: acceptable for a bench tool,
+    so this file includes the module's sources: acceptable for a bench tool,
     and it measures exactly the code the scorer runs.
 
     Usage: txw-iforest_bench [SCORE_ROWS [TREES [PSI]]]
@@ -18,6 +18,9 @@
     writing one float64 score a row to OUT.                                 */
 
 #include "../../services/scorer/iforest.c"
+#include "../../services/scorer/iforest_train.c"
+#include "../../services/scorer/iforest_score.c"
+#include "../../services/scorer/iforest_file.c"
 
 #include <inttypes.h>
 #include <time.h>

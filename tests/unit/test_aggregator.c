@@ -41,9 +41,9 @@ test_counts_every_dimension (void **state)
     txw_tx_t a = s_tx (10 * MIN + 1000, 500, TXW_STATUS_APPROVED, 10, "R1");
     txw_tx_t b = s_tx (10 * MIN + 2000, 300, TXW_STATUS_DECLINED, 90, "R2");
     txw_tx_t c = s_tx (10 * MIN + 3000, 700, TXW_STATUS_FAILED, 50, "R1");
-    assert_int_equal (windows_add (w, &a), WIN_ON_TIME);
-    assert_int_equal (windows_add (w, &b), WIN_ON_TIME);
-    assert_int_equal (windows_add (w, &c), WIN_ON_TIME);
+    assert_int_equal (windows_add (w, &a, NULL, NULL), WIN_ON_TIME);
+    assert_int_equal (windows_add (w, &b, NULL, NULL), WIN_ON_TIME);
+    assert_int_equal (windows_add (w, &c, NULL, NULL), WIN_ON_TIME);
     const txw_window_t *all = windows_find (w, TXW_DIM_OVERALL, "all", 10 * MIN);
     assert_non_null (all);
     assert_int_equal (all->tx_count, 3);
@@ -64,9 +64,11 @@ test_counts_every_dimension (void **state)
     assert_non_null (windows_find (w, TXW_DIM_MERCHANT, "M1", 10 * MIN));
     assert_non_null (windows_find (w, TXW_DIM_BRANCH, "B1", 10 * MIN));
     assert_non_null (windows_find (w, TXW_DIM_CATEGORY, "grocery", 10 * MIN));
+    //  A transaction without a device type counts under "unknown".
+    assert_non_null (windows_find (w, TXW_DIM_DEVICE, "unknown", 10 * MIN));
     assert_null (windows_find (w, TXW_DIM_REGION, "R3", 10 * MIN));
-    //  overall + 2 regions + branch + merchant + category + channel
-    assert_int_equal (windows_size (w), 7);
+    //  One window per dimension, and a second region.
+    assert_int_equal (windows_size (w), TXW_DIM_COUNT + 1);
     windows_destroy (&w);
     windows_destroy (&w);
 }
@@ -77,30 +79,30 @@ test_watermark_closes_and_late_counts (void **state)
     (void) state;
     windows_t *w = windows_new (0, MIN, 5000, 10 * MIN, 80);
     txw_tx_t tx = s_tx (0 * MIN + 100, 100, TXW_STATUS_APPROVED, 0, "R1");
-    windows_add (w, &tx);
+    windows_add (w, &tx, NULL, NULL);
     //  An event at 1:04 puts the watermark at 0:59: window 0 still open.
     tx = s_tx (1 * MIN + 4000, 100, TXW_STATUS_APPROVED, 0, "R1");
-    windows_add (w, &tx);
+    windows_add (w, &tx, NULL, NULL);
     assert_int_equal (windows_advance (w, NULL, NULL), 0);
     //  An event out of order but within lateness is on time.
     tx = s_tx (0 * MIN + 59000, 100, TXW_STATUS_APPROVED, 0, "R1");
-    assert_int_equal (windows_add (w, &tx), WIN_ON_TIME);
-    //  1:05 moves the watermark to 1:00: window 0 closes (7 dimension rows).
+    assert_int_equal (windows_add (w, &tx, NULL, NULL), WIN_ON_TIME);
+    //  1:05 moves the watermark to 1:00: window 0 closes (one row per dimension).
     tx = s_tx (1 * MIN + 5000, 100, TXW_STATUS_APPROVED, 0, "R1");
-    windows_add (w, &tx);
+    windows_add (w, &tx, NULL, NULL);
     assert_int_equal (windows_watermark (w), 1 * MIN);
-    assert_int_equal (windows_advance (w, NULL, NULL), 6);
+    assert_int_equal (windows_advance (w, NULL, NULL), TXW_DIM_COUNT);
     const txw_window_t *zero = windows_find (w, TXW_DIM_OVERALL, "all", 0);
     assert_true (zero->closed);
     assert_int_equal (zero->tx_count, 2);
     //  A late event still counts, and is marked late.
     tx = s_tx (0 * MIN + 30000, 100, TXW_STATUS_APPROVED, 0, "R1");
-    assert_int_equal (windows_add (w, &tx), WIN_LATE);
+    assert_int_equal (windows_add (w, &tx, NULL, NULL), WIN_LATE);
     assert_int_equal (zero->tx_count, 3);
     assert_int_equal (zero->late, 1);
     //  A late event for a window never opened is late too, and counted.
     tx = s_tx (-5 * MIN, 100, TXW_STATUS_APPROVED, 0, "R9");
-    assert_int_equal (windows_add (w, &tx), WIN_LATE);
+    assert_int_equal (windows_add (w, &tx, NULL, NULL), WIN_LATE);
     const txw_window_t *old = windows_find (w, TXW_DIM_REGION, "R9", -5 * MIN);
     assert_int_equal (old->tx_count, 1);
     assert_int_equal (old->late, 1);
@@ -116,33 +118,83 @@ s_count (void *arg, const win_entry_t *e)
     s_visits++;
 }
 
+static int s_rows;
+static txw_window_t s_last_row;
+static void
+s_row (void *arg, const txw_window_t *row)
+{
+    (void) arg;
+    s_rows++;
+    s_last_row = *row;
+}
+
 static void
 test_retention_and_dirty (void **state)
 {
     (void) state;
     windows_t *w = windows_new (0, MIN, 0, 2 * MIN, 80);
     txw_tx_t tx = s_tx (100, 100, TXW_STATUS_APPROVED, 0, "R1");
-    windows_add (w, &tx);
+    windows_add (w, &tx, NULL, NULL);
     s_visits = 0;
     windows_drain_dirty (w, true, s_count, NULL);
-    assert_int_equal (s_visits, 6);
+    assert_int_equal (s_visits, TXW_DIM_COUNT);
     s_visits = 0;
     windows_drain_dirty (w, true, s_count, NULL);
     assert_int_equal (s_visits, 0);
     //  Far ahead: window 0 closes, and after retention is forgotten once
     //  its final state has been stored and published.
     tx = s_tx (10 * MIN, 100, TXW_STATUS_APPROVED, 0, "R1");
-    windows_add (w, &tx);
+    windows_add (w, &tx, NULL, NULL);
     windows_advance (w, NULL, NULL);
     assert_non_null (windows_find (w, TXW_DIM_OVERALL, "all", 0));
     windows_drain_dirty (w, true, s_count, NULL);
     windows_drain_dirty (w, false, s_count, NULL);
     windows_advance (w, NULL, NULL);
     assert_null (windows_find (w, TXW_DIM_OVERALL, "all", 0));
-    //  Older than watermark minus retention: too late, not counted.
+    //  Older than watermark minus retention and not in memory: not
+    //  recreated; the rows it adds to the stored windows are handed over,
+    //  one per dimension, each one late transaction in a closed window.
     tx = s_tx (5 * MIN, 100, TXW_STATUS_APPROVED, 0, "R1");
-    assert_int_equal (windows_add (w, &tx), WIN_TOO_LATE);
+    s_rows = 0;
+    assert_int_equal (windows_add (w, &tx, s_row, NULL), WIN_TOO_LATE);
     assert_null (windows_find (w, TXW_DIM_OVERALL, "all", 5 * MIN));
+    assert_int_equal (s_rows, TXW_DIM_COUNT);
+    assert_int_equal (s_last_row.tx_count, 1);
+    assert_int_equal (s_last_row.late, 1);
+    assert_int_equal (s_last_row.amount_sum, 100);
+    assert_int_equal (s_last_row.amount_min, 100);
+    assert_int_equal (s_last_row.window_start_ms, 5 * MIN);
+    assert_true (s_last_row.closed);
+    windows_destroy (&w);
+}
+
+//  A window older than the retention but still in memory (not yet
+//  forgotten) counts the transaction itself: its whole row, written later,
+//  must hold it, or it would overwrite what was added to the stored row.
+static void
+test_older_window_still_in_memory (void **state)
+{
+    (void) state;
+    windows_t *w = windows_new (0, MIN, 0, 2 * MIN, 80);
+    txw_tx_t tx = s_tx (100, 100, TXW_STATUS_APPROVED, 0, "R1");
+    windows_add (w, &tx, NULL, NULL);
+    //  The watermark jumps far ahead before a tick could forget window 0.
+    tx = s_tx (10 * MIN, 100, TXW_STATUS_APPROVED, 0, "R1");
+    windows_add (w, &tx, NULL, NULL);
+    tx = s_tx (200, 50, TXW_STATUS_DECLINED, 0, "R1");
+    s_rows = 0;
+    assert_int_equal (windows_add (w, &tx, s_row, NULL), WIN_LATE);
+    assert_int_equal (s_rows, 0);
+    assert_int_equal (windows_find (w, TXW_DIM_OVERALL, "all", 0)->tx_count, 2);
+    //  A region never seen in that window is not in memory: that one
+    //  dimension's row is handed over, the others count in memory.
+    tx = s_tx (300, 10, TXW_STATUS_APPROVED, 0, "R9");
+    assert_int_equal (windows_add (w, &tx, s_row, NULL), WIN_TOO_LATE);
+    assert_int_equal (s_rows, 1);
+    assert_string_equal (s_last_row.dimension, "region");
+    assert_string_equal (s_last_row.key, "R9");
+    assert_null (windows_find (w, TXW_DIM_REGION, "R9", 0));
+    assert_int_equal (windows_find (w, TXW_DIM_OVERALL, "all", 0)->tx_count, 3);
     windows_destroy (&w);
 }
 
@@ -162,7 +214,7 @@ test_restore_and_growth (void **state)
     row.amount_max = 900;
     windows_restore (w, "region", &row);
     txw_tx_t tx = s_tx (7 * MIN + 10, 5, TXW_STATUS_APPROVED, 0, "R1");
-    windows_add (w, &tx);
+    windows_add (w, &tx, NULL, NULL);
     const txw_window_t *r1 = windows_find (w, TXW_DIM_REGION, "R1", 7 * MIN);
     assert_int_equal (r1->tx_count, 41);
     assert_int_equal (r1->amount_sum, 4005);
@@ -175,7 +227,7 @@ test_restore_and_growth (void **state)
     for (int i = 0; i < 5000; i++) {
         snprintf (region, sizeof region, "X%d", i);
         tx = s_tx (7 * MIN + 20, 1, TXW_STATUS_APPROVED, 0, region);
-        windows_add (w, &tx);
+        windows_add (w, &tx, NULL, NULL);
     }
     for (int i = 0; i < 5000; i++) {
         snprintf (region, sizeof region, "X%d", i);
@@ -301,6 +353,7 @@ main (void)
         cmocka_unit_test (test_counts_every_dimension),
         cmocka_unit_test (test_watermark_closes_and_late_counts),
         cmocka_unit_test (test_retention_and_dirty),
+        cmocka_unit_test (test_older_window_still_in_memory),
         cmocka_unit_test (test_restore_and_growth),
         cmocka_unit_test (test_account_deltas),
         cmocka_unit_test (test_region_health),

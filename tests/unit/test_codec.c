@@ -37,6 +37,7 @@ s_sample_tx (bool scored)
     tx.hour = 10;
     tx.weekday = 0;
     tx.amount_rep_minor = 1250;
+    strcpy (tx.device_type, "android");
     if (scored) {
         tx.scored = true;
         tx.score = 87;
@@ -84,7 +85,7 @@ test_tx_round_trip (void **state)
         for (int i = 0; i < 3; i++) {
             txw_tx_t out;
             memset (&out, 0, sizeof out);
-            assert_int_equal (txw_tx_decode (&env.records, &out, &error), 0);
+            assert_int_equal (txw_tx_decode (&env.records, scored, &out, &error), 0);
             assert_memory_equal (&out, &tx, sizeof tx);
         }
         free (frame);
@@ -171,7 +172,7 @@ test_raw_tx_wrong_type_and_extra_fields (void **state)
         if (i == 14 || i == 15)
             msgpack_pack_int (&pk, 7);
         else
-        if (i == 16) {
+        if (i == 17) {
             msgpack_pack_map (&pk, 1);
             msgpack_pack_nil (&pk);
             msgpack_pack_double (&pk, 1.5);
@@ -190,7 +191,81 @@ test_raw_tx_wrong_type_and_extra_fields (void **state)
     assert_int_equal (raw.ts_ms, 1767607200000);
     assert_int_equal (raw.line_no, 7);
     assert_int_equal (raw.tx_id.len, 2);
+    assert_int_equal (raw.device_type.len, 2);     //  wire position 16
     assert_true (cur.p == cur.end);
+    msgpack_sbuffer_destroy (&buf);
+}
+
+//  Records of writers older than device_type decode with it absent, and a
+//  raw_tx's fields land at their wire positions both ways.
+static void
+test_older_layouts (void **state)
+{
+    (void) state;
+    //  Every wire position holds one field, and each field has one position.
+    int seen [TXW_RAW_FIELDS] = { 0 };
+    for (int wire = 0; wire < TXW_RAW_FIELDS; wire++)
+        seen [txw_raw_field_at_wire [wire]]++;
+    for (int field = 0; field < TXW_RAW_FIELDS; field++)
+        assert_int_equal (seen [field], 1);
+
+    msgpack_sbuffer buf;
+    msgpack_packer pk;
+    msgpack_sbuffer_init (&buf);
+    msgpack_packer_init (&pk, &buf, msgpack_sbuffer_write);
+    //  raw_tx of the first layout: 16 fields, text then origin_us, line_no.
+    msgpack_pack_array (&pk, 16);
+    for (int i = 0; i < 14; i++) {
+        char text [8];
+        int n = snprintf (text, sizeof text, "f%d", i);
+        msgpack_pack_str (&pk, (size_t) n);
+        msgpack_pack_str_body (&pk, text, (size_t) n);
+    }
+    msgpack_pack_int (&pk, 99);
+    msgpack_pack_int (&pk, 3);
+    txw_cursor_t cur = { (const uint8_t *) buf.data, (const uint8_t *) buf.data + buf.size };
+    txw_raw_tx_t raw;
+    assert_int_equal (txw_raw_tx_decode (&cur, &raw, NULL), 0);
+    assert_int_equal (raw.bad_field, -1);
+    assert_memory_equal (raw.status.ptr, "f13", 3);
+    assert_int_equal (raw.origin_us, 99);
+    assert_int_equal (raw.line_no, 3);
+    assert_null (raw.device_type.ptr);
+    //  Encoded again, it has every field, device_type last.
+    raw.device_type = (txw_str_t) { "web", 3 };
+    msgpack_sbuffer_clear (&buf);
+    txw_raw_tx_encode (&pk, &raw);
+    cur = (txw_cursor_t) { (const uint8_t *) buf.data, (const uint8_t *) buf.data + buf.size };
+    txw_raw_tx_t again;
+    assert_int_equal (txw_raw_tx_decode (&cur, &again, NULL), 0);
+    assert_memory_equal (again.device_type.ptr, "web", 3);
+    assert_int_equal (again.line_no, 3);
+    assert_memory_equal (again.tx_id.ptr, "f0", 2);
+
+    //  tx and scored_tx of the first layout: 18 and 21 fields.
+    for (int scored = 0; scored < 2; scored++) {
+        txw_tx_t tx = s_sample_tx (scored);
+        msgpack_sbuffer_clear (&buf);
+        txw_tx_encode (&pk, &tx);
+        //  The new encoding has one more field than the old: drop the last
+        //  (device_type) and patch the array length (array 16: 0xdc, then
+        //  the length big-endian).
+        size_t last = buf.size - 1 - strlen (tx.device_type);
+        assert_int_equal ((uint8_t) buf.data [0], 0xdc);
+        assert_int_equal ((uint8_t) buf.data [2], scored? 22: 19);
+        buf.data [2] = (char) (scored? 21: 18);
+        cur = (txw_cursor_t) { (const uint8_t *) buf.data, (const uint8_t *) buf.data + last };
+        txw_tx_t out;
+        assert_int_equal (txw_tx_decode (&cur, scored, &out, NULL), 0);
+        assert_true (cur.p == cur.end);
+        assert_string_equal (out.device_type, "");
+        assert_int_equal (out.scored, scored);
+        assert_int_equal (out.score, tx.score);
+        assert_string_equal (out.model_version, tx.model_version);
+        //  A scored_tx read as a tx (or the reverse) does not pass as one.
+        cur = (txw_cursor_t) { (const uint8_t *) buf.data, (const uint8_t *) buf.data + last };
+        assert_int_equal (txw_tx_decode (&cur, !scored, &out, NULL), -1);
+    }
     msgpack_sbuffer_destroy (&buf);
 }
 
@@ -211,7 +286,7 @@ test_truncated_frames (void **state)
             txw_tx_t out;
             int decoded = 0;
             for (uint32_t i = 0; i < env.count; i++)
-                if (txw_tx_decode (&env.records, &out, NULL) == 0)
+                if (txw_tx_decode (&env.records, true, &out, NULL) == 0)
                     decoded++;
                 else
                     break;
@@ -273,7 +348,7 @@ test_fuzz_mutations (void **state)
         if (txw_envelope_decode (copy, size, &env, NULL) == 0) {
             txw_tx_t out;
             for (uint32_t i = 0; i < env.count; i++)
-                if (txw_tx_decode (&env.records, &out, NULL))
+                if (txw_tx_decode (&env.records, true, &out, NULL))
                     break;
                 else
                     accepted++;
@@ -445,6 +520,7 @@ main (void)
         cmocka_unit_test (test_tx_round_trip),
         cmocka_unit_test (test_reject_alert_window_round_trip),
         cmocka_unit_test (test_raw_tx_wrong_type_and_extra_fields),
+        cmocka_unit_test (test_older_layouts),
         cmocka_unit_test (test_truncated_frames),
         cmocka_unit_test (test_hostile_headers),
         cmocka_unit_test (test_fuzz_mutations),

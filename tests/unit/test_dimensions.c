@@ -33,6 +33,10 @@ test_names_and_keys (void **state)
     assert_string_equal (txw_dimension_key (TXW_DIM_MERCHANT, &tx), "m-1");
     assert_string_equal (txw_dimension_key (TXW_DIM_CATEGORY, &tx), "grocery");
     assert_string_equal (txw_dimension_key (TXW_DIM_CHANNEL, &tx), "online");
+    //  A transaction without a device type counts under "unknown".
+    assert_string_equal (txw_dimension_key (TXW_DIM_DEVICE, &tx), "unknown");
+    strcpy (tx.device_type, "ios");
+    assert_string_equal (txw_dimension_key (TXW_DIM_DEVICE, &tx), "ios");
 
     //  The list for messages: every name, or those from a dimension on.
     char expect [256] = "";

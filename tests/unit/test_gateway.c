@@ -367,7 +367,7 @@ test_alert_json (void **state)
     assert_string_equal (json_string_value (json_object_get (o, "status")), "open");
     assert_string_equal (json_string_value (json_object_get (o, "raised_at")),
                          "2023-11-14T22:15:00.123Z");
-    assert_string_equal (json_string_value (json_object_get (o, "message")), "bad ? byte");
+    assert_string_equal (json_string_value (json_object_get (o, "message")), "bad \xEF\xBF\xBD byte");   //  U+FFFD
     json_decref (o);
 }
 

@@ -516,6 +516,25 @@ test_csv_reader (void **state)
     assert_int_equal (csv_reader_header (reader, &rej), 0);
     assert_int_equal (csv_reader_next (reader, &rec, &rej), CSV_ROW);
     assert_true (s_view_is (rec.raw.status, "approved"));
+    assert_null (rec.raw.device_type.ptr);                  //  no such column
+    csv_reader_destroy (&reader);
+
+    //  The optional device_type column is found by name after the core
+    //  ones, in any case; a column named twice is a bad header.
+    snprintf (content, sizeof content, "%s,note, Device_Type \n"
+              "T1,2026-01-05T00:00:00Z,A1,1.50,EUR,M1,grocery,pos,B1,R1,DE,D1,,approved,x,IOS\n",
+              s_header);
+    reader = csv_reader_new (s_temp_file (content));
+    assert_int_equal (csv_reader_header (reader, &rej), 0);
+    assert_int_equal (csv_reader_next (reader, &rec, &rej), CSV_ROW);
+    assert_true (s_view_is (rec.raw.device_type, "IOS"));
+    assert_true (s_view_is (rec.raw.status, "approved"));
+    csv_reader_destroy (&reader);
+    snprintf (content, sizeof content, "%s,device_type,device_type\n", s_header);
+    reader = csv_reader_new (s_temp_file (content));
+    assert_int_equal (csv_reader_header (reader, &rej), -1);
+    assert_string_equal (rej.reason, "csv_header");
+    assert_non_null (strstr (rej.message, "twice"));
     csv_reader_destroy (&reader);
 
     //  A bad header, a missing one.

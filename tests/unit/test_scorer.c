@@ -253,6 +253,9 @@ test_profiles_evict_least_recent_at_cap (void **state)
     assert_null (profiles);
 }
 
+//  Idle is judged by the account's own event times: an account back after
+//  more than the limit starts afresh, whatever other accounts did between,
+//  so the same rows sorted by account score as in time order.
 static void
 test_profiles_evict_idle (void **state)
 {
@@ -263,12 +266,17 @@ test_profiles_evict_idle (void **state)
     profiles_update (profiles_get (profiles, "old", 3, tx.ts_ms), &tx, s_log (&tx), 0);
     s_tx (&tx, "mid", S_T0 + 30 * 60000, 100, TXW_CHANNEL_POS, "DE", "d", "x");
     profiles_update (profiles_get (profiles, "mid", 3, tx.ts_ms), &tx, s_log (&tx), 0);
-    //  Event time moves 61 minutes on: "old" is idle, "mid" is not.
-    s_tx (&tx, "new", S_T0 + 61 * 60000, 100, TXW_CHANNEL_POS, "DE", "d", "x");
+    //  Another account far ahead in event time forgets nobody.
+    s_tx (&tx, "new", S_T0 + 5 * S_HOUR_MS, 100, TXW_CHANNEL_POS, "DE", "d", "x");
     profiles_update (profiles_get (profiles, "new", 3, tx.ts_ms), &tx, s_log (&tx), 0);
+    assert_int_equal (profiles_evicted_idle (profiles), 0);
+    assert_int_equal (profiles_size (profiles), 3);
+    //  "mid" back 59 minutes after its last event: still known.
+    assert_int_equal (profiles_get (profiles, "mid", 3, S_T0 + 89 * 60000)->count, 1);
+    //  "old" back 61 minutes after its last event: starts afresh.
+    assert_int_equal (profiles_get (profiles, "old", 3, S_T0 + 61 * 60000)->count, 0);
     assert_int_equal (profiles_evicted_idle (profiles), 1);
-    assert_int_equal (profiles_size (profiles), 2);
-    assert_int_equal (profiles_get (profiles, "mid", 3, tx.ts_ms)->count, 1);
+    assert_int_equal (profiles_size (profiles), 3);
     profiles_destroy (&profiles);
 }
 

@@ -36,6 +36,7 @@ s_tx (const char *id, int64_t ts_ms, const char *product)
     snprintf (tx.country, sizeof tx.country, "JP");
     snprintf (tx.device_id, sizeof tx.device_id, "d-1");
     snprintf (tx.product_id, sizeof tx.product_id, "%s", product);
+    snprintf (tx.device_type, sizeof tx.device_type, "%s", *product? "ios": "");
     tx.status = TXW_STATUS_DECLINED;
     tx.score = 87;
     tx.reasons = TXW_REASON_AMOUNT_SPIKE | TXW_REASON_NEW_DEVICE;
@@ -80,11 +81,12 @@ test_round_trip (void **state)
         assert_memory_equal (&back, &rows [i], sizeof back);
     }
     PQclear (res);
-    //  The shard is stored; an empty product is NULL.
-    res = PQexec (conn, "SELECT shard, product_id IS NULL FROM txw_data.transactions"
-                        " WHERE tx_id = 'txrow-2'");
+    //  The shard is stored; an empty product or device type is NULL.
+    res = PQexec (conn, "SELECT shard, product_id IS NULL, device_type IS NULL"
+                        " FROM txw_data.transactions WHERE tx_id = 'txrow-2'");
     assert_string_equal (PQgetvalue (res, 0, 0), "4");
     assert_string_equal (PQgetvalue (res, 0, 1), "t");
+    assert_string_equal (PQgetvalue (res, 0, 2), "t");
     PQclear (res);
     assert_int_equal (txw_pg_exec (conn, "DELETE FROM txw_data.transactions WHERE tx_id LIKE 'txrow-%'"), 0);
     PQfinish (conn);

@@ -66,6 +66,7 @@ s_good_raw (txw_raw_tx_t *raw)
     raw->device_id = S ("DEV-abcdef99");
     raw->product_id = S ("P-1");
     raw->status = S ("approved");
+    raw->device_type = S ("Android");
     raw->origin_us = 1234567;
     raw->line_no = 17;
 }
@@ -215,6 +216,7 @@ test_checks_good_record (void **state)
     assert_string_equal (tx.country, "DE");
     assert_string_equal (tx.device_id, "DEV-abcdef99");
     assert_string_equal (tx.product_id, "P-1");
+    assert_string_equal (tx.device_type, "android");        //  a label: lower case
     assert_int_equal (tx.status, TXW_STATUS_APPROVED);
     assert_int_equal (tx.origin_us, 1234567);
     assert_int_equal (tx.hour, 4);
@@ -226,9 +228,10 @@ test_checks_good_record (void **state)
     assert_int_equal (tx.reasons, 0);
     assert_string_equal (tx.model_version, "");
 
-    //  Optional product_id absent; timestamp as an integer.
+    //  Optional product_id and device_type absent; timestamp as an integer.
     s_good_raw (&raw);
     raw.product_id = S (NULL);
+    raw.device_type = S (NULL);
     raw.ts = S (NULL);
     raw.ts_is_int = true;
     raw.ts_ms = s_ts ("2024-02-29T23:59:59.999+01:00");
@@ -236,6 +239,7 @@ test_checks_good_record (void **state)
     raw.status = S ("FAILED");
     assert_int_equal (checks_apply (checks, &raw, s_now_ms, &tx, &verdict), 0);
     assert_string_equal (tx.product_id, "");
+    assert_string_equal (tx.device_type, "");
     assert_int_equal (tx.hour, 22);                 //  22:59:59.999 UTC
     assert_int_equal (tx.weekday, 3);               //  a Thursday
     assert_int_equal (tx.channel, TXW_CHANNEL_TRANSFER);
@@ -306,7 +310,7 @@ typedef struct {
 static char s_long [300];
 
 static void m_bad_type (txw_raw_tx_t *r) { r->amount = S (NULL); r->bad_field = 3; }
-static void m_bad_type_line (txw_raw_tx_t *r) { r->bad_field = 15; }
+static void m_bad_type_line (txw_raw_tx_t *r) { r->bad_field = TXW_RAW_LINE_NO; }
 static void m_missing_tx (txw_raw_tx_t *r) { r->tx_id = S (NULL); }
 static void m_missing_blank (txw_raw_tx_t *r) { r->status = S ("   "); }
 static void m_missing_ts (txw_raw_tx_t *r) { r->ts = S (""); }
@@ -314,6 +318,7 @@ static void m_missing_device (txw_raw_tx_t *r) { r->device_id = S (NULL); }
 static void m_too_long_id (txw_raw_tx_t *r) { r->merchant_id = S (s_long); }
 static void m_too_long_name (txw_raw_tx_t *r) { r->region = S ("abcdefghijklmnopqrstuvwxyz0123456"); }
 static void m_long_product (txw_raw_tx_t *r) { r->product_id = S (s_long); }
+static void m_long_device_type (txw_raw_tx_t *r) { r->device_type = S ("abcdefghijklmnopqrstuvwxyz0123456"); }
 static void m_bad_id (txw_raw_tx_t *r) { r->account_id = S ("ACC 12345678"); }
 static void m_bad_id_slash (txw_raw_tx_t *r) { r->tx_id = S ("tx/1"); }
 static void m_bad_utf8 (txw_raw_tx_t *r) { r->category = S ("groc\xC3"); }
@@ -353,6 +358,7 @@ static const s_case_t s_cases [] = {
     { "missing device",    m_missing_device,    TXW_REJECT_MISSING_FIELD,       "device_id" },
     { "long merchant",     m_too_long_id,       TXW_REJECT_TOO_LONG,            "merchant_id" },
     { "long region",       m_too_long_name,     TXW_REJECT_TOO_LONG,            "region" },
+    { "long device type",  m_long_device_type,  TXW_REJECT_TOO_LONG,            "device_type" },
     { "long product",      m_long_product,      TXW_REJECT_TOO_LONG,            "product_id" },
     { "space in account",  m_bad_id,            TXW_REJECT_BAD_ID,              "account_id" },
     { "slash in tx_id",    m_bad_id_slash,      TXW_REJECT_BAD_ID,              "tx_id" },
@@ -540,28 +546,24 @@ test_checks_garbage (void **state)
 {
     (void) state;
     checks_t *checks = s_checks ();
-    static char pool [14][300];
+    static char pool [TXW_RAW_TEXT_FIELDS][300];
     const char *alphabet [] = { "0123456789", "-:.TZ+ ", "abcXYZ", "\xC3\xA9\xFF\x00\"\\\n" };
     srand (12345);
     int accepted = 0;
     for (int round = 0; round < 200000; round++) {
         txw_raw_tx_t raw;
         s_good_raw (&raw);
-        txw_str_t *fields [] = {
-            &raw.tx_id, &raw.ts, &raw.account_id, &raw.amount, &raw.currency,
-            &raw.merchant_id, &raw.category, &raw.channel, &raw.branch_id,
-            &raw.region, &raw.country, &raw.device_id, &raw.product_id, &raw.status
-        };
         int hits = 1 + rand () % 3;
         for (int h = 0; h < hits; h++) {
-            int f = rand () % 14;
+            int f = rand () % TXW_RAW_TEXT_FIELDS;
+            txw_str_t *field = txw_raw_text (&raw, f);
             int len = rand () % 4? rand () % 40: rand () % 300;
             const char *from = alphabet [rand () % 4];
             size_t from_len = strlen (from) + 1;       //  NUL included
             for (int i = 0; i < len; i++)
                 pool [f][i] = rand () % 8? from [rand () % from_len]: (char) rand ();
-            fields [f]->ptr = rand () % 20? pool [f]: NULL;
-            fields [f]->len = fields [f]->ptr? (uint32_t) len: 0;
+            field->ptr = rand () % 20? pool [f]: NULL;
+            field->len = field->ptr? (uint32_t) len: 0;
         }
         if (rand () % 50 == 0) {
             raw.ts_is_int = true;

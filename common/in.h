@@ -1,0 +1,54 @@
+/*  in - a sequenced ZeroMQ input: a PULL that binds, or a SUB that connects
+
+    A stage's work input binds a PULL; an observer connects a SUB, which
+    follows the host names in its list (resolver.h) like a PUSH does.
+    Either is CURVE-secured when txw_transport_configure turned CURVE on.
+    Every message must be one envelope (codec.h); anything else is counted
+    as malformed and dropped, with one log line a second at most. The input
+    tracks (source, type, epoch, seq) per sender and counts the messages
+    missing between sequence numbers (gaps: a PUB dropped them) and the
+    ones at or below the last seen (replays); a new epoch is a restarted
+    sender and starts its count again. Callers include transport.h.        */
+
+#ifndef TXW_IN_H
+#define TXW_IN_H
+
+#include "codec.h"
+#include "metrics.h"
+
+#include <czmq.h>
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct _txw_in_t txw_in_t;
+
+typedef struct {
+    uint64_t messages;
+    uint64_t malformed;
+    uint64_t gaps;              //  messages missing between sequence numbers
+    uint64_t replays;           //  messages at or below the last sequence seen
+} txw_in_stats_t;
+
+//  PULL bound to a list of endpoints, or SUB connected to a list.
+txw_in_t *txw_in_new_pull (const char *endpoints, int hwm);
+//  A SUB takes every message: envelopes carry no topic prefix to filter on.
+txw_in_t *txw_in_new_sub (const char *endpoints);
+void txw_in_destroy (txw_in_t **self_p);
+void *txw_in_socket (txw_in_t *self);
+//  Applies endpoint changes the resolver found. txw_in_recv does it too; a
+//  loop that polls the socket itself should call it every second or so.
+void txw_in_refresh (txw_in_t *self);
+
+//  Waits up to timeout_ms for a message. Returns 1 with *env decoded from
+//  msg (the caller closes msg after use), 0 on timeout or interrupt, and -1
+//  for a message that is not a valid envelope (counted, logged, closed).
+int txw_in_recv (txw_in_t *self, int timeout_ms, zmq_msg_t *msg,
+                 txw_envelope_t *env);
+const txw_in_stats_t *txw_in_stats (txw_in_t *self);
+//  Adds every gap this input detects to counter as well (NULL: none).
+void txw_in_count_gaps (txw_in_t *self, txw_counter_t *counter);
+
+//  Short text for a rejected frame, for logs: first bytes as hex.
+void txw_hex_preview (const void *data, size_t size, char *out, size_t out_size);
+
+#endif

@@ -1,0 +1,61 @@
+/*  out - a batched ZeroMQ output: a PUSH that connects, or a PUB that binds
+
+    Records are packed into one batch per message type, under this
+    output's source id and epoch; a batch goes out, with the next sequence
+    number of its type, when it is full or has lingered for linger_ms.
+    A PUSH connects to every endpoint in its list and follows the host
+    names in it (resolver.h); a PUB binds. Either is CURVE-secured when
+    txw_transport_configure turned CURVE on.
+
+    A PUSH blocks at its high-water mark, which is how back-pressure reaches
+    the upstream stage; the send loop wakes up to check for shutdown, and
+    once the stop flag is set it keeps trying for a few seconds before it
+    drops the batch. A PUB never blocks: its high-water mark drops.
+    Callers include transport.h.                                             */
+
+#ifndef TXW_OUT_H
+#define TXW_OUT_H
+
+#include "codec.h"
+#include "metrics.h"
+
+#include <czmq.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#define TXW_BATCH_RECORDS   512         //  records per batch before it is sent
+#define TXW_BATCH_BYTES     (256 * 1024)
+
+typedef struct _txw_out_t txw_out_t;
+
+typedef enum { TXW_OUT_PUSH, TXW_OUT_PUB } txw_out_kind_t;
+
+//  Creates an output. For PUSH, endpoints is a comma-separated list to
+//  connect to; for PUB, a list to bind. source_id names this process in
+//  every envelope. Returns NULL (logged) on a bad endpoint.
+txw_out_t *txw_out_new (txw_out_kind_t kind, const char *endpoints,
+                        const char *source_id, int hwm, int linger_ms);
+void txw_out_destroy (txw_out_t **self_p);
+//  The czmq socket, for options such as a longer linger before exit.
+zsock_t *txw_out_socket (txw_out_t *self);
+
+//  Returns the open batch for a message type; pack one record into its pk,
+//  then call txw_out_added, which sends the batch once it is full.
+txw_batch_t *txw_out_batch (txw_out_t *self, uint32_t type);
+//  Returns -1 if a full batch could not be sent (shutdown while blocked).
+int txw_out_added (txw_out_t *self, txw_batch_t *batch);
+//  Sends batches older than the linger (or all when force). Returns -1 if a
+//  send gave up because of shutdown.
+int txw_out_flush (txw_out_t *self, bool force);
+//  Milliseconds until the oldest open batch is due, or -1 if none is open.
+int txw_out_due_ms (txw_out_t *self);
+//  Counts the records and batches this output sends from now on (records
+//  NULL: none). Counted when a batch leaves, so a batch dropped at
+//  shutdown or by a PUB's high-water mark is not.
+void txw_out_count (txw_out_t *self, txw_counter_t *records, txw_counter_t *batches);
+
+//  The stop flag the send loop checks while blocked at the high-water mark
+//  (process-wide, hence the transport name; NULL: none).
+void txw_transport_set_stop_flag (volatile int *flag);
+
+#endif

@@ -1,0 +1,118 @@
+#!/bin/bash
+# backfill.sh - history files in any order and of any span count exactly
+#
+# A bank's export is sorted by account, not by time, and may cover a year.
+# The same generated rows go through validator -> scorer -> aggregator three
+# times, each into a database of its own: in time order, sorted by account
+# (the order within an account kept) and shuffled. The aggregator keeps an
+# hour of windows in memory; everything older is added to the stored
+# windows. Checks: every row is stored, the window totals equal an
+# independent computation from the file (expected.py) whatever the order,
+# and the scores (hence flagged counts and customer totals) of the account
+# order equal those of the time order, since each account's history arrives
+# in the same order. A file of more than a year, sorted by account, is
+# stored whole too (a partition per day).
+#
+# Not compared: `late` (it is what arrived after its window closed, so it
+# depends on the order by definition), and flagged counts and scores of the
+# shuffled run (shuffling changes each account's history as the scorer sees
+# it).
+# shellcheck source-path=SCRIPTDIR source=lib.sh
+source "$(dirname "$0")/lib.sh"
+
+pg_start 25356
+P=193   # port prefix for this suite
+BASE_DB=$DB
+RATES="$ROOT/tests/e2e/rates.csv"
+
+# 66 days of history (20,000 rows at one every 285 s of event time), and
+# over a year (6,000 rows at one every 5,760 s, times the daily shape).
+"$BIN/txw-producer" --seed 21 --count 20000 --start 2025-09-01T00:00:00Z --event-rate 0.0035 \
+    --rate 0 --accounts 400 --fraud-rate 0.01 --csv-out "$WORK/time.csv" --admin-port 0 \
+    >"$WORK/gen.log" 2>&1
+"$BIN/txw-producer" --seed 22 --count 6000 --start 2025-01-01T00:00:00Z --event-rate 0.000174 \
+    --rate 0 --accounts 300 --fraud-rate 0.01 --csv-out "$WORK/year.csv" --admin-port 0 \
+    >>"$WORK/gen.log" 2>&1
+check "the producer writes both history files" test -s "$WORK/time.csv" -a -s "$WORK/year.csv"
+days() {   # file: days between its first and last event, and days with events
+    python3 - "$1" <<'PY'
+import csv, sys
+from datetime import datetime
+ts = [datetime.fromisoformat(r["ts"].replace("Z", "+00:00")) for r in csv.DictReader(open(sys.argv[1]))]
+print((max(ts) - min(ts)).days, len({t.date() for t in ts}))
+PY
+}
+read -r DAYS _ <<<"$(days "$WORK/time.csv")"
+read -r YEAR_DAYS YEAR_DATES <<<"$(days "$WORK/year.csv")"
+note "the files span $DAYS and $YEAR_DAYS days"
+check "the history files span more than 64 and 365 days" test "$DAYS" -gt 64 -a "$YEAR_DAYS" -gt 365
+
+by_account() {   # file: the header, then the rows sorted by account (stable)
+    head -n 1 "$1"
+    tail -n +2 "$1" | sort -t, -k3,3 -s
+}
+by_account "$WORK/time.csv" >"$WORK/account.csv"
+{ head -n 1 "$WORK/time.csv"; tail -n +2 "$WORK/time.csv" | shuf --random-source=<(yes); } \
+    >"$WORK/shuffled.csv"
+by_account "$WORK/year.csv" >"$WORK/year-account.csv"
+
+# Window totals without `late`, and the expected ones from the file.
+totals() {   # the window totals of $DB, one line each, sorted
+    sql "SELECT dimension, key, (extract(epoch FROM window_start) * 1000)::bigint, tx_count,
+                amount_minor_sum, approved, declined, failed
+         FROM txw.window_totals" | LC_ALL=C sort
+}
+expected() {   # file
+    python3 "$ROOT/tests/e2e/expected.py" windows "$1" "$RATES" | cut -f1-8 | LC_ALL=C sort
+}
+scored() {   # what the scores decide: flagged per window, and the customer totals
+    sql "SELECT dimension, key, window_start, flagged, score_sum FROM txw.window_totals
+         ORDER BY 1, 2, 3"
+    sql "SELECT account_id, tx_count, spend_rep_minor, lifetime_value_rep_minor, approved,
+                declined, failed, flagged, mean_score, max_score, first_seen, last_seen
+         FROM txw.accounts ORDER BY 1"
+}
+
+# run NAME FILE: a fresh database, the pipeline, the file, the pipeline stopped.
+run() {
+    local name=$1 file=$2 rows
+    rows=$(($(wc -l <"$file") - 1))
+    sql "CREATE DATABASE backfill_$name" >/dev/null
+    DB=${BASE_DB%/*}/backfill_$name
+    start_pipeline $P
+    "$BIN/txw-producer" --file "$file" --validator-endpoints tcp://127.0.0.1:${P}01 \
+        --admin-port 0 >>"$WORK/producer.log" 2>&1
+    check "$name: the producer sends the file ($rows rows) and exits 0" test $? -eq 0
+    check "$name: the aggregator receives every row" \
+        wait_metric ${P}93 txw_records_in_total "$rows" 120
+    # shellcheck disable=SC2154 # PID_<name> is set by start() in lib.sh (eval)
+    check "$name: the pipeline stops cleanly" stop_clean $PID_validator $PID_scorer $PID_aggregator
+    PIDS=()
+    for svc in validator scorer aggregator; do mv "$WORK/$svc.log" "$WORK/$name-$svc.log"; done
+    check "$name: every row is stored, no dead letter" \
+        test "$(sql "SELECT count(*) FROM txw.transactions"):$(sql "SELECT count(*) FROM txw.dead_letters")" = "$rows:0"
+    totals >"$WORK/$name-totals.tsv"
+    scored >"$WORK/$name-scored.tsv"
+}
+
+expected "$WORK/time.csv" >"$WORK/expected.tsv"
+run time "$WORK/time.csv"
+check "in time order: the window totals equal the file's" cmp -s "$WORK/expected.tsv" "$WORK/time-totals.tsv"
+run account "$WORK/account.csv"
+added=$(psql "${BASE_DB%/*}/backfill_account" -qAt -c "SELECT count(*) FROM txw_data.windows")
+check "sorted by account: the window totals equal the file's ($added window rows)" \
+    cmp -s "$WORK/expected.tsv" "$WORK/account-totals.tsv"
+check "sorted by account: flagged counts, scores and customer totals equal the time order's" \
+    cmp -s "$WORK/time-scored.tsv" "$WORK/account-scored.tsv"
+run shuffled "$WORK/shuffled.csv"
+check "shuffled: the window totals equal the file's" cmp -s "$WORK/expected.tsv" "$WORK/shuffled-totals.tsv"
+
+expected "$WORK/year.csv" >"$WORK/year-expected.tsv"
+run year "$WORK/year-account.csv"
+check "over a year sorted by account: the window totals equal the file's" \
+    cmp -s "$WORK/year-expected.tsv" "$WORK/year-totals.tsv"
+DB=$BASE_DB
+partitions=$(psql "${BASE_DB%/*}/backfill_year" -qAt -c \
+    "SELECT count(*) FROM pg_inherits WHERE inhparent = 'txw_data.transactions'::regclass")
+check "a partition for every day with transactions in the year file ($partitions for $YEAR_DATES)" \
+    test "$partitions" = "$YEAR_DATES"
