@@ -27,7 +27,9 @@
     X (BAD_COUNTRY,         "bad_country",         "country is not an ISO 3166-1 alpha-2 code") \
     X (BAD_CHANNEL,         "bad_channel",         "channel is not pos, online, atm, transfer or mobile") \
     X (BAD_STATUS,          "bad_status",          "status is not approved, declined or failed") \
-    X (TOO_LATE,            "too_late",            "event is older than the aggregator keeps windows for")
+    X (TOO_LATE,            "too_late",            "event is older than the aggregator keeps windows for") \
+    X (AMOUNT_TOO_LARGE,    "amount_too_large",    "amount is above the largest a transaction may have (--max-amount)") \
+    X (SUM_OVERFLOW,        "sum_overflow",        "a window's amount sum would pass 2^63 - 1 minor units")
 
 typedef enum {
 #define S_REJECT_ENUM(NAME, code, text) TXW_REJECT_##NAME,

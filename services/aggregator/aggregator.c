@@ -26,6 +26,7 @@ struct _aggregator_t {
     txw_counter_t *too_late;
     txw_log_limiter_t too_late_log;
     txw_counter_t *replays;
+    txw_counter_t *refused;
     txw_counter_t *alerts_in;
     txw_counter_t *windows_closed;
     txw_counter_t *windows_published;
@@ -74,6 +75,9 @@ aggregator_new (const aggregator_config_t *cfg, txw_service_t *svc)
     self->too_late = txw_counter_new ("txw_too_late_events_total", NULL,
                                       "events older than the windows in memory (the retention), "
                                       "added to the stored windows");
+    self->refused = txw_counter_new ("txw_refused_transactions_total", NULL,
+                                     "transactions refused by the windows (a sum would overflow), "
+                                     "dead-lettered");
     self->replays = txw_counter_new ("txw_replayed_messages_total", NULL,
                                      "messages skipped because they were applied before");
     self->alerts_in = txw_counter_new ("txw_alerts_in_total", NULL, "alerts received for storage");
@@ -162,6 +166,31 @@ s_too_late (aggregator_t *self, const txw_tx_t *tx)
                   tx->tx_id, (unsigned long long) suppressed);
 }
 
+//  A transaction the windows refuse becomes a dead letter (it is not
+//  stored either: stored transactions and window totals always agree).
+static void
+s_refuse (aggregator_t *self, const txw_envelope_t *env, uint32_t index, const txw_tx_t *tx,
+          int code, const char *message)
+{
+    txw_counter_add (self->refused, 1);
+    if (!self->sink)
+        return;
+    txw_reject_t rej;
+    memset (&rej, 0, sizeof rej);
+    snprintf (rej.origin_source, sizeof rej.origin_source, "%.*s:%llu",
+              (int) env->source_id.len, env->source_id.ptr, (unsigned long long) env->epoch);
+    rej.origin_seq = env->seq;
+    rej.origin_index = index;
+    snprintf (rej.tx_id, sizeof rej.tx_id, "%s", tx->tx_id);
+    snprintf (rej.reason, sizeof rej.reason, "%s", txw_reject_names [code]);
+    snprintf (rej.field, sizeof rej.field, "amount");
+    snprintf (rej.message, sizeof rej.message, "%s", message);
+    snprintf (rej.payload, sizeof rej.payload, "{\"tx_id\":\"%s\",\"amount_minor\":%lld,"
+              "\"currency\":\"%s\"}", tx->tx_id, (long long) tx->amount_minor, tx->currency);
+    rej.received_ms = txw_now_ms ();
+    sink_add_dead_letter (self->sink, &rej);
+}
+
 //  Applies one received message. Returns the records applied.
 static uint32_t
 s_apply (aggregator_t *self, const txw_envelope_t *env)
@@ -193,6 +222,12 @@ s_apply (aggregator_t *self, const txw_envelope_t *env)
                 break;
             win_result_t result = windows_add (self->windows, &tx,
                                                self->sink? s_add_to_stored: NULL, self->sink);
+            if (result == WIN_OVERFLOW) {
+                s_refuse (self, env, i, &tx, TXW_REJECT_SUM_OVERFLOW,
+                          "the amount would take its window's sum past 2^63 - 1 minor units");
+                applied++;
+                continue;
+            }
             if (result != WIN_ON_TIME)
                 txw_counter_add (self->late, 1);
             if (result == WIN_TOO_LATE)

@@ -40,7 +40,8 @@ typedef void (win_visit_fn) (void *arg, const win_entry_t *entry);
 typedef enum {
     WIN_ON_TIME = 0,
     WIN_LATE,               //  counted into a closed window
-    WIN_TOO_LATE            //  older than retention: added to stored windows
+    WIN_TOO_LATE,           //  older than retention: added to stored windows
+    WIN_OVERFLOW            //  a sum would pass INT64_MAX: not counted at all
 } win_result_t;
 
 //  What windows_late_rows calls for each row.
@@ -54,7 +55,9 @@ void windows_destroy (windows_t **self_p);
 //  Adds one scored transaction to its window in every dimension. A window
 //  older than the retention and no longer in memory is not recreated:
 //  older_fn (if not NULL) gets the row the transaction adds to it (one
-//  transaction, counted late, closed), and the result is WIN_TOO_LATE.
+//  transaction, counted late, closed), and the result is WIN_TOO_LATE. A
+//  transaction that would take a window's amount sum past INT64_MAX is not
+//  counted anywhere: WIN_OVERFLOW.
 win_result_t windows_add (windows_t *self, const txw_tx_t *tx, win_row_fn *older_fn,
                           void *arg);
 

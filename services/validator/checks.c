@@ -21,6 +21,7 @@ struct _checks_t {
     const txw_rates_t *rates;       //  borrowed
     int64_t min_ts_ms;
     int64_t max_future_ms;
+    int64_t max_rep_minor;
 };
 
 //  Raw field positions (codec.h, TXW_RAW_TX_FIELDS).
@@ -55,7 +56,14 @@ checks_new (const txw_rates_t *rates, int64_t min_ts_ms, int64_t max_future_ms)
     self->rates = rates;
     self->min_ts_ms = min_ts_ms;
     self->max_future_ms = max_future_ms;
+    self->max_rep_minor = INT64_MAX;
     return self;
+}
+
+void
+checks_set_max_amount (checks_t *self, int64_t max_rep_minor)
+{
+    self->max_rep_minor = max_rep_minor;
 }
 
 void
@@ -297,6 +305,17 @@ checks_apply (const checks_t *self, const txw_raw_tx_t *raw, int64_t now_ms,
                          "currency %s has no rate to %s (amount %lld)", currency,
                          self->rates? txw_rates_reporting (self->rates): "?",
                          (long long) amount_minor);
+    if (amount_rep_minor > self->max_rep_minor) {
+        int rep_exponent = txw_currency_exponent (txw_rates_reporting (self->rates), 3);
+        char amount [48], limit [48];
+        txw_format_amount (amount, sizeof amount, amount_rep_minor, rep_exponent);
+        txw_format_amount (limit, sizeof limit, self->max_rep_minor, rep_exponent);
+        return s_reject (verdict, TXW_REJECT_AMOUNT_TOO_LARGE, F_AMOUNT,
+                         "amount %.*s %s is %s %s, above the largest a transaction may "
+                         "have (%s %s)", (int) (a.len > 40? 40: a.len), a.ptr, currency,
+                         amount, txw_rates_reporting (self->rates), limit,
+                         txw_rates_reporting (self->rates));
+    }
 
     txw_str_t k = v [F_COUNTRY];
     char country [3] = { 0 };

@@ -32,6 +32,10 @@ typedef struct {
 //  min_ts_ms or more than max_future_ms ahead of the wall clock is out of
 //  range. Returns NULL only when out of memory.
 checks_t *checks_new (const txw_rates_t *rates, int64_t min_ts_ms, int64_t max_future_ms);
+
+//  The largest amount of one transaction, in the reporting currency's minor
+//  units: above it, amount_too_large. Without it: INT64_MAX.
+void checks_set_max_amount (checks_t *self, int64_t max_rep_minor);
 void checks_destroy (checks_t **self_p);
 
 //  Replaces the borrowed rates table (after a reload). The caller keeps the

@@ -30,6 +30,9 @@ main (int argc, char **argv)
           0, 1e15 },
         { "min-ts", TXW_OPT_STRING, "2000-01-01T00:00:00Z",
           "earliest event time accepted (RFC 3339)", &cfg.min_ts, 0, 0 },
+        { "max-amount", TXW_OPT_STRING, "1000000000",
+          "largest amount of one transaction, in the reporting currency (a decimal); "
+          "above it a transaction is a dead letter amount_too_large", &cfg.max_amount, 0, 0 },
         { "dead-letter-queue", TXW_OPT_INT, "100000",
           "dead letters held while PostgreSQL is slow or down; more are dropped",
           &cfg.dead_letter_queue, 1, 100000000 },

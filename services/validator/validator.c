@@ -95,6 +95,17 @@ validator_new (const validator_config_t *cfg, txw_service_t *svc)
     self->checks = checks_new (self->rates, min_ts_ms, cfg->max_future_ms);
     if (!self->checks)
         goto err;
+    int exponent = txw_currency_exponent (cfg->reporting_currency,
+                                          strlen (cfg->reporting_currency));
+    int64_t max_amount;
+    if (exponent < 0
+    ||  txw_parse_amount (cfg->max_amount, strlen (cfg->max_amount), exponent, &max_amount)
+    ||  max_amount <= 0) {
+        log_error ("--max-amount must be a positive decimal in %s with at most %d fraction "
+                   "digits, not '%s'", cfg->reporting_currency, exponent, cfg->max_amount);
+        goto err;
+    }
+    checks_set_max_amount (self->checks, max_amount);
 
     if (cfg->database_url && *cfg->database_url) {
         txw_pgwriter_metrics_t metrics = {

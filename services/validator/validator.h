@@ -25,6 +25,7 @@ typedef struct {
     const char *reporting_currency;
     int64_t max_future_ms;
     const char *min_ts;
+    const char *max_amount;
     int64_t dead_letter_queue;
     bool migrate;
 } validator_config_t;

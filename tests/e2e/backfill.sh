@@ -116,3 +116,32 @@ partitions=$(psql "${BASE_DB%/*}/backfill_year" -qAt -c \
     "SELECT count(*) FROM pg_inherits WHERE inhparent = 'txw_data.transactions'::regclass")
 check "a partition for every day with transactions in the year file ($partitions for $YEAR_DATES)" \
     test "$partitions" = "$YEAR_DATES"
+
+# --- hostile amounts ---------------------------------------------------------------
+# With the largest amount raised to 5 * 10^16 EUR, two transactions of that
+# EUR would take their window's sum past 2^63 - 1 cents: the second is
+# refused whole, never wrapped. Beyond the limit, and beyond 64 bits, are
+# dead letters of their own.
+{
+    head -n 1 "$WORK/time.csv" | cut -d, -f1-14
+    echo "H-1,2026-01-05T09:00:01Z,A9,50000000000000000.00,EUR,M1,grocery,pos,B1,R1,DE,D1,,approved"
+    echo "H-2,2026-01-05T09:00:02Z,A8,50000000000000000.00,EUR,M1,grocery,pos,B1,R1,DE,D1,,approved"
+    echo "H-3,2026-01-05T09:00:03Z,A7,92233720368547758.08,EUR,M1,grocery,pos,B1,R1,DE,D1,,approved"
+    echo "H-4,2026-01-05T09:00:04Z,A6,60000000000000000.00,EUR,M1,grocery,pos,B1,R1,DE,D1,,approved"
+    echo "H-5,2026-01-05T09:00:05Z,A5,12.00,EUR,M1,grocery,pos,B1,R1,DE,D1,,approved"
+} >"$WORK/hostile.csv"
+VALIDATOR_ARGS=(--max-amount 50000000000000000)
+sql "CREATE DATABASE backfill_hostile" >/dev/null
+DB=${BASE_DB%/*}/backfill_hostile
+start_pipeline $P
+"$BIN/txw-producer" --file "$WORK/hostile.csv" --validator-endpoints tcp://127.0.0.1:${P}01 \
+    --admin-port 0 >>"$WORK/producer.log" 2>&1
+wait_metric ${P}93 txw_records_in_total 3 30 >/dev/null
+stop_clean $PID_validator $PID_scorer $PID_aggregator
+dead=$(sql "SELECT string_agg(tx_id || ':' || reason, ',' ORDER BY tx_id) FROM txw.dead_letters")
+check "hostile amounts: each refused one is a dead letter naming its reason ($dead)" \
+    test "$dead" = "H-2:sum_overflow,H-3:bad_amount,H-4:amount_too_large"
+check "hostile amounts: the others are stored, and the window sum is exact" \
+    test "$(sql "SELECT string_agg(tx_id, ',' ORDER BY tx_id) FROM txw.transactions"):$(sql \
+        "SELECT amount_minor_sum FROM txw.window_totals WHERE dimension = 'overall'")" \
+        = "H-1,H-5:5000000000000001200"

@@ -50,7 +50,7 @@ start() {
 # start_pipeline PREFIX [AGGREGATOR ARGS...]: aggregator, scorer and validator
 # on ports PREFIX21/22 (aggregator), PREFIX11/12 (scorer), PREFIX01/02
 # (validator), admin ports PREFIX93/92/91, against $DB, with the test rates.
-# SCORER_ARGS, an array, adds options to the scorer's command line.
+# SCORER_ARGS and VALIDATOR_ARGS, arrays, add options to those command lines.
 start_pipeline() {
     local p=$1; shift
     start aggregator ${p}93 "$BIN/txw-aggregator" --database-url "$DB" \
@@ -61,7 +61,7 @@ start_pipeline() {
     start validator ${p}91 "$BIN/txw-validator" --database-url "$DB" \
         --rates "$ROOT/tests/e2e/rates.csv" --max-future-ms 315360000000 \
         --bind tcp://127.0.0.1:${p}01 --scorer-endpoints tcp://127.0.0.1:${p}11 \
-        --publish tcp://127.0.0.1:${p}02 --admin-port ${p}91
+        --publish tcp://127.0.0.1:${p}02 --admin-port ${p}91 ${VALIDATOR_ARGS[@]+"${VALIDATOR_ARGS[@]}"}
 }
 
 # metric PORT NAME: prints the value of an unlabelled metric (0 if absent)

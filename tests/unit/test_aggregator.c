@@ -168,6 +168,26 @@ test_retention_and_dirty (void **state)
     windows_destroy (&w);
 }
 
+//  A sum that would pass INT64_MAX refuses the transaction whole: no
+//  window counts it, none wraps.
+static void
+test_sum_overflow_is_refused (void **state)
+{
+    (void) state;
+    windows_t *w = windows_new (0, MIN, 0, 2 * MIN, 80);
+    txw_tx_t tx = s_tx (100, INT64_MAX - 10, TXW_STATUS_APPROVED, 0, "R1");
+    assert_int_equal (windows_add (w, &tx, NULL, NULL), WIN_ON_TIME);
+    tx = s_tx (200, 11, TXW_STATUS_APPROVED, 0, "R2");
+    assert_int_equal (windows_add (w, &tx, NULL, NULL), WIN_OVERFLOW);
+    assert_int_equal (windows_find (w, TXW_DIM_OVERALL, "all", 0)->tx_count, 1);
+    assert_int_equal (windows_find (w, TXW_DIM_OVERALL, "all", 0)->amount_sum, INT64_MAX - 10);
+    assert_null (windows_find (w, TXW_DIM_REGION, "R2", 0));
+    tx = s_tx (300, 10, TXW_STATUS_APPROVED, 0, "R2");
+    assert_int_equal (windows_add (w, &tx, NULL, NULL), WIN_ON_TIME);
+    assert_int_equal (windows_find (w, TXW_DIM_OVERALL, "all", 0)->amount_sum, INT64_MAX);
+    windows_destroy (&w);
+}
+
 //  A window older than the retention but still in memory (not yet
 //  forgotten) counts the transaction itself: its whole row, written later,
 //  must hold it, or it would overwrite what was added to the stored row.
@@ -354,6 +374,7 @@ main (void)
         cmocka_unit_test (test_watermark_closes_and_late_counts),
         cmocka_unit_test (test_retention_and_dirty),
         cmocka_unit_test (test_older_window_still_in_memory),
+        cmocka_unit_test (test_sum_overflow_is_refused),
         cmocka_unit_test (test_restore_and_growth),
         cmocka_unit_test (test_account_deltas),
         cmocka_unit_test (test_region_health),
