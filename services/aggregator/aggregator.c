@@ -5,12 +5,14 @@
 #include "health.h"
 #include "rejects.h"
 #include "timers.h"
+#include "txset.h"
 #include "transport.h"
 #include "windows.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 
 struct _aggregator_t {
     const aggregator_config_t *cfg;
@@ -27,6 +29,9 @@ struct _aggregator_t {
     txw_log_limiter_t too_late_log;
     txw_counter_t *replays;
     txw_counter_t *refused;
+    txw_counter_t *duplicates;
+    txw_txset_t *seen;          //  the tx_ids counted lately
+    uint64_t seen_key [2];
     txw_counter_t *alerts_in;
     txw_counter_t *windows_closed;
     txw_counter_t *windows_published;
@@ -78,6 +83,9 @@ aggregator_new (const aggregator_config_t *cfg, txw_service_t *svc)
     self->refused = txw_counter_new ("txw_refused_transactions_total", NULL,
                                      "transactions refused by the windows (a sum would overflow), "
                                      "dead-lettered");
+    self->duplicates = txw_counter_new ("txw_duplicate_transactions_total", NULL,
+        "transactions whose tx_id was counted before (within the de-duplication horizon): "
+        "not counted again");
     self->replays = txw_counter_new ("txw_replayed_messages_total", NULL,
                                      "messages skipped because they were applied before");
     self->alerts_in = txw_counter_new ("txw_alerts_in_total", NULL, "alerts received for storage");
@@ -96,7 +104,11 @@ aggregator_new (const aggregator_config_t *cfg, txw_service_t *svc)
                                      (int) cfg->alert_threshold);
     self->health = health_new (cfg->health_threshold, (int) cfg->health_windows,
                                    cfg->health_min_tx);
-    if (!self->windows || !self->health)
+    self->seen = txw_txset_new ((size_t) cfg->dedupe_capacity);
+    if (!self->windows || !self->health || !self->seen)
+        goto err;
+    //  Without a database the key is made here and the set starts empty.
+    if (getrandom (self->seen_key, sizeof self->seen_key, 0) != (ssize_t) sizeof self->seen_key)
         goto err;
     if (cfg->database_url && *cfg->database_url) {
         char consumer [64];
@@ -105,7 +117,8 @@ aggregator_new (const aggregator_config_t *cfg, txw_service_t *svc)
                                    (uint32_t) cfg->shard, (int) cfg->alert_threshold,
                                    cfg->accounts && mode != SINK_STORE_NONE);
         if (!self->sink || sink_start (self->sink, cfg->migrate, self->windows,
-                                           cfg->retention_s * 1000))
+                                           cfg->retention_s * 1000)
+        ||  sink_load_seen (self->sink, self->seen, self->seen_key))
             goto err;
     }
     else
@@ -141,6 +154,7 @@ aggregator_destroy (aggregator_t **self_p)
     health_destroy (&self->health);
     free (self->closing);
     windows_destroy (&self->windows);
+    txw_txset_destroy (&self->seen);
     free (self);
     *self_p = NULL;
 }
@@ -220,6 +234,15 @@ s_apply (aggregator_t *self, const txw_envelope_t *env)
         for (uint32_t i = 0; i < env->count; i++) {
             if (txw_tx_decode (&cur, true, &tx, &error))
                 break;
+            //  A tx_id counted before changes nothing (not stored again
+            //  either: the first copy stands).
+            uint64_t hash = txw_txset_hash (self->seen_key [0], self->seen_key [1],
+                                            tx.tx_id, strlen (tx.tx_id));
+            if (txw_txset_has (self->seen, hash)) {
+                txw_counter_add (self->duplicates, 1);
+                applied++;
+                continue;
+            }
             win_result_t result = windows_add (self->windows, &tx,
                                                self->sink? s_add_to_stored: NULL, self->sink);
             if (result == WIN_OVERFLOW) {
@@ -228,6 +251,9 @@ s_apply (aggregator_t *self, const txw_envelope_t *env)
                 applied++;
                 continue;
             }
+            txw_txset_add (self->seen, hash);
+            if (self->sink)
+                sink_add_seen (self->sink, hash);
             if (result != WIN_ON_TIME)
                 txw_counter_add (self->late, 1);
             if (result == WIN_TOO_LATE)

@@ -25,6 +25,7 @@ typedef struct {
     int64_t tick_ms;
     int64_t alert_threshold;
     int64_t max_pending;
+    int64_t dedupe_capacity;
     bool migrate;
     bool migrate_only;
     bool accounts;

@@ -35,6 +35,9 @@ main (int argc, char **argv)
           &cfg.alert_threshold, 0, 100 },
         { "max-pending", TXW_OPT_INT, "1000000",
           "rows buffered for the database before input pauses", &cfg.max_pending, 1000, 100000000 },
+        { "dedupe-capacity", TXW_OPT_INT, "2000000",
+          "transactions remembered to count each tx_id once (the de-duplication horizon; "
+          "24 bytes each)", &cfg.dedupe_capacity, 1, 1073741824 },
         { "accounts", TXW_OPT_BOOL, "true",
           "keep per-account totals (txw.accounts) unless --store none", &cfg.accounts, 0, 0 },
         { "health-threshold", TXW_OPT_DOUBLE, "0.10",

@@ -11,10 +11,12 @@
 #include "metrics.h"
 #include "pgutil.h"
 #include "reasons.h"
+#include "txset.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 
 #define S_MAX_SOURCES 256
 
@@ -93,6 +95,9 @@ struct _sink_t {
     txw_copybuf_t dead_rows;
     txw_copybuf_t window_rows;
     txw_copybuf_t window_additions;    //  to windows no longer in memory
+    txw_copybuf_t seen_rows;           //  txw_data.tx_seen
+    int64_t seen_next;                 //  seq of the next one
+    int64_t seen_capacity;
     accounts_t *accounts;   //  NULL when customer totals are off
     txw_copybuf_t account_rows;
 
@@ -137,6 +142,7 @@ sink_new (const char *database_url, const char *consumer,
     txw_copybuf_init (&self->dead_rows);
     txw_copybuf_init (&self->window_rows);
     txw_copybuf_init (&self->window_additions);
+    txw_copybuf_init (&self->seen_rows);
     txw_copybuf_init (&self->account_rows);
     if (accounts && !(self->accounts = accounts_new (flag_threshold))) {
         sink_destroy (&self);
@@ -173,6 +179,7 @@ sink_destroy (sink_t **self_p)
     txw_copybuf_fini (&self->dead_rows);
     txw_copybuf_fini (&self->window_rows);
     txw_copybuf_fini (&self->window_additions);
+    txw_copybuf_fini (&self->seen_rows);
     txw_copybuf_fini (&self->account_rows);
     accounts_destroy (&self->accounts);
     free (self->days_known.day);
@@ -198,7 +205,7 @@ size_t
 sink_pending (const sink_t *self)
 {
     return self->tx_rows.rows + self->alert_rows.rows + self->dead_rows.rows
-         + self->window_additions.rows
+         + self->window_additions.rows + self->seen_rows.rows
          + (self->accounts? accounts_size (self->accounts): 0);
 }
 
@@ -423,6 +430,68 @@ sink_add_dead_letter (sink_t *self, const txw_reject_t *r)
     txw_deadletter_row (&self->dead_rows, r);
 }
 
+int
+sink_load_seen (sink_t *self, txw_txset_t *set, uint64_t key [2])
+{
+    char shard [16], k0 [24], k1 [24], limit [24];
+    snprintf (shard, sizeof shard, "%u", self->shard);
+    uint64_t fresh [2];
+    if (getrandom (fresh, sizeof fresh, 0) != (ssize_t) sizeof fresh) {
+        log_error ("no random key for the de-duplication hashes");
+        return -1;
+    }
+    snprintf (k0, sizeof k0, "%lld", (long long) fresh [0]);
+    snprintf (k1, sizeof k1, "%lld", (long long) fresh [1]);
+    const char *insert [] = { shard, k0, k1 };
+    PGresult *res = PQexecParams (self->conn,
+        "INSERT INTO txw_data.tx_seen_key (shard, k0, k1) VALUES ($1::int, $2::bigint, $3::bigint)"
+        " ON CONFLICT (shard) DO NOTHING", 3, NULL, insert, NULL, NULL, 0);
+    bool ok = PQresultStatus (res) == PGRES_COMMAND_OK;
+    PQclear (res);
+    const char *one [] = { shard };
+    res = ok? PQexecParams (self->conn, "SELECT k0, k1 FROM txw_data.tx_seen_key WHERE shard = $1::int",
+                            1, NULL, one, NULL, NULL, 0): NULL;
+    if (!res || PQresultStatus (res) != PGRES_TUPLES_OK || PQntuples (res) != 1) {
+        log_error ("cannot read the de-duplication key: %s",
+                   res? PQresultErrorMessage (res): PQerrorMessage (self->conn));
+        PQclear (res);
+        return -1;
+    }
+    key [0] = (uint64_t) strtoll (txw_pg_text (res, 0, "k0"), NULL, 10);
+    key [1] = (uint64_t) strtoll (txw_pg_text (res, 0, "k1"), NULL, 10);
+    PQclear (res);
+
+    self->seen_capacity = (int64_t) txw_txset_capacity (set);
+    snprintf (limit, sizeof limit, "%lld", (long long) self->seen_capacity);
+    const char *read [] = { shard, limit };
+    res = PQexecParams (self->conn,
+        "SELECT seq, hash FROM txw_data.tx_seen WHERE shard = $1::int"
+        " ORDER BY seq DESC LIMIT $2::bigint", 2, NULL, read, NULL, NULL, 0);
+    if (PQresultStatus (res) != PGRES_TUPLES_OK) {
+        log_error ("cannot read the transactions seen: %s", PQresultErrorMessage (res));
+        PQclear (res);
+        return -1;
+    }
+    int rows = PQntuples (res);
+    int seq = txw_pg_column (res, "seq"), hash = txw_pg_column (res, "hash");
+    self->seen_next = rows? strtoll (PQgetvalue (res, 0, seq), NULL, 10) + 1: 1;
+    for (int i = rows - 1; i >= 0; i--)         //  oldest first
+        txw_txset_add (set, (uint64_t) strtoll (PQgetvalue (res, i, hash), NULL, 10));
+    PQclear (res);
+    log_info ("de-duplication: %d transactions seen before, horizon %lld", rows,
+              (long long) self->seen_capacity);
+    return 0;
+}
+
+void
+sink_add_seen (sink_t *self, uint64_t hash)
+{
+    txw_copybuf_int (&self->seen_rows, self->shard);
+    txw_copybuf_int (&self->seen_rows, self->seen_next++);
+    txw_copybuf_int (&self->seen_rows, (int64_t) hash);
+    txw_copybuf_end_row (&self->seen_rows);
+}
+
 void
 sink_add_window_addition (sink_t *self, const txw_window_t *row)
 {
@@ -547,6 +616,20 @@ s_ensure_days (sink_t *self)
     return 0;
 }
 
+//  The transactions counted in this flush, and the oldest beyond the
+//  horizon gone.
+static int
+s_write_seen (sink_t *self)
+{
+    if (txw_pg_copy (self->conn, "COPY txw_data.tx_seen (shard, seq, hash) FROM STDIN",
+                     &self->seen_rows))
+        return -1;
+    char sql [160];
+    snprintf (sql, sizeof sql, "DELETE FROM txw_data.tx_seen WHERE shard = %u AND seq < %lld",
+              self->shard, (long long) (self->seen_next - self->seen_capacity));
+    return txw_pg_exec (self->conn, sql);
+}
+
 //  Straight COPY into the table is the fast path. A tx_id stored before
 //  (the same transaction from another producer, or a replayed file) makes
 //  it fail with a unique violation; then this batch goes through a staging
@@ -600,6 +683,8 @@ s_write (sink_t *self, int64_t max_event_ms)
     &&  (txw_pg_copy (self->conn, copy_windows, &self->window_additions)
     ||   txw_pg_exec (self->conn, wsql->add)))
         return -1;
+    if (self->seen_rows.rows && s_write_seen (self))
+        return -1;
     if (self->accounts && accounts_size (self->accounts) && s_write_accounts (self))
         return -1;
     if (self->alert_rows.rows
@@ -650,6 +735,7 @@ sink_flush (sink_t *self, windows_t *windows)
         txw_copybuf_clear (&self->alert_rows);
         txw_copybuf_clear (&self->dead_rows);
         txw_copybuf_clear (&self->window_additions);
+        txw_copybuf_clear (&self->seen_rows);
         for (int i = 0; i < self->source_count; i++)
             self->sources [i].dirty = false;
         for (size_t i = 0; i < self->days_needed.count; i++)

@@ -47,6 +47,14 @@ bool sink_seen (sink_t *self, const char *source, size_t len,
 void sink_applied (sink_t *self, const char *source, size_t len,
                        uint64_t epoch, uint64_t seq);
 
+//  Reads this shard's de-duplication key (made at random the first time)
+//  into key and the transactions it counted lately into set (its capacity
+//  is the horizon kept). After sink_start. Returns 0 or -1 (logged).
+typedef struct _txw_txset_t txw_txset_t;
+int sink_load_seen (sink_t *self, txw_txset_t *set, uint64_t key [2]);
+//  A transaction counted: its hash is written with the next flush.
+void sink_add_seen (sink_t *self, uint64_t hash);
+
 void sink_add_tx (sink_t *self, const txw_tx_t *tx);
 void sink_add_alert (sink_t *self, const txw_alert_t *alert);
 void sink_add_dead_letter (sink_t *self, const txw_reject_t *rej);

@@ -145,8 +145,8 @@ wait_metric ${P}93 txw_records_in_total 2 20
     --admin-port 0 >>"$WORK/file-producer.log" 2>&1
 wait_metric ${P}93 txw_records_in_total 4 20
 sleep 1
-check "a re-sent transaction is detected as a duplicate batch" \
-    wait_metric ${P}93 txw_duplicate_tx_batches_total 1 10
+check "a re-sent transaction is recognised as counted before" \
+    wait_metric ${P}93 txw_duplicate_transactions_total 2 10
 # The optional device_type column is found by its name, wherever it stands
 # after the core columns; other columns are ignored.
 {
