@@ -70,6 +70,22 @@ txw_pg_exec (PGconn *conn, const char *sql)
 }
 
 int
+txw_pg_exec_try (PGconn *conn, const char *sql, char *sqlstate, char *error, size_t error_size)
+{
+    PGresult *res = PQexec (conn, sql);
+    ExecStatusType status = PQresultStatus (res);
+    int rc = (status == PGRES_COMMAND_OK || status == PGRES_TUPLES_OK)? 0: -1;
+    if (rc) {
+        const char *state = PQresultErrorField (res, PG_DIAG_SQLSTATE);
+        const char *text = PQresultErrorField (res, PG_DIAG_MESSAGE_PRIMARY);
+        snprintf (sqlstate, 6, "%s", state? state: "XX000");
+        snprintf (error, error_size, "%s", text? text: PQerrorMessage (conn));
+    }
+    PQclear (res);
+    return rc;
+}
+
+int
 txw_pg_column (const PGresult *res, const char *name)
 {
     int col = PQfnumber (res, name);

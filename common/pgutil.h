@@ -42,6 +42,10 @@ int txw_pg_migrate_url (const char *url);
 
 //  Runs a command without results; returns 0 or -1 (logged).
 int txw_pg_exec (PGconn *conn, const char *sql);
+//  The same without logging: on failure sqlstate (6 bytes) gets the error's
+//  SQLSTATE and error (error_size bytes) its first line.
+int txw_pg_exec_try (PGconn *conn, const char *sql, char *sqlstate, char *error,
+                     size_t error_size);
 
 //  Reading results by column name, never by position, so a select list can
 //  gain or reorder columns without shifting what the code reads. A name the

@@ -29,7 +29,8 @@
     X (BAD_STATUS,          "bad_status",          "status is not approved, declined or failed") \
     X (TOO_LATE,            "too_late",            "event is older than the aggregator keeps windows for") \
     X (AMOUNT_TOO_LARGE,    "amount_too_large",    "amount is above the largest a transaction may have (--max-amount)") \
-    X (SUM_OVERFLOW,        "sum_overflow",        "a window's amount sum would pass 2^63 - 1 minor units")
+    X (SUM_OVERFLOW,        "sum_overflow",        "a window's amount sum would pass 2^63 - 1 minor units") \
+    X (DB_REFUSED,          "db_refused",          "PostgreSQL refused the row (the message names its error)")
 
 typedef enum {
 #define S_REJECT_ENUM(NAME, code, text) TXW_REJECT_##NAME,

@@ -49,9 +49,7 @@ s_ready (void *arg, char *detail, size_t size)
         snprintf (detail, size, "{\"postgres\":\"not configured\"}");
         return true;
     }
-    bool ok = sink_healthy (self->sink);
-    snprintf (detail, size, "{\"postgres\":\"%s\"}", ok? "ok": "unreachable");
-    return ok;
+    return sink_status (self->sink, detail, size);
 }
 
 aggregator_t *

@@ -10,12 +10,15 @@
 #include "log.h"
 #include "metrics.h"
 #include "pgutil.h"
+#include "pii.h"
+#include "rejects.h"
 #include "reasons.h"
 #include "txset.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <pthread.h>
 #include <sys/random.h>
 
 #define S_MAX_SOURCES 256
@@ -87,6 +90,14 @@ struct _sink_t {
     int flag_threshold;
     PGconn *conn;
     int healthy;                //  read by the admin thread
+    //  The last flush's failure, for readiness (the admin thread reads it
+    //  under the lock) and the dead letters of refused rows.
+    pthread_mutex_t status_lock;
+    bool failing;
+    char error_state [6];
+    char error_text [256];
+    bool careful;               //  the next flush writes rows one by one
+    txw_copybuf_t quarantine_rows;
     int64_t retry_at_ms;
     int64_t backoff_ms;
 
@@ -117,6 +128,7 @@ struct _sink_t {
     txw_counter_t *flushes;
     txw_counter_t *duplicate_batches;
     txw_counter_t *flush_errors;
+    txw_counter_t *refused_rows;
     txw_histogram_t *flush_time;
 };
 
@@ -143,6 +155,8 @@ sink_new (const char *database_url, const char *consumer,
     txw_copybuf_init (&self->window_rows);
     txw_copybuf_init (&self->window_additions);
     txw_copybuf_init (&self->seen_rows);
+    txw_copybuf_init (&self->quarantine_rows);
+    pthread_mutex_init (&self->status_lock, NULL);
     txw_copybuf_init (&self->account_rows);
     if (accounts && !(self->accounts = accounts_new (flag_threshold))) {
         sink_destroy (&self);
@@ -161,6 +175,8 @@ sink_new (const char *database_url, const char *consumer,
     self->duplicate_batches = txw_counter_new ("txw_duplicate_tx_batches_total", NULL,
         "transaction batches holding an already stored tx_id (written through ON CONFLICT)");
     self->flushes = txw_counter_new ("txw_flushes_total", NULL, "database transactions committed");
+    self->refused_rows = txw_counter_new ("txw_refused_rows_total", NULL,
+        "rows PostgreSQL refused (a data error), stored as dead letters db_refused");
     self->flush_errors = txw_counter_new ("txw_flush_errors_total", NULL,
                                           "database flushes that failed and will be retried");
     self->flush_time = txw_histogram_new ("txw_flush_seconds", "time of one database flush");
@@ -180,6 +196,8 @@ sink_destroy (sink_t **self_p)
     txw_copybuf_fini (&self->window_rows);
     txw_copybuf_fini (&self->window_additions);
     txw_copybuf_fini (&self->seen_rows);
+    txw_copybuf_fini (&self->quarantine_rows);
+    pthread_mutex_destroy (&self->status_lock);
     txw_copybuf_fini (&self->account_rows);
     accounts_destroy (&self->accounts);
     free (self->days_known.day);
@@ -190,9 +208,42 @@ sink_destroy (sink_t **self_p)
 }
 
 bool
-sink_healthy (const sink_t *self)
+sink_status (sink_t *self, char *detail, size_t size)
 {
-    return __atomic_load_n (&self->healthy, __ATOMIC_RELAXED);
+    if (!__atomic_load_n (&self->healthy, __ATOMIC_RELAXED)) {
+        snprintf (detail, size, "{\"postgres\":\"unreachable\"}");
+        return false;
+    }
+    pthread_mutex_lock (&self->status_lock);
+    bool failing = self->failing;
+    char text [sizeof self->error_text * 2];
+    txw_json_escape (text, sizeof text, self->error_text, strlen (self->error_text));
+    if (failing)
+        snprintf (detail, size, "{\"postgres\":\"flushes failing\",\"sqlstate\":\"%s\","
+                  "\"error\":\"%s\"}", self->error_state, text);
+    else
+        snprintf (detail, size, "{\"postgres\":\"ok\"}");
+    pthread_mutex_unlock (&self->status_lock);
+    return !failing;
+}
+
+//  Keeps what went wrong for readiness and the dead letters, and logs it.
+static void
+s_failed (sink_t *self, const char *state, const char *text)
+{
+    pthread_mutex_lock (&self->status_lock);
+    snprintf (self->error_state, sizeof self->error_state, "%s", state);
+    snprintf (self->error_text, sizeof self->error_text, "%s", text);
+    pthread_mutex_unlock (&self->status_lock);
+    log_error ("SQL failed (SQLSTATE %s): %s", state, text);
+}
+
+static void
+s_set_failing (sink_t *self, bool failing)
+{
+    pthread_mutex_lock (&self->status_lock);
+    self->failing = failing;
+    pthread_mutex_unlock (&self->status_lock);
 }
 
 static void
@@ -226,6 +277,33 @@ static const char *s_stage_sql =
     TXW_DEADLETTER_STAGE_SQL
     "CREATE TEMP TABLE IF NOT EXISTS stage_accounts"
     " (LIKE txw_data.accounts INCLUDING DEFAULTS) ON COMMIT DELETE ROWS;";
+
+//  The statements that move staged rows into place.
+#define S_TX_INSERT                                                             \
+    "INSERT INTO txw_data.transactions SELECT * FROM stage_tx ON CONFLICT DO NOTHING"
+#define S_ACCOUNT_COLUMNS                                                       \
+    "account_id, tx_count, spend_rep_minor, approved_rep_minor, approved, declined, failed," \
+    " flagged, score_sum, max_score, first_seen, last_seen"
+#define S_ACCOUNT_UPSERT                                                        \
+    "INSERT INTO txw_data.accounts AS a SELECT * FROM stage_accounts"          \
+    " ON CONFLICT (account_id) DO UPDATE SET"                                  \
+    " tx_count = a.tx_count + excluded.tx_count,"                              \
+    " spend_rep_minor = a.spend_rep_minor + excluded.spend_rep_minor,"         \
+    " approved_rep_minor = a.approved_rep_minor + excluded.approved_rep_minor," \
+    " approved = a.approved + excluded.approved,"                              \
+    " declined = a.declined + excluded.declined,"                              \
+    " failed = a.failed + excluded.failed,"                                    \
+    " flagged = a.flagged + excluded.flagged,"                                 \
+    " score_sum = a.score_sum + excluded.score_sum,"                           \
+    " max_score = greatest (a.max_score, excluded.max_score),"                 \
+    " first_seen = least (a.first_seen, excluded.first_seen),"                 \
+    " last_seen = greatest (a.last_seen, excluded.last_seen),"                 \
+    " updated_at = now()"
+#define S_ALERT_INSERT                                                          \
+    "INSERT INTO txw_data.alerts (dedupe_key, kind, tx_id, ts, account_id, score," \
+    " reasons, amount_minor, currency, amount_rep_minor, merchant_id, country," \
+    " channel, region, message, model_version, raised_at)"                     \
+    " SELECT * FROM stage_alerts ON CONFLICT (dedupe_key) DO NOTHING"
 
 static int
 s_connect (sink_t *self)
@@ -527,32 +605,6 @@ s_account_row (void *arg, const accounts_delta_t *d)
 
 //  Adds this flush's account deltas to the stored totals.
 static int
-s_write_accounts (sink_t *self)
-{
-    txw_copybuf_clear (&self->account_rows);
-    accounts_each (self->accounts, s_account_row, &self->account_rows);
-    return txw_pg_copy (self->conn, "COPY stage_accounts (account_id, tx_count,"
-                        " spend_rep_minor, approved_rep_minor, approved, declined, failed,"
-                        " flagged, score_sum, max_score, first_seen, last_seen) FROM STDIN",
-                        &self->account_rows)
-        || txw_pg_exec (self->conn,
-            "INSERT INTO txw_data.accounts AS a SELECT * FROM stage_accounts"
-            " ON CONFLICT (account_id) DO UPDATE SET"
-            " tx_count = a.tx_count + excluded.tx_count,"
-            " spend_rep_minor = a.spend_rep_minor + excluded.spend_rep_minor,"
-            " approved_rep_minor = a.approved_rep_minor + excluded.approved_rep_minor,"
-            " approved = a.approved + excluded.approved,"
-            " declined = a.declined + excluded.declined,"
-            " failed = a.failed + excluded.failed,"
-            " flagged = a.flagged + excluded.flagged,"
-            " score_sum = a.score_sum + excluded.score_sum,"
-            " max_score = greatest (a.max_score, excluded.max_score),"
-            " first_seen = least (a.first_seen, excluded.first_seen),"
-            " last_seen = greatest (a.last_seen, excluded.last_seen),"
-            " updated_at = now()");
-}
-
-static int
 s_write_checkpoints (sink_t *self, int64_t max_event_ms)
 {
     if (max_event_ms != self->max_event_written && max_event_ms != INT64_MIN) {
@@ -616,18 +668,53 @@ s_ensure_days (sink_t *self)
     return 0;
 }
 
+//  --- Writing a flush ------------------------------------------------------------
+
+//  Runs sql; on failure keeps the SQLSTATE and message (readiness and the
+//  dead letters of refused rows show them) and logs.
+static int
+s_sql (sink_t *self, const char *sql)
+{
+    char state [6], text [256];
+    if (txw_pg_exec_try (self->conn, sql, state, text, sizeof text) == 0)
+        return 0;
+    s_failed (self, state, text);
+    return -1;
+}
+
+static int
+s_copy (sink_t *self, const char *copy_sql, const txw_copybuf_t *rows)
+{
+    char state [6];
+    if (txw_pg_copy_try (self->conn, copy_sql, rows, state) == 0)
+        return 0;
+    char text [256];
+    snprintf (text, sizeof text, "%s", PQerrorMessage (self->conn));
+    text [strcspn (text, "\n")] = 0;
+    s_failed (self, state, text);
+    return -1;
+}
+
+//  A refusal of the data itself (SQLSTATE class 22 data exception, 23
+//  integrity violation, 54 program limit): the same row would be refused
+//  again. Anything else (a lost connection, a deadlock) may pass next time.
+static bool
+s_refused_data (const char *state)
+{
+    return !strncmp (state, "22", 2) || !strncmp (state, "23", 2) || !strncmp (state, "54", 2);
+}
+
 //  The transactions counted in this flush, and the oldest beyond the
 //  horizon gone.
 static int
 s_write_seen (sink_t *self)
 {
-    if (txw_pg_copy (self->conn, "COPY txw_data.tx_seen (shard, seq, hash) FROM STDIN",
-                     &self->seen_rows))
+    if (s_copy (self, "COPY txw_data.tx_seen (shard, seq, hash) FROM STDIN", &self->seen_rows))
         return -1;
     char sql [160];
     snprintf (sql, sizeof sql, "DELETE FROM txw_data.tx_seen WHERE shard = %u AND seq < %lld",
               self->shard, (long long) (self->seen_next - self->seen_capacity));
-    return txw_pg_exec (self->conn, sql);
+    return s_sql (self, sql);
 }
 
 //  Straight COPY into the table is the fast path. A tx_id stored before
@@ -642,64 +729,160 @@ s_write_transactions (sink_t *self)
               txw_txrow_sql ()->columns);
     snprintf (copy_stage, sizeof copy_stage, "COPY stage_tx (%s) FROM STDIN",
               txw_txrow_sql ()->columns);
-    if (txw_pg_exec (self->conn, "SAVEPOINT direct_copy"))
+    if (s_sql (self, "SAVEPOINT direct_copy"))
         return -1;
     if (txw_pg_copy_try (self->conn, copy_direct, &self->tx_rows, sqlstate) == 0)
-        return txw_pg_exec (self->conn, "RELEASE SAVEPOINT direct_copy");
+        return s_sql (self, "RELEASE SAVEPOINT direct_copy");
     if (strcmp (sqlstate, "23505") != 0) {
-        log_error ("COPY of transactions failed (SQLSTATE %s): %s", sqlstate,
-                   PQerrorMessage (self->conn));
+        char text [256];
+        snprintf (text, sizeof text, "%s", PQerrorMessage (self->conn));
+        text [strcspn (text, "\n")] = 0;
+        s_failed (self, sqlstate, text);
         return -1;
     }
     txw_counter_add (self->duplicate_batches, 1);
-    if (txw_pg_exec (self->conn, "ROLLBACK TO SAVEPOINT direct_copy")
-    ||  txw_pg_copy (self->conn, copy_stage, &self->tx_rows)
-    ||  txw_pg_exec (self->conn, "INSERT INTO txw_data.transactions SELECT * FROM stage_tx"
-                                 " ON CONFLICT DO NOTHING"))
+    if (s_sql (self, "ROLLBACK TO SAVEPOINT direct_copy")
+    ||  s_copy (self, copy_stage, &self->tx_rows)
+    ||  s_sql (self, S_TX_INSERT))
         return -1;
     return 0;
+}
+
+//  One kind of row a flush writes: COPY, then (for staged rows) the
+//  statement that moves them into place.
+typedef struct {
+    const char *what;           //  the table, in a refused row's dead letter
+    txw_copybuf_t *rows;
+    char copy [1300];
+    const char *then;           //  NULL: the COPY is the write
+    const char *stage;          //  the stage table, emptied between single rows
+    bool personal;              //  the first column is personal data
+} s_step_t;
+
+//  A row PostgreSQL refused becomes a dead letter naming the error; the
+//  rest of the flush goes on.
+static void
+s_quarantine (sink_t *self, const s_step_t *step, const char *row, size_t len)
+{
+    txw_reject_t rej;
+    memset (&rej, 0, sizeof rej);
+    snprintf (rej.origin_source, sizeof rej.origin_source, "%s", self->consumer);
+    snprintf (rej.reason, sizeof rej.reason, "%s", txw_reject_names [TXW_REJECT_DB_REFUSED]);
+    snprintf (rej.field, sizeof rej.field, "%s", step->what);
+    snprintf (rej.message, sizeof rej.message, "PostgreSQL refused a row of %s (SQLSTATE %s): %s",
+              step->what, self->error_state, self->error_text);
+    size_t first = strcspn (row, "\t\n");
+    if (first > len)
+        first = len;
+    char key [TXW_TEXT_MAX];
+    if (step->personal)
+        txw_mask_id (row, first, key, sizeof key);
+    else
+        snprintf (key, sizeof key, "%.*s", (int) (first > 128? 128: first), row);
+    if (!strcmp (step->what, "transactions"))
+        snprintf (rej.tx_id, sizeof rej.tx_id, "%.*s", (int) (first > TXW_ID_MAX? TXW_ID_MAX: first), row);
+    char text [TXW_TEXT_MAX];
+    size_t n = txw_json_escape (text, sizeof text, key, strlen (key));
+    snprintf (rej.payload, sizeof rej.payload, "{\"table\":\"%s\",\"first_column\":\"%.*s\"}",
+              step->what, (int) n, text);
+    rej.received_ms = txw_now_ms ();
+    txw_deadletter_row (&self->quarantine_rows, &rej);
+    txw_counter_add (self->refused_rows, 1);
+    log_warn ("%s", rej.message);
+}
+
+//  Writes a step's rows one at a time, each under a savepoint: a row the
+//  database refuses is quarantined, the others are written. A failure that
+//  is not about the row (the connection) fails the flush.
+static int
+s_step_one_by_one (sink_t *self, const s_step_t *step)
+{
+    char empty [64] = "";
+    if (step->stage)
+        snprintf (empty, sizeof empty, "DELETE FROM %s", step->stage);
+    const char *p = step->rows->data, *end = p + step->rows->len;
+    while (p < end) {
+        const char *nl = memchr (p, '\n', (size_t) (end - p));
+        size_t n = nl? (size_t) (nl - p) + 1: (size_t) (end - p);
+        txw_copybuf_t one = { (char *) p, n, n, 1, false };
+        if (s_sql (self, "SAVEPOINT one_row"))
+            return -1;
+        bool ok = s_copy (self, step->copy, &one) == 0
+               && (!step->then || s_sql (self, step->then) == 0)
+               && (!*empty || s_sql (self, empty) == 0);
+        if (!ok) {
+            if (!s_refused_data (self->error_state)
+            ||  s_sql (self, "ROLLBACK TO SAVEPOINT one_row"))
+                return -1;
+            s_quarantine (self, step, p, n);
+        }
+        if (s_sql (self, "RELEASE SAVEPOINT one_row"))
+            return -1;
+        p += n;
+    }
+    return 0;
+}
+
+static int
+s_step (sink_t *self, const s_step_t *step, bool one_by_one)
+{
+    if (!step->rows->rows)
+        return 0;
+    if (one_by_one)
+        return s_step_one_by_one (self, step);
+    return s_copy (self, step->copy, step->rows) || (step->then && s_sql (self, step->then))? -1: 0;
 }
 
 static int
 s_write (sink_t *self, int64_t max_event_ms)
 {
-    if (txw_pg_exec (self->conn, "BEGIN") || s_ensure_days (self))
-        return -1;
-    if (self->tx_rows.rows && s_write_transactions (self))
+    bool careful = self->careful;
+    if (s_sql (self, "BEGIN") || s_ensure_days (self))
         return -1;
     const txw_windowrow_sql_t *wsql = txw_windowrow_sql ();
-    char copy_windows [1200];
-    snprintf (copy_windows, sizeof copy_windows, "COPY stage_windows (%s) FROM STDIN",
+    if (self->accounts && accounts_size (self->accounts)) {
+        txw_copybuf_clear (&self->account_rows);
+        accounts_each (self->accounts, s_account_row, &self->account_rows);
+    }
+    else
+        txw_copybuf_clear (&self->account_rows);
+    s_step_t steps [] = {
+        //  Transactions go straight in when the flush is trusted (below);
+        //  one by one they go through the stage.
+        { "transactions", &self->tx_rows, "", S_TX_INSERT, "stage_tx", false },
+        { "windows", &self->window_rows, "", wsql->upsert, "stage_windows", false },
+        //  After the whole rows: a window still in memory when its
+        //  additions came is written whole first, then added to.
+        { "windows", &self->window_additions, "", wsql->add, "stage_window_additions", false },
+        { "accounts", &self->account_rows, "COPY stage_accounts (" S_ACCOUNT_COLUMNS ") FROM STDIN",
+          S_ACCOUNT_UPSERT, "stage_accounts", true },
+        { "alerts", &self->alert_rows, "COPY stage_alerts FROM STDIN", S_ALERT_INSERT,
+          "stage_alerts", false },
+        { "dead_letters", &self->dead_rows, TXW_DEADLETTER_COPY_SQL, TXW_DEADLETTER_INSERT_SQL,
+          "stage_dead", false },
+    };
+    snprintf (steps [0].copy, sizeof steps [0].copy, "COPY stage_tx (%s) FROM STDIN",
+              txw_txrow_sql ()->columns);
+    snprintf (steps [1].copy, sizeof steps [1].copy, "COPY stage_windows (%s) FROM STDIN",
               wsql->columns);
-    if (self->window_rows.rows
-    &&  (txw_pg_copy (self->conn, copy_windows, &self->window_rows)
-    ||   txw_pg_exec (self->conn, wsql->upsert)))
+    snprintf (steps [2].copy, sizeof steps [2].copy,
+              "COPY stage_window_additions (%s) FROM STDIN", wsql->columns);
+    txw_copybuf_clear (&self->quarantine_rows);
+    for (size_t i = 0; i < sizeof steps / sizeof steps [0]; i++) {
+        int rc = i == 0 && !careful && self->tx_rows.rows? s_write_transactions (self):
+                 s_step (self, &steps [i], careful);
+        if (rc)
+            return -1;
+        if (i == 0 && self->seen_rows.rows && s_write_seen (self))
+            return -1;
+    }
+    //  The dead letters of refused rows, themselves one by one: one the
+    //  database refuses too is only logged.
+    s_step_t quarantined = { "dead_letters", &self->quarantine_rows, TXW_DEADLETTER_COPY_SQL,
+                             TXW_DEADLETTER_INSERT_SQL, "stage_dead", false };
+    if (self->quarantine_rows.rows && s_step_one_by_one (self, &quarantined))
         return -1;
-    //  After the whole rows: a window still in memory when its additions
-    //  came is written whole first, then added to.
-    snprintf (copy_windows, sizeof copy_windows, "COPY stage_window_additions (%s) FROM STDIN",
-              wsql->columns);
-    if (self->window_additions.rows
-    &&  (txw_pg_copy (self->conn, copy_windows, &self->window_additions)
-    ||   txw_pg_exec (self->conn, wsql->add)))
-        return -1;
-    if (self->seen_rows.rows && s_write_seen (self))
-        return -1;
-    if (self->accounts && accounts_size (self->accounts) && s_write_accounts (self))
-        return -1;
-    if (self->alert_rows.rows
-    &&  (txw_pg_copy (self->conn, "COPY stage_alerts FROM STDIN", &self->alert_rows)
-    ||   txw_pg_exec (self->conn,
-            "INSERT INTO txw_data.alerts (dedupe_key, kind, tx_id, ts, account_id, score,"
-            " reasons, amount_minor, currency, amount_rep_minor, merchant_id, country,"
-            " channel, region, message, model_version, raised_at)"
-            " SELECT * FROM stage_alerts ON CONFLICT (dedupe_key) DO NOTHING")))
-        return -1;
-    if (self->dead_rows.rows
-    &&  (txw_pg_copy (self->conn, TXW_DEADLETTER_COPY_SQL, &self->dead_rows)
-    ||   txw_pg_exec (self->conn, TXW_DEADLETTER_INSERT_SQL)))
-        return -1;
-    if (s_write_checkpoints (self, max_event_ms) || txw_pg_exec (self->conn, "COMMIT"))
+    if (s_write_checkpoints (self, max_event_ms) || s_sql (self, "COMMIT"))
         return -1;
     return 0;
 }
@@ -743,7 +926,9 @@ sink_flush (sink_t *self, windows_t *windows)
                 break;          //  asked again next time: harmless
         self->days_needed.count = 0;
         self->backoff_ms = 100;
+        self->careful = false;
         s_set_healthy (self, true);
+        s_set_failing (self, false);
         txw_histogram_observe_us (self->flush_time, txw_mono_us () - started);
         return 0;
     }
@@ -754,6 +939,16 @@ sink_flush (sink_t *self, windows_t *windows)
         s_set_healthy (self, false);
     windows_mark_all_dirty (windows);
     txw_counter_add (self->flush_errors, 1);
+    s_set_failing (self, true);
+    //  The database refused some row: the next try writes them one by one
+    //  and sets the refused ones aside, so one bad row never stops the rest.
+    if (s_refused_data (self->error_state) && !self->careful) {
+        self->careful = true;
+        self->retry_at_ms = now;
+        log_warn ("flush refused by PostgreSQL (SQLSTATE %s); writing the rows one by one",
+                  self->error_state);
+        return -1;
+    }
     self->retry_at_ms = now + self->backoff_ms;
     log_warn ("flush failed; %zu rows kept, retrying in %lld ms",
               sink_pending (self), (long long) self->backoff_ms);

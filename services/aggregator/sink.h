@@ -10,6 +10,9 @@
     counts a replayed message twice nor overwrites a window with a partial
     one. If a flush fails nothing is lost: the buffers stay, the windows are
     marked to be written again, and the next flush retries after a back-off.
+    If PostgreSQL refused a row (a data error, SQLSTATE class 22, 23 or 54),
+    the retry writes the rows one by one under savepoints: a refused row
+    becomes a dead letter db_refused naming the error, and the rest commits.
                                                                               */
 
 #ifndef TXW_AGGREGATOR_SINK_H
@@ -68,7 +71,9 @@ int sink_flush (sink_t *self, windows_t *windows);
 
 //  Rows waiting for the next flush (transactions, alerts, dead letters).
 size_t sink_pending (const sink_t *self);
-//  Readable from any thread: did the last attempt reach PostgreSQL?
-bool sink_healthy (const sink_t *self);
+//  Readable from any thread: true if the last flush reached PostgreSQL and
+//  was written; detail gets a JSON object saying so, or why not (the
+//  database unreachable, or flushes failing with their SQLSTATE and error).
+bool sink_status (sink_t *self, char *detail, size_t size);
 
 #endif

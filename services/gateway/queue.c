@@ -68,6 +68,16 @@ gw_queue_push (gw_queue_t *self, gw_msg_t *msg, bool *gap_queued)
 bool
 gw_queue_pop (gw_queue_t *self, gw_item_t *item)
 {
+    //  The client has taken all that was queued: if messages were dropped
+    //  meanwhile, it learns so now, not only when the next one comes (on a
+    //  quiet topic that could be long after).
+    if (self->count == 0 && self->dropped) {
+        gw_msg_t *gap = gw_msg_gap (self->dropped, "slow_client");
+        if (gap) {
+            s_put (self, gap);
+            self->dropped = 0;
+        }
+    }
     if (self->count == 0)
         return false;
     *item = self->items [self->head];

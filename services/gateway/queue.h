@@ -5,7 +5,8 @@
     that is dropped leaves a jump the client sees. When the queue is full,
     stats, window, pong and upstream-gap messages are dropped and counted; a
     gap message {"dropped":n,"reason":"slow_client"} is queued ahead of the
-    next message once there is room again. Alerts, dead letters, hello and
+    next message once there is room again, or taken by itself once the
+    client has caught up with the queue, whichever comes first. Alerts, dead letters, hello and
     snapshots are never dropped: if one does not fit the caller must close
     the connection (code 4008, "too slow").
 
@@ -46,7 +47,8 @@ bool gw_type_droppable (int type);
 //  Offers msg (a reference is taken only when queued). *gap_queued is set
 //  when a slow_client gap went in ahead of it.
 gw_push_t gw_queue_push (gw_queue_t *self, gw_msg_t *msg, bool *gap_queued);
-//  Takes the oldest item (its reference passes to the caller).
+//  Takes the oldest item (its reference passes to the caller); with the
+//  queue empty and messages dropped, that is the slow_client gap.
 bool gw_queue_pop (gw_queue_t *self, gw_item_t *item);
 
 #endif

@@ -238,7 +238,8 @@ s_writer (void *arg)
     pthread_mutex_lock (&c->lock);
     while (true) {
         while (!atomic_load (&c->gone)
-           &&  (c->close_code < 0 || (c->close_code == 0 && c->queue.count == 0)))
+           &&  (c->close_code < 0
+                || (c->close_code == 0 && c->queue.count == 0 && c->queue.dropped == 0)))
             pthread_cond_wait (&c->wake, &c->lock);
         if (atomic_load (&c->gone))
             break;

@@ -47,10 +47,11 @@ throughput() {   # store-mode
     run_pipeline "$1"
     local t0 t1
     t0=$(date +%s.%N)
-    # Each run has its own event days, so one run's windows do not add to another's.
-    local start=2026-03-02T00:00:00Z
-    [ "$1" = all ] && start=2026-03-12T00:00:00Z
-    "$BIN/txw-producer" --seed 11 --count "$COUNT" --rate 0 --start "$start" \
+    # Each run has its own event days, so one run's windows do not add to
+    # another's, and its own seed, so its tx_ids are new (not duplicates).
+    local start=2026-03-02T00:00:00Z seed=11
+    [ "$1" = all ] && { start=2026-03-12T00:00:00Z; seed=13; }
+    "$BIN/txw-producer" --seed "$seed" --count "$COUNT" --rate 0 --start "$start" \
         --event-rate 5000 --validator-endpoints tcp://127.0.0.1:${P}01 --admin-port 0 \
         >"$WORK/producer-$1.log" 2>&1
     wait_metric ${P}93 txw_records_in_total "$COUNT" 600 || note "aggregator did not get every record"
@@ -64,7 +65,7 @@ throughput() {   # store-mode
 latency() {   # store-mode
     run_pipeline "$1"
     local n=$((RATE * 10))
-    "$BIN/txw-producer" --seed 12 --count "$n" --rate "$RATE" --start "$( [ "$1" = all ] && echo 2026-03-22T00:00:00Z || echo 2026-03-20T00:00:00Z)" \
+    "$BIN/txw-producer" --seed "$( [ "$1" = all ] && echo 14 || echo 12)" --count "$n" --rate "$RATE" --start "$( [ "$1" = all ] && echo 2026-03-22T00:00:00Z || echo 2026-03-20T00:00:00Z)" \
         --validator-endpoints tcp://127.0.0.1:${P}01 --admin-port 0 >"$WORK/latency-$1.log" 2>&1
     wait_metric ${P}93 txw_records_in_total "$n" 120 >/dev/null
     echo "store=$1  latency at $RATE tx/s (producer send -> scored): p50 <= $(quantile ${P}92 txw_e2e_latency_seconds 0.50) ms, p99 <= $(quantile ${P}92 txw_e2e_latency_seconds 0.99) ms"

@@ -176,3 +176,59 @@ check "hostile amounts: the others are stored, and the window sum is exact" \
     test "$(sql "SELECT string_agg(tx_id, ',' ORDER BY tx_id) FROM txw.transactions"):$(sql \
         "SELECT amount_minor_sum FROM txw.window_totals WHERE dimension = 'overall'")" \
         = "H-1,H-5:5000000000000001200"
+
+# --- rows PostgreSQL refuses ----------------------------------------------------------
+# A constraint the operator added refuses one transaction: it becomes a dead
+# letter db_refused naming the error and the rest of the flush is stored.
+# A write that keeps failing (here the checkpoints) makes /readyz say why,
+# and the shard recovers by itself once the database takes it again.
+VALIDATOR_ARGS=()
+sql "CREATE DATABASE backfill_refused" >/dev/null
+DB=${BASE_DB%/*}/backfill_refused
+start_pipeline $P
+sql "ALTER TABLE txw_data.transactions ADD CONSTRAINT no_poison CHECK (merchant_id <> 'POISON')"
+{
+    head -n 1 "$WORK/time.csv" | cut -d, -f1-14
+    for i in 1 2 3 4 5 6; do
+        merchant=M1; [ "$i" = 3 ] && merchant=POISON
+        echo "R-$i,2026-01-05T09:00:0${i}Z,A$i,10.00,EUR,$merchant,grocery,pos,B1,R1,DE,D1,,approved"
+    done
+} >"$WORK/refused.csv"
+"$BIN/txw-producer" --file "$WORK/refused.csv" --validator-endpoints tcp://127.0.0.1:${P}01 \
+    --admin-port 0 >>"$WORK/producer.log" 2>&1
+wait_metric ${P}93 txw_refused_rows_total 1 30 >/dev/null
+wait_for_sql() {   # sql expected seconds
+    local deadline=$((SECONDS + $3))
+    while [ $SECONDS -lt $deadline ]; do
+        [ "$(sql "$1")" = "$2" ] && return 0
+        sleep 0.2
+    done
+    note "$1: $(sql "$1"), expected $2"
+    return 1
+}
+check "a refused row does not hold the others back" \
+    wait_for_sql "SELECT string_agg(tx_id, ',' ORDER BY tx_id) FROM txw.transactions" "R-1,R-2,R-4,R-5,R-6" 20
+check "the refused row is a dead letter db_refused naming the constraint" \
+    wait_for_sql "SELECT tx_id || ':' || reason || ':' || (message LIKE '%no_poison%')
+                  FROM txw.dead_letters" "R-3:db_refused:true" 20
+sql "ALTER TABLE txw_data.checkpoints ADD CONSTRAINT stuck CHECK (false) NOT VALID"
+"$BIN/txw-producer" --file "$WORK/refused.csv" --validator-endpoints tcp://127.0.0.1:${P}01 \
+    --admin-port 0 >>"$WORK/producer.log" 2>&1
+ready_says() {   # the words /readyz must hold
+    local deadline=$((SECONDS + 20)) body
+    while [ $SECONDS -lt $deadline ]; do
+        body=$(curl -s "http://127.0.0.1:${P}93/readyz")
+        grep -q "$1" <<<"$body" && return 0
+        sleep 0.2
+    done
+    note "readyz: $body"
+    return 1
+}
+check "while flushes fail, /readyz says so and why" ready_says '"sqlstate":"23514"'
+check "and answers 503" test "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:${P}93/readyz")" = 503
+check "the failures are counted" test "$(metric ${P}93 txw_flush_errors_total)" -gt 0
+sql "ALTER TABLE txw_data.checkpoints DROP CONSTRAINT stuck"
+check "once the database takes the rows again, /readyz is ready" ready_says '"postgres":"ok"'
+stop_clean $PID_validator $PID_scorer $PID_aggregator
+PIDS=()
+DB=$BASE_DB

@@ -101,7 +101,8 @@ start gateway_slow ${P}97 "$BIN/txw-gateway" "${GW[@]}" --listen 127.0.0.1:${P}8
     --window-endpoints tcp://127.0.0.1:${P}15 --dead-letter-endpoints ""
 SLOW=ws://127.0.0.1:${P}82/ws
 # A paused client with topic windows: the flood overflows its socket
-# buffers and queue, windows are dropped, a slow_client gap follows.
+# buffers and queue, windows are dropped, and a slow_client gap follows
+# once it has caught up, even when no more windows come.
 rm -f "$WORK/slow.ready"
 node "$WS" slow "$SLOW?topics=windows" "$WORK/slow.ready" 8 >"$WORK/slow.tap" &
 SLOW_NODE=$!
@@ -110,6 +111,7 @@ i=0; until [ -f "$WORK/slow.ready" ] || [ $i -gt 100 ]; do i=$((i + 1)); sleep 0
     >"$WORK/inject-windows.log" 2>&1
 wait $SLOW_NODE
 cat "$WORK/slow.tap"
+note "$(curl -sf http://127.0.0.1:${P}97/metrics | grep -E '^txw_gateway_(messages_(dropped|sent)_total\{type="(window|gap)"|slow)' | tr '\n' ' ')"
 check "dropped windows are counted" \
     sh -c "curl -sf http://127.0.0.1:${P}97/metrics | grep -q 'txw_gateway_messages_dropped_total{type=\"window\"} [1-9]'"
 

@@ -296,6 +296,19 @@ test_queue_drops_stats_then_gap (void **state)
     assert_int_equal (type, GW_STATS);
     assert_int_equal (q.dropped, 0);
     assert_int_equal (q.count, 0);
+    //  Dropped, then nothing more comes: once the client has taken the
+    //  queue, the gap comes by itself.
+    for (int i = 0; i < 3; i++)
+        assert_int_equal (gw_queue_push (&q, window, &gap), GW_QUEUED);   //  seq 10-12
+    assert_int_equal (gw_queue_push (&q, window, &gap), GW_DROPPED);      //  seq 13
+    for (int seq = 10; seq <= 12; seq++)
+        assert_int_equal (s_pop_seq (&q, &type), seq);
+    assert_true (gw_queue_pop (&q, &item));
+    assert_int_equal (item.seq, 14);
+    assert_int_equal (item.msg->type, GW_GAP);
+    assert_non_null (strstr (item.msg->tail, "\"dropped\":1,"));
+    gw_msg_unref (&item.msg);
+    assert_false (gw_queue_pop (&q, &item));
     gw_msg_unref (&stats);
     gw_msg_unref (&window);
     gw_queue_fini (&q);
