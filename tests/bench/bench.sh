@@ -82,5 +82,6 @@ latency all
 echo "# query API (wrk, cached endpoints) and push gateway (500 WebSocket clients)"
 stop_pipeline_pg() { [ "$PG_STARTED" -eq 1 ] && sh "$ROOT/deploy/local/pg.sh" stop >/dev/null; PG_STARTED=0; }
 stop_pipeline_pg
+bash "$ROOT/tests/bench/backfill_bench.sh" || note "backfill: failed"
 bash "$ROOT/tests/bench/query_bench.sh" || note "query API: target missed or bench failed"
 bash "$ROOT/tests/bench/push_bench.sh" || note "push gateway: target missed or bench failed"
