@@ -25,6 +25,10 @@ main (int argc, char **argv)
         { "max-accounts", TXW_OPT_INT, "1000000",
           "accounts whose state is kept; the least recently seen are evicted beyond it",
           &cfg.max_accounts, 1, 50000000 },
+        { "dedupe-capacity", TXW_OPT_INT, "1000000",
+          "transactions remembered so that a copy sent again does not count twice in its "
+          "account's history (24 bytes each; in memory only)", &cfg.dedupe_capacity,
+          1, 1073741824 },
         { "idle-evict-s", TXW_OPT_INT, "86400",
           "an account back after this long idle (in its own event time) starts "
           "afresh (0: never)", &cfg.idle_evict_s,

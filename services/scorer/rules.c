@@ -268,9 +268,12 @@ rules_combine (const rules_t *self, const rules_signals_t *signals, uint32_t *re
     return (uint8_t) (points < 0? 0: points > 100? 100: points);
 }
 
-int
-rules_score_tx (rules_t *self, profiles_t *profiles, txw_tx_t *tx,
-                rules_model_fn *model, void *model_arg)
+//  Looks the account up, computes the signals and scores tx; returns the
+//  account (NULL if its id cannot be held), and whether tx is a small
+//  online payment (the card-testing signal) in *small_online.
+static profiles_account_t *
+s_score (rules_t *self, profiles_t *profiles, txw_tx_t *tx, rules_model_fn *model,
+         void *model_arg, bool *small_online)
 {
     profiles_account_t *acct = profiles_get (profiles, tx->account_id,
                                              strnlen (tx->account_id, sizeof tx->account_id),
@@ -282,6 +285,16 @@ rules_score_tx (rules_t *self, profiles_t *profiles, txw_tx_t *tx,
     tx->score = rules_combine (self, &signals, &tx->reasons);
     tx->scored = true;
     memcpy (tx->model_version, self->model_version, sizeof tx->model_version);
+    *small_online = signals.v [RULES_SIG_SMALL_ONLINE] > 0;
+    return acct;
+}
+
+int
+rules_score_tx (rules_t *self, profiles_t *profiles, txw_tx_t *tx,
+                rules_model_fn *model, void *model_arg)
+{
+    bool small_online;
+    profiles_account_t *acct = s_score (self, profiles, tx, model, model_arg, &small_online);
     if (!acct)
         return -1;
     //  A spike is folded in clipped to the edge of the usual, so one huge
@@ -292,6 +305,14 @@ rules_score_tx (rules_t *self, profiles_t *profiles, txw_tx_t *tx,
         if (x > edge)
             x = edge;
     }
-    profiles_update (acct, tx, x, signals.v [RULES_SIG_SMALL_ONLINE] > 0? PROFILES_SMALL: 0);
+    profiles_update (acct, tx, x, small_online? PROFILES_SMALL: 0);
     return 0;
+}
+
+int
+rules_score_again (rules_t *self, profiles_t *profiles, txw_tx_t *tx,
+                   rules_model_fn *model, void *model_arg)
+{
+    bool small_online;
+    return s_score (self, profiles, tx, model, model_arg, &small_online)? 0: -1;
 }

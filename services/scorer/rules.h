@@ -153,4 +153,10 @@ typedef double (rules_model_fn) (void *arg, const rules_signals_t *signals);
 int rules_score_tx (rules_t *self, profiles_t *profiles, txw_tx_t *tx,
                     rules_model_fn *model, void *model_arg);
 
+//  The same for a transaction the account has had before (a copy sent
+//  again): scored, but not folded into the account a second time, so its
+//  pace and usual amount do not count it twice.
+int rules_score_again (rules_t *self, profiles_t *profiles, txw_tx_t *tx,
+                       rules_model_fn *model, void *model_arg);
+
 #endif

@@ -12,8 +12,10 @@
 #include "transport.h"
 #include "txfeatures.h"
 #include "timers.h"
+#include "txset.h"
 
 #include <stdio.h>
+#include <sys/random.h>
 #include <stdlib.h>
 #include <sys/stat.h>
 #include <string.h>
@@ -41,6 +43,9 @@ struct _scorer_t {
     txw_counter_t *reasons [TXW_REASON_COUNT];
     txw_counter_t *evicted_cap;
     txw_counter_t *evicted_idle;
+    txw_counter_t *again;
+    txw_txset_t *seen;          //  tx_ids scored lately (this process's life)
+    uint64_t seen_key [2];
     txw_gauge_t *accounts;
     txw_gauge_t *shard;
     txw_histogram_t *e2e;
@@ -110,6 +115,9 @@ s_metrics_new (scorer_t *self)
                                             "rule and model reloads");
     self->evicted_cap = txw_counter_new ("txw_accounts_evicted_total", "cause=\"cap\"",
                                          "account states evicted");
+    self->again = txw_counter_new ("txw_duplicate_transactions_total", NULL,
+        "transactions whose tx_id was scored before (in this process's life): scored, "
+        "not counted in the account's history again, no alert");
     self->evicted_idle = txw_counter_new ("txw_accounts_evicted_total", "cause=\"idle\"",
                                           "account states evicted");
     self->accounts = txw_gauge_new ("txw_accounts", NULL, "account states held");
@@ -245,6 +253,12 @@ scorer_new (const scorer_config_t *cfg, txw_service_t *svc)
     self->cfg = cfg;
     self->svc = svc;
     s_metrics_new (self);
+    self->seen = txw_txset_new ((size_t) cfg->dedupe_capacity);
+    if (!self->seen
+    ||  getrandom (self->seen_key, sizeof self->seen_key, 0) != (ssize_t) sizeof self->seen_key) {
+        log_error ("cannot set up the set of transactions seen");
+        goto err;
+    }
     self->profiles = profiles_new ((uint32_t) cfg->max_accounts, cfg->idle_evict_s * 1000);
     if (!self->profiles) {
         log_error ("cannot allocate state for %lld accounts", (long long) cfg->max_accounts);
@@ -309,6 +323,7 @@ scorer_destroy (scorer_t **self_p)
     txw_router_destroy (&self->router);
     txw_out_destroy (&self->pub);
     profiles_destroy (&self->profiles);
+    txw_txset_destroy (&self->seen);
     rules_destroy (&self->rules);
     model_destroy (&self->model);
     if (self->features_out)
@@ -402,7 +417,16 @@ static void
 s_score (scorer_t *self, txw_tx_t *tx)
 {
     self->current = tx;
-    if (rules_score_tx (self->rules, self->profiles, tx, self->model? s_model: NULL, self))
+    //  A copy of a transaction scored before (a re-sent file, a producer
+    //  re-sending) is scored but does not count in its account's history
+    //  again, nor raise its alert again; the aggregator does not count it.
+    uint64_t hash = txw_txset_hash (self->seen_key [0], self->seen_key [1], tx->tx_id,
+                                    strnlen (tx->tx_id, sizeof tx->tx_id));
+    bool again = !txw_txset_add (self->seen, hash);
+    if (again)
+        txw_counter_add (self->again, 1);
+    if ((again? rules_score_again: rules_score_tx) (self->rules, self->profiles, tx,
+                                                   self->model? s_model: NULL, self))
         txw_counter_add (self->unkeyed, 1);
     txw_out_t *shard = txw_router_pick (self->router, tx->account_id,
                                         strnlen (tx->account_id, sizeof tx->account_id));
@@ -414,7 +438,7 @@ s_score (scorer_t *self, txw_tx_t *tx)
     txw_counter_add (self->bands [tx->score >= 100? S_SCORE_BANDS - 1: tx->score / 10], 1);
     for (uint32_t bits = tx->reasons; bits; bits &= bits - 1)
         txw_counter_add (self->reasons [__builtin_ctz (bits)], 1);
-    if (tx->score >= self->cfg->alert_threshold)
+    if (tx->score >= self->cfg->alert_threshold && !again)
         s_alert (self, shard, tx);
     if (tx->origin_us > 0) {
         int64_t age = txw_now_us () - tx->origin_us;

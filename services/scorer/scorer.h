@@ -32,6 +32,7 @@ typedef struct {
     int64_t shard;
     int64_t max_accounts;
     int64_t idle_evict_s;
+    int64_t dedupe_capacity;
     const char *rules_file;     //  "" for the compiled-in default
     const char *model_file;     //  "" for none: model_score stays 0
     const char *features_out;   //  "" for none

@@ -253,6 +253,25 @@ test_profiles_evict_least_recent_at_cap (void **state)
     assert_null (profiles);
 }
 
+//  A copy scored again is scored like the original would be now, but the
+//  account's history does not take it in twice.
+static void
+test_score_again_leaves_history (void **state)
+{
+    fixture_t *f = *state;
+    txw_tx_t tx;
+    s_tx (&tx, "acct-again", S_T0, 2500, TXW_CHANNEL_POS, "DE", "d1", "grocery");
+    s_score (f, &tx);
+    const profiles_account_t *a = profiles_get (f->profiles, "acct-again", 10, tx.ts_ms);
+    uint32_t count = a->count;
+    assert_int_equal (count, 1);
+    assert_int_equal (rules_score_again (f->rules, f->profiles, &tx, NULL, NULL), 0);
+    assert_true (tx.scored);
+    assert_int_equal (profiles_get (f->profiles, "acct-again", 10, tx.ts_ms)->count, count);
+    s_score (f, &tx);
+    assert_int_equal (profiles_get (f->profiles, "acct-again", 10, tx.ts_ms)->count, count + 1);
+}
+
 //  Idle is judged by the account's own event times: an account back after
 //  more than the limit starts afresh, whatever other accounts did between,
 //  so the same rows sorted by account score as in time order.
@@ -963,6 +982,7 @@ main (void)
 {
     const struct CMUnitTest tests [] = {
         cmocka_unit_test_setup_teardown (test_profiles_counts_and_mean, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_score_again_leaves_history, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_profiles_windows_by_event_time, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_profiles_countries_and_devices, s_setup, s_teardown),
         cmocka_unit_test (test_profiles_evict_least_recent_at_cap),
