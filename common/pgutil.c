@@ -58,18 +58,6 @@ txw_pg_connect_session (const char *url, const char *setup_sql)
 }
 
 int
-txw_pg_exec (PGconn *conn, const char *sql)
-{
-    PGresult *res = PQexec (conn, sql);
-    ExecStatusType status = PQresultStatus (res);
-    int rc = (status == PGRES_COMMAND_OK || status == PGRES_TUPLES_OK)? 0: -1;
-    if (rc)
-        log_error ("SQL failed: %s (%.80s)", PQresultErrorMessage (res), sql);
-    PQclear (res);
-    return rc;
-}
-
-int
 txw_pg_exec_try (PGconn *conn, const char *sql, char *sqlstate, char *error, size_t error_size)
 {
     PGresult *res = PQexec (conn, sql);
@@ -82,6 +70,16 @@ txw_pg_exec_try (PGconn *conn, const char *sql, char *sqlstate, char *error, siz
         snprintf (error, error_size, "%s", text? text: PQerrorMessage (conn));
     }
     PQclear (res);
+    return rc;
+}
+
+int
+txw_pg_exec (PGconn *conn, const char *sql)
+{
+    char state [6], error [256];
+    int rc = txw_pg_exec_try (conn, sql, state, error, sizeof error);
+    if (rc)
+        log_error ("SQL failed (SQLSTATE %s): %s (%.80s)", state, error, sql);
     return rc;
 }
 

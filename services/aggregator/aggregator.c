@@ -105,7 +105,8 @@ aggregator_new (const aggregator_config_t *cfg, txw_service_t *svc)
     self->seen = txw_txset_new ((size_t) cfg->dedupe_capacity);
     if (!self->windows || !self->health || !self->seen)
         goto err;
-    //  Without a database the key is made here and the set starts empty.
+    //  A random key: kept as the shard's own the first time, and the key of
+    //  a run without a database.
     if (getrandom (self->seen_key, sizeof self->seen_key, 0) != (ssize_t) sizeof self->seen_key)
         goto err;
     if (cfg->database_url && *cfg->database_url) {

@@ -19,7 +19,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <pthread.h>
-#include <sys/random.h>
 
 #define S_MAX_SOURCES 256
 
@@ -513,13 +512,9 @@ sink_load_seen (sink_t *self, txw_txset_t *set, uint64_t key [2])
 {
     char shard [16], k0 [24], k1 [24], limit [24];
     snprintf (shard, sizeof shard, "%u", self->shard);
-    uint64_t fresh [2];
-    if (getrandom (fresh, sizeof fresh, 0) != (ssize_t) sizeof fresh) {
-        log_error ("no random key for the de-duplication hashes");
-        return -1;
-    }
-    snprintf (k0, sizeof k0, "%lld", (long long) fresh [0]);
-    snprintf (k1, sizeof k1, "%lld", (long long) fresh [1]);
+    //  key comes in random: it becomes the shard's key unless it has one.
+    snprintf (k0, sizeof k0, "%lld", (long long) key [0]);
+    snprintf (k1, sizeof k1, "%lld", (long long) key [1]);
     const char *insert [] = { shard, k0, k1 };
     PGresult *res = PQexecParams (self->conn,
         "INSERT INTO txw_data.tx_seen_key (shard, k0, k1) VALUES ($1::int, $2::bigint, $3::bigint)"
@@ -682,16 +677,23 @@ s_sql (sink_t *self, const char *sql)
     return -1;
 }
 
+//  A COPY that failed with state: its message is the connection's.
+static void
+s_copy_failed (sink_t *self, const char *state)
+{
+    char text [256];
+    snprintf (text, sizeof text, "%s", PQerrorMessage (self->conn));
+    text [strcspn (text, "\n")] = 0;
+    s_failed (self, state, text);
+}
+
 static int
 s_copy (sink_t *self, const char *copy_sql, const txw_copybuf_t *rows)
 {
     char state [6];
     if (txw_pg_copy_try (self->conn, copy_sql, rows, state) == 0)
         return 0;
-    char text [256];
-    snprintf (text, sizeof text, "%s", PQerrorMessage (self->conn));
-    text [strcspn (text, "\n")] = 0;
-    s_failed (self, state, text);
+    s_copy_failed (self, state);
     return -1;
 }
 
@@ -702,19 +704,6 @@ static bool
 s_refused_data (const char *state)
 {
     return !strncmp (state, "22", 2) || !strncmp (state, "23", 2) || !strncmp (state, "54", 2);
-}
-
-//  The transactions counted in this flush, and the oldest beyond the
-//  horizon gone.
-static int
-s_write_seen (sink_t *self)
-{
-    if (s_copy (self, "COPY txw_data.tx_seen (shard, seq, hash) FROM STDIN", &self->seen_rows))
-        return -1;
-    char sql [160];
-    snprintf (sql, sizeof sql, "DELETE FROM txw_data.tx_seen WHERE shard = %u AND seq < %lld",
-              self->shard, (long long) (self->seen_next - self->seen_capacity));
-    return s_sql (self, sql);
 }
 
 //  Straight COPY into the table is the fast path. A tx_id stored before
@@ -734,10 +723,7 @@ s_write_transactions (sink_t *self)
     if (txw_pg_copy_try (self->conn, copy_direct, &self->tx_rows, sqlstate) == 0)
         return s_sql (self, "RELEASE SAVEPOINT direct_copy");
     if (strcmp (sqlstate, "23505") != 0) {
-        char text [256];
-        snprintf (text, sizeof text, "%s", PQerrorMessage (self->conn));
-        text [strcspn (text, "\n")] = 0;
-        s_failed (self, sqlstate, text);
+        s_copy_failed (self, sqlstate);
         return -1;
     }
     txw_counter_add (self->duplicate_batches, 1);
@@ -860,6 +846,9 @@ s_write (sink_t *self, int64_t max_event_ms)
           "stage_alerts", false },
         { "dead_letters", &self->dead_rows, TXW_DEADLETTER_COPY_SQL, TXW_DEADLETTER_INSERT_SQL,
           "stage_dead", false },
+        //  The hashes of the transactions counted (de-duplication).
+        { "tx_seen", &self->seen_rows, "COPY txw_data.tx_seen (shard, seq, hash) FROM STDIN",
+          NULL, NULL, false },
     };
     snprintf (steps [0].copy, sizeof steps [0].copy, "COPY stage_tx (%s) FROM STDIN",
               txw_txrow_sql ()->columns);
@@ -873,7 +862,13 @@ s_write (sink_t *self, int64_t max_event_ms)
                  s_step (self, &steps [i], careful);
         if (rc)
             return -1;
-        if (i == 0 && self->seen_rows.rows && s_write_seen (self))
+    }
+    //  The hashes beyond the de-duplication horizon go.
+    if (self->seen_rows.rows) {
+        char trim [160];
+        snprintf (trim, sizeof trim, "DELETE FROM txw_data.tx_seen WHERE shard = %u AND seq < %lld",
+                  self->shard, (long long) (self->seen_next - self->seen_capacity));
+        if (s_sql (self, trim))
             return -1;
     }
     //  The dead letters of refused rows, themselves one by one: one the

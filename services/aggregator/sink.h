@@ -50,9 +50,10 @@ bool sink_seen (sink_t *self, const char *source, size_t len,
 void sink_applied (sink_t *self, const char *source, size_t len,
                        uint64_t epoch, uint64_t seq);
 
-//  Reads this shard's de-duplication key (made at random the first time)
-//  into key and the transactions it counted lately into set (its capacity
-//  is the horizon kept). After sink_start. Returns 0 or -1 (logged).
+//  Reads this shard's de-duplication key into key and the transactions it
+//  counted lately into set (its capacity is the horizon kept). key comes
+//  in random, and is kept as the shard's key if it has none yet. After
+//  sink_start. Returns 0 or -1 (logged).
 typedef struct _txw_txset_t txw_txset_t;
 int sink_load_seen (sink_t *self, txw_txset_t *set, uint64_t key [2]);
 //  A transaction counted: its hash is written with the next flush.

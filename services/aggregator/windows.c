@@ -198,6 +198,8 @@ s_count (const windows_t *self, txw_window_t *w, const txw_tx_t *tx, bool late)
         w->late++;
 }
 
+_Static_assert (TXW_DIM_OVERALL == 0, "windows_add checks the overall window first");
+
 win_result_t
 windows_add (windows_t *self, const txw_tx_t *tx, win_row_fn *older_fn, void *arg)
 {
@@ -210,16 +212,6 @@ windows_add (windows_t *self, const txw_tx_t *tx, win_row_fn *older_fn, void *ar
         result = WIN_LATE;
         older = end <= watermark - self->retention_ms;
     }
-    //  The overall window holds every transaction of its time, so its sum
-    //  is the largest: if it can take this amount, every window can.
-    const char *all = txw_dimension_key (TXW_DIM_OVERALL, tx);
-    const win_entry_t *overall = s_probe (self->slots, self->capacity,
-                                          s_hash (TXW_DIM_OVERALL, all, strlen (all), start),
-                                          TXW_DIM_OVERALL, all, start);
-    int64_t sum;
-    if (overall->used
-    &&  __builtin_add_overflow (overall->row.amount_sum, tx->amount_rep_minor, &sum))
-        return WIN_OVERFLOW;
     bool passed = false;
     for (int dim = 0; dim < TXW_DIM_COUNT; dim++) {
         const char *key = txw_dimension_key (dim, tx);
@@ -246,6 +238,13 @@ windows_add (windows_t *self, const txw_tx_t *tx, win_row_fn *older_fn, void *ar
             log_error ("window table out of memory");
             abort ();
         }
+        //  The overall window, the first, holds every transaction of its
+        //  time, so its sum is the largest: if it can take this amount,
+        //  every window can. Nothing is counted yet when it cannot.
+        int64_t sum;
+        if (dim == TXW_DIM_OVERALL
+        &&  __builtin_add_overflow (e->row.amount_sum, tx->amount_rep_minor, &sum))
+            return WIN_OVERFLOW;
         s_count (self, &e->row, tx, result == WIN_LATE);
         e->store_dirty = true;
         e->publish_dirty = true;

@@ -40,20 +40,27 @@ s_put (gw_queue_t *self, gw_msg_t *msg)
     self->count++;
 }
 
+//  Queues the slow_client gap for what was dropped, if any and if there is
+//  room. Returns true if it went in.
+static bool
+s_put_gap (gw_queue_t *self)
+{
+    if (!self->dropped || self->count == self->capacity)
+        return false;
+    gw_msg_t *gap = gw_msg_gap (self->dropped, "slow_client");
+    if (!gap)
+        return false;
+    s_put (self, gap);
+    self->dropped = 0;
+    return true;
+}
+
 gw_push_t
 gw_queue_push (gw_queue_t *self, gw_msg_t *msg, bool *gap_queued)
 {
+    bool gap = s_put_gap (self);
     if (gap_queued)
-        *gap_queued = false;
-    if (self->dropped && self->count < self->capacity) {
-        gw_msg_t *gap = gw_msg_gap (self->dropped, "slow_client");
-        if (gap) {
-            s_put (self, gap);
-            self->dropped = 0;
-            if (gap_queued)
-                *gap_queued = true;
-        }
-    }
+        *gap_queued = gap;
     if (self->count < self->capacity) {
         s_put (self, gw_msg_ref (msg));
         return GW_QUEUED;
@@ -71,13 +78,8 @@ gw_queue_pop (gw_queue_t *self, gw_item_t *item)
     //  The client has taken all that was queued: if messages were dropped
     //  meanwhile, it learns so now, not only when the next one comes (on a
     //  quiet topic that could be long after).
-    if (self->count == 0 && self->dropped) {
-        gw_msg_t *gap = gw_msg_gap (self->dropped, "slow_client");
-        if (gap) {
-            s_put (self, gap);
-            self->dropped = 0;
-        }
-    }
+    if (self->count == 0)
+        s_put_gap (self);
     if (self->count == 0)
         return false;
     *item = self->items [self->head];
