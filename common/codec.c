@@ -11,7 +11,7 @@
 static const char *s_channels [] = { "unknown", "pos", "online", "atm", "transfer", "mobile" };
 static const char *s_statuses [] = { "unknown", "approved", "declined", "failed" };
 static const char *s_types [] = { "none", "raw_tx", "tx", "scored_tx", "reject",
-                                  "alert", "window", "heartbeat" };
+                                  "alert", "window", "heartbeat", "ack" };
 
 const char *txw_raw_field_names [TXW_RAW_FIELDS] = {
 #define S_NAME(NAME, member, wire, kind, required, pii) [TXW_RAW_##NAME] = #member,
@@ -323,6 +323,22 @@ s_field_int (txw_cursor_t *cur, int64_t *out)
     return s_int (cur, out) == 0? 0: -1;
 }
 
+//  An unsigned integer of up to 64 bits (a hash uses them all).
+static int
+s_field_uint (txw_cursor_t *cur, uint64_t *out)
+{
+    if (s_left (cur) >= 9 && *cur->p == 0xCF) {
+        *out = s_be (cur->p + 1, 8);
+        cur->p += 9;
+        return 0;
+    }
+    int64_t v;
+    if (s_field_int (cur, &v) || v < 0)
+        return -1;
+    *out = (uint64_t) v;
+    return 0;
+}
+
 static int
 s_field_str (txw_cursor_t *cur, char *out, size_t size)
 {
@@ -558,7 +574,7 @@ txw_raw_tx_encode (msgpack_packer *pk, const txw_raw_tx_t *raw)
 //             same appended fields.
 #define S_TX_BASE           18
 #define S_TX_SCORE_FIELDS   3
-#define S_TX_APPENDED       1           //  device_type
+#define S_TX_APPENDED       3           //  device_type, origin_id, origin_ref
 
 int
 txw_tx_decode (txw_cursor_t *cur, bool scored, txw_tx_t *out, const char **error)
@@ -615,10 +631,17 @@ txw_tx_decode (txw_cursor_t *cur, bool scored, txw_tx_t *out, const char **error
     }
     //  Appended fields: absent in records of older writers.
     out->device_type [0] = 0;
+    out->origin_id = 0;
+    out->origin_ref = 0;
     if (fields > known) {
         if (s_field_str (cur, out->device_type, sizeof out->device_type))
             S_FAIL ("malformed transaction field");
         known++;
+    }
+    if (fields >= known + 2) {
+        if (s_field_uint (cur, &out->origin_id) || s_field_uint (cur, &out->origin_ref))
+            S_FAIL ("malformed transaction origin");
+        known += 2;
     }
     return s_record_rest (cur, fields, known, error);
 }
@@ -651,6 +674,8 @@ txw_tx_encode (msgpack_packer *pk, const txw_tx_t *tx)
         s_pack_cstr (pk, tx->model_version);
     }
     s_pack_cstr (pk, tx->device_type);
+    msgpack_pack_uint64 (pk, tx->origin_id);
+    msgpack_pack_uint64 (pk, tx->origin_ref);
 }
 
 //  --- Rejection ---------------------------------------------------------------
@@ -854,6 +879,41 @@ txw_heartbeat_encode (msgpack_packer *pk, const txw_heartbeat_t *hb)
     msgpack_pack_int64 (pk, hb->sent_ms);
 }
 
+//  --- Acknowledgement ---------------------------------------------------------
+
+int
+txw_ack_decode (txw_cursor_t *cur, txw_ack_t *out, const char **error)
+{
+    uint32_t fields;
+    if (s_record_open (cur, &fields, error))
+        return -1;
+    if (fields < 2)
+        S_FAIL ("acknowledgement record too short");
+    if (s_field_uint (cur, &out->origin_id) || s_field_uint (cur, &out->origin_ref))
+        S_FAIL ("malformed acknowledgement field");
+    return s_record_rest (cur, fields, 2, error);
+}
+
+void
+txw_ack_encode (msgpack_packer *pk, const txw_ack_t *ack)
+{
+    msgpack_pack_array (pk, 2);
+    msgpack_pack_uint64 (pk, ack->origin_id);
+    msgpack_pack_uint64 (pk, ack->origin_ref);
+}
+
+uint64_t
+txw_origin_id (const char *source_id, size_t len, uint64_t epoch)
+{
+    //  FNV-1a over the source id, then over the epoch's eight bytes.
+    uint64_t h = txw_hash (source_id, len);
+    for (int i = 0; i < 8; i++) {
+        h ^= (epoch >> (i * 8)) & 0xFF;
+        h *= 0x100000001b3ull;
+    }
+    return h? h: 1;             //  0 means "no origin"
+}
+
 //  --- Batches -----------------------------------------------------------------
 //  Header layout, fixed widths so it can be patched in place:
 //    0x97  version  type  source_id  0xCF epoch(8)  0xCF seq(8)  0xD3 sent(8)  0xDD count(4)
@@ -865,6 +925,17 @@ s_put_be (char *p, uint64_t v, int width)
         p [i] = (char) (v & 0xFF);
         v >>= 8;
     }
+}
+
+void
+txw_envelope_prefix (uint32_t type, uint8_t prefix [TXW_ENVELOPE_PREFIX_LEN])
+{
+    //  What txw_batch_init writes first: fixarray 7, uint8 version, uint8 type.
+    prefix [0] = 0x97;
+    prefix [1] = 0xCC;
+    prefix [2] = TXW_PROTO_VERSION;
+    prefix [3] = 0xCC;
+    prefix [4] = (uint8_t) type;
 }
 
 void

@@ -39,7 +39,8 @@ typedef enum {
     TXW_MSG_ALERT = 5,
     TXW_MSG_WINDOW = 6,         //  window aggregate (live tick or closed)
     TXW_MSG_HEARTBEAT = 7,
-    TXW_MSG_TYPE_MAX = 7
+    TXW_MSG_ACK = 8,            //  records a stage has finished with (origin.h)
+    TXW_MSG_TYPE_MAX = 8
 } txw_msg_type_t;
 
 typedef enum {
@@ -181,6 +182,11 @@ typedef struct {
     uint8_t status;
     int64_t origin_us;
     char device_type [TXW_NAME_MAX + 1];    //  lower case, "" if not given
+    //  Where the record entered: the producer's life and the record's place
+    //  in what it sent (txw_origin_*), acknowledged once it is stored. 0
+    //  from writers that did not set them: nothing to acknowledge.
+    uint64_t origin_id;
+    uint64_t origin_ref;
     uint8_t hour;               //  0..23 UTC
     uint8_t weekday;            //  0 = Monday .. 6 = Sunday
     int64_t amount_rep_minor;   //  in the reporting currency
@@ -248,6 +254,28 @@ typedef struct {
     int64_t sent_ms;
 } txw_heartbeat_t;
 
+//  One record a stage has finished with: stored, stored as a dead letter,
+//  or found to be a copy of one stored before. Sent back to its producer.
+typedef struct {
+    uint64_t origin_id;
+    uint64_t origin_ref;
+} txw_ack_t;
+
+//  A producer's life: its source id and epoch, in one number. Whoever
+//  receives its envelope computes the same from the header.
+uint64_t txw_origin_id (const char *source_id, size_t len, uint64_t epoch);
+//  A record's place in what its producer sent: the message type and
+//  sequence number of its batch and its index there (type in the top 8
+//  bits, sequence in the next 40, index in the low 16: TXW_MAX_RECORDS).
+static inline uint64_t
+txw_origin_ref (uint32_t type, uint64_t seq, uint32_t index)
+{
+    return ((uint64_t) (type & 0xFF) << 56) | ((seq & 0xFFFFFFFFFFull) << 16) | (index & 0xFFFF);
+}
+static inline uint32_t txw_origin_ref_type (uint64_t ref) { return (uint32_t) (ref >> 56); }
+static inline uint64_t txw_origin_ref_seq (uint64_t ref) { return (ref >> 16) & 0xFFFFFFFFFFull; }
+static inline uint32_t txw_origin_ref_index (uint64_t ref) { return (uint32_t) (ref & 0xFFFF); }
+
 //  --- Decoding ------------------------------------------------------------
 //  Every decoder returns 0 on success and -1 on malformed input, leaving a
 //  short static description in *error when error is not NULL.
@@ -263,6 +291,7 @@ int txw_reject_decode (txw_cursor_t *cur, txw_reject_t *out, const char **error)
 int txw_alert_decode (txw_cursor_t *cur, txw_alert_t *out, const char **error);
 int txw_window_decode (txw_cursor_t *cur, txw_window_t *out, const char **error);
 int txw_heartbeat_decode (txw_cursor_t *cur, txw_heartbeat_t *out, const char **error);
+int txw_ack_decode (txw_cursor_t *cur, txw_ack_t *out, const char **error);
 //  Skip one value of any kind (bounded depth).
 int txw_cursor_skip (txw_cursor_t *cur);
 
@@ -275,6 +304,7 @@ void txw_reject_encode (msgpack_packer *pk, const txw_reject_t *rej);
 void txw_alert_encode (msgpack_packer *pk, const txw_alert_t *alert);
 void txw_window_encode (msgpack_packer *pk, const txw_window_t *win);
 void txw_heartbeat_encode (msgpack_packer *pk, const txw_heartbeat_t *hb);
+void txw_ack_encode (msgpack_packer *pk, const txw_ack_t *ack);
 
 //  --- Batches -------------------------------------------------------------
 //  A batch is one envelope being filled. The header is written with fixed
@@ -289,6 +319,11 @@ typedef struct {
     int64_t started_ms;         //  monotonic time of the first record
     size_t header_len;
 } txw_batch_t;
+
+//  The first bytes of every envelope of a type: a SUB that subscribes to
+//  them receives that type only (the header has fixed widths).
+#define TXW_ENVELOPE_PREFIX_LEN 5
+void txw_envelope_prefix (uint32_t type, uint8_t prefix [TXW_ENVELOPE_PREFIX_LEN]);
 
 //  Prepares an empty batch; source_id is copied into every header.
 void txw_batch_init (txw_batch_t *self, uint32_t type, const char *source_id,

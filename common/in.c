@@ -29,7 +29,7 @@ struct _txw_in_t {
 };
 
 static txw_in_t *
-s_in_new (int type, const char *endpoints, bool bind, int hwm)
+s_in_new (int type, const char *endpoints, bool bind, int hwm, uint32_t types)
 {
     txw_in_t *self = calloc (1, sizeof *self);
     if (!self)
@@ -47,7 +47,13 @@ s_in_new (int type, const char *endpoints, bool bind, int hwm)
     }
     else {
         //  Subscribe before connecting, so nothing published is missed.
-        zsock_set_subscribe (self->sock, "");
+        //  The publisher filters, so unwanted types never cross the wire.
+        for (uint32_t t = 1; t <= TXW_MSG_TYPE_MAX; t++)
+            if (types & TXW_MSG_BIT (t)) {
+                uint8_t prefix [TXW_ENVELOPE_PREFIX_LEN];
+                txw_envelope_prefix (t, prefix);
+                zmq_setsockopt (zsock_resolve (self->sock), ZMQ_SUBSCRIBE, prefix, sizeof prefix);
+            }
         self->links = txw_links_connect (self->sock, endpoints, false);
         if (!self->links)
             goto err;
@@ -62,13 +68,13 @@ err:
 txw_in_t *
 txw_in_new_pull (const char *endpoints, int hwm)
 {
-    return s_in_new (ZMQ_PULL, endpoints, true, hwm);
+    return s_in_new (ZMQ_PULL, endpoints, true, hwm, 0);
 }
 
 txw_in_t *
-txw_in_new_sub (const char *endpoints)
+txw_in_new_sub (const char *endpoints, uint32_t types)
 {
-    return s_in_new (ZMQ_SUB, endpoints, false, 10000);
+    return s_in_new (ZMQ_SUB, endpoints, false, 10000, types);
 }
 
 void

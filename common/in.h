@@ -31,8 +31,11 @@ typedef struct {
 
 //  PULL bound to a list of endpoints, or SUB connected to a list.
 txw_in_t *txw_in_new_pull (const char *endpoints, int hwm);
-//  A SUB takes every message: envelopes carry no topic prefix to filter on.
-txw_in_t *txw_in_new_sub (const char *endpoints);
+//  A SUB takes the message types in the mask types (TXW_MSG_BIT of each):
+//  it subscribes to the first bytes of their envelopes, which are fixed.
+#define TXW_MSG_BIT(type) (1u << (type))
+#define TXW_MSG_ALL ((1u << (TXW_MSG_TYPE_MAX + 1)) - 2)
+txw_in_t *txw_in_new_sub (const char *endpoints, uint32_t types);
 void txw_in_destroy (txw_in_t **self_p);
 void *txw_in_socket (txw_in_t *self);
 //  Applies endpoint changes the resolver found. txw_in_recv does it too; a

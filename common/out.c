@@ -24,6 +24,8 @@ struct _txw_out_t {
     int linger_ms;
     txw_counter_t *records_sent;    //  optional: txw_out_count
     txw_counter_t *batches_sent;
+    txw_out_sealed_fn *sealed;      //  optional: txw_out_on_seal
+    void *sealed_arg;
 };
 
 static volatile int *s_stop = NULL;
@@ -116,20 +118,17 @@ txw_out_batch (txw_out_t *self, uint32_t type)
     return self->batches [type];
 }
 
-//  Sends one sealed batch. PUB never blocks; PUSH blocks at the high-water
-//  mark and retries until sent or told to stop.
+//  Sends one frame. PUB never blocks; PUSH blocks at the high-water mark
+//  and retries until sent or told to stop.
 static int
-s_send (txw_out_t *self, txw_batch_t *batch)
+s_send_frame (txw_out_t *self, const void *data, size_t size, uint32_t records)
 {
-    if (batch->count == 0)
-        return 0;
-    txw_batch_seal (batch, ++self->seq [batch->type], txw_now_us ());
     int rc;
     int64_t give_up_ms = 0;
     for (;;) {
         //  Also while blocked: the peers may be gone and new ones resolved.
         txw_links_follow (self->links);
-        rc = zmq_send (self->handle, batch->buf.data, batch->buf.size, 0);
+        rc = zmq_send (self->handle, data, size, 0);
         if (rc >= 0)
             break;
         if (zmq_errno () == EAGAIN || zmq_errno () == EINTR) {
@@ -144,7 +143,7 @@ s_send (txw_out_t *self, txw_batch_t *batch)
                 else
                 if (now > give_up_ms) {
                     log_warn ("dropping a batch of %u records: downstream "
-                              "not taking them at shutdown", batch->count);
+                              "not taking them at shutdown", records);
                     break;
                 }
             }
@@ -154,11 +153,45 @@ s_send (txw_out_t *self, txw_batch_t *batch)
         break;
     }
     if (rc >= 0 && self->records_sent) {
-        txw_counter_add (self->records_sent, batch->count);
+        txw_counter_add (self->records_sent, records);
         txw_counter_add (self->batches_sent, 1);
     }
-    txw_batch_clear (batch);
     return rc >= 0? 0: -1;
+}
+
+//  Seals a batch with its type's next sequence number and sends it.
+static int
+s_send (txw_out_t *self, txw_batch_t *batch)
+{
+    if (batch->count == 0)
+        return 0;
+    uint64_t seq = ++self->seq [batch->type];
+    txw_batch_seal (batch, seq, txw_now_us ());
+    if (self->sealed)
+        self->sealed (self->sealed_arg, batch->type, seq, batch->buf.data, batch->buf.size,
+                      batch->count);
+    int rc = s_send_frame (self, batch->buf.data, batch->buf.size, batch->count);
+    txw_batch_clear (batch);
+    return rc;
+}
+
+int
+txw_out_resend (txw_out_t *self, const void *frame, size_t size, uint32_t records)
+{
+    return s_send_frame (self, frame, size, records);
+}
+
+void
+txw_out_on_seal (txw_out_t *self, txw_out_sealed_fn *fn, void *arg)
+{
+    self->sealed = fn;
+    self->sealed_arg = arg;
+}
+
+uint64_t
+txw_out_origin_id (txw_out_t *self)
+{
+    return txw_origin_id (self->source_id, strlen (self->source_id), self->epoch);
 }
 
 void

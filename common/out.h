@@ -54,6 +54,18 @@ int txw_out_due_ms (txw_out_t *self);
 //  shutdown or by a PUB's high-water mark is not.
 void txw_out_count (txw_out_t *self, txw_counter_t *records, txw_counter_t *batches);
 
+//  Called with every batch as it is sealed, before it is sent: its type,
+//  sequence number and frame (valid during the call only). A producer's
+//  journal keeps a copy until the batch's records are acknowledged.
+typedef void (txw_out_sealed_fn) (void *arg, uint32_t type, uint64_t seq,
+                                  const void *frame, size_t size, uint32_t records);
+void txw_out_on_seal (txw_out_t *self, txw_out_sealed_fn *fn, void *arg);
+//  Sends a frame sealed before again, unchanged (same sequence number):
+//  blocks like any send. Returns -1 if it gave up (shutdown).
+int txw_out_resend (txw_out_t *self, const void *frame, size_t size, uint32_t records);
+//  The origin id (txw_origin_id) of this output's source and epoch.
+uint64_t txw_out_origin_id (txw_out_t *self);
+
 //  The stop flag the send loop checks while blocked at the high-water mark
 //  (process-wide, hence the transport name; NULL: none).
 void txw_transport_set_stop_flag (volatile int *flag);

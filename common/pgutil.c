@@ -49,8 +49,7 @@ PGconn *
 txw_pg_connect_session (const char *url, const char *setup_sql)
 {
     PGconn *conn = txw_pg_connect (url);
-    if (conn && ((setup_sql && txw_pg_exec (conn, setup_sql))
-             ||  txw_pg_exec (conn, "SET synchronous_commit = off"))) {
+    if (conn && setup_sql && txw_pg_exec (conn, setup_sql)) {
         PQfinish (conn);
         conn = NULL;
     }

@@ -31,8 +31,12 @@ int txw_migrations_latest (void);
 PGconn *txw_pg_connect (const char *url);
 
 //  Connects for a writer's session: runs setup_sql (its temp tables; NULL
-//  for none), then SET synchronous_commit = off (a batch lost in a crash is
-//  delivered again). Returns NULL and logs the reason on failure.
+//  for none). Returns NULL and logs the reason on failure. Commits stay
+//  synchronous: a commit is acknowledged to producers, who then forget
+//  the records, so it must survive a crash of the server. (Asynchronous
+//  commit lost the last half second of commits to pg_ctl -m immediate in
+//  tests/e2e/crash.sh; a flush is one large transaction, so waiting for
+//  its WAL costs little.)
 PGconn *txw_pg_connect_session (const char *url, const char *setup_sql);
 
 //  Applies pending migrations. Returns the number applied, or -1 (logged).

@@ -29,6 +29,7 @@ struct _txw_pgwriter_t {
     pthread_t thread;
     bool started;
     int healthy;                //  atomic: read by the admin thread
+    uint64_t settled;           //  atomic: rows written or given up, in order
 
     //  Shared, under lock.
     pthread_mutex_t lock;
@@ -129,6 +130,12 @@ txw_pgwriter_destroy (txw_pgwriter_t **self_p)
     free (self->url);
     free (self);
     *self_p = NULL;
+}
+
+uint64_t
+txw_pgwriter_settled (const txw_pgwriter_t *self)
+{
+    return __atomic_load_n (&self->settled, __ATOMIC_ACQUIRE);
 }
 
 size_t
@@ -251,6 +258,7 @@ s_failed (txw_pgwriter_t *self)
 static void
 s_release_inflight (txw_pgwriter_t *self)
 {
+    __atomic_add_fetch (&self->settled, self->inflight.rows, __ATOMIC_RELEASE);
     txw_copybuf_clear (&self->inflight);
     pthread_mutex_lock (&self->lock);
     self->inflight_rows = 0;

@@ -80,6 +80,13 @@ int txw_pgwriter_drain (txw_pgwriter_t *self, int timeout_ms);
 //  Readable from any thread: did the last contact with PostgreSQL work?
 bool txw_pgwriter_healthy (const txw_pgwriter_t *self);
 
+//  Readable from any thread: how many rows, of those queued since the
+//  start, are settled: committed, or given up after the database refused
+//  them (counted as dropped). Rows settle in the order they were queued
+//  (not with newest_wins), so a caller that keeps a note per queued row
+//  knows which rows are done.
+uint64_t txw_pgwriter_settled (const txw_pgwriter_t *self);
+
 //  Rows queued or being written.
 size_t txw_pgwriter_pending (txw_pgwriter_t *self);
 

@@ -1,7 +1,8 @@
 #!/bin/sh
 # pg.sh - a private PostgreSQL 15 server in the project's own data folder
 #
-# Usage: pg.sh start|stop|url
+# Usage: pg.sh start|stop|crash|url   (crash: stop at once, as a power cut
+#   would: pg_ctl -m immediate, for the tests that prove nothing is lost)
 #   TXW_PG_DIR   data folder (default: var/pg under the current directory)
 #   TXW_PG_PORT  TCP port on 127.0.0.1 (default: 25329, not PostgreSQL's 5432)
 # initdb and pg_ctl refuse to run as root, so as root they run as the
@@ -64,11 +65,14 @@ stop)
         as_owner "$PGBIN/pg_ctl -D '$DIR/data' -m fast -w stop" >/dev/null 2>&1 || true
     fi
     ;;
+crash)
+    as_owner "$PGBIN/pg_ctl -D '$DIR/data' -m immediate -w stop" >/dev/null 2>&1 || true
+    ;;
 url)
     echo "$URL"
     ;;
 *)
-    echo "usage: $0 start|stop|url" >&2
+    echo "usage: $0 start|stop|crash|url" >&2
     exit 2
     ;;
 esac

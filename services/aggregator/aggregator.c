@@ -1,6 +1,7 @@
 /*  aggregator - the sink stage: windows, stored transactions, alerts        */
 
 #include "aggregator.h"
+#include "acks.h"
 #include "clock.h"
 #include "health.h"
 #include "rejects.h"
@@ -39,6 +40,10 @@ struct _aggregator_t {
     txw_gauge_t *open_windows;
     txw_gauge_t *watermark;
     txw_gauge_t *pending;
+    //  The origins of the records applied since the last commit: sent back
+    //  to their producers once the flush that holds them commits.
+    txw_acks_t acks;
+    txw_counter_t *acked;
 };
 
 static bool
@@ -96,6 +101,9 @@ aggregator_new (const aggregator_config_t *cfg, txw_service_t *svc)
     self->watermark = txw_gauge_new ("txw_watermark_timestamp_seconds", NULL,
                                      "event-time watermark (seconds since epoch)");
     self->pending = txw_gauge_new ("txw_pending_rows", NULL, "rows waiting for the next database flush");
+    self->acked = txw_counter_new ("txw_acknowledged_records_total", NULL,
+        "records acknowledged to their producers (stored, refused as dead letters, or copies)");
+    txw_acks_init (&self->acks);
 
     self->windows = windows_new ((uint32_t) cfg->shard, cfg->window_s * 1000,
                                      cfg->lateness_s * 1000, cfg->retention_s * 1000,
@@ -154,6 +162,7 @@ aggregator_destroy (aggregator_t **self_p)
     free (self->closing);
     windows_destroy (&self->windows);
     txw_txset_destroy (&self->seen);
+    txw_acks_fini (&self->acks);
     free (self);
     *self_p = NULL;
 }
@@ -233,6 +242,9 @@ s_apply (aggregator_t *self, const txw_envelope_t *env)
         for (uint32_t i = 0; i < env->count; i++) {
             if (txw_tx_decode (&cur, true, &tx, &error))
                 break;
+            //  Whatever becomes of it below is in the next flush.
+            if (tx.origin_id)
+                txw_acks_note (&self->acks, tx.origin_id, tx.origin_ref);
             //  A tx_id counted before changes nothing (not stored again
             //  either: the first copy stands).
             uint64_t hash = txw_txset_hash (self->seen_key [0], self->seen_key [1],
@@ -346,6 +358,16 @@ s_judge_regions (aggregator_t *self)
     self->closing_count = 0;
 }
 
+//  Sends the producers the acknowledgements of everything applied so far:
+//  call when it is durable (committed, or there is no database).
+static void
+s_acknowledge (aggregator_t *self)
+{
+    uint64_t before = self->acks.published;
+    txw_acks_publish (&self->acks, self->pub, txw_acks_count (&self->acks));
+    txw_counter_add (self->acked, self->acks.published - before);
+}
+
 //  Every tick (a second): close the windows the watermark passed, judge
 //  the regions, publish what changed.
 static void
@@ -358,6 +380,8 @@ s_tick (void *arg)
     windows_drain_dirty (self->windows, false, s_publish_window, self);
     txw_out_flush (self->pub, true);
     txw_gauge_set (self->open_windows, (int64_t) windows_size (self->windows));
+    if (!self->sink)
+        s_acknowledge (self);
     int64_t watermark = windows_watermark (self->windows);
     txw_gauge_set (self->watermark, watermark == INT64_MIN? 0: watermark / 1000);
 }
@@ -369,7 +393,8 @@ s_flush (void *arg)
     aggregator_t *self = arg;
     if (!self->sink)
         return;
-    sink_flush (self->sink, self->windows);
+    if (sink_flush (self->sink, self->windows) == 0)
+        s_acknowledge (self);
     txw_gauge_set (self->pending, (int64_t) sink_pending (self->sink));
 }
 
@@ -429,6 +454,8 @@ aggregator_run (aggregator_t *self)
             }
             zclock_sleep (200);
         }
+        if (rc == 0)
+            s_acknowledge (self);
     }
     log_info ("stopped");
     return rc;

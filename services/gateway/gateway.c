@@ -67,7 +67,10 @@ s_feed_open (gateway_t *self, int i, const char *name, const char *endpoints)
         log_info ("no %s endpoints: that feed is off", name);
         return 0;
     }
-    self->feeds [i].in = txw_in_new_sub (endpoints);
+    //  Not the acknowledgements the aggregators send their producers.
+    uint32_t types = TXW_MSG_BIT (TXW_MSG_ALERT) | TXW_MSG_BIT (TXW_MSG_WINDOW)
+                   | TXW_MSG_BIT (TXW_MSG_REJECT) | TXW_MSG_BIT (TXW_MSG_HEARTBEAT);
+    self->feeds [i].in = txw_in_new_sub (endpoints, types);
     if (!self->feeds [i].in) {
         log_error ("bad %s endpoints '%s'", name, endpoints);
         return -1;

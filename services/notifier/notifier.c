@@ -136,7 +136,7 @@ notifier_new (const notifier_config_t *cfg, txw_service_t *svc)
     self->delivery = nt_delivery_new (&dcfg);
     if (!self->delivery)
         goto err;
-    self->in = txw_in_new_sub (cfg->alert_endpoints);
+    self->in = txw_in_new_sub (cfg->alert_endpoints, TXW_MSG_BIT (TXW_MSG_ALERT));
     if (!self->in) {
         log_error ("bad --alert-endpoints '%s'", cfg->alert_endpoints);
         goto err;

@@ -75,8 +75,27 @@ config_parse (producer_config_t *self, int argc, char **argv)
           "ingest this CSV file (- for stdin) instead of generating",
           &self->file, 0, 0 },
         { "drain-timeout-ms", TXW_OPT_INT, "30000",
-          "at exit, how long queued batches may take to reach a validator",
+          "at exit, how long queued batches may take to reach a validator, and "
+          "with --ack-endpoints how long to wait without any acknowledgement arriving",
           &self->drain_timeout_ms, 0, 3600000 },
+        { "ack-endpoints", TXW_OPT_STRING, "",
+          "PUB endpoints of the aggregators and validators, comma-separated: keep "
+          "every batch until they acknowledge its records as stored and send again "
+          "what they do not acknowledge in time (\"\": fire and forget)",
+          &self->ack_endpoints, 0, 0 },
+        { "ack-timeout-ms", TXW_OPT_INT, "5000",
+          "send a batch again when its records are not all acknowledged by then "
+          "(doubling at every try, up to a minute)", &self->ack_timeout_ms, 10, 3600000 },
+        { "max-unacked", TXW_OPT_INT, "200000",
+          "records sent and not yet acknowledged at most; then input waits",
+          &self->max_unacked, 1, 100000000 },
+        { "position-file", TXW_OPT_STRING, "",
+          "with --file and --ack-endpoints: where the first line not yet acknowledged "
+          "is kept, so the same command resumes there (default: the file's name plus "
+          "\".position\"; \"none\": not kept)", &self->position_file, 0, 0 },
+        { "from-start", TXW_OPT_BOOL, "false",
+          "send the file from its first line, whatever its position file says",
+          &self->from_start, 0, 0 },
         TXW_OPTIONS_END
     };
     txw_service_options (table, argc, argv, "txw-producer",
@@ -106,6 +125,8 @@ config_parse (producer_config_t *self, int argc, char **argv)
     }
     if (self->rate < 0)
         self->rate = *self->file? 0: 200;
+    if (*self->ack_endpoints && *self->csv_out)
+        s_fail ("--ack-endpoints needs the validators as output, not --csv-out");
     if (self->event_rate < 0)
         self->event_rate = self->rate > 0? self->rate: 200;
 }

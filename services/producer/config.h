@@ -30,6 +30,11 @@ typedef struct {
     const char *csv_out;        //  "" for none
     const char *file;           //  "" for none
     int64_t drain_timeout_ms;
+    const char *ack_endpoints;  //  "" for none
+    int64_t ack_timeout_ms;
+    int64_t max_unacked;
+    const char *position_file;  //  "" for the default, "none" for none
+    bool from_start;
     //  Derived by config_parse.
     bool simulated;
     bool flat;                  //  --shape flat

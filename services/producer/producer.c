@@ -5,6 +5,7 @@
 #include "csv.h"
 #include "generator.h"
 #include "log.h"
+#include "position.h"
 #include "rejects.h"
 #include "sender.h"
 
@@ -15,6 +16,7 @@
 
 #define S_FLUSH_EVERY   64          //  records between linger checks at full speed
 #define S_MAX_CATCH_UP  1000000     //  us of backlog the pacer may make up
+#define S_POSITION_MS   1000        //  how often a file's position is written
 
 struct _producer_t {
     producer_config_t cfg;
@@ -28,6 +30,13 @@ struct _producer_t {
     txw_reject_t reject;
     uint64_t records;
     uint64_t rejects;
+    //  A file sent with acknowledgements: where its position is kept, the
+    //  first line to send, and when the position is written next.
+    char position [4096];
+    uint64_t resume_line;
+    bool already_done;
+    bool at_eof;
+    int64_t position_due_ms;
     //  Metrics.
     txw_counter_t *rejects_by_reason [TXW_REJECT_COUNT];
     txw_counter_t *fraud_by_pattern [GEN_PATTERN_COUNT];
@@ -66,6 +75,94 @@ s_register_metrics (producer_t *self)
 }
 
 static bool s_ready (void *arg, char *detail, size_t size);
+
+//  A file sent with acknowledgements keeps its position: reads it, so the
+//  same command resumes where the last run's acknowledgements stopped.
+static void
+s_open_position (producer_t *self)
+{
+    const producer_config_t *cfg = &self->cfg;
+    if (!self->reader || !sender_acknowledged (self->sender) || !strcmp (cfg->file, "-")
+    ||  !strcmp (cfg->position_file, "none"))
+        return;
+    if (*cfg->position_file)
+        snprintf (self->position, sizeof self->position, "%s", cfg->position_file);
+    else
+        snprintf (self->position, sizeof self->position, "%s.position", cfg->file);
+    uint64_t line;
+    bool done;
+    if (cfg->from_start || position_load (self->position, cfg->file, &line, &done))
+        return;
+    self->resume_line = line;
+    self->already_done = done;
+    if (!done && line > 2)
+        log_info ("resuming %s at line %llu: the lines before it were acknowledged "
+                  "(%s; --from-start sends it all again)", cfg->file,
+                  (unsigned long long) line, self->position);
+}
+
+//  Writes a file's position: the first line not yet acknowledged.
+static void
+s_save_position (producer_t *self, bool at_end)
+{
+    if (!*self->position)
+        return;
+    uint64_t line = sender_first_line (self->sender);
+    bool done = at_end && line == 0 && sender_unacked (self->sender) == 0;
+    if (line == 0) {
+        line = csv_reader_line (self->reader) + 1;
+        if (line < self->resume_line)
+            line = self->resume_line;
+    }
+    position_save (self->position, self->cfg.file, line, done);
+    self->position_due_ms = txw_mono_ms () + S_POSITION_MS;
+}
+
+//  Between records: takes the acknowledgements that came, sends again what
+//  timed out, keeps the position, and waits while the journal is full.
+static void
+s_keep_up (producer_t *self)
+{
+    if (!self->sender || !sender_acknowledged (self->sender))
+        return;
+    sender_poll (self->sender, 0);
+    while (sender_full (self->sender) && !self->svc->stop) {
+        sender_flush (self->sender, true);
+        sender_poll (self->sender, 100);
+    }
+    if (*self->position && txw_mono_ms () >= self->position_due_ms)
+        s_save_position (self, false);
+}
+
+//  At the end: waits until everything sent is acknowledged, sending again
+//  what times out, as long as acknowledgements keep coming.
+static void
+s_await_acks (producer_t *self)
+{
+    if (!self->sender || !sender_acknowledged (self->sender))
+        return;
+    size_t left = sender_unacked (self->sender);
+    int64_t quiet_since = txw_mono_ms ();
+    if (left)
+        log_info ("waiting for %zu records to be acknowledged", left);
+    while (left && !self->svc->stop) {
+        sender_poll (self->sender, 100);
+        size_t now_left = sender_unacked (self->sender);
+        if (now_left < left)
+            quiet_since = txw_mono_ms ();
+        else
+        if (txw_mono_ms () - quiet_since > self->cfg.drain_timeout_ms) {
+            log_error ("%zu records were not acknowledged: no acknowledgement came for "
+                       "%lld ms (--drain-timeout-ms)%s", now_left,
+                       (long long) self->cfg.drain_timeout_ms,
+                       *self->position? "; running the same command again sends them": "");
+            break;
+        }
+        left = now_left;
+        if (*self->position && txw_mono_ms () >= self->position_due_ms)
+            s_save_position (self, false);
+    }
+}
 
 producer_t *
 producer_new (const producer_config_t *config, txw_service_t *svc)
@@ -112,10 +209,17 @@ producer_new (const producer_config_t *config, txw_service_t *svc)
             goto err;
     }
     else {
+        sender_acks_t acks = {
+            config->ack_endpoints, config->ack_timeout_ms, config->max_unacked
+        };
         self->sender = sender_new (config->validator_endpoints, svc->id,
-                                   (int) config->svc.hwm, (int) config->svc.linger_ms, svc);
+                                   (int) config->svc.hwm, (int) config->svc.linger_ms,
+                                   &acks, svc);
         if (!self->sender)
             goto err;
+        if (!sender_acknowledged (self->sender))
+            log_info ("no --ack-endpoints: records lost in a crash downstream are not sent again");
+        s_open_position (self);
     }
     self->ready = 1;
     if (txw_service_admin (svc, (int) config->svc.admin_port, s_ready, self))
@@ -220,6 +324,7 @@ s_pace (producer_t *self, int64_t *next_us, int64_t deadline_us)
         usleep ((useconds_t) wait);
         if (self->sender)
             sender_flush (self->sender, false);
+        s_keep_up (self);
         now = txw_mono_us ();
     }
     *next_us += (int64_t) (1e6 / rate);
@@ -233,11 +338,16 @@ s_step_file (producer_t *self)
 {
     switch (csv_reader_next (self->reader, &self->record, &self->reject)) {
         case CSV_ROW:
+            if (csv_reader_line (self->reader) < self->resume_line)
+                return 1;       //  acknowledged in an earlier run
             return s_emit_record (self, &self->record) == 0? 1: -1;
         case CSV_REJECT:
+            if (csv_reader_line (self->reader) < self->resume_line)
+                return 1;
             s_emit_reject (self, &self->reject);
             return 1;
         case CSV_EOF:
+            self->at_eof = true;
             return 0;
         case CSV_ERROR:
             break;
@@ -261,6 +371,11 @@ producer_run (producer_t *self)
                   cfg->rate, cfg->fraud_rate, cfg->invalid_rate, cfg->late_rate,
                   self->writer? cfg->csv_out: cfg->validator_endpoints);
     else {
+        if (self->already_done) {
+            log_info ("%s was sent and acknowledged in full before (%s): nothing to send; "
+                      "--from-start sends it again", cfg->file, self->position);
+            goto done;
+        }
         log_info ("ingesting %s at %g/s to %s", cfg->file, cfg->rate,
                   self->writer? cfg->csv_out: cfg->validator_endpoints);
         if (csv_reader_header (self->reader, &self->reject)) {
@@ -283,6 +398,7 @@ producer_run (producer_t *self)
                 break;
             if (self->sender)
                 sender_flush (self->sender, false);
+            s_keep_up (self);
         }
         if (self->generator) {
             generator_next (self->generator, &self->record, txw_now_ms ());
@@ -301,8 +417,12 @@ producer_run (producer_t *self)
     }
 done:
     self->ready = 0;
-    if (self->sender)
+    if (self->sender) {
         sender_flush (self->sender, true);
+        s_await_acks (self);
+        if (self->reader && !self->already_done)
+            s_save_position (self, self->at_eof);
+    }
     if (self->writer && csv_writer_close (&self->writer))
         rc = 1;
     double seconds = (double) (txw_mono_us () - started_us) / 1e6;

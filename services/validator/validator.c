@@ -7,6 +7,7 @@
     other thread is the dead-letter writer, which the loop never waits for. */
 
 #include "validator.h"
+#include "acks.h"
 #include "clock.h"
 #include "deadletter.h"
 #include "money.h"
@@ -39,6 +40,11 @@ struct _validator_t {
     uint32_t gave_up_count;
     txw_log_limiter_t reject_log;
     txw_reject_t reject;                //  scratch, reused
+    //  The origins of the dead letters queued for storage, in queue order:
+    //  acknowledged to their producers once the writer has settled them.
+    txw_acks_t acks;
+    uint64_t dead_queued_total;         //  rows queued since the start
+    bool acks_off;
 };
 
 static bool
@@ -153,6 +159,7 @@ validator_destroy (validator_t **self_p)
     txw_pgwriter_destroy (&self->deadletters);
     checks_destroy (&self->checks);
     txw_rates_destroy (&self->rates);
+    txw_acks_fini (&self->acks);
     free (self);
     *self_p = NULL;
 }
@@ -176,15 +183,46 @@ s_reload_rates (validator_t *self)
     log_info ("rates reloaded: %d to %s", txw_rates_count (rates), txw_rates_reporting (rates));
 }
 
-//  Publishes a dead letter and queues it for storage.
+//  Publishes a dead letter and queues it for storage; the record it came
+//  from (index of env) is acknowledged once it is stored, or at once
+//  without a database. A dead letter the full queue refuses is not
+//  acknowledged: its producer sends the record again.
 static void
-s_dead_letter (validator_t *self, const txw_reject_t *reject)
+s_dead_letter (validator_t *self, const txw_envelope_t *env, uint32_t index,
+               const txw_reject_t *reject)
 {
     txw_batch_t *batch = txw_out_batch (self->pub, TXW_MSG_REJECT);
     txw_reject_encode (&batch->pk, reject);
     txw_out_added (self->pub, batch);
-    if (self->deadletters)
-        txw_deadletter_queue (self->deadletters, reject);
+    uint64_t origin = txw_origin_id (env->source_id.ptr, env->source_id.len, env->epoch);
+    uint64_t ref = txw_origin_ref (env->type, env->seq, index);
+    if (!self->deadletters)
+        txw_acks_note (&self->acks, origin, ref);
+    else
+    if (txw_deadletter_queue (self->deadletters, reject) == 0) {
+        //  The writer settles the rows in queue order, so the notes must
+        //  stay one per row; without memory for one, acknowledge no more
+        //  dead letters (their producers send them again, stored once).
+        self->dead_queued_total++;
+        if (txw_acks_note (&self->acks, origin, ref) && !self->acks_off) {
+            log_error ("out of memory: dead letters are no longer acknowledged");
+            self->acks_off = true;
+        }
+    }
+}
+
+//  Acknowledges the dead letters stored since the last call.
+static void
+s_acknowledge (validator_t *self)
+{
+    size_t done = txw_acks_count (&self->acks);
+    if (self->acks_off || done == 0)
+        return;
+    if (self->deadletters) {
+        uint64_t waiting = self->dead_queued_total - txw_pgwriter_settled (self->deadletters);
+        done = waiting >= done? 0: done - (size_t) waiting;
+    }
+    txw_acks_publish (&self->acks, self->pub, done);
 }
 
 static void
@@ -238,6 +276,7 @@ s_raw_batch (validator_t *self, const txw_envelope_t *env)
     txw_raw_tx_t raw;
     txw_tx_t tx;
     checks_verdict_t verdict;
+    uint64_t origin = txw_origin_id (env->source_id.ptr, env->source_id.len, env->epoch);
     for (index = 0; index < env->count; index++) {
         const char *error = NULL;
         if (txw_raw_tx_decode (&cur, &raw, &error)) {
@@ -245,6 +284,8 @@ s_raw_batch (validator_t *self, const txw_envelope_t *env)
             break;
         }
         if (checks_apply (self->checks, &raw, now_ms, &tx, &verdict) == 0) {
+            tx.origin_id = origin;
+            tx.origin_ref = txw_origin_ref (env->type, env->seq, index);
             txw_out_t *out = txw_router_pick (self->router, tx.account_id,
                                               strlen (tx.account_id));
             txw_batch_t *batch = txw_out_batch (out, TXW_MSG_TX);
@@ -265,7 +306,7 @@ s_raw_batch (validator_t *self, const txw_envelope_t *env)
         checks_reject (&raw, &verdict, reject);
         reject->received_ms = now_ms;
         txw_counter_add (self->rejects [verdict.code], 1);
-        s_dead_letter (self, reject);
+        s_dead_letter (self, env, index, reject);
         uint64_t suppressed;
         if (txw_log_limit (&self->reject_log, &suppressed))
             log_debug ("rejected %s record %u from %s: %s: %s (%llu more since)",
@@ -299,7 +340,7 @@ s_reject_batch (validator_t *self, const txw_envelope_t *env)
                 txw_counter_add (self->rejects [code], 1);
                 break;
             }
-        s_dead_letter (self, reject);
+        s_dead_letter (self, env, index, reject);
     }
     return index;
 }
@@ -353,6 +394,7 @@ validator_run (validator_t *self)
             s_reload_rates (self);
         }
         s_receive (self, s_poll_timeout (self));
+        s_acknowledge (self);
         if (txw_router_due_ms (self->router) == 0)
             txw_router_flush (self->router, false);
         if (txw_out_due_ms (self->pub) == 0)

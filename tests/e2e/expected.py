@@ -6,6 +6,8 @@ file given to the validator, and prints, independently of the C code:
   windows  TSV: dimension, key, window_start_ms, tx_count, amount_minor_sum,
            approved, declined, failed, late
   rejects  TSV: tx_id, reason   (rows labelled invalid:<reason>)
+  accounts TSV: account_id, tx_count, spend_rep_minor, lifetime_value_rep_minor
+           (approved spend), approved, declined, failed
   summary  key=value lines
 Amounts are converted exactly as ARCHITECTURE.md says: integer minor units, rate in
 billionths, rounded half away from zero.
@@ -49,6 +51,7 @@ def ts_ms(text):
 def main(csv_path, rates_path, window_ms=60000, lateness_ms=5000, out=sys.stdout):
     rates = rates_from(rates_path)
     windows = defaultdict(lambda: [0, 0, 0, 0, 0, 0])
+    accounts = defaultdict(lambda: [0, 0, 0, 0, 0, 0])
     rejects = []
     max_ts = None
     valid = fraud = late_rows = 0
@@ -75,6 +78,13 @@ def main(csv_path, rates_path, window_ms=60000, lateness_ms=5000, out=sys.stdout
                     "channel": row["channel"].lower(),
                     "device": (row.get("device_type") or "").strip().lower() or "unknown"}
             status = row["status"].lower()
+            a = accounts[row["account_id"]]
+            a[0] += 1
+            a[1] += rep
+            a[2] += rep if status == "approved" else 0
+            a[3] += status == "approved"
+            a[4] += status == "declined"
+            a[5] += status == "failed"
             for dim, key in keys.items():
                 w = windows[(dim, key, start)]
                 w[0] += 1
@@ -83,15 +93,18 @@ def main(csv_path, rates_path, window_ms=60000, lateness_ms=5000, out=sys.stdout
                 w[3] += status == "declined"
                 w[4] += status == "failed"
                 w[5] += late
-    return windows, rejects, dict(valid=valid, fraud=fraud, late=late_rows,
-                                  invalid=len(rejects), patterns=dict(patterns))
+    return windows, rejects, accounts, dict(valid=valid, fraud=fraud, late=late_rows,
+                                            invalid=len(rejects), patterns=dict(patterns))
 
 if __name__ == "__main__":
     what, csv_path, rates_path = sys.argv[1:4]
-    windows, rejects, summary = main(csv_path, rates_path)
+    windows, rejects, accounts, summary = main(csv_path, rates_path)
     if what == "windows":
         for (dim, key, start), v in sorted(windows.items()):
             print("\t".join([dim, key, str(start)] + [str(x) for x in v]))
+    elif what == "accounts":
+        for account, v in sorted(accounts.items()):
+            print("\t".join([account] + [str(x) for x in v]))
     elif what == "rejects":
         for tx_id, reason in sorted(rejects):
             print(f"{tx_id}\t{reason}")

@@ -47,21 +47,37 @@ start() {
     done
 }
 
+# start_stage NAME PREFIX [ARGS...]: one stage of start_pipeline (aggregator,
+# scorer or validator), with ARGS added to its command line; a suite that
+# kills a stage starts it again the same way.
+start_stage() {
+    local name=$1 p=$2; shift 2
+    case $name in
+    aggregator)
+        start aggregator ${p}93 "$BIN/txw-aggregator" --database-url "$DB" \
+            --bind tcp://127.0.0.1:${p}21 --publish tcp://127.0.0.1:${p}22 --admin-port ${p}93 "$@" ;;
+    scorer)
+        start scorer ${p}92 "$BIN/txw-scorer" --bind tcp://127.0.0.1:${p}11 \
+            --aggregator-endpoints tcp://127.0.0.1:${p}21 --publish tcp://127.0.0.1:${p}12 \
+            --admin-port ${p}92 ${SCORER_ARGS[@]+"${SCORER_ARGS[@]}"} "$@" ;;
+    validator)
+        start validator ${p}91 "$BIN/txw-validator" --database-url "$DB" \
+            --rates "$ROOT/tests/e2e/rates.csv" --max-future-ms 315360000000 \
+            --bind tcp://127.0.0.1:${p}01 --scorer-endpoints tcp://127.0.0.1:${p}11 \
+            --publish tcp://127.0.0.1:${p}02 --admin-port ${p}91 \
+            ${VALIDATOR_ARGS[@]+"${VALIDATOR_ARGS[@]}"} "$@" ;;
+    esac
+}
+
 # start_pipeline PREFIX [AGGREGATOR ARGS...]: aggregator, scorer and validator
 # on ports PREFIX21/22 (aggregator), PREFIX11/12 (scorer), PREFIX01/02
 # (validator), admin ports PREFIX93/92/91, against $DB, with the test rates.
 # SCORER_ARGS and VALIDATOR_ARGS, arrays, add options to those command lines.
 start_pipeline() {
     local p=$1; shift
-    start aggregator ${p}93 "$BIN/txw-aggregator" --database-url "$DB" \
-        --bind tcp://127.0.0.1:${p}21 --publish tcp://127.0.0.1:${p}22 --admin-port ${p}93 "$@"
-    start scorer ${p}92 "$BIN/txw-scorer" --bind tcp://127.0.0.1:${p}11 \
-        --aggregator-endpoints tcp://127.0.0.1:${p}21 --publish tcp://127.0.0.1:${p}12 \
-        --admin-port ${p}92 ${SCORER_ARGS[@]+"${SCORER_ARGS[@]}"}
-    start validator ${p}91 "$BIN/txw-validator" --database-url "$DB" \
-        --rates "$ROOT/tests/e2e/rates.csv" --max-future-ms 315360000000 \
-        --bind tcp://127.0.0.1:${p}01 --scorer-endpoints tcp://127.0.0.1:${p}11 \
-        --publish tcp://127.0.0.1:${p}02 --admin-port ${p}91 ${VALIDATOR_ARGS[@]+"${VALIDATOR_ARGS[@]}"}
+    start_stage aggregator "$p" "$@"
+    start_stage scorer "$p"
+    start_stage validator "$p"
 }
 
 # metric PORT NAME: prints the value of an unlabelled metric (0 if absent)

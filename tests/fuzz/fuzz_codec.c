@@ -19,6 +19,7 @@ typedef union {
     txw_alert_t alert;
     txw_window_t win;
     txw_heartbeat_t hb;
+    txw_ack_t ack;
 } s_record_t;
 
 static int
@@ -34,6 +35,7 @@ s_decode (uint32_t type, txw_cursor_t *cur, s_record_t *r)
         case TXW_MSG_ALERT:     rc = txw_alert_decode (cur, &r->alert, &error); break;
         case TXW_MSG_WINDOW:    rc = txw_window_decode (cur, &r->win, &error); break;
         case TXW_MSG_HEARTBEAT: rc = txw_heartbeat_decode (cur, &r->hb, &error); break;
+        case TXW_MSG_ACK:       rc = txw_ack_decode (cur, &r->ack, &error); break;
         default: abort ();
     }
     FUZZ_CHECK (rc == 0 || rc == -1, "decoder returned %d", rc);
@@ -52,6 +54,7 @@ s_encode (uint32_t type, msgpack_packer *pk, const s_record_t *r)
         case TXW_MSG_ALERT:     txw_alert_encode (pk, &r->alert); break;
         case TXW_MSG_WINDOW:    txw_window_encode (pk, &r->win); break;
         case TXW_MSG_HEARTBEAT: txw_heartbeat_encode (pk, &r->hb); break;
+        case TXW_MSG_ACK:       txw_ack_encode (pk, &r->ack); break;
         default: abort ();
     }
 }
@@ -109,6 +112,8 @@ s_tx_equal (const txw_tx_t *a, const txw_tx_t *b)
     S_SAME_STR (a, b, product_id);
     S_SAME_INT (a, b, status);
     S_SAME_INT (a, b, origin_us);
+    FUZZ_CHECK (a->origin_id == b->origin_id && a->origin_ref == b->origin_ref,
+                "origin changed");
     S_SAME_INT (a, b, hour);
     S_SAME_INT (a, b, weekday);
     S_SAME_INT (a, b, amount_rep_minor);
@@ -190,6 +195,10 @@ s_equal (uint32_t type, const s_record_t *a, const s_record_t *b)
         case TXW_MSG_HEARTBEAT:
             S_SAME_INT (&a->hb, &b->hb, watermark_ms);
             S_SAME_INT (&a->hb, &b->hb, sent_ms);
+            break;
+        case TXW_MSG_ACK:
+            FUZZ_CHECK (a->ack.origin_id == b->ack.origin_id
+                        && a->ack.origin_ref == b->ack.origin_ref, "acknowledgement changed");
             break;
         default: abort ();
     }

@@ -217,7 +217,7 @@ test_sub_follows_the_name (void **state)
     assert_non_null (pub_a);
     assert_non_null (pub_b);
     atomic_store (&s_mode, 1);
-    txw_in_t *sub = txw_in_new_sub (name_ep);
+    txw_in_t *sub = txw_in_new_sub (name_ep, TXW_MSG_ALL);
     assert_non_null (sub);
     atomic_store (&s_mode, 2);
     usleep (400 * 1000);
@@ -388,7 +388,7 @@ test_curve (void **state)
     //  PUB: the allowed subscriber receives, the rogue one receives nothing.
     txw_out_t *pub = txw_out_new (TXW_OUT_PUB, pub_ep, "pub", 100, 1);
     assert_non_null (pub);
-    txw_in_t *good = txw_in_new_sub (pub_ep);
+    txw_in_t *good = txw_in_new_sub (pub_ep, TXW_MSG_ALL);
     assert_non_null (good);
     zsock_t *rogue_sub = s_raw_client (ZMQ_SUB, s_path ("keys/rogue.key_secret"),
                                        s_path ("keys/server.key"), pub_ep);

@@ -1,0 +1,69 @@
+/*  acks - acknowledgements owed to producers, sent once they are earned  */
+
+#include "acks.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+void
+txw_acks_init (txw_acks_t *self)
+{
+    memset (self, 0, sizeof *self);
+}
+
+void
+txw_acks_fini (txw_acks_t *self)
+{
+    free (self->items);
+    memset (self, 0, sizeof *self);
+}
+
+//  Doubles the ring, unrolling it so the oldest note is first again.
+static int
+s_grow (txw_acks_t *self)
+{
+    size_t capacity = self->capacity? self->capacity * 2: 1024;
+    txw_ack_t *items = malloc (capacity * sizeof *items);
+    if (!items)
+        return -1;
+    for (size_t i = 0; i < self->count; i++)
+        items [i] = self->items [(self->head + i) % self->capacity];
+    free (self->items);
+    self->items = items;
+    self->capacity = capacity;
+    self->head = 0;
+    return 0;
+}
+
+int
+txw_acks_note (txw_acks_t *self, uint64_t origin_id, uint64_t origin_ref)
+{
+    if (self->count == self->capacity && s_grow (self))
+        return -1;
+    txw_ack_t *ack = &self->items [(self->head + self->count) % self->capacity];
+    ack->origin_id = origin_id;
+    ack->origin_ref = origin_ref;
+    self->count++;
+    return 0;
+}
+
+void
+txw_acks_publish (txw_acks_t *self, txw_out_t *pub, size_t n)
+{
+    if (n > self->count)
+        n = self->count;
+    if (n == 0)
+        return;
+    for (size_t i = 0; i < n; i++) {
+        const txw_ack_t *ack = &self->items [(self->head + i) % self->capacity];
+        if (ack->origin_id == 0)
+            continue;
+        txw_batch_t *batch = txw_out_batch (pub, TXW_MSG_ACK);
+        txw_ack_encode (&batch->pk, ack);
+        txw_out_added (pub, batch);
+        self->published++;
+    }
+    txw_out_flush (pub, true);
+    self->head = (self->head + n) % self->capacity;
+    self->count -= n;
+}
