@@ -152,7 +152,7 @@ s_send_frame (txw_out_t *self, const void *data, size_t size, uint32_t records)
         log_error ("send failed: %s", zmq_strerror (zmq_errno ()));
         break;
     }
-    if (rc >= 0 && self->records_sent) {
+    if (rc >= 0 && self->records_sent && records) {
         txw_counter_add (self->records_sent, records);
         txw_counter_add (self->batches_sent, 1);
     }
@@ -170,7 +170,9 @@ s_send (txw_out_t *self, txw_batch_t *batch)
     if (self->sealed)
         self->sealed (self->sealed_arg, batch->type, seq, batch->buf.data, batch->buf.size,
                       batch->count);
-    int rc = s_send_frame (self, batch->buf.data, batch->buf.size, batch->count);
+    //  Acknowledgements are not records of the stream: counted apart.
+    int rc = s_send_frame (self, batch->buf.data, batch->buf.size,
+                           batch->type == TXW_MSG_ACK? 0: batch->count);
     txw_batch_clear (batch);
     return rc;
 }

@@ -73,7 +73,8 @@ fi
 start scorer     9102 $BIN/txw-scorer
 start validator  9101 $BIN/txw-validator
 if [ "$RATE" != 0 ]; then
-    start producer 9100 $BIN/txw-producer --rate "$RATE"
+    start producer 9100 $BIN/txw-producer --rate "$RATE" \
+        --ack-endpoints tcp://127.0.0.1:7022,tcp://127.0.0.1:7002
 fi
 
 HOST=$(hostname -I 2>/dev/null | awk '{ print $1 }')
@@ -93,7 +94,9 @@ txwatch is running.
   webhooks        $( [ -n "${TXW_WEBHOOK_URL:-}" ] && echo "every alert to $TXW_WEBHOOK_URL (admin :9106)" || echo "off (set TXW_WEBHOOK_URL to start txw-notifier)")
   logs            $LOG/<service>.log (JSON lines)
 
-Feed a file:  $BIN/txw-producer --file transactions.csv --admin-port 0
+Feed a file:  $BIN/txw-producer --file transactions.csv --admin-port 0 \
+                  --ack-endpoints tcp://127.0.0.1:7022,tcp://127.0.0.1:7002
+              (kept until stored; the same command after a crash resumes where it stopped)
 Press Ctrl-C to stop everything.
 INFO
 

@@ -9,10 +9,14 @@
 -- transaction id, the reason and the row as received. The insert's ON
 -- CONFLICT DO NOTHING skips a copy for either index. Copies stored
 -- before this rule existed are removed first, keeping the oldest.
-DELETE FROM txw_data.dead_letters a USING txw_data.dead_letters b
- WHERE a.line_no > 0 AND b.line_no = a.line_no AND a.id > b.id
-   AND coalesce (a.tx_id, '') = coalesce (b.tx_id, '') AND a.reason = b.reason
-   AND md5 (coalesce (a.payload, '')) = md5 (coalesce (b.payload, ''));
+DELETE FROM txw_data.dead_letters
+ WHERE id IN (SELECT id FROM (
+     SELECT id, row_number () OVER (
+                PARTITION BY line_no, coalesce (tx_id, ''), reason, md5 (coalesce (payload, ''))
+                ORDER BY id) AS copy
+       FROM txw_data.dead_letters WHERE line_no > 0) numbered
+     WHERE copy > 1);
+
 CREATE UNIQUE INDEX dead_letters_file_row ON txw_data.dead_letters
     (line_no, coalesce (tx_id, ''), reason, md5 (coalesce (payload, '')))
     WHERE line_no > 0;

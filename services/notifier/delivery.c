@@ -27,6 +27,7 @@ typedef struct _s_alert_t {
     size_t body_len;
     int64_t accepted_us;            //  monotonic, for the latency histogram
     int remaining;                  //  URLs that have not finished with it
+    bool abandoned;                 //  a delivery was left undone at exit
 } s_alert_t;
 
 //  One alert on its way to one URL.
@@ -61,8 +62,9 @@ struct _nt_delivery_t {
     CURLM *multi;
     pthread_t thread;
     bool running;                   //  thread started and not joined
-    pthread_mutex_t lock;           //  guards the inbox
+    pthread_mutex_t lock;           //  guards the inbox and the finished list
     s_alert_t *inbox_head, *inbox_tail;
+    s_alert_t *finished;            //  alerts done for every URL, keys only
     atomic_bool accepting;
     atomic_bool draining;
     atomic_llong deadline_ms;
@@ -142,16 +144,33 @@ s_alert_free (s_alert_t **alert_p)
     *alert_p = NULL;
 }
 
+//  An alert every URL is done with (delivered or given up): its key goes
+//  to the finished list for nt_delivery_take_finished; an alert left
+//  undone at exit is only freed.
+static void
+s_alert_done (nt_delivery_t *self, s_alert_t *alert)
+{
+    long long left = atomic_fetch_sub (&self->pending, 1) - 1;
+    txw_gauge_set (self->queue_depth, left);
+    if (alert->abandoned) {
+        s_alert_free (&alert);
+        return;
+    }
+    free (alert->body);
+    alert->body = NULL;
+    pthread_mutex_lock (&self->lock);
+    alert->next = self->finished;
+    self->finished = alert;
+    pthread_mutex_unlock (&self->lock);
+}
+
 //  The job is out of every list; drops it and, with its last job, the alert.
 static void
 s_job_finish (nt_delivery_t *self, s_job_t *job)
 {
     s_alert_t *alert = job->alert;
-    if (--alert->remaining == 0) {
-        s_alert_free (&alert);
-        long long left = atomic_fetch_sub (&self->pending, 1) - 1;
-        txw_gauge_set (self->queue_depth, left);
-    }
+    if (--alert->remaining == 0)
+        s_alert_done (self, alert);
     free (job);
 }
 
@@ -175,8 +194,7 @@ s_take_inbox (nt_delivery_t *self)
                            self->targets [i].label);
                 txw_counter_add (self->failed, 1);
                 if (--alert->remaining == 0) {
-                    s_alert_free (&alert);
-                    atomic_fetch_sub (&self->pending, 1);
+                    s_alert_done (self, alert);
                     break;
                 }
                 continue;
@@ -443,6 +461,7 @@ s_abandon (nt_delivery_t *self)
                 if (self->undone++ < S_UNDONE_LOG_MAX)
                     log_warn ("webhook %s: alert %s not delivered at exit (%d attempts made)",
                               target->label, job->alert->key, job->attempt);
+                job->alert->abandoned = true;
                 s_job_finish (self, job);
             }
     }
@@ -582,6 +601,24 @@ drop:
     return -1;
 }
 
+size_t
+nt_delivery_take_finished (nt_delivery_t *self, nt_finished_fn *fn, void *arg)
+{
+    pthread_mutex_lock (&self->lock);
+    s_alert_t *alert = self->finished;
+    self->finished = NULL;
+    pthread_mutex_unlock (&self->lock);
+    size_t count = 0;
+    while (alert) {
+        s_alert_t *next = alert->next;
+        fn (arg, alert->key);
+        s_alert_free (&alert);
+        alert = next;
+        count++;
+    }
+    return count;
+}
+
 int64_t
 nt_delivery_pending (nt_delivery_t *self)
 {
@@ -614,6 +651,11 @@ nt_delivery_destroy (nt_delivery_t **self_p)
         nt_delivery_drain (self, 0);
     if (self->multi)
         curl_multi_cleanup (self->multi);
+    while (self->finished) {
+        s_alert_t *next = self->finished->next;
+        s_alert_free (&self->finished);
+        self->finished = next;
+    }
     pthread_mutex_destroy (&self->lock);
     free (self);
     *self_p = NULL;

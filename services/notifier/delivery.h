@@ -40,6 +40,12 @@ nt_delivery_t *nt_delivery_new (const nt_delivery_config_t *cfg);
 //  service is stopping (the alert is dropped: counted and logged here).
 int nt_delivery_submit (nt_delivery_t *self, const char *key, char **body_p);
 
+//  Calls fn with the key of every alert finished for every URL (delivered,
+//  or given up by the retry policy) since the last call, and forgets them.
+//  An alert left undone at exit never finishes. Returns how many.
+typedef void (nt_finished_fn) (void *arg, const char *key);
+size_t nt_delivery_take_finished (nt_delivery_t *self, nt_finished_fn *fn, void *arg);
+
 //  Alerts accepted and not yet finished for every URL.
 int64_t nt_delivery_pending (nt_delivery_t *self);
 

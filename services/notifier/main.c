@@ -36,6 +36,13 @@ main (int argc, char **argv)
         { "header", TXW_OPT_STRING, NULL,
           "extra request header, e.g. \"Authorization: Bearer x\"; keep secrets in\n"
           "      TXW_WEBHOOK_HEADER, which is read when --header is not given", &cfg.header, 0, 0 },
+        { "database-url", TXW_OPT_STRING, "",
+          "PostgreSQL with the stored alerts: those not heard live (raised while the\n"
+          "      notifier was down) are sent after a restart, in id order (\"\": live only)",
+          &cfg.database_url, 0, 0 },
+        { "cursor-name", TXW_OPT_STRING, "notifier",
+          "the row of txw_data.notifier_cursor that keeps how far the stored alerts are sent",
+          &cfg.cursor_name, 0, 0 },
         TXW_OPTIONS_END
     };
     txw_service_options (options, argc, argv, "txw-notifier",

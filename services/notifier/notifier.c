@@ -1,6 +1,7 @@
 /*  notifier - alerts from the pipeline to webhooks, each alert once        */
 
 #include "notifier.h"
+#include "catchup.h"
 #include "clock.h"
 #include "payload.h"
 #include "transport.h"
@@ -11,6 +12,11 @@
 
 #define S_RECENT_KEYS   65536   //  keys remembered to drop duplicates
 #define S_MAX_KINDS     8
+#define S_CATCHUP_MS    500     //  how often the stored alerts are read
+
+//  What the notifier knows of a key it sent (values in recent).
+#define S_IN_FLIGHT     ((void *) 1)
+#define S_FINISHED      ((void *) 2)
 
 struct _notifier_t {
     const notifier_config_t *cfg;
@@ -21,9 +27,12 @@ struct _notifier_t {
     char *kind_list;
     char *kinds [S_MAX_KINDS];
     int kind_count;
-    zhash_t *recent;            //  keys seen lately
+    zhash_t *recent;            //  keys sent lately: S_IN_FLIGHT or S_FINISHED
     char **ring;                //  the same keys, oldest first, to forget them
     size_t ring_head, ring_count;
+    nt_catchup_t *catchup;      //  NULL without a database
+    int64_t catchup_at_ms;
+    txw_counter_t *caught_up;
     txw_counter_t *alerts_in;
     txw_counter_t *filtered;
     txw_counter_t *duplicates;
@@ -142,6 +151,16 @@ notifier_new (const notifier_config_t *cfg, txw_service_t *svc)
         goto err;
     }
     txw_in_count_gaps (self->in, svc->gaps);
+    self->caught_up = txw_counter_new ("txw_notifier_caught_up_alerts_total", NULL,
+        "stored alerts sent that were not heard live (the notifier was down, or a PUB dropped them)");
+    if (cfg->database_url && *cfg->database_url) {
+        self->catchup = nt_catchup_new (cfg->database_url, cfg->cursor_name);
+        if (!self->catchup)
+            goto err;
+    }
+    else
+        log_warn ("no --database-url: alerts raised while the notifier is down are not sent "
+                  "after it restarts");
     if (txw_service_admin (svc, (int) cfg->svc.admin_port, s_ready, self))
         goto err;
     log_info ("alerts from %s (kinds %s, score >= %lld) to %d webhook URL(s); timeout %lld ms, "
@@ -164,6 +183,7 @@ notifier_destroy (notifier_t **self_p)
     notifier_t *self = *self_p;
     txw_in_destroy (&self->in);
     nt_delivery_destroy (&self->delivery);
+    nt_catchup_destroy (&self->catchup);
     zhash_destroy (&self->recent);
     if (self->ring)
         for (size_t i = 0; i < self->ring_count; i++)
@@ -184,12 +204,15 @@ s_kind_wanted (notifier_t *self, const char *kind)
     return false;
 }
 
-//  Remembers key; returns false if it was seen lately (a duplicate).
-static bool
-s_first_time (notifier_t *self, const char *key)
+//  Remembers a key sent (S_IN_FLIGHT) or finished; forgets the oldest
+//  beyond S_RECENT_KEYS.
+static void
+s_remember (notifier_t *self, const char *key, void *state)
 {
-    if (zhash_lookup (self->recent, key))
-        return false;
+    if (zhash_lookup (self->recent, key)) {
+        zhash_update (self->recent, key, state);
+        return;
+    }
     if (self->ring_count == S_RECENT_KEYS) {
         char *oldest = self->ring [self->ring_head];
         zhash_delete (self->recent, oldest);
@@ -198,36 +221,95 @@ s_first_time (notifier_t *self, const char *key)
         self->ring_count--;
     }
     char *copy = strdup (key);
-    if (!copy || zhash_insert (self->recent, key, (void *) 1)) {
+    if (!copy || zhash_insert (self->recent, key, state)) {
         free (copy);
-        return true;            //  cannot remember it: sending twice beats not sending
+        return;                 //  cannot remember it: sending twice beats not sending
     }
     self->ring [(self->ring_head + self->ring_count) % S_RECENT_KEYS] = copy;
     self->ring_count++;
-    return true;
 }
 
+static bool
+s_wanted (notifier_t *self, const txw_alert_t *alert)
+{
+    return s_kind_wanted (self, alert->kind) && alert->score >= self->cfg->min_score;
+}
+
+//  Hands an alert to delivery. Returns 0, or -1 if the queue refused it.
+static int
+s_send (notifier_t *self, const txw_alert_t *alert, const char *key)
+{
+    char *body = nt_alert_body (alert);
+    if (!body) {
+        log_error ("out of memory: alert %s not sent", key);
+        txw_counter_add (self->svc->errors, 1);
+        return -1;
+    }
+    if (nt_delivery_submit (self->delivery, key, &body))
+        return -1;
+    s_remember (self, key, S_IN_FLIGHT);
+    return 0;
+}
+
+//  A live alert: sent unless sent before. One the queue refuses is not
+//  remembered, so the catch-up sends it from PostgreSQL later.
 static void
 s_take_alert (notifier_t *self, const txw_alert_t *alert)
 {
     txw_counter_add (self->alerts_in, 1);
-    if (!s_kind_wanted (self, alert->kind) || alert->score < self->cfg->min_score) {
+    if (!s_wanted (self, alert)) {
         txw_counter_add (self->filtered, 1);
         return;
     }
     char key [TXW_ALERT_KEY_MAX];
     txw_alert_key (alert, key, sizeof key);
-    if (!s_first_time (self, key)) {
+    if (zhash_lookup (self->recent, key)) {
         txw_counter_add (self->duplicates, 1);
         return;
     }
-    char *body = nt_alert_body (alert);
-    if (!body) {
-        log_error ("out of memory: alert %s not sent", key);
-        txw_counter_add (self->svc->errors, 1);
+    s_send (self, alert, key);
+}
+
+//  A stored alert, in id order: sent unless heard live.
+static nt_catchup_take_t
+s_take_stored (void *arg, const txw_alert_t *alert, const char *key)
+{
+    notifier_t *self = arg;
+    if (!s_wanted (self, alert))
+        return NT_CATCHUP_DONE;
+    void *state = zhash_lookup (self->recent, key);
+    if (state == S_FINISHED)
+        return NT_CATCHUP_DONE;
+    if (state == S_IN_FLIGHT)
+        return NT_CATCHUP_WAIT;
+    if (s_send (self, alert, key))
+        return NT_CATCHUP_LATER;
+    txw_counter_add (self->caught_up, 1);
+    return NT_CATCHUP_SENT;
+}
+
+static void
+s_finished (void *arg, const char *key)
+{
+    notifier_t *self = arg;
+    if (zhash_lookup (self->recent, key))
+        zhash_update (self->recent, key, S_FINISHED);
+    if (self->catchup)
+        nt_catchup_finished (self->catchup, key);
+}
+
+//  Notes the deliveries finished and reads what was stored meanwhile, with
+//  room left in the queue for live alerts.
+static void
+s_catch_up (notifier_t *self)
+{
+    nt_delivery_take_finished (self->delivery, s_finished, self);
+    int64_t now = txw_mono_ms ();
+    if (!self->catchup || now < self->catchup_at_ms)
         return;
-    }
-    nt_delivery_submit (self->delivery, key, &body);
+    self->catchup_at_ms = now + S_CATCHUP_MS;
+    int64_t room = self->cfg->queue / 2 - nt_delivery_pending (self->delivery);
+    nt_catchup_poll (self->catchup, room > 0? (size_t) room: 0, s_take_stored, self);
 }
 
 static void
@@ -258,6 +340,7 @@ notifier_run (notifier_t *self)
         zmq_msg_t msg;
         txw_envelope_t env;
         int rc = txw_in_recv (self->in, 200, &msg, &env);
+        s_catch_up (self);
         if (rc < 0)
             txw_service_malformed (self->svc, NULL, 1, "not a valid envelope");
         if (rc <= 0)
@@ -273,5 +356,9 @@ notifier_run (notifier_t *self)
     uint64_t undone = nt_delivery_drain (self->delivery, self->cfg->drain_ms);
     if (!undone)
         log_info ("every queued alert was delivered or given up before exit");
+    //  The cursor moves past what finished while draining, and is written.
+    nt_delivery_take_finished (self->delivery, s_finished, self);
+    if (self->catchup)
+        nt_catchup_poll (self->catchup, 0, s_take_stored, self);
     return 0;
 }

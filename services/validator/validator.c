@@ -45,6 +45,7 @@ struct _validator_t {
     txw_acks_t acks;
     uint64_t dead_queued_total;         //  rows queued since the start
     bool acks_off;
+    txw_counter_t *acked;
 };
 
 static bool
@@ -75,6 +76,8 @@ s_register_metrics (validator_t *self)
                                           "dead letters not stored: queue full, refused or lost at exit");
     self->dead_queued = txw_gauge_new ("txw_dead_letters_queued", NULL,
                                        "dead letters waiting to be stored");
+    self->acked = txw_counter_new ("txw_acknowledged_records_total", NULL,
+        "records acknowledged to their producers (their dead letters stored)");
 }
 
 validator_t *
@@ -222,7 +225,9 @@ s_acknowledge (validator_t *self)
         uint64_t waiting = self->dead_queued_total - txw_pgwriter_settled (self->deadletters);
         done = waiting >= done? 0: done - (size_t) waiting;
     }
+    uint64_t before = self->acks.published;
     txw_acks_publish (&self->acks, self->pub, done);
+    txw_counter_add (self->acked, self->acks.published - before);
 }
 
 static void

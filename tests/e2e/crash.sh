@@ -33,8 +33,8 @@ note "$VALID valid rows, $INVALID broken on purpose"
 
 start_pipeline $P
 PRODUCER=("$BIN/txw-producer" --file "$FILE" --rate 20000
-          --validator-endpoints tcp://127.0.0.1:${P}01
-          --ack-endpoints tcp://127.0.0.1:${P}22,tcp://127.0.0.1:${P}02
+          --validator-endpoints "tcp://127.0.0.1:${P}01"
+          --ack-endpoints "tcp://127.0.0.1:${P}22,tcp://127.0.0.1:${P}02"
           --ack-timeout-ms 2000 --admin-port 0)
 "${PRODUCER[@]}" >"$WORK/producer-1.log" 2>&1 &
 PRODUCER_PID=$!

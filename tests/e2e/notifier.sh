@@ -11,7 +11,9 @@
 # by key, reached the flaky one after retries, and reached the 400 one once
 # with no retry. A second notifier with a dead URL and a tiny queue shows
 # drops (counted and logged with the key) and the SIGTERM drain that logs
-# what was not delivered.
+# what was not delivered. Then the notifier is stopped while more alerts
+# are raised, and started again: it sends exactly the alerts stored while
+# it was down, in id order, from its cursor in PostgreSQL.
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 source "$(dirname "$0")/lib.sh"
 
@@ -56,10 +58,11 @@ receiver good ${P}81
 receiver flaky ${P}82 --fail-first 9 --fail-mode 500,reset,slow --retry-after 1 --slow-s 3
 receiver refuses ${P}83 --status 400
 
-start notifier $N_ADMIN "$BIN/txw-notifier" --admin-port $N_ADMIN \
-    --alert-endpoints tcp://127.0.0.1:${P}12,tcp://127.0.0.1:${P}22 \
-    --webhook-url "http://127.0.0.1:${P}81/hook,http://127.0.0.1:${P}82/hook?token=s3cret,http://127.0.0.1:${P}83/" \
-    --timeout-ms 1500 --backoff-ms 100 --backoff-max-ms 1000
+NOTIFIER=("$BIN/txw-notifier" --admin-port "$N_ADMIN" --database-url "$DB"
+          --alert-endpoints "tcp://127.0.0.1:${P}12,tcp://127.0.0.1:${P}22"
+          --webhook-url "http://127.0.0.1:${P}81/hook,http://127.0.0.1:${P}82/hook?token=s3cret,http://127.0.0.1:${P}83/"
+          --timeout-ms 1500 --backoff-ms 100 --backoff-max-ms 1000)
+start notifier $N_ADMIN "${NOTIFIER[@]}"
 sleep 1     # the SUB connects before the first alert is published
 
 "$BIN/txw-producer" --validator-endpoints tcp://127.0.0.1:${P}01 --admin-port 0 --seed 5 \
@@ -73,7 +76,8 @@ wait_stable() {
     while [ $SECONDS -lt $deadline ]; do
         now=$(sql "SELECT count(*) FROM txw.alerts")
         sent=$(( $(metric $N_ADMIN txw_notifier_alerts_in_total) - $(metric $N_ADMIN txw_notifier_alerts_filtered_total) \
-                 - $(metric $N_ADMIN txw_notifier_duplicate_alerts_total) ))
+                 - $(metric $N_ADMIN txw_notifier_duplicate_alerts_total)
+                 + $(metric $N_ADMIN txw_notifier_caught_up_alerts_total) ))
         done_=$(( $(delivered ok) + $(delivered failed) ))
         if [ "$now" = "$last" ] && [ "$(metric $N_ADMIN txw_webhook_queue_depth)" = 0 ] &&
            [ "$done_" -eq $((sent * 3)) ]; then
@@ -160,6 +164,40 @@ check "delivery latency is measured" \
     test "$(metric $N_ADMIN txw_webhook_delivery_seconds_count)" = "$(delivered ok)"
 # shellcheck disable=SC2154 # PID_<name> is set by start() in lib.sh (eval)
 check "the notifier stops cleanly on SIGTERM" stop_clean $PID_notifier
+check "its cursor in PostgreSQL is at the newest stored alert" \
+    test "$(sql "SELECT alert_id FROM txw_data.notifier_cursor WHERE name = 'notifier'")" = \
+         "$(sql "SELECT max(alert_id) FROM txw.alerts")"
+
+# --- alerts raised while it is down: sent after it restarts -------------------------------
+BEFORE=$(sql "SELECT max(alert_id) FROM txw.alerts")
+"$BIN/txw-producer" --validator-endpoints tcp://127.0.0.1:${P}01 --admin-port 0 --seed 6 \
+    --shape flat --rate 300 --duration 5 --accounts 2000 --fraud-rate 0.05 >>"$WORK/producer.log" 2>&1
+sleep 2     # the aggregator's last flush
+sql "SELECT key FROM txw.alerts WHERE alert_id > $BEFORE ORDER BY alert_id" >"$WORK/down-keys.txt"
+DOWN=$(wc -l <"$WORK/down-keys.txt")
+check "alerts were raised and stored while the notifier was down ($DOWN)" test "$DOWN" -ge 5
+GOOD_BEFORE=$(wc -l <"$WORK/good.jsonl")
+mv "$WORK/notifier.log" "$WORK/notifier-1.log"
+# One request at a time to each URL, so arrival order is sending order.
+start notifier $N_ADMIN "${NOTIFIER[@]}" --concurrency 1
+caught_up() {
+    local deadline=$((SECONDS + 30))
+    while [ $SECONDS -lt $deadline ]; do
+        [ "$(tail -n +$((GOOD_BEFORE + 1)) "$WORK/good.jsonl" | wc -l)" -ge "$DOWN" ] && return 0
+        sleep 0.5
+    done
+    return 1
+}
+check "after the restart the good receiver gets the $DOWN alerts stored meanwhile" caught_up
+sleep 1     # anything more would be a duplicate
+tail -n +$((GOOD_BEFORE + 1)) "$WORK/good.jsonl" >"$WORK/good-after.jsonl"
+keys_with "$WORK/good-after.jsonl" 200 >"$WORK/after-keys.txt"
+check "exactly those, each once, in id order" cmp -s "$WORK/down-keys.txt" "$WORK/after-keys.txt"
+check "counted as caught up ($DOWN)" \
+    test "$(metric $N_ADMIN txw_notifier_caught_up_alerts_total)" = "$DOWN"
+check "across both runs no key reached the good receiver twice" \
+    test -z "$(keys_with "$WORK/good.jsonl" 200 | LC_ALL=C sort | uniq -d)"
+check "the restarted notifier stops cleanly" stop_clean $PID_notifier
 # shellcheck disable=SC2154 # PID_<name> is set by start() in lib.sh (eval)
 check "validator, scorer and aggregator stop cleanly" \
     stop_clean $PID_validator $PID_scorer $PID_aggregator

@@ -304,16 +304,19 @@ function allowed (objs, src, dst, port) {
     return side(src, "Egress", "egress", "to", dst, dst) && side(dst, "Ingress", "ingress", "from", src, dst);
 }
 
+//  The producer subscribes to the acknowledgements of the aggregators and
+//  validators; the notifier reads the stored alerts it did not hear live.
 const HOPS_ALLOWED = [
     ["producer", "validator", 7001], ["validator", "scorer", 7011], ["scorer", "aggregator", 7021],
+    ["producer", "aggregator", 7022], ["producer", "validator", 7002],
     ["gateway", "scorer", 7012], ["gateway", "aggregator", 7022], ["gateway", "validator", 7002],
-    ["notifier", "scorer", 7012], ["notifier", "aggregator", 7022],
+    ["notifier", "scorer", 7012], ["notifier", "aggregator", 7022], ["notifier", "postgres", 5432],
     ["validator", "postgres", 5432], ["scorer", "postgres", 5432], ["aggregator", "postgres", 5432],
     ["query", "postgres", 5432], ["gateway", "postgres", 5432], ["txw-migrate", "postgres", 5432],
 ];
 const HOPS_DENIED = [
     ["producer", "scorer", 7011], ["producer", "aggregator", 7021], ["validator", "aggregator", 7021],
-    ["query", "scorer", 7011], ["query", "aggregator", 7022], ["notifier", "postgres", 5432],
+    ["query", "scorer", 7011], ["query", "aggregator", 7022], ["producer", "scorer", 7012],
     ["producer", "postgres", 5432], ["notifier", "validator", 7001], ["gateway", "scorer", 7011],
     ["scorer", "validator", 7001], ["aggregator", "scorer", 7012], ["query", "gateway", 8081],
 ];

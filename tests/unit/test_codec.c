@@ -38,6 +38,8 @@ s_sample_tx (bool scored)
     tx.weekday = 0;
     tx.amount_rep_minor = 1250;
     strcpy (tx.device_type, "android");
+    tx.origin_id = 0xF00DFACECAFEBEEFull;       //  all 64 bits used
+    tx.origin_ref = txw_origin_ref (TXW_MSG_RAW_TX, 77, 511);
     if (scored) {
         tx.scored = true;
         tx.score = 87;
@@ -242,23 +244,28 @@ test_older_layouts (void **state)
     assert_int_equal (again.line_no, 3);
     assert_memory_equal (again.tx_id.ptr, "f0", 2);
 
-    //  tx and scored_tx of the first layout: 18 and 21 fields.
-    for (int scored = 0; scored < 2; scored++) {
+    //  tx and scored_tx of the earlier layouts: the first (18 and 21
+    //  fields), then with device_type (19 and 22), before the origin.
+    for (int scored = 0; scored < 2; scored++)
+    for (int layout = 0; layout < 2; layout++) {
         txw_tx_t tx = s_sample_tx (scored);
+        tx.origin_id = 0;
+        tx.origin_ref = 0;          //  one byte each, so easy to cut off
         msgpack_sbuffer_clear (&buf);
         txw_tx_encode (&pk, &tx);
-        //  The new encoding has one more field than the old: drop the last
-        //  (device_type) and patch the array length (array 16: 0xdc, then
-        //  the length big-endian).
-        size_t last = buf.size - 1 - strlen (tx.device_type);
+        //  The new encoding ends device_type, origin_id, origin_ref: cut
+        //  them off and patch the array length (array 16: 0xdc, then the
+        //  length big-endian).
+        size_t last = buf.size - 2 - (layout? 0: 1 + strlen (tx.device_type));
         assert_int_equal ((uint8_t) buf.data [0], 0xdc);
-        assert_int_equal ((uint8_t) buf.data [2], scored? 22: 19);
-        buf.data [2] = (char) (scored? 21: 18);
+        assert_int_equal ((uint8_t) buf.data [2], scored? 24: 21);
+        buf.data [2] = (char) ((scored? 21: 18) + layout);
         cur = (txw_cursor_t) { (const uint8_t *) buf.data, (const uint8_t *) buf.data + last };
         txw_tx_t out;
         assert_int_equal (txw_tx_decode (&cur, scored, &out, NULL), 0);
         assert_true (cur.p == cur.end);
-        assert_string_equal (out.device_type, "");
+        assert_string_equal (out.device_type, layout? "android": "");
+        assert_true (out.origin_id == 0 && out.origin_ref == 0);
         assert_int_equal (out.scored, scored);
         assert_int_equal (out.score, tx.score);
         assert_string_equal (out.model_version, tx.model_version);
@@ -266,6 +273,13 @@ test_older_layouts (void **state)
         cur = (txw_cursor_t) { (const uint8_t *) buf.data, (const uint8_t *) buf.data + last };
         assert_int_equal (txw_tx_decode (&cur, !scored, &out, NULL), -1);
     }
+    //  An acknowledgement keeps all 64 bits of both numbers.
+    msgpack_sbuffer_clear (&buf);
+    txw_ack_t ack = { UINT64_MAX, txw_origin_ref (TXW_MSG_REJECT, 1, 2) }, back;
+    txw_ack_encode (&pk, &ack);
+    cur = (txw_cursor_t) { (const uint8_t *) buf.data, (const uint8_t *) buf.data + buf.size };
+    assert_int_equal (txw_ack_decode (&cur, &back, NULL), 0);
+    assert_true (back.origin_id == UINT64_MAX && back.origin_ref == ack.origin_ref);
     msgpack_sbuffer_destroy (&buf);
 }
 

@@ -627,7 +627,7 @@ test_deadletters_storage (void **state)
     txw_pgwriter_t *dl = txw_deadletter_writer_new (url, true, 10000, metrics);
     assert_non_null (dl);
 
-    char origin [64];
+    char origin [48];
     snprintf (origin, sizeof origin, "test-%d:%lld", (int) getpid (), (long long) txw_now_us ());
     txw_raw_tx_t raw;
     s_good_raw (&raw);
@@ -640,12 +640,21 @@ test_deadletters_storage (void **state)
     memset (&reject, 0, sizeof reject);
     checks_reject (&raw, &verdict, &reject);
     snprintf (reject.origin_source, sizeof reject.origin_source, "%s", origin);
+    snprintf (reject.tx_id, sizeof reject.tx_id, "%s", origin);    //  this run's own
     reject.origin_seq = 1;
     reject.received_ms = txw_now_ms ();
     for (uint32_t i = 0; i < 1500; i++) {
         reject.origin_index = i % 1200;         //  300 duplicates: stored once
+        reject.line_no = 2 + i % 1200;
         assert_int_equal (txw_deadletter_queue (dl, &reject), 0);
     }
+    //  The same line of a file sent again by a restarted producer (another
+    //  origin, migration 009): stored once too.
+    snprintf (reject.origin_source, sizeof reject.origin_source, "%s-again", origin);
+    reject.origin_index = 0;
+    reject.line_no = 2;
+    assert_int_equal (txw_deadletter_queue (dl, &reject), 0);
+    snprintf (reject.origin_source, sizeof reject.origin_source, "%s", origin);
     //  Text PostgreSQL would refuse is cleaned, not fatal.
     reject.origin_index = 5000;
     memcpy (reject.message, "bad \xff\xfe text", 12);
@@ -653,17 +662,21 @@ test_deadletters_storage (void **state)
     reject.line_no = 0;
     assert_int_equal (txw_deadletter_queue (dl, &reject), 0);
     int64_t deadline = txw_mono_ms () + 10000;
-    while (txw_counter_value (stored) < 1501 && txw_mono_ms () < deadline)
+    while (txw_counter_value (stored) < 1502 && txw_mono_ms () < deadline)
         usleep (20000);
     assert_true (txw_pgwriter_healthy (dl));
+    assert_int_equal (txw_pgwriter_settled (dl), 1502);
     txw_pgwriter_destroy (&dl);
     assert_null (dl);
-    assert_int_equal (txw_counter_value (stored), 1501);
+    assert_int_equal (txw_counter_value (stored), 1502);
     assert_int_equal (txw_counter_value (dropped), 0);
 
     PGconn *conn = txw_pg_connect (url);
     assert_non_null (conn);
     assert_int_equal (s_query_count (conn, origin), 1201);
+    char again [80];
+    snprintf (again, sizeof again, "%s-again", origin);
+    assert_int_equal (s_query_count (conn, again), 0);
     PQfinish (conn);
     checks_destroy (&checks);
 
