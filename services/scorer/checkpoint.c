@@ -96,13 +96,14 @@ checkpoint_restore (checkpoint_t *self, profiles_t *profiles)
 {
     if (!self->conn)
         return -1;
-    char layout [16];
+    char layout [16], old_layout [16];
     snprintf (layout, sizeof layout, "%d", PROFILES_LAYOUT);
-    const char *params [] = { self->consumer, layout };
+    snprintf (old_layout, sizeof old_layout, "%d", PROFILES_OLD_LAYOUT);
+    const char *params [] = { self->consumer, layout, old_layout };
     //  Binary results: the state arrives as its bytes.
     PGresult *res = PQexecParams (self->conn,
-        "SELECT state FROM txw_data.scorer_state WHERE consumer = $1 AND layout = $2::int"
-        " ORDER BY updated_at", 2, NULL, params, NULL, NULL, 1);
+        "SELECT state FROM txw_data.scorer_state WHERE consumer = $1"
+        " AND layout IN ($2::int, $3::int) ORDER BY updated_at", 3, NULL, params, NULL, NULL, 1);
     if (PQresultStatus (res) != PGRES_TUPLES_OK) {
         log_error ("cannot read account state: %s", PQresultErrorMessage (res));
         PQclear (res);
@@ -112,11 +113,20 @@ checkpoint_restore (checkpoint_t *self, profiles_t *profiles)
     int state = txw_pg_column (res, "state");
     for (int i = 0; i < PQntuples (res) && state >= 0; i++) {
         profiles_account_t record;
-        if (PQgetlength (res, i, state) != (int) sizeof record) {
+        int len = PQgetlength (res, i, state);
+        if (len == (int) sizeof record)
+            memcpy (&record, PQgetvalue (res, i, state), sizeof record);
+        else
+        if (len == PROFILES_OLD_SIZE) {
+            //  The record before the transaction ids: the same fields first.
+            memset (&record, 0, sizeof record);
+            memcpy (&record, PQgetvalue (res, i, state), PROFILES_OLD_SIZE);
+            record.tx_seen_head = 0;
+        }
+        else {
             refused++;
             continue;
         }
-        memcpy (&record, PQgetvalue (res, i, state), sizeof record);
         if (profiles_restore (profiles, &record) == 0)
             restored++;
         else

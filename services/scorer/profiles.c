@@ -4,10 +4,14 @@
 
 #include <assert.h>
 #include <math.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
-_Static_assert (sizeof (profiles_account_t) <= 184, "account record grew: check the budget");
+_Static_assert (sizeof (profiles_account_t) <= 248, "account record grew: check the budget");
+_Static_assert (offsetof (profiles_account_t, tx_seen_head) < PROFILES_OLD_SIZE
+                && offsetof (profiles_account_t, tx_seen) == PROFILES_OLD_SIZE,
+                "the fields before tx_seen_head must stay the layout-1184 record");
 
 //  An index slot holds (entry index + 1) in the low 32 bits and the top 32
 //  bits of the account hash above them, so most probes that miss never touch
@@ -540,11 +544,37 @@ profiles_collect_dirty (profiles_t *self, profiles_account_t *out, size_t max)
     return n;
 }
 
+uint32_t
+profiles_tx_hash (const char *tx_id)
+{
+    uint64_t h = txw_hash (tx_id, strnlen (tx_id, TXW_ID_MAX + 1));
+    uint32_t folded = (uint32_t) (h ^ (h >> 32));
+    return folded? folded: 1;
+}
+
+bool
+profiles_has_tx (const profiles_account_t *acct, uint32_t tx_hash)
+{
+    for (int i = 0; i < PROFILES_TX_SEEN; i++)
+        if (acct->tx_seen [i] == tx_hash)
+            return true;
+    return false;
+}
+
+void
+profiles_note_tx (profiles_account_t *acct, uint32_t tx_hash)
+{
+    uint8_t slot = acct->tx_seen_head % PROFILES_TX_SEEN;
+    acct->tx_seen [slot] = tx_hash;
+    acct->tx_seen_head = (uint8_t) ((slot + 1) % PROFILES_TX_SEEN);
+}
+
 int
 profiles_restore (profiles_t *self, const profiles_account_t *record)
 {
     if (!record->hash || record->count == 0 || record->ring_used > PROFILES_RING
-    ||  record->ring_head >= PROFILES_RING || record->country_next >= PROFILES_SEEN
+    ||  record->ring_head >= PROFILES_RING || record->tx_seen_head >= PROFILES_TX_SEEN
+    ||  record->country_next >= PROFILES_SEEN
     ||  record->device_next >= PROFILES_SEEN || record->last_ms < 0
     ||  record->last_ms > PROFILES_MAX_MS)
         return -1;

@@ -14,8 +14,11 @@
 
     A record does not hold the account id: it is known by a 64-bit hash and
     a second, independent 32-bit check of the id, so two accounts would
-    have to collide in 96 bits to be confused. That keeps a record at 184
-    bytes, plus 16 bytes of index: 200 bytes an account.               */
+    have to collide in 96 bits to be confused. A record also keeps 32-bit
+    hashes of its last PROFILES_TX_SEEN transaction ids, so a copy sent
+    again is not folded in twice, also after a restart from a checkpoint.
+    That makes a record 248 bytes, plus 16 bytes of index: 264 bytes an
+    account.                                                                */
 
 #ifndef TXW_SCORER_PROFILES_H
 #define TXW_SCORER_PROFILES_H
@@ -27,6 +30,7 @@
 #include <stdint.h>
 
 #define PROFILES_RING       16      //  recent transactions kept per account
+#define PROFILES_TX_SEEN    16      //  recent transaction ids kept per account
 #define PROFILES_SEEN       4       //  recent countries / devices kept
 #define PROFILES_GAP_ALPHA  0.1     //  weight of the newest gap in the mean
 #define PROFILES_BUCKETS    12      //  per-hour counts: twelve 5-minute buckets
@@ -72,6 +76,9 @@ typedef struct {
     uint8_t buckets [PROFILES_BUCKETS];     //  transactions per bucket (saturating)
     uint16_t home_region;           //  16-bit hash of the first region seen
     uint8_t dirty;                  //  changed since the last checkpoint
+    //  Added in layout 1248: the fields above are the layout-1184 record.
+    uint8_t tx_seen_head;           //  next slot of tx_seen to write
+    uint32_t tx_seen [PROFILES_TX_SEEN];    //  tx id hashes (never 0); 0 empty
 } profiles_account_t;
 
 typedef struct _profiles_t profiles_t;
@@ -136,9 +143,21 @@ bool profiles_device_new (const profiles_account_t *acct, const char *device_id,
 uint16_t profiles_country_code (const char *country);
 uint32_t profiles_device_hash (const char *device_id);
 
+//  The hash profiles_has_tx and profiles_note_tx take (never 0).
+uint32_t profiles_tx_hash (const char *tx_id);
+//  Was this transaction among the account's last PROFILES_TX_SEEN?
+bool profiles_has_tx (const profiles_account_t *acct, uint32_t tx_hash);
+//  Notes a transaction folded into the account (profiles_update does not).
+void profiles_note_tx (profiles_account_t *acct, uint32_t tx_hash);
+
 //  --- Checkpoints -----------------------------------------------------------------
-//  The record layout version: a checkpoint of another layout is not restored.
+//  The record layout version: a checkpoint of another layout is not
+//  restored, except the one before the transaction ids were kept (its
+//  record is this one's first PROFILES_OLD_SIZE bytes; it comes back with
+//  no ids noted).
 #define PROFILES_LAYOUT     (1000 + (int) sizeof (profiles_account_t))
+#define PROFILES_OLD_SIZE   184
+#define PROFILES_OLD_LAYOUT (1000 + PROFILES_OLD_SIZE)
 
 //  Copies up to max accounts changed since they were last collected into
 //  out and clears their dirty mark; continues where the previous call

@@ -297,6 +297,12 @@ rules_score_tx (rules_t *self, profiles_t *profiles, txw_tx_t *tx,
     profiles_account_t *acct = s_score (self, profiles, tx, model, model_arg, &small_online);
     if (!acct)
         return -1;
+    //  A copy of one of the account's last transactions (sent again after
+    //  a restart, when the in-memory set no longer knows it): scored only.
+    uint32_t tx_hash = profiles_tx_hash (tx->tx_id);
+    if (profiles_has_tx (acct, tx_hash))
+        return 1;
+    profiles_note_tx (acct, tx_hash);
     //  A spike is folded in clipped to the edge of the usual, so one huge
     //  purchase does not hide the next.
     double x = s_log_amount (tx, s_category (self, tx->category));

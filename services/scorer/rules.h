@@ -150,6 +150,9 @@ typedef double (rules_model_fn) (void *arg, const rules_signals_t *signals);
 //  Never allocates. An account id that profiles cannot hold (empty, too
 //  long) is scored as an account without history and -1 is returned;
 //  otherwise 0.
+//  Returns 1 instead of folding when the transaction is among the
+//  account's last ones (profiles_has_tx): a copy, scored like
+//  rules_score_again.
 int rules_score_tx (rules_t *self, profiles_t *profiles, txw_tx_t *tx,
                     rules_model_fn *model, void *model_arg);
 

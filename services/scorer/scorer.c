@@ -423,11 +423,14 @@ s_score (scorer_t *self, txw_tx_t *tx)
     uint64_t hash = txw_txset_hash (self->seen_key [0], self->seen_key [1], tx->tx_id,
                                     strnlen (tx->tx_id, sizeof tx->tx_id));
     bool again = !txw_txset_add (self->seen, hash);
+    int rc = (again? rules_score_again: rules_score_tx) (self->rules, self->profiles, tx,
+                                                        self->model? s_model: NULL, self);
+    if (rc < 0)
+        txw_counter_add (self->unkeyed, 1);
+    if (rc == 1)
+        again = true;           //  the account had it (a checkpoint from before a restart)
     if (again)
         txw_counter_add (self->again, 1);
-    if ((again? rules_score_again: rules_score_tx) (self->rules, self->profiles, tx,
-                                                   self->model? s_model: NULL, self))
-        txw_counter_add (self->unkeyed, 1);
     txw_out_t *shard = txw_router_pick (self->router, tx->account_id,
                                         strnlen (tx->account_id, sizeof tx->account_id));
     txw_batch_t *batch = txw_out_batch (shard, TXW_MSG_SCORED_TX);

@@ -5,7 +5,10 @@
 # machine, once with --store none and once with --store all, and prints:
 #   - sustained throughput: records per second from the producer's first
 #     send until the aggregator has applied (and, with --store all, stored)
-#     every record, the producer running flat out;
+#     every record, the producer running flat out; then the same with
+#     end-to-end acknowledgement (--ack-endpoints), where the run ends when
+#     the producer has every record acknowledged, so the cost of keeping
+#     and acknowledging every batch shows as the difference;
 #   - latency, producer send -> scored, p50 and p99, at a paced 50,000 tx/s,
 #     from the scorer's txw_e2e_latency_seconds histogram (bucket bounds, so
 #     a figure is "at most").
@@ -43,21 +46,27 @@ quantile() {
         }'
 }
 
-throughput() {   # store-mode
+throughput() {   # store-mode [acked]
     run_pipeline "$1"
-    local t0 t1
+    local t0 t1 acks=() label=$1
     t0=$(date +%s.%N)
     # Each run has its own event days, so one run's windows do not add to
     # another's, and its own seed, so its tx_ids are new (not duplicates).
     local start=2026-03-02T00:00:00Z seed=11
     [ "$1" = all ] && { start=2026-03-12T00:00:00Z; seed=13; }
+    if [ "${2:-}" = acked ]; then
+        acks=(--ack-endpoints "tcp://127.0.0.1:${P}22,tcp://127.0.0.1:${P}02")
+        label="$1, acknowledged"
+        seed=$((seed + 100))
+        start=${start/2026-03-/2026-04-}
+    fi
     "$BIN/txw-producer" --seed "$seed" --count "$COUNT" --rate 0 --start "$start" \
         --event-rate 5000 --validator-endpoints tcp://127.0.0.1:${P}01 --admin-port 0 \
-        >"$WORK/producer-$1.log" 2>&1
+        "${acks[@]}" >"$WORK/producer-$1-${2:-plain}.log" 2>&1 || note "the producer failed"
     wait_metric ${P}93 txw_records_in_total "$COUNT" 600 || note "aggregator did not get every record"
     [ "$1" = all ] && { wait_metric ${P}93 txw_stored_transactions_total "$COUNT" 600 || note "not all stored"; }
     t1=$(date +%s.%N)
-    awk -v n="$COUNT" -v a="$t0" -v b="$t1" -v s="$1" \
+    awk -v n="$COUNT" -v a="$t0" -v b="$t1" -v s="$label" \
         'BEGIN { printf "store=%s  throughput: %d tx in %.2f s = %d tx/s\n", s, n, b - a, n / (b - a) }'
     stop_pipeline
 }
@@ -74,7 +83,9 @@ latency() {   # store-mode
 
 echo "# txwatch bench on $(nproc) cores, $(date -u +%Y-%m-%dT%H:%MZ), $COUNT records"
 throughput none
+throughput none acked
 throughput all
+throughput all acked
 latency none
 latency all
 

@@ -268,8 +268,34 @@ test_score_again_leaves_history (void **state)
     assert_int_equal (rules_score_again (f->rules, f->profiles, &tx, NULL, NULL), 0);
     assert_true (tx.scored);
     assert_int_equal (profiles_get (f->profiles, "acct-again", 10, tx.ts_ms)->count, count);
+    //  The account itself knows its last transactions: rules_score_tx on a
+    //  copy scores it and says so (1), without folding it in.
+    assert_int_equal (rules_score_tx (f->rules, f->profiles, &tx, NULL, NULL), 1);
+    assert_true (tx.scored);
+    assert_int_equal (profiles_get (f->profiles, "acct-again", 10, tx.ts_ms)->count, count);
+    //  Another transaction folds.
+    s_tx (&tx, "acct-again", S_T0 + 1000, 2500, TXW_CHANNEL_POS, "DE", "d1", "grocery");
     s_score (f, &tx);
     assert_int_equal (profiles_get (f->profiles, "acct-again", 10, tx.ts_ms)->count, count + 1);
+    //  The ids survive a checkpoint: restored, the copy is still known,
+    //  and the account forgets ids beyond its last PROFILES_TX_SEEN.
+    profiles_account_t saved [4];
+    size_t n = 0, got;
+    while ((got = profiles_collect_dirty (f->profiles, saved + n, 4 - n)) > 0 && n < 4)
+        n += got;
+    assert_int_equal (n, 1);
+    profiles_t *restored = profiles_new (100, 0);
+    assert_int_equal (profiles_restore (restored, &saved [0]), 0);
+    profiles_account_t *a2 = profiles_get (restored, "acct-again", 10, tx.ts_ms);
+    assert_true (profiles_has_tx (a2, profiles_tx_hash (tx.tx_id)));
+    uint32_t first = profiles_tx_hash (tx.tx_id);
+    for (int i = 0; i < PROFILES_TX_SEEN; i++) {
+        char id [16];
+        snprintf (id, sizeof id, "later-%d", i);
+        profiles_note_tx (a2, profiles_tx_hash (id));
+    }
+    assert_false (profiles_has_tx (a2, first));
+    profiles_destroy (&restored);
 }
 
 //  Idle is judged by the account's own event times: an account back after
