@@ -375,7 +375,9 @@ s_tick (void *arg)
 {
     aggregator_t *self = arg;
     int closed = windows_advance (self->windows, s_window_closed, self);
-    s_judge_regions (self);
+    //  Their alerts wait while a flush's outcome is unknown (sink_blocked).
+    if (!self->sink || !sink_blocked (self->sink))
+        s_judge_regions (self);
     txw_counter_add (self->windows_closed, (uint64_t) closed);
     windows_drain_dirty (self->windows, false, s_publish_window, self);
     txw_out_flush (self->pub, true);
@@ -428,7 +430,8 @@ aggregator_run (aggregator_t *self)
         int timeout = txw_timers_wait_ms (&timers, 100);
         //  With the database behind, stop taking input: PUSH/PULL then
         //  holds the upstream back instead of this process growing.
-        if (self->sink && sink_pending (self->sink) >= (size_t) self->cfg->max_pending)
+        if (self->sink && (sink_pending (self->sink) >= (size_t) self->cfg->max_pending
+                           || sink_blocked (self->sink)))
             zclock_sleep (timeout);
         else
             s_receive (self, timeout);

@@ -118,6 +118,10 @@ struct _sink_t {
     s_checkpoint_t sources [S_MAX_SOURCES];
     int source_count;
     int64_t max_event_written;  //  as committed in txw_data.shard_state
+    //  The connection was lost during COMMIT: whether that flush is stored
+    //  is known only once the checkpoints are read back (s_resolve_commit).
+    bool commit_unknown;
+    int64_t unknown_max_event;  //  what that flush wrote as the shard's newest event
 
     txw_counter_t *stored_tx;
     txw_counter_t *stored_windows;
@@ -877,9 +881,87 @@ s_write (sink_t *self, int64_t max_event_ms)
                              TXW_DEADLETTER_INSERT_SQL, "stage_dead", false };
     if (self->quarantine_rows.rows && s_step_one_by_one (self, &quarantined))
         return -1;
-    if (s_write_checkpoints (self, max_event_ms) || s_sql (self, "COMMIT"))
+    if (s_write_checkpoints (self, max_event_ms))
         return -1;
+    if (s_sql (self, "COMMIT")) {
+        //  The server may have committed before the connection went: the
+        //  rows cannot simply be written again (customer totals add up).
+        if (PQstatus (self->conn) != CONNECTION_OK)
+            self->commit_unknown = true;
+        return -1;
+    }
     return 0;
+}
+
+//  After a COMMIT whose answer was lost: reads the checkpoints back. The
+//  flush stored its sources' new sequence numbers, so if one of them is
+//  there, it committed. Returns 1 (committed), 0 (not), -1 (cannot tell).
+static int
+s_resolve_commit (sink_t *self)
+{
+    const char *params [] = { self->consumer };
+    PGresult *res = PQexecParams (self->conn,
+        "SELECT source, epoch, seq FROM txw_data.checkpoints WHERE consumer = $1",
+        1, NULL, params, NULL, NULL, 0);
+    if (PQresultStatus (res) != PGRES_TUPLES_OK) {
+        log_error ("cannot read the checkpoints back: %s", PQresultErrorMessage (res));
+        PQclear (res);
+        return -1;
+    }
+    int committed = 0, dirty = 0;
+    for (int i = 0; i < self->source_count; i++) {
+        s_checkpoint_t *src = &self->sources [i];
+        if (!src->dirty)
+            continue;
+        dirty++;
+        for (int r = 0; r < PQntuples (res); r++)
+            if (!strcmp (PQgetvalue (res, r, 0), src->name)
+            &&  strtoull (PQgetvalue (res, r, 1), NULL, 10) == src->epoch
+            &&  strtoull (PQgetvalue (res, r, 2), NULL, 10) == src->seq)
+                committed = 1;
+    }
+    PQclear (res);
+    //  Without a source applied the flush held only whole window rows,
+    //  which are written again harmlessly.
+    return dirty? committed: 0;
+}
+
+bool
+sink_blocked (const sink_t *self)
+{
+    return self->commit_unknown;
+}
+
+//  A flush is stored: counts it and lets go of what it held.
+static void
+s_flushed (sink_t *self, int64_t max_event_ms, int64_t started)
+{
+    self->max_event_written = max_event_ms;
+    txw_counter_add (self->stored_tx, self->tx_rows.rows);
+    txw_counter_add (self->stored_windows, self->window_rows.rows);
+    txw_counter_add (self->window_additions_stored, self->window_additions.rows);
+    txw_counter_add (self->stored_alerts, self->alert_rows.rows);
+    if (self->accounts) {
+        txw_counter_add (self->stored_accounts, accounts_size (self->accounts));
+        accounts_clear (self->accounts);
+    }
+    txw_counter_add (self->flushes, 1);
+    txw_copybuf_clear (&self->tx_rows);
+    txw_copybuf_clear (&self->alert_rows);
+    txw_copybuf_clear (&self->dead_rows);
+    txw_copybuf_clear (&self->window_additions);
+    txw_copybuf_clear (&self->seen_rows);
+    for (int i = 0; i < self->source_count; i++)
+        self->sources [i].dirty = false;
+    for (size_t i = 0; i < self->days_needed.count; i++)
+        if (s_days_add (&self->days_known, self->days_needed.day [i]))
+            break;          //  asked again next time: harmless
+    self->days_needed.count = 0;
+    self->backoff_ms = 100;
+    self->careful = false;
+    s_set_healthy (self, true);
+    s_set_failing (self, false);
+    txw_histogram_observe_us (self->flush_time, txw_mono_us () - started);
 }
 
 int
@@ -898,35 +980,31 @@ sink_flush (sink_t *self, windows_t *windows)
         return 0;
 
     int64_t max_event_ms = windows_max_event (windows);
-    if (s_connect (self) == 0 && s_write (self, max_event_ms) == 0) {
-        self->max_event_written = max_event_ms;
-        txw_counter_add (self->stored_tx, self->tx_rows.rows);
-        txw_counter_add (self->stored_windows, self->window_rows.rows);
-        txw_counter_add (self->window_additions_stored, self->window_additions.rows);
-        txw_counter_add (self->stored_alerts, self->alert_rows.rows);
-        if (self->accounts) {
-            txw_counter_add (self->stored_accounts, accounts_size (self->accounts));
-            accounts_clear (self->accounts);
+    if (s_connect (self) == 0 && self->commit_unknown) {
+        int committed = s_resolve_commit (self);
+        if (committed < 0)
+            goto failed;
+        self->commit_unknown = false;
+        if (committed) {
+            log_warn ("the connection was lost during a COMMIT that the server made: "
+                      "that flush is stored, not written again");
+            s_flushed (self, self->unknown_max_event, started);
+            //  Windows may have closed meanwhile: all go whole next time.
+            windows_mark_all_dirty (windows);
+            return 0;
         }
-        txw_counter_add (self->flushes, 1);
-        txw_copybuf_clear (&self->tx_rows);
-        txw_copybuf_clear (&self->alert_rows);
-        txw_copybuf_clear (&self->dead_rows);
-        txw_copybuf_clear (&self->window_additions);
-        txw_copybuf_clear (&self->seen_rows);
-        for (int i = 0; i < self->source_count; i++)
-            self->sources [i].dirty = false;
-        for (size_t i = 0; i < self->days_needed.count; i++)
-            if (s_days_add (&self->days_known, self->days_needed.day [i]))
-                break;          //  asked again next time: harmless
-        self->days_needed.count = 0;
-        self->backoff_ms = 100;
-        self->careful = false;
-        s_set_healthy (self, true);
-        s_set_failing (self, false);
-        txw_histogram_observe_us (self->flush_time, txw_mono_us () - started);
-        return 0;
+        log_warn ("the connection was lost during a COMMIT that the server did not make: "
+                  "writing that flush again");
     }
+    if (s_connect (self) == 0) {
+        if (s_write (self, max_event_ms) == 0) {
+            s_flushed (self, max_event_ms, started);
+            return 0;
+        }
+        if (self->commit_unknown)
+            self->unknown_max_event = max_event_ms;
+    }
+failed:
     //  Keep everything for the next try; the windows go whole again.
     if (self->conn && PQtransactionStatus (self->conn) != PQTRANS_IDLE)
         txw_pg_exec (self->conn, "ROLLBACK");

@@ -68,7 +68,13 @@ void sink_add_window_addition (sink_t *self, const txw_window_t *row);
 
 //  Writes everything pending and the dirty windows in one transaction.
 //  Returns 0, or -1 when the database is unreachable or refused the write.
+//  When the connection is lost during COMMIT, the next call first reads
+//  the checkpoints back to learn whether the server made it, so a flush
+//  is never applied twice (its customer totals add up).
 int sink_flush (sink_t *self, windows_t *windows);
+//  True while the outcome of a COMMIT is unknown: the caller must add
+//  nothing (no input, no alerts) until a flush has settled it.
+bool sink_blocked (const sink_t *self);
 
 //  Rows waiting for the next flush (transactions, alerts, dead letters).
 size_t sink_pending (const sink_t *self);

@@ -12,7 +12,9 @@
 #   - latency, producer send -> scored, p50 and p99, at a paced 50,000 tx/s,
 #     from the scorer's txw_e2e_latency_seconds histogram (bucket bounds, so
 #     a figure is "at most").
-# BENCH_COUNT (default 2,000,000) and BENCH_RATE (50,000) change the load.
+# BENCH_COUNT (default 2,000,000) and BENCH_RATE (50,000) change the load;
+# BENCH_ONLY=pipeline stops after these, before the backfill and serving
+# benches.
 # shellcheck source-path=SCRIPTDIR source=../e2e/lib.sh
 source "$(dirname "$0")/../e2e/lib.sh"
 
@@ -88,6 +90,7 @@ throughput all
 throughput all acked
 latency none
 latency all
+[ "${BENCH_ONLY:-}" = pipeline ] && exit 0
 
 # --- serving: the query API under load, and push latency with many clients ----
 echo "# query API (wrk, cached endpoints) and push gateway (500 WebSocket clients)"
