@@ -44,6 +44,7 @@ txw_acks_note (txw_acks_t *self, uint64_t origin_id, uint64_t origin_ref)
     ack->origin_id = origin_id;
     ack->origin_ref = origin_ref;
     self->count++;
+    self->noted++;
     return 0;
 }
 
@@ -66,4 +67,5 @@ txw_acks_publish (txw_acks_t *self, txw_out_t *pub, size_t n)
     txw_out_flush (pub, true);
     self->head = (self->head + n) % self->capacity;
     self->count -= n;
+    self->taken += n;
 }

@@ -24,6 +24,8 @@ typedef struct {
     size_t count;
     size_t capacity;
     uint64_t published;         //  acknowledgements sent since the start
+    uint64_t noted;             //  notes taken since the start
+    uint64_t taken;             //  notes published or skipped since the start
 } txw_acks_t;
 
 void txw_acks_init (txw_acks_t *self);

@@ -31,12 +31,10 @@ int txw_migrations_latest (void);
 PGconn *txw_pg_connect (const char *url);
 
 //  Connects for a writer's session: runs setup_sql (its temp tables; NULL
-//  for none). Returns NULL and logs the reason on failure. Commits stay
-//  synchronous: a commit is acknowledged to producers, who then forget
-//  the records, so it must survive a crash of the server. (Asynchronous
-//  commit lost the last half second of commits to pg_ctl -m immediate in
-//  tests/e2e/crash.sh; a flush is one large transaction, so waiting for
-//  its WAL costs little.)
+//  for none). Returns NULL and logs the reason on failure. The session's
+//  commit mode is the caller's: the aggregator's sink commits without
+//  waiting for the WAL and acknowledges only what the server reports on
+//  disk (sink.h).
 PGconn *txw_pg_connect_session (const char *url, const char *setup_sql);
 
 //  Applies pending migrations. Returns the number applied, or -1 (logged).

@@ -15,6 +15,11 @@
 #include <string.h>
 #include <sys/random.h>
 
+typedef struct {
+    uint64_t notes;             //  txw_acks_t.noted when the flush committed
+    uint64_t lsn;
+} s_mark_t;
+
 struct _aggregator_t {
     const aggregator_config_t *cfg;
     txw_service_t *svc;
@@ -40,10 +45,16 @@ struct _aggregator_t {
     txw_gauge_t *open_windows;
     txw_gauge_t *watermark;
     txw_gauge_t *pending;
-    //  The origins of the records applied since the last commit: sent back
-    //  to their producers once the flush that holds them commits.
+    //  The origins of the records applied, oldest first: sent back to
+    //  their producers once the flush that holds them is on disk. Each
+    //  committed flush leaves a mark: how many notes it covers, and the
+    //  WAL position that must be flushed first.
     txw_acks_t acks;
+    s_mark_t *marks;
+    size_t mark_head, mark_count, mark_capacity;
     txw_counter_t *acked;
+    txw_counter_t *restarts;
+    sink_store_t mode;
 };
 
 static bool
@@ -55,6 +66,47 @@ s_ready (void *arg, char *detail, size_t size)
         return true;
     }
     return sink_status (self->sink, detail, size);
+}
+
+//  Builds the shard's state: windows, region health, the de-duplication
+//  set and the sink, which reads back what PostgreSQL holds.
+static int
+s_open_state (aggregator_t *self, bool migrate)
+{
+    const aggregator_config_t *cfg = self->cfg;
+    self->windows = windows_new ((uint32_t) cfg->shard, cfg->window_s * 1000,
+                                 cfg->lateness_s * 1000, cfg->retention_s * 1000,
+                                 (int) cfg->alert_threshold);
+    self->health = health_new (cfg->health_threshold, (int) cfg->health_windows,
+                               cfg->health_min_tx);
+    self->seen = txw_txset_new ((size_t) cfg->dedupe_capacity);
+    if (!self->windows || !self->health || !self->seen)
+        return -1;
+    if (cfg->database_url && *cfg->database_url) {
+        char consumer [64];
+        snprintf (consumer, sizeof consumer, "aggregator-%lld", (long long) cfg->shard);
+        self->sink = sink_new (cfg->database_url, consumer, self->mode,
+                               (uint32_t) cfg->shard, (int) cfg->alert_threshold,
+                               cfg->accounts && self->mode != SINK_STORE_NONE);
+        if (!self->sink
+        ||  sink_start (self->sink, migrate, self->windows, cfg->retention_s * 1000)
+        ||  sink_load_seen (self->sink, self->seen, self->seen_key))
+            return -1;
+    }
+    return 0;
+}
+
+static void
+s_close_state (aggregator_t *self)
+{
+    sink_destroy (&self->sink);
+    health_destroy (&self->health);
+    windows_destroy (&self->windows);
+    txw_txset_destroy (&self->seen);
+    self->closing_count = 0;
+    txw_acks_fini (&self->acks);
+    txw_acks_init (&self->acks);
+    self->mark_count = 0;
 }
 
 aggregator_t *
@@ -105,30 +157,16 @@ aggregator_new (const aggregator_config_t *cfg, txw_service_t *svc)
         "records acknowledged to their producers (stored, refused as dead letters, or copies)");
     txw_acks_init (&self->acks);
 
-    self->windows = windows_new ((uint32_t) cfg->shard, cfg->window_s * 1000,
-                                     cfg->lateness_s * 1000, cfg->retention_s * 1000,
-                                     (int) cfg->alert_threshold);
-    self->health = health_new (cfg->health_threshold, (int) cfg->health_windows,
-                                   cfg->health_min_tx);
-    self->seen = txw_txset_new ((size_t) cfg->dedupe_capacity);
-    if (!self->windows || !self->health || !self->seen)
-        goto err;
+    self->restarts = txw_counter_new ("txw_state_rebuilds_total", NULL,
+        "times this shard rebuilt its state from PostgreSQL after the server lost commits");
+    self->mode = mode;
     //  A random key: kept as the shard's own the first time, and the key of
     //  a run without a database.
     if (getrandom (self->seen_key, sizeof self->seen_key, 0) != (ssize_t) sizeof self->seen_key)
         goto err;
-    if (cfg->database_url && *cfg->database_url) {
-        char consumer [64];
-        snprintf (consumer, sizeof consumer, "aggregator-%lld", (long long) cfg->shard);
-        self->sink = sink_new (cfg->database_url, consumer, mode,
-                                   (uint32_t) cfg->shard, (int) cfg->alert_threshold,
-                                   cfg->accounts && mode != SINK_STORE_NONE);
-        if (!self->sink || sink_start (self->sink, cfg->migrate, self->windows,
-                                           cfg->retention_s * 1000)
-        ||  sink_load_seen (self->sink, self->seen, self->seen_key))
-            goto err;
-    }
-    else
+    if (s_open_state (self, cfg->migrate))
+        goto err;
+    if (!self->sink)
         log_warn ("no --database-url: windows are published but nothing is stored");
     self->in = txw_in_new_pull (cfg->bind, (int) cfg->svc.hwm);
     //  With a database the checkpoints count gaps, across restarts too.
@@ -157,12 +195,10 @@ aggregator_destroy (aggregator_t **self_p)
     aggregator_t *self = *self_p;
     txw_in_destroy (&self->in);
     txw_out_destroy (&self->pub);
-    sink_destroy (&self->sink);
-    health_destroy (&self->health);
-    free (self->closing);
-    windows_destroy (&self->windows);
-    txw_txset_destroy (&self->seen);
+    s_close_state (self);
     txw_acks_fini (&self->acks);
+    free (self->closing);
+    free (self->marks);
     free (self);
     *self_p = NULL;
 }
@@ -359,13 +395,80 @@ s_judge_regions (aggregator_t *self)
 }
 
 //  Sends the producers the acknowledgements of everything applied so far:
-//  call when it is durable (committed, or there is no database).
+//  without a database, nothing more will make them safer.
 static void
-s_acknowledge (aggregator_t *self)
+s_acknowledge (aggregator_t *self, size_t notes)
 {
     uint64_t before = self->acks.published;
-    txw_acks_publish (&self->acks, self->pub, txw_acks_count (&self->acks));
+    txw_acks_publish (&self->acks, self->pub, notes);
     txw_counter_add (self->acked, self->acks.published - before);
+}
+
+static bool
+s_has_database (const aggregator_t *self)
+{
+    return self->cfg->database_url && *self->cfg->database_url;
+}
+
+//  A flush committed: its notes wait for the WAL to reach disk.
+static void
+s_mark (aggregator_t *self)
+{
+    if (self->mark_count == self->mark_capacity) {
+        size_t capacity = self->mark_capacity? self->mark_capacity * 2: 64;
+        s_mark_t *marks = malloc (capacity * sizeof *marks);
+        if (!marks) {
+            log_error ("out of memory: acknowledgements of a flush wait for the next one");
+            return;             //  the next mark covers these notes too
+        }
+        for (size_t i = 0; i < self->mark_count; i++)
+            marks [i] = self->marks [(self->mark_head + i) % self->mark_capacity];
+        free (self->marks);
+        self->marks = marks;
+        self->mark_capacity = capacity;
+        self->mark_head = 0;
+    }
+    s_mark_t *m = &self->marks [(self->mark_head + self->mark_count++) % self->mark_capacity];
+    m->notes = self->acks.noted;
+    m->lsn = sink_commit_lsn (self->sink);
+}
+
+//  Acknowledges the flushes the server has written to disk.
+static void
+s_durable (void *arg)
+{
+    aggregator_t *self = arg;
+    if (!self->sink || self->mark_count == 0)
+        return;
+    uint64_t flushed;
+    if (sink_durable_lsn (self->sink, &flushed))
+        return;
+    uint64_t upto = 0;
+    while (self->mark_count && self->marks [self->mark_head].lsn <= flushed) {
+        upto = self->marks [self->mark_head].notes;
+        self->mark_head = (self->mark_head + 1) % self->mark_capacity;
+        self->mark_count--;
+    }
+    if (upto > self->acks.taken)
+        s_acknowledge (self, (size_t) (upto - self->acks.taken));
+}
+
+//  PostgreSQL lost commits it had answered: everything in memory is ahead
+//  of it. Starts the shard again from what it kept; nothing applied since
+//  its last durable point was acknowledged, so producers send it again.
+static void
+s_rebuild (aggregator_t *self)
+{
+    txw_counter_add (self->restarts, 1);
+    s_close_state (self);
+    while (s_open_state (self, false)) {
+        log_error ("cannot rebuild the shard's state from PostgreSQL; trying again in 1 s");
+        s_close_state (self);
+        if (self->svc->stop)
+            return;
+        zclock_sleep (1000);
+    }
+    log_info ("shard state rebuilt from PostgreSQL");
 }
 
 //  Every tick (a second): close the windows the watermark passed, judge
@@ -382,8 +485,8 @@ s_tick (void *arg)
     windows_drain_dirty (self->windows, false, s_publish_window, self);
     txw_out_flush (self->pub, true);
     txw_gauge_set (self->open_windows, (int64_t) windows_size (self->windows));
-    if (!self->sink)
-        s_acknowledge (self);
+    if (!s_has_database (self))
+        s_acknowledge (self, txw_acks_count (&self->acks));
     int64_t watermark = windows_watermark (self->windows);
     txw_gauge_set (self->watermark, watermark == INT64_MIN? 0: watermark / 1000);
 }
@@ -396,8 +499,12 @@ s_flush (void *arg)
     if (!self->sink)
         return;
     if (sink_flush (self->sink, self->windows) == 0)
-        s_acknowledge (self);
-    txw_gauge_set (self->pending, (int64_t) sink_pending (self->sink));
+        s_mark (self);
+    else
+    if (sink_lost (self->sink))
+        s_rebuild (self);
+    if (self->sink)
+        txw_gauge_set (self->pending, (int64_t) sink_pending (self->sink));
 }
 
 //  Receives and applies one message if one comes within timeout_ms.
@@ -426,6 +533,7 @@ aggregator_run (aggregator_t *self)
     txw_timers_init (&timers);
     txw_timers_add (&timers, self->cfg->tick_ms, s_tick, self);
     int flush = txw_timers_add (&timers, self->cfg->flush_ms, s_flush, self);
+    txw_timers_add (&timers, 50, s_durable, self);
     while (!self->svc->stop) {
         int timeout = txw_timers_wait_ms (&timers, 100);
         //  With the database behind, stop taking input: PUSH/PULL then
@@ -457,8 +565,16 @@ aggregator_run (aggregator_t *self)
             }
             zclock_sleep (200);
         }
-        if (rc == 0)
-            s_acknowledge (self);
+        if (rc == 0) {
+            s_mark (self);
+            //  Wait for the WAL, a few seconds at most, to acknowledge all.
+            deadline = txw_mono_ms () + 3000;
+            while (self->mark_count && txw_mono_ms () < deadline) {
+                s_durable (self);
+                if (self->mark_count)
+                    zclock_sleep (50);
+            }
+        }
     }
     log_info ("stopped");
     return rc;

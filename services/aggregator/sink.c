@@ -79,6 +79,10 @@ typedef struct {
     uint64_t epoch;
     uint64_t seq;
     bool dirty;
+    //  As of the last flush the server answered COMMIT to.
+    uint64_t committed_epoch;
+    uint64_t committed_seq;
+    bool committed;
 } s_checkpoint_t;
 
 struct _sink_t {
@@ -122,6 +126,15 @@ struct _sink_t {
     //  is known only once the checkpoints are read back (s_resolve_commit).
     bool commit_unknown;
     int64_t unknown_max_event;  //  what that flush wrote as the shard's newest event
+    //  Commits are asynchronous (not waiting for the WAL to reach disk),
+    //  so what a commit holds is acknowledged only once the server's WAL
+    //  is flushed past it (commit_lsn, sink_durable_lsn); a new connection
+    //  first checks that the server still has every commit it answered
+    //  (verify), since a crash loses the ones not yet on disk.
+    uint64_t commit_lsn;
+    bool had_conn;
+    bool verify;
+    bool lost;
 
     txw_counter_t *stored_tx;
     txw_counter_t *stored_windows;
@@ -308,6 +321,16 @@ static const char *s_stage_sql =
     " channel, region, message, model_version, raised_at)"                     \
     " SELECT * FROM stage_alerts ON CONFLICT (dedupe_key) DO NOTHING"
 
+//  A WAL position as PostgreSQL prints it (hex "X/Y") as one number.
+static uint64_t
+s_lsn (const char *text)
+{
+    unsigned long long hi = 0, lo = 0;
+    if (sscanf (text, "%llx/%llx", &hi, &lo) != 2)
+        return UINT64_MAX;
+    return (uint64_t) hi << 32 | (uint64_t) lo;
+}
+
 static int
 s_connect (sink_t *self)
 {
@@ -315,10 +338,16 @@ s_connect (sink_t *self)
         return 0;
     PQfinish (self->conn);
     self->conn = txw_pg_connect_session (self->url, s_stage_sql);
-    if (!self->conn) {
+    if (!self->conn || txw_pg_exec (self->conn, "SET synchronous_commit = off")) {
+        PQfinish (self->conn);
+        self->conn = NULL;
         s_set_healthy (self, false);
         return -1;
     }
+    //  A connection lost: did the server keep what it said it committed?
+    if (self->had_conn)
+        self->verify = true;
+    self->had_conn = true;
     //  Partitions may have been made by another shard meanwhile: ask again.
     self->days_known.count = 0;
     self->last_day = INT64_MIN;
@@ -395,6 +424,9 @@ sink_start (sink_t *self, bool migrate, windows_t *windows,
         if (src) {
             src->epoch = strtoull (txw_pg_text (res, i, "epoch"), NULL, 10);
             src->seq = strtoull (txw_pg_text (res, i, "seq"), NULL, 10);
+            src->committed_epoch = src->epoch;
+            src->committed_seq = src->seq;
+            src->committed = true;
         }
     }
     PQclear (res);
@@ -883,21 +915,30 @@ s_write (sink_t *self, int64_t max_event_ms)
         return -1;
     if (s_write_checkpoints (self, max_event_ms))
         return -1;
-    if (s_sql (self, "COMMIT")) {
+    //  The commit and the WAL position after it, in one round trip.
+    PGresult *res = PQexec (self->conn, "COMMIT; SELECT pg_current_wal_insert_lsn ()::text");
+    if (PQresultStatus (res) != PGRES_TUPLES_OK || PQntuples (res) != 1) {
+        log_error ("SQL failed: %s (COMMIT)", PQresultErrorMessage (res));
+        PQclear (res);
         //  The server may have committed before the connection went: the
         //  rows cannot simply be written again (customer totals add up).
         if (PQstatus (self->conn) != CONNECTION_OK)
             self->commit_unknown = true;
         return -1;
     }
+    self->commit_lsn = s_lsn (PQgetvalue (res, 0, 0));
+    PQclear (res);
     return 0;
 }
 
-//  After a COMMIT whose answer was lost: reads the checkpoints back. The
-//  flush stored its sources' new sequence numbers, so if one of them is
-//  there, it committed. Returns 1 (committed), 0 (not), -1 (cannot tell).
+//  On a new connection after one was lost: reads the checkpoints back.
+//  Every source must be where the last answered COMMIT left it, or the
+//  server lost commits it had answered (it crashed before they reached
+//  disk): returns 1. A COMMIT whose answer was lost (commit_unknown)
+//  made it if its sources' new sequence numbers are there: *made is set.
+//  Returns 0 when all is well, -1 when it cannot tell.
 static int
-s_resolve_commit (sink_t *self)
+s_verify (sink_t *self, bool *made)
 {
     const char *params [] = { self->consumer };
     PGresult *res = PQexecParams (self->conn,
@@ -908,22 +949,63 @@ s_resolve_commit (sink_t *self)
         PQclear (res);
         return -1;
     }
-    int committed = 0, dirty = 0;
+    int dirty = 0, advanced = 0, lost = 0;
     for (int i = 0; i < self->source_count; i++) {
         s_checkpoint_t *src = &self->sources [i];
-        if (!src->dirty)
-            continue;
-        dirty++;
-        for (int r = 0; r < PQntuples (res); r++)
-            if (!strcmp (PQgetvalue (res, r, 0), src->name)
-            &&  strtoull (PQgetvalue (res, r, 1), NULL, 10) == src->epoch
-            &&  strtoull (PQgetvalue (res, r, 2), NULL, 10) == src->seq)
-                committed = 1;
+        uint64_t epoch = 0, seq = 0;
+        bool found = false;
+        for (int r = 0; r < PQntuples (res) && !found; r++)
+            if (!strcmp (PQgetvalue (res, r, 0), src->name)) {
+                epoch = strtoull (PQgetvalue (res, r, 1), NULL, 10);
+                seq = strtoull (PQgetvalue (res, r, 2), NULL, 10);
+                found = true;
+            }
+        bool at_committed = src->committed? found && epoch == src->committed_epoch
+                                                  && seq == src->committed_seq
+                                          : !found;
+        bool at_new = found && epoch == src->epoch && seq == src->seq;
+        if (src->dirty)
+            dirty++;
+        if (self->commit_unknown && src->dirty && at_new)
+            advanced++;
+        else
+        if (!at_committed)
+            lost++;
     }
     PQclear (res);
-    //  Without a source applied the flush held only whole window rows,
-    //  which are written again harmlessly.
-    return dirty? committed: 0;
+    //  Without a source applied a flush held only whole window rows, which
+    //  are written again harmlessly.
+    *made = self->commit_unknown && dirty && advanced == dirty;
+    return lost? 1: 0;
+}
+
+int
+sink_durable_lsn (sink_t *self, uint64_t *lsn)
+{
+    if (!self->conn || PQstatus (self->conn) != CONNECTION_OK || self->verify)
+        return -1;
+    PGresult *res = PQexec (self->conn, "SELECT pg_current_wal_flush_lsn ()::text");
+    int rc = -1;
+    if (PQresultStatus (res) == PGRES_TUPLES_OK && PQntuples (res) == 1) {
+        *lsn = s_lsn (PQgetvalue (res, 0, 0));
+        rc = 0;
+    }
+    PQclear (res);
+    return rc;
+}
+
+uint64_t
+sink_commit_lsn (const sink_t *self)
+{
+    return self->commit_lsn;
+}
+
+bool
+sink_lost (sink_t *self)
+{
+    bool lost = self->lost;
+    self->lost = false;
+    return lost;
 }
 
 bool
@@ -951,8 +1033,15 @@ s_flushed (sink_t *self, int64_t max_event_ms, int64_t started)
     txw_copybuf_clear (&self->dead_rows);
     txw_copybuf_clear (&self->window_additions);
     txw_copybuf_clear (&self->seen_rows);
-    for (int i = 0; i < self->source_count; i++)
-        self->sources [i].dirty = false;
+    for (int i = 0; i < self->source_count; i++) {
+        s_checkpoint_t *src = &self->sources [i];
+        if (src->dirty) {
+            src->committed_epoch = src->epoch;
+            src->committed_seq = src->seq;
+            src->committed = true;
+        }
+        src->dirty = false;
+    }
     for (size_t i = 0; i < self->days_needed.count; i++)
         if (s_days_add (&self->days_known, self->days_needed.day [i]))
             break;          //  asked again next time: harmless
@@ -980,21 +1069,39 @@ sink_flush (sink_t *self, windows_t *windows)
         return 0;
 
     int64_t max_event_ms = windows_max_event (windows);
-    if (s_connect (self) == 0 && self->commit_unknown) {
-        int committed = s_resolve_commit (self);
-        if (committed < 0)
+    if (s_connect (self) == 0 && self->verify) {
+        bool made = false;
+        int lost = s_verify (self, &made);
+        if (lost < 0)
             goto failed;
-        self->commit_unknown = false;
-        if (committed) {
-            log_warn ("the connection was lost during a COMMIT that the server made: "
-                      "that flush is stored, not written again");
-            s_flushed (self, self->unknown_max_event, started);
-            //  Windows may have closed meanwhile: all go whole next time.
-            windows_mark_all_dirty (windows);
-            return 0;
+        self->verify = false;
+        if (lost) {
+            log_error ("PostgreSQL lost flushes it had committed (it stopped before they "
+                       "reached disk): this shard starts again from what it kept, and the "
+                       "producers send the rest again");
+            self->commit_unknown = false;
+            self->lost = true;
+            return -1;
         }
-        log_warn ("the connection was lost during a COMMIT that the server did not make: "
-                  "writing that flush again");
+        if (self->commit_unknown) {
+            self->commit_unknown = false;
+            if (made) {
+                log_warn ("the connection was lost during a COMMIT that the server made: "
+                          "that flush is stored, not written again");
+                //  Its WAL position is not known: the server's position now
+                //  is past it.
+                PGresult *res = PQexec (self->conn, "SELECT pg_current_wal_insert_lsn ()::text");
+                self->commit_lsn = PQresultStatus (res) == PGRES_TUPLES_OK && PQntuples (res) == 1
+                                 ? s_lsn (PQgetvalue (res, 0, 0)): UINT64_MAX;
+                PQclear (res);
+                s_flushed (self, self->unknown_max_event, started);
+                //  Windows may have closed meanwhile: all go whole next time.
+                windows_mark_all_dirty (windows);
+                return 0;
+            }
+            log_warn ("the connection was lost during a COMMIT that the server did not make: "
+                      "writing that flush again");
+        }
     }
     if (s_connect (self) == 0) {
         if (s_write (self, max_event_ms) == 0) {

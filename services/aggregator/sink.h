@@ -76,6 +76,19 @@ int sink_flush (sink_t *self, windows_t *windows);
 //  nothing (no input, no alerts) until a flush has settled it.
 bool sink_blocked (const sink_t *self);
 
+//  Commits do not wait for the server's WAL to reach disk. What a flush
+//  holds is durable once the WAL is flushed past sink_commit_lsn (read
+//  just after that flush committed); sink_durable_lsn asks the server how
+//  far it is (0, or -1 when it cannot tell).
+uint64_t sink_commit_lsn (const sink_t *self);
+int sink_durable_lsn (sink_t *self, uint64_t *lsn);
+//  True once (then false again) when a new connection found that the
+//  server lost commits it had answered (a crash before they reached
+//  disk): the caller's state is ahead of the database and must be
+//  rebuilt from it (a new sink, windows and de-duplication set), and
+//  nothing since the last durable point acknowledged.
+bool sink_lost (sink_t *self);
+
 //  Rows waiting for the next flush (transactions, alerts, dead letters).
 size_t sink_pending (const sink_t *self);
 //  Readable from any thread: true if the last flush reached PostgreSQL and

@@ -123,39 +123,61 @@ check "the same command again exits 0" test $? -eq 0
 check "... and sends nothing: the file was acknowledged in full" \
     grep -q "sent and acknowledged in full before" "$WORK/producer-3.log"
 
-# --- the connection lost during a COMMIT the server made ------------------------------
-# The aggregator reaches PostgreSQL through a proxy that passes one COMMIT
-# on and drops the server's answer. The flush is stored, but the aggregator
-# cannot know: it must read its checkpoints back rather than write the
-# flush again (the customer totals would count it twice).
-sql "CREATE DATABASE crash_cut" >/dev/null
-DB=${DB%/*}/crash_cut
+# --- a COMMIT that goes wrong -----------------------------------------------------------
+# The aggregator reaches PostgreSQL through a proxy (tests/tools/pg_cut_proxy.py)
+# that makes one COMMIT go wrong:
+#   cut:  the server commits, its answer is lost. The aggregator cannot know;
+#         it must read its checkpoints back rather than write the flush again
+#         (the customer totals would count it twice).
+#   lose: the server answers a commit it then loses (asynchronous commit and
+#         a crash). The aggregator must find out on its next connection and
+#         start its shard again from what PostgreSQL kept; the producer sends
+#         the rest again.
 CUT_FILE=$WORK/cut.csv
 head -n 40001 "$FILE" >"$CUT_FILE"
-python3 "$ROOT/tests/tools/pg_cut_proxy.py" --listen ${P}59 --upstream 25359 --arm-after-s 2 \
-    >"$WORK/proxy.out" 2>"$WORK/proxy.log" &
-PIDS+=($!)
-sleep 0.3
-PROXY_DB=postgresql://txw@127.0.0.1:${P}59/crash_cut
-start aggregator ${P}93 "$BIN/txw-aggregator" --database-url "$PROXY_DB" \
-    --bind tcp://127.0.0.1:${P}21 --publish tcp://127.0.0.1:${P}22 --admin-port ${P}93
-start_stage scorer $P
-start_stage validator $P
-"$BIN/txw-producer" --file "$CUT_FILE" --rate 5000 --validator-endpoints "tcp://127.0.0.1:${P}01" \
-    --ack-endpoints "tcp://127.0.0.1:${P}22,tcp://127.0.0.1:${P}02" --ack-timeout-ms 2000 \
-    --admin-port 0 >"$WORK/producer-cut.log" 2>&1
-check "the producer sends the file through the cut and exits 0" test $? -eq 0
-check "the proxy cut a COMMIT's answer" grep -q cut "$WORK/proxy.out"
-check "the aggregator found that flush stored and did not write it again" \
-    grep -q "that flush is stored, not written again" "$WORK/aggregator.log"
-check "the pipeline stops cleanly" stop_clean $PID_validator $PID_scorer $PID_aggregator
 python3 "$ROOT/tests/e2e/expected.py" summary "$CUT_FILE" "$RATES" >"$WORK/cut-summary.txt"
 CUT_VALID=$(sed -n 's/^valid=//p' "$WORK/cut-summary.txt")
-check "stored == sent: $CUT_VALID transactions, each once" \
-    test "$(sql "SELECT count(*) || ':' || count(DISTINCT tx_id) FROM txw.transactions")" = "$CUT_VALID:$CUT_VALID"
-sql "SELECT account_id, tx_count, spend_rep_minor, lifetime_value_rep_minor, approved, declined,
-            failed FROM txw.accounts" | LC_ALL=C sort >"$WORK/cut-accounts.tsv"
 python3 "$ROOT/tests/e2e/expected.py" accounts "$CUT_FILE" "$RATES" | LC_ALL=C sort \
     >"$WORK/cut-expected-accounts.tsv"
-check "the customer totals equal the file's: nothing counted twice" \
-    cmp -s "$WORK/cut-expected-accounts.tsv" "$WORK/cut-accounts.tsv"
+python3 "$ROOT/tests/e2e/expected.py" windows "$CUT_FILE" "$RATES" | cut -f1-8 | LC_ALL=C sort \
+    >"$WORK/cut-expected-totals.tsv"
+BASE_DB=$DB
+wrong_commit() {   # cut|lose, and what the aggregator's log must say
+    local mode=$1 said=$2
+    DB=${BASE_DB%/*}/txwatch
+    sql "CREATE DATABASE crash_$mode" >/dev/null
+    DB=${BASE_DB%/*}/crash_$mode
+    python3 "$ROOT/tests/tools/pg_cut_proxy.py" --listen ${P}59 --upstream 25359 \
+        --arm-after-s 2 --mode "$mode" >"$WORK/proxy-$mode.out" 2>"$WORK/proxy-$mode.log" &
+    local proxy=$!
+    PIDS+=("$proxy")
+    sleep 0.3
+    start aggregator ${P}93 "$BIN/txw-aggregator" \
+        --database-url "postgresql://txw@127.0.0.1:${P}59/crash_$mode" \
+        --bind tcp://127.0.0.1:${P}21 --publish tcp://127.0.0.1:${P}22 --admin-port ${P}93
+    start_stage scorer $P
+    start_stage validator $P
+    "$BIN/txw-producer" --file "$CUT_FILE" --rate 5000 --validator-endpoints "tcp://127.0.0.1:${P}01" \
+        --ack-endpoints "tcp://127.0.0.1:${P}22,tcp://127.0.0.1:${P}02" --ack-timeout-ms 2000 \
+        --position-file none --admin-port 0 >"$WORK/producer-$mode.log" 2>&1
+    check "$mode: the producer sends the file through it and exits 0" test $? -eq 0
+    check "$mode: the proxy acted on a COMMIT" grep -q cut "$WORK/proxy-$mode.out"
+    check "$mode: the aggregator says: $said" grep -q "$said" "$WORK/aggregator.log"
+    check "$mode: the pipeline stops cleanly" stop_clean $PID_validator $PID_scorer $PID_aggregator
+    kill "$proxy" 2>/dev/null
+    wait "$proxy" 2>/dev/null
+    for svc in validator scorer aggregator; do mv "$WORK/$svc.log" "$WORK/$svc-$mode.log"; done
+    check "$mode: stored == sent: $CUT_VALID transactions, each once" \
+        test "$(sql "SELECT count(*) || ':' || count(DISTINCT tx_id) FROM txw.transactions")" = "$CUT_VALID:$CUT_VALID"
+    sql "SELECT account_id, tx_count, spend_rep_minor, lifetime_value_rep_minor, approved, declined,
+                failed FROM txw.accounts" | LC_ALL=C sort >"$WORK/$mode-accounts.tsv"
+    check "$mode: the customer totals equal the file's: nothing counted twice or lost" \
+        cmp -s "$WORK/cut-expected-accounts.tsv" "$WORK/$mode-accounts.tsv"
+    sql "SELECT dimension, key, (extract(epoch FROM window_start) * 1000)::bigint, tx_count,
+                amount_minor_sum, approved, declined, failed
+         FROM txw.window_totals" | LC_ALL=C sort >"$WORK/$mode-totals.tsv"
+    check "$mode: the window totals equal the file's" \
+        cmp -s "$WORK/cut-expected-totals.tsv" "$WORK/$mode-totals.tsv"
+}
+wrong_commit cut "that flush is stored, not written again"
+wrong_commit lose "shard state rebuilt from PostgreSQL"
