@@ -23,7 +23,16 @@ RATE=${BENCH_RATE:-50000}
 pg_start 25350
 P=175
 
+BASE_DB=$DB
 run_pipeline() {   # store-mode
+    # Every run in a database of its own, the last one dropped: a run does
+    # not pay for the one before (its table sizes, autovacuum, checkpoint).
+    DB=$BASE_DB
+    sql "DROP DATABASE IF EXISTS bench_run" >/dev/null 2>&1
+    sql "CHECKPOINT" >/dev/null
+    sql "CREATE DATABASE bench_run" >/dev/null
+    DB=${BASE_DB%/*}/bench_run
+    sleep 1
     start_pipeline $P --store "$1"
 }
 
@@ -74,11 +83,6 @@ throughput() {   # store-mode [acked]
 }
 
 latency() {   # store-mode
-    # From a quiet server: the previous run's dirty pages written out first
-    # (a checkpoint in the background took a core and the disk, and sent
-    # p50 from 1.5 ms to a second).
-    sql "CHECKPOINT" >/dev/null
-    sleep 2
     run_pipeline "$1"
     local n=$((RATE * 10))
     "$BIN/txw-producer" --seed "$( [ "$1" = all ] && echo 14 || echo 12)" --count "$n" --rate "$RATE" --start "$( [ "$1" = all ] && echo 2026-03-22T00:00:00Z || echo 2026-03-20T00:00:00Z)" \
