@@ -1,6 +1,7 @@
 /*  acks - acknowledgements owed to producers, sent once they are earned  */
 
 #include "acks.h"
+#include "ring.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -18,27 +19,12 @@ txw_acks_fini (txw_acks_t *self)
     memset (self, 0, sizeof *self);
 }
 
-//  Doubles the ring, unrolling it so the oldest note is first again.
-static int
-s_grow (txw_acks_t *self)
-{
-    size_t capacity = self->capacity? self->capacity * 2: 1024;
-    txw_ack_t *items = malloc (capacity * sizeof *items);
-    if (!items)
-        return -1;
-    for (size_t i = 0; i < self->count; i++)
-        items [i] = self->items [(self->head + i) % self->capacity];
-    free (self->items);
-    self->items = items;
-    self->capacity = capacity;
-    self->head = 0;
-    return 0;
-}
-
 int
 txw_acks_note (txw_acks_t *self, uint64_t origin_id, uint64_t origin_ref)
 {
-    if (self->count == self->capacity && s_grow (self))
+    if (self->count == self->capacity
+    &&  txw_ring_grow ((void **) &self->items, sizeof *self->items, &self->head, self->count,
+                       &self->capacity, 1024))
         return -1;
     txw_ack_t *ack = &self->items [(self->head + self->count) % self->capacity];
     ack->origin_id = origin_id;

@@ -5,6 +5,7 @@
 #include "clock.h"
 #include "health.h"
 #include "rejects.h"
+#include "ring.h"
 #include "timers.h"
 #include "txset.h"
 #include "transport.h"
@@ -414,19 +415,11 @@ s_has_database (const aggregator_t *self)
 static void
 s_mark (aggregator_t *self)
 {
-    if (self->mark_count == self->mark_capacity) {
-        size_t capacity = self->mark_capacity? self->mark_capacity * 2: 64;
-        s_mark_t *marks = malloc (capacity * sizeof *marks);
-        if (!marks) {
-            log_error ("out of memory: acknowledgements of a flush wait for the next one");
-            return;             //  the next mark covers these notes too
-        }
-        for (size_t i = 0; i < self->mark_count; i++)
-            marks [i] = self->marks [(self->mark_head + i) % self->mark_capacity];
-        free (self->marks);
-        self->marks = marks;
-        self->mark_capacity = capacity;
-        self->mark_head = 0;
+    if (self->mark_count == self->mark_capacity
+    &&  txw_ring_grow ((void **) &self->marks, sizeof *self->marks, &self->mark_head,
+                       self->mark_count, &self->mark_capacity, 64)) {
+        log_error ("out of memory: acknowledgements of a flush wait for the next one");
+        return;                 //  the next mark covers these notes too
     }
     s_mark_t *m = &self->marks [(self->mark_head + self->mark_count++) % self->mark_capacity];
     m->notes = self->acks.noted;

@@ -331,6 +331,40 @@ s_lsn (const char *text)
     return (uint64_t) hi << 32 | (uint64_t) lo;
 }
 
+//  Runs sql, whose last statement selects one WAL position as text.
+//  Returns 0 with *lsn, or -1 (res status kept in the log by the caller).
+static int
+s_query_lsn (sink_t *self, const char *sql, uint64_t *lsn)
+{
+    PGresult *res = PQexec (self->conn, sql);
+    int rc = -1;
+    if (PQresultStatus (res) == PGRES_TUPLES_OK && PQntuples (res) == 1) {
+        *lsn = s_lsn (PQgetvalue (res, 0, 0));
+        rc = 0;
+    }
+    else
+        log_error ("SQL failed: %s", PQresultErrorMessage (res));
+    PQclear (res);
+    return rc;
+}
+
+//  This shard's checkpoints as stored: source, epoch, seq. NULL (logged)
+//  if they cannot be read.
+static PGresult *
+s_read_checkpoints (sink_t *self)
+{
+    const char *params [] = { self->consumer };
+    PGresult *res = PQexecParams (self->conn,
+        "SELECT source, epoch, seq FROM txw_data.checkpoints WHERE consumer = $1",
+        1, NULL, params, NULL, NULL, 0);
+    if (PQresultStatus (res) != PGRES_TUPLES_OK) {
+        log_error ("cannot read checkpoints: %s", PQresultErrorMessage (res));
+        PQclear (res);
+        return NULL;
+    }
+    return res;
+}
+
 static int
 s_connect (sink_t *self)
 {
@@ -409,15 +443,9 @@ sink_start (sink_t *self, bool migrate, windows_t *windows,
         return -1;
     if (s_connect (self))
         return -1;
-    const char *params [] = { self->consumer };
-    PGresult *res = PQexecParams (self->conn,
-        "SELECT source, epoch, seq FROM txw_data.checkpoints WHERE consumer = $1",
-        1, NULL, params, NULL, NULL, 0);
-    if (PQresultStatus (res) != PGRES_TUPLES_OK) {
-        log_error ("cannot read checkpoints: %s", PQresultErrorMessage (res));
-        PQclear (res);
+    PGresult *res = s_read_checkpoints (self);
+    if (!res)
         return -1;
-    }
     for (int i = 0; i < PQntuples (res); i++) {
         const char *name = txw_pg_text (res, i, "source");
         s_checkpoint_t *src = s_source (self, name, strlen (name), true);
@@ -460,6 +488,7 @@ sink_start (sink_t *self, bool migrate, windows_t *windows,
     }
     int restored = PQntuples (res);
     PQclear (res);
+    const char *params [] = { self->consumer };
     res = PQexecParams (self->conn,
         "SELECT max_event_ms FROM txw_data.shard_state WHERE consumer = $1",
         1, NULL, params, NULL, NULL, 0);
@@ -916,18 +945,14 @@ s_write (sink_t *self, int64_t max_event_ms)
     if (s_write_checkpoints (self, max_event_ms))
         return -1;
     //  The commit and the WAL position after it, in one round trip.
-    PGresult *res = PQexec (self->conn, "COMMIT; SELECT pg_current_wal_insert_lsn ()::text");
-    if (PQresultStatus (res) != PGRES_TUPLES_OK || PQntuples (res) != 1) {
-        log_error ("SQL failed: %s (COMMIT)", PQresultErrorMessage (res));
-        PQclear (res);
+    if (s_query_lsn (self, "COMMIT; SELECT pg_current_wal_insert_lsn ()::text",
+                     &self->commit_lsn)) {
         //  The server may have committed before the connection went: the
         //  rows cannot simply be written again (customer totals add up).
         if (PQstatus (self->conn) != CONNECTION_OK)
             self->commit_unknown = true;
         return -1;
     }
-    self->commit_lsn = s_lsn (PQgetvalue (res, 0, 0));
-    PQclear (res);
     return 0;
 }
 
@@ -940,15 +965,9 @@ s_write (sink_t *self, int64_t max_event_ms)
 static int
 s_verify (sink_t *self, bool *made)
 {
-    const char *params [] = { self->consumer };
-    PGresult *res = PQexecParams (self->conn,
-        "SELECT source, epoch, seq FROM txw_data.checkpoints WHERE consumer = $1",
-        1, NULL, params, NULL, NULL, 0);
-    if (PQresultStatus (res) != PGRES_TUPLES_OK) {
-        log_error ("cannot read the checkpoints back: %s", PQresultErrorMessage (res));
-        PQclear (res);
+    PGresult *res = s_read_checkpoints (self);
+    if (!res)
         return -1;
-    }
     int dirty = 0, advanced = 0, lost = 0;
     for (int i = 0; i < self->source_count; i++) {
         s_checkpoint_t *src = &self->sources [i];
@@ -984,14 +1003,7 @@ sink_durable_lsn (sink_t *self, uint64_t *lsn)
 {
     if (!self->conn || PQstatus (self->conn) != CONNECTION_OK || self->verify)
         return -1;
-    PGresult *res = PQexec (self->conn, "SELECT pg_current_wal_flush_lsn ()::text");
-    int rc = -1;
-    if (PQresultStatus (res) == PGRES_TUPLES_OK && PQntuples (res) == 1) {
-        *lsn = s_lsn (PQgetvalue (res, 0, 0));
-        rc = 0;
-    }
-    PQclear (res);
-    return rc;
+    return s_query_lsn (self, "SELECT pg_current_wal_flush_lsn ()::text", lsn);
 }
 
 uint64_t
@@ -1090,10 +1102,9 @@ sink_flush (sink_t *self, windows_t *windows)
                           "that flush is stored, not written again");
                 //  Its WAL position is not known: the server's position now
                 //  is past it.
-                PGresult *res = PQexec (self->conn, "SELECT pg_current_wal_insert_lsn ()::text");
-                self->commit_lsn = PQresultStatus (res) == PGRES_TUPLES_OK && PQntuples (res) == 1
-                                 ? s_lsn (PQgetvalue (res, 0, 0)): UINT64_MAX;
-                PQclear (res);
+                if (s_query_lsn (self, "SELECT pg_current_wal_insert_lsn ()::text",
+                                 &self->commit_lsn))
+                    self->commit_lsn = UINT64_MAX;
                 s_flushed (self, self->unknown_max_event, started);
                 //  Windows may have closed meanwhile: all go whole next time.
                 windows_mark_all_dirty (windows);

@@ -7,6 +7,7 @@
 
 #include "journal.h"
 #include "codec.h"
+#include "ring.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -79,22 +80,6 @@ s_at (s_ring_t *ring, size_t i)
     return &ring->items [(ring->head + i) % ring->capacity];
 }
 
-static int
-s_grow (s_ring_t *ring)
-{
-    size_t capacity = ring->capacity? ring->capacity * 2: 64;
-    s_entry_t *items = malloc (capacity * sizeof *items);
-    if (!items)
-        return -1;
-    for (size_t i = 0; i < ring->count; i++)
-        items [i] = *s_at (ring, i);
-    free (ring->items);
-    ring->items = items;
-    ring->capacity = capacity;
-    ring->head = 0;
-    return 0;
-}
-
 //  Drops acknowledged entries from the front.
 static void
 s_trim (s_ring_t *ring)
@@ -109,7 +94,9 @@ s_trim (s_ring_t *ring)
 static s_entry_t *
 s_push (s_ring_t *ring, uint64_t seq)
 {
-    if (ring->count == ring->capacity && s_grow (ring))
+    if (ring->count == ring->capacity
+    &&  txw_ring_grow ((void **) &ring->items, sizeof *ring->items, &ring->head, ring->count,
+                       &ring->capacity, 64))
         return NULL;
     s_entry_t *e = s_at (ring, ring->count++);
     memset (e, 0, sizeof *e);

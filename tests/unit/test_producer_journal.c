@@ -12,6 +12,7 @@
 #include "acks.h"
 #include "codec.h"
 #include "journal.h"
+#include "ring.h"
 
 typedef struct {
     int calls;
@@ -163,6 +164,26 @@ test_acks_fifo (void **state)
     txw_acks_fini (&acks);
 }
 
+//  A wrapped ring grows into one whose oldest element is first.
+static void
+test_ring_grow_unrolls (void **state)
+{
+    (void) state;
+    size_t capacity = 0, head = 0;
+    int *items = NULL;
+    assert_int_equal (txw_ring_grow ((void **) &items, sizeof *items, &head, 0, &capacity, 4), 0);
+    assert_int_equal (capacity, 4);
+    //  Holding 12, 13, 10, 11 with the oldest (10) at index 2.
+    items [2] = 10; items [3] = 11; items [0] = 12; items [1] = 13;
+    head = 2;
+    assert_int_equal (txw_ring_grow ((void **) &items, sizeof *items, &head, 4, &capacity, 4), 0);
+    assert_int_equal (capacity, 8);
+    assert_int_equal (head, 0);
+    for (int i = 0; i < 4; i++)
+        assert_int_equal (items [i], 10 + i);
+    free (items);
+}
+
 int
 main (void)
 {
@@ -172,6 +193,7 @@ main (void)
         cmocka_unit_test (test_resend_after_timeout_with_backoff),
         cmocka_unit_test (test_holes_and_order),
         cmocka_unit_test (test_acks_fifo),
+        cmocka_unit_test (test_ring_grow_unrolls),
     };
     return cmocka_run_group_tests_name ("producer journal", tests, NULL, NULL);
 }
