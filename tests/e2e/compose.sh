@@ -443,7 +443,7 @@ for render in renders:
         env = d.get('environment') or {}
         if 'TXW_DATABASE_URL' in env and n != 'migrate':
             if (d.get('depends_on') or {}).get('migrate', {}).get('condition') != 'service_completed_successfully' \
-               or str(env.get('TXW_MIGRATE', 'true')) != 'false' and n not in ('query', 'gateway'):
+               or str(env.get('TXW_MIGRATE', 'true')) != 'false' and n not in ('query', 'gateway', 'notifier'):
                 dep_bad.append(f'{n} (uses the database: must wait for migrate and run with TXW_MIGRATE=false)')
     check(not dep_bad, f'{label}: depends_on conditions can be met; database users wait for the migration', dep_bad)
 
