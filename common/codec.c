@@ -212,6 +212,7 @@ s_int (txw_cursor_t *cur, int64_t *out)
         default: return 1;
     }
     uint64_t v;
+    const uint8_t *at = cur->p;
     if (s_prefix (cur, width, &v))
         return -1;
     if (is_signed) {
@@ -219,8 +220,10 @@ s_int (txw_cursor_t *cur, int64_t *out)
         *out = shift? (int64_t) (v << shift) >> shift: (int64_t) v;
     }
     else {
-        if (v > INT64_MAX)
+        if (v > INT64_MAX) {
+            cur->p = at;        //  not consumed: the caller may take it as unsigned
             return -1;
+        }
         *out = (int64_t) v;
     }
     return 0;

@@ -85,6 +85,9 @@ ALERT = ["fraud", "T1-42", 1767607200123, "***0123", 87, 48, 1250, "EUR", 1250, 
 WINDOW = ["region", "R3", 1767607200000, 60000, 2, 41, 51250, 100, 9900, 38, 2, 1, 3,
           700, 0, True, 50000]
 HEARTBEAT = [1767607200000, 1767607200100]
+#  An acknowledgement: origin ids use all 64 bits; the ref is type, seq, index.
+ACK = [0xF00DFACECAFEBEEF, (1 << 56) | (7 << 16) | 3]
+TX_ORIGIN = TX + ["android", 0xF00DFACECAFEBEEF, (1 << 56) | (7 << 16) | 4]
 
 
 def codec():
@@ -96,6 +99,10 @@ def codec():
     put("codec", "alert", envelope(5, [ALERT]))
     put("codec", "window", envelope(6, [WINDOW]))
     put("codec", "heartbeat", envelope(7, [HEARTBEAT], source="aggregator-0"))
+    put("codec", "ack", envelope(8, [ACK, ACK], source="aggregator-0"))
+    put("codec", "tx_origin", envelope(2, [TX_ORIGIN]))
+    # The skipper consumed a uint64 above INT64_MAX twice (found with the ack record).
+    put("codec", "regress-skip-uint64", envelope(8, [[0xFFFFFFFFFFFFFFFF, 1, 0xFFFFFFFFFFFFFFFF]]))
     put("codec", "record_raw", mp(RAW))
 
 
