@@ -14,7 +14,7 @@ client believes it committed), answers "0/0" when asked how far the WAL is
 on disk, and closes the connection a second later: what a server does that
 answers commits and then crashes before its WAL reaches disk (asynchronous
 commit).
-Prints "cut" to stdout when it has acted. Loopback only.
+Prints "cut" to stdout as it acts. Loopback only.
 """
 import argparse, re, socket, struct, sys, threading, time
 
@@ -76,7 +76,6 @@ def main():
                 if crash_at is not None:
                     left = crash_at - time.monotonic()
                     if left <= 0:
-                        print("cut", flush=True)
                         break
                     client.settimeout(left)
                 try:
@@ -106,13 +105,14 @@ def main():
                     # second (it may acknowledge what it thinks is stored);
                     # then the crash.
                     if crash_at is None:
+                        print("cut", flush=True)
                         crash_at = time.monotonic() + 1.0
                     continue
                 if cut:
                     muted.set()
+                    print("cut", flush=True)
                     upstream.sendall(data)
                     time.sleep(0.5)     # the server commits; its answer is dropped
-                    print("cut", flush=True)
                     break
                 upstream.sendall(data)
         except OSError:
