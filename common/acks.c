@@ -34,13 +34,14 @@ txw_acks_note (txw_acks_t *self, uint64_t origin_id, uint64_t origin_ref)
     return 0;
 }
 
-void
+uint64_t
 txw_acks_publish (txw_acks_t *self, txw_out_t *pub, size_t n)
 {
     if (n > self->count)
         n = self->count;
     if (n == 0)
-        return;
+        return 0;
+    uint64_t before = self->published;
     for (size_t i = 0; i < n; i++) {
         const txw_ack_t *ack = &self->items [(self->head + i) % self->capacity];
         if (ack->origin_id == 0)
@@ -54,4 +55,5 @@ txw_acks_publish (txw_acks_t *self, txw_out_t *pub, size_t n)
     self->head = (self->head + n) % self->capacity;
     self->count -= n;
     self->taken += n;
+    return self->published - before;
 }

@@ -34,8 +34,9 @@ void txw_acks_fini (txw_acks_t *self);
 //  then never acknowledged, and its producer sends it again.
 int txw_acks_note (txw_acks_t *self, uint64_t origin_id, uint64_t origin_ref);
 //  Publishes the oldest n notes (all if n exceeds them) on pub as ACK
-//  records and forgets them; the batch leaves at once.
-void txw_acks_publish (txw_acks_t *self, txw_out_t *pub, size_t n);
+//  records and forgets them; the batch leaves at once. Returns how many
+//  were published (notes without an origin are not).
+uint64_t txw_acks_publish (txw_acks_t *self, txw_out_t *pub, size_t n);
 static inline size_t txw_acks_count (const txw_acks_t *self) { return self->count; }
 
 #endif

@@ -69,6 +69,12 @@ s_ready (void *arg, char *detail, size_t size)
     return sink_status (self->sink, detail, size);
 }
 
+static bool
+s_has_database (const aggregator_t *self)
+{
+    return self->cfg->database_url && *self->cfg->database_url;
+}
+
 //  Builds the shard's state: windows, region health, the de-duplication
 //  set and the sink, which reads back what PostgreSQL holds.
 static int
@@ -83,7 +89,7 @@ s_open_state (aggregator_t *self, bool migrate)
     self->seen = txw_txset_new ((size_t) cfg->dedupe_capacity);
     if (!self->windows || !self->health || !self->seen)
         return -1;
-    if (cfg->database_url && *cfg->database_url) {
+    if (s_has_database (self)) {
         char consumer [64];
         snprintf (consumer, sizeof consumer, "aggregator-%lld", (long long) cfg->shard);
         self->sink = sink_new (cfg->database_url, consumer, self->mode,
@@ -400,15 +406,7 @@ s_judge_regions (aggregator_t *self)
 static void
 s_acknowledge (aggregator_t *self, size_t notes)
 {
-    uint64_t before = self->acks.published;
-    txw_acks_publish (&self->acks, self->pub, notes);
-    txw_counter_add (self->acked, self->acks.published - before);
-}
-
-static bool
-s_has_database (const aggregator_t *self)
-{
-    return self->cfg->database_url && *self->cfg->database_url;
+    txw_counter_add (self->acked, txw_acks_publish (&self->acks, self->pub, notes));
 }
 
 //  A flush committed: its notes wait for the WAL to reach disk.
@@ -453,15 +451,20 @@ static void
 s_rebuild (aggregator_t *self)
 {
     txw_counter_add (self->restarts, 1);
-    s_close_state (self);
-    while (s_open_state (self, false)) {
-        log_error ("cannot rebuild the shard's state from PostgreSQL; trying again in 1 s");
+    for (;;) {
         s_close_state (self);
-        if (self->svc->stop)
+        if (s_open_state (self, false) == 0) {
+            log_info ("shard state rebuilt from PostgreSQL");
             return;
+        }
+        if (self->svc->stop)
+            break;
+        log_error ("cannot rebuild the shard's state from PostgreSQL; trying again in 1 s");
         zclock_sleep (1000);
     }
-    log_info ("shard state rebuilt from PostgreSQL");
+    //  Stopping before PostgreSQL answered: no sink, so nothing more is
+    //  stored or acknowledged; the producers send it all again.
+    sink_destroy (&self->sink);
 }
 
 //  Every tick (a second): close the windows the watermark passed, judge
@@ -539,6 +542,10 @@ aggregator_run (aggregator_t *self)
         txw_timers_run (&timers);
         if (self->sink && sink_pending (self->sink) >= 50000)
             txw_timers_fire (&timers, flush);
+    }
+    if (!self->windows || !self->health || !self->seen) {
+        log_error ("stopped without the shard's state (it could not be rebuilt)");
+        return 1;
     }
     //  Drain: apply what has already arrived, then write it all.
     log_info ("stopping: draining queued messages");

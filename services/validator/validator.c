@@ -225,9 +225,7 @@ s_acknowledge (validator_t *self)
         uint64_t waiting = self->dead_queued_total - txw_pgwriter_settled (self->deadletters);
         done = waiting >= done? 0: done - (size_t) waiting;
     }
-    uint64_t before = self->acks.published;
-    txw_acks_publish (&self->acks, self->pub, done);
-    txw_counter_add (self->acked, self->acks.published - before);
+    txw_counter_add (self->acked, txw_acks_publish (&self->acks, self->pub, done));
 }
 
 static void
