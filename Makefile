@@ -19,7 +19,25 @@ CC       ?= gcc
 CFLAGS   ?= -O2 -g
 BUILD    ?= build
 override CFLAGS += -std=gnu11 -Wall -Wextra -D_GNU_SOURCE -Icommon -I$(BUILD)/gen -I/usr/include/postgresql
-LDLIBS   := -lczmq -lzmq -lmsgpackc -lpq -lcivetweb -lcurl -ljansson -lpthread -lm
+
+# Hardened like a distribution's packages: stack canaries, a position
+# independent executable with full RELRO (no lazy binding, so the GOT is
+# read-only) and glibc's checked string and stdio calls (the __*_chk
+# functions). Added after the user's CFLAGS and LDFLAGS, so they hold for
+# every build of services, tools and unit tests; tests/e2e/hardening.sh
+# checks the binaries. _FORTIFY_SOURCE needs the optimiser (glibc warns
+# without it), so a build without -O (or with -O0) goes without; and the
+# sanitizers do not support it (their runtimes do not intercept most
+# __*_chk functions, so ASan would miss what they check), so a sanitizer
+# build (make sanitize) undefines it, even where the compiler defines it.
+HARDEN_OPT     := $(lastword $(filter -O%,$(CFLAGS)))
+HARDEN_FORTIFY := $(if $(findstring -fsanitize=,$(CFLAGS)),-U_FORTIFY_SOURCE,$(if \
+                  $(filter-out -O0,$(HARDEN_OPT)),-U_FORTIFY_SOURCE -D_FORTIFY_SOURCE=2))
+HARDEN_CFLAGS  := -fstack-protector-strong -fPIE $(HARDEN_FORTIFY)
+HARDEN_LDFLAGS := -pie -Wl,-z,relro,-z,now
+override CFLAGS  += $(HARDEN_CFLAGS)
+override LDFLAGS += $(HARDEN_LDFLAGS)
+LDLIBS   := -lczmq -lzmq -lmsgpackc -lpq -lcivetweb -lcurl -ljansson -lsodium -lpthread -lm
 
 BIN      := $(BUILD)/bin
 OBJ      := $(BUILD)/obj
@@ -44,7 +62,7 @@ TOOLS    := $(patsubst tests/tools/%.c,$(BUILD)/tools/txw-%,$(wildcard tests/too
 
 DEBIAN_PACKAGES := build-essential pkg-config libzmq3-dev libczmq-dev libmsgpack-dev \
     libpq-dev libcivetweb-dev libcurl4-openssl-dev libjansson-dev libcmocka-dev \
-    postgresql postgresql-client python3 procps iproute2 curl chromium wrk fonts-dejavu-core \
+    libsodium-dev postgresql postgresql-client python3 procps iproute2 curl chromium wrk fonts-dejavu-core \
     docker-compose shellcheck yamllint prometheus
 
 .PHONY: all deps run test test-clock unit e2e bench eval clean dashboard sanitize programs
@@ -63,7 +81,16 @@ dashboard: $(BUILD)/dashboard/index.html
 $(BUILD)/dashboard/index.html: $(DASH_SRC)
 	@sh dashboard/build.sh $(BUILD)/dashboard
 
-$(OBJ)/%.o: %.c
+# Objects depend on the flags they were built with: a change of CFLAGS
+# (hardening, a sanitizer, -O0) rebuilds them instead of linking stale ones.
+FLAGS_STAMP := $(BUILD)/flags
+$(FLAGS_STAMP): FORCE
+	@mkdir -p $(dir $@)
+	@echo '$(CC) $(CFLAGS) $(LDFLAGS)' | cmp -s - $@ || echo '$(CC) $(CFLAGS) $(LDFLAGS)' > $@
+.PHONY: FORCE
+FORCE:
+
+$(OBJ)/%.o: %.c $(FLAGS_STAMP)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -MMD -MP -c $< -o $@
 
@@ -84,7 +111,7 @@ $(BUILD)/gen/default_rules.c: services/scorer/default-rules.json tools/embed_fil
 	@mkdir -p $(dir $@)
 	sh tools/embed_file.sh txw_default_rules_json $< > $@
 
-$(OBJ)/gen/%.o: $(BUILD)/gen/%.c
+$(OBJ)/gen/%.o: $(BUILD)/gen/%.c $(FLAGS_STAMP)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -c $< -o $@
 
@@ -102,7 +129,7 @@ $(1)_MOD := $$(filter-out %/main.o,$$($(1)_OBJ))
 $$($(1)_OBJ): CFLAGS += $$(foreach u,$$($(1)_USES),-Iservices/$$(u))
 $$(BIN)/$(call bin_name,$(1)): $$($(1)_OBJ) $$(foreach u,$$($(1)_USES),$$($$(u)_MOD)) $$(COMMON_LIB)
 	@mkdir -p $$(BIN)
-	$$(CC) $$(CFLAGS) -o $$@ $$^ $$(LDLIBS)
+	$$(CC) $$(CFLAGS) $$(LDFLAGS) -o $$@ $$^ $$(LDLIBS)
 endef
 $(foreach s,$(SERVICES),$(eval $(call service_rule,$(s))))
 
@@ -114,18 +141,18 @@ test_query_summary_ALSO := gateway
 test_service = $(firstword $(subst _, ,$(1)))
 test_services = $(call test_service,$(1)) $(test_$(1)_ALSO)
 .SECONDEXPANSION:
-$(BUILD)/tests/test_%: tests/unit/test_%.c $(COMMON_LIB) \
+$(BUILD)/tests/test_%: tests/unit/test_%.c $(COMMON_LIB) $(FLAGS_STAMP) \
         $$(foreach s,$$(call test_services,$$*),$$($$(s)_MOD))
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(foreach s,$(call test_services,$*),-Iservices/$(s)) -o $@ $< \
+	$(CC) $(CFLAGS) $(LDFLAGS) $(foreach s,$(call test_services,$*),-Iservices/$(s)) -o $@ $< \
 	    $(foreach s,$(call test_services,$*),$($(s)_MOD)) $(COMMON_LIB) $(LDLIBS) -lcmocka
 
 # The forest benchmark compiles the scorer's module in (see its header).
 $(BUILD)/tools/txw-iforest_bench: $(wildcard services/scorer/iforest*.[ch])
 
-$(BUILD)/tools/txw-%: tests/tools/%.c $(COMMON_LIB)
+$(BUILD)/tools/txw-%: tests/tools/%.c $(COMMON_LIB) $(FLAGS_STAMP)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -o $@ $< $(COMMON_LIB) $(LDLIBS)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(COMMON_LIB) $(LDLIBS)
 
 deps:
 	@sh tools/deps.sh $(DEBIAN_PACKAGES)

@@ -66,7 +66,7 @@ s_log_message (const struct mg_connection *conn, const char *message)
 }
 
 txw_admin_t *
-txw_admin_new (int port, txw_ready_fn *ready, void *arg, bool *failed)
+txw_admin_new (const char *address, int port, txw_ready_fn *ready, void *arg, bool *failed)
 {
     *failed = false;
     if (port <= 0)
@@ -79,12 +79,28 @@ txw_admin_new (int port, txw_ready_fn *ready, void *arg, bool *failed)
     self->ready = ready;
     self->arg = arg;
 
-    char port_text [16];
-    snprintf (port_text, sizeof port_text, "%d", port);
+    //  civetweb's form: address:port, an IPv6 address in brackets.
+    char port_text [96];
+    if (address && *address)
+        snprintf (port_text, sizeof port_text, strchr (address, ':')? "[%s]:%d": "%s:%d",
+                  address, port);
+    else
+        snprintf (port_text, sizeof port_text, "%d", port);
+    char threads [16], timeout [16];
+    snprintf (threads, sizeof threads, "%d", TXW_ADMIN_THREADS);
+    snprintf (timeout, sizeof timeout, "%d", TXW_ADMIN_TIMEOUT_MS);
     const char *options [] = {
         "listening_ports", port_text,
-        "num_threads", "2",
-        "request_timeout_ms", "5000",
+        "num_threads", threads,
+        //  Bounds the wait for a request's headers, counted from the
+        //  first read (a client that sends a byte a second is cut off at
+        //  the timeout too), and each write of the answer.
+        "request_timeout_ms", timeout,
+        //  One request per connection: an idle kept-alive connection would
+        //  hold its worker for keep_alive_timeout_ms after each answer.
+        "enable_keep_alive", "no",
+        //  A probe's or a scrape's request is a few hundred bytes.
+        "max_request_size", "8192",
         NULL
     };
     struct mg_callbacks callbacks;
@@ -93,7 +109,7 @@ txw_admin_new (int port, txw_ready_fn *ready, void *arg, bool *failed)
     mg_init_library (0);
     self->ctx = mg_start (&callbacks, self, options);
     if (!self->ctx) {
-        log_error ("admin: cannot listen on port %d", port);
+        log_error ("admin: cannot listen on %s", port_text);
         free (self);
         *failed = true;
         return NULL;

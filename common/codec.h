@@ -97,7 +97,9 @@ typedef struct {
 //  X (NAME, member, wire, kind, required, pii)
 //    kind: ID (bytes [A-Za-z0-9_.:-]), NAME (a short label), LABEL (a short
 //    label folded to lower case), OTHER (a rule of its own: time, amount,
-//    code); pii: masked wherever people read it.
+//    code); pii: personal data, shown to people only as its pseudonym
+//    (common/pii.h). Dead letters do not go by it: a malformed record's
+//    field may hold another's value, so they mask every field by its shape.
 #define TXW_RAW_TX_FIELDS(X)                                        \
     X (TX_ID,       tx_id,        0, ID,    true,  false)           \
     X (TS,          ts,           1, OTHER, true,  false)           \
@@ -206,7 +208,7 @@ typedef struct {
     char reason [TXW_NAME_MAX + 1];
     char field [TXW_NAME_MAX + 1];
     char message [TXW_TEXT_MAX + 1];
-    char payload [TXW_TEXT_MAX * 2 + 1];    //  PII masked
+    char payload [TXW_TEXT_MAX * 2 + 1];    //  masked by shape (common/pii.h)
     int64_t received_ms;
 } txw_reject_t;
 
@@ -214,7 +216,7 @@ typedef struct {
     char kind [TXW_NAME_MAX + 1];           //  "fraud", "region_health"
     char tx_id [TXW_ID_MAX + 1];
     int64_t ts_ms;
-    char account_id [TXW_ID_MAX + 1];       //  masked in published copies
+    char account_id [TXW_ID_MAX + 1];       //  a pseudonym in published copies
     uint8_t score;
     uint32_t reasons;
     int64_t amount_minor;

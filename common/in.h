@@ -3,7 +3,15 @@
     A stage's work input binds a PULL; an observer connects a SUB, which
     follows the host names in its list (resolver.h) like a PUSH does.
     Either is CURVE-secured when txw_transport_configure turned CURVE on.
-    Every message must be one envelope (codec.h); anything else is counted
+    With the roles checked (an allowed directory), a PULL admits only the
+    client roles it was made for, and takes from each sender only the
+    message types its role sends (txw_peer_sends) and only the source ids
+    that sender's key used first: a source id is bound to the first key
+    that sends under it, while that key stays allowed. A refused message is
+    counted (txw_curve_messages_refused_total, stats.refused), logged once
+    a second at most, and never reaches the caller. A SUB cannot tell its
+    publishers apart (they share the server certificate): it checks none
+    of this. Every message must be one envelope (codec.h); anything else is counted
     as malformed and dropped, with one log line a second at most. The input
     tracks (source, type, epoch, seq) per sender and counts the messages
     missing between sequence numbers (gaps: a PUB dropped them) and the
@@ -27,10 +35,13 @@ typedef struct {
     uint64_t malformed;
     uint64_t gaps;              //  messages missing between sequence numbers
     uint64_t replays;           //  messages at or below the last sequence seen
+    uint64_t refused;           //  messages refused for their sender (CURVE roles)
 } txw_in_stats_t;
 
-//  PULL bound to a list of endpoints, or SUB connected to a list.
-txw_in_t *txw_in_new_pull (const char *endpoints, int hwm);
+//  PULL bound to a list of endpoints that, under CURVE, admits the client
+//  roles in roles (TXW_PEER_BIT each, e.g. TXW_ADMIT_SCORER_PULL), or SUB
+//  connected to a list.
+txw_in_t *txw_in_new_pull (const char *endpoints, int hwm, uint32_t roles);
 //  A SUB takes the message types in the mask types (TXW_MSG_BIT of each):
 //  it subscribes to the first bytes of their envelopes, which are fixed.
 #define TXW_MSG_BIT(type) (1u << (type))
@@ -45,6 +56,8 @@ void txw_in_refresh (txw_in_t *self);
 //  Waits up to timeout_ms for a message. Returns 1 with *env decoded from
 //  msg (the caller closes msg after use), 0 on timeout or interrupt, and -1
 //  for a message that is not a valid envelope (counted, logged, closed).
+//  A message refused for its sender is counted and skipped: the wait goes
+//  on for the next one.
 int txw_in_recv (txw_in_t *self, int timeout_ms, zmq_msg_t *msg,
                  txw_envelope_t *env);
 const txw_in_stats_t *txw_in_stats (txw_in_t *self);

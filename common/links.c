@@ -182,9 +182,10 @@ err:
 }
 
 int
-txw_links_bind (zsock_t *sock, const char *endpoints)
+txw_links_bind (zsock_t *sock, const char *endpoints, uint32_t roles)
 {
-    txw_curve_server (sock);
+    if (txw_curve_server (sock, roles))
+        return -1;
     char *copy = strdup (endpoints);
     char *items [TXW_MAX_ENDPOINTS];
     int count = copy? txw_split_list (copy, items, TXW_MAX_ENDPOINTS): 0;

@@ -38,7 +38,7 @@ txw_transport_set_stop_flag (volatile int *flag)
 
 static txw_out_t *
 s_out_new (txw_out_kind_t kind, const char *endpoints, const char *source_id,
-           int hwm, int linger_ms, bool one_address)
+           int hwm, int linger_ms, bool one_address, uint32_t roles)
 {
     txw_out_t *self = calloc (1, sizeof *self);
     if (!self)
@@ -55,7 +55,7 @@ s_out_new (txw_out_kind_t kind, const char *endpoints, const char *source_id,
     //  A blocked send wakes every 100 ms to look at the stop flag.
     zsock_set_sndtimeo (self->sock, 100);
     if (kind == TXW_OUT_PUB) {
-        if (txw_links_bind (self->sock, endpoints))
+        if (txw_links_bind (self->sock, endpoints, roles))
             goto err;
     }
     else {
@@ -74,13 +74,20 @@ txw_out_t *
 txw_out_new (txw_out_kind_t kind, const char *endpoints, const char *source_id,
              int hwm, int linger_ms)
 {
-    return s_out_new (kind, endpoints, source_id, hwm, linger_ms, false);
+    return s_out_new (kind, endpoints, source_id, hwm, linger_ms, false, TXW_PEERS_ANY);
+}
+
+txw_out_t *
+txw_out_new_pub (const char *endpoints, uint32_t roles, const char *source_id, int hwm,
+                 int linger_ms)
+{
+    return s_out_new (TXW_OUT_PUB, endpoints, source_id, hwm, linger_ms, false, roles);
 }
 
 txw_out_t *
 txw_out_new_shard (const char *endpoint, const char *source_id, int hwm, int linger_ms)
 {
-    return s_out_new (TXW_OUT_PUSH, endpoint, source_id, hwm, linger_ms, true);
+    return s_out_new (TXW_OUT_PUSH, endpoint, source_id, hwm, linger_ms, true, 0);
 }
 
 void

@@ -5,7 +5,8 @@
     number of its type, when it is full or has lingered for linger_ms.
     A PUSH connects to every endpoint in its list and follows the host
     names in it (resolver.h); a PUB binds. Either is CURVE-secured when
-    txw_transport_configure turned CURVE on.
+    txw_transport_configure turned CURVE on; a PUB then admits the client
+    roles it was made for (txw_out_new_pub, transport.h: TXW_ADMIT_*).
 
     A PUSH blocks at its high-water mark, which is how back-pressure reaches
     the upstream stage; the send loop wakes up to check for shutdown, and
@@ -31,10 +32,15 @@ typedef struct _txw_out_t txw_out_t;
 typedef enum { TXW_OUT_PUSH, TXW_OUT_PUB } txw_out_kind_t;
 
 //  Creates an output. For PUSH, endpoints is a comma-separated list to
-//  connect to; for PUB, a list to bind. source_id names this process in
-//  every envelope. Returns NULL (logged) on a bad endpoint.
+//  connect to; for PUB, a list to bind, whose subscribers may be of any
+//  role under CURVE. source_id names this process in every envelope.
+//  Returns NULL (logged) on a bad endpoint.
 txw_out_t *txw_out_new (txw_out_kind_t kind, const char *endpoints,
                         const char *source_id, int hwm, int linger_ms);
+//  A PUB bound to endpoints whose subscribers, under CURVE, must be of the
+//  roles in roles (TXW_PEER_BIT each, e.g. TXW_ADMIT_SCORER_PUB).
+txw_out_t *txw_out_new_pub (const char *endpoints, uint32_t roles, const char *source_id,
+                            int hwm, int linger_ms);
 void txw_out_destroy (txw_out_t **self_p);
 //  The czmq socket, for options such as a longer linger before exit.
 zsock_t *txw_out_socket (txw_out_t *self);

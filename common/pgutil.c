@@ -140,18 +140,54 @@ txw_pg_columns (const PGresult *res, const char *const *names, int count, int *i
     return rc;
 }
 
+//  Whether every migration compiled in is recorded. A service's own role
+//  may read txw_data.schema_migrations but change nothing (012_roles), so a
+//  service started with --migrate on a current schema stops here; any
+//  error (no table yet, no privilege) means "not known to be current".
+static bool
+s_migrations_current (PGconn *conn)
+{
+    char versions [4096];
+    size_t len = 0;
+    int count = 0;
+    versions [len++] = '{';
+    for (const txw_migration_t *m = txw_migrations; m->name && len < sizeof versions - 16; m++)
+        len += (size_t) snprintf (versions + len, sizeof versions - len, "%s%d",
+                                  count++? ",": "", m->version);
+    snprintf (versions + len, sizeof versions - len, "}");
+    const char *params [] = { versions };
+    PGresult *res = PQexecParams (conn,
+        "SELECT count(*) FROM txw_data.schema_migrations WHERE version = ANY ($1::int[])",
+        1, NULL, params, NULL, NULL, 0);
+    bool current = PQresultStatus (res) == PGRES_TUPLES_OK && PQntuples (res) == 1
+                && strtol (PQgetvalue (res, 0, 0), NULL, 10) == count;
+    PQclear (res);
+    return current;
+}
+
 int
 txw_pg_migrate (PGconn *conn)
 {
+    if (s_migrations_current (conn))
+        return 0;
     //  Under the lock too: two processes creating the schema at once would
     //  otherwise collide on the catalog's unique keys.
+    char state [6] = "", error [256];
     if (txw_pg_exec (conn, "BEGIN")
     ||  txw_pg_exec (conn, "SELECT pg_advisory_xact_lock(7243001)")
-    ||  txw_pg_exec (conn, "CREATE SCHEMA IF NOT EXISTS txw_data")
+    ||  txw_pg_exec_try (conn, "CREATE SCHEMA IF NOT EXISTS txw_data", state, error, sizeof error)
     ||  txw_pg_exec (conn, "CREATE TABLE IF NOT EXISTS txw_data.schema_migrations ("
                            " version int PRIMARY KEY, name text NOT NULL,"
                            " applied_at timestamptz NOT NULL DEFAULT now())")
     ||  txw_pg_exec (conn, "COMMIT")) {
+        if (!strcmp (state, "42501"))
+            log_error ("migrations pending, and role %s may not apply them (%s): apply them as"
+                       " the schema's owner (txw-aggregator --migrate-only) and start the"
+                       " services with --migrate false (proto/SQL.md, \"Roles\")",
+                       PQuser (conn), error);
+        else
+        if (*state)
+            log_error ("SQL failed (SQLSTATE %s): %s (CREATE SCHEMA)", state, error);
         if (PQtransactionStatus (conn) != PQTRANS_IDLE)
             txw_pg_exec (conn, "ROLLBACK");
         return -1;
@@ -201,6 +237,142 @@ txw_pg_migrate_url (const char *url)
     int applied = conn? txw_pg_migrate (conn): -1;
     PQfinish (conn);
     return applied;
+}
+
+//  --- Service logins (012_roles) --------------------------------------------------
+
+typedef struct {
+    const char *group;
+    char *user;
+    char *password;             //  NULL: the login's password stays as it is
+} s_login_t;
+
+//  Parses item number index, GROUP=URL, into login; returns 0 or -1
+//  (logged: never the item itself, which may hold a password).
+static int
+s_login_parse (char *item, int index, s_login_t *login)
+{
+    memset (login, 0, sizeof *login);
+    char *url = strchr (item, '=');
+    if (!url || url == item) {
+        log_error ("login roles: item %d is not GROUP=URL", index);
+        return -1;
+    }
+    *url++ = 0;
+    login->group = item;
+    if (strncmp (url, "postgresql://", 13) && strncmp (url, "postgres://", 11)) {
+        log_error ("login roles: the URL of group %s is not a postgresql:// URI", item);
+        return -1;
+    }
+    char *message = NULL;
+    PQconninfoOption *options = PQconninfoParse (url, &message);
+    if (!options) {
+        //  The message may quote the URL, password and all: not logged.
+        log_error ("login roles: the URL of group %s does not parse", item);
+        PQfreemem (message);
+        return -1;
+    }
+    for (PQconninfoOption *o = options; o->keyword; o++)
+        if (o->val && *o->val) {
+            if (!strcmp (o->keyword, "user"))
+                login->user = strdup (o->val);
+            else
+            if (!strcmp (o->keyword, "password"))
+                login->password = strdup (o->val);
+        }
+    PQconninfoFree (options);
+    if (!login->user) {
+        log_error ("login roles: the URL of group %s names no user", item);
+        return -1;
+    }
+    return 0;
+}
+
+static void
+s_login_free (s_login_t *login)
+{
+    if (login->password)
+        explicit_bzero (login->password, strlen (login->password));
+    free (login->user);
+    free (login->password);
+}
+
+//  Makes or updates the login on conn, inside the caller's transaction.
+static int
+s_login_apply (PGconn *conn, const s_login_t *login)
+{
+    //  The server gets a SCRAM (or md5, as password_encryption says)
+    //  verifier, never the password: statement logs cannot show it.
+    char *verifier = NULL;
+    if (login->password) {
+        verifier = PQencryptPasswordConn (conn, login->password, login->user, NULL);
+        if (!verifier) {
+            log_error ("login roles: cannot make the password verifier of %s: %s",
+                       login->user, PQerrorMessage (conn));
+            return -1;
+        }
+    }
+    const char *params [] = { login->user, login->group, verifier };
+    PGresult *res = PQexecParams (conn, "SELECT txw_data.ensure_login ($1, $2, $3) AS done",
+                                  3, NULL, params, NULL, NULL, 0);
+    PQfreemem (verifier);
+    int rc = 0;
+    if (PQresultStatus (res) == PGRES_TUPLES_OK && PQntuples (res) == 1)
+        log_info ("login role %s in group %s: %s%s", login->user, login->group,
+                  txw_pg_text (res, 0, "done"), login->password? ", password set": "");
+    else {
+        const char *state = PQresultErrorField (res, PG_DIAG_SQLSTATE);
+        const char *text = PQresultErrorField (res, PG_DIAG_MESSAGE_PRIMARY);
+        const char *hint = PQresultErrorField (res, PG_DIAG_MESSAGE_HINT);
+        log_error ("login role %s in group %s refused (SQLSTATE %s): %s%s%s", login->user,
+                   login->group, state? state: "XX000", text? text: PQerrorMessage (conn),
+                   hint? "; ": "", hint? hint: "");
+        rc = -1;
+    }
+    PQclear (res);
+    return rc;
+}
+
+int
+txw_pg_login_roles (PGconn *conn, const char *spec)
+{
+    char *copy = strdup (spec);
+    s_login_t logins [64];
+    int count = 0, rc = copy? 0: -1;
+    char *save = NULL;
+    for (char *item = copy? strtok_r (copy, " \t\r\n", &save): NULL; item && !rc;
+         item = strtok_r (NULL, " \t\r\n", &save)) {
+        if (count == (int) (sizeof logins / sizeof logins [0])) {
+            log_error ("login roles: more than %d", count);
+            rc = -1;
+            break;
+        }
+        rc = s_login_parse (item, count + 1, &logins [count]);
+        count++;
+        for (int i = 0; !rc && i < count - 1; i++)
+            if (!strcmp (logins [i].user, logins [count - 1].user)) {
+                log_error ("login roles: %s is named twice (groups %s and %s)",
+                           logins [i].user, logins [i].group, logins [count - 1].group);
+                rc = -1;
+            }
+    }
+    //  All or none, under the migrations' lock: two migration jobs at once
+    //  would otherwise race to create the same role.
+    if (!rc && count
+    &&  (txw_pg_exec (conn, "BEGIN") || txw_pg_exec (conn, "SELECT pg_advisory_xact_lock(7243001)")))
+        rc = -1;
+    for (int i = 0; !rc && i < count; i++)
+        rc = s_login_apply (conn, &logins [i]);
+    if (!rc && count && txw_pg_exec (conn, "COMMIT"))
+        rc = -1;
+    if (rc && PQtransactionStatus (conn) != PQTRANS_IDLE)
+        txw_pg_exec (conn, "ROLLBACK");
+    for (int i = 0; i < count; i++)
+        s_login_free (&logins [i]);
+    if (copy)
+        explicit_bzero (copy, strlen (spec));
+    free (copy);
+    return rc? -1: count;
 }
 
 //  --- COPY buffer -------------------------------------------------------------

@@ -38,9 +38,20 @@ PGconn *txw_pg_connect (const char *url);
 PGconn *txw_pg_connect_session (const char *url, const char *setup_sql);
 
 //  Applies pending migrations. Returns the number applied, or -1 (logged).
+//  When every one is applied already it changes nothing, so a role without
+//  DDL rights passes (proto/SQL.md, "Roles").
 int txw_pg_migrate (PGconn *conn);
 //  The same on a connection of its own to url, closed after.
 int txw_pg_migrate_url (const char *url);
+
+//  Makes or updates one LOGIN role per item of spec, after the migrations:
+//  whitespace-separated GROUP=URL items, URL a postgresql:// URI whose user
+//  and password (if any; none keeps the role's as it is) are the login's,
+//  GROUP the txwatch group role (012_roles) it joins, and leaves any other
+//  group of txwatch. The password is sent as a verifier only. All or none,
+//  in one transaction; needs CREATEROLE. Returns the logins made or
+//  updated, or -1 (logged, never with a password).
+int txw_pg_login_roles (PGconn *conn, const char *spec);
 
 //  Runs a command without results; returns 0 or -1 (logged).
 int txw_pg_exec (PGconn *conn, const char *sql);

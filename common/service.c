@@ -2,6 +2,7 @@
 
 #include "service.h"
 #include "clock.h"
+#include "pii.h"
 #include "transport.h"
 
 #include <czmq.h>
@@ -47,6 +48,8 @@ txw_service_new (const char *name, const txw_service_config_t *cfg)
     if (!self)
         return NULL;
     self->name = name;
+    snprintf (self->admin_address, sizeof self->admin_address, "%s",
+              cfg->admin_address? cfg->admin_address: "127.0.0.1");
     if (cfg->id && *cfg->id)
         snprintf (self->id, sizeof self->id, "%s", cfg->id);
     else {
@@ -55,6 +58,23 @@ txw_service_new (const char *name, const txw_service_config_t *cfg)
         snprintf (self->id, sizeof self->id, "%s@%s", name, host);
     }
     txw_log_init (name, (txw_log_level_t) level);
+
+    //  Before anything can mask an id: no id may ever be shown under a key
+    //  other than the one asked for, so a bad key file stops the start.
+    if (cfg->pseudonym_key_file && *cfg->pseudonym_key_file) {
+        if (txw_pseudonym_key_load (cfg->pseudonym_key_file)) {
+            free (self);
+            return NULL;
+        }
+        log_info ("pseudonym key %s loaded (fingerprint %s)", cfg->pseudonym_key_file,
+                  txw_pseudonym_fingerprint_hex ());
+    }
+    else {
+        txw_pseudonym_key_random ();
+        log_warn ("no --pseudonym-key-file: ids are masked under a random key (fingerprint "
+                  "%s), so these pseudonyms match no other service's and change at every "
+                  "restart", txw_pseudonym_fingerprint_hex ());
+    }
 
     //  czmq would install its own SIGINT handler; ours only sets flags.
     zsys_handler_set (NULL);
@@ -72,6 +92,7 @@ txw_service_new (const char *name, const txw_service_config_t *cfg)
     txw_transport_config_t transport = {
         .resolve_ms = cfg->resolve_s * 1000,
         .curve_secret_key = cfg->curve_secret_key,
+        .curve_client_key = cfg->curve_client_key,
         .curve_server_key = cfg->curve_server_key,
         .curve_allowed = cfg->curve_allowed,
     };
@@ -100,7 +121,7 @@ int
 txw_service_admin (txw_service_t *self, int port, txw_ready_fn *ready, void *arg)
 {
     bool failed;
-    self->admin = txw_admin_new (port, ready, arg, &failed);
+    self->admin = txw_admin_new (self->admin_address, port, ready, arg, &failed);
     return failed? -1: 0;
 }
 

@@ -20,20 +20,27 @@
 
 typedef struct {
     int64_t admin_port;
+    const char *admin_address;  //  the interface the admin port listens on
     const char *log_level;
     const char *id;             //  source id in envelopes
     int64_t hwm;                //  high-water mark of work sockets, in batches
     int64_t linger_ms;          //  how long a partial batch may wait
     int64_t resolve_s;          //  how often connect endpoint names are resolved again
-    const char *curve_secret_key;   //  CURVE: this process's secret certificate file
+    const char *curve_secret_key;   //  CURVE: the server certificate (secret) its bound sockets use
+    const char *curve_client_key;   //  CURVE: its role's certificate (secret) it connects with
     const char *curve_server_key;   //  CURVE: public certificate of the servers it connects to
-    const char *curve_allowed;      //  CURVE: directory of client certificates it admits
+    const char *curve_allowed;      //  CURVE: directory of client certificates it admits, by role
+    const char *pseudonym_key_file; //  the key of the pseudonyms of ids (common/pii.h)
 } txw_service_config_t;
 
 #define TXW_SERVICE_OPTIONS(cfg, admin_port_default)                                   \
     { "admin-port", TXW_OPT_INT, admin_port_default,                                   \
       "admin HTTP port for /healthz, /readyz and /metrics (0: none)",                  \
       &(cfg).admin_port, 0, 65535 },                                                   \
+    { "admin-address", TXW_OPT_STRING, "127.0.0.1",                                    \
+      "address the admin port listens on: this machine only by default; 0.0.0.0 in a " \
+      "pod, where probes and scrapes come over the pod network",                       \
+      &(cfg).admin_address, 0, 0 },                                                    \
     { "log-level", TXW_OPT_STRING, "info", "debug, info, warn or error",               \
       &(cfg).log_level, 0, 0 },                                                        \
     { "id", TXW_OPT_STRING, "", "source id stamped on messages (default: name@hostname)", \
@@ -47,14 +54,26 @@ typedef struct {
       "several addresses connects to all (keyed shards: one); 0: leave names to libzmq", \
       &(cfg).resolve_s, 0, 86400 },                                                    \
     { "curve-secret-key", TXW_OPT_STRING, "",                                          \
-      "this process's CURVE certificate (NAME.key_secret from txw-keygen); "           \
-      "turns CURVE on for every ZeroMQ socket", &(cfg).curve_secret_key, 0, 0 },       \
+      "CURVE server certificate the sockets this process binds serve with "            \
+      "(cluster.key_secret from txw-keygen), also its client one without "             \
+      "--curve-client-key; turns CURVE on for every ZeroMQ socket",                     \
+      &(cfg).curve_secret_key, 0, 0 },                                                 \
+    { "curve-client-key", TXW_OPT_STRING, "",                                          \
+      "CURVE certificate of this process's role that it connects with "                \
+      "(ROLE.key_secret from txw-keygen); turns CURVE on for every ZeroMQ socket",     \
+      &(cfg).curve_client_key, 0, 0 },                                                 \
     { "curve-server-key", TXW_OPT_STRING, "",                                          \
-      "CURVE public certificate (NAME.key) of the servers this process connects to",   \
+      "CURVE public certificate (cluster.key) of the servers this process connects to", \
       &(cfg).curve_server_key, 0, 0 },                                                 \
     { "curve-allowed", TXW_OPT_STRING, "",                                             \
-      "directory of CURVE public certificates allowed to connect to the sockets this " \
-      "process binds (empty with CURVE on: any key)", &(cfg).curve_allowed, 0, 0 }
+      "directory of the CURVE public certificates of the clients, ROLE.key or "        \
+      "ROLE-NAME.key; each bound socket admits the roles of its hop (empty with "      \
+      "CURVE on: any key, no role checked)", &(cfg).curve_allowed, 0, 0 },             \
+    { "pseudonym-key-file", TXW_OPT_STRING, "",                                        \
+      "file holding the secret key of the pseudonyms that replace account and device " \
+      "ids in alerts, dead letters and logs (txw-keygen --pseudonym-key); every "      \
+      "service needs the same one (empty: a random key, pseudonyms then match no "     \
+      "other service's and change at every restart)", &(cfg).pseudonym_key_file, 0, 0 }
 
 typedef struct {
     const char *name;
@@ -62,6 +81,7 @@ typedef struct {
     volatile int stop;          //  set by SIGTERM / SIGINT
     volatile int reload;        //  set by SIGHUP
     txw_admin_t *admin;
+    char admin_address [64];    //  --admin-address
     //  Metrics every service reports.
     txw_counter_t *records_in;
     txw_counter_t *records_out;
@@ -74,9 +94,10 @@ typedef struct {
     txw_log_limiter_t malformed_log;
 } txw_service_t;
 
-//  Sets up logging, signals, the standard metrics and the transport
-//  (resolution interval, CURVE). Returns NULL (with a message on stderr) if
-//  the log level is bad or a CURVE certificate cannot be loaded.
+//  Sets up logging, the pseudonym key, signals, the standard metrics and the
+//  transport (resolution interval, CURVE). Returns NULL (with a message on
+//  stderr) if the log level is bad, the pseudonym key file cannot be read or
+//  holds no key, or a CURVE certificate cannot be loaded.
 txw_service_t *txw_service_new (const char *name, const txw_service_config_t *cfg);
 
 //  Starts the admin port. Returns -1 if it cannot listen.

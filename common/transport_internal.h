@@ -15,20 +15,49 @@
 #include <stdint.h>
 
 //  --- CURVE (curve.c) ---------------------------------------------------------
-//  This process's certificate, the servers' public key and zauth, set by
-//  txw_transport_configure; without them every call here is a no-op.
+//  The certificates, the servers' public key and the ZAP handler with the
+//  allowed keys by role, set by txw_transport_configure; without them every
+//  call here is a no-op.
 
-//  Loads the certificates of cfg and starts zauth on the allowed directory.
-//  Returns -1 (logged) on a certificate or directory that cannot be used,
-//  or a CURVE option without --curve-secret-key; 0 with CURVE off.
+//  The connection property (zmq_msg_gets) that holds the Z85 public key of
+//  the client that sent a message; User-Id holds its role.
+#define TXW_CURVE_KEY_PROPERTY  "X-Txw-Key"
+#define TXW_CURVE_KEY_LEN       40
+
+//  Why a bound input refused a message (txw_curve_messages_refused_total).
+typedef enum {
+    TXW_REFUSED_TYPE = 0,       //  the sender's role does not send this message type
+    TXW_REFUSED_SOURCE,         //  the source id is bound to another key
+    TXW_REFUSED_REVOKED,        //  the key left the allowed directory (or changed role)
+    TXW_REFUSED_IDENTITY,       //  no role or key on the message (not a ZAP-checked peer)
+    TXW_REFUSED_SOURCES_FULL,   //  a new source id, and every binding is in recent use
+    TXW_REFUSED_COUNT
+} txw_refused_t;
+
+//  Loads the certificates of cfg and starts the ZAP handler on the allowed
+//  directory. Returns -1 (logged) on a certificate or directory that cannot
+//  be used, or a CURVE option without a certificate to turn CURVE on; 0
+//  with CURVE off.
 int txw_curve_configure (const txw_transport_config_t *cfg);
-//  Stops zauth and frees the certificates. Safe to call twice.
+//  Stops the ZAP handler and frees the certificates. Safe to call twice.
 void txw_curve_shutdown (void);
-//  A bound socket becomes a CURVE server; call before bind.
-void txw_curve_server (zsock_t *sock);
+//  A bound socket becomes a CURVE server that admits the client roles in
+//  roles (TXW_PEER_BIT each); call before bind. Returns -1 (logged) if
+//  CURVE is on and there is no server certificate.
+int txw_curve_server (zsock_t *sock, uint32_t roles);
 //  A connecting socket becomes a CURVE client; call before connect.
 //  Returns -1 if there is no server key to connect with.
 int txw_curve_client (zsock_t *sock);
+//  True when the ZAP handler checks roles: every message a bound socket
+//  receives then carries its sender's role and key.
+bool txw_curve_checks_roles (void);
+//  The role the allowed directory gives a Z85 public key now (thread-safe);
+//  TXW_PEER_NONE if the key is not there.
+int txw_curve_key_role (const char *key);
+//  Counts one message a bound input refused.
+void txw_curve_refused (txw_refused_t reason);
+//  The text of a reason, as in the metric's label.
+const char *txw_refused_name (txw_refused_t reason);
 
 //  --- Resolver: the name table and its thread (resolver.c) --------------------
 //  Names are registered by the sockets that use them and resolved again by
@@ -63,9 +92,9 @@ int txw_resolver_name_addrs (int slot, char (*addrs) [TXW_ADDR_MAX]);
 
 typedef struct _txw_links_t txw_links_t;
 
-//  Binds sock to every item of endpoints, as a CURVE server if CURVE is on.
-//  Returns -1 (logged) on a bad or empty list.
-int txw_links_bind (zsock_t *sock, const char *endpoints);
+//  Binds sock to every item of endpoints, as a CURVE server that admits
+//  roles if CURVE is on. Returns -1 (logged) on a bad or empty list.
+int txw_links_bind (zsock_t *sock, const char *endpoints, uint32_t roles);
 //  Connects sock to every item of endpoints (a CURVE client if CURVE is
 //  on); host names are followed unless the interval is 0. one_address: a
 //  keyed shard, each item is one process and its name never expands.

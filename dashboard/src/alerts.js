@@ -6,12 +6,19 @@
     MAX_ALERTS, remembers acks across snapshots (this page's, and the
     gateway's `ack` messages for acks made on any screen or with txwctl),
     and only touches the rows that change so a focused Acknowledge button
-    keeps its focus.  */
+    keeps its focus. Only a key that may act (analyst, admin) gets the
+    Acknowledge button and its disposition; a viewer sees the status.  */
 
 import { h, byId, setText } from './dom.js';
 import * as fmt from './format.js';
 import { describeReasons } from './reasons.js';
 import { ackAlert } from './api.js';
+import { canAct } from './session.js';
+
+const DISPOSITIONS = [
+    ['', 'Disposition…'], ['confirmed_fraud', 'Confirmed fraud'], ['false_positive', 'False positive'],
+    ['suspicious', 'Suspicious'], ['duplicate', 'Duplicate'], ['not_actionable', 'Not actionable'],
+];
 
 const MAX_ALERTS = 100;
 
@@ -21,15 +28,19 @@ function s_severity(score) {
 }
 
 export class AlertFeed {
-    constructor(list, apiUrl) {
+    constructor(list, apiUrl, session) {
         this.list = list;
         this.apiUrl = apiUrl;
+        this.session = session;
+        this.canAct = canAct(session.role);
         this.alerts = [];               // newest first
         this.rows = new Map();          // key -> <li>
         this.acks = new Map();          // key -> {state, at, by, error}
         this.list.addEventListener('click', (event) => {
             const button = event.target.closest('button[data-key]');
-            if (button) this.ack(button.dataset.key);
+            if (!button) return;
+            const select = button.parentElement.querySelector('select.disposition');
+            this.ack(button.dataset.key, select ? select.value : '');
         });
         this.s_summary();
     }
@@ -64,13 +75,14 @@ export class AlertFeed {
         this.s_summary();
     }
 
-    async ack(key) {
+    async ack(key, disposition) {
+        if (!this.canAct) return;
         const state = this.acks.get(key);
         if (state && (state.state === 'pending' || state.state === 'acked')) return;
         this.acks.set(key, { state: 'pending' });
         this.s_refresh(key);
         try {
-            const acked = await ackAlert(this.apiUrl, key);
+            const acked = await ackAlert(this.apiUrl, key, this.session.key, disposition);
             this.acks.set(key, {
                 state: 'acked',
                 at: acked && typeof acked.acked_at === 'string' ? acked.acked_at : new Date().toISOString(),
@@ -142,8 +154,14 @@ export class AlertFeed {
                 h('span', { class: 'acked-mark', title: `acknowledged by ${fmt.text(st.by)} at ${fmt.text(st.at)}` },
                     h('span', { 'aria-hidden': 'true' }, '\u2713 '), 'Acked ', fmt.clock(st.at)));
         }
+        if (!this.canAct) {
+            return h('div', { class: 'alert-action' },
+                h('span', { class: 'open-mark', title: 'your key may view, not act' }, 'Open'));
+        }
         const pending = st.state === 'pending';
         return h('div', { class: 'alert-action' },
+            h('select', { class: 'disposition', 'aria-label': `Disposition for ${label}`, disabled: pending },
+                DISPOSITIONS.map(([value, text]) => h('option', { value }, text))),
             h('button', {
                 type: 'button', class: 'ack', 'data-key': alert.key, disabled: pending,
                 'aria-label': `Acknowledge alert for ${label}`,

@@ -3,8 +3,9 @@
     GET /config.json on the gateway names the API: "" is this page's
     origin, ":PORT" this page's host on that port, anything else a base
     URL. Acknowledging posts to {api}/api/v1/alerts/{key}/ack with the key
-    URL-encoded; a live alert may not be stored yet (the aggregator flushes
-    every 0.5 s), so a 404 is retried a few times over about 2 s.  */
+    URL-encoded, with the signed-in key and the chosen disposition; the
+    acker is the key. A live alert may not be stored yet (the aggregator
+    flushes every 0.5 s), so a 404 is retried a few times over about 2 s.  */
 
 const ACK_RETRY_MS = [400, 700, 1000];
 
@@ -30,15 +31,15 @@ const s_sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
 //  Resolves to the acked alert (the API's JSON); rejects with an Error whose
 //  message is fit to show.
-export async function ackAlert(apiUrl, key, by = 'dashboard') {
+export async function ackAlert(apiUrl, key, apiKey, disposition) {
     const url = `${apiUrl}/api/v1/alerts/${encodeURIComponent(key)}/ack`;
     for (let attempt = 0; ; attempt++) {
         let res;
         try {
             res = await fetch(url, {
                 method: 'POST',
-                headers: { 'Content-Type': 'application/json' },
-                body: JSON.stringify({ by }),
+                headers: { 'Content-Type': 'application/json', Authorization: `Bearer ${apiKey}` },
+                body: JSON.stringify(disposition ? { disposition } : {}),
             });
         } catch {
             throw new Error('query API unreachable');

@@ -1,6 +1,7 @@
 /*  connection - the gateway WebSocket, kept open with backoff and re-sync
 
-    Opens ws(s)://<page host>/ws?topics=alerts,stats, hands every parsed
+    Opens ws(s)://<page host>/ws?topics=alerts,stats with the signed-in
+    API key (session.js), hands every parsed
     message to onMessage and reports its state to onStatus: 'connecting',
     'connected', 'stale' (open but silent), 'reconnecting' (with the delay)
     or 'offline' (the browser says there is no network).
@@ -19,8 +20,10 @@ const DEAD_MS = 10000;
 const STABLE_MS = 5000;
 
 export class Connection {
-    constructor(url, { onMessage, onStatus, onResync }) {
+    constructor(url, apiKey, { onMessage, onStatus, onResync }) {
         this.url = url;
+        //  The key rides as a subprotocol; the gateway answers 'txwatch'.
+        this.protocols = ['txwatch', `txwatch.key.${apiKey}`];
         this.onMessage = onMessage;
         this.onStatus = onStatus;
         this.onResync = onResync || (() => {});
@@ -61,7 +64,7 @@ export class Connection {
         this.onStatus('connecting');
         let ws;
         try {
-            ws = new WebSocket(this.url);
+            ws = new WebSocket(this.url, this.protocols);
         } catch (err) {
             console.warn('txwatch: cannot open', this.url, err);
             this.s_schedule();

@@ -1,6 +1,7 @@
 /*  main - the txwatch live dashboard
 
-    Reads /config.json for the query API, opens the gateway WebSocket and
+    Reads /config.json for the query API, asks for an API key unless this
+    tab has one (session.js), opens the gateway WebSocket with it and
     routes its messages (proto/SERVING.md): a snapshot redraws everything,
     stats (every second) update the cards, charts and tables, an alert goes
     to the top of the feed. A message the page does not understand is
@@ -9,6 +10,7 @@
 import { byId, setText } from './dom.js';
 import * as fmt from './format.js';
 import { loadConfig } from './api.js';
+import { storedKey, signIn, forget } from './session.js';
 import { Connection, gatewayUrl } from './connection.js';
 import { AlertFeed } from './alerts.js';
 import { WindowSeries, Charts } from './charts.js';
@@ -23,13 +25,13 @@ const STATUS_TEXT = {
 };
 
 class Dashboard {
-    constructor(apiUrl) {
+    constructor(apiUrl, session) {
         this.money = { currency: 'EUR', exponent: 2 };
         this.lastDataAt = 0;
         this.series = new WindowSeries();
         this.charts = new Charts(byId('chart-throughput'), byId('chart-volume'));
-        this.feed = new AlertFeed(byId('alerts-list'), apiUrl);
-        this.connection = new Connection(gatewayUrl(), {
+        this.feed = new AlertFeed(byId('alerts-list'), apiUrl, session);
+        this.connection = new Connection(gatewayUrl(), session.key, {
             onMessage: (msg) => this.s_dispatch(msg),
             onStatus: (state, ms) => this.s_status(state, ms),
             onResync: (why) => console.info(`txwatch: re-syncing (${why})`),
@@ -107,9 +109,48 @@ class Dashboard {
     }
 }
 
+//  Resolves to the session once a key is accepted: the tab's, or one typed in.
+async function s_session(apiUrl) {
+    const kept = storedKey();
+    if (kept) {
+        try {
+            return await signIn(apiUrl, kept);
+        } catch (err) {
+            forget();
+            setText(byId('login-error'), err.message);
+        }
+    }
+    const dialog = byId('login');
+    dialog.hidden = false;
+    document.body.classList.add('signed-out');
+    byId('login-key').focus();
+    return new Promise((resolve) => {
+        byId('login-form').addEventListener('submit', async (event) => {
+            event.preventDefault();
+            setText(byId('login-error'), '');
+            try {
+                const session = await signIn(apiUrl, byId('login-key').value);
+                byId('login-key').value = '';
+                dialog.hidden = true;
+                document.body.classList.remove('signed-out');
+                resolve(session);
+            } catch (err) {
+                setText(byId('login-error'), err.message);
+            }
+        });
+    });
+}
+
 async function main() {
     const cfg = await loadConfig();
-    new Dashboard(cfg.apiUrl).start();
+    const session = await s_session(cfg.apiUrl);
+    setText(byId('who'), `${session.name} · ${session.role}`);
+    byId('who-area').hidden = false;
+    byId('sign-out').addEventListener('click', () => {
+        forget();
+        window.location.reload();
+    });
+    new Dashboard(cfg.apiUrl, session).start();
 }
 
 main();

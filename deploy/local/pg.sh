@@ -1,8 +1,9 @@
 #!/bin/sh
 # pg.sh - a private PostgreSQL 15 server in the project's own data folder
 #
-# Usage: pg.sh start|stop|crash|url   (crash: stop at once, as a power cut
-#   would: pg_ctl -m immediate, for the tests that prove nothing is lost)
+# Usage: pg.sh start|stop|crash|url [USER]   (crash: stop at once, as a
+#   power cut would: pg_ctl -m immediate, for the tests that prove nothing
+#   is lost; url USER: the URL to log in as USER instead of the owner txw)
 #   TXW_PG_DIR   data folder (default: var/pg under the current directory)
 #   TXW_PG_PORT  TCP port on 127.0.0.1 (default: 25329, not PostgreSQL's 5432)
 # initdb and pg_ctl refuse to run as root, so as root they run as the
@@ -12,6 +13,9 @@ PGBIN=/usr/lib/postgresql/15/bin
 DIR=$(mkdir -p "${TXW_PG_DIR:-var/pg}" && cd "${TXW_PG_DIR:-var/pg}" && pwd)
 PORT=${TXW_PG_PORT:-25329}
 URL="postgresql://txw@127.0.0.1:$PORT/txwatch"
+# txw is the superuser initdb makes and owns the schema (it applies the
+# migrations); the services log in as roles of their own (proto/SQL.md,
+# "Roles"). Every local connection is trusted: no passwords here.
 
 # As root, the server runs as 'postgres', which must be able to reach the
 # folder. When the checkout sits where it cannot (under /root, say), the
@@ -69,10 +73,14 @@ crash)
     as_owner "$PGBIN/pg_ctl -D '$DIR/data' -m immediate -w stop" >/dev/null 2>&1 || true
     ;;
 url)
-    echo "$URL"
+    if [ -n "${2:-}" ]; then
+        echo "postgresql://$2@127.0.0.1:$PORT/txwatch"
+    else
+        echo "$URL"
+    fi
     ;;
 *)
-    echo "usage: $0 start|stop|crash|url" >&2
+    echo "usage: $0 start|stop|crash|url [USER]" >&2
     exit 2
     ;;
 esac

@@ -7,8 +7,16 @@
 # Ctrl-C stops them in order and then PostgreSQL.
 #   TXW_RATE=200     generator rate in tx/s; 0 starts no generator, so only
 #                    files (txw-producer --file) or other producers feed it
-#   TXW_DATABASE_URL use this PostgreSQL instead of a private one
+#   TXW_DATABASE_URL use this PostgreSQL instead of a private one, as the
+#                    role that owns the schema (it applies the migrations)
+#   TXW_<SERVICE>_DATABASE_URL  (SERVICE: AGGREGATOR, SCORER, VALIDATOR,
+#                    QUERY, GATEWAY, NOTIFIER) the URL that service logs in
+#                    with; the login is made from it. Default: its own login
+#                    on the private server; with TXW_DATABASE_URL, that URL
 #   TXW_WEBHOOK_URL  also start txw-notifier, posting every alert there
+# The schema is migrated once, by its owner, before anything starts; each
+# service then logs in as a role of its own that may do only what that
+# service does (proto/SQL.md, "Roles").
 set -u
 cd "$(dirname "$0")/../.." || exit 1
 BIN=build/bin
@@ -41,7 +49,54 @@ else
     DB=$(sh deploy/local/pg.sh start) || exit 1
     started_pg=1
 fi
-export TXW_DATABASE_URL="$DB"
+# DB is the owner's: only the migrate step below and the operator use it.
+unset TXW_DATABASE_URL
+
+# Each service's URL: its own login (pg.sh trusts local connections, so no
+# password), unless given.
+login_url() {   # login
+    if [ "$started_pg" -eq 1 ]; then sh deploy/local/pg.sh url "$1"; else echo "$DB"; fi
+}
+DB_AGGREGATOR=${TXW_AGGREGATOR_DATABASE_URL:-$(login_url txw_aggregator)}
+DB_SCORER=${TXW_SCORER_DATABASE_URL:-$(login_url txw_scorer)}
+DB_VALIDATOR=${TXW_VALIDATOR_DATABASE_URL:-$(login_url txw_validator)}
+DB_QUERY=${TXW_QUERY_DATABASE_URL:-$(login_url txw_query)}
+DB_GATEWAY=${TXW_GATEWAY_DATABASE_URL:-$(login_url txw_gateway)}
+DB_NOTIFIER=${TXW_NOTIFIER_DATABASE_URL:-$(login_url txw_notifier)}
+
+# Migrate as the owner, and make (or update) each service's login in its
+# group role; a service left on the owner's URL needs none.
+logins=""
+for pair in "txw_store $DB_AGGREGATOR" "txw_score $DB_SCORER" "txw_ingest $DB_VALIDATOR" \
+            "txw_api $DB_QUERY" "txw_push $DB_GATEWAY" "txw_notify $DB_NOTIFIER"; do
+    url=${pair#* }
+    [ "$url" != "$DB" ] && logins="$logins ${pair%% *}=$url"
+done
+if ! $BIN/txw-aggregator --migrate-only --database-url "$DB" --login-roles "$logins" \
+        >>"$LOG/migrate.log" 2>&1; then
+    echo "the migrations or the service logins failed; see $LOG/migrate.log" >&2
+    tail -3 "$LOG/migrate.log" >&2
+    exit 1
+fi
+
+# The secrets of a local suite, made once in var/ and kept (owner-only):
+# the pseudonym key every service hashes ids with (common/pii.h) and the
+# key webhooks are signed with.
+mkdir -p var
+[ -f var/pseudonym.key ] || $BIN/txw-keygen --pseudonym-key var/pseudonym.key >/dev/null || exit 1
+export TXW_PSEUDONYM_KEY_FILE="$PWD/var/pseudonym.key"
+if [ ! -f var/webhook.secret ]; then
+    (umask 077 && head -c 32 /dev/urandom | base64 >var/webhook.secret) || exit 1
+fi
+
+# The first admin API key, made in PostgreSQL as the owner (once: an
+# active admin key means nothing is made) and kept in var/admin.key.
+if ! $BIN/txwctl keys create admin admin --database-url "$DB" --if-none --out var/admin.key \
+        >>"$LOG/migrate.log" 2>&1; then
+    echo "the first admin API key could not be made; see $LOG/migrate.log" >&2
+    tail -3 "$LOG/migrate.log" >&2
+    exit 1
+fi
 
 wait_ready() {   # port name
     i=0
@@ -64,26 +119,34 @@ start() {   # name admin-port binary args...
     wait_ready "$port" "$name"
 }
 
-start aggregator 9103 $BIN/txw-aggregator
-start query      9104 $BIN/txw-query --cors-origins '*'
-start gateway    9105 $BIN/txw-gateway --document-root build/dashboard
+HOST=$(hostname -I 2>/dev/null | awk '{ print $1 }')
+# The dashboard's pages, wherever they are opened from, may call the API.
+ORIGINS="http://127.0.0.1:8081,http://localhost:8081${HOST:+,http://$HOST:8081}"
+start aggregator 9103 $BIN/txw-aggregator --database-url "$DB_AGGREGATOR" --migrate false
+start query      9104 $BIN/txw-query --database-url "$DB_QUERY" --cors-origins "$ORIGINS"
+start gateway    9105 $BIN/txw-gateway --database-url "$DB_GATEWAY" --document-root build/dashboard
 if [ -n "${TXW_WEBHOOK_URL:-}" ]; then
-    start notifier 9106 $BIN/txw-notifier --webhook-url "$TXW_WEBHOOK_URL"
+    start notifier 9106 $BIN/txw-notifier --database-url "$DB_NOTIFIER" --webhook-url "$TXW_WEBHOOK_URL" \
+        --webhook-secret-file var/webhook.secret
 fi
-start scorer     9102 $BIN/txw-scorer
-start validator  9101 $BIN/txw-validator
+start scorer     9102 $BIN/txw-scorer --database-url "$DB_SCORER" --migrate false
+start validator  9101 $BIN/txw-validator --database-url "$DB_VALIDATOR" --migrate false
 if [ "$RATE" != 0 ]; then
     start producer 9100 $BIN/txw-producer --rate "$RATE" \
         --ack-endpoints tcp://127.0.0.1:7022,tcp://127.0.0.1:7002
 fi
 
-HOST=$(hostname -I 2>/dev/null | awk '{ print $1 }')
 cat <<INFO
 
 txwatch is running.
   dashboard       http://127.0.0.1:8081/   (from another machine: http://${HOST:-<this host>}:8081/)
-  query API       http://127.0.0.1:8080/api/v1/stats/realtime   (build/bin/txwctl stats)
-  PostgreSQL      $DB
+                  sign in with the admin API key:  $(cat var/admin.key 2>/dev/null || echo "(kept from an earlier run: var/admin.key)")
+                  (kept in var/admin.key; make others with
+                   TXW_API_KEY_FILE=var/admin.key build/bin/txwctl keys create NAME viewer|analyst|admin)
+  query API       http://127.0.0.1:8080/api/v1/stats/realtime
+                  TXW_API_KEY_FILE=var/admin.key build/bin/txwctl stats
+  PostgreSQL      $DB   (the schema's owner)
+                  each service logs in as its own role: proto/SQL.md "Roles", $LOG/migrate.log
                   psql '$DB' -c 'select * from txw.window_totals order by window_start desc limit 10'
   producer        $( [ "$RATE" != 0 ] && echo "generating $RATE tx/s, admin http://127.0.0.1:9100/metrics" || echo "not started (TXW_RATE=0)")
   validator       ingest tcp://127.0.0.1:7001   admin http://127.0.0.1:9101/metrics
@@ -91,10 +154,10 @@ txwatch is running.
   aggregator      input  tcp://127.0.0.1:7021   admin http://127.0.0.1:9103/metrics
   publishers      dead letters tcp://127.0.0.1:7002, alerts :7012, windows :7022
   query, gateway  admin http://127.0.0.1:9104/metrics, http://127.0.0.1:9105/metrics
-  webhooks        $( [ -n "${TXW_WEBHOOK_URL:-}" ] && echo "every alert to $TXW_WEBHOOK_URL (admin :9106)" || echo "off (set TXW_WEBHOOK_URL to start txw-notifier)")
+  webhooks        $( [ -n "${TXW_WEBHOOK_URL:-}" ] && echo "every alert to $TXW_WEBHOOK_URL (admin :9106), signed with var/webhook.secret" || echo "off (set TXW_WEBHOOK_URL to start txw-notifier)")
   logs            $LOG/<service>.log (JSON lines)
 
-Feed a file:  $BIN/txw-producer --file transactions.csv --admin-port 0 \
+Feed a file:  $BIN/txw-producer --file transactions.csv --admin-port 0 \\
                   --ack-endpoints tcp://127.0.0.1:7022,tcp://127.0.0.1:7002
               (kept until stored; the same command after a crash resumes where it stopped)
 Press Ctrl-C to stop everything.

@@ -175,11 +175,12 @@ aggregator_new (const aggregator_config_t *cfg, txw_service_t *svc)
         goto err;
     if (!self->sink)
         log_warn ("no --database-url: windows are published but nothing is stored");
-    self->in = txw_in_new_pull (cfg->bind, (int) cfg->svc.hwm);
+    self->in = txw_in_new_pull (cfg->bind, (int) cfg->svc.hwm, TXW_ADMIT_AGGREGATOR_PULL);
     //  With a database the checkpoints count gaps, across restarts too.
     if (self->in && !self->sink)
         txw_in_count_gaps (self->in, svc->gaps);
-    self->pub = txw_out_new (TXW_OUT_PUB, cfg->publish, svc->id, 1000, (int) cfg->svc.linger_ms);
+    self->pub = txw_out_new_pub (cfg->publish, TXW_ADMIT_AGGREGATOR_PUB, svc->id, 1000,
+                                 (int) cfg->svc.linger_ms);
     if (!self->in || !self->pub)
         goto err;
     txw_out_count (self->pub, svc->records_out, svc->batches_out);

@@ -12,6 +12,7 @@ int
 main (int argc, char **argv)
 {
     aggregator_config_t cfg;
+    const char *login_roles = "";
     const txw_option_t options [] = {
         TXW_SERVICE_OPTIONS (cfg.svc, "9103"),
         { "bind", TXW_OPT_STRING, "tcp://*:7021",
@@ -53,21 +54,35 @@ main (int argc, char **argv)
         { "migrate-only", TXW_OPT_BOOL, NULL,
           "apply pending migrations to --database-url and exit (a deployment's migration job)",
           &cfg.migrate_only, 0, 0 },
+        { "login-roles", TXW_OPT_STRING, "",
+          "with --migrate-only: also make or update one login role per GROUP=URL item "
+          "(whitespace-separated; the URL's user and password are the login's, GROUP its "
+          "txwatch group role: proto/SQL.md, \"Roles\")", &login_roles, 0, 0 },
         TXW_OPTIONS_END
     };
     txw_service_options (options, argc, argv, "txw-aggregator",
         "Keeps event-time windows per dimension for one shard of accounts, stores\n"
         "scored transactions, windows and alerts in PostgreSQL, and publishes\n"
         "live window updates for the push gateway.");
+    if (*login_roles && !cfg.migrate_only) {
+        fprintf (stderr, "error: --login-roles goes with --migrate-only\n");
+        return 2;
+    }
     if (cfg.migrate_only) {
-        int applied = *cfg.database_url? txw_pg_migrate_url (cfg.database_url): -1;
-        if (applied < 0) {
-            fprintf (stderr, "error: migrations not applied%s\n",
+        //  One connection, as the schema's owner: the migrations, then the
+        //  service logins they made the groups for.
+        PGconn *conn = *cfg.database_url? txw_pg_connect (cfg.database_url): NULL;
+        int applied = conn? txw_pg_migrate (conn): -1;
+        int logins = applied >= 0 && *login_roles? txw_pg_login_roles (conn, login_roles): 0;
+        PQfinish (conn);
+        if (applied < 0 || logins < 0) {
+            fprintf (stderr, "error: %s%s\n", applied < 0? "migrations not applied":
+                     "login roles not made (the migrations are applied)",
                      *cfg.database_url? "": ": --migrate-only needs --database-url");
             return 1;
         }
-        log_info ("schema at version %d (%d migrations applied now)",
-                  txw_migrations_latest (), applied);
+        log_info ("schema at version %d (%d migrations applied now, %d login roles)",
+                  txw_migrations_latest (), applied, logins);
         return 0;
     }
     return txw_service_main ("aggregator", &cfg.svc, &s_aggregator_stage, &cfg);

@@ -1,10 +1,12 @@
 /*  gateway - the push gateway: pipeline feeds in, WebSocket messages out  */
 
 #include "gateway.h"
+#include "access.h"
 #include "acks.h"
 #include "alertjson.h"
 #include "clock.h"
 #include "json.h"
+#include "keystore.h"
 #include "message.h"
 #include "money.h"
 #include "seed.h"
@@ -38,6 +40,8 @@ struct _gateway_t {
     gw_server_t *server;
     gw_server_config_t server_cfg;
     gw_metrics_t metrics;
+    gw_origins_t origins;
+    txw_keystore_t *keys;       //  NULL without --database-url
     int wake [2];               //  pipe: clients waiting for a snapshot
     zactor_t *acks;             //  acknowledgements from PostgreSQL, or NULL
     bool seeded;
@@ -93,12 +97,27 @@ gateway_new (const gateway_config_t *cfg, txw_service_t *svc)
         log_error ("--reporting-currency '%s' is not an ISO 4217 code", cfg->reporting_currency);
         return NULL;
     }
+    if (gw_api_url_check (cfg->api_url))
+        return NULL;
     gateway_t *self = calloc (1, sizeof *self);
     if (!self)
         return NULL;
     self->cfg = cfg;
     self->svc = svc;
     self->wake [0] = self->wake [1] = -1;
+    if (gw_origins_parse (&self->origins, cfg->allowed_origins))
+        goto err;
+    bool have_db = cfg->database_url && *cfg->database_url;
+    if (!cfg->auth)
+        log_warn ("*** --auth off: ANYONE who reaches %s can open /ws without an API key. "
+                  "For local debugging only; never in a deployment. ***", cfg->listen);
+    else
+    if (!have_db)
+        log_error ("no --database-url: API keys cannot be checked, so every /ws connection is "
+                   "refused (503). Give --database-url, or --auth off for local debugging");
+    if (cfg->auth && have_db && !(self->keys = txw_keystore_new (cfg->database_url,
+                                                                   cfg->key_cache_ms)))
+        goto err;
     self->upstream_gaps = txw_counter_new ("txw_gateway_upstream_gaps_total", NULL,
         "gap messages sent to clients because an input's sequence numbers jumped");
     self->alerts_in = txw_counter_new ("txw_gateway_alerts_in_total", NULL, "alerts received");
@@ -125,18 +144,24 @@ gateway_new (const gateway_config_t *cfg, txw_service_t *svc)
     self->server_cfg = (gw_server_config_t) {
         .listen = cfg->listen, .document_root = cfg->document_root, .api_url = cfg->api_url,
         .client_queue = cfg->client_queue, .max_clients = cfg->max_clients,
-        .threads = threads, .wake_fd = self->wake [1]
+        .max_clients_per_key = cfg->max_clients_per_key,
+        .handshakes_per_client = cfg->handshakes_per_client, .threads = threads,
+        .keys = self->keys, .auth_off = !cfg->auth, .origins = &self->origins,
+        .wake_fd = self->wake [1]
     };
     self->server = gw_server_new (&self->server_cfg, &self->metrics);
     if (!self->server)
         goto err;
     if (txw_service_admin (svc, (int) cfg->svc.admin_port, s_ready, self))
         goto err;
-    log_info ("listening on %s (up to %lld clients, %lld threads, queue %lld), alerts from '%s', "
-              "windows from '%s', dead letters from '%s'", cfg->listen,
-              (long long) cfg->max_clients, (long long) threads,
-              (long long) cfg->client_queue, cfg->alert_endpoints, cfg->window_endpoints,
-              cfg->dead_letter_endpoints);
+    log_info ("listening on %s (up to %lld clients, %lld per key, %lld threads, queue %lld), "
+              "alerts from '%s', windows from '%s', dead letters from '%s'; keys %s, "
+              "origins: its own%s%s", cfg->listen,
+              (long long) cfg->max_clients, (long long) cfg->max_clients_per_key,
+              (long long) threads, (long long) cfg->client_queue, cfg->alert_endpoints,
+              cfg->window_endpoints, cfg->dead_letter_endpoints,
+              !cfg->auth? "OFF": self->keys? "from the database": "unavailable (no --database-url)",
+              *cfg->allowed_origins? ", ": "", cfg->allowed_origins);
     return self;
 err:
     gateway_destroy (&self);
@@ -151,6 +176,8 @@ gateway_destroy (gateway_t **self_p)
     gateway_t *self = *self_p;
     zactor_destroy (&self->acks);
     gw_server_destroy (&self->server);
+    txw_keystore_destroy (&self->keys);
+    gw_origins_fini (&self->origins);
     for (int i = 0; i < S_FEEDS; i++)
         txw_in_destroy (&self->feeds [i].in);
     gw_state_destroy (&self->state);

@@ -14,7 +14,8 @@ main (int argc, char **argv)
           "civetweb listening_ports for the dashboard and /ws (e.g. 127.0.0.1:8081)",
           &cfg.listen, 0, 0 },
         { "document-root", TXW_OPT_STRING, "build/dashboard",
-          "folder of the dashboard bundle, served at / (index.html)", &cfg.document_root, 0, 0 },
+          "folder of the dashboard bundle, read at start and served at / (index.html);\n"
+          "      its regular files only, no subfolders", &cfg.document_root, 0, 0 },
         { "api-url", TXW_OPT_STRING, ":8080",
           "query API location for /config.json; \"\" same origin, \":PORT\" the page's host",
           &cfg.api_url, 0, 0 },
@@ -27,8 +28,26 @@ main (int argc, char **argv)
         { "dead-letter-endpoints", TXW_OPT_STRING, "tcp://127.0.0.1:7002",
           "validator PUBs for dead letters (empty: none)", &cfg.dead_letter_endpoints, 0, 0 },
         { "database-url", TXW_OPT_STRING, "",
-          "libpq connection string to seed alerts and windows at start; empty: start empty",
+          "libpq connection string: the API keys /ws checks, the alerts and windows\n"
+          "      seeded at start; empty: start empty and refuse /ws (unless --auth off)",
           &cfg.database_url, 0, 0 },
+        { "auth", TXW_OPT_BOOL, "true",
+          "/ws needs an API key; --auth off lets anyone in: for local debugging only",
+          &cfg.auth, 0, 0 },
+        { "key-cache-ms", TXW_OPT_INT, "5000",
+          "how long an API key's check is reused; a key revoked elsewhere opens no\n"
+          "      new connection after this time", &cfg.key_cache_ms, 0, 600000 },
+        { "max-clients-per-key", TXW_OPT_INT, "20",
+          "WebSocket clients at once per API key; more get HTTP 429",
+          &cfg.max_clients_per_key, 1, 100000 },
+        { "handshakes-per-client", TXW_OPT_DOUBLE, "5",
+          "WebSocket handshakes per second one client address (an IPv6 /64) may make on\n"
+          "      average, four times that at once; more get HTTP 429 (0: no limit)",
+          &cfg.handshakes_per_client, 0, 1e6 },
+        { "allowed-origins", TXW_OPT_STRING, "",
+          "comma list of origins (e.g. http://localhost:8081) whose pages may open /ws\n"
+          "      besides the gateway's own (its Host); other Origins get HTTP 403",
+          &cfg.allowed_origins, 0, 0 },
         { "client-queue", TXW_OPT_INT, "256",
           "messages queued per client before stats and windows are dropped",
           &cfg.client_queue, 4, 1000000 },

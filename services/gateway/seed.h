@@ -3,7 +3,7 @@
     Without it a restarted gateway would show empty charts and no alerts
     until traffic refills them. Reads the last 50 alerts (and the region
     health alerts of the last hour) from txw.alerts with account ids masked
-    (common/pii.h), and the stored per-shard window rows (txw_data.windows)
+    (their pseudonyms, common/pii.h), and the stored per-shard window rows (txw_data.windows)
     that the state keeps (two hours, for the trends of the top lists), so
     live rows from each shard replace exactly their own part.               */
 

@@ -1,7 +1,8 @@
 /*  server - the gateway's HTTP side: files, /config.json and /ws clients
 
     A client's life: the connect handler (civetweb worker, before the
-    handshake) checks --max-clients and the topics and registers it; the
+    handshake) checks the Origin, the API key, the topics, the key's
+    connections and --max-clients, and registers it with its principal; the
     ready handler queues hello, starts its writer and asks for a snapshot;
     the data handler answers its ops; the close handler unregisters it,
     waits for a write in progress to end (the connection is reused by
@@ -10,10 +11,13 @@
     when it leaves last.                                                     */
 
 #include "server.h"
+#include "apikey.h"
 #include "clock.h"
+#include "files.h"
 #include "json.h"
 #include "log.h"
 #include "queue.h"
+#include "ratelimit.h"
 #include "version.h"
 
 #include <civetweb.h>
@@ -23,7 +27,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
+#include <strings.h>
 #include <unistd.h>
 
 #define S_WRITER_STACK  (128 * 1024)
@@ -46,6 +50,7 @@ struct _s_client_t {
     atomic_bool gone;           //  civetweb closed the connection
     pthread_mutex_t write_lock; //  held around mg_websocket_write
     atomic_int refs;
+    txw_principal_t who;        //  the key it came with ("" id: --auth off)
     s_client_t *prev, *next;
     char *frame;                //  the writer's buffer
     size_t frame_cap;
@@ -55,6 +60,10 @@ struct _gw_server_t {
     const gw_server_config_t *cfg;
     gw_metrics_t *m;
     struct mg_context *ctx;
+    gw_files_t *files;
+    txw_ratelimit_t *handshakes;    //  per client address; NULL: no limit
+    const char *protocol_names [1];
+    struct mg_websocket_subprotocols protocols;
     pthread_mutex_t lock;       //  the client list
     s_client_t *clients;
     int count;
@@ -80,6 +89,15 @@ gw_metrics_init (gw_metrics_t *m)
         "clients closed with 4008 because an alert or dead letter did not fit their queue");
     m->rejected = txw_counter_new ("txw_gateway_rejected_clients_total", NULL,
                                    "connections refused with 503 beyond --max-clients");
+    static const char *const reasons [GW_REFUSED_COUNT] = {
+        "reason=\"origin\"", "reason=\"no_key\"", "reason=\"bad_key\"",
+        "reason=\"key_store\"", "reason=\"key_limit\"", "reason=\"protocol\"",
+        "reason=\"handshake\"", "reason=\"rate\""
+    };
+    for (int r = 0; r < GW_REFUSED_COUNT; r++)
+        m->refused [r] = txw_counter_new ("txw_gateway_refused_upgrades_total", reasons [r],
+            "WebSocket handshakes refused: origin 403, no_key and bad_key 401, key_store 503, "
+            "key_limit and rate 429, protocol and handshake 400");
     m->bad_client_messages = txw_counter_new ("txw_gateway_bad_client_messages_total", NULL,
                                               "client frames ignored (not JSON, unknown op, too big)");
     m->push_latency = txw_histogram_new ("txw_gateway_push_latency_seconds",
@@ -294,16 +312,101 @@ s_want_snapshot (gw_server_t *self, s_client_t *c)
     (void) n;       //  a full pipe already means "wake up"
 }
 
+//  An error answer: a JSON body with static text (nothing of the request
+//  is echoed; none at all for HEAD), the security headers and extra
+//  (whole header lines, or "").
 static void
 s_reply_error (const struct mg_connection *conn, int status, const char *reason,
-               const char *error, const char *message)
+               const char *error, const char *message, const char *extra)
 {
-    char body [256];
+    char body [320];
     int len = snprintf (body, sizeof body, "{\"error\":\"%s\",\"message\":\"%s\"}", error, message);
+    bool head = !strcmp (mg_get_request_info (conn)->request_method, "HEAD");
     mg_printf ((struct mg_connection *) conn,
                "HTTP/1.1 %d %s\r\nContent-Type: application/json\r\n"
-               "Content-Length: %d\r\nConnection: close\r\n\r\n%s",
-               status, reason, len, body);
+               "Content-Length: %d\r\nCache-Control: no-store\r\n" GW_SECURITY_HEADERS
+               "Content-Security-Policy: " GW_CSP_NONE "\r\n%sConnection: close\r\n\r\n%s",
+               status, reason, len, extra, head? "": body);
+}
+
+//  Refuses a handshake for reason: counts it and answers.
+static int
+s_refuse (gw_server_t *self, const struct mg_connection *conn, gw_refused_t reason)
+{
+    static const struct {
+        int status;
+        const char *phrase, *error, *message, *extra;
+    } s_answers [GW_REFUSED_COUNT] = {
+        [GW_REFUSED_ORIGIN] = { 403, "Forbidden", "forbidden",
+            "this Origin may not open the feed (see --allowed-origins)", "" },
+        [GW_REFUSED_NO_KEY] = { 401, "Unauthorized", "unauthorized",
+            "an API key is required: offer the subprotocols txwatch and txwatch.key.<key>",
+            "WWW-Authenticate: Bearer realm=\"txwatch\"\r\n" },
+        [GW_REFUSED_BAD_KEY] = { 401, "Unauthorized", "unauthorized",
+            "the API key is not valid (malformed, unknown or revoked)",
+            "WWW-Authenticate: Bearer realm=\"txwatch\"\r\n" },
+        [GW_REFUSED_KEY_STORE] = { 503, "Service Unavailable", "unavailable",
+            "API keys cannot be checked now", "Retry-After: 5\r\n" },
+        [GW_REFUSED_KEY_LIMIT] = { 429, "Too Many Requests", "too_many_connections",
+            "this API key has the most connections allowed (--max-clients-per-key)",
+            "Retry-After: 5\r\n" },
+        [GW_REFUSED_PROTOCOL] = { 400, "Bad Request", "bad_protocol",
+            "a key given as subprotocol needs the subprotocol txwatch offered too", "" },
+        [GW_REFUSED_HANDSHAKE] = { 400, "Bad Request", "bad_handshake",
+            "Sec-WebSocket-Key must be 16 bytes in base64 (RFC 6455)", "" },
+        [GW_REFUSED_RATE] = { 429, "Too Many Requests", "too_many_requests",
+            "too many handshakes from this address (--handshakes-per-client)", "Retry-After: 1\r\n" },
+    };
+    txw_counter_add (self->m->refused [reason], 1);
+    s_reply_error (conn, s_answers [reason].status, s_answers [reason].phrase,
+                   s_answers [reason].error, s_answers [reason].message, s_answers [reason].extra);
+    return 1;
+}
+
+//  Who opens this connection: 0 with *who set, or 1 once refused.
+static int
+s_authenticate (gw_server_t *self, const struct mg_connection *conn, txw_principal_t *who)
+{
+    memset (who, 0, sizeof *who);
+    if (self->cfg->auth_off) {
+        snprintf (who->name, sizeof who->name, "anonymous (--auth off)");
+        who->role = TXW_ROLE_VIEWER;
+        return 0;
+    }
+    if (!self->cfg->keys)
+        return s_refuse (self, conn, GW_REFUSED_KEY_STORE);
+    size_t len = 0;
+    const char *key = txw_apikey_presented (mg_get_header (conn, "Authorization"),
+                                            mg_get_header (conn, "X-API-Key"), NULL, &len);
+    //  Sec-WebSocket-Protocol may come in several header lines.
+    const struct mg_request_info *req = mg_get_request_info (conn);
+    bool as_protocol = false;
+    for (int i = 0; !key && i < req->num_headers; i++)
+        if (!strcasecmp (req->http_headers [i].name, "Sec-WebSocket-Protocol")) {
+            key = txw_apikey_presented (NULL, NULL, req->http_headers [i].value, &len);
+            as_protocol = key != NULL;
+        }
+    //  civetweb selects only `txwatch`; without it the answer would name no
+    //  protocol and a browser would fail the connection anyway.
+    if (as_protocol && !req->acceptedWebSocketSubprotocol)
+        return s_refuse (self, conn, GW_REFUSED_PROTOCOL);
+    txw_auth_t auth = txw_keystore_verify (self->cfg->keys, key, len, txw_mono_ms (), who);
+    if (auth == TXW_AUTH_OK)
+        return 0;
+    return s_refuse (self, conn, auth == TXW_AUTH_MISSING? GW_REFUSED_NO_KEY:
+                                 auth == TXW_AUTH_INVALID? GW_REFUSED_BAD_KEY:
+                                 GW_REFUSED_KEY_STORE);
+}
+
+//  The connections of key_id. Called with the client list locked.
+static int64_t
+s_key_clients (gw_server_t *self, const char *key_id)
+{
+    int64_t count = 0;
+    for (s_client_t *c = self->clients; c; c = c->next)
+        if (!strcmp (c->who.key_id, key_id))
+            count++;
+    return count;
 }
 
 static int
@@ -311,6 +414,24 @@ s_ws_connect (const struct mg_connection *conn, void *arg)
 {
     gw_server_t *self = arg;
     const struct mg_request_info *req = mg_get_request_info (conn);
+    //  Each handshake may cost a key lookup: limited per address first.
+    char client [TXW_RATELIMIT_KEY_MAX + 1];
+    txw_ratelimit_client_key (req->remote_addr, client, sizeof client);
+    if (self->handshakes && txw_ratelimit_take (self->handshakes, client, txw_mono_ms ()))
+        return s_refuse (self, conn, GW_REFUSED_RATE);
+    //  civetweb fails the handshake after this handler accepted it when the
+    //  key is longer than it expects, and then never calls the close
+    //  handler: the client's slot would be held for ever. RFC 6455 says 16
+    //  bytes in base64, 24 characters; anything else is refused here.
+    const char *ws_key = mg_get_header (conn, "Sec-WebSocket-Key");
+    if (!ws_key || strlen (ws_key) != 24)
+        return s_refuse (self, conn, GW_REFUSED_HANDSHAKE);
+    if (!gw_origin_allowed (self->cfg->origins, mg_get_header (conn, "Origin"),
+                            mg_get_header (conn, "Host")))
+        return s_refuse (self, conn, GW_REFUSED_ORIGIN);
+    txw_principal_t who;
+    if (s_authenticate (self, conn, &who))
+        return 1;
     int topics = GW_TOPICS_DEFAULT;
     if (req->query_string) {
         char list [256];
@@ -320,28 +441,37 @@ s_ws_connect (const struct mg_connection *conn, void *arg)
             topics = gw_topics_parse_list (list);
         if (len == -2 || topics < 0) {
             s_reply_error (conn, 400, "Bad Request", "bad_parameter",
-                           "topics: a comma list of alerts, stats, windows, dead_letters");
+                           "topics: a comma list of alerts, stats, windows, dead_letters", "");
             return 1;
         }
     }
     s_client_t *c = calloc (1, sizeof *c);
     if (!c || gw_queue_init (&c->queue, (uint32_t) self->cfg->client_queue)) {
         free (c);
-        s_reply_error (conn, 503, "Service Unavailable", "unavailable", "out of memory");
+        s_reply_error (conn, 503, "Service Unavailable", "unavailable", "out of memory", "");
         return 1;
     }
     pthread_mutex_lock (&self->lock);
+    if (*who.key_id && s_key_clients (self, who.key_id) >= self->cfg->max_clients_per_key) {
+        pthread_mutex_unlock (&self->lock);
+        gw_queue_fini (&c->queue);
+        free (c);
+        log_debug ("refused a connection of key %s (%s): %lld open", who.key_id, who.name,
+                   (long long) self->cfg->max_clients_per_key);
+        return s_refuse (self, conn, GW_REFUSED_KEY_LIMIT);
+    }
     if (self->count >= self->cfg->max_clients) {
         pthread_mutex_unlock (&self->lock);
         gw_queue_fini (&c->queue);
         free (c);
         txw_counter_add (self->m->rejected, 1);
-        s_reply_error (conn, 503, "Service Unavailable", "unavailable", "too many clients");
+        s_reply_error (conn, 503, "Service Unavailable", "unavailable", "too many clients", "");
         return 1;
     }
     c->server = self;
     c->conn = (struct mg_connection *) conn;
     c->topics = topics;
+    c->who = who;
     atomic_init (&c->refs, 1);
     atomic_init (&c->gone, false);
     pthread_mutex_init (&c->lock, NULL);
@@ -355,6 +485,8 @@ s_ws_connect (const struct mg_connection *conn, void *arg)
     txw_gauge_set (self->m->clients, self->count);
     pthread_mutex_unlock (&self->lock);
     mg_set_user_connection_data (conn, c);
+    log_debug ("client of key %s (%s, %s) connected", *who.key_id? who.key_id: "-", who.name,
+               txw_role_name (who.role));
     return 0;
 }
 
@@ -509,43 +641,68 @@ s_ws_close (const struct mg_connection *conn, void *arg)
 
 //  --- HTTP ------------------------------------------------------------------------
 
+#define S_CSP_MAX   2048
+
+//  Sends a 200 with the security headers; HTML gets the dashboard's policy.
+static void
+s_reply (gw_server_t *self, struct mg_connection *conn, const char *type, const char *cache,
+         const char *body, size_t len, bool head)
+{
+    char csp [S_CSP_MAX];
+    if (!strncmp (type, "text/html", 9))
+        gw_csp_document (self->cfg->api_url, mg_get_header (conn, "Host"), csp, sizeof csp);
+    else
+        snprintf (csp, sizeof csp, "%s", GW_CSP_NONE);
+    mg_printf (conn, "HTTP/1.1 200 OK\r\nContent-Type: %s\r\nContent-Length: %zu\r\n"
+               "Cache-Control: %s\r\n" GW_SECURITY_HEADERS "Content-Security-Policy: %s\r\n\r\n",
+               type, len, cache, csp);
+    if (!head && len)
+        mg_write (conn, body, len);
+}
+
 //  {"api_url":...}: a value starting with ':' is the page's own host on
 //  that port, resolved here from the Host header when there is one.
 static int
-s_config_json (struct mg_connection *conn, void *arg)
+s_config_json (gw_server_t *self, struct mg_connection *conn, bool head)
 {
-    gw_server_t *self = arg;
-    const struct mg_request_info *req = mg_get_request_info (conn);
-    if (strcmp (req->request_method, "GET") && strcmp (req->request_method, "HEAD")) {
-        const char *body = "{\"error\":\"method_not_allowed\",\"message\":\"use GET\"}";
-        mg_printf (conn, "HTTP/1.1 405 Method Not Allowed\r\nAllow: GET\r\n"
-                   "Content-Type: application/json\r\nContent-Length: %zu\r\n\r\n%s",
-                   strlen (body), body);
-        return 405;
-    }
-    const char *api = self->cfg->api_url;
-    const char *host = mg_get_header (conn, "Host");
     char url [512];
-    if (api [0] == ':' && host && *host) {
-        //  Host is "name", "name:port" or "[v6]:port": keep the name.
-        size_t len = strlen (host);
-        const char *colon = host [0] == '['? strstr (host, "]:"): strrchr (host, ':');
-        if (colon)
-            len = (size_t) (colon - host) + (host [0] == '['? 1: 0);
-        snprintf (url, sizeof url, "http://%.*s%s", (int) len, host, api);
-        api = url;
-    }
-    json_t *o = json_pack ("{s:o}", "api_url", txw_json_string (api));
+    gw_api_url_resolve (self->cfg->api_url, mg_get_header (conn, "Host"), url, sizeof url);
+    json_t *o = json_pack ("{s:o}", "api_url", txw_json_string (url));
     char *body = o? json_dumps (o, JSON_COMPACT): NULL;
     json_decref (o);
     if (!body) {
-        mg_send_http_error (conn, 500, "out of memory");
+        s_reply_error (conn, 500, "Internal Server Error", "internal", "out of memory", "");
         return 500;
     }
-    mg_printf (conn, "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
-               "Cache-Control: no-store\r\nContent-Length: %zu\r\n\r\n%s",
-               strlen (body), strcmp (req->request_method, "HEAD")? body: "");
+    s_reply (self, conn, "application/json", "no-store", body, strlen (body), head);
     free (body);
+    return 200;
+}
+
+//  Every HTTP request that is not a WebSocket handshake: /config.json and
+//  the dashboard's files, matched exactly on the path as sent (civetweb's
+//  decode_url is off, and its cleaned local_uri is not used).
+static int
+s_http (struct mg_connection *conn, void *arg)
+{
+    gw_server_t *self = arg;
+    const struct mg_request_info *req = mg_get_request_info (conn);
+    const char *path = req->local_uri_raw;
+    bool head = !strcmp (req->request_method, "HEAD");
+    if (strcmp (req->request_method, "GET") && !head) {
+        s_reply_error (conn, 405, "Method Not Allowed", "method_not_allowed", "use GET",
+                       "Allow: GET, HEAD\r\n");
+        return 405;
+    }
+    if (path && !strcmp (path, "/config.json"))
+        return s_config_json (self, conn, head);
+    const gw_file_t *file = gw_files_find (self->files, path);
+    if (!file) {
+        s_reply_error (conn, 404, "Not Found", "not_found", "no such file", "");
+        return 404;
+    }
+    //  The bundle's names do not change with its content: revalidate.
+    s_reply (self, conn, file->type, "no-cache", file->data, file->size, head);
     return 200;
 }
 
@@ -566,30 +723,51 @@ gw_server_new (const gw_server_config_t *cfg, gw_metrics_t *m)
     self->cfg = cfg;
     self->m = m;
     gw_metrics_init (m);
+    self->files = gw_files_load (cfg->document_root);
+    if (!self->files) {
+        log_error ("out of memory reading the dashboard's files");
+        free (self);
+        return NULL;
+    }
+    if (cfg->handshakes_per_client > 0) {
+        self->handshakes = txw_ratelimit_new (cfg->handshakes_per_client,
+                                              (int) (cfg->handshakes_per_client * 4 + 1), 4096);
+        if (!self->handshakes) {
+            gw_files_destroy (&self->files);
+            free (self);
+            return NULL;
+        }
+    }
     pthread_mutex_init (&self->lock, NULL);
     char threads [24];
     snprintf (threads, sizeof threads, "%lld", (long long) cfg->threads);
-    const char *options [16];
+    const char *options [24];
     int n = 0;
     options [n++] = "listening_ports";
     options [n++] = cfg->listen;
     options [n++] = "num_threads";
     options [n++] = threads;
+    //  The time a request's headers have to arrive (civetweb checks it
+    //  after every read, so a client that trickles them is dropped soon
+    //  after) and a write may block on a stalled client (see server.h).
     options [n++] = "request_timeout_ms";
     options [n++] = "10000";
     //  Pushes are small frames: without it Nagle holds one back until the
     //  client's delayed ACK, 40 ms.
     options [n++] = "tcp_nodelay";
     options [n++] = "1";
-    struct stat st;
-    if (cfg->document_root && *cfg->document_root
-    &&  stat (cfg->document_root, &st) == 0 && S_ISDIR (st.st_mode)) {
-        options [n++] = "document_root";
-        options [n++] = cfg->document_root;
-    }
-    else
-        log_warn ("--document-root %s is not a folder: no dashboard files are served",
-                  cfg->document_root);
+    //  No document_root, ever: civetweb's file serving (and the directory
+    //  redirect of CVE-2025-55763 in it) must not run; files.h serves the
+    //  bundle. Listings off too, should a later change set a root again.
+    options [n++] = "enable_directory_listing";
+    options [n++] = "no";
+    //  Paths are matched as sent (files.h): no %-decoding before.
+    options [n++] = "decode_url";
+    options [n++] = "no";
+    //  On civetweb's own answers (a malformed request, a header too big):
+    //  the gateway's answers add these itself.
+    options [n++] = "additional_header";
+    options [n++] = GW_SECURITY_HEADERS "Content-Security-Policy: " GW_CSP_NONE;
     options [n] = NULL;
     struct mg_callbacks callbacks;
     memset (&callbacks, 0, sizeof callbacks);
@@ -597,13 +775,20 @@ gw_server_new (const gw_server_config_t *cfg, gw_metrics_t *m)
     self->ctx = mg_start (&callbacks, self, options);
     if (!self->ctx) {
         log_error ("cannot listen on %s (or start %s threads)", cfg->listen, threads);
+        gw_files_destroy (&self->files);
+        txw_ratelimit_destroy (&self->handshakes);
         pthread_mutex_destroy (&self->lock);
         free (self);
         return NULL;
     }
-    mg_set_request_handler (self->ctx, "/config.json$", s_config_json, self);
-    mg_set_websocket_handler (self->ctx, "/ws$", s_ws_connect, s_ws_ready, s_ws_data,
-                              s_ws_close, self);
+    mg_set_request_handler (self->ctx, "/", s_http, self);
+    //  The one protocol the handshake can select: civetweb picks the first
+    //  offered one in this list, so the key (txwatch.key.<key>) is never
+    //  echoed back. Without a list it would echo the last one offered.
+    self->protocol_names [0] = GW_PROTOCOL;
+    self->protocols = (struct mg_websocket_subprotocols) { 1, self->protocol_names };
+    mg_set_websocket_handler_with_subprotocols (self->ctx, "/ws$", &self->protocols,
+        s_ws_connect, s_ws_ready, s_ws_data, s_ws_close, self);
     return self;
 }
 
@@ -620,6 +805,8 @@ gw_server_destroy (gw_server_t **self_p)
         usleep (10000);
     if (atomic_load (&self->writers) > 0)
         log_warn ("%d client writers still busy at exit", atomic_load (&self->writers));
+    gw_files_destroy (&self->files);
+    txw_ratelimit_destroy (&self->handshakes);
     pthread_mutex_destroy (&self->lock);
     free (self);
     *self_p = NULL;

@@ -1,9 +1,24 @@
 /*  server - the gateway's HTTP side: files, /config.json and /ws clients
 
-    civetweb serves the dashboard's files from --document-root and the
-    WebSocket endpoint /ws. civetweb keeps one worker thread per open
-    WebSocket (it sits in the read loop), so --threads must exceed
+    One request handler answers every HTTP request: /config.json, and the
+    dashboard's files from the table of files.h. civetweb's own file
+    serving stays off (no document_root), and every answer, civetweb's own
+    errors included, carries the security headers of access.h. civetweb
+    also serves the WebSocket endpoint /ws. It keeps one worker thread per
+    open WebSocket (it sits in the read loop), so --threads must exceed
     --max-clients; connections beyond --max-clients get an HTTP 503.
+
+    A handshake is refused, before any WebSocket exists, with the gateway's
+    own HTTP answer (civetweb sends none when the connect handler refuses:
+    it only closes the connection): 403 for an Origin that is not allowed
+    (access.h), 401 without a valid API key (keystore.h; a revoked key
+    within --key-cache-ms), 503 when keys cannot be checked (no
+    --database-url, or the database is away), 400 for bad topics, 429 past
+    --max-clients-per-key connections of one key, 503 past --max-clients.
+    The key comes in the subprotocol list (`txwatch, txwatch.key.<key>`),
+    or for programs in Authorization: Bearer or X-API-Key; the handshake
+    selects `txwatch`. Each client keeps its principal (key id, name,
+    role); every role from viewer up gets the same masked feed.
 
     Each client has its own bounded queue (queue.h) and its own writer
     thread that calls mg_websocket_write. Why a thread per client and not a
@@ -25,11 +40,26 @@
 #ifndef TXW_GATEWAY_SERVER_H
 #define TXW_GATEWAY_SERVER_H
 
+#include "access.h"
+#include "keystore.h"
 #include "message.h"
 #include "metrics.h"
 
 #include <stdbool.h>
 #include <stdint.h>
+
+//  Why a handshake was refused (the label of txw_gateway_refused_upgrades_total).
+typedef enum {
+    GW_REFUSED_ORIGIN = 0,      //  403
+    GW_REFUSED_NO_KEY,          //  401
+    GW_REFUSED_BAD_KEY,         //  401: malformed, unknown, revoked
+    GW_REFUSED_KEY_STORE,       //  503: no --database-url, or it cannot answer
+    GW_REFUSED_KEY_LIMIT,       //  429: --max-clients-per-key
+    GW_REFUSED_PROTOCOL,        //  400: a key as subprotocol without `txwatch`
+    GW_REFUSED_HANDSHAKE,       //  400: Sec-WebSocket-Key is not 16 bytes in base64
+    GW_REFUSED_RATE,            //  429: --handshakes-per-client
+    GW_REFUSED_COUNT
+} gw_refused_t;
 
 typedef struct {
     txw_gauge_t *clients;
@@ -37,6 +67,7 @@ typedef struct {
     txw_counter_t *dropped [GW_TYPE_COUNT];
     txw_counter_t *slow_closes;
     txw_counter_t *rejected;            //  503: beyond --max-clients
+    txw_counter_t *refused [GW_REFUSED_COUNT];  //  handshakes refused, by reason
     txw_counter_t *bad_client_messages;
     txw_histogram_t *push_latency;      //  alert raised -> written to a client
 } gw_metrics_t;
@@ -47,14 +78,20 @@ typedef struct {
     const char *api_url;
     int64_t client_queue;
     int64_t max_clients;
+    int64_t max_clients_per_key;
+    double handshakes_per_client;   //  per second per client address (0: no limit)
     int64_t threads;
+    txw_keystore_t *keys;       //  NULL: every upgrade is refused, unless auth_off
+    bool auth_off;              //  --auth off: nobody is asked for a key
+    const gw_origins_t *origins;    //  --allowed-origins
     int wake_fd;                //  written (one byte) when a snapshot is wanted
 } gw_server_config_t;
 
 typedef struct _gw_server_t gw_server_t;
 
-//  Registers the metrics in m (before any thread runs) and starts civetweb.
-//  Returns NULL (logged) if it cannot listen.
+//  Registers the metrics in m (before any thread runs), reads the
+//  dashboard's files and starts civetweb. Returns NULL (logged) if it
+//  cannot listen.
 gw_server_t *gw_server_new (const gw_server_config_t *cfg, gw_metrics_t *m);
 //  Stops civetweb (closing every connection) and waits for the writers.
 void gw_server_destroy (gw_server_t **self_p);

@@ -245,8 +245,8 @@ s_on_header (char *data, size_t size, size_t nmemb, void *arg)
 }
 
 //  Header values must not carry control bytes (a hostile key could
-//  otherwise inject headers); they become '_'.
-static void
+//  otherwise inject headers); they become '_'. Returns -1 if out of memory.
+static int
 s_header_add (struct curl_slist **list, const char *name, const char *value)
 {
     char line [512];
@@ -255,8 +255,10 @@ s_header_add (struct curl_slist **list, const char *name, const char *value)
         if ((unsigned char) line [i] < 0x20 || line [i] == 0x7f)
             line [i] = '_';
     struct curl_slist *grown = curl_slist_append (*list, line);
-    if (grown)
-        *list = grown;
+    if (!grown)
+        return -1;
+    *list = grown;
+    return 0;
 }
 
 //  Starts the next attempt of job. Returns -1 if curl could not set it up.
@@ -278,6 +280,16 @@ s_job_start (nt_delivery_t *self, s_job_t *job)
         job->headers = grown;
     if (self->cfg.header && (grown = curl_slist_append (job->headers, self->cfg.header)))
         job->headers = grown;
+    if (self->cfg.signer) {
+        //  Signed as this attempt starts, over the bytes CURLOPT_POSTFIELDS
+        //  sends: a retry carries a time of its own, as fresh as the first
+        //  attempt's was. A request is never sent unsigned instead.
+        char signature [NT_SIGNATURE_MAX];
+        if (nt_signer_sign (self->cfg.signer, txw_now_ms () / 1000, job->alert->body,
+                            job->alert->body_len, signature, sizeof signature) < 0
+        ||  s_header_add (&job->headers, NT_SIGNATURE_HEADER, signature))
+            goto err;
+    }
     job->easy = curl_easy_init ();
     if (!job->easy || !job->headers)
         goto err;

@@ -6,7 +6,8 @@
     its own limit of transfers in flight, so one slow or dead receiver only
     delays its own deliveries. Every alert goes to every URL; an alert stays
     in the queue (and counts against --queue) until each URL has it or has
-    given up on it. policy.h decides what an answer means.                   */
+    given up on it. policy.h decides what an answer means. With a signer,
+    every attempt is signed as it starts (signature.h).                      */
 
 #ifndef TXW_NOTIFIER_DELIVERY_H
 #define TXW_NOTIFIER_DELIVERY_H
@@ -15,12 +16,15 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "signature.h"
+
 #define NT_MAX_URLS 16
 
 typedef struct {
     const char *urls [NT_MAX_URLS];
     int url_count;
     const char *header;         //  extra "Name: value" header, or NULL
+    const nt_signer_t *signer;  //  signs every attempt, or NULL: unsigned (kept by the caller)
     int64_t timeout_ms;         //  per attempt
     int64_t max_attempts;
     int64_t backoff_ms;

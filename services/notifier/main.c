@@ -36,6 +36,10 @@ main (int argc, char **argv)
         { "header", TXW_OPT_STRING, NULL,
           "extra request header, e.g. \"Authorization: Bearer x\"; keep secrets in\n"
           "      TXW_WEBHOOK_HEADER, which is read when --header is not given", &cfg.header, 0, 0 },
+        { "webhook-secret-file", TXW_OPT_STRING, "",
+          "file holding the secret that signs every request (X-Txwatch-Signature, HMAC-SHA256\n"
+          "      of \"<unix time>.<body>\"; at least 16 bytes; line ends at its end ignored;\n"
+          "      \"\": unsigned, with a warning at start)", &cfg.webhook_secret_file, 0, 0 },
         { "database-url", TXW_OPT_STRING, "",
           "PostgreSQL with the stored alerts: those not heard live (raised while the\n"
           "      notifier was down) are sent after a restart, in id order (\"\": live only)",
@@ -48,6 +52,7 @@ main (int argc, char **argv)
     txw_service_options (options, argc, argv, "txw-notifier",
         "Subscribes to the scorers' and aggregators' alerts and POSTs each alert as\n"
         "JSON to every webhook URL, once, with retries and back-off (X-Txwatch-Alert-Key\n"
-        "is the receiver's idempotency key).");
+        "is the receiver's idempotency key; with a secret, X-Txwatch-Signature lets it\n"
+        "check who sent the request and when: proto/SERVING.md, Webhooks).");
     return txw_service_main ("notifier", &cfg.svc, &s_notifier_stage, &cfg);
 }

@@ -23,6 +23,7 @@ struct _notifier_t {
     txw_service_t *svc;
     txw_in_t *in;
     nt_delivery_t *delivery;
+    nt_signer_t *signer;        //  NULL without --webhook-secret-file
     char *url_list;             //  writable copy that cfg.urls points into
     char *kind_list;
     char *kinds [S_MAX_KINDS];
@@ -128,6 +129,15 @@ notifier_new (const notifier_config_t *cfg, txw_service_t *svc)
     };
     if (s_parse_urls (self, &dcfg) || s_parse_kinds (self) || s_parse_header (&dcfg.header))
         goto err;
+    if (cfg->webhook_secret_file && *cfg->webhook_secret_file) {
+        self->signer = nt_signer_load (cfg->webhook_secret_file);
+        if (!self->signer)
+            goto err;
+        dcfg.signer = self->signer;
+    }
+    else
+        log_warn ("no --webhook-secret-file: webhooks are unsigned, so a receiver cannot tell "
+                  "them from forged ones (proto/SERVING.md, Webhooks)");
     if (cfg->backoff_max_ms < cfg->backoff_ms) {
         log_error ("--backoff-max-ms %lld is below --backoff-ms %lld",
                    (long long) cfg->backoff_max_ms, (long long) cfg->backoff_ms);
@@ -164,10 +174,11 @@ notifier_new (const notifier_config_t *cfg, txw_service_t *svc)
     if (txw_service_admin (svc, (int) cfg->svc.admin_port, s_ready, self))
         goto err;
     log_info ("alerts from %s (kinds %s, score >= %lld) to %d webhook URL(s); timeout %lld ms, "
-              "%lld attempts, back-off %lld..%lld ms, queue %lld%s", cfg->alert_endpoints,
+              "%lld attempts, back-off %lld..%lld ms, queue %lld, %s%s", cfg->alert_endpoints,
               cfg->kinds, (long long) cfg->min_score, dcfg.url_count, (long long) cfg->timeout_ms,
               (long long) cfg->max_attempts, (long long) cfg->backoff_ms,
               (long long) cfg->backoff_max_ms, (long long) cfg->queue,
+              self->signer? "signed (" NT_SIGNATURE_HEADER ")": "unsigned",
               dcfg.header? ", with an extra header": "");
     return self;
 err:
@@ -183,6 +194,7 @@ notifier_destroy (notifier_t **self_p)
     notifier_t *self = *self_p;
     txw_in_destroy (&self->in);
     nt_delivery_destroy (&self->delivery);
+    nt_signer_destroy (&self->signer);      //  after the thread that signs has stopped
     nt_catchup_destroy (&self->catchup);
     zhash_destroy (&self->recent);
     if (self->ring)

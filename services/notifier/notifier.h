@@ -6,7 +6,8 @@
     (which also carry window records: everything but alerts is ignored),
     filters by kind and score, drops duplicates by key (a region health
     alert can come from several aggregator shards) and hands each alert to
-    the delivery thread (delivery.h) without ever waiting for a receiver.
+    the delivery thread (delivery.h) without ever waiting for a receiver;
+    with a secret, each request is signed (signature.h).
     With a database it also reads the stored alerts after its cursor
     (catchup.h), so an alert raised while it was down is sent after it
     restarts.                                                              */
@@ -31,6 +32,7 @@ typedef struct {
     int64_t concurrency;
     int64_t drain_ms;
     const char *header;
+    const char *webhook_secret_file;    //  "" for none: webhooks unsigned
     const char *database_url;   //  "" for none: no catch-up
     const char *cursor_name;
 } notifier_config_t;

@@ -2,7 +2,8 @@
 
     The alert object of proto/SERVING.md, as the gateway pushes it
     (common/alertjson.h): id null (a live alert is not stored yet), its
-    stable key (txw_alert_key), status open, and the account masked.        */
+    stable key (txw_alert_key), status open, and the account masked (its
+    pseudonym, common/pii.h).                                               */
 
 #ifndef TXW_NOTIFIER_PAYLOAD_H
 #define TXW_NOTIFIER_PAYLOAD_H

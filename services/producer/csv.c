@@ -16,12 +16,6 @@
 const char *const *csv_columns = txw_raw_field_names;
 const char *csv_label_columns [3] = { "is_fraud", "fraud_pattern", "injected" };
 
-static const bool s_pii [TXW_RAW_TEXT_FIELDS] = {
-#define S_PII(NAME, member, wire, kind, required, pii) [TXW_RAW_##NAME] = pii,
-    TXW_RAW_TX_FIELDS (S_PII)
-#undef S_PII
-};
-
 int
 csv_split (char *line, size_t len, txw_str_t *fields, int max)
 {
@@ -156,34 +150,6 @@ s_read_line (csv_reader_t *self)
     return 1;
 }
 
-//  The saved row with the account and device columns masked (they are
-//  personal data); best effort, since the row did not split.
-static void
-s_masked_payload (const csv_reader_t *self, char *out, size_t size)
-{
-    size_t o = 0, i = 0;
-    int column = 0;
-    while (i < self->saved_len && o + 1 < size) {
-        size_t end = i;
-        while (end < self->saved_len && self->saved [end] != ',')
-            end++;
-        if (column < TXW_RAW_CSV_CORE && s_pii [column] && end > i) {
-            char masked [TXW_TEXT_MAX];
-            txw_mask_id (self->saved + i, end - i, masked, sizeof masked);
-            o += (size_t) snprintf (out + o, size - o, "%s", masked);
-        }
-        else
-            o += (size_t) snprintf (out + o, size - o, "%.*s", (int) (end - i), self->saved + i);
-        if (o >= size)
-            o = size - 1;
-        if (end < self->saved_len && o + 1 < size)
-            out [o++] = ',';
-        i = end + 1;
-        column++;
-    }
-    out [o < size? o: size - 1] = 0;
-}
-
 static void
 s_reject (csv_reader_t *self, txw_reject_t *rej, int code, const char *fmt, ...)
 {
@@ -192,9 +158,10 @@ s_reject (csv_reader_t *self, txw_reject_t *rej, int code, const char *fmt, ...)
     rej->origin_seq = 0;
     rej->origin_index = (uint32_t) self->line_no;
     rej->line_no = self->line_no;
-    //  The tx_id when the row starts with a plain one.
+    //  The tx_id when a row after the header starts with a plain one. A
+    //  refused header may be a row of some other layout: no tx_id there.
     size_t id_len = strcspn (self->saved, ",\"");
-    if (id_len <= TXW_ID_MAX && self->saved [id_len] == ',')
+    if (code != TXW_REJECT_CSV_HEADER && id_len <= TXW_ID_MAX && self->saved [id_len] == ',')
         memcpy (rej->tx_id, self->saved, id_len);
     snprintf (rej->reason, sizeof rej->reason, "%s", txw_reject_names [code]);
     char detail [400];           //  leaves room for the file name and line
@@ -204,7 +171,9 @@ s_reject (csv_reader_t *self, txw_reject_t *rej, int code, const char *fmt, ...)
     va_end (args);
     snprintf (rej->message, sizeof rej->message, "%s line %llu: %s", self->name,
               (unsigned long long) self->line_no, detail);
-    s_masked_payload (self, rej->payload, sizeof rej->payload);
+    //  The row did not split, so no column can be trusted to be what the
+    //  header says: every field is masked by its shape (common/pii.h).
+    txw_mask_row (self->saved, self->saved_len, rej->tx_id, rej->payload, sizeof rej->payload);
     rej->received_ms = txw_now_ms ();
 }
 
@@ -247,6 +216,12 @@ csv_reader_header (csv_reader_t *self, txw_reject_t *rej)
         if (i < TXW_RAW_CSV_CORE) {
             if (f.len != strlen (csv_columns [i])
             ||  strncasecmp (f.ptr, csv_columns [i], f.len) != 0) {
+                //  A file without a header shows its first row here.
+                char token [TXW_PSEUDONYM_SIZE];
+                if (!txw_pii_safe (f.ptr, f.len)) {
+                    txw_mask_id (f.ptr, f.len, token, sizeof token);
+                    f = (txw_str_t) { token, (uint32_t) strlen (token) };
+                }
                 s_reject (self, rej, TXW_REJECT_CSV_HEADER,
                           "header column %d is '%.*s', expected '%s'", i + 1,
                           (int) (f.len > 64? 64: f.len), f.ptr, csv_columns [i]);

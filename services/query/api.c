@@ -83,6 +83,39 @@ qapi_period_params (const qrequest_t *req, int64_t fallback, int64_t *minutes, c
     return 0;
 }
 
+json_t *
+qapi_body_object (const qrequest_t *req, const char *const *allowed, int *status, json_t **out)
+{
+    qerror_t err;
+    size_t len = req->body_len;
+    const char *p = req->body;
+    while (len && (*p == ' ' || *p == '\t' || *p == '\r' || *p == '\n')) {
+        p++;
+        len--;
+    }
+    json_t *body = len? json_loadb (p, len, JSON_REJECT_DUPLICATES, NULL): json_object ();
+    if (!json_is_object (body)) {
+        json_decref (body);
+        qerror_set (&err, "body", "must be a JSON object");
+        *status = qapi_bad_parameter (&err, out);
+        return NULL;
+    }
+    const char *name;
+    json_t *value;
+    json_object_foreach (body, name, value) {
+        bool known = false;
+        for (int i = 0; allowed [i] && !known; i++)
+            known = !strcmp (name, allowed [i]);
+        if (!known) {
+            qerror_set (&err, name, "unknown field in the body");
+            json_decref (body);
+            *status = qapi_bad_parameter (&err, out);
+            return NULL;
+        }
+    }
+    return body;
+}
+
 //  --- Statements -----------------------------------------------------------------
 
 PGresult *
@@ -179,6 +212,15 @@ s_json_reasons (const PGresult *res, int row, int col, bool describe)
     return array;
 }
 
+//  A json column as ::text: the value itself (null if unreadable).
+static json_t *
+s_json_raw (const PGresult *res, int row, int col)
+{
+    json_t *value = qapi_null (res, row, col)? NULL:
+                    json_loads (qapi_text (res, row, col), JSON_DECODE_ANY, NULL);
+    return value? value: json_null ();
+}
+
 //  --- Row tables ---------------------------------------------------------------------
 
 void
@@ -209,6 +251,7 @@ qapi_row_json (const qapi_rows_t *self, int row)
         qapi_kind_t kind = column->kind;
         json_t *value = kind == QAPI_INT? s_json_int (self->res, row, col):
                         kind == QAPI_TIME? qapi_json_time (self->res, row, col):
+                        kind == QAPI_JSON? s_json_raw (self->res, row, col):
                         kind == QAPI_CODES || kind == QAPI_REASONS?
                             s_json_reasons (self->res, row, col, kind == QAPI_REASONS):
                             qapi_json_text (self->res, row, col);

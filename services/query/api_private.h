@@ -57,6 +57,12 @@ void qapi_param_int (char *buf, size_t size, int64_t v);
 int qapi_period_params (const qrequest_t *req, int64_t fallback, int64_t *minutes, char *from,
                         json_t **out);
 
+//  Parses a request body that must be a JSON object (an empty body is {}),
+//  whose members must be among allowed (NULL-terminated). Returns the
+//  object (the caller's), or NULL with 400 in *status and *out.
+json_t *qapi_body_object (const qrequest_t *req, const char *const *allowed, int *status,
+                          json_t **out);
+
 //  --- Statements ------------------------------------------------------------------
 
 //  Runs one statement on its own connection. Returns the result, or NULL
@@ -82,6 +88,7 @@ json_t *qapi_json_number (const PGresult *res, int row, int col, int digits);
 //  How a column of a selected row becomes JSON.
 typedef enum {
     QAPI_TEXT, QAPI_INT, QAPI_TIME,
+    QAPI_JSON,                  //  a json or jsonb column as ::text, as it is
     QAPI_CODES,                 //  array_to_json(text[])::text, as it is
     QAPI_REASONS                //  the same, each code with its description
 } qapi_kind_t;
@@ -129,7 +136,12 @@ int qapi_one_row (PGresult *res, const qapi_table_t *table, const char *what, co
     " array_to_json(reasons)::text AS reasons, amount_minor, currency,"              \
     " amount_rep_minor, merchant_id, country, channel, region, message,"             \
     " model_version, " QAPI_MS_AS ("raised_at", "raised_at") ", status,"             \
-    " " QAPI_MS_AS ("acked_at", "acked_at") ", acked_by"
+    " " QAPI_MS_AS ("acked_at", "acked_at") ", acked_by,"      \
+    " disposition, note"
+
+//  Replaces the account_id of each alert object of array with its
+//  pseudonym (pii.h): what a viewer sees.
+void qapi_alerts_mask (json_t *array);
 
 //  The alert object of a row selected with QAPI_ALERT_COLUMNS.
 extern const qapi_table_t qapi_alert_table;

@@ -239,3 +239,153 @@ qparams_text (const qparams_t *self, const char *name, size_t max,
     *out = value;
     return 0;
 }
+
+//  --- Cache keys ------------------------------------------------------------------
+
+typedef enum { S_TEXT, S_INT, S_TIME } s_kind_t;
+
+typedef struct {
+    const char *name;
+    s_kind_t kind;              //  how the endpoint reads it
+} s_param_t;
+
+//  The query parameters of each cached endpoint: the allowed list of its
+//  api_*.c function, with qparams_int (S_INT) and qparams_time (S_TIME)
+//  marked. test_query checks each name against the endpoint itself. A name
+//  missing here is refused (400); a number or time marked S_TEXT only
+//  misses some normalisation; text marked S_INT would share keys between
+//  different answers ("007" and "7"), so mark only what is read as such.
+typedef struct {
+    const char *endpoint;
+    s_param_t params [QPARAMS_MAX + 1];
+} s_endpoint_t;
+
+static const s_endpoint_t s_endpoints [] = {
+    { "stats_realtime", { { "minutes", S_INT } } },
+    { "timeseries", { { "dimension", S_TEXT }, { "key", S_TEXT }, { "minutes", S_INT },
+                      { "metric", S_TEXT } } },
+    { "top", { { "by", S_TEXT }, { "minutes", S_INT }, { "limit", S_INT } } },
+    { "branches", { { "minutes", S_INT } } },
+    { "regions", { { "minutes", S_INT } } },
+    { "alerts", { { "since", S_TIME }, { "min_score", S_INT }, { "status", S_TEXT },
+                  { "kind", S_TEXT }, { "limit", S_INT } } },
+    { "transaction", { { NULL } } },
+    { "account", { { "limit", S_INT } } },
+    { "dead_letters", { { "reason", S_TEXT }, { "limit", S_INT } } },
+};
+
+//  A key under construction; once full, it stays full.
+typedef struct {
+    char *buf;
+    size_t size;
+    size_t len;
+    bool full;
+} s_key_t;
+
+//  Appends s percent-encoded: every byte but [A-Za-z0-9-._~/:] becomes %XX,
+//  so that ' ', '?', '&', '=' and '%' only ever separate parts.
+static void
+s_key_put (s_key_t *key, const char *s)
+{
+    static const char hex [] = "0123456789ABCDEF";
+    for (const unsigned char *p = (const unsigned char *) s; *p && !key->full; p++) {
+        bool plain = (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z')
+                  || (*p >= '0' && *p <= '9') || strchr ("-._~/:", *p);
+        if (key->len + (plain? 1: 3) >= key->size) {
+            key->full = true;
+            break;
+        }
+        if (plain)
+            key->buf [key->len++] = (char) *p;
+        else {
+            key->buf [key->len++] = '%';
+            key->buf [key->len++] = hex [*p >> 4];
+            key->buf [key->len++] = hex [*p & 15];
+        }
+    }
+    if (key->size)
+        key->buf [key->full? 0: key->len] = 0;
+}
+
+static void
+s_key_sep (s_key_t *key, char c)
+{
+    if (!key->full && key->len + 1 < key->size) {
+        key->buf [key->len++] = c;
+        key->buf [key->len] = 0;
+    }
+    else
+        key->full = true;
+}
+
+//  The canonical form of value (kind) into buf (RFC3339_SIZE bytes at
+//  least), or value itself when the endpoint would refuse it. A canonical
+//  form is always accepted and canonical itself, so it never equals a
+//  refused value kept as it is.
+static const char *
+s_canonical (const char *value, s_kind_t kind, char *buf, size_t size)
+{
+    int64_t v, again;
+    if (kind == S_INT && s_parse_int (value, &v) == 0) {
+        snprintf (buf, size, "%lld", (long long) v);
+        return buf;
+    }
+    if (kind == S_TIME && rfc3339_parse (value, strlen (value), &v) == 0) {
+        size_t len = rfc3339_format (buf, size, v);
+        if (rfc3339_parse (buf, len, &again) == 0 && again == v)
+            return buf;
+    }
+    return value;
+}
+
+int
+qparams_cache_key (const char *endpoint, const char *variant, const char *path,
+                   const char *query, char *key, size_t size, qerror_t *err)
+{
+    const s_endpoint_t *spec = NULL;
+    for (size_t i = 0; i < sizeof s_endpoints / sizeof s_endpoints [0] && !spec; i++)
+        if (!strcmp (endpoint, s_endpoints [i].endpoint))
+            spec = &s_endpoints [i];
+    if (!spec)
+        return qerror_set (err, "endpoint", "%s has no cache key", endpoint);
+    const char *allowed [QPARAMS_MAX + 1];
+    int names = 0;
+    for (; spec->params [names].name; names++)
+        allowed [names] = spec->params [names].name;
+    allowed [names] = NULL;
+    qparams_t params;
+    if (qparams_parse (&params, query, allowed, err))
+        return -1;
+
+    //  The parameters by name (at most QPARAMS_MAX, and no name twice).
+    const qparam_t *sorted [QPARAMS_MAX];
+    for (int i = 0; i < params.count; i++) {
+        int j = i;
+        for (; j > 0 && strcmp (sorted [j - 1]->name, params.items [i].name) > 0; j--)
+            sorted [j] = sorted [j - 1];
+        sorted [j] = &params.items [i];
+    }
+    s_key_t out = { key, size, 0, size == 0 };
+    s_key_put (&out, variant? variant: "");
+    s_key_sep (&out, ' ');
+    s_key_put (&out, path? path: "");
+    s_key_sep (&out, '?');
+    for (int i = 0; i < params.count; i++) {
+        s_kind_t kind = S_TEXT;
+        for (int n = 0; n < names; n++)
+            if (!strcmp (spec->params [n].name, sorted [i]->name))
+                kind = spec->params [n].kind;
+        char buf [RFC3339_SIZE + 24];
+        if (i)
+            s_key_sep (&out, '&');
+        s_key_put (&out, sorted [i]->name);
+        s_key_sep (&out, '=');
+        s_key_put (&out, s_canonical (sorted [i]->value, kind, buf, sizeof buf));
+    }
+    if (out.full) {
+        if (size)
+            key [0] = 0;
+        return qerror_set (err, "path", "too long");
+    }
+    return 0;
+}

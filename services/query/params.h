@@ -6,7 +6,9 @@
     buffers: no allocation, and a value longer than QPARAM_VALUE_MAX, a NUL
     byte or invalid UTF-8 is an error too. Each failure fills a qerror_t
     with the parameter's name and a message for people, which the server
-    turns into 400 {"error":"bad_parameter","parameter":...,"message":...}. */
+    turns into 400 {"error":"bad_parameter","parameter":...,"message":...}.
+    qparams_cache_key names a GET for the response cache by what its
+    endpoint reads (below).                                                 */
 
 #ifndef TXW_QUERY_PARAMS_H
 #define TXW_QUERY_PARAMS_H
@@ -72,5 +74,41 @@ bool qparams_id_valid (const char *s, size_t max);
 
 //  True if s is 1..max bytes of valid UTF-8 without control characters.
 bool qparams_text_valid (const char *s, size_t max);
+
+//  --- Cache keys ------------------------------------------------------------------
+//
+//  The response cache (cache.c) keys a GET by what the endpoint will read,
+//  not by the bytes of its URL, or every spelling of the same request
+//  (minutes=060, minutes=60, m%69nutes=60, the parameters in another order)
+//  would be a miss that reaches PostgreSQL. A key is the variant, the path
+//  and the parameters as qparams_parse decodes them, sorted by name, each
+//  value in one canonical form where the endpoint reads it as a number or
+//  a time: an integer as qparams_int reads it (060 -> 60, -0 -> 0), a time
+//  as qparams_time reads it (2026-11-22T22:04:05+01:00 ->
+//  2026-11-22T21:04:05.000Z); every other value (text, enums) as it is.
+//  A value the endpoint would refuse is kept as it is, so it can never share
+//  a key with an accepted one: it misses, and the endpoint answers 400.
+//  Each part is percent-encoded, so different requests never share a key.
+//  Only what the endpoint accepts is canonicalised: +60 (%2B60) is not an
+//  integer to qparams_int, so it stays "+60" and is refused there.
+
+//  A buffer this large holds any key qparams_cache_key writes for a path of
+//  up to 1024 bytes and a variant of up to 32.
+#define QPARAMS_KEY_MAX     (1024 * 3 + 32 * 3 + 2 \
+                             + QPARAMS_MAX * (QPARAM_NAME_MAX * 3 + QPARAM_VALUE_MAX * 3 + 2) + 1)
+
+//  Writes into key (size bytes) the cache key of a GET of endpoint, one of
+//  the server's cached routes by name: stats_realtime, timeseries, top,
+//  branches, regions, alerts, transaction, account, dead_letters (params.c
+//  holds the parameters each accepts, which must match its api_*.c
+//  function). variant is what else the answer depends on, such as the
+//  caller's role (NULL: nothing); path is the decoded path (civetweb's
+//  local_uri), query the raw query string (may be NULL). Returns 0, or -1
+//  with err filled, to be answered with 400 (qapi_bad_parameter): whatever
+//  qparams_parse refuses (an unknown name, a name given twice, a name or
+//  value too long, not UTF-8 or with NUL, too many), a key that does not
+//  fit (err names "path"), or an endpoint that is not listed ("endpoint").
+int qparams_cache_key (const char *endpoint, const char *variant, const char *path,
+                       const char *query, char *key, size_t size, qerror_t *err);
 
 #endif

@@ -20,6 +20,12 @@ typedef struct {
     int64_t cache_ttl_ms;
     int64_t cache_max_entries;
     const char *cors_origins;
+    int64_t key_cache_ms;
+    double rate_per_key;        //  requests per second (0: no limit)
+    int64_t burst_per_key;
+    double rate_per_client;
+    int64_t burst_per_client;
+    int64_t rate_limit_entries;
     double health_threshold;
     int64_t alert_threshold;
     const char *reporting_currency;

@@ -1,7 +1,10 @@
-/*  server - the HTTP side of txw-query: routing, cache, CORS, metrics
+/*  server - the HTTP side of txw-query: routing, identity, cache, CORS, metrics
 
     One civetweb handler takes every request: it finds the route, answers
-    OPTIONS preflights and wrong methods itself, serves GET responses from
+    OPTIONS preflights and wrong methods itself, serves the OpenAPI
+    document to anyone, and for everything else checks the caller's API
+    key (keystore.h) and that its role reaches the route's (401 without a
+    valid key, 403 below the role). It then serves GET responses from
     the cache (cache.c) when it can, and otherwise calls the endpoint
     (api.h) and caches a 200. Every response, errors included, carries
     X-Process-Time (seconds spent in the handler), Cache-Control: no-store
@@ -13,11 +16,14 @@
 
 #include "query.h"
 #include "api.h"
+#include "apikey.h"
 #include "cache.h"
 #include "clock.h"
 #include "money.h"
 #include "openapi.h"
+#include "params.h"
 #include "pool.h"
+#include "ratelimit.h"
 
 #include <civetweb.h>
 #include <stdio.h>
@@ -36,21 +42,41 @@ typedef struct {
     const char *suffix;         //  after the argument, or NULL
     const char *method;
     bool cached;
+    txw_role_t role;            //  the least role allowed (NONE: open to all)
+    const char *audit;          //  the audit action of a served read, or NULL
     qapi_fn *fn;                //  NULL: the OpenAPI description
 } s_route_t;
 
+//  Each role is proto/openapi.yaml's x-txwatch-role of the operation; the
+//  role-matrix test (tests/e2e/auth.sh) checks every operation against it.
 static const s_route_t s_routes [] = {
-    { "stats_realtime", "/api/v1/stats/realtime", false, NULL, "GET", true, qapi_stats_realtime },
-    { "timeseries", "/api/v1/timeseries", false, NULL, "GET", true, qapi_timeseries },
-    { "top", "/api/v1/top/", true, NULL, "GET", true, qapi_top },
-    { "branches", "/api/v1/branches/performance", false, NULL, "GET", true, qapi_branches },
-    { "regions", "/api/v1/regions/health", false, NULL, "GET", true, qapi_regions },
-    { "alerts", "/api/v1/alerts", false, NULL, "GET", true, qapi_alerts },
-    { "ack", "/api/v1/alerts/", true, "/ack", "POST", false, qapi_ack },
-    { "transaction", "/api/v1/transactions/", true, NULL, "GET", true, qapi_transaction },
-    { "account", "/api/v1/accounts/", true, NULL, "GET", true, qapi_account },
-    { "dead_letters", "/api/v1/dead-letters", false, NULL, "GET", true, qapi_dead_letters },
-    { "openapi", "/api/v1/openapi.yaml", false, NULL, "GET", false, NULL },
+    { "stats_realtime", "/api/v1/stats/realtime", false, NULL, "GET", true, TXW_ROLE_VIEWER, NULL,
+      qapi_stats_realtime },
+    { "timeseries", "/api/v1/timeseries", false, NULL, "GET", true, TXW_ROLE_VIEWER, NULL,
+      qapi_timeseries },
+    { "top", "/api/v1/top/", true, NULL, "GET", true, TXW_ROLE_VIEWER, NULL, qapi_top },
+    { "branches", "/api/v1/branches/performance", false, NULL, "GET", true, TXW_ROLE_VIEWER, NULL,
+      qapi_branches },
+    { "regions", "/api/v1/regions/health", false, NULL, "GET", true, TXW_ROLE_VIEWER, NULL,
+      qapi_regions },
+    { "alerts", "/api/v1/alerts", false, NULL, "GET", true, TXW_ROLE_VIEWER, NULL, qapi_alerts },
+    { "ack", "/api/v1/alerts/", true, "/ack", "POST", false, TXW_ROLE_ANALYST, NULL, qapi_ack },
+    { "reopen", "/api/v1/alerts/", true, "/reopen", "POST", false, TXW_ROLE_ANALYST, NULL,
+      qapi_reopen },
+    { "transaction", "/api/v1/transactions/", true, NULL, "GET", true, TXW_ROLE_ANALYST,
+      "read.transaction", qapi_transaction },
+    { "account", "/api/v1/accounts/", true, NULL, "GET", true, TXW_ROLE_ANALYST,
+      "read.account", qapi_account },
+    { "dead_letters", "/api/v1/dead-letters", false, NULL, "GET", true, TXW_ROLE_VIEWER, NULL,
+      qapi_dead_letters },
+    { "whoami", "/api/v1/whoami", false, NULL, "GET", false, TXW_ROLE_VIEWER, NULL, qapi_whoami },
+    { "keys", "/api/v1/keys", false, NULL, "GET", false, TXW_ROLE_ADMIN, NULL, qapi_keys },
+    { "key_create", "/api/v1/keys", false, NULL, "POST", false, TXW_ROLE_ADMIN, NULL,
+      qapi_key_create },
+    { "key_revoke", "/api/v1/keys/", true, NULL, "DELETE", false, TXW_ROLE_ADMIN, NULL,
+      qapi_key_revoke },
+    { "audit", "/api/v1/audit", false, NULL, "GET", false, TXW_ROLE_ADMIN, NULL, qapi_audit },
+    { "openapi", "/api/v1/openapi.yaml", false, NULL, "GET", false, TXW_ROLE_NONE, NULL, NULL },
 };
 #define S_ROUTES    (sizeof s_routes / sizeof s_routes [0])
 #define S_NOT_FOUND S_ROUTES    //  metric index of unrouted requests
@@ -68,8 +94,12 @@ struct _query_server_t {
     char *cors_buf;
     char *cors [S_CORS_MAX];
     int cors_count;
-    bool cors_any;
+    txw_keystore_t *keys;
+    txw_ratelimit_t *per_client;        //  NULL: no limit per client address
+    txw_ratelimit_t *per_key;           //  NULL: no limit per API key
     txw_counter_t *requests [S_ROUTES + 1][S_CLASSES];
+    txw_counter_t *auth_failures [2];   //  no key, a key not valid
+    txw_counter_t *forbidden;
     txw_histogram_t *latency;
 };
 
@@ -81,44 +111,70 @@ typedef struct {
     const char *allow;          //  Allow header, or NULL
     const char *cache;          //  X-Cache header, or NULL
     bool preflight;
+    const char *retry_after;    //  Retry-After header (429), or NULL
 } s_reply_t;
 
 //  --- Routing ---------------------------------------------------------------------
 
-//  Finds the route of path; *arg (decoded, in buf) is its argument.
-static const s_route_t *
-s_route (const char *path, char *buf, size_t size, const char **arg)
+//  Whether path is route r's; the argument, if any, decoded into buf.
+static bool
+s_route_matches (const s_route_t *r, const char *path, char *buf, size_t size,
+                 const char **arg)
 {
     *arg = NULL;
+    if (!r->has_arg)
+        return !strcmp (path, r->path);
+    size_t plen = strlen (r->path);
+    if (strncmp (path, r->path, plen))
+        return false;
+    const char *rest = path + plen;
+    size_t len = strlen (rest);
+    if (r->suffix) {
+        size_t slen = strlen (r->suffix);
+        if (len <= slen || strcmp (rest + len - slen, r->suffix))
+            return false;
+        len -= slen;
+    }
+    if (memchr (rest, '/', len))
+        return false;
+    if (len == 0 || len >= size)
+        return false;
+    memcpy (buf, rest, len);
+    buf [len] = 0;
+    *arg = buf;
+    return true;
+}
+
+//  Finds the route of path and method; *arg (decoded, in buf) is its
+//  argument. When the path exists but not with this method, returns its
+//  first route with *wrong_method set. allow gets the path's methods.
+static const s_route_t *
+s_route (const char *path, const char *method, char *buf, size_t size, const char **arg,
+         bool *wrong_method, char *allow, size_t allow_size)
+{
+    const s_route_t *found = NULL;
+    *wrong_method = false;
+    *allow = 0;
+    size_t used = 0;
     for (size_t i = 0; i < S_ROUTES; i++) {
         const s_route_t *r = &s_routes [i];
-        if (!r->has_arg) {
-            if (!strcmp (path, r->path))
-                return r;
+        const char *a;
+        char scratch [512];
+        if (!s_route_matches (r, path, scratch, sizeof scratch, &a))
             continue;
+        used += snprintf (allow + used, used < allow_size? allow_size - used: 0, "%s, ", r->method);
+        if (!found || (strcmp (found->method, method) && !strcmp (r->method, method))) {
+            found = r;
+            *arg = a? buf: NULL;
+            if (a)
+                snprintf (buf, size, "%s", a);
         }
-        size_t plen = strlen (r->path);
-        if (strncmp (path, r->path, plen))
-            continue;
-        const char *rest = path + plen;
-        size_t len = strlen (rest);
-        if (r->suffix) {
-            size_t slen = strlen (r->suffix);
-            if (len <= slen || strcmp (rest + len - slen, r->suffix))
-                continue;
-            len -= slen;
-        }
-        else
-        if (strchr (rest, '/'))
-            continue;
-        if (len == 0 || len >= size)
-            continue;
-        memcpy (buf, rest, len);
-        buf [len] = 0;
-        *arg = buf;
-        return r;
     }
-    return NULL;
+    if (found) {
+        snprintf (allow + used, used < allow_size? allow_size - used: 0, "OPTIONS");
+        *wrong_method = strcmp (found->method, method) != 0;
+    }
+    return found;
 }
 
 //  --- Replies ---------------------------------------------------------------------
@@ -129,8 +185,6 @@ s_cors_origin (query_server_t *self, const char *origin)
 {
     if (!origin)
         return NULL;
-    if (self->cors_any)
-        return "*";
     for (int i = 0; i < self->cors_count; i++)
         if (!strcmp (origin, self->cors [i]))
             return origin;
@@ -149,18 +203,29 @@ s_send (query_server_t *self, struct mg_connection *conn, int64_t started_us,
         mg_response_header_add (conn, "Content-Type", reply->content_type, -1);
     mg_response_header_add (conn, "Content-Length", length, -1);
     mg_response_header_add (conn, "Cache-Control", "no-store", -1);
+    //  JSON for programs: nothing in it may run, be framed or be sniffed.
+    mg_response_header_add (conn, "X-Content-Type-Options", "nosniff", -1);
+    mg_response_header_add (conn, "Content-Security-Policy",
+                            "default-src 'none'; frame-ancestors 'none'", -1);
+    mg_response_header_add (conn, "Referrer-Policy", "no-referrer", -1);
+    if (reply->status == 401)
+        mg_response_header_add (conn, "WWW-Authenticate", "Bearer realm=\"txwatch\"", -1);
+    if (reply->retry_after)
+        mg_response_header_add (conn, "Retry-After", reply->retry_after, -1);
     if (reply->allow)
         mg_response_header_add (conn, "Allow", reply->allow, -1);
     if (reply->cache)
         mg_response_header_add (conn, "X-Cache", reply->cache, -1);
-    if (self->cors_count && !self->cors_any)
+    if (self->cors_count)
         mg_response_header_add (conn, "Vary", "Origin", -1);
     if (origin) {
         mg_response_header_add (conn, "Access-Control-Allow-Origin", origin, -1);
-        mg_response_header_add (conn, "Access-Control-Expose-Headers", "X-Process-Time, X-Cache", -1);
+        mg_response_header_add (conn, "Access-Control-Expose-Headers",
+                                "X-Process-Time, X-Cache, Retry-After", -1);
         if (reply->preflight) {
             mg_response_header_add (conn, "Access-Control-Allow-Methods", reply->allow, -1);
-            mg_response_header_add (conn, "Access-Control-Allow-Headers", "Content-Type", -1);
+            mg_response_header_add (conn, "Access-Control-Allow-Headers",
+                                    "Authorization, Content-Type, X-API-Key", -1);
             mg_response_header_add (conn, "Access-Control-Max-Age", "600", -1);
         }
     }
@@ -220,24 +285,45 @@ s_read_body (struct mg_connection *conn, char *buf, size_t size)
     return (int) len;
 }
 
-//  Serves one routed request with its endpoint; returns the status.
+//  Serves one routed request with its endpoint for who; returns the status.
+//  A read of a full record (route->audit) is served only once its audit
+//  row is written, from the cache or not.
 static int
 s_call (query_server_t *self, struct mg_connection *conn, const s_route_t *route,
-        const char *arg, int64_t started_us)
+        const char *arg, const txw_principal_t *who, int64_t started_us)
 {
     const struct mg_request_info *ri = mg_get_request_info (conn);
-    char key [2048];
-    bool cacheable = route->cached
-        && (size_t) snprintf (key, sizeof key, "%s?%s", ri->local_uri,
-                              ri->query_string? ri->query_string: "") < sizeof key;
+    qrequest_t req = { ri->query_string, arg, NULL, 0, txw_now_ms (), who, ri->remote_addr };
+    //  The key is the request as the endpoint reads it (060 and 60 are one
+    //  entry), and viewers, who see pseudonyms, have entries of their own.
+    char key [QPARAMS_KEY_MAX];
+    qerror_t err;
+    bool cacheable = route->cached;
+    if (cacheable && qparams_cache_key (route->name, who->role >= TXW_ROLE_ANALYST? "full": "masked",
+                                        ri->local_uri, ri->query_string, key, sizeof key, &err)) {
+        s_reply_t reply = { .status = 400 };
+        s_send_json (self, conn, started_us, &reply,
+                     json_pack ("{s:s,s:s,s:s}", "error", "bad_parameter", "parameter", err.parameter,
+                                "message", err.message));
+        return 400;
+    }
     s_reply_t reply = { .status = 200 };
+    json_t *out = NULL;
     if (cacheable) {
         size_t size;
         bool stale;
         char *hit = qcache_get (self->cache, key, txw_mono_ms (), &size, &stale);
         if (hit) {
+            int status = route->audit?
+                qapi_audit_write (&self->api, &req, route->audit, arg, NULL, &out): 0;
+            if (status) {
+                free (hit);
+                reply.status = status;
+                s_send_json (self, conn, started_us, &reply, out);
+                return status;
+            }
             reply = (s_reply_t) { 200, "application/json", hit, size, NULL,
-                                  stale? "stale": "hit", false };
+                                  stale? "stale": "hit", false, NULL };
             s_send (self, conn, started_us, &reply);
             free (hit);
             return 200;
@@ -246,24 +332,35 @@ s_call (query_server_t *self, struct mg_connection *conn, const s_route_t *route
     }
     char body [S_BODY_MAX + 1];
     int body_len = 0;
-    if (!strcmp (ri->request_method, "POST") && (body_len = s_read_body (conn, body, sizeof body)) < 0) {
+    if (strcmp (ri->request_method, "GET") && (body_len = s_read_body (conn, body, sizeof body)) < 0) {
         json_t *error = json_pack ("{s:s,s:s,s:s}", "error", "bad_parameter", "parameter", "body",
                                    "message", "must be at most 4096 bytes");
-        reply.status = 400;
+        reply.status = 413;
         s_send_json (self, conn, started_us, &reply, error);
-        return 400;
+        return 413;
     }
-    qrequest_t req = { ri->query_string, arg, body, (size_t) body_len, txw_now_ms () };
-    json_t *out = NULL;
+    req.body = body;
+    req.body_len = (size_t) body_len;
     reply.status = route->fn (&self->api, &req, &out);
+    if (reply.status == 200 && route->audit) {
+        json_t *error = NULL;
+        int status = qapi_audit_write (&self->api, &req, route->audit, arg, NULL, &error);
+        if (status) {
+            json_decref (out);
+            out = error;
+            reply.status = status;
+            cacheable = false;
+            qcache_abandon (self->cache, key);
+        }
+    }
     char *text = out? json_dumps (out, S_JSON_FLAGS): NULL;
     if (text && cacheable && reply.status == 200)
         qcache_put (self->cache, key, text, strlen (text), txw_mono_ms ());
     else
     if (cacheable)
         qcache_abandon (self->cache, key);
-    if (text && !strcmp (route->name, "ack") && reply.status == 200)
-        qcache_clear (self->cache);     //  cached alert lists would show it open
+    if (text && (route->fn == qapi_ack || route->fn == qapi_reopen) && reply.status == 200)
+        qcache_clear (self->cache);     //  cached alert lists would show the old status
     free (text);
     s_send_json (self, conn, started_us, &reply, out);
     return reply.status;
@@ -275,6 +372,54 @@ s_class (int status)
     return status >= 500? S_5XX: status >= 400? S_4XX: S_2XX;
 }
 
+//  Takes a token of key's bucket in limit (NULL: none); 0 to go on, or
+//  429 sent with Retry-After.
+static int
+s_limit (query_server_t *self, struct mg_connection *conn, txw_ratelimit_t *limit,
+         const char *key, int64_t started_us)
+{
+    int wait_s = limit? txw_ratelimit_take (limit, key, txw_mono_ms ()): 0;
+    if (!wait_s)
+        return 0;
+    char retry [16];
+    snprintf (retry, sizeof retry, "%d", wait_s);
+    s_reply_t reply = { .status = 429, .retry_after = retry };
+    s_send_json (self, conn, started_us, &reply, qapi_error ("too_many_requests",
+                 "over the rate limit; retry after Retry-After seconds"));
+    return 429;
+}
+
+//  Who is asking: 0 with *who set, or the status of the answer sent.
+static int
+s_authenticate (query_server_t *self, struct mg_connection *conn, const s_route_t *route,
+                txw_principal_t *who, int64_t started_us)
+{
+    size_t len;
+    const char *key = txw_apikey_presented (mg_get_header (conn, "Authorization"),
+                                            mg_get_header (conn, "X-API-Key"), NULL, &len);
+    txw_auth_t auth = txw_keystore_verify (self->keys, key, len, txw_mono_ms (), who);
+    if (auth == TXW_AUTH_UNAVAILABLE) {
+        s_send_error (self, conn, started_us, 503, "unavailable", "database unreachable", NULL);
+        return 503;
+    }
+    if (auth != TXW_AUTH_OK) {
+        txw_counter_add (self->auth_failures [auth == TXW_AUTH_MISSING? 0: 1], 1);
+        s_send_error (self, conn, started_us, 401, "unauthorized", auth == TXW_AUTH_MISSING?
+                      "an API key is required: Authorization: Bearer <key>":
+                      "the API key is not valid (malformed, unknown or revoked)", NULL);
+        return 401;
+    }
+    if (who->role < route->role) {
+        char message [128];
+        snprintf (message, sizeof message, "this needs the %s role; the key has %s",
+                  txw_role_name (route->role), txw_role_name (who->role));
+        txw_counter_add (self->forbidden, 1);
+        s_send_error (self, conn, started_us, 403, "forbidden", message, NULL);
+        return 403;
+    }
+    return 0;
+}
+
 static int
 s_handle (struct mg_connection *conn, void *cbdata)
 {
@@ -282,14 +427,20 @@ s_handle (struct mg_connection *conn, void *cbdata)
     int64_t started_us = txw_mono_us ();
     const struct mg_request_info *ri = mg_get_request_info (conn);
     const char *method = ri->request_method;
-    char arg_buf [512];
-    const char *arg;
-    const s_route_t *route = s_route (ri->local_uri? ri->local_uri: "", arg_buf,
-                                      sizeof arg_buf, &arg);
-    char allow [32] = "";
-    if (route)
-        snprintf (allow, sizeof allow, "%s, OPTIONS", route->method);
+    char arg_buf [512], allow [64];
+    const char *arg = NULL;
+    bool wrong_method;
+    const s_route_t *route = s_route (ri->local_uri? ri->local_uri: "", method, arg_buf,
+                                      sizeof arg_buf, &arg, &wrong_method, allow, sizeof allow);
+    txw_principal_t who;
+    //  Per client address first, before the key is looked at, so a flood
+    //  of made-up keys is limited too; then per key, once it is known.
+    char client [TXW_RATELIMIT_KEY_MAX + 1];
+    txw_ratelimit_client_key (ri->remote_addr, client, sizeof client);
     int status;
+    if ((status = s_limit (self, conn, self->per_client, client, started_us)))
+        ;
+    else
     if (!route) {
         status = 404;
         s_send_error (self, conn, started_us, status, "not_found", "no such endpoint", NULL);
@@ -301,9 +452,9 @@ s_handle (struct mg_connection *conn, void *cbdata)
         s_send (self, conn, started_us, &reply);
     }
     else
-    if (strcmp (method, route->method)) {
-        char message [64];
-        snprintf (message, sizeof message, "use %s", route->method);
+    if (wrong_method) {
+        char message [80];
+        snprintf (message, sizeof message, "use %s", allow);
         status = 405;
         s_send_error (self, conn, started_us, status, "method_not_allowed", message, allow);
     }
@@ -311,11 +462,13 @@ s_handle (struct mg_connection *conn, void *cbdata)
     if (!route->fn) {
         status = 200;
         s_reply_t reply = { 200, "application/yaml; charset=utf-8", txw_openapi_yaml,
-                            txw_openapi_yaml_size, NULL, NULL, false };
+                            txw_openapi_yaml_size, NULL, NULL, false, NULL };
         s_send (self, conn, started_us, &reply);
     }
     else
-        status = s_call (self, conn, route, arg, started_us);
+    if ((status = s_authenticate (self, conn, route, &who, started_us)) == 0
+    &&  (status = s_limit (self, conn, self->per_key, who.key_id, started_us)) == 0)
+        status = s_call (self, conn, route, arg, &who, started_us);
 
     size_t index = route? (size_t) (route - s_routes): S_NOT_FOUND;
     txw_counter_add (self->requests [index][s_class (status)], 1);
@@ -355,6 +508,22 @@ s_metrics_new (query_server_t *self)
             self->requests [r][c] = txw_counter_new ("txw_query_requests_total", labels,
                                                      "API requests by endpoint and status class");
         }
+    self->auth_failures [0] = txw_counter_new ("txw_query_auth_failures_total", "reason=\"missing\"",
+                                               "requests refused with 401, by reason");
+    self->auth_failures [1] = txw_counter_new ("txw_query_auth_failures_total", "reason=\"invalid\"",
+                                               "requests refused with 401, by reason");
+    self->forbidden = txw_counter_new ("txw_query_forbidden_total", NULL,
+                                       "requests refused with 403: the key's role is too low");
+    txw_ratelimit_t *limits [2] = { self->per_client, self->per_key };
+    const char *by [2] = { "by=\"client\"", "by=\"key\"" };
+    for (int i = 0; i < 2; i++)
+        if (limits [i])
+            txw_ratelimit_set_metrics (limits [i],
+                txw_counter_new ("txw_query_rate_limited_total", by [i],
+                                 "requests refused with 429, by what was over its limit"),
+                txw_counter_new ("txw_query_rate_limit_overflows_total", by [i],
+                                 "requests charged to the shared bucket because the table was full"),
+                txw_gauge_new ("txw_query_rate_limit_buckets", by [i], "rate limit buckets held"));
     self->latency = txw_histogram_new ("txw_query_request_seconds",
                                        "time to answer one API request");
     qcache_set_metrics (self->cache,
@@ -385,8 +554,13 @@ s_cors_parse (query_server_t *self, const char *list)
         while (len && item [len - 1] == ' ')
             item [--len] = 0;
         self->cors [i] = item;
-        if (!strcmp (item, "*"))
-            self->cors_any = true;
+        //  Any origin would let every page a user opens call the API with
+        //  whatever it can make the browser send: origins are named.
+        if (!strcmp (item, "*") || strncmp (item, "http", 4)) {
+            log_error ("--cors-origins: \"%s\" is not an origin such as"
+                       " http://localhost:8081", item);
+            return -1;
+        }
     }
     return 0;
 }
@@ -399,9 +573,13 @@ s_listen (query_server_t *self)
     const char *options [] = {
         "listening_ports", self->cfg->listen,
         "num_threads", threads,
-        "request_timeout_ms", "10000",
+        //  A request must arrive whole within 3 s (civetweb counts from the
+        //  start of the read), so slow clients hold a worker for 3-6 s at
+        //  most; a kept-alive connection idles 1 s.
+        "request_timeout_ms", "3000",
         "enable_keep_alive", "yes",
-        "keep_alive_timeout_ms", "5000",
+        "keep_alive_timeout_ms", "1000",
+        "max_request_size", "16384",
         "tcp_nodelay", "1",
         //  civetweb would answer preflights itself, for any origin: we do.
         "access_control_allow_origin", "",
@@ -436,12 +614,22 @@ query_server_new (const query_config_t *cfg, txw_service_t *svc)
     self->pool = qpool_new (cfg->database_url, (int) cfg->pool_size,
                             (int) cfg->statement_timeout_ms, (int) cfg->statement_timeout_ms);
     self->cache = qcache_new (cfg->cache_ttl_ms, (size_t) cfg->cache_max_entries);
-    if (!self->pool || !self->cache || s_cors_parse (self, cfg->cors_origins))
+    self->keys = txw_keystore_new (cfg->database_url, cfg->key_cache_ms);
+    if (cfg->rate_per_client > 0)
+        self->per_client = txw_ratelimit_new (cfg->rate_per_client, (int) cfg->burst_per_client,
+                                              (size_t) cfg->rate_limit_entries);
+    if (cfg->rate_per_key > 0)
+        self->per_key = txw_ratelimit_new (cfg->rate_per_key, (int) cfg->burst_per_key,
+                                           (size_t) cfg->rate_limit_entries);
+    if ((cfg->rate_per_client > 0 && !self->per_client) || (cfg->rate_per_key > 0 && !self->per_key))
+        goto err;
+    if (!self->pool || !self->cache || !self->keys || s_cors_parse (self, cfg->cors_origins))
         goto err;
     self->api = (qapi_t) {
         .pool = self->pool, .currency = cfg->reporting_currency,
         .currency_exponent = txw_currency_exponent (cfg->reporting_currency, 3),
-        .health_threshold = cfg->health_threshold, .alert_threshold = (int) cfg->alert_threshold
+        .health_threshold = cfg->health_threshold, .alert_threshold = (int) cfg->alert_threshold,
+        .keys = self->keys
     };
     s_metrics_new (self);
     if (qpool_start_monitor (self->pool)
@@ -475,6 +663,9 @@ query_server_destroy (query_server_t **self_p)
     txw_admin_destroy (&self->svc->admin);
     qpool_destroy (&self->pool);
     qcache_destroy (&self->cache);
+    txw_keystore_destroy (&self->keys);
+    txw_ratelimit_destroy (&self->per_client);
+    txw_ratelimit_destroy (&self->per_key);
     free (self->cors_buf);
     free (self);
     *self_p = NULL;

@@ -2,13 +2,18 @@
 
     See checkpoint.h. Writes go through the shared background writer
     (common/pgwriter.h) with newer state winning over older when the queue
-    is full; restore reads on a connection of its own, closed after.      */
+    is full; restore reads on a connection of its own, closed after.
+
+    A row's state is the account record followed by the fingerprint of the
+    pseudonym key its hashes were made under (common/pii.h), so a scorer
+    restores only what its own key can match, and says what it left.      */
 
 #include "checkpoint.h"
 #include "log.h"
 #include "metrics.h"
 #include "pgutil.h"
 #include "pgwriter.h"
+#include "pii.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,24 +21,31 @@
 
 #define S_MAX_QUEUED    (1u << 20)      //  records waiting, at most
 
+//  Bytes of a row's state: the record, then the key's fingerprint.
+#define S_STATE_SIZE    (sizeof (profiles_account_t) + TXW_PSEUDONYM_FINGERPRINT_BYTES)
+
 struct _checkpoint_t {
     char consumer [64];
+    uint8_t fingerprint [TXW_PSEUDONYM_FINGERPRINT_BYTES];
     PGconn *conn;               //  for restore only, closed after it
     txw_pgwriter_t *writer;
 };
 
-//  One row: the hash as a signed bigint, the layout, the record as hex bytea.
+//  One row: the hash as a signed bigint, the layout, the record and the
+//  key's fingerprint as hex bytea.
 static void
-s_row (txw_copybuf_t *b, const profiles_account_t *record)
+s_row (txw_copybuf_t *b, const profiles_account_t *record, const uint8_t *fingerprint)
 {
     static const char hex [] = "0123456789abcdef";
-    char state [3 + 2 * sizeof *record];
-    const uint8_t *bytes = (const uint8_t *) record;
+    char state [3 + 2 * S_STATE_SIZE];
+    uint8_t bytes [S_STATE_SIZE];
+    memcpy (bytes, record, sizeof *record);
+    memcpy (bytes + sizeof *record, fingerprint, TXW_PSEUDONYM_FINGERPRINT_BYTES);
     size_t o = 0;
     state [o++] = '\\';
     state [o++] = '\\';
     state [o++] = 'x';
-    for (size_t i = 0; i < sizeof *record; i++) {
+    for (size_t i = 0; i < S_STATE_SIZE; i++) {
         state [o++] = hex [bytes [i] >> 4];
         state [o++] = hex [bytes [i] & 15];
     }
@@ -50,6 +62,7 @@ checkpoint_new (const char *database_url, const char *consumer, bool migrate)
     if (!self)
         return NULL;
     snprintf (self->consumer, sizeof self->consumer, "%s", consumer);
+    txw_pseudonym_fingerprint (self->fingerprint);
     if (migrate && txw_pg_migrate_url (database_url) < 0)
         goto err;
     self->conn = txw_pg_connect (database_url);
@@ -91,19 +104,53 @@ err:
     return NULL;
 }
 
+//  The rows this scorer can use: its consumer's, of this layout, made
+//  under this key. $3 is the state's size, $4 the fingerprint in hex.
+#define S_USABLE "consumer = $1 AND layout = $2::int AND length (state) = $3::int" \
+                 " AND substring (state FROM $3::int - 7) = decode ($4, 'hex')"
+
+//  Says how many of the consumer's rows were left: made under another key,
+//  or of an older layout (plain FNV-1a hashes). Their accounts start fresh.
+static void
+s_report_unusable (checkpoint_t *self, const char *const *params)
+{
+    PGresult *res = PQexecParams (self->conn,
+        "SELECT count (*) FILTER (WHERE layout = $2::int) AS other_key,"
+        " count (*) FILTER (WHERE layout <> $2::int) AS other_layout"
+        " FROM txw_data.scorer_state WHERE consumer = $1 AND NOT (" S_USABLE ")",
+        4, NULL, params, NULL, NULL, 0);
+    if (PQresultStatus (res) != PGRES_TUPLES_OK) {
+        log_warn ("cannot count the account state left: %s", PQresultErrorMessage (res));
+        PQclear (res);
+        return;
+    }
+    long other_key = (long) txw_pg_int (res, 0, "other_key");
+    long other_layout = (long) txw_pg_int (res, 0, "other_layout");
+    PQclear (res);
+    if (other_key || other_layout)
+        log_warn ("%ld checkpointed accounts of %s were saved under another pseudonym key "
+                  "and %ld with an older layout (unkeyed hashes): they cannot be matched to "
+                  "accounts under key %s, so those accounts start fresh; the rows stay until "
+                  "deleted (ARCHITECTURE.md, Pseudonyms)", other_key, self->consumer,
+                  other_layout, txw_pseudonym_fingerprint_hex ());
+}
+
 long
 checkpoint_restore (checkpoint_t *self, profiles_t *profiles)
 {
     if (!self->conn)
         return -1;
-    char layout [16], old_layout [16];
+    char layout [16], size [16], fingerprint [2 * TXW_PSEUDONYM_FINGERPRINT_BYTES + 1];
     snprintf (layout, sizeof layout, "%d", PROFILES_LAYOUT);
-    snprintf (old_layout, sizeof old_layout, "%d", PROFILES_OLD_LAYOUT);
-    const char *params [] = { self->consumer, layout, old_layout };
+    snprintf (size, sizeof size, "%zu", S_STATE_SIZE);
+    for (int i = 0; i < TXW_PSEUDONYM_FINGERPRINT_BYTES; i++)
+        snprintf (fingerprint + 2 * i, 3, "%02x", self->fingerprint [i]);
+    const char *params [] = { self->consumer, layout, size, fingerprint };
+    s_report_unusable (self, params);
     //  Binary results: the state arrives as its bytes.
     PGresult *res = PQexecParams (self->conn,
-        "SELECT state FROM txw_data.scorer_state WHERE consumer = $1"
-        " AND layout IN ($2::int, $3::int) ORDER BY updated_at", 3, NULL, params, NULL, NULL, 1);
+        "SELECT state FROM txw_data.scorer_state WHERE " S_USABLE " ORDER BY updated_at",
+        4, NULL, params, NULL, NULL, 1);
     if (PQresultStatus (res) != PGRES_TUPLES_OK) {
         log_error ("cannot read account state: %s", PQresultErrorMessage (res));
         PQclear (res);
@@ -113,20 +160,13 @@ checkpoint_restore (checkpoint_t *self, profiles_t *profiles)
     int state = txw_pg_column (res, "state");
     for (int i = 0; i < PQntuples (res) && state >= 0; i++) {
         profiles_account_t record;
-        int len = PQgetlength (res, i, state);
-        if (len == (int) sizeof record)
-            memcpy (&record, PQgetvalue (res, i, state), sizeof record);
-        else
-        if (len == PROFILES_OLD_SIZE) {
-            //  The record before the transaction ids: the same fields first.
-            memset (&record, 0, sizeof record);
-            memcpy (&record, PQgetvalue (res, i, state), PROFILES_OLD_SIZE);
-            record.tx_seen_head = 0;
-        }
-        else {
+        const char *bytes = PQgetvalue (res, i, state);
+        if (PQgetlength (res, i, state) != (int) S_STATE_SIZE
+        ||  memcmp (bytes + sizeof record, self->fingerprint, TXW_PSEUDONYM_FINGERPRINT_BYTES)) {
             refused++;
             continue;
         }
+        memcpy (&record, bytes, sizeof record);
         if (profiles_restore (profiles, &record) == 0)
             restored++;
         else
@@ -147,7 +187,7 @@ checkpoint_submit (checkpoint_t *self, const profiles_account_t *records, size_t
         txw_copybuf_t *buf = txw_pgwriter_row_begin (self->writer);
         if (!buf)
             continue;               //  counted as dropped by the writer
-        s_row (buf, &records [i]);
+        s_row (buf, &records [i], self->fingerprint);
         txw_pgwriter_row_end (self->writer);
     }
 }

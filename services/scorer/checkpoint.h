@@ -12,7 +12,12 @@
     counted. What changed after the last checkpoint before a crash is lost:
     those accounts resume from their previous checkpoint. Rows belong to a
     shard (consumer "scorer-<shard>"): a scorer started with another shard
-    count does not find its accounts' rows, and starts them fresh.          */
+    count does not find its accounts' rows, and starts them fresh. They also
+    belong to the pseudonym key (common/pii.h) the accounts were hashed
+    under, whose fingerprint each row records: a scorer under another key
+    (a rotation, or no --pseudonym-key-file) restores none of them, and
+    rows from before keyed hashes (layouts below 2000) are never restored;
+    it logs how many it left, and those accounts start fresh.               */
 
 #ifndef TXW_SCORER_CHECKPOINT_H
 #define TXW_SCORER_CHECKPOINT_H

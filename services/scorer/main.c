@@ -17,7 +17,7 @@ main (int argc, char **argv)
           "aggregator shards to push to, in shard order (routed by account)",
           &cfg.aggregator_endpoints, 0, 0 },
         { "publish", TXW_OPT_STRING, "tcp://*:7012",
-          "endpoints to bind the PUB of alerts (account ids masked)", &cfg.publish, 0, 0 },
+          "endpoints to bind the PUB of alerts (account ids pseudonymised)", &cfg.publish, 0, 0 },
         { "alert-threshold", TXW_OPT_INT, "80", "score at or above which an alert is raised",
           &cfg.alert_threshold, 0, 100 },
         { "shard", TXW_OPT_INT, "0", "this scorer's shard number (for logs and metrics)",

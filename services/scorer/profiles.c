@@ -1,6 +1,7 @@
 /*  profiles - per-account rolling state that the fraud rules read          */
 
 #include "profiles.h"
+#include "pii.h"
 
 #include <assert.h>
 #include <math.h>
@@ -9,9 +10,6 @@
 #include <string.h>
 
 _Static_assert (sizeof (profiles_account_t) <= 248, "account record grew: check the budget");
-_Static_assert (offsetof (profiles_account_t, tx_seen_head) < PROFILES_OLD_SIZE
-                && offsetof (profiles_account_t, tx_seen) == PROFILES_OLD_SIZE,
-                "the fields before tx_seen_head must stay the layout-1184 record");
 
 //  An index slot holds (entry index + 1) in the low 32 bits and the top 32
 //  bits of the account hash above them, so most probes that miss never touch
@@ -31,23 +29,11 @@ struct _profiles_t {
     uint32_t collect_next;          //  entry where profiles_collect_dirty goes on
 };
 
-//  Every scorer shard only holds accounts with txw_hash (id) % shards equal
-//  to its shard number, so the low bits of the raw FNV hash are the same
-//  for all of them; a finaliser spreads them before they pick a slot.
-static uint64_t
-s_mix (uint64_t h)
-{
-    h ^= h >> 30;
-    h *= 0xbf58476d1ce4e5b9ULL;
-    h ^= h >> 27;
-    h *= 0x94d049bb133111ebULL;
-    h ^= h >> 31;
-    return h? h: 1;
-}
-
-//  The check: FNV-1a 32 over the id, independent of the 64-bit hash.
+//  FNV-1a 32, for branch and region names (not personal data). Account and
+//  device ids get keyed hashes (txw_keyed_hash128), which are also
+//  independent of the FNV hash that picked this shard.
 static uint32_t
-s_check (const char *id, size_t len)
+s_fnv32 (const char *id, size_t len)
 {
     uint32_t h = 2166136261u;
     for (size_t i = 0; i < len; i++)
@@ -59,7 +45,7 @@ static uint32_t
 s_name_hash (const char *name)
 {
     size_t len = strlen (name);
-    uint32_t h = len? s_check (name, len): 0;
+    uint32_t h = len? s_fnv32 (name, len): 0;
     return h? h: (len? 1: 0);
 }
 
@@ -221,8 +207,10 @@ profiles_get (profiles_t *self, const char *id, size_t len, int64_t now_ms)
     if (now_ms > PROFILES_MAX_MS)
         now_ms = PROFILES_MAX_MS;
 
-    uint64_t hash = s_mix (txw_hash (id, len));
-    uint32_t check = s_check (id, len);
+    uint64_t keyed [2];
+    txw_keyed_hash128 (id, len, keyed);
+    uint64_t hash = keyed [0]? keyed [0]: 1;
+    uint32_t check = (uint32_t) keyed [1];
     uint64_t mask = self->index_mask;
     uint64_t i = hash & mask;
     for (;;) {
@@ -289,7 +277,9 @@ profiles_device_hash (const char *device_id)
     size_t len = strlen (device_id);
     if (len == 0)
         return 0;
-    uint32_t h = (uint32_t) (txw_hash (device_id, len) >> 32);
+    uint64_t keyed [2];
+    txw_keyed_hash128 (device_id, len, keyed);
+    uint32_t h = (uint32_t) (keyed [0] >> 32);
     return h? h: 1;
 }
 

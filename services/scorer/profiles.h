@@ -14,7 +14,13 @@
 
     A record does not hold the account id: it is known by a 64-bit hash and
     a second, independent 32-bit check of the id, so two accounts would
-    have to collide in 96 bits to be confused. A record also keeps 32-bit
+    have to collide in 96 bits to be confused. Both, and the 32-bit hashes
+    of the account's devices, are keyed (txw_keyed_hash128, common/pii.h:
+    SipHash under a subkey of the pseudonym key), so a stolen checkpoint
+    cannot be turned back into account or device ids by hashing every
+    possible id; without the key, a record names nobody. (They are not
+    the shard's hash: routing stays fnv1a64 (account) % shards, which is
+    never stored.) A record also keeps 32-bit
     hashes of its last PROFILES_TX_SEEN transaction ids, so a copy sent
     again is not folded in twice, also after a restart from a checkpoint.
     That makes a record 248 bytes, plus 16 bytes of index: 264 bytes an
@@ -48,7 +54,7 @@ typedef enum {
 } profiles_which_t;
 
 typedef struct {
-    uint64_t hash;                  //  mixed 64-bit hash of the id; 0: free
+    uint64_t hash;                  //  keyed 64-bit hash of the id (never 0); 0: free
     int64_t last_ms;                //  latest event time seen
     float log_mean;                 //  Welford over the log amounts given
     float log_m2;
@@ -66,17 +72,16 @@ typedef struct {
     uint16_t last_country;
     uint16_t fresh_country;         //  the latest country that was new ...
     uint32_t fresh_country_s;       //  ... and when it first appeared
-    uint32_t devices [PROFILES_SEEN];       //  device id hashes; 0 empty
+    uint32_t devices [PROFILES_SEEN];       //  keyed device id hashes; 0 empty
     uint32_t last_device;
     uint32_t fresh_device;          //  the same for devices
     uint32_t fresh_device_s;
-    uint32_t id_check;              //  second hash of the id
+    uint32_t id_check;              //  second keyed hash of the id
     uint32_t home_branch;           //  hash of the first branch seen; 0 none yet
     uint32_t bucket_last;           //  5-minute bucket of the latest event
     uint8_t buckets [PROFILES_BUCKETS];     //  transactions per bucket (saturating)
     uint16_t home_region;           //  16-bit hash of the first region seen
     uint8_t dirty;                  //  changed since the last checkpoint
-    //  Added in layout 1248: the fields above are the layout-1184 record.
     uint8_t tx_seen_head;           //  next slot of tx_seen to write
     uint32_t tx_seen [PROFILES_TX_SEEN];    //  tx id hashes (never 0); 0 empty
 } profiles_account_t;
@@ -139,7 +144,7 @@ bool profiles_device_new (const profiles_account_t *acct, const char *device_id,
                           int64_t now_ms, int64_t fresh_ms);
 
 //  Packs a two-letter country code (0 for anything else) and hashes a
-//  device id (never 0 for a non-empty id, 0 for an empty one).
+//  device id, keyed (never 0 for a non-empty id, 0 for an empty one).
 uint16_t profiles_country_code (const char *country);
 uint32_t profiles_device_hash (const char *device_id);
 
@@ -152,12 +157,11 @@ void profiles_note_tx (profiles_account_t *acct, uint32_t tx_hash);
 
 //  --- Checkpoints -----------------------------------------------------------------
 //  The record layout version: a checkpoint of another layout is not
-//  restored, except the one before the transaction ids were kept (its
-//  record is this one's first PROFILES_OLD_SIZE bytes; it comes back with
-//  no ids noted).
-#define PROFILES_LAYOUT     (1000 + (int) sizeof (profiles_account_t))
-#define PROFILES_OLD_SIZE   184
-#define PROFILES_OLD_LAYOUT (1000 + PROFILES_OLD_SIZE)
+//  restored. 2000 and up: keyed identities (the checkpoint also records the
+//  key's fingerprint, services/scorer/checkpoint.c). The layouts below 2000
+//  (1184, 1248) held plain FNV-1a hashes of the ids, which no keyed hash
+//  can be matched with: their accounts start fresh.
+#define PROFILES_LAYOUT     (2000 + (int) sizeof (profiles_account_t))
 
 //  Copies up to max accounts changed since they were last collected into
 //  out and clears their dirty mark; continues where the previous call

@@ -1,6 +1,7 @@
 /*  scorer - the fraud scoring stage: pull transactions, score, route, alert */
 
 #include "scorer.h"
+#include "auditlog.h"
 #include "checkpoint.h"
 #include "clock.h"
 #include "profiles.h"
@@ -14,6 +15,7 @@
 #include "timers.h"
 #include "txset.h"
 
+#include <jansson.h>
 #include <stdio.h>
 #include <sys/random.h>
 #include <stdlib.h>
@@ -34,6 +36,7 @@ struct _scorer_t {
     FILE *features_out;         //  --features-out, or NULL
     const txw_tx_t *current;    //  the transaction being scored, for s_model
     checkpoint_t *checkpoint;   //  NULL without a database
+    txw_auditlog_t *audit;      //  reloads, in txw_data.audit; NULL without a database
     profiles_account_t *collected;
 
     txw_counter_t *scored;
@@ -182,6 +185,23 @@ s_file_changed (const char *path, struct stat *st)
 }
 
 //  Replaces the running rules and model with a fresh read, if both are good.
+//  Records a reload in the audit log (when there is a database): what
+//  changed, why, and the versions before and after.
+static void
+s_audit_reload (scorer_t *self, const char *action, const char *why, const rules_t *now)
+{
+    if (!self->audit)
+        return;
+    json_t *detail = json_pack ("{s:s,s:s,s:s*,s:s*}", "why", why,
+                                "was", rules_model_version (self->rules),
+                                "now", now? rules_model_version (now): NULL,
+                                "model_file", *self->cfg->model_file? self->cfg->model_file: NULL);
+    char *text = detail? json_dumps (detail, JSON_COMPACT): NULL;
+    txw_auditlog_add (self->audit, action, self->cfg->rules_file, text);
+    free (text);
+    json_decref (detail);
+}
+
 static void
 s_reload (scorer_t *self, const char *why)
 {
@@ -191,8 +211,10 @@ s_reload (scorer_t *self, const char *why)
         txw_counter_add (self->reloads_failed, 1);
         log_warn ("reload (%s) failed: still scoring with %s", why,
                   rules_model_version (self->rules));
+        s_audit_reload (self, "scorer.reload_refused", why, NULL);
         return;
     }
+    s_audit_reload (self, "scorer.reload", why, rules);
     log_info ("reload (%s): now scoring with %s (%zu rules%s), was %s", why,
               rules_model_version (rules), rules_count (rules),
               model? " and the forest": "", rules_model_version (self->rules));
@@ -277,9 +299,15 @@ scorer_new (const scorer_config_t *cfg, txw_service_t *svc)
         features_csv_header (self->features_out);
     }
     if (*cfg->database_url) {
+        if (txw_pseudonym_key_is_random ())
+            log_warn ("no --pseudonym-key-file: the account history checkpointed now cannot "
+                      "be restored by the next start, which has another key");
         char consumer [32];
         snprintf (consumer, sizeof consumer, "scorer-%lld", (long long) cfg->shard);
         self->checkpoint = checkpoint_new (cfg->database_url, consumer, cfg->migrate);
+        self->audit = txw_auditlog_new (cfg->database_url, svc->id);
+        if (!self->audit)
+            goto err;
         self->collected = malloc (S_COLLECT * sizeof *self->collected);
         long restored = self->checkpoint && self->collected
                       ? checkpoint_restore (self->checkpoint, self->profiles): -1;
@@ -288,12 +316,13 @@ scorer_new (const scorer_config_t *cfg, txw_service_t *svc)
         log_info ("resumed the history of %ld accounts from the last checkpoint", restored);
         txw_gauge_set (self->accounts, restored);
     }
-    self->in = txw_in_new_pull (cfg->bind, (int) cfg->svc.hwm);
+    self->in = txw_in_new_pull (cfg->bind, (int) cfg->svc.hwm, TXW_ADMIT_SCORER_PULL);
     if (self->in)
         txw_in_count_gaps (self->in, svc->gaps);
     self->router = txw_router_new (cfg->aggregator_endpoints, svc->id, (int) cfg->svc.hwm,
                                    (int) cfg->svc.linger_ms);
-    self->pub = txw_out_new (TXW_OUT_PUB, cfg->publish, svc->id, 1000, (int) cfg->svc.linger_ms);
+    self->pub = txw_out_new_pub (cfg->publish, TXW_ADMIT_SCORER_PUB, svc->id, 1000,
+                                 (int) cfg->svc.linger_ms);
     if (!self->in || !self->router || !self->pub)
         goto err;
     txw_router_count (self->router, svc->records_out, svc->batches_out);
@@ -329,6 +358,7 @@ scorer_destroy (scorer_t **self_p)
     if (self->features_out)
         fclose (self->features_out);
     checkpoint_destroy (&self->checkpoint);
+    txw_auditlog_destroy (&self->audit);
     free (self->collected);
     free (self);
     *self_p = NULL;
@@ -376,7 +406,8 @@ s_alert_message (const txw_tx_t *tx, char *out, size_t size)
 }
 
 //  Raises the alert for a scored transaction: the full record to the
-//  account's aggregator shard, a masked copy to the PUB.
+//  account's aggregator shard, a copy with the account's pseudonym to the
+//  PUB.
 static void
 s_alert (scorer_t *self, txw_out_t *shard, const txw_tx_t *tx)
 {
@@ -533,6 +564,8 @@ scorer_run (scorer_t *self)
     s_checkpoint (self);
     if (self->checkpoint && checkpoint_drain (self->checkpoint, 10000))
         log_error ("account history changed since the last checkpoint could not be saved");
+    if (self->audit && txw_auditlog_drain (self->audit, 5000))
+        log_error ("reloads since the last write could not be recorded in the audit log");
     if (rc)
         log_error ("some batches were dropped at shutdown: no aggregator took them");
     log_info ("stopped: %llu scored, %llu alerts, %zu accounts held",

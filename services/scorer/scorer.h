@@ -5,7 +5,8 @@
     scored copy to the aggregator shard that owns the account. A score at or
     above the alert threshold also raises an alert: the full record goes to
     the same aggregator shard to be stored, and a copy with the account id
-    masked is published for the push gateway. The scorer has no external
+    replaced by its pseudonym (common/pii.h) is published for the push
+    gateway. The scorer has no external
     dependency, so it is ready as soon as its sockets are bound.
 
     With a database, the account records that changed are checkpointed

@@ -1,6 +1,8 @@
 /*  commands - one function per txwctl command                              */
 
 #include "commands.h"
+#include "bootstrap.h"
+#include "keyfile.h"
 #include "render.h"
 #include "rejects.h"
 #include "tail.h"
@@ -41,7 +43,8 @@ s_int_option (const char *command, const char *option, const char *text, long mi
 
 //  Options every command takes.
 #define S_COMMON_OPTIONS \
-    { "json", no_argument, NULL, 'j' }, { "help", no_argument, NULL, 'h' }
+    { "json", no_argument, NULL, 'j' }, { "help", no_argument, NULL, 'h' }, \
+    { "key-file", required_argument, NULL, 'K' }
 
 //  Handles the options every command takes; returns -1 if opt is not one.
 static int
@@ -49,6 +52,10 @@ s_common_option (ctl_api_t *api, const char *command, int opt)
 {
     if (opt == 'j') {
         api->json = true;
+        return 0;
+    }
+    if (opt == 'K') {
+        api->key_file = optarg;
         return 0;
     }
     if (opt == 'h') {
@@ -147,8 +154,10 @@ s_print_table (ctl_table_t *table, const char *empty)
 
 //  --- stats ---------------------------------------------------------------------------
 
-typedef struct { long minutes; long limit; long min_score; bool open; const char *by;
-                 const char *reason; const char *topics; long count; } s_opts_t;
+typedef struct { long minutes; long limit; long min_score; bool open; const char *disposition;
+                 const char *note; const char *reason; const char *topics; long count;
+                 bool all; const char *out; const char *database_url; bool if_none;
+                 const char *action; const char *principal; long before; } s_opts_t;
 
 static int
 s_stats_option (int opt, const char *arg, void *ctx)
@@ -266,23 +275,60 @@ s_alerts (ctl_api_t *api, int argc, char **argv)
     return rc;
 }
 
+static const char *const s_dispositions [] = {
+    "confirmed_fraud", "false_positive", "suspicious", "duplicate", "not_actionable", NULL
+};
+
+#define S_NOTE_MAX  1000        //  bytes, as the API takes
+
 static int
 s_ack_option (int opt, const char *arg, void *ctx)
 {
     s_opts_t *o = ctx;
-    if (opt == 'b') {
-        if (!*arg)
-            return s_usage_error ("ack", "%s", "--by needs a name");
-        o->by = arg;
+    if (opt == 'd') {
+        for (int i = 0; s_dispositions [i]; i++)
+            if (!strcmp (arg, s_dispositions [i])) {
+                o->disposition = arg;
+                return 0;
+            }
+        return s_usage_error ("ack", "--disposition '%s': use confirmed_fraud, false_positive,"
+                              " suspicious, duplicate or not_actionable", arg);
+    }
+    if (opt == 'b')
+        return s_usage_error ("ack", "%s", "--by is gone: an ack is in the name of the API key"
+                              " (see txwctl whoami)");
+    if (opt == 'n') {
+        if (!*arg || strlen (arg) > S_NOTE_MAX)
+            return s_usage_error ("ack", "%s", "--note needs a text of 1 to 1000 bytes");
+        o->note = arg;
         return 0;
     }
     return CTL_USAGE;
+}
+
+//  POSTs body (may be NULL) to /api/v1/alerts/{id}/action; the alert in
+//  *alert (NULL in --json mode).
+static int
+s_alert_action (ctl_api_t *api, const char *id, const char *action, const char *body,
+                json_t **alert)
+{
+    char *encoded = ctl_url_encode (id);
+    char *path = NULL;
+    int rc = CTL_API_ERROR;
+    if (encoded && asprintf (&path, "/api/v1/alerts/%s/%s", encoded, action) >= 0)
+        rc = s_fetch (api, "POST", path, body, alert);
+    else
+        path = NULL;
+    free (encoded);
+    free (path);
+    return rc;
 }
 
 static int
 s_ack (ctl_api_t *api, int argc, char **argv)
 {
     static const struct option longopts [] = {
+        { "disposition", required_argument, NULL, 'd' }, { "note", required_argument, NULL, 'n' },
         { "by", required_argument, NULL, 'b' }, S_COMMON_OPTIONS, { 0 } };
     s_opts_t o = { 0 };
     int first, rc;
@@ -291,29 +337,56 @@ s_ack (ctl_api_t *api, int argc, char **argv)
     const char *id = argv [first];
     if (!*id)
         return s_usage_error ("ack", "%s", "the alert ID is empty");
-    char *encoded = ctl_url_encode (id);
-    char *path = NULL, *body = NULL;
-    if (o.by) {
-        json_t *b = json_pack ("{s:s}", "by", o.by);
+    //  The acker is the key's name: the API takes no "by" any more.
+    char *body = NULL;
+    if (o.disposition || o.note) {
+        json_t *b = json_pack ("{s:s*,s:s*}", "disposition", o.disposition, "note", o.note);
         body = b? json_dumps (b, JSON_COMPACT): NULL;
         json_decref (b);
+        if (!body)
+            return CTL_API_ERROR;
     }
     json_t *alert = NULL;
-    rc = CTL_API_ERROR;
-    if (!encoded || (o.by && !body) || asprintf (&path, "/api/v1/alerts/%s/ack", encoded) < 0)
-        path = NULL;
-    else
-        rc = s_fetch (api, "POST", path, body, &alert);
-    free (encoded);
-    free (path);
+    rc = s_alert_action (api, id, "ack", body, &alert);
     free (body);
     if (rc || !alert)
         return rc;
     char num [32];
-    printf ("alert %s (%s) is %s by %s at %s\n", ctl_text (json_object_get (alert, "id"), num, sizeof num),
+    const char *disposition = ctl_str (alert, "disposition");
+    printf ("alert %s (%s) is %s by %s at %s%s%s\n",
+            ctl_text (json_object_get (alert, "id"), num, sizeof num),
             ctl_str (alert, "key"), ctl_str (alert, "status"),
             *ctl_str (alert, "acked_by")? ctl_str (alert, "acked_by"): "-",
-            *ctl_str (alert, "acked_at")? ctl_str (alert, "acked_at"): "-");
+            *ctl_str (alert, "acked_at")? ctl_str (alert, "acked_at"): "-",
+            *disposition? " as ": "", disposition);
+    if (*ctl_str (alert, "note")) {
+        ctl_table_t *t = ctl_table_new (2, NULL);
+        if (t) {
+            ctl_table_pair (t, "note", "%s", ctl_str (alert, "note"));
+            ctl_table_print (t, stdout);
+        }
+        ctl_table_destroy (&t);
+    }
+    json_decref (alert);
+    return CTL_OK;
+}
+
+static int
+s_reopen (ctl_api_t *api, int argc, char **argv)
+{
+    static const struct option longopts [] = { S_COMMON_OPTIONS, { 0 } };
+    int first, rc;
+    if (s_parse (api, argc, argv, longopts, NULL, NULL, 1, 1, &first, &rc))
+        return rc;
+    if (!*argv [first])
+        return s_usage_error ("reopen", "%s", "the alert ID is empty");
+    json_t *alert = NULL;
+    rc = s_alert_action (api, argv [first], "reopen", NULL, &alert);
+    if (rc || !alert)
+        return rc;
+    char num [32];
+    printf ("alert %s (%s) is %s\n", ctl_text (json_object_get (alert, "id"), num, sizeof num),
+            ctl_str (alert, "key"), ctl_str (alert, "status"));
     json_decref (alert);
     return CTL_OK;
 }
@@ -557,7 +630,342 @@ s_tail (ctl_api_t *api, int argc, char **argv)
     if (s_parse (api, argc, argv, longopts, s_tail_option, &o, 0, 0, &first, &rc))
         return rc;
     const char *url = getenv ("TXW_GATEWAY_URL");
-    return ctl_tail (url && *url? url: "ws://127.0.0.1:8081/ws", o.topics, api->json, o.count);
+    return ctl_tail (api, url && *url? url: "ws://127.0.0.1:8081/ws", o.topics, o.count);
+}
+
+//  --- whoami ---------------------------------------------------------------------------------
+
+static int
+s_whoami (ctl_api_t *api, int argc, char **argv)
+{
+    static const struct option longopts [] = { S_COMMON_OPTIONS, { 0 } };
+    int first, rc;
+    if (s_parse (api, argc, argv, longopts, NULL, NULL, 0, 0, &first, &rc))
+        return rc;
+    json_t *who = NULL;
+    rc = s_fetch (api, "GET", "/api/v1/whoami", NULL, &who);
+    if (rc || !who)
+        return rc;
+    ctl_table_t *t = ctl_table_new (2, NULL);
+    rc = t? CTL_OK: CTL_API_ERROR;
+    if (t) {
+        ctl_table_pair (t, "name", "%s", ctl_str (who, "name"));
+        ctl_table_pair (t, "role", "%s", ctl_str (who, "role"));
+        ctl_table_pair (t, "key id", "%s", ctl_str (who, "key_id"));
+        ctl_table_pair (t, "key from", "%s", api->key_source);
+        ctl_table_print (t, stdout);
+    }
+    ctl_table_destroy (&t);
+    json_decref (who);
+    return rc;
+}
+
+//  --- keys -----------------------------------------------------------------------------------
+
+static bool
+s_is_key_id (const char *id)
+{
+    return strlen (id) == TXW_APIKEY_ID_LEN && strspn (id, "0123456789abcdef") == TXW_APIKEY_ID_LEN;
+}
+
+static int
+s_keys_list_option (int opt, const char *arg, void *ctx)
+{
+    (void) arg;
+    s_opts_t *o = ctx;
+    if (opt == 'a') {
+        o->all = true;
+        return 0;
+    }
+    return CTL_USAGE;
+}
+
+static int
+s_keys_list (ctl_api_t *api, int argc, char **argv)
+{
+    static const struct option longopts [] = {
+        { "all", no_argument, NULL, 'a' }, S_COMMON_OPTIONS, { 0 } };
+    s_opts_t o = { 0 };
+    int first, rc;
+    if (s_parse (api, argc, argv, longopts, s_keys_list_option, &o, 0, 0, &first, &rc))
+        return rc;
+    json_t *answer = NULL;
+    rc = s_fetch (api, "GET", o.all? "/api/v1/keys?revoked=true": "/api/v1/keys", NULL, &answer);
+    if (rc || !answer)
+        return rc;
+    static const char *const headers [] = { "KEY_ID", "NAME", "ROLE", "CREATED", "CREATED_BY",
+                                            "REVOKED", "REVOKED_BY" };
+    int columns = o.all? 7: 5;
+    ctl_table_t *t = ctl_table_new (columns, headers);
+    size_t i;
+    json_t *key;
+    json_array_foreach (json_object_get (answer, "keys"), i, key) {
+        char revoked [64], revoked_by [128];
+        const char *cells [7] = {
+            ctl_str (key, "key_id"), ctl_str (key, "name"), ctl_str (key, "role"),
+            ctl_str (key, "created_at"), ctl_str (key, "created_by"),
+            ctl_text (json_object_get (key, "revoked_at"), revoked, sizeof revoked),
+            ctl_text (json_object_get (key, "revoked_by"), revoked_by, sizeof revoked_by) };
+        if (t)
+            ctl_table_row (t, cells);
+    }
+    rc = t? CTL_OK: CTL_API_ERROR;
+    if (t)
+        s_print_table (t, o.all? "no keys": "no active keys");
+    ctl_table_destroy (&t);
+    json_decref (answer);
+    return rc;
+}
+
+static int
+s_keys_create_option (int opt, const char *arg, void *ctx)
+{
+    s_opts_t *o = ctx;
+    if (opt == 'o') {
+        if (!*arg)
+            return s_usage_error ("keys create", "%s", "--out needs a file name");
+        o->out = arg;
+        return 0;
+    }
+    if (opt == 'D') {
+        if (!*arg)
+            return s_usage_error ("keys create", "%s", "--database-url needs a URL");
+        o->database_url = arg;
+        return 0;
+    }
+    if (opt == 'i') {
+        o->if_none = true;
+        return 0;
+    }
+    return CTL_USAGE;
+}
+
+//  Whether key_id is among the active keys (GET /api/v1/keys). Returns 0
+//  with *active set, or an exit code (the error printed).
+static int
+s_key_active (ctl_api_t *api, const char *key_id, bool *active)
+{
+    json_t *answer = NULL;
+    int rc = ctl_api_call (api, "GET", "/api/v1/keys", NULL, &answer, NULL);
+    if (rc)
+        return rc;
+    *active = false;
+    size_t i;
+    json_t *key;
+    json_array_foreach (json_object_get (answer, "keys"), i, key)
+        if (!strcmp (ctl_str (key, "key_id"), key_id))
+            *active = true;
+    json_decref (answer);
+    return 0;
+}
+
+//  keys create through the API: the key is made by txw-query, shown once.
+static int
+s_keys_create_api (ctl_api_t *api, const char *name, const char *role, const char *out)
+{
+    ctl_keyfile_t file;
+    int rc;
+    if (out && (rc = ctl_keyfile_open (&file, "keys create", out)))
+        return rc;
+    if (out && *file.old_id) {
+        bool active;
+        rc = s_key_active (api, file.old_id, &active);
+        if (!rc && active)
+            rc = ctl_keyfile_refuse_active (&file, "keys create");
+        if (rc) {
+            ctl_keyfile_abort (&file);
+            return rc;
+        }
+    }
+    json_t *b = json_pack ("{s:s,s:s}", "name", name, "role", role);
+    char *body = b? json_dumps (b, JSON_COMPACT): NULL;
+    json_decref (b);
+    json_t *made = NULL;
+    char *raw = NULL;
+    rc = body? ctl_api_call (api, "POST", "/api/v1/keys", body, &made, &raw): CTL_API_ERROR;
+    free (body);
+    const char *key = ctl_str (made, "key");
+    if (!rc && !*key) {
+        fprintf (stderr, "txwctl keys create: the API's answer holds no key\n");
+        rc = CTL_API_ERROR;
+    }
+    if (rc) {
+        if (out)
+            ctl_keyfile_abort (&file);
+        json_decref (made);
+        free (raw);
+        return rc;
+    }
+    char made_as [256];
+    snprintf (made_as, sizeof made_as, "made %s key %s (%s)", ctl_str (made, "role"),
+              ctl_str (made, "key_id"), ctl_str (made, "name"));
+    if (out) {
+        rc = CTL_API_ERROR;
+        if (ctl_keyfile_write (&file, "keys create", key))
+            fprintf (stderr, "txwctl keys create: the key %s is made but not kept: revoke it with"
+                     " `txwctl keys revoke %s`\n", ctl_str (made, "key_id"), ctl_str (made, "key_id"));
+        else
+        if (ctl_keyfile_commit (&file, "keys create") == 0) {
+            fprintf (stderr, "txwctl keys create: %s, written to %s\n", made_as, out);
+            rc = CTL_OK;
+        }
+        if (!rc && api->json) {
+            json_object_del (made, "key");
+            char *text = json_dumps (made, JSON_COMPACT);
+            if (text)
+                printf ("%s\n", text);
+            free (text);
+        }
+    }
+    else {
+        if (api->json)
+            s_print_raw (raw);
+        else
+            printf ("%s\n", key);
+        fflush (stdout);
+        fprintf (stderr, "txwctl keys create: %s; the key is shown only this once: keep it now\n",
+                 made_as);
+    }
+    if (raw)
+        explicit_bzero (raw, strlen (raw));
+    free (raw);
+    json_decref (made);
+    return rc;
+}
+
+static int
+s_keys_create (ctl_api_t *api, int argc, char **argv)
+{
+    static const struct option longopts [] = {
+        { "out", required_argument, NULL, 'o' }, { "database-url", required_argument, NULL, 'D' },
+        { "if-none", no_argument, NULL, 'i' }, S_COMMON_OPTIONS, { 0 } };
+    s_opts_t o = { 0 };
+    int first, rc;
+    if (s_parse (api, argc, argv, longopts, s_keys_create_option, &o, 2, 2, &first, &rc))
+        return rc;
+    const char *name = argv [first], *role = argv [first + 1];
+    size_t len = strlen (name);
+    bool control = false;
+    for (const char *c = name; *c; c++)
+        control |= (unsigned char) *c < 0x20 || *c == 0x7f;
+    if (len == 0 || len > 64 || control)
+        return s_usage_error ("keys create", "%s", "NAME must be 1 to 64 bytes without control"
+                              " characters");
+    if (txw_role_parse (role) == TXW_ROLE_NONE)
+        return s_usage_error ("keys create", "ROLE '%s': use viewer, analyst or admin", role);
+    if (o.if_none && !o.database_url)
+        return s_usage_error ("keys create", "%s", "--if-none goes with --database-url (bootstrap)");
+    if (o.database_url)
+        return ctl_bootstrap_key (o.database_url, name, role, o.if_none, o.out, api->json);
+    return s_keys_create_api (api, name, role, o.out);
+}
+
+static int
+s_keys_revoke (ctl_api_t *api, int argc, char **argv)
+{
+    static const struct option longopts [] = { S_COMMON_OPTIONS, { 0 } };
+    int first, rc;
+    if (s_parse (api, argc, argv, longopts, NULL, NULL, 1, 1, &first, &rc))
+        return rc;
+    const char *id = argv [first];
+    if (!s_is_key_id (id))
+        return s_usage_error ("keys revoke", "KEY_ID '%s' is not 16 lowercase hex digits"
+                              " (see txwctl keys list)", id);
+    char path [64];
+    snprintf (path, sizeof path, "/api/v1/keys/%s", id);
+    json_t *key = NULL;
+    rc = s_fetch (api, "DELETE", path, NULL, &key);
+    if (rc || !key)
+        return rc;
+    printf ("key %s (%s, %s) is revoked since %s by %s\n", ctl_str (key, "key_id"),
+            ctl_str (key, "name"), ctl_str (key, "role"), ctl_str (key, "revoked_at"),
+            ctl_str (key, "revoked_by"));
+    json_decref (key);
+    return CTL_OK;
+}
+
+//  --- audit ------------------------------------------------------------------------------------
+
+static int
+s_audit_option (int opt, const char *arg, void *ctx)
+{
+    s_opts_t *o = ctx;
+    if (opt == 'a') {
+        if (!*arg)
+            return s_usage_error ("audit", "%s", "--action needs a name such as alert.ack");
+        o->action = arg;
+        return 0;
+    }
+    if (opt == 'p') {
+        if (!*arg)
+            return s_usage_error ("audit", "%s", "--principal needs a key id");
+        o->principal = arg;
+        return 0;
+    }
+    if (opt == 'l')
+        return s_int_option ("audit", "limit", arg, 1, 1000, &o->limit);
+    if (opt == 'b')
+        return s_int_option ("audit", "before", arg, 1, 9007199254740991L, &o->before);
+    return CTL_USAGE;
+}
+
+static int
+s_audit (ctl_api_t *api, int argc, char **argv)
+{
+    static const struct option longopts [] = {
+        { "action", required_argument, NULL, 'a' }, { "principal", required_argument, NULL, 'p' },
+        { "limit", required_argument, NULL, 'l' }, { "before", required_argument, NULL, 'b' },
+        S_COMMON_OPTIONS, { 0 } };
+    s_opts_t o = { .limit = 50 };
+    int first, rc;
+    if (s_parse (api, argc, argv, longopts, s_audit_option, &o, 0, 0, &first, &rc))
+        return rc;
+    char *action = o.action? ctl_url_encode (o.action): NULL;
+    char *principal = o.principal? ctl_url_encode (o.principal): NULL;
+    char before [32] = "";
+    if (o.before)
+        snprintf (before, sizeof before, "&before=%ld", o.before);
+    char *path = NULL;
+    json_t *answer = NULL;
+    rc = CTL_API_ERROR;
+    if ((!o.action || action) && (!o.principal || principal)
+    &&  asprintf (&path, "/api/v1/audit?limit=%ld%s%s%s%s%s", o.limit,
+                  action? "&action=": "", action? action: "",
+                  principal? "&principal=": "", principal? principal: "", before) >= 0)
+        rc = s_fetch (api, "GET", path, NULL, &answer);
+    else
+        path = NULL;
+    free (action);
+    free (principal);
+    free (path);
+    if (rc || !answer)
+        return rc;
+    static const char *const headers [] = { "ID", "AT", "PRINCIPAL", "NAME", "ROLE", "ACTION",
+                                            "TARGET", "CLIENT", "DETAIL" };
+    ctl_table_t *t = ctl_table_new (9, headers);
+    size_t i;
+    json_t *entry;
+    json_array_foreach (json_object_get (answer, "audit"), i, entry) {
+        char id [32];
+        json_t *detail = json_object_get (entry, "detail");
+        char *detail_text = json_object_size (detail)? json_dumps (detail, JSON_COMPACT): NULL;
+        const char *cells [9] = {
+            ctl_text (json_object_get (entry, "id"), id, sizeof id), ctl_str (entry, "at"),
+            ctl_str (entry, "principal"), *ctl_str (entry, "name")? ctl_str (entry, "name"): "-",
+            *ctl_str (entry, "role")? ctl_str (entry, "role"): "-", ctl_str (entry, "action"),
+            *ctl_str (entry, "target")? ctl_str (entry, "target"): "-",
+            *ctl_str (entry, "client")? ctl_str (entry, "client"): "-",
+            detail_text? detail_text: "-" };
+        if (t)
+            ctl_table_row (t, cells);
+        free (detail_text);
+    }
+    rc = t? CTL_OK: CTL_API_ERROR;
+    if (t)
+        s_print_table (t, "no audit entries");
+    ctl_table_destroy (&t);
+    json_decref (answer);
+    return rc;
 }
 
 //  --- Table ------------------------------------------------------------------------------------
@@ -568,21 +976,52 @@ const ctl_command_t ctl_commands [] = {
       "volume in the reporting currency, approval, decline and failure rates, flagged." },
     { "alerts", s_alerts, "[--open] [--limit N] [--min-score N]",
       "Recent alerts, newest first: --open only those not acknowledged, --limit 1-1000\n"
-      "(default 50), --min-score 0-100 (default 0)." },
-    { "ack", s_ack, "ID [--by NAME]",
-      "Acknowledges an alert by numeric id or by key (fraud:<tx_id>, ...); --by names\n"
-      "who did (the API records \"api\" without it). Acking twice changes nothing." },
-    { "tx", s_tx, "ID", "One stored transaction with its score and reasons." },
+      "(default 50), --min-score 0-100 (default 0). A viewer key sees accounts masked." },
+    { "ack", s_ack, "ID [--disposition D] [--note TEXT]",
+      "Acknowledges an alert by numeric id or by key (fraud:<tx_id>, ...) in the name\n"
+      "of the API key (analyst or admin), with what was found: --disposition\n"
+      "confirmed_fraud, false_positive, suspicious, duplicate or not_actionable, and\n"
+      "--note, up to 1000 bytes. Acking an acked alert changes nothing: it prints\n"
+      "who acked it first. Audited." },
+    { "reopen", s_reopen, "ID",
+      "Opens an acknowledged alert again, clearing its ack, disposition and note\n"
+      "(analyst or admin). Audited." },
+    { "tx", s_tx, "ID", "One stored transaction with its score and reasons (analyst or admin;\n"
+      "audited)." },
     { "account", s_account, "ID [--limit N]",
       "An account's totals, lifetime value, risk and its last N transactions (1-100,\n"
-      "default 20)." },
+      "default 20). Analyst or admin; audited." },
     { "dead-letters", s_dead_letters, "[--reason R] [--limit N]",
       "Rejected records, newest first; --reason is a code of common/rejects.h (such as\n"
       "bad_amount), --limit 1-1000 (default 50)." },
     { "tail", s_tail, "[--topics alerts,stats,windows,dead_letters] [--count N]",
       "Live events from the push gateway (TXW_GATEWAY_URL), one line each, until\n"
       "Ctrl-C (or N events with --count). Reconnects when the connection drops and\n"
-      "asks for a re-sync when messages were lost. Topics default to alerts." },
+      "asks for a re-sync when messages were lost. Topics default to alerts. The\n"
+      "API key goes to the gateway as the WebSocket subprotocol txwatch.key.<key>." },
+    { "whoami", s_whoami, "",
+      "The name, role and id of the API key in use, and where txwctl found it." },
+    { "keys list", s_keys_list, "[--all]",
+      "The active API keys (admin); --all adds the revoked ones with when and by whom." },
+    { "keys create", s_keys_create, "NAME ROLE [--out FILE] [--database-url URL [--if-none]]",
+      "Makes an API key for NAME (1-64 bytes) with ROLE viewer, analyst or admin and\n"
+      "prints it on stdout, once: only its hash is stored (--json: the API's answer,\n"
+      "with the key). Through the API with an admin key, or, to make the first admin\n"
+      "key, straight in PostgreSQL with --database-url (created_by and the audit row\n"
+      "say database:<role>). --if-none (with --database-url) makes nothing and exits 0\n"
+      "when an active key of ROLE exists; concurrent runs make one key between them.\n"
+      "--out FILE writes the key to FILE instead, mode 0600, atomically (a new file\n"
+      "renamed into place). An existing FILE is replaced only when it holds a txwatch\n"
+      "key that is no longer active (revoked, or from a database made afresh); a FILE\n"
+      "holding an active key, or anything else, is refused before a key is made." },
+    { "keys revoke", s_keys_revoke, "KEY_ID",
+      "Revokes a key (admin): it stops working at once on this API replica and within\n"
+      "txw-query's --key-cache-ms on the others. Revoking twice keeps the first." },
+    { "audit", s_audit, "[--action A] [--principal KEY_ID] [--limit N] [--before ID]",
+      "The audit log, newest first (admin): key changes, acks and reopens, reads of\n"
+      "transactions and accounts. --action such as alert.ack or key.create,\n"
+      "--principal a key id (or database:<role>), --limit 1-1000 (default 50),\n"
+      "--before an entry id, for the page after." },
     { NULL, NULL, NULL, NULL }
 };
 
@@ -595,10 +1034,67 @@ ctl_command_find (const char *name)
     return NULL;
 }
 
+//  Whether name is a group of commands ("keys" for "keys list", ...).
+static bool
+s_is_group (const char *name)
+{
+    size_t len = strlen (name);
+    for (const ctl_command_t *c = ctl_commands; c->name; c++)
+        if (!strncmp (c->name, name, len) && c->name [len] == ' ')
+            return true;
+    return false;
+}
+
+static void
+s_group_usage (const char *group, FILE *out)
+{
+    size_t len = strlen (group);
+    for (const ctl_command_t *c = ctl_commands; c->name; c++)
+        if (!strncmp (c->name, group, len) && c->name [len] == ' ')
+            fprintf (out, "usage: txwctl [OPTIONS] %s %s\n", c->name, c->synopsis);
+    fprintf (out, "(txwctl %s SUBCOMMAND --help for one)\n", group);
+}
+
+const ctl_command_t *
+ctl_command_select (int argc, char **argv, int *words, int *exit_code)
+{
+    *words = 1;
+    const ctl_command_t *command = ctl_command_find (argv [0]);
+    if (command)
+        return command;
+    if (!s_is_group (argv [0])) {
+        fprintf (stderr, "txwctl: unknown command '%s'\n(see txwctl --help)\n", argv [0]);
+        *exit_code = CTL_USAGE;
+        return NULL;
+    }
+    if (argc > 1 && (!strcmp (argv [1], "--help") || !strcmp (argv [1], "-h"))) {
+        s_group_usage (argv [0], stdout);
+        *exit_code = CTL_OK;
+        return NULL;
+    }
+    char name [64] = "";
+    if (argc > 1)
+        snprintf (name, sizeof name, "%s %s", argv [0], argv [1]);
+    command = argc > 1? ctl_command_find (name): NULL;
+    if (!command) {
+        if (argc > 1)
+            fprintf (stderr, "txwctl: unknown command '%s %s'\n", argv [0], argv [1]);
+        else
+            fprintf (stderr, "txwctl: %s needs a subcommand\n", argv [0]);
+        s_group_usage (argv [0], stderr);
+        *exit_code = CTL_USAGE;
+        return NULL;
+    }
+    *words = 2;
+    return command;
+}
+
 void
 ctl_command_usage (const ctl_command_t *command, FILE *out)
 {
-    fprintf (out, "usage: txwctl [--api URL] [--json] %s %s\n\n%s\n\n"
-             "  --json    print the API's JSON (tail: each message as received)\n"
-             "  --help    this text\n", command->name, command->synopsis, command->help);
+    fprintf (out, "usage: txwctl [--api URL] [--key-file FILE] [--json] %s%s%s\n\n%s\n\n"
+             "  --json           print the API's JSON (tail: each message as received)\n"
+             "  --key-file FILE  the API key (else TXW_API_KEY, else TXW_API_KEY_FILE)\n"
+             "  --help           this text\n", command->name, *command->synopsis? " ": "",
+             command->synopsis, command->help);
 }

@@ -18,6 +18,8 @@
 
 #define S_MAX_MESSAGE   (64 * 1024 * 1024)
 #define S_PAUSE_MAX_MS  10000
+#define S_PROTOCOL      "txwatch"
+#define S_KEY_PROTOCOL  "txwatch.key."
 
 typedef struct {
     bool json;
@@ -28,6 +30,7 @@ typedef struct {
     size_t len, cap;
     atomic_bool closed;
     atomic_bool done;
+    atomic_int verdict;         //  the handshake's subprotocol: 0 not checked yet, 1 fine, -1 not
 } s_tail_t;
 
 static volatile sig_atomic_t s_interrupted = 0;
@@ -216,6 +219,11 @@ s_on_data (struct mg_connection *conn, int flags, char *data, size_t len, void *
         return 0;
     if (opcode != MG_WEBSOCKET_OPCODE_TEXT && opcode != MG_WEBSOCKET_OPCODE_CONTINUATION)
         return 1;               //  pings are answered by civetweb
+    //  civetweb's reader starts before s_connect has looked at the answer
+    while (atomic_load (&self->verdict) == 0)
+        usleep (1000);
+    if (atomic_load (&self->verdict) < 0)
+        return 0;
     if (atomic_load (&self->done) || s_interrupted)
         return 0;
     if (fin && self->len == 0) {
@@ -313,39 +321,90 @@ s_parse_url (const char *url, const char *topics, s_target_t *t)
     return n > 0 && (size_t) n < sizeof t->path? 0: -1;
 }
 
+//  The subprotocol the gateway selected, checked: returns true for
+//  "txwatch", none (an older gateway) or the key's (civetweb's answer when
+//  the handler does not choose: the last one offered).
+static bool
+s_protocol_fine (struct mg_connection *conn, char *error, size_t size)
+{
+    const char *selected = mg_get_header (conn, "Sec-WebSocket-Protocol");
+    if (!selected || !strcmp (selected, S_PROTOCOL)
+    ||  !strncmp (selected, S_KEY_PROTOCOL, sizeof S_KEY_PROTOCOL - 1))
+        return true;
+    snprintf (error, size, "the gateway selected the subprotocol \"%.64s\", not " S_PROTOCOL,
+              selected);
+    return false;
+}
+
+//  Connects with the handshake's extra header (see ctl_tail); NULL with
+//  error set when it fails or the gateway selects a protocol not offered.
 static struct mg_connection *
-s_connect (const s_target_t *t, s_tail_t *self, char *error, size_t size)
+s_connect (const s_target_t *t, s_tail_t *self, const char *header, char *error, size_t size)
 {
     atomic_store (&self->closed, false);
+    atomic_store (&self->verdict, 0);
     self->last_seq = 0;
     self->len = 0;
     error [0] = 0;
-    return mg_connect_websocket_client (t->host, t->port, t->tls, error, size, t->path, NULL,
-                                        s_on_data, s_on_close, self);
+    struct mg_connection *conn = mg_connect_websocket_client_extensions (
+        t->host, t->port, t->tls, error, size, t->path, NULL, header, s_on_data, s_on_close, self);
+    if (conn && !s_protocol_fine (conn, error, size)) {
+        atomic_store (&self->verdict, -1);
+        mg_close_connection (conn);
+        return NULL;
+    }
+    atomic_store (&self->verdict, 1);
+    return conn;
+}
+
+//  Says why a connection failed; after the gateway refused the upgrade
+//  (a 401 without a good key), once, how to give a key.
+static void
+s_cannot_connect (ctl_api_t *api, const char *url, const char *error, bool *hinted)
+{
+    fprintf (stderr, "txwctl tail: cannot connect to %s: %s\n", url, *error? error: "refused");
+    if (!*hinted && !strcmp (error, "Unexpected server reply")) {
+        char hint [1400];
+        fprintf (stderr, "txwctl tail: the gateway refused the WebSocket upgrade, as it does"
+                 " without a valid API key; %s\n", ctl_api_key_hint (api, 401, hint, sizeof hint));
+        *hinted = true;
+    }
 }
 
 int
-ctl_tail (const char *url, const char *topics, bool json, long count)
+ctl_tail (ctl_api_t *api, const char *url, const char *topics, long count)
 {
     s_target_t target;
     if (s_parse_url (url, topics, &target)) {
         fprintf (stderr, "txwctl tail: '%s' is not a ws:// or wss:// URL (TXW_GATEWAY_URL)\n", url);
         return CTL_USAGE;
     }
+    const char *key;
+    if (ctl_api_key (api, &key))
+        return CTL_USAGE;
+    //  civetweb's client writes the handshake itself and takes no extra
+    //  headers, only the text of "Sec-WebSocket-Extensions: %s\r\n": the
+    //  protocol header follows an empty extension list there. The key is
+    //  checked (api.h), so it holds no line break of its own.
+    char header [64 + TXW_APIKEY_LEN];
+    snprintf (header, sizeof header, "\r\nSec-WebSocket-Protocol: " S_PROTOCOL "%s%s",
+              key? ", " S_KEY_PROTOCOL: "", key? key: "");
     struct sigaction sa = { .sa_handler = s_on_signal };
     sigemptyset (&sa.sa_mask);
     sigaction (SIGINT, &sa, NULL);
     sigaction (SIGTERM, &sa, NULL);
     signal (SIGPIPE, SIG_IGN);
     mg_init_library (0);
-    s_tail_t self = { .json = json, .count = count };
+    s_tail_t self = { .json = api->json, .count = count };
     atomic_init (&self.closed, false);
     atomic_init (&self.done, false);
+    atomic_init (&self.verdict, 0);
     char error [256];
-    struct mg_connection *conn = s_connect (&target, &self, error, sizeof error);
+    bool hinted = false;
+    struct mg_connection *conn = s_connect (&target, &self, header, error, sizeof error);
     int rc = CTL_OK;
     if (!conn) {
-        fprintf (stderr, "txwctl tail: cannot connect to %s: %s\n", url, *error? error: "refused");
+        s_cannot_connect (api, url, error, &hinted);
         rc = CTL_API_ERROR;
         goto done;
     }
@@ -365,17 +424,18 @@ ctl_tail (const char *url, const char *topics, bool json, long count)
             usleep (50 * 1000);
         if (s_interrupted)
             break;
-        conn = s_connect (&target, &self, error, sizeof error);
+        conn = s_connect (&target, &self, header, error, sizeof error);
         if (conn)
             pause_ms = 500;
         else {
-            fprintf (stderr, "txwctl tail: cannot connect to %s: %s\n", url, *error? error: "refused");
+            s_cannot_connect (api, url, error, &hinted);
             pause_ms = pause_ms * 2 > S_PAUSE_MAX_MS? S_PAUSE_MAX_MS: pause_ms * 2;
         }
     }
 done:
     if (conn)
         mg_close_connection (conn);
+    explicit_bzero (header, sizeof header);
     free (self.buf);
     mg_exit_library ();
     return rc;

@@ -34,15 +34,17 @@ enum {
 
 typedef enum { S_KIND_ID, S_KIND_NAME, S_KIND_LABEL, S_KIND_OTHER } s_kind_t;
 
+//  No pii flag: what a rejected record shows does not depend on which field
+//  a value came in (a sender's shifted fields put an account id anywhere),
+//  only on its shape (common/pii.h, txw_pii_safe).
 typedef struct {
     s_kind_t kind;
     bool required;
-    bool pii;                   //  masked wherever people can read it
 } s_field_t;
 
 static const s_field_t s_fields [F_COUNT] = {
 #define S_FIELD(NAME, member, wire, kind, required, pii) \
-    [F_##NAME] = { S_KIND_##kind, required, pii },
+    [F_##NAME] = { S_KIND_##kind, required },
     TXW_RAW_TX_FIELDS (S_FIELD)
 #undef S_FIELD
 };
@@ -130,13 +132,23 @@ s_lower (char c)
     return c >= 'A' && c <= 'Z'? (char) (c + 32): c;
 }
 
-//  Writes a short, printable rendering of a value for a message: escaped,
-//  cut after 48 bytes, masked when it is personal data.
-static const char *
-s_quote (const char *s, size_t len, bool pii, char *out, size_t size)
+//  The tx_id a dead letter keeps in clear in its tx_id column
+//  (checks_reject); its message and payload show it too, which hides
+//  nothing more. id is trimmed.
+static inline bool
+s_tx_id_kept (txw_str_t id)
 {
-    char masked [80];
-    if (pii) {
+    return id.ptr && id.len <= TXW_ID_MAX && txw_utf8_valid (id.ptr, id.len);
+}
+
+//  Writes a short, printable rendering of a value for a message: as it is
+//  when clear or of a safe shape, else its pseudonym; escaped, cut after
+//  48 bytes.
+static const char *
+s_quote (const char *s, size_t len, bool clear, char *out, size_t size)
+{
+    char masked [TXW_PSEUDONYM_SIZE];
+    if (!clear && !txw_pii_safe (s, len)) {
         txw_mask_id (s, len, masked, sizeof masked);
         s = masked;
         len = strlen (masked);
@@ -170,7 +182,8 @@ s_reject (checks_verdict_t *verdict, txw_reject_code_t code, int field,
 #define S_REJECT_VALUE(code, f, fmt, ...)                                       \
     do {                                                                        \
         char quoted_ [64];                                                      \
-        s_quote (v [f].ptr, v [f].len, s_fields [f].pii, quoted_, sizeof quoted_); \
+        s_quote (v [f].ptr, v [f].len, f == F_TX_ID && s_tx_id_kept (v [f]),  \
+                 quoted_, sizeof quoted_);                                      \
         return s_reject (verdict, code, f, "%s '%s' " fmt,                      \
                          txw_raw_field_names [f], quoted_, ##__VA_ARGS__);      \
     } while (0)
@@ -298,22 +311,32 @@ checks_apply (const checks_t *self, const txw_raw_tx_t *raw, int64_t now_ms,
     if (amount_minor == 0)
         S_REJECT_VALUE (TXW_REJECT_NON_POSITIVE_AMOUNT, F_AMOUNT, "is zero");
 
+    //  The amount parsed, but a long run of digits may still be an account
+    //  number in the wrong field: shown, or converted, only when safe.
     int64_t amount_rep_minor;
+    char shown [64];
     if (!self->rates
-    ||  txw_rates_convert (self->rates, currency, amount_minor, &amount_rep_minor))
+    ||  txw_rates_convert (self->rates, currency, amount_minor, &amount_rep_minor)) {
+        s_quote (a.ptr, a.len, false, shown, sizeof shown);
         return s_reject (verdict, TXW_REJECT_NO_RATE, F_CURRENCY,
-                         "currency %s has no rate to %s (amount %lld)", currency,
-                         self->rates? txw_rates_reporting (self->rates): "?",
-                         (long long) amount_minor);
+                         "currency %s has no rate to %s (amount %s)", currency,
+                         self->rates? txw_rates_reporting (self->rates): "?", shown);
+    }
     if (amount_rep_minor > self->max_rep_minor) {
         int rep_exponent = txw_currency_exponent (txw_rates_reporting (self->rates), 3);
         char amount [48], limit [48];
-        txw_format_amount (amount, sizeof amount, amount_rep_minor, rep_exponent);
+        s_quote (a.ptr, a.len, false, shown, sizeof shown);
         txw_format_amount (limit, sizeof limit, self->max_rep_minor, rep_exponent);
+        if (!txw_pii_safe (a.ptr, a.len))
+            return s_reject (verdict, TXW_REJECT_AMOUNT_TOO_LARGE, F_AMOUNT,
+                             "amount %s %s is above the largest a transaction may have "
+                             "(%s %s)", shown, currency, limit,
+                             txw_rates_reporting (self->rates));
+        txw_format_amount (amount, sizeof amount, amount_rep_minor, rep_exponent);
         return s_reject (verdict, TXW_REJECT_AMOUNT_TOO_LARGE, F_AMOUNT,
-                         "amount %.*s %s is %s %s, above the largest a transaction may "
-                         "have (%s %s)", (int) (a.len > 40? 40: a.len), a.ptr, currency,
-                         amount, txw_rates_reporting (self->rates), limit,
+                         "amount %s %s is %s %s, above the largest a transaction may "
+                         "have (%s %s)", shown, currency, amount,
+                         txw_rates_reporting (self->rates), limit,
                          txw_rates_reporting (self->rates));
     }
 
@@ -410,10 +433,13 @@ checks_payload (const txw_raw_tx_t *raw, char *out, size_t size)
             quoted = false;
         }
         else {
-            char masked [TXW_ID_MAX * 2 + 1];
-            const char *p = s.ptr;
-            size_t len = s.len;
-            if (s_fields [f].pii) {
+            //  Shown only when safe by its shape, wherever it came: a
+            //  sender's shifted fields must not show an id in clear.
+            char masked [TXW_PSEUDONYM_SIZE];
+            txw_str_t t = s_trim (s);
+            const char *p = t.ptr;
+            size_t len = t.len;
+            if (f == F_TX_ID? !s_tx_id_kept (t): !txw_pii_safe (p, len)) {
                 txw_mask_id (p, len, masked, sizeof masked);
                 p = masked;
                 len = strlen (masked);

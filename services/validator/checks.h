@@ -5,9 +5,12 @@
     checks_apply takes a decoded raw record (all fields still text, borrowed
     from the received frame) and either fills a normalised, enriched
     txw_tx_t or names the first rule it breaks: a reason code from
-    rejects.h, the field, and a message for people in which personal data
-    (account and device ids) is masked. A good record costs no allocation
-    and no formatting; only a rejected one pays for its message.             */
+    rejects.h, the field, and a message for people. What a rejected record
+    shows (message and payload) never depends on field positions: a value
+    appears as it is only when its shape is safe (common/pii.h) or it is the
+    tx_id the dead letter keeps anyway, else as its pseudonym. A good record
+    costs no allocation and no formatting; only a rejected one pays for its
+    message.                                                                 */
 
 #ifndef TXW_VALIDATOR_RULES_H
 #define TXW_VALIDATOR_RULES_H
@@ -51,9 +54,11 @@ void checks_set_rates (checks_t *self, const txw_rates_t *rates);
 int checks_apply (const checks_t *self, const txw_raw_tx_t *raw, int64_t now_ms,
                  txw_tx_t *tx, checks_verdict_t *verdict);
 
-//  Renders raw as compact JSON for a dead letter's payload, account_id and
-//  device_id masked, long values cut, always valid UTF-8 and terminated.
-//  Returns the length written (less than size).
+//  Renders raw as compact JSON for a dead letter's payload: every field by
+//  name, trimmed; the tx_id as checks_reject keeps it, every other value as
+//  it is only if txw_pii_safe, else its pseudonym (whatever the field: a
+//  sender's shifted fields put ids anywhere). Long values cut, always valid
+//  UTF-8 and terminated. Returns the length written (less than size).
 size_t checks_payload (const txw_raw_tx_t *raw, char *out, size_t size);
 
 //  Fills the record-derived part of a dead letter (tx_id, reason, field,

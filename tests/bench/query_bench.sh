@@ -10,6 +10,10 @@
 # each answer (wrk's delay() hook), so the rate is at most C * 1000 / D and
 # the achieved rate, which wrk measures, is reported. Prints p50 and p99
 # (wrk --latency) and the achieved rate; the target is p99 < 5 ms.
+# Then the rate limits: key B asks at a steady 40 req/s, alone and while
+# key A floods the API from 16 connections; B's p99 must not move much, and
+# A is answered 429 beyond its limit (the server's defaults: 20 req/s, a
+# burst of 60, per key).
 # shellcheck source-path=SCRIPTDIR source=../e2e/lib.sh
 source "$(dirname "$0")/../e2e/lib.sh"
 # shellcheck source=../e2e/query_data.bash
@@ -45,9 +49,11 @@ ANALYZE txw_data.windows;
 SQL
 } >"$WORK/data.sql"
 psql "$DB" -qX -v ON_ERROR_STOP=1 -f "$WORK/data.sql" -o /dev/null || { not_ok "data loads"; exit 1; }
+KEY=$(make_key bench viewer)
 
+# No rate limits for the latency run: every request comes from one address.
 start query ${P}94 "$BIN/txw-query" --database-url "$DB" --listen 127.0.0.1:${P}80 \
-    --admin-port ${P}94
+    --admin-port ${P}94 --rate-per-key 0 --rate-per-client 0
 
 cat >"$WORK/paced.lua" <<LUA
 -- Each connection waits $DELAY_MS ms after every answer, and the requests
@@ -56,6 +62,7 @@ local paths = { "/api/v1/stats/realtime?minutes=5",
                 "/api/v1/timeseries?dimension=overall&key=all&minutes=60&metric=count",
                 "/api/v1/top/merchant?by=count&minutes=60&limit=10" }
 local i = 0
+wrk.headers["Authorization"] = "Bearer $KEY"
 request = function()
     i = i % #paths + 1
     return wrk.format("GET", paths[i])
@@ -63,7 +70,8 @@ end
 delay = function() return $DELAY_MS end
 LUA
 for path in "/api/v1/stats/realtime?minutes=5" "/api/v1/top/merchant?by=count&minutes=60&limit=10"; do
-    curl -sf "http://127.0.0.1:${P}80$path" >/dev/null || { not_ok "$path answers"; exit 1; }
+    curl -sf -H "Authorization: Bearer $KEY" "http://127.0.0.1:${P}80$path" >/dev/null \
+        || { not_ok "$path answers"; exit 1; }
 done
 wrk -t2 -c$CONNECTIONS -d${SECONDS_RUN}s --latency -s "$WORK/paced.lua" \
     "http://127.0.0.1:${P}80" >"$WORK/wrk.txt" 2>&1
@@ -84,3 +92,43 @@ check "p99 latency under 5 ms ($p99)" awk -v v="$p99_ms" 'BEGIN { exit !(v != ""
 check "achieved at least 80% of $RATE req/s ($rate)" awk -v r="$rate" -v t="$RATE" 'BEGIN { exit !(r >= 0.8 * t) }'
 # shellcheck disable=SC2154 # PID_<name> is set by start() in lib.sh (eval)
 stop_clean $PID_query
+
+# --- one key's flood against another key's latency -----------------------------------
+# B: 2 connections, each waiting 150 ms after an answer (about 13 req/s,
+# under the limit); A: 16 connections flat out. Both read the cached
+# endpoints of a server with the default per-key limit (20 req/s, a burst
+# of 60) and no per-address limit (both come from this machine); its cache
+# lasts the whole run, so B's latency is the server's, not the database's.
+start query_limits ${P}95 "$BIN/txw-query" --database-url "$DB" --listen 127.0.0.1:${P}81 \
+    --admin-port ${P}95 --rate-per-client 0 --cache-ttl-ms 600000
+KEY_A=$(make_key flood viewer)
+KEY_B=$(make_key steady viewer)
+paced_lua() {   # KEY DELAY_MS FILE
+    cat >"$3" <<LUA
+wrk.headers["Authorization"] = "Bearer $1"
+local paths = { "/api/v1/stats/realtime?minutes=5", "/api/v1/top/merchant?by=count&minutes=60&limit=10" }
+local i = 0
+request = function() i = i % #paths + 1; return wrk.format("GET", paths[i]) end
+delay = function() return $2 end
+LUA
+}
+p99_of() { awk '$1 == "99%" { print $2 }' "$1"; }
+p50_of() { awk '$1 == "50%" { print $2 }' "$1"; }
+paced_lua "$KEY_A" 0 "$WORK/a.lua"
+paced_lua "$KEY_B" 150 "$WORK/b.lua"
+wrk -t1 -c2 -d15s --latency -s "$WORK/b.lua" "http://127.0.0.1:${P}81" >"$WORK/b-alone.txt" 2>&1
+wrk -t1 -c16 -d19s --latency -s "$WORK/a.lua" "http://127.0.0.1:${P}81" >"$WORK/a-flood.txt" 2>&1 &
+FLOOD=$!
+sleep 2
+wrk -t1 -c2 -d15s --latency -s "$WORK/b.lua" "http://127.0.0.1:${P}81" >"$WORK/b-flood.txt" 2>&1
+wait $FLOOD
+a_rate=$(awk '/^Requests\/sec:/ { print $2 }' "$WORK/a-flood.txt")
+a_non2xx=$(awk '/Non-2xx/ { print $NF }' "$WORK/a-flood.txt")
+b_errors=$(awk '/Non-2xx/ { print $NF }' "$WORK/b-alone.txt" "$WORK/b-flood.txt")
+echo "rate limits: key B at about 13 req/s, p50/p99 $(p50_of "$WORK/b-alone.txt")/$(p99_of "$WORK/b-alone.txt")" \
+     "alone and $(p50_of "$WORK/b-flood.txt")/$(p99_of "$WORK/b-flood.txt") while key A floods ($a_rate req/s asked from 16 connections," \
+     "${a_non2xx:-0} answered 429)"
+# shellcheck disable=SC2154 # PID_<name> is set by start() in lib.sh (eval)
+stop_clean "$PID_query_limits" >/dev/null
+check "key B is never refused while key A floods${b_errors:+ ($b_errors non-2xx)}" test -z "$b_errors"
+check "key A's flood is answered 429 beyond its limit (${a_non2xx:-0})" test "${a_non2xx:-0}" -gt 0

@@ -5,7 +5,9 @@
 # stream, it is restarted: it must read every account back, and an account
 # with an ordinary history must still look ordinary, so that a sudden large
 # amount is an amount spike to the new process, while the same amount from
-# an account it has never seen is not.
+# an account it has never seen is not. Accounts are stored by hashes keyed
+# with the suite's pseudonym key (lib.sh): a scorer under another key
+# restores none of them, and says so.
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 source "$(dirname "$0")/lib.sh"
 
@@ -57,3 +59,21 @@ check "a spike on an account with restored history is an amount spike" \
     grep -q amount_spike <<<"$(reasons CK-SPIKE)"
 check "the same amount from an account never seen is not" \
     test -z "$(grep amount_spike <<<"$(reasons CK-FRESH)")"
+
+# Under another pseudonym key the checkpointed accounts name nobody: a
+# scorer restores none of them and says how many it left, with the rows of
+# an older layout (plain FNV-1a hashes, before the keyed ones).
+sql "INSERT INTO txw_data.scorer_state (consumer, account_hash, layout, state)
+     VALUES ('scorer-0', 42, 1248, decode ('00', 'hex'))" >/dev/null
+kept=$(sql "SELECT count(*) FROM txw_data.scorer_state WHERE consumer = 'scorer-0' AND layout <> 1248")
+"$BIN/txw-keygen" --pseudonym-key "$WORK/other.key" >/dev/null
+start scorer ${P}92 env TXW_PSEUDONYM_KEY_FILE="$WORK/other.key" "$BIN/txw-scorer" \
+    --bind tcp://127.0.0.1:${P}11 --aggregator-endpoints tcp://127.0.0.1:${P}21 \
+    --publish tcp://127.0.0.1:${P}12 --admin-port ${P}92 "${SCORER_ARGS[@]}"
+check "under another pseudonym key the scorer restores no account" \
+    grep -q "resumed the history of 0 accounts" "$WORK/scorer.log"
+check "and says what it left: $kept under another key, 1 of an older layout" \
+    grep -q "$kept checkpointed accounts of scorer-0 were saved under another pseudonym key and 1 with an older layout" \
+    "$WORK/scorer.log"
+# shellcheck disable=SC2154 # PID_<name> is set by start() in lib.sh (eval)
+check "the scorer under the other key stops cleanly" stop_clean $PID_scorer

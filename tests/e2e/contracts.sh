@@ -75,7 +75,7 @@ redocly_catches() {
     fi
 }
 redocly_catches "a description cut by a comma in a flow mapping" struct \
-    "s/description: \"Whole, not masked (REST is an analyst's tool).\"/description: Whole, not masked./"
+    "s/description: The name of the key that acked it./description: The name of the key, the one that acked it./"
 redocly_catches "a \$ref to a missing component" no-unresolved-refs \
     "s|{\$ref: '#/components/schemas/Currency'}|{\$ref: '#/components/schemas/Money'}|"
 redocly_catches "an operation without a success response" operation-2xx-response \

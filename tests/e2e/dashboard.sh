@@ -5,8 +5,10 @@
 # traffic (event time = now, many frauds, one degraded region), the query
 # API and the push gateway serving build/dashboard, then drives the page
 # with tests/js/dashboard_test.mjs (playwright-core on /usr/bin/chromium):
-# connected, cards moving, live alerts with descriptions, an alert acked
-# with the keyboard (then checked in txw.alerts), tables, region health,
+# sign-in (a wrong key refused, a viewer without alert actions, sign-out,
+# an analyst), connected, cards moving, live alerts with descriptions, an
+# alert acked with the keyboard (then checked in txw.alerts and the audit
+# log, which must name the analyst's key), tables, region health,
 # charts, no console errors, a phone-sized layout, and a reconnect after
 # the gateway restarts, and garbage, a seq jump and a gap injected between
 # the page and the gateway. Screenshots go to build/e2e/dashboard/.
@@ -39,6 +41,9 @@ until [ "$(sql "SELECT count(*) FROM txw.alerts WHERE kind = 'fraud'")" -gt 0 ] 
 done
 check "the pipeline stores alerts and windows" test "$(sql "SELECT count(*) FROM txw.alerts")" -gt 0
 
+VIEWER=$(make_key vera viewer)
+ANALYST=$(make_key alice analyst)
+export TXW_VIEWER_KEY=$VIEWER TXW_ANALYST_KEY=$ANALYST
 start query ${P}94 "$BIN/txw-query" --database-url "$DB" --listen 127.0.0.1:$QUERY_PORT \
     --admin-port ${P}94 --cors-origins "http://127.0.0.1:$GW_PORT"
 GW=("$BIN/txw-gateway" --listen "127.0.0.1:$GW_PORT" --admin-port "${P}95"
@@ -71,8 +76,10 @@ check "the browser test passes" test $browser_rc -eq 0
 
 KEY=$(cat "$WORK/acked.key" 2>/dev/null)
 check "the page acknowledged an alert" test -n "$KEY"
-check "txw.alerts shows that alert acked by the dashboard ($KEY)" \
-    test "$(sql "SELECT status || ' ' || acked_by FROM txw.alerts WHERE key = '${KEY//\'/\'\'}'")" = "acked dashboard"
+check "txw.alerts shows that alert acked by the analyst's key, with the disposition chosen ($KEY)" \
+    test "$(sql "SELECT status || ' ' || acked_by || ' ' || disposition FROM txw.alerts WHERE key = '${KEY//\'/\'\'}'")" = "acked alice confirmed_fraud"
+check "the audit row of that ack names the analyst's key" \
+    test "$(sql "SELECT principal || ' ' || name || ' ' || role FROM txw_data.audit WHERE action = 'alert.ack' AND target = '${KEY//\'/\'\'}'")" = "${ANALYST:4:16} alice analyst"
 check "no other alert was acked" test "$(sql "SELECT count(*) FROM txw.alerts WHERE status = 'acked'")" = 1
 check "the laptop screenshot is saved" test -s "$WORK/dashboard.png"
 check "the phone screenshot is saved" test -s "$WORK/dashboard-phone.png"

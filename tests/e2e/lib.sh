@@ -15,6 +15,15 @@ PG_STARTED=0
 rm -rf "$WORK"
 mkdir -p "$WORK"
 
+# Every service of a suite shares one pseudonym key (common/pii.h), as a
+# deployment's do: the pseudonyms of alerts and dead letters agree, and a
+# restarted scorer can match its checkpointed accounts.
+if [ -x "$BIN/txw-keygen" ]; then
+    "$BIN/txw-keygen" --pseudonym-key "$WORK/pseudonym.key" >/dev/null \
+        || { echo "not ok - txw-keygen makes the pseudonym key"; exit 1; }
+    export TXW_PSEUDONYM_KEY_FILE=$WORK/pseudonym.key
+fi
+
 ok()     { echo "ok - $*"; }
 not_ok() { echo "not ok - $*"; }
 check()  { # description, then a command that must succeed
@@ -113,3 +122,23 @@ cleanup() {
     [ "$PG_STARTED" -eq 1 ] && sh "$ROOT/deploy/local/pg.sh" stop
 }
 trap cleanup EXIT
+
+# make_key NAME ROLE: makes an API key in $DB, as `txwctl keys create
+# --database-url` would (proto/sql/011_identity.sql), and prints its text
+make_key() {
+    local made
+    made=$(python3 -c '
+import base64, hashlib, os
+key_id = os.urandom(8).hex()
+secret = base64.urlsafe_b64encode(os.urandom(32)).decode().rstrip("=")
+print("txw_%s_%s %s %s" % (key_id, secret, key_id, hashlib.sha256(secret.encode()).hexdigest()))')
+    # shellcheck disable=SC2086 # three words: the key, its id, its hash
+    set -- "$1" "$2" $made
+    sql "INSERT INTO txw_data.api_keys (key_id, name, role, secret_hash, created_by)
+         VALUES ('$4', '$1', '$2', decode('$5', 'hex'), 'tests')" >/dev/null && echo "$3"
+}
+
+# db_url LOGIN: the URL of the suite's PostgreSQL (pg_start) as the role
+# LOGIN instead of the owner; every local connection is trusted there, so a
+# login without a password gets in (proto/SQL.md, "Roles")
+db_url() { sh "$ROOT/deploy/local/pg.sh" url "$1"; }

@@ -114,7 +114,9 @@ note "two streams: $VALID valid, $INVALID invalid"
 # nstart ROLE ADMIN_PORT BINARY ARGS...: runs in namespace txwn-ROLE, waits for /readyz
 nstart() {
     local role=$1 port=$2; shift 2
-    ip netns exec txwn-$role "$@" --admin-port $port >"$WORK/$role.log" 2>&1 &
+    # The admin port listens on loopback by default; here, as in a pod, it
+    # is reached over the namespace's network.
+    ip netns exec txwn-$role "$@" --admin-port $port --admin-address 0.0.0.0 >"$WORK/$role.log" 2>&1 &
     PIDS+=($!)
     eval "PID_$role=$!"
     local i=0

@@ -14,13 +14,21 @@
 # what was not delivered. Then the notifier is stopped while more alerts
 # are raised, and started again: it sends exactly the alerts stored while
 # it was down, in id order, from its cursor in PostgreSQL.
+# Every request is signed (--webhook-secret-file) and every receiver checks
+# the signature with the function proto/SERVING.md documents (they must be
+# the same text); that function refuses a changed body, a stale or changed
+# timestamp and another secret, and the receiver answers those 401. A secret
+# file that cannot be read or is too short stops the notifier at start; with
+# none it warns once that webhooks are unsigned.
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 source "$(dirname "$0")/lib.sh"
 
 P=182
 N_ADMIN=${P}96
 RECV=$ROOT/tests/tools/webhook_receiver.py
-INJECT=$ROOT/build/tools/txw-pubinject
+# The test tools beside TXW_BIN's build if it has them (make sanitize has not).
+INJECT=$(dirname "$BIN")/tools/txw-pubinject
+[ -x "$INJECT" ] || INJECT=$ROOT/build/tools/txw-pubinject
 
 # receiver NAME PORT ARGS...: starts one and waits until it listens
 receiver() {
@@ -50,18 +58,25 @@ c = collections.Counter(json.loads(l)["outcome"] for l in open(sys.argv[1]))
 print(" ".join(f"{k}:{v}" for k, v in sorted(c.items())))' "$1"
 }
 delivered() { metric $N_ADMIN 'txw_webhook_deliveries_total{result="'"$1"'"}'; }
+# The receiver's functions, imported without writing bytecode into the tree.
+receiver_py() { PYTHONPATH=$ROOT/tests/tools python3 -B "$@"; }
+
+# The secret both ends share: 32 random bytes in base64, as SERVING.md says.
+SECRET=$WORK/webhook.secret
+head -c 32 /dev/urandom | base64 >"$SECRET"
 
 pg_start 25347
 start_pipeline $P --window-s 2 --lateness-s 1 --health-min-tx 10
 
-receiver good ${P}81
-receiver flaky ${P}82 --fail-first 9 --fail-mode 500,reset,slow --retry-after 1 --slow-s 3
-receiver refuses ${P}83 --status 400
+receiver good ${P}81 --secret-file "$SECRET"
+receiver flaky ${P}82 --fail-first 9 --fail-mode 500,reset,slow --retry-after 1 --slow-s 3 \
+    --secret-file "$SECRET"
+receiver refuses ${P}83 --status 400 --secret-file "$SECRET"
 
 NOTIFIER=("$BIN/txw-notifier" --admin-port "$N_ADMIN" --database-url "$DB"
           --alert-endpoints "tcp://127.0.0.1:${P}12,tcp://127.0.0.1:${P}22"
           --webhook-url "http://127.0.0.1:${P}81/hook,http://127.0.0.1:${P}82/hook?token=s3cret,http://127.0.0.1:${P}83/"
-          --timeout-ms 1500 --backoff-ms 100 --backoff-max-ms 1000)
+          --timeout-ms 1500 --backoff-ms 100 --backoff-max-ms 1000 --webhook-secret-file "$SECRET")
 start notifier $N_ADMIN "${NOTIFIER[@]}"
 sleep 1     # the SUB connects before the first alert is published
 
@@ -110,7 +125,7 @@ check "the good receiver got nothing but first attempts" \
     test "$(python3 -c 'import json,sys; print(sum(json.loads(l)["attempt"] != "1" for l in open(sys.argv[1])))' "$WORK/good.jsonl")" = 0
 check "bodies are application/json alert objects whose key matches X-Txwatch-Alert-Key, id null" \
     python3 - "$WORK/good.jsonl" <<'PY'
-import json, sys
+import json, re, sys
 rows = [json.loads(l) for l in open(sys.argv[1])]
 assert rows
 for r in rows:
@@ -120,7 +135,7 @@ for r in rows:
     assert b["kind"] in ("fraud", "region_health")
     if b["kind"] == "fraud":
         assert b["key"] == "fraud:" + b["tx_id"] and isinstance(b["amount_minor"], int)
-        assert b["account_id"].startswith("*"), b["account_id"]
+        assert re.fullmatch(r"p~[0-9a-f]{16}", b["account_id"]), b["account_id"]
 PY
 check "stored and delivered alerts agree on score and tx_id" \
     python3 - "$WORK/good.jsonl" <(sql "SELECT key, score, coalesce(tx_id, '') FROM txw.alerts") <<'PY'
@@ -151,6 +166,127 @@ check "a 500 with Retry-After: 1 is retried after about a second, not the 100 ms
     grep -q 'retrying in 1000 ms (Retry-After)' "$WORK/notifier.log"
 check "the webhook's token does not appear in the logs" \
     test "$(grep -c s3cret "$WORK/notifier.log")" = 0
+
+# --- signatures ---------------------------------------------------------------------------
+check "the notifier says at start that webhooks are signed, and does not warn" \
+    sh -c "grep -q 'signed (X-Txwatch-Signature)' '$WORK/notifier.log' &&
+           ! grep -q 'webhooks are unsigned' '$WORK/notifier.log'"
+check "every request to the three receivers was signed and its signature verified" \
+    python3 - "$WORK/good.jsonl" "$WORK/flaky.jsonl" "$WORK/refuses.jsonl" <<'PY'
+import json, sys
+rows = [json.loads(l) for f in sys.argv[1:] for l in open(f)]
+bad = [r for r in rows if not r["signature"] or r["verified"] is not True]
+print(f"# {len(rows)} requests, {len(bad)} not verified")
+sys.exit(1 if bad or not rows else 0)
+PY
+check "each attempt is signed as it is sent (its t within 5 s of its arrival)" \
+    python3 - "$WORK/good.jsonl" "$WORK/flaky.jsonl" "$WORK/refuses.jsonl" <<'PY'
+import json, sys
+rows = [json.loads(l) for f in sys.argv[1:] for l in open(f)]
+late = [r for r in rows if abs(r["t"] - int(r["signature"].split(",")[0][2:])) > 5]
+sys.exit(1 if late or not rows else 0)
+PY
+check "a retry is signed again: with a later time than its first attempt (Retry-After: 1)" \
+    python3 - "$WORK/flaky.jsonl" <<'PY'
+import json, sys
+first, later = {}, 0
+for r in (json.loads(l) for l in open(sys.argv[1])):
+    t = int(r["signature"].split(",")[0][2:])
+    if r["attempt"] == "1":
+        first[r["key"]] = t
+    elif t < first.get(r["key"], t):
+        sys.exit(f"# {r['key']} attempt {r['attempt']} signed before its first attempt")
+    elif t > first.get(r["key"], t):
+        later += 1
+print(f"# {later} retries signed later than their first attempt")
+sys.exit(0 if later else 1)
+PY
+secret_unlogged() { ! grep -qF -- "$(cat "$SECRET")" "$WORK"/*.log; }
+check "the secret appears in no log" secret_unlogged
+check "the receiver's verify_signature is the function proto/SERVING.md documents" \
+    receiver_py - "$ROOT/proto/SERVING.md" <<'PY'
+import inspect, re, sys
+import webhook_receiver
+blocks = re.findall(r"```python\n(.*?)```", open(sys.argv[1]).read(), re.S)
+documented = [b[b.index("def verify_signature"):] for b in blocks if "def verify_signature" in b]
+sys.exit(0 if documented and documented[0] == inspect.getsource(webhook_receiver.verify_signature) else 1)
+PY
+
+# verify CASE: runs the receiver's verify_signature on the last request the
+# good receiver recorded, changed as CASE says; prints True or False.
+verify() {
+    receiver_py - "$WORK/good.jsonl" "$SECRET" "$1" <<'PY'
+import base64, json, sys
+from webhook_receiver import read_secret, verify_signature
+r = json.loads(open(sys.argv[1]).readlines()[-1])
+secret, case = read_secret(sys.argv[2]), sys.argv[3]
+body, header = base64.b64decode(r["body_b64"]), r["signature"]
+t = int(header.split(",")[0][2:])
+now = t
+if case == "tampered":
+    body = body.replace(b'"score":', b'"score":1', 1)
+elif case == "one-byte-more":
+    body = body + b" "
+elif case == "after-300s":
+    now = t + 300
+elif case == "after-301s":
+    now = t + 301
+elif case == "ahead-301s":
+    now = t - 301
+elif case == "restamped":
+    header = header.replace(f"t={t},", f"t={t + 1},")
+    now = t + 1
+elif case == "other-secret":
+    secret = secret[::-1]
+elif case == "unsigned":
+    header = None
+print(verify_signature(secret, header, body, now=now))
+PY
+}
+check "the verifier accepts a delivered request as it came, and 300 s later" \
+    test "$(verify as-sent) $(verify after-300s)" = "True True"
+check "the verifier refuses a tampered body (a digit added, a byte appended)" \
+    test "$(verify tampered) $(verify one-byte-more)" = "False False"
+check "the verifier refuses a stale timestamp (replayed 301 s later) and one 301 s ahead" \
+    test "$(verify after-301s) $(verify ahead-301s)" = "False False"
+check "the verifier refuses a timestamp changed without signing again" \
+    test "$(verify restamped)" = False
+check "the verifier refuses another secret's signature, and no signature" \
+    test "$(verify other-secret) $(verify unsigned)" = "False False"
+
+# The receiver over HTTP: the request as sent is accepted, a changed one 401.
+receiver probe ${P}85 --secret-file "$SECRET"
+# post CASE: posts the good receiver's last request (signed moments ago),
+# changed as CASE says; prints the status
+post() {
+    receiver_py - "$WORK/good.jsonl" "$SECRET" "$1" "http://127.0.0.1:${P}85/hook" <<'PY'
+import base64, hashlib, hmac, json, sys, time, urllib.error, urllib.request
+from webhook_receiver import read_secret
+r = json.loads(open(sys.argv[1]).readlines()[-1])
+secret, case, url = read_secret(sys.argv[2]), sys.argv[3], sys.argv[4]
+body, header = base64.b64decode(r["body_b64"]), r["signature"]
+if case == "tampered":
+    body = body.replace(b'"score":', b'"score":1', 1)
+elif case == "stale":
+    # signed properly, here, but 400 s ago
+    t = int(time.time()) - 400
+    header = f"t={t},v1=" + hmac.new(secret, f"{t}.".encode() + body, hashlib.sha256).hexdigest()
+headers = {"Content-Type": "application/json", "X-Txwatch-Alert-Key": r["key"]}
+if case != "unsigned":
+    headers["X-Txwatch-Signature"] = header
+try:
+    print(urllib.request.urlopen(urllib.request.Request(url, body, headers), timeout=5).status)
+except urllib.error.HTTPError as e:
+    print(e.code)
+PY
+}
+check "the receiver answers 200 to a delivered request posted again within 300 s" \
+    test "$(post as-sent)" = 200
+check "the receiver answers 401 to a tampered body, a stale timestamp and no signature" \
+    test "$(post tampered) $(post stale) $(post unsigned)" = "401 401 401"
+check "and records which verified" \
+    test "$(python3 -c 'import json,sys; print(" ".join(str(json.loads(l)["verified"]) for l in open(sys.argv[1])))' \
+            "$WORK/probe.jsonl")" = "True False False False"
 
 # --- the receiver that answers 400: one request per alert, no retries ---------------------
 check "the 400 receiver got each alert exactly once (no retries)" \
@@ -227,3 +363,20 @@ check "a notifier without --webhook-url refuses to start (exit 1)" \
     sh -c "'$BIN/txw-notifier' --admin-port 0 >/dev/null 2>&1; test \$? = 1"
 check "a non-http webhook URL is refused" \
     sh -c "'$BIN/txw-notifier' --admin-port 0 --webhook-url ftp://x/ 2>&1 | grep -q 'not an http'"
+check "without a secret the notifier warns once, at start, that webhooks are unsigned" \
+    test "$(grep -c 'webhooks are unsigned' "$WORK/dead.log")" = 1
+# refused WHAT PATTERN ARGS...: the notifier exits 1 at start and logs PATTERN
+refused() {
+    local what=$1 pattern=$2 out rc; shift 2
+    out=$("$BIN/txw-notifier" --admin-port 0 --webhook-url http://127.0.0.1:${P}84/ "$@" 2>&1)
+    rc=$?
+    if [ $rc = 1 ] && grep -q -- "$pattern" <<<"$out"; then ok "$what"
+    else not_ok "$what"; note "exit $rc: $(tail -1 <<<"$out")"; fi
+}
+printf 'fifteen-bytes-x\n' >"$WORK/short.secret"
+refused "a secret file that cannot be read stops the start (exit 1, the file named)" \
+    "cannot read '$WORK/missing.secret'" --webhook-secret-file "$WORK/missing.secret"
+refused "a secret of 15 bytes stops the start (exit 1, at least 16 needed)" \
+    "is 15 bytes; at least 16" --webhook-secret-file "$WORK/short.secret"
+TXW_WEBHOOK_SECRET_FILE=$WORK/short.secret \
+    refused "so does TXW_WEBHOOK_SECRET_FILE, the option's variable" "is 15 bytes; at least 16"

@@ -6,8 +6,9 @@
 # known offsets from now (tests/e2e/query_data.bash), and checks every
 # endpoint's numbers against values worked out by hand from that data, the
 # 400s for bad parameters, 404s and 405s, the ack flow by id and by key,
-# X-Process-Time, CORS, the response cache, 503 and /readyz while
-# PostgreSQL is down and the recovery after. Every response is recorded and
+# identity (401, 403, keys, the audit log, the role matrix derived from
+# proto/openapi.yaml), X-Process-Time, CORS, the response cache, 503 and
+# /readyz while PostgreSQL is down and the recovery after. Every response is recorded and
 # finally validated against proto/openapi.yaml (tests/js/openapi_check.mjs).
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 source "$(dirname "$0")/lib.sh"
@@ -28,11 +29,23 @@ NOW=$(date +%s)
 export T0 NOW
 query_data_sql $T0 $NOW >"$WORK/data.sql"
 check "the test data loads" psql "$DB" -qX -v ON_ERROR_STOP=1 -f "$WORK/data.sql" -o /dev/null
+# Requests go as ADMIN unless AS names another key ("none": no key at all).
+ADMIN=$(make_key root admin)
+ANALYST=$(make_key alice analyst)
+VIEWER=$(make_key vera viewer)
+check "the test keys are made" test -n "$ADMIN" -a -n "$ANALYST" -a -n "$VIEWER"
 
+# The first server has no rate limits (the suite asks fast); the second
+# limits each key to a burst of 5 and one a second, the third each client
+# address to a burst of 3.
 start query ${P}94 "$BIN/txw-query" --database-url "$DB" --listen 127.0.0.1:${P}80 \
-    --admin-port ${P}94 --cors-origins "http://dash.example, http://ops.example"
+    --admin-port ${P}94 --cors-origins "http://dash.example, http://ops.example" \
+    --rate-per-key 0 --rate-per-client 0
 start query_nocache ${P}95 "$BIN/txw-query" --database-url "$DB" --listen 127.0.0.1:${P}81 \
-    --admin-port ${P}95 --cache-ttl-ms 0 --cors-origins '*' --pool-size 1
+    --admin-port ${P}95 --cache-ttl-ms 0 --cors-origins http://any.example --pool-size 1 \
+    --key-cache-ms 0 --rate-per-key 1 --burst-per-key 5 --rate-per-client 0
+start query_client ${P}96 "$BIN/txw-query" --database-url "$DB" --listen 127.0.0.1:${P}83 \
+    --admin-port ${P}96 --rate-per-key 0 --rate-per-client 1 --burst-per-client 3
 
 # --- helpers ---------------------------------------------------------------------
 mkdir -p "$WORK/resp"
@@ -44,7 +57,9 @@ N=0
 req() {
     local method=$1 template=$2 path=$3; shift 3
     N=$((N + 1)); B=$WORK/resp/$N.body; H=$WORK/resp/$N.hdr
-    S=$(curl -s -o "$B" -D "$H" -w '%{http_code}' -X "$method" "$@" "${BASE:-$API}$path")
+    local key=${AS:-$ADMIN} auth=()
+    [ "$key" != none ] && auth=(-H "Authorization: Bearer $key")
+    S=$(curl -s -o "$B" -D "$H" -w '%{http_code}' -X "$method" "${auth[@]}" "$@" "${BASE:-$API}$path")
     [ "$template" != - ] && printf '%s\t%s\t%s\t%s\n' "$method" "$template" "$S" "$B" >>"$REC"
     return 0
 }
@@ -169,7 +184,7 @@ expect "alerts: the last 24 hours, newest first" 200 'keys(d["alerts"])' \
     "[\"fraud:tx-100\",\"$NH\",\"$WH\",\"fraud:tx-200\",\"$OH\"]"
 expect "alerts: a fraud alert has every field" 200 \
     '[{k: v for k, v in d["alerts"][0].items() if k not in ("id", "ts", "raised_at")}, d["alerts"][0]["ts"] == iso(NOW - 121), d["alerts"][0]["raised_at"] == iso(NOW - 120), d["alerts"][0]["id"] > 0]' \
-    '[{"key":"fraud:tx-100","kind":"fraud","tx_id":"tx-100","account_id":"acc-1","score":91,"reasons":["amount_spike","new_device"],"amount_minor":250000,"currency":"USD","amount_rep_minor":230000,"merchant_id":"m-A","country":"DE","channel":"online","region":"north","message":"score 91: amount_spike, new_device","model_version":"rules-1","status":"open","acked_at":null,"acked_by":null},true,true,true]'
+    '[{"key":"fraud:tx-100","kind":"fraud","tx_id":"tx-100","account_id":"acc-1","score":91,"reasons":["amount_spike","new_device"],"amount_minor":250000,"currency":"USD","amount_rep_minor":230000,"merchant_id":"m-A","country":"DE","channel":"online","region":"north","message":"score 91: amount_spike, new_device","model_version":"rules-1","status":"open","acked_at":null,"acked_by":null,"disposition":null,"note":null},true,true,true]'
 expect "alerts: a region health alert has no transaction fields; an acked one says by whom" 200 \
     '[[a["tx_id"], a["account_id"], a["amount_minor"], a["currency"], a["region"], a["score"], a["status"], a["acked_by"], a["acked_at"] == iso(NOW - 540)] for a in d["alerts"][1:3]]' \
     '[[null,null,null,null,"north",12,"open",null,false],[null,null,null,null,"west",15,"acked","bob",true]]'
@@ -204,37 +219,54 @@ bad "alerts with an unknown parameter" /api/v1/alerts "/api/v1/alerts?sort=score
 bad "alerts with an invalid UTF-8 value" /api/v1/alerts "/api/v1/alerts?kind=%FF" kind
 
 # --- ack ---------------------------------------------------------------------------------------
-req POST '/api/v1/alerts/{id}/ack' "/api/v1/alerts/$ID200/ack" -H 'Content-Type: application/json' -d '{"by":"alice"}'
-expect "ack by id: the alert comes back acked by alice" 200 \
-    '[d["id"], d["key"], d["status"], d["acked_by"], abs(ms(d["acked_at"]) / 1000 - NOW) < 120]' \
-    "[$ID200,\"fraud:tx-200\",\"acked\",\"alice\",true]"
+AS=$ANALYST req POST '/api/v1/alerts/{id}/ack' "/api/v1/alerts/$ID200/ack" -H 'Content-Type: application/json' \
+    -d '{"disposition":"confirmed_fraud","note":"card holder confirmed by phone"}'
+expect "ack by id: acked by the caller's key, with its disposition and note" 200 \
+    '[d["id"], d["key"], d["status"], d["acked_by"], d["disposition"], d["note"], abs(ms(d["acked_at"]) / 1000 - NOW) < 120]' \
+    "[$ID200,\"fraud:tx-200\",\"acked\",\"alice\",\"confirmed_fraud\",\"card holder confirmed by phone\",true]"
 ACKED_AT=$(jv 'd["acked_at"]')
-req POST '/api/v1/alerts/{id}/ack' "/api/v1/alerts/$ID200/ack" -d '{"by":"carol"}'
-expect "acking again changes nothing and returns the alert" 200 '[d["status"], d["acked_by"], d["acked_at"]]' \
-    "[\"acked\",\"alice\",$ACKED_AT]"
+req POST '/api/v1/alerts/{id}/ack' "/api/v1/alerts/$ID200/ack" -d '{"disposition":"false_positive"}'
+expect "acking again changes nothing and returns the alert" 200 '[d["status"], d["acked_by"], d["acked_at"], d["disposition"]]' \
+    "[\"acked\",\"alice\",$ACKED_AT,\"confirmed_fraud\"]"
 req POST '/api/v1/alerts/{id}/ack' "/api/v1/alerts/fraud%3Atx-100/ack"
-expect "ack by URL-encoded key, default by api" 200 '[d["key"], d["status"], d["acked_by"]]' '["fraud:tx-100","acked","api"]'
-req POST '/api/v1/alerts/{id}/ack' "/api/v1/alerts/$(echo "$NH" | sed 's/:/%3A/g')/ack" -d '{"by":"ops"}'
-expect "ack a region health alert by key" 200 '[d["key"], d["acked_by"]]' "[\"$NH\",\"ops\"]"
-check "the acks are stored in txw_data.alerts" test \
-    "$(sql "SELECT string_agg(dedupe_key || '=' || acked_by, ',' ORDER BY dedupe_key) FROM txw_data.alerts WHERE acked_at IS NOT NULL")" \
-    = "fraud:tx-100=api,fraud:tx-200=alice,$NH=ops,$WH=bob"
+expect "ack by URL-encoded key without a body" 200 '[d["key"], d["status"], d["acked_by"], d["disposition"], d["note"]]' \
+    '["fraud:tx-100","acked","root",null,null]'
+req POST '/api/v1/alerts/{id}/ack' "/api/v1/alerts/$(echo "$NH" | sed 's/:/%3A/g')/ack" -d '{"note":"known outage"}'
+expect "ack a region health alert by key" 200 '[d["key"], d["acked_by"], d["note"]]' "[\"$NH\",\"root\",\"known outage\"]"
+check "the acks are stored in txw_data.alerts with the key that made them" test \
+    "$(sql "SELECT string_agg(dedupe_key || '=' || acked_by || '/' || coalesce (acked_key, '-'), ',' ORDER BY dedupe_key) FROM txw_data.alerts WHERE acked_at IS NOT NULL")" \
+    = "fraud:tx-100=root/${ADMIN:4:16},fraud:tx-200=alice/${ANALYST:4:16},$NH=root/${ADMIN:4:16},$WH=bob/-"
+check "each ack has one audit row naming its key, and acking twice wrote none" test \
+    "$(sql "SELECT string_agg(target || '=' || principal || '/' || name || '/' || coalesce (detail->>'disposition', '-'), ',' ORDER BY target) FROM txw_data.audit WHERE action = 'alert.ack'")" \
+    = "fraud:tx-100=${ADMIN:4:16}/root/-,fraud:tx-200=${ANALYST:4:16}/alice/confirmed_fraud,$NH=${ADMIN:4:16}/root/-"
 req GET /api/v1/alerts "/api/v1/alerts?status=open"
 expect "after the acks (the cache is cleared), one open alert is left" 200 'keys(d["alerts"])' "[\"$OH\"]"
 req GET /api/v1/regions/health /api/v1/regions/health
 expect "north is healthy once its alert is acked (its rate is 0.05)" 200 '[r["healthy"] for r in d["regions"]]' '[true,true,false,true]'
+AS=$ANALYST req POST '/api/v1/alerts/{id}/reopen' "/api/v1/alerts/$ID200/reopen"
+expect "reopen: the alert is open again, its ack cleared" 200 '[d["status"], d["acked_by"], d["acked_at"], d["disposition"], d["note"]]' \
+    '["open",null,null,null,null]'
+AS=$ANALYST req POST '/api/v1/alerts/{id}/reopen' "/api/v1/alerts/$ID200/reopen"
+expect "reopening an open alert changes nothing" 200 'd["status"]' '"open"'
+check "the reopening has one audit row, and the first ack's stays" test \
+    "$(sql "SELECT string_agg(action || '=' || name, ',' ORDER BY id) FROM txw_data.audit WHERE target = 'fraud:tx-200'")" \
+    = "alert.ack=alice,alert.reopen=alice"
 req POST '/api/v1/alerts/{id}/ack' /api/v1/alerts/999999/ack
 expect "ack of an unknown id is a 404" 404 '[d["error"], d["message"]]' '["not_found","no alert 999999"]'
 req POST '/api/v1/alerts/{id}/ack' /api/v1/alerts/fraud%3Atx-nope/ack
 expect "ack of an unknown key is a 404" 404 'd["error"]' '"not_found"'
 req POST '/api/v1/alerts/{id}/ack' "/api/v1/alerts/$ID200/ack" -d 'not json'
 expect "ack with a body that is not JSON is a 400" 400 '[d["error"], d["parameter"]]' '["bad_parameter","body"]'
-req POST '/api/v1/alerts/{id}/ack' "/api/v1/alerts/$ID200/ack" -d '{"by":5}'
-expect "ack with a non-string by is a 400" 400 'd["parameter"]' '"by"'
+req POST '/api/v1/alerts/{id}/ack' "/api/v1/alerts/$ID200/ack" -d '{"by":"mallory"}'
+expect "ack naming its acker in the body is a 400: the acker is the key" 400 'd["parameter"]' '"by"'
+req POST '/api/v1/alerts/{id}/ack' "/api/v1/alerts/$ID200/ack" -d '{"disposition":"maybe"}'
+expect "ack with an unknown disposition is a 400" 400 'd["parameter"]' '"disposition"'
+req POST '/api/v1/alerts/{id}/ack' "/api/v1/alerts/$ID200/ack" -d '{"note":5}'
+expect "ack with a non-string note is a 400" 400 'd["parameter"]' '"note"'
 req POST '/api/v1/alerts/{id}/ack' "/api/v1/alerts/$ID200/ack" -d '{"who":"x"}'
 expect "ack with an unknown body field is a 400" 400 'd["parameter"]' '"who"'
 req POST '/api/v1/alerts/{id}/ack' "/api/v1/alerts/$ID200/ack" --data-binary @<(head -c 5000 /dev/zero | tr '\0' ' ')
-expect "ack with a body over 4 KiB is a 400" 400 'd["parameter"]' '"body"'
+expect "ack with a body over 4 KiB is a 413" 413 'd["parameter"]' '"body"'
 req GET '/api/v1/alerts/{id}/ack' "/api/v1/alerts/$ID200/ack"
 expect "GET on ack is a 405" 405 'd["error"]' '"method_not_allowed"'
 check "the 405 names the allowed methods" test "$(hdr Allow)" = "POST, OPTIONS"
@@ -293,6 +325,116 @@ expect "dead letters of a reason with none" 200 'd["dead_letters"]' '[]'
 bad "dead letters of an unknown reason" /api/v1/dead-letters "/api/v1/dead-letters?reason=bad_mood" reason
 bad "dead letters with limit 1001" /api/v1/dead-letters "/api/v1/dead-letters?limit=1001" limit
 
+# --- identity: keys, roles, the audit log ------------------------------------------------------------
+AS=none req GET /api/v1/alerts /api/v1/alerts
+expect "no key: 401" 401 'd["error"]' '"unauthorized"'
+check "a 401 names the scheme (WWW-Authenticate: Bearer)" test "$(hdr WWW-Authenticate)" = 'Bearer realm="txwatch"'
+AS=txw_0123456789abcdef_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA req GET /api/v1/alerts /api/v1/alerts
+expect "an unknown key: 401" 401 'd["error"]' '"unauthorized"'
+AS=${VIEWER%?}x req GET /api/v1/alerts /api/v1/alerts
+expect "a key with a wrong secret: 401" 401 'd["error"]' '"unauthorized"'
+req GET - /api/v1/alerts -H "X-API-Key: $VIEWER" -H 'Authorization:'
+check "the key may come as X-API-Key" test "$S" = 200
+AS=$VIEWER req GET '/api/v1/transactions/{tx_id}' /api/v1/transactions/tx-100
+expect "a viewer may not read a whole transaction: 403" 403 '[d["error"], d["message"]]' \
+    '["forbidden","this needs the analyst role; the key has viewer"]'
+AS=$VIEWER req POST '/api/v1/alerts/{id}/ack' "/api/v1/alerts/$ID200/ack"
+expect "a viewer may not ack: 403" 403 'd["error"]' '"forbidden"'
+AS=$VIEWER req GET /api/v1/alerts "/api/v1/alerts?kind=fraud"
+expect "a viewer sees alerts with pseudonyms, never the account id or its end" 200 \
+    '[len(d["alerts"]) > 0, [a["account_id"] for a in d["alerts"] if "acc" in a["account_id"] or a["account_id"][-2:] in ("-1", "-2")]]' \
+    '[true,[]]'
+VIEWED=$(jv 'sorted(set(a["account_id"] for a in d["alerts"]))')
+AS=$ANALYST req GET /api/v1/alerts "/api/v1/alerts?kind=fraud"
+expect "an analyst sees the same alerts with whole account ids" 200 \
+    'sorted(set(a["account_id"] for a in d["alerts"]))' '["acc-1","acc-2"]'
+check "two accounts, two pseudonyms ($VIEWED)" test "$(echo "$VIEWED" | tr ',' '\n' | wc -l)" = 2
+AS=$VIEWER req GET /api/v1/whoami /api/v1/whoami
+expect "whoami names the key and its role" 200 '[d["key_id"], d["name"], d["role"]]' "[\"${VIEWER:4:16}\",\"vera\",\"viewer\"]"
+reads() { sql "SELECT count(*) FROM txw_data.audit WHERE action = 'read.transaction' AND target = 'tx-103' AND principal = '${ANALYST:4:16}'"; }
+AS=$ANALYST req GET '/api/v1/transactions/{tx_id}' /api/v1/transactions/tx-103
+first_read="$S $(hdr X-Cache) $(reads)"
+AS=$ANALYST req GET '/api/v1/transactions/{tx_id}' /api/v1/transactions/tx-103
+check "every read of a whole transaction is audited, a cache hit too ($first_read; $S $(hdr X-Cache) $(reads))" \
+    test "$first_read|$S $(hdr X-Cache) $(reads)" = "200 miss 1|200 hit 2"
+AS=$ANALYST req GET '/api/v1/accounts/{account_id}' /api/v1/accounts/acc-2
+check "a read of a whole account is audited with the caller's address" test \
+    "$(sql "SELECT action || ' ' || target || ' ' || name || ' ' || client FROM txw_data.audit WHERE action = 'read.account' ORDER BY id DESC LIMIT 1")" \
+    = "read.account acc-2 alice 127.0.0.1"
+req POST /api/v1/keys /api/v1/keys -H 'Content-Type: application/json' -d '{"name":"temp","role":"analyst"}'
+expect "an admin makes a key; its text is in the answer" 201 '[d["name"], d["role"], d["created_by"], d["key"].startswith("txw_" + d["key_id"] + "_")]' \
+    "[\"temp\",\"analyst\",\"root (${ADMIN:4:16})\",true]"
+TEMP=$(jv 'd["key"]' | tr -d '"')
+check "only the secret's SHA-256 is stored, never the secret" test \
+    "$(sql "SELECT count(*) FILTER (WHERE secret_hash = sha256 (convert_to ('${TEMP:21}', 'UTF8'))) || ' ' || count(*) FILTER (WHERE row_to_json (k)::text LIKE '%${TEMP:21}%') FROM txw_data.api_keys k")" = "1 0"
+AS=$TEMP req GET /api/v1/whoami /api/v1/whoami
+expect "the new key works" 200 'd["name"]' '"temp"'
+req GET /api/v1/keys /api/v1/keys
+expect "the key list has every active key and no secret" 200 \
+    '[sorted(k["name"] for k in d["keys"]), any("key" in k or "secret_hash" in k for k in d["keys"])]' \
+    '[["alice","root","temp","vera"],false]'
+req DELETE '/api/v1/keys/{key_id}' "/api/v1/keys/${TEMP:4:16}"
+expect "an admin revokes a key" 200 '[d["name"], d["revoked_at"] is not None, d["revoked_by"]]' "[\"temp\",true,\"root (${ADMIN:4:16})\"]"
+AS=$TEMP req GET /api/v1/whoami /api/v1/whoami
+expect "a revoked key is refused at once on the server that revoked it" 401 'd["error"]' '"unauthorized"'
+req GET /api/v1/keys "/api/v1/keys?revoked=true"
+expect "revoked keys are listed on request" 200 '[k["name"] for k in d["keys"] if k["revoked_at"]]' '["temp"]'
+req DELETE '/api/v1/keys/{key_id}' /api/v1/keys/ffffffffffffffff
+expect "revoking an unknown key is a 404" 404 'd["error"]' '"not_found"'
+req POST /api/v1/keys /api/v1/keys -d '{"name":"x","role":"root"}'
+expect "a key with an unknown role is a 400" 400 'd["parameter"]' '"role"'
+AS=$ANALYST req GET /api/v1/keys /api/v1/keys
+expect "an analyst may not list keys: 403" 403 'd["error"]' '"forbidden"'
+req GET /api/v1/audit "/api/v1/audit?limit=1000"
+expect "the audit log names who made and revoked keys" 200 \
+    '[[a["action"], a["target"], a["name"]] for a in d["audit"] if a["action"].startswith("key.")]' \
+    "[[\"key.revoke\",\"${TEMP:4:16}\",\"root\"],[\"key.create\",\"${TEMP:4:16}\",\"root\"]]"
+req GET /api/v1/audit "/api/v1/audit?action=alert.reopen"
+expect "the audit log by action" 200 '[[a["target"], a["name"], a["role"], a["client"]] for a in d["audit"]]' \
+    '[["fraud:tx-200","alice","analyst","127.0.0.1"]]'
+check "the audit log refuses UPDATE, even from the table's owner" \
+    bash -c "! psql '$DB' -qAt -v ON_ERROR_STOP=1 -c \"UPDATE txw_data.audit SET name = 'x'\" 2>/dev/null"
+check "the audit log refuses DELETE and TRUNCATE" \
+    bash -c "! psql '$DB' -qAt -v ON_ERROR_STOP=1 -c 'DELETE FROM txw_data.audit' 2>/dev/null && ! psql '$DB' -qAt -v ON_ERROR_STOP=1 -c 'TRUNCATE txw_data.audit' 2>/dev/null"
+req GET - /api/v1/stats/realtime
+check "API answers carry nosniff, a CSP that allows nothing and no referrer" test \
+    "$(hdr X-Content-Type-Options)|$(hdr Content-Security-Policy)|$(hdr Referrer-Policy)" \
+    = "nosniff|default-src 'none'; frame-ancestors 'none'|no-referrer"
+
+# The role matrix: every operation of the document, derived from it.
+THROWAWAY=$(make_key throwaway viewer)
+printf '{"viewer":"%s","analyst":"%s","admin":"%s"}' "$VIEWER" "$ANALYST" "$ADMIN" >"$WORK/keys.json"
+printf '{"dimension":"merchant","tx_id":"tx-100","account_id":"acc-1","id":"%s","key_id":"%s"}' \
+    "$ID200" "${THROWAWAY:4:16}" >"$WORK/params.json"
+node "$ROOT/tests/js/role_matrix.mjs" "$ROOT/proto/openapi.yaml" "$API" "$WORK/keys.json" "$WORK/params.json"
+check "the role matrix of proto/openapi.yaml holds (401, 403, 2xx for every operation)" test $? = 0
+
+# --- limits ---------------------------------------------------------------------------------------
+statuses() {  # KEY N PORT PATH: the statuses of N requests, in order
+    local i out=""
+    for i in $(seq "$2"); do
+        out="$out $(curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $1" "http://127.0.0.1:$3$4")"
+    done
+    echo "${out# }"
+}
+flood=$(statuses "$VIEWER" 7 ${P}81 /api/v1/whoami)
+check "a key over its burst gets 429 ($flood)" test "$flood" = "200 200 200 200 200 429 429"
+BASE=http://127.0.0.1:${P}81 AS=$VIEWER req GET /api/v1/whoami /api/v1/whoami
+expect "a 429 says why" 429 '[d["error"], "rate limit" in d["message"]]' '["too_many_requests",true]'
+check "a 429 says when to come back (Retry-After: $(hdr Retry-After))" test "$(hdr Retry-After)" -ge 1
+other=$(statuses "$ANALYST" 3 ${P}81 /api/v1/whoami)
+check "another key is not limited by the first one's flood ($other)" test "$other" = "200 200 200"
+bad=$(statuses txw_0123456789abcdef_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA 5 ${P}83 /api/v1/alerts)
+check "a client address over its burst gets 429, bad keys or not, before the key is checked ($bad)" \
+    test "$bad" = "401 401 401 429 429"
+check "429s are counted by what was over its limit" test \
+    "$(curl -sf http://127.0.0.1:${P}95/metrics | awk '$1 == "txw_query_rate_limited_total{by=\"key\"}" { print $2 }')" -ge 3
+AS=$ANALYST req GET /api/v1/alerts "/api/v1/alerts?limit=2&min_score=0"
+first_key="$(hdr X-Cache)"
+AS=$ANALYST req GET /api/v1/alerts "/api/v1/alerts?min_score=000&limit=002"
+check "cache keys are normalised: the same request written otherwise is a hit ($first_key, $(hdr X-Cache))" \
+    test "$first_key $(hdr X-Cache)" = "miss hit"
+
 # --- openapi, 404, headers, CORS ------------------------------------------------------------------
 req GET /api/v1/openapi.yaml /api/v1/openapi.yaml
 check "openapi.yaml is served as YAML" test "$S:$(hdr Content-Type)" = "200:application/yaml; charset=utf-8"
@@ -321,12 +463,14 @@ req OPTIONS - "/api/v1/alerts/$ID200/ack" -H 'Origin: http://dash.example' \
     -H 'Access-Control-Request-Method: POST' -H 'Access-Control-Request-Headers: content-type'
 check "CORS preflight: 204 with the allowed origin, methods and headers" test \
     "$S|$(hdr Access-Control-Allow-Origin)|$(hdr Access-Control-Allow-Methods)|$(hdr Access-Control-Allow-Headers)" \
-    = "204|http://dash.example|POST, OPTIONS|Content-Type"
+    = "204|http://dash.example|POST, OPTIONS|Authorization, Content-Type, X-API-Key"
 check "a preflight carries X-Process-Time" test -n "$(hdr X-Process-Time)"
 req OPTIONS - /api/v1/alerts -H 'Origin: http://evil.example'
 check "a preflight from another origin gets no CORS header" test "$S:$(hdr Access-Control-Allow-Origin)" = "204:"
 BASE=http://127.0.0.1:${P}81 req GET - /api/v1/alerts -H 'Origin: http://any.example'
-check "CORS with --cors-origins '*': Access-Control-Allow-Origin: *" test "$(hdr Access-Control-Allow-Origin)" = "*"
+check "CORS on the second server, its own list" test "$(hdr Access-Control-Allow-Origin)" = "http://any.example"
+"$BIN/txw-query" --database-url "$DB" --listen 127.0.0.1:${P}82 --admin-port 0 --cors-origins '*' >"$WORK/star.log" 2>&1
+check "txw-query refuses --cors-origins '*' (exit $?)" grep -q "is not an origin" "$WORK/star.log"
 
 # --- the cache ---------------------------------------------------------------------------------------
 req GET /api/v1/branches/performance "/api/v1/branches/performance?minutes=30"
@@ -375,7 +519,7 @@ done
 check "requests succeed again once PostgreSQL is back (reconnect)" test $back = 1
 check "/readyz is 200 again" curl -sf -o /dev/null http://127.0.0.1:${P}94/readyz
 # shellcheck disable=SC2154 # PID_<name> is set by start() in lib.sh (eval)
-check "the query servers stop cleanly on SIGTERM" stop_clean $PID_query $PID_query_nocache
+check "the query servers stop cleanly on SIGTERM" stop_clean $PID_query $PID_query_nocache $PID_query_client
 
 # --- every recorded response against the OpenAPI description ------------------------------------------
 note "checking $(wc -l <"$REC") recorded responses against proto/openapi.yaml"

@@ -5,7 +5,8 @@
 # the file is replaced by a new version (picked up by the file watch), then
 # by a broken one (refused, the running set stays), then a good one again
 # by SIGHUP. Every transaction must be scored and stored exactly once, and
-# the stored model versions show which rule set scored which.
+# the stored model versions show which rule set scored which, and the audit
+# log records each reload and the refusal, with the versions before and after.
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 source "$(dirname "$0")/lib.sh"
 
@@ -19,7 +20,7 @@ version() {   # NAME
         "$ROOT/services/scorer/default-rules.json" >"$RULES.tmp" && mv "$RULES.tmp" "$RULES"
 }
 version team-a
-SCORER_ARGS=(--rules "$RULES" --watch-s 1)
+SCORER_ARGS=(--rules "$RULES" --watch-s 1 --database-url "$DB")
 start_pipeline $P
 
 COUNT=60000
@@ -60,3 +61,8 @@ check "transactions carry the version of the rule set that scored them (a, b and
                  FROM txw.transactions")" = "team-a,team-b,team-c"
 check "no transaction was scored by the refused file" \
     test "$(sql "SELECT count(*) FROM txw.transactions WHERE model_version = 'broken'")" = 0
+check "the audit log records the reloads and the refusal, by the scorer, with the versions" \
+    test "$(sql "SELECT string_agg(action || ':' || (detail->>'was') || '>' || coalesce (detail->>'now', '-')
+                                   || ':' || principal || ':' || role, ' ' ORDER BY id)
+                 FROM txw_data.audit WHERE action LIKE 'scorer.%'")" \
+    = "scorer.reload:team-a>team-b:service:scorer@$(hostname):service scorer.reload_refused:team-b>-:service:scorer@$(hostname):service scorer.reload:team-b>team-c:service:scorer@$(hostname):service"

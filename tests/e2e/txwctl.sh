@@ -2,22 +2,38 @@
 # txwctl.sh - the operator CLI against the real query API and push gateway
 #
 # Creates the schema with txw-aggregator --migrate, loads known rows into
-# PostgreSQL (windows, transactions, an account, alerts, dead letters),
-# starts txw-query and checks every txwctl command's text, --json output and
-# exit code: stats, alerts (--open, --min-score), ack by key and by id,
-# tx, account, dead-letters, unknown ids (exit 1 with the API's message),
-# usage errors (exit 2) and an unreachable API (exit 1). Then `tail`
-# against txw-gateway fed by txw-pubinject: hello, snapshot and live
+# PostgreSQL (windows, transactions, an account, alerts, dead letters) and
+# makes the first admin key without the API (keys create --database-url:
+# four at once with --if-none make one; --out files, stale and active).
+# Starts txw-query (--key-cache-ms 300), makes analyst and viewer keys
+# through it and checks every txwctl command's text, --json output and
+# exit code: the key from --key-file, TXW_API_KEY or TXW_API_KEY_FILE, 401
+# without a key or with a bad one (exit 1 and how to give a key), 403 with
+# a viewer key, whoami, stats, alerts (--open, --min-score), ack by key and
+# by id in the key's name with a disposition and a note, reopen, tx,
+# account, dead-letters, keys list/create/revoke (a revoked key stops
+# working), audit, unknown ids (exit 1 with the API's message), usage
+# errors (exit 2) and an unreachable API (exit 1). Then `tail` with the
+# key against txw-gateway fed by txw-pubinject: hello, snapshot and live
 # alerts, an upstream gap answered by a re-sync, and a reconnect after the
-# gateway restarts.
+# gateway restarts; and against a fake gateway that logs the handshake:
+# the key offered as the subprotocol txwatch.key.<key>, and the answers a
+# gateway may give (txwatch, none, one not offered, 401). Last, that no
+# key is printed but by the command that made it.
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 source "$(dirname "$0")/lib.sh"
 
 P=183
 API=http://127.0.0.1:${P}80
 CTL=${TXWCTL:-$BIN/txwctl}     # TXWCTL: a wrapper such as valgrind
-INJECT=$ROOT/build/tools/txw-pubinject
+# The test tools next to TXW_BIN's binaries (make BUILD=DIR builds both
+# into DIR), else the default build's.
+INJECT=$(dirname "$BIN")/tools/txw-pubinject
+[ -x "$INJECT" ] || INJECT=$ROOT/build/tools/txw-pubinject
 export TXW_API_URL=$API TXW_GATEWAY_URL=ws://127.0.0.1:${P}81/ws
+unset TXW_API_KEY TXW_API_KEY_FILE     # the suite's keys only
+# shellcheck disable=SC2034 # used in the conditions both() evaluates
+KEYRE='^txw_[0-9a-f]{16}_[A-Za-z0-9_-]{43}$'
 
 # run NAME ARGS...: runs txwctl, keeps stdout/stderr in $WORK/NAME.out/.err, sets RC
 run() {
@@ -29,6 +45,9 @@ has() { grep -q -- "$2" "$WORK/$1.out"; }             # NAME REGEX: in stdout
 err_has() { grep -q -- "$2" "$WORK/$1.err"; }         # NAME REGEX: in stderr
 rows() { tail -n +2 "$WORK/$1.out" | wc -l; }         # table rows below the header
 both() { eval "$1" && eval "$2"; }                    # two conditions, as strings
+key_id() { sed -n 's/^txw_\([0-9a-f]\{16\}\)_.*/\1/p' "$1"; }       # FILE: its key's id
+secret() { cut -d_ -f3- "$1" | tr -d '\n'; }                        # FILE: its key's secret
+keys_named() { sql "SELECT count(*) FROM txw_data.api_keys WHERE name = '$1'"; }
 
 pg_start 25348
 start aggregator ${P}93 "$BIN/txw-aggregator" --database-url "$DB" --migrate=true \
@@ -87,24 +106,147 @@ VALUES
 SQL
 ok "known rows load"
 
+# --- the first admin key, without the API ----------------------------------------------
+for n in 1 2 3 4; do
+    ( "$CTL" keys create boot admin --database-url "$DB" --if-none --out "$WORK/boot$n.key" \
+          >"$WORK/boot$n.out" 2>"$WORK/boot$n.err"
+      echo $? >"$WORK/boot$n.rc" ) &
+done
+wait
+sed 's/^/#   /' "$WORK"/boot?.err
+check "four bootstraps at once (--if-none) make one admin key between them" \
+    test "$(sql "SELECT count(*) FROM txw_data.api_keys WHERE role = 'admin'")" = 1
+check "one wrote its --out file, the other three say an admin key exists" \
+    both 'test "$(ls "$WORK"/boot?.key | wc -l)" = 1' \
+         'test "$(grep -l "an active admin key exists" "$WORK"/boot?.err | wc -l)" = 3'
+check "all four exit 0 and print nothing on stdout" \
+    both 'test "$(cat "$WORK"/boot?.rc | tr -d "\n")" = 0000' 'test "$(cat "$WORK"/boot?.out | wc -c)" = 0'
+ADMIN=$(ls "$WORK"/boot?.key | head -1)
+ADMIN_ID=$(key_id "$ADMIN")
+check "the --out file is mode 0600 and holds the key alone" \
+    both 'test "$(stat -c %a "$ADMIN")" = 600 -a "$(wc -l <"$ADMIN")" = 1' 'grep -Eq "$KEYRE" "$ADMIN"'
+check "only the SHA-256 of the secret is stored, under the key's id" \
+    test "$(sql "SELECT encode(secret_hash, 'hex') FROM txw_data.api_keys WHERE key_id = '$ADMIN_ID'")" = \
+         "$(secret "$ADMIN" | sha256sum | cut -d' ' -f1)"
+PGROLE=$(sql "SELECT current_user")
+check "created_by is database:<role>" \
+    test "$(sql "SELECT created_by FROM txw_data.api_keys WHERE key_id = '$ADMIN_ID'")" = "database:$PGROLE"
+check "the audit row: principal database:<role>, key.create, the key id, its name and role" \
+    test "$(sql "SELECT count(*) FROM txw_data.audit WHERE principal = 'database:$PGROLE'
+                 AND action = 'key.create' AND target = '$ADMIN_ID'
+                 AND detail = '{\"name\": \"boot\", \"role\": \"admin\"}'")" = 1
+run boot_again keys create boot2 admin --database-url "$DB" --if-none
+check "bootstrap --if-none once more: exit 0, nothing on stdout, says which key exists" \
+    both 'test $RC = 0 -a ! -s "$WORK/boot_again.out"' \
+         'err_has boot_again "an active admin key exists ($ADMIN_ID, boot): none made"'
+check "... and makes no second admin key" \
+    test "$(sql "SELECT count(*) FROM txw_data.api_keys WHERE role = 'admin'")" = 1
+run boot_stdout keys create ops viewer --database-url "$DB"
+check "bootstrap without --out: the key on stdout, once" \
+    both 'test $RC = 0 -a "$(wc -l <"$WORK/boot_stdout.out")" = 1' 'grep -Eq "$KEYRE" "$WORK/boot_stdout.out"'
+check "... and on stderr that it is shown only this once" \
+    err_has boot_stdout "made viewer key [0-9a-f]* (ops) as database:$PGROLE; the key is shown only this once"
+cp "$ADMIN" "$WORK/admin.before"
+run boot_active keys create boot3 admin --database-url "$DB" --out "$ADMIN"
+check "--out naming a file with an active key: refused (2), the file kept, no key made" \
+    both 'test $RC = 2 && cmp -s "$ADMIN" "$WORK/admin.before"' \
+         'err_has boot_active "which is active" && test "$(keys_named boot3)" = 0'
+echo "not a key" >"$WORK/notakey"
+run boot_notakey keys create boot4 viewer --database-url "$DB" --out "$WORK/notakey"
+check "--out naming a file that is no key file: refused (2), the file kept, no key made" \
+    both 'test $RC = 2 && test "$(cat "$WORK/notakey")" = "not a key"' \
+         'err_has boot_notakey "does not hold a txwatch key" && test "$(keys_named boot4)" = 0'
+run boot_nodb keys create boot5 admin --database-url "postgresql://127.0.0.1:${P}99/none?connect_timeout=2"
+check "bootstrap with no PostgreSQL there exits 1 with the reason" \
+    both 'test $RC = 1' 'err_has boot_nodb "cannot connect to PostgreSQL"'
+
 start query ${P}94 "$BIN/txw-query" --listen 127.0.0.1:${P}80 --database-url "$DB" \
-    --admin-port ${P}94 --cache-ttl-ms 0
+    --admin-port ${P}94 --cache-ttl-ms 0 --key-cache-ms 300
+
+# --- keys through the API ----------------------------------------------------------------
+run k_alice --key-file "$ADMIN" keys create alice analyst
+check "keys create (admin key): the key on stdout, once" \
+    both 'test $RC = 0 -a "$(wc -l <"$WORK/k_alice.out")" = 1' 'grep -Eq "$KEYRE" "$WORK/k_alice.out"'
+check "... and on stderr that it is shown only this once" \
+    err_has k_alice "made analyst key [0-9a-f]* (alice); the key is shown only this once"
+cp "$WORK/k_alice.out" "$WORK/alice.key"
+run k_carol --key-file "$ADMIN" keys create carol analyst --out "$WORK/carol.key"
+check "keys create --out: the key in a file of mode 0600, nothing on stdout" \
+    both 'test $RC = 0 -a ! -s "$WORK/k_carol.out" -a "$(stat -c %a "$WORK/carol.key")" = 600' \
+         'grep -Eq "$KEYRE" "$WORK/carol.key" && err_has k_carol "written to $WORK/carol.key"'
+run k_vic --json --key-file "$ADMIN" keys create vic viewer
+check "keys create --json: the API's answer, with the key" \
+    python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert d["role"]=="viewer" and d["name"]=="vic" and d["key"].startswith("txw_"+d["key_id"]+"_") and d["revoked_at"] is None' "$WORK/k_vic.out"
+python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["key"])' "$WORK/k_vic.out" >"$WORK/vic.key"
+run k_list --key-file "$ADMIN" keys list
+sed 's/^/#   /' "$WORK/k_list.out"
+check "keys list: the 5 active keys" both 'test $RC = 0 -a "$(rows k_list)" = 5' \
+    'has k_list "^KEY_ID  *NAME  *ROLE  *CREATED  *CREATED_BY$"'
+check "keys list: name, role, when and by whom (the bootstrap's database:<role>), no secrets" \
+    both 'has k_list "^$(key_id "$WORK/alice.key")  *alice  *analyst  *[0-9T:.-]*Z  *boot ($ADMIN_ID)$"' \
+         'has k_list "^$ADMIN_ID  *boot  *admin  *[0-9T:.-]*Z  *database:$PGROLE$" && ! has k_list "txw_"'
+# From here on the analyst alice is the caller unless a command says otherwise.
+export TXW_API_KEY_FILE=$WORK/alice.key
+
+# --- keys given, and refused ---------------------------------------------------------------
+TXW_API_KEY_FILE='' run noauth stats
+sed 's/^/#   /' "$WORK/noauth.err"
+check "no key: exit 1 with the API's 401" both 'test $RC = 1' 'err_has noauth "HTTP 401"'
+check "no key: says how to give one" err_has noauth "use --key-file FILE, TXW_API_KEY_FILE=FILE or TXW_API_KEY=KEY"
+TXW_API_KEY=txw_0123456789abcdef_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA run badkey stats
+check "an unknown key: exit 1, 401, and which key was refused" \
+    both 'test $RC = 1 && err_has badkey "HTTP 401"' 'err_has badkey "the key from TXW_API_KEY was refused"'
+TXW_API_KEY=not-a-key-s3cret run malformed stats
+check "a malformed key: usage error (2), and what was given is not echoed" \
+    both 'test $RC = 2 && err_has malformed "is not a txwatch key"' '! err_has malformed s3cret'
+run nofile --key-file "$WORK/missing.key" stats
+check "a --key-file that cannot be read: usage error (2)" both 'test $RC = 2' 'err_has nofile "missing.key"'
+run whoami whoami
+sed 's/^/#   /' "$WORK/whoami.out"
+check "whoami: name and role" both 'test $RC = 0 && has whoami "^name  *alice$"' 'has whoami "^role  *analyst$"'
+check "whoami: the key's id and where it came from" \
+    both 'has whoami "^key id  *$(key_id "$WORK/alice.key")$"' 'has whoami "^key from  *TXW_API_KEY_FILE $WORK/alice.key$"'
+TXW_API_KEY=$(cat "$WORK/vic.key") run prec --key-file "$WORK/carol.key" whoami
+check "--key-file goes before TXW_API_KEY" has prec "^name  *carol$"
+TXW_API_KEY=$(cat "$WORK/vic.key") run prec2 whoami
+check "TXW_API_KEY goes before TXW_API_KEY_FILE" has prec2 "^name  *vic$"
+run prec3 whoami --key-file "$WORK/carol.key"
+check "--key-file after the command works too" has prec3 "^name  *carol$"
+run whoami_json --json whoami
+check "whoami --json prints the API's JSON" \
+    python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert d["name"]=="alice" and d["role"]=="analyst" and len(d["key_id"])==16' "$WORK/whoami_json.out"
+run list_analyst keys list
+check "keys list with an analyst key: exit 1 with the 403 and a hint" \
+    both 'test $RC = 1 && err_has list_analyst "HTTP 403"' 'err_has list_analyst "has too low a role"'
 
 # --- general -----------------------------------------------------------------------------
 run version --version
 check "--version prints the version, exit 0" test $RC = 0 -a "$(cat "$WORK/version.out")" = "txwctl 0.1.0"
 run help --help
 check "--help lists every command, exit 0" \
-    sh -c "test $RC = 0 && for c in stats alerts ack tx account dead-letters tail; do grep -q \"^  \$c \" '$WORK/help.out' || exit 1; done"
+    sh -c "test $RC = 0 && for c in stats alerts ack reopen tx account dead-letters tail whoami 'keys list' 'keys create' 'keys revoke' audit; do grep -Eq \"^  \$c( |\$)\" '$WORK/help.out' || exit 1; done"
 run help_ack ack --help
-check "each command has --help (ack), exit 0" both 'test $RC = 0' 'has help_ack "usage: txwctl .*ack ID \[--by NAME\]"'
+check "each command has --help (ack), exit 0" \
+    both 'test $RC = 0' 'has help_ack "usage: txwctl .*ack ID \[--disposition D\] \[--note TEXT\]"'
+run help_keys keys create --help
+check "a group's command has --help (keys create), exit 0" \
+    both 'test $RC = 0' 'has help_keys "usage: txwctl .*keys create NAME ROLE \[--out FILE\]"'
+run help_group keys --help
+check "keys --help lists the group's commands, exit 0" \
+    both 'test $RC = 0' 'test "$(grep -c " keys [a-z]* " "$WORK/help_group.out")" = 3'
 for bad in "" "frobnicate" "alerts --limit 0" "alerts --limit x" "stats --minutes 1441" \
-           "ack" "ack a b" "tx" "dead-letters --reason nope" "alerts --bogus" "--api ftp://x stats" \
-           "tail --topics alerts,bogus"; do
+           "ack" "ack a b" "ack 1 --by bob" "ack 1 --disposition maybe" "reopen" "tx" \
+           "dead-letters --reason nope" "alerts --bogus" "--api ftp://x stats" \
+           "keys" "keys frob" "keys create alice" "keys create alice root" \
+           "keys create alice viewer --if-none" "keys revoke nothex" "audit --limit 0" \
+           "whoami extra" "--key-file" "tail --topics alerts,bogus"; do
     run usage $bad
     check "usage error exits 2: txwctl $bad" test $RC = 2
 done
 check "a usage error says what is wrong" err_has usage "topics 'alerts,bogus'"
+run usage_by ack 1 --by bob
+check "ack --by is refused with the reason (an ack is in the key's name)" \
+    err_has usage_by "in the name of the API key"
 
 # --- stats ------------------------------------------------------------------------------
 run stats stats
@@ -147,27 +289,55 @@ run alerts_json alerts --json --limit 2
 check "alerts --json (after the command) prints the API's JSON with 2 alerts" \
     python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert len(d["alerts"])==2' "$WORK/alerts_json.out"
 
-# --- ack ----------------------------------------------------------------------------------
-run ack_key ack fraud:tx-ctl-2 --by alice
-check "ack by key (URL-encoded) exits 0 and says who acked" \
-    both 'test $RC = 0' 'has ack_key "^alert [0-9]* (fraud:tx-ctl-2) is acked by alice at [0-9T:.-]*Z$"'
-check "the ack is stored (acked_by alice)" \
-    test "$(sql "SELECT acked_by FROM txw.alerts WHERE key = 'fraud:tx-ctl-2'")" = alice
+# --- ack and reopen -------------------------------------------------------------------------
+run ack_key ack fraud:tx-ctl-2 --disposition false_positive --note "customer confirmed by phone"
+check "ack by key (URL-encoded) exits 0: acked in the key's name, with the disposition" \
+    both 'test $RC = 0' 'has ack_key "^alert [0-9]* (fraud:tx-ctl-2) is acked by alice at [0-9T:.-]*Z as false_positive$"'
+check "ack prints the note" has ack_key "^note  *customer confirmed by phone$"
+check "the ack is stored (acked_by alice, the disposition and the note)" \
+    test "$(sql "SELECT acked_by || '|' || disposition || '|' || note FROM txw.alerts WHERE key = 'fraud:tx-ctl-2'")" = \
+         "alice|false_positive|customer confirmed by phone"
 ID1=$(sql "SELECT alert_id FROM txw.alerts WHERE key = 'fraud:tx-ctl-1'")
 run ack_id ack "$ID1"
-check "ack by numeric id without --by: the API's default name" \
-    both 'test $RC = 0' 'has ack_id "^alert $ID1 (fraud:tx-ctl-1) is acked by api"'
-run ack_again ack fraud:tx-ctl-2 --by carol
-check "acking an acked alert changes nothing (still alice)" both 'test $RC = 0' 'has ack_again "acked by alice"'
+check "ack by numeric id without options: acked in the key's name" \
+    both 'test $RC = 0' 'has ack_id "^alert $ID1 (fraud:tx-ctl-1) is acked by alice at [0-9T:.-]*Z$"'
+run ack_again --key-file "$WORK/carol.key" ack fraud:tx-ctl-2 --disposition duplicate
+check "acking an acked alert (another key) changes nothing (still alice, false_positive)" \
+    both 'test $RC = 0' 'has ack_again "acked by alice at .* as false_positive$"'
+run ack_viewer --key-file "$WORK/vic.key" ack fraud:tx-ctl-1
+sed 's/^/#   /' "$WORK/ack_viewer.err"
+check "ack with a viewer key: exit 1 with the API's 403" \
+    both 'test $RC = 1' 'err_has ack_viewer "needs the analyst role; the key has viewer (HTTP 403"'
+check "... and which key has too low a role" \
+    err_has ack_viewer "the key from --key-file $WORK/vic.key has too low a role"
 run ack_missing ack 999999
 check "ack of an unknown id exits 1" test $RC = 1
 check "ack of an unknown id prints the API's message" err_has ack_missing "HTTP 404"
-cat "$WORK/ack_missing.err" | sed 's/^/#   /'
+sed 's/^/#   /' "$WORK/ack_missing.err"
 run ack_odd ack "fraud:no such/alert?x=1"
 check "an id with / ? and spaces is URL-encoded: a 404 for that id, not another route" \
     both 'test $RC = 1' 'err_has ack_odd "HTTP 404"'
+run ack_longnote ack 1 --note "$(head -c 1001 /dev/zero | tr '\0' x)"
+check "ack --note over 1000 bytes is a usage error (2)" test $RC = 2
 run alerts_open2 alerts --open
 check "after the acks no alert is open" both 'test $RC = 0' 'has alerts_open2 "^no alerts$"'
+run reopen reopen fraud:tx-ctl-2
+check "reopen exits 0 and says the alert is open" \
+    both 'test $RC = 0' 'has reopen "^alert [0-9]* (fraud:tx-ctl-2) is open$"'
+check "reopen clears the ack, the disposition and the note" \
+    test "$(sql "SELECT coalesce(acked_by, '') || coalesce(disposition, '') || coalesce(note, '') || status
+                 FROM txw.alerts WHERE key = 'fraud:tx-ctl-2'")" = open
+run reopen_viewer --key-file "$WORK/vic.key" reopen fraud:tx-ctl-2
+check "reopen with a viewer key: 403, exit 1" both 'test $RC = 1' 'err_has reopen_viewer "HTTP 403"'
+run ack_carol --key-file "$WORK/carol.key" ack fraud:tx-ctl-2 --disposition confirmed_fraud
+check "acked again by another analyst: in that key's name" \
+    has ack_carol "^alert [0-9]* (fraud:tx-ctl-2) is acked by carol at .* as confirmed_fraud$"
+run alerts_json_ack alerts --json --limit 5
+check "alerts --json carries the acker, the disposition and the note" \
+    python3 -c 'import json,sys; a={x["key"]:x for x in json.load(open(sys.argv[1]))["alerts"]}; x=a["fraud:tx-ctl-2"]; assert x["disposition"]=="confirmed_fraud" and x["acked_by"]=="carol" and x["note"] is None, x' "$WORK/alerts_json_ack.out"
+run alerts_viewer --key-file "$WORK/vic.key" alerts
+check "alerts with a viewer key: exit 0, the 3 alerts, accounts masked" \
+    both 'test $RC = 0 -a "$(rows alerts_viewer)" = 3' '! has alerts_viewer acc-ctl-1'
 
 # --- tx and account --------------------------------------------------------------------------
 run tx tx tx-ctl-1
@@ -191,6 +361,8 @@ check "account --limit 2: the 2 most recent transactions" \
     both 'test "$(grep -c "^[0-9T:.-]*Z  *tx-ctl-" "$WORK/account.out")" = 2' 'has account "tx-ctl-3  *JPY 500"' 
 run account_missing account nobody
 check "account of an unknown id exits 1" test $RC = 1
+run tx_viewer --key-file "$WORK/vic.key" tx tx-ctl-1
+check "tx with a viewer key: 403, exit 1" both 'test $RC = 1' 'err_has tx_viewer "HTTP 403"'
 
 # --- dead letters ---------------------------------------------------------------------------
 run dead dead-letters
@@ -199,6 +371,63 @@ check "dead-letters: 2 rows, newest first" \
 run dead_reason dead-letters --reason bad_amount --limit 10
 check "dead-letters --reason bad_amount: 1 row with its line number" \
     both 'test "$(rows dead_reason)" = 1' 'has dead_reason "bad_amount  *amount  *tx-bad-1  *12  *amount 12.345"'
+
+# --- audit -------------------------------------------------------------------------------------
+ALICE_ID=$(key_id "$WORK/alice.key")
+# shellcheck disable=SC2034 # used in the conditions both() evaluates
+CAROL_ID=$(key_id "$WORK/carol.key")
+run audit_ack --key-file "$ADMIN" audit --action alert.ack
+sed 's/^/#   /' "$WORK/audit_ack.out"
+check "audit --action alert.ack: the 3 acks under a header" \
+    both 'test $RC = 0 -a "$(rows audit_ack)" = 3' \
+         'has audit_ack "^ID  *AT  *PRINCIPAL  *NAME  *ROLE  *ACTION  *TARGET  *CLIENT  *DETAIL$"'
+check "audit: newest first, with the key, its name and role, the alert and the disposition" \
+    both 'sed -n 2p "$WORK/audit_ack.out" | grep -q " $CAROL_ID  *carol  *analyst  *alert.ack  *fraud:tx-ctl-2  .*confirmed_fraud"' \
+         'has audit_ack " $ALICE_ID  *alice  *analyst  *alert.ack  *fraud:tx-ctl-2  .*false_positive"'
+run audit_pr --key-file "$ADMIN" audit --principal "$ALICE_ID" --limit 2
+check "audit --principal KEY_ID --limit 2: two rows, both alice's" \
+    both 'test $RC = 0 -a "$(rows audit_pr)" = 2' \
+         'test "$(tail -n +2 "$WORK/audit_pr.out" | grep -c " $ALICE_ID  *alice ")" = 2'
+run audit_keys --key-file "$ADMIN" audit --action key.create
+check "audit --action key.create: the bootstrap's (database:<role>) and the API's" \
+    both 'has audit_keys " database:$PGROLE  .*key.create  *$ADMIN_ID  "' \
+         'has audit_keys " $ADMIN_ID  *boot  *admin  *key.create  *$ALICE_ID  .*\"name\":\"alice\""'
+run audit_reads --key-file "$ADMIN" audit --action read.transaction
+check "audit: the analyst's read of a transaction is there" \
+    has audit_reads " $ALICE_ID  *alice  *analyst  *read.transaction  *tx-ctl-1 "
+run audit_json --json --key-file "$ADMIN" audit --limit 1
+check "audit --json prints the API's JSON" \
+    python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert len(d["audit"])==1 and "action" in d["audit"][0]' "$WORK/audit_json.out"
+run audit_analyst audit
+check "audit with an analyst key: 403, exit 1" both 'test $RC = 1' 'err_has audit_analyst "HTTP 403"'
+
+# --- revoking ---------------------------------------------------------------------------------
+run k_temp --key-file "$ADMIN" keys create temp viewer --out "$WORK/temp.key"
+TEMP_ID=$(key_id "$WORK/temp.key")
+run temp_ok --key-file "$WORK/temp.key" whoami
+check "a new viewer key works" both 'test $RC = 0' 'has temp_ok "^name  *temp$"'
+run revoke --key-file "$ADMIN" keys revoke "$TEMP_ID"
+check "keys revoke: exit 0, since when and by whom" \
+    both 'test $RC = 0' 'has revoke "^key $TEMP_ID (temp, viewer) is revoked since [0-9T:.-]*Z by boot ($ADMIN_ID)$"'
+i=0; while "$CTL" --key-file "$WORK/temp.key" whoami >/dev/null 2>&1 && [ $i -lt 30 ]; do sleep 0.1; i=$((i + 1)); done
+run temp_gone --key-file "$WORK/temp.key" whoami
+check "the revoked key fails within the key cache time (--key-cache-ms 300): 401, exit 1" \
+    both 'test $RC = 1 -a $i -lt 30 && err_has temp_gone "HTTP 401"' \
+         'err_has temp_gone "the key from --key-file $WORK/temp.key was refused"'
+run revoke_list --key-file "$ADMIN" keys list
+run revoke_all --key-file "$ADMIN" keys list --all
+check "keys list leaves the revoked key out; --all shows it, revoked when and by whom" \
+    both '! has revoke_list "^$TEMP_ID "' \
+         'has revoke_all "^$TEMP_ID  *temp  *viewer  .*  [0-9T:.-]*Z  *boot ($ADMIN_ID)$"'
+run revoke_missing --key-file "$ADMIN" keys revoke 0123456789abcdef
+check "keys revoke of an unknown key: 404, exit 1" both 'test $RC = 1' 'err_has revoke_missing "HTTP 404"'
+run k_stale --key-file "$ADMIN" keys create temp2 viewer --out "$WORK/temp.key"
+run k_stale_who --key-file "$WORK/temp.key" whoami
+check "keys create --out over a file with a revoked key: replaced by the new key" \
+    both 'test $RC = 0' 'has k_stale_who "^name  *temp2$"'
+run k_active --key-file "$ADMIN" keys create temp3 viewer --out "$WORK/temp.key"
+check "keys create --out over a file with an active key: refused (2), no key made" \
+    both 'test $RC = 2 && err_has k_active "which is active"' 'test "$(keys_named temp3)" = 0'
 
 # --- network errors --------------------------------------------------------------------------
 run down --api http://127.0.0.1:${P}99 stats
@@ -216,6 +445,7 @@ GATEWAY=("$BIN/txw-gateway" --listen "127.0.0.1:${P}81" --admin-port "${P}95" --
          --dead-letter-endpoints "")
 start gateway ${P}95 "${GATEWAY[@]}"
 
+# with alice's key (TXW_API_KEY_FILE), offered as a subprotocol
 "$CTL" tail --count 5 >"$WORK/tail.out" 2>"$WORK/tail.err" &
 TAIL=$!
 sleep 1
@@ -228,7 +458,7 @@ check "tail: hello, then the snapshot with the stored alerts" \
     sh -c "sed -n 1p '$WORK/tail.out' | grep -q ' hello server=\"txw-gateway [0-9.]*\" topics=alerts$' &&
            sed -n 2p '$WORK/tail.out' | grep -q ' snapshot alerts=3 count='"
 check "tail: live alerts, one line each, account masked, amount formatted" \
-    test "$(grep -cE '^[0-9T:.-]+Z alert fraud:pubinject-[0-9]+-[0-9]+ score=95 account=\*+[0-9]{4} amount=EUR 2500.00 reasons=amount_spike,new_device region=R1$' "$WORK/tail.out")" = 3
+    test "$(grep -cE '^[0-9T:.-]+Z alert fraud:pubinject-[0-9]+-[0-9]+ score=95 account=p~[0-9a-f]{16} amount=EUR 2500.00 reasons=amount_spike,new_device region=R1$' "$WORK/tail.out")" = 3
 
 run tail_json tail --json --count 2 --topics alerts,stats
 check "tail --json prints the messages as received (hello, snapshot)" \
@@ -258,9 +488,90 @@ kill -INT $TAIL; wait $TAIL; RC=$?
 check "tail stops on Ctrl-C (SIGINT) with exit 0" test $RC = 0
 sed 's/^/#   /' "$WORK/tail_gap.out" | head -12
 
+# A fake gateway logs each handshake and answers as the path's last part
+# says: with the subprotocol txwatch, with none (an older gateway), with
+# one not offered (bogus), or 401.
+cat >"$WORK/fakegw.py" <<'PY'
+import base64, hashlib, socket, sys
+port, log = int(sys.argv[1]), sys.argv[2]
+srv = socket.socket()
+srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+srv.bind(("127.0.0.1", port))
+srv.listen(8)
+while True:
+    conn, _ = srv.accept()
+    conn.settimeout(5)
+    data = b""
+    while b"\r\n\r\n" not in data:
+        chunk = conn.recv(4096)
+        if not chunk:
+            break
+        data += chunk
+    with open(log, "ab") as f:
+        f.write(data)
+    lines = data.decode(errors="replace").split("\r\n")
+    if len(lines[0].split(" ")) < 3:        # a probe that only connects
+        conn.close()
+        continue
+    mode = lines[0].split(" ")[1].split("?")[0].rsplit("/", 1)[-1]
+    if mode == "401":
+        conn.sendall(b"HTTP/1.1 401 Unauthorized\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
+        conn.close()
+        continue
+    headers = dict(l.split(": ", 1) for l in lines[1:] if ": " in l)
+    accept = base64.b64encode(hashlib.sha1((headers.get("Sec-WebSocket-Key", "") +
+        "258EAFA5-E914-47DA-95CA-C5AB0DC85B11").encode()).digest()).decode()
+    reply = ("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+             "Sec-WebSocket-Accept: %s\r\n" % accept)
+    if mode != "none":
+        reply += "Sec-WebSocket-Protocol: %s\r\n" % mode
+    hello = b'{"type":"hello","seq":1,"server":"fake","topics":["alerts"]}'
+    conn.sendall((reply + "\r\n").encode() + bytes([0x81, len(hello)]) + hello)
+    try:
+        while conn.recv(4096):
+            pass
+    except OSError:
+        pass
+    conn.close()
+PY
+python3 "$WORK/fakegw.py" ${P}82 "$WORK/fakegw.log" >"$WORK/fakegw.txt" 2>&1 &
+FAKE=$!
+i=0; until (exec 3<>"/dev/tcp/127.0.0.1/${P}82") 2>/dev/null || [ $i -gt 50 ]; do sleep 0.1; i=$((i + 1)); done
+FAKE_URL=ws://127.0.0.1:${P}82/ws
+TXW_GATEWAY_URL=$FAKE_URL/txwatch run tail_fake tail --count 1
+check "tail offers the key as a subprotocol: Sec-WebSocket-Protocol: txwatch, txwatch.key.<key>" \
+    grep -qxF "Sec-WebSocket-Protocol: txwatch, txwatch.key.$(cat "$WORK/alice.key")"$'\r' "$WORK/fakegw.log"
+check "tail takes the answer \"txwatch\"" both 'test $RC = 0' 'has tail_fake " hello server=\"fake\""'
+TXW_GATEWAY_URL=$FAKE_URL/none run tail_none tail --count 1
+check "tail takes a gateway that selects no subprotocol (an older one)" \
+    both 'test $RC = 0' 'has tail_none " hello server=\"fake\""'
+TXW_GATEWAY_URL=$FAKE_URL/bogus run tail_bogus tail --count 1
+check "tail refuses a subprotocol it did not offer: exit 1, nothing printed" \
+    both 'test $RC = 1 -a ! -s "$WORK/tail_bogus.out"' 'err_has tail_bogus "selected the subprotocol \"bogus\""'
+: >"$WORK/fakegw.log"
+TXW_API_KEY_FILE='' TXW_GATEWAY_URL=$FAKE_URL/401 run tail_401 tail --count 1
+check "tail refused (401) without a key: exit 1 and how to give a key" \
+    both 'test $RC = 1 && err_has tail_401 "refused the WebSocket upgrade"' 'err_has tail_401 "use --key-file FILE"'
+check "without a key tail offers txwatch alone" grep -qxF "Sec-WebSocket-Protocol: txwatch"$'\r' "$WORK/fakegw.log"
+kill $FAKE 2>/dev/null
+wait $FAKE 2>/dev/null
+
 TXW_GATEWAY_URL=ws://127.0.0.1:${P}98/ws run tail_down tail --count 1
 check "tail against no gateway exits 1" both 'test $RC = 1' 'err_has tail_down "cannot connect"'
 TXW_GATEWAY_URL=http://127.0.0.1:${P}81/ws run tail_bad tail
 check "tail with a non-ws URL is a usage error (2)" test $RC = 2
+# --- no key is printed but by the command that made it -----------------------------------
+leaks=0
+for k in "$ADMIN" "$WORK/alice.key" "$WORK/carol.key" "$WORK/vic.key" "$WORK/temp.key"; do
+    for f in "$WORK"/*.out "$WORK"/*.err; do
+        case ${f##*/} in boot_stdout.out | k_alice.out | k_vic.out) continue ;; esac
+        if grep -qF -- "$(secret "$k")" "$f"; then
+            note "the secret of ${k##*/} is in ${f##*/}"
+            leaks=$((leaks + 1))
+        fi
+    done
+done
+check "no key's secret is in any other output of txwctl" test $leaks = 0
+
 # shellcheck disable=SC2154 # PID_<name> is set by start() in lib.sh (eval)
 check "the API and the gateway stop cleanly" stop_clean $PID_query $PID_gateway

@@ -6,10 +6,12 @@
     with RFC 4180 quoting. The reader gets the input as a file (a memfd):
     every row it returns is written with the real CSV writer, and that
     file, read again, must give the same rows, none rejected; every row it
-    rejects must carry a CSV reason and its own line number.                */
+    rejects must carry a CSV reason, its own line number and a payload
+    of printable ASCII that masking again leaves as it is (common/pii.h).  */
 
 #include "csv.h"
 #include "fuzz.h"
+#include "pii.h"
 #include "rejects.h"
 
 #define S_MAX 8                     //  a small max, so overflowing rows are tried
@@ -134,6 +136,14 @@ s_read (const char *path, const char *out_path, uint64_t *hashes, size_t max,
                         && memchr (rej.message, 0, sizeof rej.message)
                         && memchr (rej.tx_id, 0, sizeof rej.tx_id),
                         "rejection text not terminated");
+            //  The masked row is printable ASCII, and masking it again
+            //  gives it back (the validator does: common/pii.h).
+            char again [sizeof rej.payload];
+            txw_mask_row (rej.payload, strlen (rej.payload), rej.tx_id, again, sizeof again);
+            FUZZ_CHECK (!strcmp (again, rej.payload), "masking '%s' again gave '%s'",
+                        rej.payload, again);
+            for (const char *c = rej.payload; *c; c++)
+                FUZZ_CHECK (*c > 0x20 && *c < 0x7f, "payload byte 0x%02x", (unsigned char) *c);
             continue;
         }
         FUZZ_CHECK (rc == CSV_ROW, "reader returned %d", rc);

@@ -12,7 +12,8 @@
     time, lower case category; and it must survive the codec's round
     trip. A rejected one must name a validator reason code and a raw field,
     and its dead letter must hold a payload that is valid JSON with the
-    account masked. txw_utf8_clean of the input must be valid UTF-8.      */
+    account as its pseudonym unless its shape is safe (common/pii.h).
+    txw_utf8_clean of the input must be valid UTF-8.                        */
 
 #include "checks.h"
 #include "utf8.h"
@@ -120,17 +121,24 @@ s_rejected (const txw_raw_tx_t *raw, const checks_verdict_t *verdict)
     json_t *payload = json_loadb (reject.payload, plen, 0, &error);
     FUZZ_CHECK (json_is_object (payload), "payload is not a JSON object (%s): %s", error.text,
                 reject.payload);
-    //  A plain account id of 5..64 bytes shows as stars and its last four.
+    //  The account shows as its pseudonym (of the trimmed value) unless its
+    //  shape is safe.
     const char *account = json_string_value (json_object_get (payload, "account_id"));
-    if (account && raw->account_id.ptr && raw->account_id.len >= 5 && raw->account_id.len <= 64) {
-        char masked [TXW_ID_MAX + 1];
-        bool plain = true;
-        for (uint32_t i = 0; i < raw->account_id.len; i++)
-            plain = plain && raw->account_id.ptr [i] > 0x20 && raw->account_id.ptr [i] < 0x7f
-                          && raw->account_id.ptr [i] != '"' && raw->account_id.ptr [i] != '\\';
-        txw_mask_id (raw->account_id.ptr, raw->account_id.len, masked, sizeof masked);
-        FUZZ_CHECK (!plain || !strcmp (account, masked), "account '%.*s' shows as '%s'",
-                    (int) raw->account_id.len, raw->account_id.ptr, account);
+    if (account && raw->account_id.ptr) {
+        const char *p = raw->account_id.ptr;
+        size_t len = raw->account_id.len;
+        while (len && (*p == ' ' || *p == '\t' || *p == '\r' || *p == '\n')) {
+            p++;
+            len--;
+        }
+        while (len && (p [len - 1] == ' ' || p [len - 1] == '\t' || p [len - 1] == '\r'
+                   || p [len - 1] == '\n'))
+            len--;
+        char masked [TXW_PSEUDONYM_SIZE];
+        txw_mask_id (p, len, masked, sizeof masked);
+        bool safe = txw_pii_safe (p, len);
+        FUZZ_CHECK (safe || !strcmp (account, masked), "account '%.*s' shows as '%s'",
+                    (int) len, p, account);
     }
     json_decref (payload);
 }

@@ -11,14 +11,19 @@
 //                     restarted; the suite answers by restarting it
 // One page goes through a route that injects garbage, a seq jump and a gap
 // between it and the gateway: it must keep working and re-sync.
+// Keys come from the environment: TXW_VIEWER_KEY and TXW_ANALYST_KEY. The
+// laptop page signs in with a bad key (refused), then as a viewer (no
+// Acknowledge button), signs out and signs in as the analyst who acks.
 // Screenshots: WORKDIR/dashboard.png (laptop) and dashboard-phone.png.
 import { chromium } from 'playwright-core';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 const [url, work] = process.argv.slice(2);
-if (!url || !work) {
-    console.error('usage: node dashboard_test.mjs URL WORKDIR');
+const VIEWER = process.env.TXW_VIEWER_KEY;
+const ANALYST = process.env.TXW_ANALYST_KEY;
+if (!url || !work || !VIEWER || !ANALYST) {
+    console.error('usage: TXW_VIEWER_KEY=... TXW_ANALYST_KEY=... node dashboard_test.mjs URL WORKDIR');
     process.exit(2);
 }
 let failed = 0;
@@ -41,10 +46,26 @@ function watchConsole(page, label, state) {
         const where = msg.location() ? msg.location().url || '' : '';
         const text = msg.text();
         if (/\/api\/v1\/alerts\/.+\/ack$/.test(where) && /404/.test(text)) { state.ackRetries++; return; }
+        if (state.wrongKey && /\/api\/v1\/whoami$/.test(where) && /401/.test(text)) return;
         if (state.restarting && /WebSocket|ERR_CONNECTION_REFUSED/.test(text)) return;
         state.errors.push(`${label}: ${text} ${where}`);
     });
     page.on('pageerror', (err) => state.errors.push(`${label}: ${err.message}`));
+}
+
+// Types a key into the sign-in form; true once the page says who is in.
+async function signIn(page, key) {
+    await page.fill('#login-key', key);
+    await page.press('#login-key', 'Enter');
+    return waitTrue(page, () => !document.querySelector('#who-area').hidden
+        && document.querySelector('#login').hidden, null, 5000);
+}
+
+// A context whose pages start signed in (the tab's sessionStorage holds key).
+async function signedInContext(browser, key, options) {
+    const context = await browser.newContext(options);
+    await context.addInitScript((k) => sessionStorage.setItem('txwatch.key', k), key);
+    return context;
 }
 
 // A page's clock follows this process's, faked or not (see the launch below).
@@ -71,6 +92,34 @@ async function laptop(browser, state) {
     check('the gateway serves the dashboard', res && res.ok(), res && String(res.status()));
     check('the page has its title and headings',
         /txwatch/.test(await page.title()) && await page.locator('h2', { hasText: 'Alerts' }).count() === 1);
+
+    // Sign-in: a key is asked for; a wrong one is refused with a message.
+    check('the page asks for an API key before showing data',
+        await waitTrue(page, () => !document.querySelector('#login').hidden, null, 5000)
+        && await page.evaluate(() => document.activeElement && document.activeElement.id === 'login-key'));
+    state.wrongKey = true;      // its 401 is the browser's console error on purpose
+    await page.fill('#login-key', `${VIEWER.slice(0, -1)}${VIEWER.endsWith('A') ? 'B' : 'A'}`);
+    await page.press('#login-key', 'Enter');
+    check('a wrong key is refused with a message',
+        await waitTrue(page, () => /not valid/.test(document.querySelector('#login-error').textContent), null, 5000),
+        await page.textContent('#login-error'));
+    state.wrongKey = false;
+    check('a viewer key signs in and the page names its role', await signIn(page, VIEWER)
+        && /viewer/.test(await page.textContent('#who')), await page.textContent('#who'));
+    check('the viewer page connects and shows alerts',
+        await waitTrue(page, () => document.querySelector('#conn-status').dataset.state === 'connected'
+            && document.querySelectorAll('#alerts-list li.alert').length > 0, null, 15000));
+    check('a viewer sees no Acknowledge button and no disposition',
+        await page.evaluate(() => document.querySelectorAll('button.ack, select.disposition').length === 0
+            && document.querySelectorAll('#alerts-list .open-mark').length > 0));
+    check('a viewer sees pseudonyms, not account ids', await page.evaluate(() =>
+        [...document.querySelectorAll('#alerts-list .alert-meta')].every((m) => !/\bA\d{6}\b|\*\*\*/.test(m.textContent))),
+        await page.evaluate(() => (document.querySelector('#alerts-list .alert-meta') || {}).textContent));
+    await page.click('#sign-out');
+    check('signing out forgets the key and asks again',
+        await waitTrue(page, () => !document.querySelector('#login').hidden, null, 5000)
+        && await page.evaluate(() => sessionStorage.getItem('txwatch.key') === null));
+    check('an analyst key signs in', await signIn(page, ANALYST) && /analyst/.test(await page.textContent('#who')));
     check('the page connects to the gateway (status "Live")',
         await waitTrue(page, () => document.querySelector('#conn-status').dataset.state === 'connected', null, 10000));
 
@@ -151,6 +200,7 @@ async function laptop(browser, state) {
         }, target));
     let acked = false;
     if (target) {
+        await page.selectOption(`li[data-alert-key="${target}"] select.disposition`, 'confirmed_fraud');
         const button = page.locator(`li[data-alert-key="${target}"] button.ack`);
         await button.focus();
         await page.keyboard.press('Enter');
@@ -191,7 +241,7 @@ async function laptop(browser, state) {
 }
 
 async function phone(browser, state) {
-    const context = await browser.newContext({
+    const context = await signedInContext(browser, ANALYST, {
         viewport: { width: 390, height: 844 }, deviceScaleFactor: 2, isMobile: true, hasTouch: true,
         locale: 'en-US', timezoneId: 'UTC',
     });
@@ -215,7 +265,7 @@ async function phone(browser, state) {
 // garbage and half-formed messages, then a seq jump and a gap message.
 // The page must keep working, and re-sync ({"op":"resync"}) on both.
 async function hostile(browser, state) {
-    const context = await browser.newContext({ viewport: { width: 1280, height: 900 }, locale: 'en-US' });
+    const context = await signedInContext(browser, ANALYST, { viewport: { width: 1280, height: 900 }, locale: 'en-US' });
     await followClock(context);
     const page = await context.newPage();
     watchConsole(page, 'hostile', state);
@@ -292,7 +342,7 @@ const browserEnv = { ...process.env };
 delete browserEnv.LD_PRELOAD;
 delete browserEnv.FAKETIME;
 const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ['--no-sandbox'], env: browserEnv });
-const state = { errors: [], ackRetries: 0, restarting: false };
+const state = { errors: [], ackRetries: 0, restarting: false, wrongKey: false };
 try {
     const { context, page } = await laptop(browser, state);
     await phone(browser, state);

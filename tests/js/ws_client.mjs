@@ -4,7 +4,9 @@
 //
 // Each mode connects like the dashboard does, checks what proto/SERVING.md
 // promises and prints TAP lines ("ok - ..." / "not ok - ..."); the exit
-// code is 1 if any check failed.
+// code is 1 if any check failed. Like the dashboard, every connection
+// offers the subprotocols txwatch and txwatch.key.<TXW_WS_KEY> when that
+// variable is set.
 //   live URL SECONDS         hello then snapshot, live alerts/windows/stats/dead
 //                            letters, seq +1, masked accounts, ping/pong
 //   seeded URL               the first snapshot holds stored alerts and windows
@@ -14,6 +16,14 @@
 //   hostile URL              garbage and a huge frame close only the sender
 //   slow URL READYFILE SECS  pauses its socket; expects a slow_client gap or close 4008
 //   count URL READYFILE N    counts alerts until N arrived (the well-behaved neighbour)
+//   handshake URL STATUS WHAT  one handshake must get STATUS (101: opened, the
+//                            protocol txwatch selected, never the key, hello
+//                            and snapshot arrive); TXW_WS_ORIGIN sets Origin,
+//                            TXW_WS_PROTOCOLS (comma list, "-" for none)
+//                            replaces the offered protocols, TXW_WS_BEARER
+//                            sends the key in Authorization instead
+//   keycap URL N             N clients of TXW_WS_KEY connect, one more gets 429,
+//                            TXW_WS_KEY2 still connects, a freed slot is reused
 import WebSocket from 'ws';
 import { writeFileSync } from 'node:fs';
 import net from 'node:net';
@@ -26,14 +36,27 @@ const check = (what, cond, detail = '') => {
 };
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
+const KEY = process.env.TXW_WS_KEY || '';
+const keyProtocols = (key) => (key ? ['txwatch', `txwatch.key.${key}`] : []);
+
 // A connection that records every message and checks seq continuity.
-function open(u, onMessage) {
-  const ws = new WebSocket(u, { maxPayload: 64 * 1024 * 1024 });
-  const c = { ws, msgs: [], jumps: [], lastSeq: 0, closeCode: null, status: null, opened: false };
+// opts: key (default TXW_WS_KEY), protocols (replaces the offered list),
+// origin, headers.
+function open(u, onMessage, opts = {}) {
+  const protocols = opts.protocols || keyProtocols(opts.key === undefined ? KEY : opts.key);
+  const options = { maxPayload: 64 * 1024 * 1024 };
+  if (opts.origin) options.origin = opts.origin;
+  if (opts.headers) options.headers = opts.headers;
+  const ws = new WebSocket(u, protocols, options);
+  const c = { ws, msgs: [], jumps: [], lastSeq: 0, closeCode: null, status: null, opened: false,
+    headers: null, error: null };
   c.ready = new Promise((resolve) => {
+    ws.on('upgrade', (res) => { c.status = res.statusCode; c.headers = res.headers; });
     ws.on('open', () => { c.opened = true; resolve(true); });
-    ws.on('unexpected-response', (req, res) => { c.status = res.statusCode; res.resume(); resolve(false); });
-    ws.on('error', () => resolve(false));
+    ws.on('unexpected-response', (req, res) => {
+      c.status = res.statusCode; c.headers = res.headers; res.resume(); req.destroy(); resolve(false);
+    });
+    ws.on('error', (err) => { c.error = err.message; resolve(false); });
   });
   c.closed = new Promise((resolve) => ws.on('close', (code) => { c.closeCode = code; resolve(code); }));
   ws.on('message', (data) => {
@@ -47,6 +70,9 @@ function open(u, onMessage) {
   return c;
 }
 const ofType = (c, t) => c.msgs.filter((m) => m.type === t);
+// An account id the gateway may push: a pseudonym (common/pii.h: p~ and
+// 16 hex digits), or the older mask (****1234).
+const MASKED = /^(p~[0-9a-f]{16}|\*+.{0,4})$/;
 // Every seq jump must be announced: the message after the jump is a gap
 // whose dropped count is the number of seqs skipped. The aggregators publish
 // all the windows of a tick at once, so a windows subscriber may overflow
@@ -91,7 +117,7 @@ async function live(seconds) {
   const a = alerts[0]?.alert || {};
   check('a pushed alert has id null, a fraud key and an open status',
     a.id === null && a.key === `fraud:${a.tx_id}` && a.status === 'open' && a.kind === 'fraud', JSON.stringify(a));
-  check('pushed account ids are masked', alerts.every((m) => /^\*+.{0,4}$/.test(m.alert.account_id || '*')),
+  check('pushed account ids are masked (pseudonyms)', alerts.every((m) => MASKED.test(m.alert.account_id || '*')),
     alerts.map((m) => m.alert.account_id).slice(0, 3).join(','));
   check('a pushed alert has reasons as codes and RFC 3339 times',
     Array.isArray(a.reasons) && a.reasons.length > 0 && /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/.test(a.raised_at || ''));
@@ -139,8 +165,8 @@ async function seeded() {
   check('stored alerts keep their numeric id and key', alerts.some((a) => Number.isInteger(a.id)) &&
     alerts.every((a) => (a.id === null || Number.isInteger(a.id)) && typeof a.key === 'string'),
     alerts.slice(0, 5).map((a) => `${a.id}:${a.key}`).join(','));
-  check('stored alerts come with masked account ids',
-    alerts.filter((a) => a.kind === 'fraud').every((a) => /^\*+.{1,4}$/.test(a.account_id)),
+  check('stored alerts come with masked account ids (pseudonyms)',
+    alerts.filter((a) => a.kind === 'fraud').every((a) => MASKED.test(a.account_id)),
     alerts.slice(0, 3).map((a) => a.account_id).join(','));
   check('stored alerts are newest first', alerts.every((a, i) => i === 0 || alerts[i - 1].raised_at >= a.raised_at));
   check('the first snapshot holds the stored windows (series and stats)',
@@ -319,6 +345,60 @@ async function ack(readyFile, key) {
   c.ws.close();
 }
 
+// One handshake with what the environment says; expect is its HTTP status.
+async function handshake(expect, what) {
+  const env = process.env;
+  const opts = {};
+  if (env.TXW_WS_ORIGIN) opts.origin = env.TXW_WS_ORIGIN;
+  if (env.TXW_WS_PROTOCOLS) opts.protocols = env.TXW_WS_PROTOCOLS === '-' ? [] : env.TXW_WS_PROTOCOLS.split(',');
+  if (env.TXW_WS_BEARER) { opts.headers = { Authorization: `Bearer ${KEY}` }; opts.key = ''; }
+  const c = open(url, null, opts);
+  const opened = await Promise.race([c.ready, sleep(10000).then(() => false)]);
+  const selected = c.headers ? c.headers['sec-websocket-protocol'] : undefined;
+  if (expect === 101) {
+    check(`${what}: the handshake is accepted`, opened && c.status === 101, `status ${c.status} ${c.error || ''}`);
+    const offered = opts.protocols || keyProtocols(opts.key === undefined ? KEY : opts.key);
+    check(`${what}: the selected protocol is txwatch (none when none was offered), never the key`,
+      offered.length ? selected === 'txwatch' && c.ws.protocol === 'txwatch' : selected === undefined,
+      `selected ${selected}`);
+    await waitFor(() => c.msgs.length >= 2, 5000);
+    check(`${what}: hello and snapshot arrive`, c.msgs[0]?.type === 'hello' && c.msgs[1]?.type === 'snapshot',
+      c.msgs.slice(0, 2).map((m) => m.type).join(','));
+    c.ws.close();
+    await Promise.race([c.closed, sleep(2000)]);
+  } else {
+    check(`${what}: the handshake is refused with HTTP ${expect}`, !opened && c.status === expect,
+      `status ${c.status} ${c.error || ''}`);
+    const h = c.headers || {};
+    check(`${what}: the refusal carries nosniff, a CSP and no protocol`,
+      h['x-content-type-options'] === 'nosniff' && /frame-ancestors 'none'/.test(h['content-security-policy'] || '') &&
+      !h['sec-websocket-protocol'], JSON.stringify(h));
+    if (expect === 401)
+      check(`${what}: a 401 names the Bearer scheme`, /^Bearer /.test(h['www-authenticate'] || ''));
+  }
+}
+
+// The per-key cap: n clients of one key, then one too many.
+async function keycap(n) {
+  const other = process.env.TXW_WS_KEY2;
+  const clients = [];
+  for (let i = 0; i < n; i++) clients.push(open(url));
+  const opened = await Promise.all(clients.map((c) => c.ready));
+  check(`${n} clients of one key (its limit) connect`, opened.every(Boolean));
+  await waitFor(() => clients.every((c) => c.msgs.length >= 2), 5000);
+  const extra = open(url);
+  await extra.ready;
+  check('one more client of that key gets HTTP 429', extra.status === 429, `status ${extra.status}`);
+  const second = open(url, null, { key: other });
+  check('a client of another key still connects', await second.ready, `status ${second.status}`);
+  clients[0].ws.close();
+  await clients[0].closed;
+  await sleep(300);
+  const again = open(url);
+  check('a connection closed frees its slot for the key', await again.ready, `status ${again.status}`);
+  for (const c of [...clients, second, again]) c.ws.terminate();
+}
+
 const modes = {
   ack: () => ack(args[0], args[1]),
   live: () => live(Number(args[0] || 8)),
@@ -329,6 +409,8 @@ const modes = {
   hostile: () => hostile(),
   slow: () => slow(args[0], Number(args[1] || 5)),
   count: () => count(args[0], Number(args[1])),
+  handshake: () => handshake(Number(args[0]), args[1] || 'handshake'),
+  keycap: () => keycap(Number(args[0] || 2)),
 };
 if (!modes[mode]) { console.error(`unknown mode ${mode}`); process.exit(2); }
 const timer = setTimeout(() => { console.log(`not ok - ${mode} finished in time`); process.exit(1); }, 120000);

@@ -7,8 +7,18 @@
     benchmarks. Each envelope holds one alert with a unique tx_id, or with
     --kind window one overall window row (a flood of droppable messages).
 
+    With --connect it is a PUSH that connects instead, like a scorer's
+    push to an aggregator, and with --kind scored_tx it sends scored
+    transactions (score 99, 1000.00 EUR each, tx_id forged-<seq>) under any
+    --source and --epoch: a forged envelope for tests/e2e/curve.sh, with
+    the CURVE certificate of the role it pretends to be
+    (--curve-client-key, --curve-server-key).
+
     Usage: txw-pubinject --bind tcp://127.0.0.1:18612 [--seqs 1,2,5 | --rate R --count N]
-                         [--wait-ms 1000] [--interval-ms 300] [--source pubinject]  */
+                         [--wait-ms 1000] [--interval-ms 300] [--source pubinject]
+           txw-pubinject --connect tcp://127.0.0.1:18421 --kind scored_tx --seqs 1000000
+                         [--source scorer@host] [--epoch US]
+                         [--curve-client-key F --curve-server-key F]  */
 
 #include "clock.h"
 #include "codec.h"
@@ -31,7 +41,9 @@ s_alert (const char *source, uint64_t epoch, uint64_t n)
     snprintf (a.tx_id, sizeof a.tx_id, "%s-%llu-%llu", source,
               (unsigned long long) (epoch % 1000000), (unsigned long long) n);
     a.ts_ms = txw_now_ms ();
-    snprintf (a.account_id, sizeof a.account_id, "******%04llu", (unsigned long long) (n % 10000));
+    //  Published alerts carry the account's pseudonym (common/pii.h).
+    snprintf (a.account_id, sizeof a.account_id, "p~000000000000%04llu",
+              (unsigned long long) (n % 10000));
     a.score = 95;
     a.reasons = 1u | (1u << 5);
     a.amount_minor = 250000;
@@ -66,7 +78,31 @@ s_window (uint64_t n)
     return w;
 }
 
+//  A scored transaction of account acct-<n % 50>, now.
+static txw_tx_t
+s_scored_tx (uint64_t n)
+{
+    txw_tx_t tx;
+    memset (&tx, 0, sizeof tx);
+    snprintf (tx.tx_id, sizeof tx.tx_id, "forged-%llu", (unsigned long long) n);
+    tx.ts_ms = txw_now_ms ();
+    snprintf (tx.account_id, sizeof tx.account_id, "acct-%llu", (unsigned long long) (n % 50));
+    tx.amount_minor = 100000;
+    snprintf (tx.currency, sizeof tx.currency, "EUR");
+    snprintf (tx.merchant_id, sizeof tx.merchant_id, "m-0042");
+    snprintf (tx.category, sizeof tx.category, "electronics");
+    tx.channel = TXW_CHANNEL_ONLINE;
+    snprintf (tx.region, sizeof tx.region, "R1");
+    snprintf (tx.country, sizeof tx.country, "DE");
+    tx.amount_rep_minor = 100000;
+    tx.scored = true;
+    tx.score = 99;
+    snprintf (tx.model_version, sizeof tx.model_version, "forged-1");
+    return tx;
+}
+
 static bool s_windows_kind;
+static bool s_scored_kind;
 
 //  Sends one envelope with seq holding one alert raised now (or a window).
 static int
@@ -77,6 +113,11 @@ s_send (zsock_t *pub, txw_batch_t *batch, const char *source, uint64_t epoch,
     if (s_windows_kind) {
         txw_window_t w = s_window (n);
         txw_window_encode (&batch->pk, &w);
+    }
+    else
+    if (s_scored_kind) {
+        txw_tx_t tx = s_scored_tx (n);
+        txw_tx_encode (&batch->pk, &tx);
     }
     else {
         txw_alert_t a = s_alert (source, epoch, n);
@@ -95,8 +136,8 @@ s_send (zsock_t *pub, txw_batch_t *batch, const char *source, uint64_t epoch,
 int
 main (int argc, char **argv)
 {
-    const char *bind, *seqs, *source, *kind;
-    int64_t count, wait_ms, interval_ms;
+    const char *bind, *connect, *seqs, *source, *kind, *client_key, *server_key;
+    int64_t count, wait_ms, interval_ms, epoch_us;
     double rate;
     const txw_option_t options [] = {
         { "bind", TXW_OPT_STRING, "tcp://127.0.0.1:7012", "endpoint to bind the PUB", &bind, 0, 0 },
@@ -108,7 +149,16 @@ main (int argc, char **argv)
         { "interval-ms", TXW_OPT_INT, "300", "pause between sends in --seqs mode", &interval_ms, 0, 60000 },
         { "source", TXW_OPT_STRING, "pubinject", "source id in the envelopes", &source, 0, 0 },
         { "pad", TXW_OPT_INT, "0", "extra message bytes per alert (bigger frames)", &s_pad, 0, 500 },
-        { "kind", TXW_OPT_STRING, "alert", "alert, or window (overall rows, 4 shards)", &kind, 0, 0 },
+        { "kind", TXW_OPT_STRING, "alert",
+          "alert, window (overall rows, 4 shards) or scored_tx", &kind, 0, 0 },
+        { "connect", TXW_OPT_STRING, "", "connect a PUSH to this endpoint instead of --bind",
+          &connect, 0, 0 },
+        { "epoch", TXW_OPT_INT, "0", "epoch in the envelopes (0: now, in microseconds)",
+          &epoch_us, 0, 9e18 },
+        { "curve-client-key", TXW_OPT_STRING, "",
+          "with --connect: the CURVE certificate (ROLE.key_secret) to connect with", &client_key, 0, 0 },
+        { "curve-server-key", TXW_OPT_STRING, "",
+          "with --curve-client-key: the server's public certificate", &server_key, 0, 0 },
         TXW_OPTIONS_END
     };
     int rc = txw_options_parse (options, argc, argv, "txw-pubinject",
@@ -117,18 +167,46 @@ main (int argc, char **argv)
         return rc > 0? 0: 2;
     txw_log_init ("pubinject", TXW_LOG_WARN);
     s_windows_kind = !strcmp (kind, "window");
-    zsock_t *pub = zsock_new (ZMQ_PUB);
+    s_scored_kind = !strcmp (kind, "scored_tx");
+    if (*client_key && (!*connect || !*server_key)) {
+        fprintf (stderr, "pubinject: --curve-client-key needs --connect and --curve-server-key\n");
+        return 2;
+    }
+    zsock_t *pub = zsock_new (*connect? ZMQ_PUSH: ZMQ_PUB);
     if (!pub)
         return 1;
     zsock_set_sndhwm (pub, 100000);
-    if (zsock_bind (pub, "%s", bind) < 0) {
-        fprintf (stderr, "pubinject: cannot bind %s\n", bind);
+    if (*client_key) {
+        zcert_t *cert = zcert_load (client_key);
+        zcert_t *server = zcert_load (server_key);
+        if (!cert || !server) {
+            fprintf (stderr, "pubinject: cannot load %s or %s\n", client_key, server_key);
+            zcert_destroy (&cert);
+            zcert_destroy (&server);
+            zsock_destroy (&pub);
+            return 1;
+        }
+        zcert_apply (cert, pub);
+        zsock_set_curve_serverkey (pub, zcert_public_txt (server));
+        zcert_destroy (&cert);
+        zcert_destroy (&server);
+    }
+    if (*connect? zsock_connect (pub, "%s", connect) < 0: zsock_bind (pub, "%s", bind) < 0) {
+        fprintf (stderr, "pubinject: cannot %s %s\n", *connect? "connect": "bind",
+                 *connect? connect: bind);
         zsock_destroy (&pub);
         return 1;
     }
-    uint64_t epoch = (uint64_t) txw_now_us ();
+    //  A PUSH whose peer never takes it (a refused handshake) must not hang
+    //  the tool at exit.
+    if (*connect) {
+        zsock_set_linger (pub, 2000);
+        zsock_set_sndtimeo (pub, 5000);
+    }
+    uint64_t epoch = epoch_us? (uint64_t) epoch_us: (uint64_t) txw_now_us ();
     txw_batch_t batch;
-    txw_batch_init (&batch, s_windows_kind? TXW_MSG_WINDOW: TXW_MSG_ALERT, source, epoch);
+    txw_batch_init (&batch, s_windows_kind? TXW_MSG_WINDOW: s_scored_kind? TXW_MSG_SCORED_TX:
+                    TXW_MSG_ALERT, source, epoch);
     zclock_sleep ((int) wait_ms);
     rc = 0;
     if (*seqs) {

@@ -1,13 +1,20 @@
 /*  test_gateway - window totals over shards, the stats formulas of the
-    REST API, and the per-client queue's drop and gap rules                */
+    REST API, the per-client queue's drop and gap rules, who may open /ws
+    (Origin, the policy and headers of access.h) and the files it serves   */
 
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
 #include <cmocka.h>
 #include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
+#include "access.h"
+#include "files.h"
 #include "message.h"
 #include "queue.h"
 #include "state.h"
@@ -384,6 +391,177 @@ test_alert_json (void **state)
     json_decref (o);
 }
 
+static void
+test_origins (void **state)
+{
+    (void) state;
+    gw_origins_t o;
+    assert_int_equal (gw_origins_parse (&o, "http://localhost:8081, https://Dash.Example/"), 0);
+    assert_int_equal (o.count, 2);
+    //  No Origin: a program, not a page.
+    assert_true (gw_origin_allowed (&o, NULL, "gw:8081"));
+    //  The gateway's own origin: Origin's host:port is the Host header.
+    assert_true (gw_origin_allowed (&o, "http://gw.internal:8081", "gw.internal:8081"));
+    assert_true (gw_origin_allowed (&o, "https://GW.internal", "gw.internal"));
+    assert_true (gw_origin_allowed (&o, "http://[::1]:8081", "[::1]:8081"));
+    assert_false (gw_origin_allowed (&o, "http://gw.internal:8082", "gw.internal:8081"));
+    assert_false (gw_origin_allowed (&o, "http://gw.internal", "gw.internal:8081"));
+    assert_false (gw_origin_allowed (&o, "http://evil.example", "gw.internal:8081"));
+    //  Listed ones, exactly (case aside).
+    assert_true (gw_origin_allowed (&o, "http://localhost:8081", "gw:1"));
+    assert_true (gw_origin_allowed (&o, "https://dash.example", "gw:1"));
+    assert_false (gw_origin_allowed (&o, "http://dash.example", "gw:1"));
+    assert_false (gw_origin_allowed (&o, "http://localhost:80811", "gw:1"));
+    assert_false (gw_origin_allowed (&o, "http://localhost", "gw:1"));
+    //  Not origins at all, or a Host that cannot be compared.
+    assert_false (gw_origin_allowed (&o, "null", "gw:1"));
+    assert_false (gw_origin_allowed (&o, "", "gw:1"));
+    assert_false (gw_origin_allowed (&o, "file://", "gw:1"));
+    assert_false (gw_origin_allowed (&o, "http://gw:1/x", "gw:1"));
+    assert_false (gw_origin_allowed (&o, "http://a b", "a b"));
+    assert_false (gw_origin_allowed (&o, "http://gw:1", NULL));
+    gw_origins_fini (&o);
+    //  An empty list: only the own origin.
+    assert_int_equal (gw_origins_parse (&o, ""), 0);
+    assert_true (gw_origin_allowed (&o, "http://h:1", "h:1"));
+    assert_false (gw_origin_allowed (&o, "http://localhost:8081", "h:1"));
+    gw_origins_fini (&o);
+    assert_int_equal (gw_origins_parse (&o, "*"), -1);
+    assert_int_equal (gw_origins_parse (&o, "null"), -1);
+    assert_int_equal (gw_origins_parse (&o, "http://h:1/path"), -1);
+    assert_int_equal (gw_origins_parse (&o, "ws://h:1"), -1);
+    assert_int_equal (gw_origins_parse (&o, "localhost:8081"), -1);
+}
+
+static void
+test_host_and_api_url (void **state)
+{
+    (void) state;
+    assert_true (gw_host_valid ("dash.example:8081"));
+    assert_true (gw_host_valid ("[::1]:8081"));
+    assert_false (gw_host_valid (NULL));
+    assert_false (gw_host_valid (""));
+    assert_false (gw_host_valid ("x; script-src *"));
+    assert_false (gw_host_valid ("x\r\nSet-Cookie: a"));
+    assert_false (gw_host_valid ("a'b"));
+    assert_int_equal (gw_api_url_check (""), 0);
+    assert_int_equal (gw_api_url_check (":8080"), 0);
+    assert_int_equal (gw_api_url_check ("https://api.example/base"), 0);
+    assert_int_equal (gw_api_url_check (":0"), -1);
+    assert_int_equal (gw_api_url_check (":x"), -1);
+    assert_int_equal (gw_api_url_check ("ftp://api"), -1);
+    assert_int_equal (gw_api_url_check ("https://api.example/a b"), -1);
+    char buf [256];
+    assert_string_equal (gw_api_url_resolve (":18080", "dash.example:8081", buf, sizeof buf),
+                         "http://dash.example:18080");
+    assert_string_equal (gw_api_url_resolve (":18080", "[::1]:8081", buf, sizeof buf),
+                         "http://[::1]:18080");
+    assert_string_equal (gw_api_url_resolve (":18080", "bad host", buf, sizeof buf), ":18080");
+    assert_string_equal (gw_api_url_resolve ("", "h:1", buf, sizeof buf), "");
+}
+
+static void
+test_csp (void **state)
+{
+    (void) state;
+    char csp [2048];
+    gw_csp_document (":18080", "dash.example:8081", csp, sizeof csp);
+    assert_non_null (strstr (csp, "default-src 'none'; script-src 'self'; style-src 'self';"));
+    assert_non_null (strstr (csp, "connect-src 'self' ws://dash.example:8081 wss://dash.example:8081 "
+                                  "http://dash.example:18080;"));
+    assert_non_null (strstr (csp, "frame-ancestors 'none'"));
+    assert_null (strstr (csp, "unsafe"));
+    gw_csp_document ("https://api.example/base/", "gw:1", csp, sizeof csp);
+    assert_non_null (strstr (csp, "connect-src 'self' ws://gw:1 wss://gw:1 https://api.example;"));
+    gw_csp_document ("", "gw:1", csp, sizeof csp);
+    assert_non_null (strstr (csp, "connect-src 'self' ws://gw:1 wss://gw:1;"));
+    //  A Host that is not a plain host[:port] is never copied in.
+    gw_csp_document (":18080", "x; script-src *", csp, sizeof csp);
+    assert_non_null (strstr (csp, "connect-src 'self';"));
+    assert_null (strstr (csp, "script-src *"));
+    gw_csp_document (":18080", NULL, csp, sizeof csp);
+    assert_non_null (strstr (csp, "connect-src 'self';"));
+}
+
+static void
+s_write_file (const char *path, const char *text)
+{
+    FILE *f = fopen (path, "w");
+    assert_non_null (f);
+    fputs (text, f);
+    fclose (f);
+}
+
+static void
+test_files (void **state)
+{
+    (void) state;
+    char root [] = "/tmp/test_gateway_files.XXXXXX";
+    assert_non_null (mkdtemp (root));
+    char path [512], outside [512];
+    snprintf (path, sizeof path, "%s/index.html", root);
+    s_write_file (path, "<!doctype html><title>t</title>");
+    snprintf (path, sizeof path, "%s/main.js", root);
+    s_write_file (path, "export {};");
+    snprintf (path, sizeof path, "%s/.hidden", root);
+    s_write_file (path, "secret");
+    snprintf (path, sizeof path, "%s/sub", root);
+    assert_int_equal (mkdir (path, 0700), 0);
+    snprintf (path, sizeof path, "%s/sub/inner.css", root);
+    s_write_file (path, "a{}");
+    snprintf (outside, sizeof outside, "%s.outside", root);
+    s_write_file (outside, "outside");
+    snprintf (path, sizeof path, "%s/escape.txt", root);
+    assert_int_equal (symlink (outside, path), 0);
+    snprintf (path, sizeof path, "%s/linked.css", root);
+    assert_int_equal (symlink ("sub/inner.css", path), 0);
+    snprintf (path, sizeof path, "%s/dirlink", root);
+    assert_int_equal (symlink ("sub", path), 0);
+
+    gw_files_t *files = gw_files_load (root);
+    assert_non_null (files);
+    //  index.html, main.js, linked.css: not the hidden file, the folder,
+    //  the link out of the root or the link to a folder.
+    assert_int_equal (gw_files_count (files), 3);
+    const gw_file_t *f = gw_files_find (files, "/");
+    assert_non_null (f);
+    assert_string_equal (f->name, "index.html");
+    assert_string_equal (f->type, "text/html; charset=utf-8");
+    assert_int_equal (f->size, strlen ("<!doctype html><title>t</title>"));
+    assert_ptr_equal (gw_files_find (files, "/index.html"), f);
+    f = gw_files_find (files, "/main.js");
+    assert_non_null (f);
+    assert_string_equal (f->type, "text/javascript; charset=utf-8");
+    assert_memory_equal (f->data, "export {};", f->size);
+    f = gw_files_find (files, "/linked.css");
+    assert_non_null (f);
+    assert_memory_equal (f->data, "a{}", 3);
+    const char *missing [] = {
+        "", "main.js", "//main.js", "/./main.js", "/main.js/", "/main%2ejs", "/.hidden",
+        "/sub", "/sub/", "/sub/inner.css", "/escape.txt", "/dirlink", "/dirlink/inner.css",
+        "/../index.html", "/index.html/..", "/MAIN.JS", NULL
+    };
+    assert_null (gw_files_find (files, NULL));
+    for (int i = 0; missing [i]; i++)
+        assert_null (gw_files_find (files, missing [i]));
+    gw_files_destroy (&files);
+    assert_null (files);
+
+    //  A root that is not a folder serves nothing.
+    files = gw_files_load (outside);
+    assert_non_null (files);
+    assert_int_equal (gw_files_count (files), 0);
+    assert_null (gw_files_find (files, "/"));
+    gw_files_destroy (&files);
+
+    assert_string_equal (gw_content_type ("a.map"), "application/json");
+    assert_string_equal (gw_content_type ("a.SVG"), "image/svg+xml");
+    assert_string_equal (gw_content_type ("README"), "application/octet-stream");
+    char cmd [1200];
+    snprintf (cmd, sizeof cmd, "rm -rf '%s' '%s'", root, outside);
+    assert_int_equal (system (cmd), 0);
+}
+
 int
 main (void)
 {
@@ -397,6 +575,10 @@ main (void)
         cmocka_unit_test (test_queue_never_drops_alerts),
         cmocka_unit_test (test_topics),
         cmocka_unit_test (test_alert_json),
+        cmocka_unit_test (test_origins),
+        cmocka_unit_test (test_host_and_api_url),
+        cmocka_unit_test (test_csp),
+        cmocka_unit_test (test_files),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
 }

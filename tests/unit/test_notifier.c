@@ -1,6 +1,8 @@
 /*  test_notifier - the webhook back-off schedule, retry classification,
-    Retry-After parsing, the alert's JSON body and key, and the delivery
-    queue's bound (drops beyond --queue, undelivered alerts at exit)       */
+    Retry-After parsing, the alert's JSON body and key, the delivery
+    queue's bound (drops beyond --queue, undelivered alerts at exit), and
+    the webhook signature: known answers, the header's form, the secret
+    file's checks                                                          */
 
 #include <stdarg.h>
 #include <stddef.h>
@@ -8,14 +10,18 @@
 #include <cmocka.h>
 #include <curl/curl.h>
 #include <jansson.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "delivery.h"
 #include "log.h"
 #include "payload.h"
+#include "pii.h"
 #include "policy.h"
 #include "reasons.h"
+#include "signature.h"
 
 static void
 test_backoff_doubles_with_jitter_and_cap (void **state)
@@ -113,6 +119,11 @@ static void
 test_fraud_alert_json (void **state)
 {
     (void) state;
+    //  The key of tests/unit/test_pii.c's known answers.
+    uint8_t pseudonym_key [TXW_PSEUDONYM_KEY_BYTES];
+    for (int i = 0; i < TXW_PSEUDONYM_KEY_BYTES; i++)
+        pseudonym_key [i] = (uint8_t) i;
+    txw_pseudonym_key_set (pseudonym_key);
     txw_alert_t a = s_fraud_alert ();
     char key [TXW_ALERT_KEY_MAX];
     txw_alert_key (&a, key, sizeof key);
@@ -127,8 +138,10 @@ test_fraud_alert_json (void **state)
     assert_string_equal (json_string_value (json_object_get (o, "kind")), "fraud");
     assert_string_equal (json_string_value (json_object_get (o, "tx_id")), "tx-123");
     assert_string_equal (json_string_value (json_object_get (o, "ts")), "2026-07-17T00:00:00.123Z");
-    assert_string_equal (json_string_value (json_object_get (o, "account_id")), "******0123");
+    assert_string_equal (json_string_value (json_object_get (o, "account_id")),
+                         "p~d25270054f25de7c");
     assert_null (strstr (body, "acc-000123"));
+    assert_null (strstr (body, "0123"));
     assert_int_equal (json_integer_value (json_object_get (o, "score")), 91);
     json_t *reasons = json_object_get (o, "reasons");
     assert_int_equal (json_array_size (reasons), 2);
@@ -146,6 +159,12 @@ test_fraud_alert_json (void **state)
     assert_true (json_is_null (json_object_get (o, "acked_by")));
     assert_int_equal (json_object_size (o), 21);
     json_decref (o);
+    //  A published alert arrives with the pseudonym: the body is the same
+    //  as for the stored alert the catch-up reads (the id whole).
+    snprintf (a.account_id, sizeof a.account_id, "p~d25270054f25de7c");
+    char *again = nt_alert_body (&a);
+    assert_string_equal (again, body);
+    free (again);
     free (body);
 }
 
@@ -210,6 +229,135 @@ test_queue_bound_and_drain (void **state)
     assert_null (delivery);
 }
 
+//  Known answers, computed apart from libsodium with Python's hmac module:
+//  hmac.new (secret, b"<t>." + body, hashlib.sha256).hexdigest ()
+#define S_SECRET        "txwatch-test-secret-0123456789"
+#define S_BODY          "{\"key\":\"fraud:tx-123\",\"score\":91}"
+#define S_MAC           "210fc69d5b5c0188c12f155030bd4f0f31845d840776175675b4a5d79d50586b"
+#define S_MAC_BINARY    "9ed7951af9352b12a787d2214ab38e5ae023f01778540623b25724656ffcf057"
+#define S_MAC_LONG_KEY  "db90777703f4b03a7c9b2a1396f5946bb7e07d26a11ff80a826dac4838e36718"
+
+static void
+test_signature_known_answers (void **state)
+{
+    (void) state;
+    nt_signer_t *signer = nt_signer_new (S_SECRET, strlen (S_SECRET));
+    assert_non_null (signer);
+    char header [NT_SIGNATURE_MAX];
+    int len = nt_signer_sign (signer, 1784246400, S_BODY, strlen (S_BODY), header, sizeof header);
+    assert_string_equal (header, "t=1784246400,v1=" S_MAC);
+    assert_int_equal (len, (int) strlen (header));
+    //  The body is bytes, not a C string: a NUL and a byte above 0x7f are signed too
+    nt_signer_sign (signer, 1784246401, "a\0b\xff" "c", 5, header, sizeof header);
+    assert_string_equal (header, "t=1784246401,v1=" S_MAC_BINARY);
+    //  Another time, another signature over the same body
+    nt_signer_sign (signer, 1784246401, S_BODY, strlen (S_BODY), header, sizeof header);
+    assert_string_not_equal (header + 17, S_MAC);
+    nt_signer_destroy (&signer);
+    nt_signer_destroy (&signer);
+    assert_null (signer);
+    //  A key longer than SHA-256's block is hashed first (HMAC's rule), and
+    //  an empty body is signed
+    char long_key [100];
+    memset (long_key, 'L', sizeof long_key);
+    signer = nt_signer_new (long_key, sizeof long_key);
+    assert_non_null (signer);
+    nt_signer_sign (signer, 0, "", 0, header, sizeof header);
+    assert_string_equal (header, "t=0,v1=" S_MAC_LONG_KEY);
+    nt_signer_destroy (&signer);
+}
+
+static void
+test_signature_header_form (void **state)
+{
+    (void) state;
+    nt_signer_t *signer = nt_signer_new (S_SECRET, strlen (S_SECRET));
+    assert_non_null (signer);
+    char header [NT_SIGNATURE_MAX];
+    //  The largest time fits: t=, 19 digits, ",v1=", 64 lowercase hex digits
+    int len = nt_signer_sign (signer, INT64_MAX, S_BODY, strlen (S_BODY), header, sizeof header);
+    assert_int_equal (len, 2 + 19 + 4 + 64);
+    assert_memory_equal (header, "t=9223372036854775807,v1=", 25);
+    for (int i = 25; i < len; i++)
+        assert_non_null (strchr ("0123456789abcdef", header [i]));
+    assert_int_equal (nt_signer_sign (signer, INT64_MIN, "", 0, header, sizeof header),
+                      2 + 20 + 4 + 64);
+    //  A buffer that could be too small for some time is refused, whatever the time
+    char small [NT_SIGNATURE_MAX - 1];
+    assert_int_equal (nt_signer_sign (signer, 1, "", 0, small, sizeof small), -1);
+    assert_string_equal (NT_SIGNATURE_HEADER, "X-Txwatch-Signature");
+    nt_signer_destroy (&signer);
+    //  A secret shorter than 16 bytes is refused
+    assert_null (nt_signer_new ("fifteen-bytes-x", 15));
+    signer = nt_signer_new ("sixteen-bytes-xx", 16);
+    assert_non_null (signer);
+    nt_signer_destroy (&signer);
+}
+
+//  Writes len bytes of text to a new file under /tmp; returns its path.
+static char *
+s_secret_file (const char *text, size_t len)
+{
+    char *path = strdup ("/tmp/test_notifier_secret_XXXXXX");
+    int fd = mkstemp (path);
+    assert_true (fd >= 0);
+    assert_int_equal (write (fd, text, len), (ssize_t) len);
+    close (fd);
+    return path;
+}
+
+//  The signature from a secret file, or "" if it is refused.
+static void
+s_sign_with_file (const char *text, size_t len, char *header)
+{
+    char *path = s_secret_file (text, len);
+    nt_signer_t *signer = nt_signer_load (path);
+    header [0] = 0;
+    if (signer)
+        nt_signer_sign (signer, 1784246400, S_BODY, strlen (S_BODY), header, NT_SIGNATURE_MAX);
+    nt_signer_destroy (&signer);
+    unlink (path);
+    free (path);
+}
+
+static void
+test_secret_file (void **state)
+{
+    (void) state;
+    char header [NT_SIGNATURE_MAX];
+    //  The secret as it is, or with the line end an editor or echo leaves
+    const char *good [] = { S_SECRET, S_SECRET "\n", S_SECRET "\r\n", S_SECRET "\n\n" };
+    for (size_t i = 0; i < sizeof good / sizeof good [0]; i++) {
+        s_sign_with_file (good [i], strlen (good [i]), header);
+        assert_string_equal (header, "t=1784246400,v1=" S_MAC);
+    }
+    //  Spaces are part of the secret: only line ends are trimmed
+    s_sign_with_file (S_SECRET " \n", strlen (S_SECRET) + 2, header);
+    assert_true (*header);
+    assert_string_not_equal (header, "t=1784246400,v1=" S_MAC);
+    //  Too short once trimmed; empty
+    s_sign_with_file ("fifteen-bytes-x\n", 16, header);
+    assert_string_equal (header, "");
+    s_sign_with_file ("", 0, header);
+    assert_string_equal (header, "");
+    //  Exactly the longest secret, and one byte more (a trailing line end
+    //  does not make a longer file fit)
+    char *big = malloc (NT_SECRET_MAX + 2);
+    memset (big, 's', NT_SECRET_MAX + 1);
+    s_sign_with_file (big, NT_SECRET_MAX, header);
+    assert_true (*header);
+    s_sign_with_file (big, NT_SECRET_MAX + 1, header);
+    assert_string_equal (header, "");
+    big [NT_SECRET_MAX] = '\n';
+    big [NT_SECRET_MAX + 1] = 's';
+    s_sign_with_file (big, NT_SECRET_MAX + 2, header);
+    assert_string_equal (header, "");
+    free (big);
+    //  No such file; a folder
+    assert_null (nt_signer_load ("/nonexistent/txwatch-webhook-secret"));
+    assert_null (nt_signer_load ("/tmp"));
+}
+
 int
 main (void)
 {
@@ -221,6 +369,9 @@ main (void)
         cmocka_unit_test (test_fraud_alert_json),
         cmocka_unit_test (test_region_health_json_and_bad_utf8),
         cmocka_unit_test (test_queue_bound_and_drain),
+        cmocka_unit_test (test_signature_known_answers),
+        cmocka_unit_test (test_signature_header_form),
+        cmocka_unit_test (test_secret_file),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
 }

@@ -7,7 +7,11 @@
     until its TTL has passed and not after, the cache never holds more than
     its bound (the oldest goes first), a key is replaced in place, an expired
     body is served stale only while one caller refreshes it, and hits and
-    misses are counted.                                                 */
+    misses are counted. Cache keys: every spelling of one request (060 or
+    60, encoded names, another order, a time with an offset) is one key,
+    different requests never share one, what the endpoint refuses is
+    refused or kept as it is, and each endpoint's list of parameters is
+    the one its function takes.                                          */
 
 #include <stdarg.h>
 #include <stddef.h>
@@ -17,7 +21,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "api.h"
 #include "cache.h"
+#include "dimensions.h"
 #include "metrics.h"
 #include "params.h"
 
@@ -262,6 +268,157 @@ test_cache_bound (void **state)
     qcache_destroy (&cache);
 }
 
+//  The key of a GET of endpoint at path with query (variant "v"), or NULL
+//  with err filled; in one of two static buffers.
+static const char *
+s_key (const char *endpoint, const char *path, const char *query, qerror_t *err)
+{
+    static char keys [2][QPARAMS_KEY_MAX];
+    static int turn;
+    char *key = keys [turn++ % 2];
+    return qparams_cache_key (endpoint, "v", path, query, key, QPARAMS_KEY_MAX, err)? NULL: key;
+}
+
+static void
+test_cache_keys (void **state)
+{
+    (void) state;
+    qerror_t err;
+    const char *rt = "/api/v1/stats/realtime";
+    //  One request, many spellings: one key.
+    assert_string_equal (s_key ("stats_realtime", rt, "minutes=060", &err),
+                         s_key ("stats_realtime", rt, "minutes=60", &err));
+    assert_string_equal (s_key ("stats_realtime", rt, "&m%69nutes=0000060&", &err),
+                         s_key ("stats_realtime", rt, "minutes=60", &err));
+    assert_string_equal (s_key ("stats_realtime", rt, "minutes=-0", &err),
+                         s_key ("stats_realtime", rt, "minutes=0", &err));
+    assert_string_equal (s_key ("stats_realtime", rt, "", &err),
+                         s_key ("stats_realtime", rt, NULL, &err));
+    assert_string_equal (s_key ("alerts", "/api/v1/alerts",
+                                "limit=05&kind=fraud&since=2026-11-22T22:04:05.123%2B01:00", &err),
+                         s_key ("alerts", "/api/v1/alerts",
+                                "since=2026-11-22T21%3A04%3A05.123Z&kind=fraud&limit=5", &err));
+    //  The form of a key: variant, path, the parameters sorted and encoded.
+    assert_string_equal (s_key ("alerts", "/api/v1/alerts", "limit=05&kind=fraud&min_score=+80"
+                                "&since=2026-11-22t21:04:05.1z", &err),
+                         "v /api/v1/alerts?kind=fraud&limit=5&min_score=%2080"
+                         "&since=2026-11-22T21:04:05.100Z");
+    assert_string_equal (s_key ("timeseries", "/api/v1/timeseries", "key=north+east", &err),
+                         s_key ("timeseries", "/api/v1/timeseries", "key=north%20east", &err));
+    assert_string_equal (s_key ("timeseries", "/api/v1/timeseries", "key=a%26b%3Dc", &err),
+                         "v /api/v1/timeseries?key=a%26b%3Dc");
+
+    //  Different requests: different keys. Text is never read as a number,
+    //  and what the endpoint refuses is kept as it is (+60 is %2B60).
+    const char *pairs [][4] = {
+        { "timeseries", "key=007", "timeseries", "key=7" },
+        { "stats_realtime", "minutes=%2B60", "stats_realtime", "minutes=60" },
+        { "stats_realtime", "minutes=abc", "stats_realtime", "minutes=" },
+        { "stats_realtime", "minutes=0000000000000000060", "stats_realtime", "minutes=60" },
+        { "alerts", "since=2026-11-22T21:04:05Z", "alerts", "since=2026-11-22T21:04:05" },
+        { "alerts", "kind=Fraud", "alerts", "kind=fraud" },
+        { "branches", "minutes=5", "regions", "minutes=5" },
+    };
+    for (size_t i = 0; i < sizeof pairs / sizeof pairs [0]; i++) {
+        const char *a = s_key (pairs [i][0], "/p", pairs [i][1], &err);
+        const char *b = s_key (pairs [i][2], pairs [i][0] == pairs [i][2]? "/p": "/q",
+                               pairs [i][3], &err);
+        assert_non_null (a);
+        assert_non_null (b);
+        assert_string_not_equal (a, b);
+    }
+    //  A path or variant cannot pass for parameters.
+    char one [QPARAMS_KEY_MAX], two [QPARAMS_KEY_MAX];
+    assert_int_equal (qparams_cache_key ("account", "v", "/api/v1/accounts/a?limit=1", NULL,
+                                         one, sizeof one, &err), 0);
+    assert_int_equal (qparams_cache_key ("account", "v", "/api/v1/accounts/a", "limit=1",
+                                         two, sizeof two, &err), 0);
+    assert_string_not_equal (one, two);
+    assert_int_equal (qparams_cache_key ("account", "v /x", "/y", NULL, one, sizeof one, &err), 0);
+    assert_int_equal (qparams_cache_key ("account", "v", "/x /y", NULL, two, sizeof two, &err), 0);
+    assert_string_not_equal (one, two);
+    //  The caller's role is part of the key.
+    assert_int_equal (qparams_cache_key ("alerts", "viewer", "/api/v1/alerts", NULL,
+                                         one, sizeof one, &err), 0);
+    assert_int_equal (qparams_cache_key ("alerts", "analyst", "/api/v1/alerts", NULL,
+                                         two, sizeof two, &err), 0);
+    assert_string_not_equal (one, two);
+
+    //  Refused, to be answered with 400: unknown, twice (in any spelling),
+    //  a parameter of another endpoint, an endpoint without a list.
+    assert_null (s_key ("stats_realtime", rt, "minutes=5&minuts=5", &err));
+    assert_string_equal (err.parameter, "minuts");
+    assert_string_equal (err.message, "unknown parameter");
+    assert_null (s_key ("stats_realtime", rt, "minutes=60&m%69nutes=060", &err));
+    assert_string_equal (err.parameter, "minutes");
+    assert_string_equal (err.message, "given more than once");
+    assert_null (s_key ("transaction", "/api/v1/transactions/t1", "limit=5", &err));
+    assert_string_equal (err.message, "unknown parameter");
+    assert_null (s_key ("ack", "/api/v1/alerts/1/ack", NULL, &err));
+    assert_string_equal (err.parameter, "endpoint");
+
+    //  The largest key fits QPARAMS_KEY_MAX; a smaller buffer is refused.
+    char path [1025], query [1200];
+    memset (path, ' ', 1024);
+    path [1024] = 0;
+    strcpy (query, "key=");
+    for (int i = 0; i < 128; i++)
+        strcat (query, "%C3%BC");
+    strcat (query, "&dimension=%C3%BC&metric=%C3%BC&minutes=%C3%BC");
+    assert_int_equal (qparams_cache_key ("timeseries", "12345678901234567890123456789012", path,
+                                         query, one, sizeof one, &err), 0);
+    assert_true (strlen (one) > 1024 * 3 + 256 * 3);
+    assert_int_equal (qparams_cache_key ("timeseries", "v", path, query, one, 1024 * 3, &err), -1);
+    assert_string_equal (err.parameter, "path");
+    assert_string_equal (one, "");
+}
+
+//  The parameter lists of params.c against the endpoints themselves: for
+//  every name any endpoint takes, the key refuses it twice exactly when
+//  the endpoint does, and unknown exactly when the endpoint does.
+static void
+test_cache_key_lists (void **state)
+{
+    (void) state;
+    static const char *const names [] = {
+        "minutes", "dimension", "key", "metric", "by", "limit", "since", "min_score", "status",
+        "kind", "reason", "revoked", "action", "principal", "before", "zz", NULL
+    };
+    const char *top_arg = txw_dimension_names [TXW_DIM_OVERALL + 1];
+    const struct {
+        const char *endpoint;
+        qapi_fn *fn;
+        const char *arg;
+    } endpoints [] = {
+        { "stats_realtime", qapi_stats_realtime, NULL }, { "timeseries", qapi_timeseries, NULL },
+        { "top", qapi_top, top_arg }, { "branches", qapi_branches, NULL },
+        { "regions", qapi_regions, NULL }, { "alerts", qapi_alerts, NULL },
+        { "transaction", qapi_transaction, "t1" }, { "account", qapi_account, "a1" },
+        { "dead_letters", qapi_dead_letters, NULL },
+    };
+    txw_principal_t who = { .key_id = "0123456789abcdef", .name = "test", .role = TXW_ROLE_ADMIN };
+    qapi_t api = { .currency = "EUR", .currency_exponent = 2 };
+    for (size_t e = 0; e < sizeof endpoints / sizeof endpoints [0]; e++)
+        for (int n = 0; names [n]; n++) {
+            char query [64];
+            snprintf (query, sizeof query, "%s=1&%s=1", names [n], names [n]);
+            qrequest_t req = { .query = query, .arg = endpoints [e].arg, .now_ms = 1795381445123LL,
+                               .who = &who, .client = "127.0.0.1" };
+            json_t *out = NULL;
+            int status = endpoints [e].fn (&api, &req, &out);
+            assert_int_equal (status, 400);
+            const char *message = json_string_value (json_object_get (out, "message"));
+            qerror_t err;
+            char key [QPARAMS_KEY_MAX];
+            assert_int_equal (qparams_cache_key (endpoints [e].endpoint, "v", "/p", query, key,
+                                                 sizeof key, &err), -1);
+            if (strcmp (message, err.message))
+                fail_msg ("%s %s: the endpoint says \"%s\", the cache key \"%s\"",
+                          endpoints [e].endpoint, names [n], message, err.message);
+            json_decref (out);
+        }
+}
+
 int
 main (void)
 {
@@ -272,6 +429,8 @@ main (void)
         cmocka_unit_test (test_ids),
         cmocka_unit_test (test_cache_expiry),
         cmocka_unit_test (test_cache_bound),
+        cmocka_unit_test (test_cache_keys),
+        cmocka_unit_test (test_cache_key_lists),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
 }

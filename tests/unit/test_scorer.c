@@ -12,6 +12,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "pii.h"
 #include "profiles.h"
 #include "reasons.h"
 #include "rules.h"
@@ -409,6 +410,55 @@ test_profiles_collect_and_restore (void **state)
     profiles_destroy (&empty);
     profiles_destroy (&restored);
     profiles_destroy (&profiles);
+}
+
+//  A record names its account and devices only through hashes keyed by the
+//  pseudonym key: the same under one key, others under another key, so a
+//  stolen checkpoint cannot be matched to ids by hashing every candidate,
+//  and a scorer under a new key starts its accounts fresh.
+static void
+test_profiles_keyed_identity (void **state)
+{
+    (void) state;
+    uint8_t key_a [TXW_PSEUDONYM_KEY_BYTES], key_b [TXW_PSEUDONYM_KEY_BYTES];
+    for (int i = 0; i < TXW_PSEUDONYM_KEY_BYTES; i++) {
+        key_a [i] = (uint8_t) i;
+        key_b [i] = (uint8_t) (i * 7 + 1);
+    }
+    txw_pseudonym_key_set (key_a);
+    txw_tx_t tx;
+    profiles_t *profiles = profiles_new (10, 0);
+    s_tx (&tx, "acct-keyed", S_T0, 2500, TXW_CHANNEL_POS, "DE", "dev-1", "grocery");
+    profiles_account_t *a = profiles_get (profiles, "acct-keyed", 10, tx.ts_ms);
+    profiles_update (a, &tx, s_log (&tx), 0);
+    profiles_account_t saved;
+    assert_int_equal (profiles_collect_dirty (profiles, &saved, 1), 1);
+    //  Not the unkeyed FNV-1a of before, which anyone could compute.
+    assert_true (saved.hash != txw_hash ("acct-keyed", 10));
+    assert_true (saved.devices [0] != (uint32_t) (txw_hash ("dev-1", 5) >> 32));
+    uint32_t device_a = profiles_device_hash ("dev-1");
+    assert_int_equal (saved.devices [0], device_a);
+
+    //  Under the same key the record is found again.
+    profiles_t *same = profiles_new (10, 0);
+    assert_int_equal (profiles_restore (same, &saved), 0);
+    a = profiles_get (same, "acct-keyed", 10, tx.ts_ms + 1000);
+    assert_int_equal (a->count, 1);
+    assert_true (profiles_device_seen (a, "dev-1"));
+    assert_int_equal (profiles_size (same), 1);
+
+    //  Under another key it names nobody: the account starts fresh.
+    txw_pseudonym_key_set (key_b);
+    assert_true (profiles_device_hash ("dev-1") != device_a);
+    profiles_t *other = profiles_new (10, 0);
+    assert_int_equal (profiles_restore (other, &saved), 0);
+    a = profiles_get (other, "acct-keyed", 10, tx.ts_ms + 1000);
+    assert_int_equal (a->count, 0);
+    assert_int_equal (profiles_size (other), 2);
+    profiles_destroy (&other);
+    profiles_destroy (&same);
+    profiles_destroy (&profiles);
+    txw_pseudonym_key_set (key_a);
 }
 
 //  Many accounts through a small table: every lookup must agree with a
@@ -1016,6 +1066,7 @@ main (void)
         cmocka_unit_test (test_profiles_index_under_churn),
         cmocka_unit_test (test_profiles_hour_buckets_and_home),
         cmocka_unit_test (test_profiles_collect_and_restore),
+        cmocka_unit_test (test_profiles_keyed_identity),
         cmocka_unit_test_setup_teardown (test_rules_normal_account_is_quiet, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_rule_amount_spike, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_rule_velocity, s_setup, s_teardown),

@@ -18,6 +18,7 @@
 #include "log.h"
 #include "money.h"
 #include "pgutil.h"
+#include "pii.h"
 #include "rejects.h"
 #include "rfc3339.h"
 #include "checks.h"
@@ -468,37 +469,73 @@ test_checks_reloaded_rates (void **state)
 //  --- Payloads and masking ----------------------------------------------------
 
 static void
+s_assert_shows (const char *text, const char *name, const char *value)
+{
+    char member [128];
+    snprintf (member, sizeof member, "\"%s\":\"%s\"", name, value);
+    if (!strstr (text, member))
+        fail_msg ("%s not in %s", member, text);
+}
+
+//  Neither the account nor the device id of s_good_raw, nor their last
+//  four characters, in text.
+static void
+s_assert_no_ids (const char *text)
+{
+    const char *ids [] = { "ACC-", "12345678", "5678", "DEV-", "abcdef99", "ef99" };
+    for (size_t i = 0; i < sizeof ids / sizeof ids [0]; i++)
+        if (strstr (text, ids [i]))
+            fail_msg ("'%s' shows in %s", ids [i], text);
+}
+
+static void
 test_payload_masking (void **state)
 {
     (void) state;
     txw_raw_tx_t raw;
     s_good_raw (&raw);
-    char payload [TXW_TEXT_MAX * 2 + 1];
+    char payload [TXW_TEXT_MAX * 2 + 1], account [TXW_PSEUDONYM_SIZE], device [TXW_PSEUDONYM_SIZE];
+    txw_mask_id ("ACC-12345678", 12, account, sizeof account);
+    txw_mask_id ("DEV-abcdef99", 12, device, sizeof device);
     checks_payload (&raw, payload, sizeof payload);
-    assert_non_null (strstr (payload, "\"account_id\":\"********5678\""));
-    assert_non_null (strstr (payload, "\"device_id\":\"********ef99\""));
-    assert_null (strstr (payload, "ACC-"));
-    assert_null (strstr (payload, "DEV-"));
-    assert_non_null (strstr (payload, "\"tx_id\":\"tx-000001\""));
-    assert_non_null (strstr (payload, "\"amount\":\"12.35\""));
+    //  Ids are their pseudonyms, the same the alerts show; the tx_id (the
+    //  dead letter's tx_id column) and values of a safe shape show.
+    s_assert_shows (payload, "account_id", account);
+    s_assert_shows (payload, "device_id", device);
+    s_assert_no_ids (payload);
+    s_assert_shows (payload, "tx_id", "tx-000001");
+    s_assert_shows (payload, "ts", "2026-11-22T04:05:06.789Z");
+    s_assert_shows (payload, "amount", "12.35");
+    s_assert_shows (payload, "currency", "USD");
+    s_assert_shows (payload, "channel", "pos");
+    s_assert_shows (payload, "status", "approved");
+    s_assert_shows (payload, "device_type", "Android");
     assert_non_null (strstr (payload, "\"line_no\":17"));
+    //  Not a safe shape whatever the field: merchant, branch, category...
+    assert_null (strstr (payload, "M-42"));
+    assert_null (strstr (payload, "Grocery"));
+    assert_null (strstr (payload, "\"de\""));
 
-    //  Missing fields are null, integer times are numbers, quotes and
-    //  control bytes are escaped, broken UTF-8 is replaced.
+    //  Missing fields are null, integer times are numbers, a value with
+    //  quotes, control bytes or broken UTF-8 is a pseudonym, the tx_id is
+    //  escaped.
     raw.merchant_id = S (NULL);
     raw.ts = S (NULL);
     raw.ts_is_int = true;
     raw.ts_ms = 1700000000123;
     raw.category = S ("a\"b\\c\n\x01\xff");
+    raw.tx_id = S ("t\"x");
     checks_payload (&raw, payload, sizeof payload);
     assert_non_null (strstr (payload, "\"merchant_id\":null"));
     assert_non_null (strstr (payload, "\"ts\":1700000000123"));
-    assert_non_null (strstr (payload, "\"category\":\"a\\\"b\\\\c\\n\\u0001\xEF\xBF\xBD\""));
+    assert_non_null (strstr (payload, "\"category\":\"p~"));
+    assert_non_null (strstr (payload, "\"tx_id\":\"t\\\"x\""));
     assert_true (txw_utf8_valid (payload, strlen (payload)));
 
     //  Huge values are cut; the payload stays one JSON object.
     static char huge [5000];
     memset (huge, 'x', sizeof huge - 1);
+    raw.tx_id = S (huge);
     raw.account_id = S (huge);
     raw.category = S (huge);
     raw.region = S (huge);
@@ -515,7 +552,7 @@ test_payload_masking (void **state)
     checks_payload (&raw, tiny, sizeof tiny);
     assert_true (strlen (tiny) < sizeof tiny);
 
-    //  Messages mask personal data too.
+    //  Messages mask by shape too.
     checks_t *checks = s_checks ();
     s_good_raw (&raw);
     raw.device_id = S ("device#00001234");
@@ -524,7 +561,85 @@ test_payload_masking (void **state)
     assert_int_equal (checks_apply (checks, &raw, s_now_ms, &tx, &verdict), -1);
     assert_int_equal (verdict.code, TXW_REJECT_BAD_ID);
     assert_null (strstr (verdict.message, "device#"));
-    assert_non_null (strstr (verdict.message, "1234"));
+    assert_null (strstr (verdict.message, "1234"));
+    assert_non_null (strstr (verdict.message, "'p~"));
+    //  A safe value is quoted as it is.
+    s_good_raw (&raw);
+    raw.currency = S ("XYZ");
+    assert_int_equal (checks_apply (checks, &raw, s_now_ms, &tx, &verdict), -1);
+    assert_non_null (strstr (verdict.message, "'XYZ'"));
+    checks_destroy (&checks);
+}
+
+//  A sender whose fields are shifted (a stray comma in a CSV row that
+//  still has the right number of columns, a producer one field off) puts
+//  ids into fields that are not personal data: neither the dead letter's
+//  payload nor its message may show them.
+static void
+test_shifted_fields_keep_ids_masked (void **state)
+{
+    (void) state;
+    checks_t *checks = s_checks ();
+    checks_set_max_amount (checks, 100000000);
+    txw_raw_tx_t raw;
+    txw_tx_t tx;
+    checks_verdict_t verdict;
+    txw_reject_t reject;
+    //  "12,35" split in two: everything after the amount one field right.
+    s_good_raw (&raw);
+    raw.amount = S ("12");
+    raw.currency = S ("35");
+    raw.merchant_id = S ("USD");
+    raw.category = S ("M-42");
+    raw.channel = S ("Grocery");
+    raw.branch_id = S ("pos");
+    raw.region = S ("BR-7");
+    raw.country = S ("north");
+    raw.device_id = S ("de");
+    raw.product_id = S ("DEV-abcdef99");
+    raw.status = S ("P-1");
+    assert_int_equal (checks_apply (checks, &raw, s_now_ms, &tx, &verdict), -1);
+    memset (&reject, 0, sizeof reject);
+    checks_reject (&raw, &verdict, &reject);
+    s_assert_no_ids (reject.payload);
+    s_assert_no_ids (reject.message);
+    char device [TXW_PSEUDONYM_SIZE];
+    txw_mask_id ("DEV-abcdef99", 12, device, sizeof device);
+    s_assert_shows (reject.payload, "product_id", device);
+
+    //  Shifted left: the account id where the amount belongs, the device
+    //  id in the country.
+    s_good_raw (&raw);
+    raw.ts = S ("ACC-12345678");
+    raw.account_id = S ("12.35");
+    raw.amount = S ("ACC-12345678");
+    raw.country = S ("DEV-abcdef99");
+    for (int i = 0; i < 2; i++) {
+        assert_int_equal (checks_apply (checks, &raw, s_now_ms, &tx, &verdict), -1);
+        memset (&reject, 0, sizeof reject);
+        checks_reject (&raw, &verdict, &reject);
+        s_assert_no_ids (reject.payload);
+        s_assert_no_ids (reject.message);
+        raw.ts = S ("2026-11-22T04:05:06.789Z");       //  now the amount fails
+    }
+
+    //  A numeric account id in the amount parses as an amount: the message
+    //  shows neither it nor a conversion of it, whatever rule fails.
+    s_good_raw (&raw);
+    raw.amount = S ("123456789012");
+    assert_int_equal (checks_apply (checks, &raw, s_now_ms, &tx, &verdict), -1);
+    assert_int_equal (verdict.code, TXW_REJECT_AMOUNT_TOO_LARGE);
+    assert_null (strstr (verdict.message, "9012"));
+    raw.currency = S ("GBP");
+    assert_int_equal (checks_apply (checks, &raw, s_now_ms, &tx, &verdict), -1);
+    assert_int_equal (verdict.code, TXW_REJECT_NO_RATE);
+    assert_null (strstr (verdict.message, "9012"));
+    //  An ordinary amount still shows, converted.
+    s_good_raw (&raw);
+    raw.amount = S ("2000000.00");
+    assert_int_equal (checks_apply (checks, &raw, s_now_ms, &tx, &verdict), -1);
+    assert_int_equal (verdict.code, TXW_REJECT_AMOUNT_TOO_LARGE);
+    assert_non_null (strstr (verdict.message, "amount 2000000.00 USD is "));
     checks_destroy (&checks);
 }
 
@@ -771,6 +886,7 @@ main (void)
         cmocka_unit_test (test_checks_reasons),
         cmocka_unit_test (test_checks_reloaded_rates),
         cmocka_unit_test (test_payload_masking),
+        cmocka_unit_test (test_shifted_fields_keep_ids_masked),
         cmocka_unit_test (test_utf8),
         cmocka_unit_test (test_checks_garbage),
         cmocka_unit_test (test_deadletters_storage),
