@@ -89,6 +89,19 @@ if [ ! -f var/webhook.secret ]; then
     (umask 077 && head -c 32 /dev/urandom | base64 >var/webhook.secret) || exit 1
 fi
 
+# CURVE on every ZeroMQ socket, as in compose and k8s: a server
+# certificate, one client certificate per role and the allowed folder
+# (made once in var/keys; ARCHITECTURE.md, "CURVE: who may talk to whom").
+$BIN/txw-keygen --all var/keys >/dev/null || exit 1
+K=$PWD/var/keys
+curve() {   # role: the options of a service of that role
+    echo "--curve-server-key $K/public/cluster.key --curve-client-key $K/$1/$1.key_secret"
+    case $1 in
+    validator|scorer|aggregator)
+        echo "--curve-secret-key $K/server/cluster.key_secret --curve-allowed $K/allowed" ;;
+    esac
+}
+
 # The first admin API key, made in PostgreSQL as the owner (once: an
 # active admin key means nothing is made) and kept in var/admin.key.
 if ! $BIN/txwctl keys create admin admin --database-url "$DB" --if-none --out var/admin.key \
@@ -122,18 +135,24 @@ start() {   # name admin-port binary args...
 HOST=$(hostname -I 2>/dev/null | awk '{ print $1 }')
 # The dashboard's pages, wherever they are opened from, may call the API.
 ORIGINS="http://127.0.0.1:8081,http://localhost:8081${HOST:+,http://$HOST:8081}"
-start aggregator 9103 $BIN/txw-aggregator --database-url "$DB_AGGREGATOR" --migrate false
+# shellcheck disable=SC2046 # curve prints options, split on purpose
+start aggregator 9103 $BIN/txw-aggregator --database-url "$DB_AGGREGATOR" --migrate false $(curve aggregator)
 start query      9104 $BIN/txw-query --database-url "$DB_QUERY" --cors-origins "$ORIGINS"
-start gateway    9105 $BIN/txw-gateway --database-url "$DB_GATEWAY" --document-root build/dashboard
+# shellcheck disable=SC2046
+start gateway    9105 $BIN/txw-gateway --database-url "$DB_GATEWAY" --document-root build/dashboard $(curve gateway)
 if [ -n "${TXW_WEBHOOK_URL:-}" ]; then
+    # shellcheck disable=SC2046
     start notifier 9106 $BIN/txw-notifier --database-url "$DB_NOTIFIER" --webhook-url "$TXW_WEBHOOK_URL" \
-        --webhook-secret-file var/webhook.secret
+        --webhook-secret-file var/webhook.secret $(curve notifier)
 fi
-start scorer     9102 $BIN/txw-scorer --database-url "$DB_SCORER" --migrate false
-start validator  9101 $BIN/txw-validator --database-url "$DB_VALIDATOR" --migrate false
+# shellcheck disable=SC2046
+start scorer     9102 $BIN/txw-scorer --database-url "$DB_SCORER" --migrate false $(curve scorer)
+# shellcheck disable=SC2046
+start validator  9101 $BIN/txw-validator --database-url "$DB_VALIDATOR" --migrate false $(curve validator)
 if [ "$RATE" != 0 ]; then
+    # shellcheck disable=SC2046
     start producer 9100 $BIN/txw-producer --rate "$RATE" \
-        --ack-endpoints tcp://127.0.0.1:7022,tcp://127.0.0.1:7002
+        --ack-endpoints tcp://127.0.0.1:7022,tcp://127.0.0.1:7002 $(curve producer)
 fi
 
 cat <<INFO
@@ -153,12 +172,15 @@ txwatch is running.
   scorer          input  tcp://127.0.0.1:7011   admin http://127.0.0.1:9102/metrics
   aggregator      input  tcp://127.0.0.1:7021   admin http://127.0.0.1:9103/metrics
   publishers      dead letters tcp://127.0.0.1:7002, alerts :7012, windows :7022
+  ZeroMQ          CURVE on every socket, a certificate per role in var/keys
   query, gateway  admin http://127.0.0.1:9104/metrics, http://127.0.0.1:9105/metrics
   webhooks        $( [ -n "${TXW_WEBHOOK_URL:-}" ] && echo "every alert to $TXW_WEBHOOK_URL (admin :9106), signed with var/webhook.secret" || echo "off (set TXW_WEBHOOK_URL to start txw-notifier)")
   logs            $LOG/<service>.log (JSON lines)
 
 Feed a file:  $BIN/txw-producer --file transactions.csv --admin-port 0 \\
-                  --ack-endpoints tcp://127.0.0.1:7022,tcp://127.0.0.1:7002
+                  --ack-endpoints tcp://127.0.0.1:7022,tcp://127.0.0.1:7002 \\
+                  --curve-client-key var/keys/producer/producer.key_secret \\
+                  --curve-server-key var/keys/public/cluster.key
               (kept until stored; the same command after a crash resumes where it stopped)
 Press Ctrl-C to stop everything.
 INFO
