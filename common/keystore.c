@@ -144,6 +144,43 @@ s_fetch (txw_keystore_t *self, const char *key_id, s_entry_t *entry)
     return rc;
 }
 
+//  The entry of id, fresh: from the cache, or read again. Returns 0 with
+//  *entry set, or -1 if the database cannot answer.
+static int
+s_entry (txw_keystore_t *self, const char *id, int64_t now_ms, s_entry_t *entry)
+{
+    bool cached = false;
+    pthread_mutex_lock (&self->lock);
+    s_entry_t *e = s_find (self, id);
+    if (e && now_ms - e->fetched_ms < self->ttl_ms) {
+        e->used_ms = now_ms;
+        *entry = *e;
+        cached = true;
+    }
+    pthread_mutex_unlock (&self->lock);
+    if (cached)
+        return 0;
+    if (s_fetch (self, id, entry))
+        return -1;
+    entry->fetched_ms = entry->used_ms = now_ms;
+    pthread_mutex_lock (&self->lock);
+    e = s_find (self, id);
+    *(e? e: s_slot (self)) = *entry;
+    pthread_mutex_unlock (&self->lock);
+    return 0;
+}
+
+txw_auth_t
+txw_keystore_active (txw_keystore_t *self, const char *key_id, int64_t now_ms)
+{
+    s_entry_t entry;
+    if (strlen (key_id) != TXW_APIKEY_ID_LEN)
+        return TXW_AUTH_INVALID;
+    if (s_entry (self, key_id, now_ms, &entry))
+        return TXW_AUTH_UNAVAILABLE;
+    return entry.exists? TXW_AUTH_OK: TXW_AUTH_INVALID;
+}
+
 txw_auth_t
 txw_keystore_verify (txw_keystore_t *self, const char *key, size_t len, int64_t now_ms,
                      txw_principal_t *who)
@@ -155,25 +192,8 @@ txw_keystore_verify (txw_keystore_t *self, const char *key, size_t len, int64_t 
         return TXW_AUTH_INVALID;
 
     s_entry_t entry;
-    bool cached = false;
-    pthread_mutex_lock (&self->lock);
-    s_entry_t *e = s_find (self, presented.id);
-    if (e && now_ms - e->fetched_ms < self->ttl_ms) {
-        e->used_ms = now_ms;
-        entry = *e;
-        cached = true;
-    }
-    pthread_mutex_unlock (&self->lock);
-
-    if (!cached) {
-        if (s_fetch (self, presented.id, &entry))
-            return TXW_AUTH_UNAVAILABLE;
-        entry.fetched_ms = entry.used_ms = now_ms;
-        pthread_mutex_lock (&self->lock);
-        e = s_find (self, presented.id);
-        *(e? e: s_slot (self)) = entry;
-        pthread_mutex_unlock (&self->lock);
-    }
+    if (s_entry (self, presented.id, now_ms, &entry))
+        return TXW_AUTH_UNAVAILABLE;
     if (!entry.exists || !txw_apikey_matches (&presented, entry.hash, sizeof entry.hash))
         return TXW_AUTH_INVALID;
     snprintf (who->key_id, sizeof who->key_id, "%s", entry.key_id);

@@ -39,6 +39,12 @@ txw_keystore_t *txw_keystore_new (const char *database_url, int64_t ttl_ms);
 txw_auth_t txw_keystore_verify (txw_keystore_t *self, const char *key, size_t len,
                                 int64_t now_ms, txw_principal_t *who);
 
+//  Whether the key named key_id (already verified once) is still active,
+//  answered like txw_keystore_verify (cached for ttl_ms): TXW_AUTH_OK, or
+//  TXW_AUTH_INVALID once revoked, or TXW_AUTH_UNAVAILABLE. For holders of
+//  long connections, which must end when their key is revoked.
+txw_auth_t txw_keystore_active (txw_keystore_t *self, const char *key_id, int64_t now_ms);
+
 //  Drops what is known of key_id (after revoking it here).
 void txw_keystore_forget (txw_keystore_t *self, const char *key_id);
 

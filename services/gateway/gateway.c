@@ -52,6 +52,7 @@ struct _gateway_t {
     txw_counter_t *dead_letters_in;
     txw_counter_t *acks_in;
     txw_gauge_t *windows_kept;
+    txw_counter_t *revoked_closes;
 };
 
 static bool
@@ -130,6 +131,8 @@ gateway_new (const gateway_config_t *cfg, txw_service_t *svc)
     self->acks_in = txw_counter_new ("txw_gateway_acks_total", NULL,
                                      "acknowledgements read from PostgreSQL and pushed");
     self->windows_kept = txw_gauge_new ("txw_gateway_windows", NULL, "windows held in memory");
+    self->revoked_closes = txw_counter_new ("txw_gateway_revoked_closes_total", NULL,
+        "connections closed with 4001 because their API key was revoked");
     self->state = gw_state_new (cfg->health_threshold, cfg->reporting_currency);
     if (!self->state || pipe2 (self->wake, O_NONBLOCK | O_CLOEXEC))
         goto err;
@@ -364,6 +367,17 @@ s_tick (void *arg)
     s_push (self, GW_STATS, gw_state_stats (self->state, now), 0);
 }
 
+//  Every --key-cache-ms (at least a second): connections whose API key was
+//  revoked since they opened are closed.
+static void
+s_check_keys (void *arg)
+{
+    gateway_t *self = arg;
+    int closed = gw_server_end_revoked (self->server, txw_mono_ms ());
+    if (closed)
+        txw_counter_add (self->revoked_closes, closed);
+}
+
 int
 gateway_run (gateway_t *self)
 {
@@ -384,6 +398,8 @@ gateway_run (gateway_t *self)
     txw_timers_t timers;
     txw_timers_init (&timers);
     txw_timers_add (&timers, S_TICK_MS, s_tick, self);
+    txw_timers_add (&timers, self->cfg->key_cache_ms > 1000? self->cfg->key_cache_ms: 1000,
+                    s_check_keys, self);
     while (!self->svc->stop) {
         int rc = zmq_poll (items, count + extra, txw_timers_wait_ms (&timers, 200));
         if (rc < 0 && errno != EINTR) {

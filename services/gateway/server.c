@@ -34,6 +34,7 @@
 #define S_MAX_INBOUND   4096        //  bytes of one client frame; ops are tiny
 #define S_CLOSE_TOO_SLOW 4008
 #define S_CLOSE_TOO_BIG  1009
+#define S_CLOSE_REVOKED  4001           //  the connection's API key was revoked
 
 typedef struct _s_client_t s_client_t;
 
@@ -266,8 +267,9 @@ s_writer (void *arg)
             c->close_code = -1;
             s_discard_queue (c);
             pthread_mutex_unlock (&c->lock);
-            log_info ("closing a client that is too slow (code %d)", code);
-            s_write_close (c, code, "too slow");
+            const char *why = code == S_CLOSE_REVOKED? "key revoked": "too slow";
+            log_info ("closing a client: %s (code %d)", why, code);
+            s_write_close (c, code, why);
             pthread_mutex_lock (&c->lock);
             continue;
         }
@@ -849,6 +851,62 @@ gw_server_serve_snapshots (gw_server_t *self, gw_msg_t *(*build) (void *arg), vo
     }
     pthread_mutex_unlock (&self->lock);
     gw_msg_unref (&snapshot);
+}
+
+int
+gw_server_end_revoked (gw_server_t *self, int64_t now_ms)
+{
+    if (!self->cfg->keys)
+        return 0;
+    //  The distinct keys of the connected clients, checked outside the
+    //  lock: a check may ask the database.
+    typedef struct { char id [TXW_APIKEY_ID_LEN + 1]; bool revoked; } s_key_t;
+    s_key_t *keys = NULL;
+    int count = 0, cap = 0;
+    pthread_mutex_lock (&self->lock);
+    for (s_client_t *c = self->clients; c; c = c->next) {
+        if (!*c->who.key_id)
+            continue;
+        int i = 0;
+        while (i < count && strcmp (keys [i].id, c->who.key_id))
+            i++;
+        if (i < count)
+            continue;
+        if (count == cap) {
+            s_key_t *grown = realloc (keys, (cap? cap * 2: 16) * sizeof *keys);
+            if (!grown)
+                break;
+            keys = grown;
+            cap = cap? cap * 2: 16;
+        }
+        snprintf (keys [count].id, sizeof keys [count].id, "%s", c->who.key_id);
+        keys [count++].revoked = false;
+    }
+    pthread_mutex_unlock (&self->lock);
+    int revoked = 0;
+    for (int i = 0; i < count; i++)
+        if (txw_keystore_active (self->cfg->keys, keys [i].id, now_ms) == TXW_AUTH_INVALID)
+            keys [i].revoked = ++revoked > 0;
+    int closed = 0;
+    if (revoked) {
+        pthread_mutex_lock (&self->lock);
+        for (s_client_t *c = self->clients; c; c = c->next)
+            for (int i = 0; i < count; i++)
+                if (keys [i].revoked && !strcmp (keys [i].id, c->who.key_id)) {
+                    pthread_mutex_lock (&c->lock);
+                    if (c->close_code == 0) {
+                        c->close_code = S_CLOSE_REVOKED;
+                        c->joined = false;
+                        pthread_cond_signal (&c->wake);
+                        closed++;
+                    }
+                    pthread_mutex_unlock (&c->lock);
+                }
+        pthread_mutex_unlock (&self->lock);
+        log_info ("%d connections of %d revoked API keys closed", closed, revoked);
+    }
+    free (keys);
+    return closed;
 }
 
 int

@@ -96,6 +96,11 @@ gw_server_t *gw_server_new (const gw_server_config_t *cfg, gw_metrics_t *m);
 //  Stops civetweb (closing every connection) and waits for the writers.
 void gw_server_destroy (gw_server_t **self_p);
 
+//  Closes (code 4001) the connections whose API key was revoked since they
+//  opened, as the key store says at now_ms (monotonic); keys it cannot
+//  check now are left open. Returns how many it closed.
+int gw_server_end_revoked (gw_server_t *self, int64_t now_ms);
+
 //  Offers msg to every client that has had its snapshot and chose its topic.
 void gw_server_broadcast (gw_server_t *self, gw_msg_t *msg);
 //  Answers every client waiting for a snapshot; build is called once, only

@@ -208,10 +208,18 @@ TXW_WS_KEY2=$OTHER node "$WS" keycap "$AUTH_URL" 2
 check "the connection over the key's limit is counted" \
     sh -c "curl -sf http://127.0.0.1:${P}98/metrics | grep -q 'txw_gateway_refused_upgrades_total{reason=\"key_limit\"} 1'"
 TXW_WS_KEY=$REVOKED node "$WS" handshake "$AUTH_URL" 101 "a key about to be revoked"
+# A connection open when its key is revoked is closed too (4001).
+rm -f "$WORK/revoked.ready"
+TXW_WS_KEY=$REVOKED node "$WS" revoked "$AUTH_URL" "$WORK/revoked.ready" 10 &
+REVOKED_PID=$!
+for _ in $(seq 100); do [ -f "$WORK/revoked.ready" ] && break; sleep 0.1; done
 REVOKED_ID=${REVOKED#txw_}
 sql "UPDATE txw_data.api_keys SET revoked_at = now(), revoked_by = 'e2e' WHERE key_id = '${REVOKED_ID%%_*}'" >/dev/null
 sleep 1.5
 TXW_WS_KEY=$REVOKED node "$WS" handshake "$AUTH_URL" 401 "a revoked key, after --key-cache-ms"
+wait $REVOKED_PID
+check "closes for revoked keys are counted" \
+    test "$(metric ${P}98 txw_gateway_revoked_closes_total)" -ge 1
 
 # Without a database there is no key store: every upgrade is refused.
 start gateway_nodb ${P}99 "$BIN/txw-gateway" "${GW[@]}" --listen 127.0.0.1:${P}84 --admin-port ${P}99 \

@@ -24,6 +24,9 @@
 //                            sends the key in Authorization instead
 //   keycap URL N             N clients of TXW_WS_KEY connect, one more gets 429,
 //                            TXW_WS_KEY2 still connects, a freed slot is reused
+//   revoked URL READY S      a client of TXW_WS_KEY connects and writes READY;
+//                            the suite revokes the key: the gateway must close
+//                            the connection with 4001 within S seconds
 import WebSocket from 'ws';
 import { writeFileSync } from 'node:fs';
 import net from 'node:net';
@@ -399,6 +402,15 @@ async function keycap(n) {
   for (const c of [...clients, second, again]) c.ws.terminate();
 }
 
+async function revoked(readyFile, seconds) {
+  const c = open(url);
+  check('a client connects with a key about to be revoked', await c.ready, `status ${c.status}`);
+  writeFileSync(readyFile, 'ready\n');
+  const code = await Promise.race([c.closed, sleep(seconds * 1000).then(() => null)]);
+  check(`the gateway closes the connection with 4001 once the key is revoked (${code})`, code === 4001);
+  c.ws.terminate();
+}
+
 const modes = {
   ack: () => ack(args[0], args[1]),
   live: () => live(Number(args[0] || 8)),
@@ -411,6 +423,7 @@ const modes = {
   count: () => count(args[0], Number(args[1])),
   handshake: () => handshake(Number(args[0]), args[1] || 'handshake'),
   keycap: () => keycap(Number(args[0] || 2)),
+  revoked: () => revoked(args[0], Number(args[1] || 10)),
 };
 if (!modes[mode]) { console.error(`unknown mode ${mode}`); process.exit(2); }
 const timer = setTimeout(() => { console.log(`not ok - ${mode} finished in time`); process.exit(1); }, 120000);
