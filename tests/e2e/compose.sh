@@ -20,10 +20,24 @@
 #     validator (so --scale validator=N works), a health check everywhere,
 #     non-root everywhere, depends_on conditions that can be met, TXW_*
 #     variables that the binary knows, endpoints naming services that bind
-#     those ports, shard numbers matching their position in the upstream's list.
+#     those ports, shard numbers matching their position in the upstream's list;
+#   - secrets (deploy/README.md, "Secrets"): the one-shot `keys` makes the
+#     pseudonym key and the webhook signing secret only where missing, in a
+#     named volume that every service mounts read-only, all naming the same
+#     key file and waiting for `keys`; only the notifier reads the signing
+#     secret; `bootstrap` makes the first admin key as the owner, --if-none,
+#     into a volume, after migrate; the folders those volumes start from are
+#     owned by the images' user;
+#   - browser access: no TXW_AUTH off, the API's CORS origins are the
+#     dashboard's (never *); no admin port reachable from outside a container.
 # Then deploy/txw-healthcheck (the images' health check) is run against a
 # real service's admin port, and the checker is run on broken copies of the
-# files to show it catches each kind of mistake.
+# files to show it catches each kind of mistake. Last, the rendered suite is
+# played on this host (see that section): the one-shots and every service
+# with the command and environment of its render; every service must log the
+# fingerprint of the key `keys` made, the API must refuse a request without a
+# key and take the one `bootstrap` wrote, answer the dashboard's origin with
+# CORS, and the notifier's webhooks must carry a valid signature.
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 source "$(dirname "$0")/lib.sh"
 
@@ -412,9 +426,12 @@ for render in renders:
     scale_bad += [n + ':container_name' for n, d in svcs.items() if d.get('container_name')]
     check(not scale_bad, f'{label}: --scale validator=N works (no host port, container_name, hostname or TXW_ID on the validator)', scale_bad)
 
+    # One-shots (restart "no": migrate, keys, bootstrap) run and exit; the
+    # others run for good and need a health check.
+    one_shots = [n for n, d in svcs.items() if str(d.get('restart', 'no')) == 'no']
     no_health = []
     for n, d in svcs.items():
-        if n == 'migrate':
+        if n in one_shots:
             continue
         hc = d.get('healthcheck') or {}
         img = (stage_of_target.get(target(d)) or {}).get('health') or ''
@@ -436,7 +453,7 @@ for render in renders:
             c = (cond or {}).get('condition', 'service_started')
             if dep not in svcs:
                 dep_bad.append(f'{n}->{dep} (no such service)')
-            elif c == 'service_healthy' and dep in no_health + ['migrate']:
+            elif c == 'service_healthy' and dep in no_health + one_shots:
                 dep_bad.append(f'{n}->{dep} (never healthy)')
             elif c == 'service_completed_successfully' and str(svcs[dep].get('restart', 'no')) != 'no':
                 dep_bad.append(f'{n}->{dep} (restarts, never completes)')
@@ -496,6 +513,134 @@ for render in renders:
     pg = svcs.get('postgres', {})
     check(str(pg.get('image', '')).startswith('postgres:15') and pg.get('volumes') and pg.get('healthcheck'),
           f'{label}: postgres:15 with a volume and a health check')
+
+    # ---- secrets: made once by the one-shots `keys` and `bootstrap`, read
+    # from their named volumes (deploy/README.md, "Secrets")
+    def mounts(d):
+        """(source, target, read_only) of each volume, short or long syntax."""
+        out = []
+        for v in d.get('volumes') or []:
+            if isinstance(v, dict):
+                out.append((v.get('source'), v.get('target'), bool(v.get('read_only'))))
+            else:
+                parts = str(v).split(':')
+                out.append((parts[0], parts[1] if len(parts) > 1 else parts[0],
+                            len(parts) > 2 and 'ro' in parts[2].split(',')))
+        return out
+    def completed(d, dep):
+        return ((d.get('depends_on') or {}).get(dep) or {}).get('condition') == 'service_completed_successfully'
+    def text(d, key):
+        v = d.get(key)
+        return ' '.join(v) if isinstance(v, list) else str(v or '')
+    named = set(cfg.get('volumes') or {})
+    keys = svcs.get('keys', {})
+    key_dirs = [t for src, t, ro in mounts(keys) if src in named and not ro]
+    script = text(keys, 'entrypoint') + ' ' + text(keys, 'command')
+    check(target(keys) == 'tools' and str(keys.get('restart', 'no')) == 'no' and len(key_dirs) == 1
+          and re.search(r'\[ -f pseudonym\.key \] \|\| txw-keygen --pseudonym-key pseudonym\.key', script)
+          and re.search(r'\[ ! -f webhook\.secret \]', script) and keys.get('network_mode') == 'none',
+          f'{label}: keys is a one-shot of the tools image that makes pseudonym.key and webhook.secret '
+          'only where missing, in a writable named volume, without a network', (key_dirs, script[:200]))
+    key_vol = next((src for src, t, ro in mounts(keys) if src in named and not ro), None)
+    key_dir = key_dirs[0] if key_dirs else '/nonexistent'
+
+    # Every service (a target of services/ but the tools) reads the one key,
+    # from the keys volume mounted read-only, once keys has completed.
+    pseudo_bad, files = [], set()
+    for n, d in svcs.items():
+        if target(d) in (None, 'tools') or n in one_shots:
+            continue
+        env = d.get('environment') or {}
+        f = str(env.get('TXW_PSEUDONYM_KEY_FILE') or '')
+        files.add(f)
+        ro = [t for src, t, r in mounts(d) if src == key_vol and r]
+        rw = [t for src, t, r in mounts(d) if src == key_vol and not r]
+        if not f:
+            pseudo_bad.append(f'{n}: no TXW_PSEUDONYM_KEY_FILE')
+        elif f != key_dir.rstrip('/') + '/pseudonym.key' or key_dir not in ro:
+            pseudo_bad.append(f'{n}: {f} is not pseudonym.key of the volume {key_vol} mounted read-only at {key_dir}')
+        if rw:
+            pseudo_bad.append(f'{n}: mounts {key_vol} writable')
+        if not completed(d, 'keys'):
+            pseudo_bad.append(f'{n}: does not wait for keys to complete')
+    check(not pseudo_bad and len(files) == 1,
+          f'{label}: every service reads the same pseudonym key, from the keys volume mounted read-only, after keys',
+          pseudo_bad or files)
+
+    sign_bad = []
+    for n, d in svcs.items():
+        f = (d.get('environment') or {}).get('TXW_WEBHOOK_SECRET_FILE')
+        if target(d) == 'notifier':
+            if f != key_dir.rstrip('/') + '/webhook.secret':
+                sign_bad.append(f'{n}: TXW_WEBHOOK_SECRET_FILE is {f}, not webhook.secret of {key_dir}')
+        elif f:
+            sign_bad.append(f'{n}: TXW_WEBHOOK_SECRET_FILE set (the notifier\'s alone)')
+    check(not sign_bad, f'{label}: only the notifier reads the webhook signing secret (webhook.secret of the keys volume)',
+          sign_bad)
+
+    # bootstrap: `txwctl keys create NAME admin --database-url OWNER
+    # --if-none --out FILE`, FILE in a writable named volume, after migrate.
+    b = svcs.get('bootstrap', {})
+    argv = [str(a) for a in (b.get('command') or [])] if isinstance(b.get('command'), list) else []
+    def after(flag):
+        return argv[argv.index(flag) + 1] if flag in argv[:-1] else ''
+    owner = (svcs.get('postgres', {}).get('environment') or {}).get('POSTGRES_USER')
+    url = re.match(r'postgresql://([^:@/]+)[:@]', after('--database-url'))
+    out = after('--out')
+    out_dirs = [t for src, t, ro in mounts(b) if src in named and not ro and out.startswith(t.rstrip('/') + '/')]
+    check(target(b) == 'tools' and not b.get('entrypoint') and argv[:2] == ['keys', 'create']
+          and argv[3:4] == ['admin'] and '--if-none' in argv and url and url.group(1) == owner
+          and out_dirs and completed(b, 'migrate') and str(b.get('restart', 'no')) == 'no',
+          f'{label}: bootstrap makes the first admin key as the owner ({owner}) only while none is active, '
+          'into a named volume, after migrate', argv)
+
+    # The Dockerfile makes every folder a one-shot writes into (a new volume
+    # copies its owner) owned by the images' user.
+    runs = ' '.join(effective(by_name['tools'])['runs']) if 'tools' in by_name else ''
+    unowned = [t for n in ('keys', 'bootstrap') for src, t, ro in mounts(svcs.get(n, {}))
+               if src in named and not ro
+               and not re.search(r'install -d -o 10001 -g 10001 -m 07[05]0 [^&;]*' + re.escape(t.rstrip('/')) + r'(\s|$)', runs)]
+    check(not unowned, f'{label}: the folders the one-shots write (new named volumes) are owned by uid 10001 in the images',
+          unowned)
+
+    # Browser access: the API takes keys (TXW_AUTH never off), CORS lists
+    # the dashboard's origins and never *.
+    web_bad = []
+    for n, d in svcs.items():
+        env = d.get('environment') or {}
+        if re.fullmatch(r'(?i)off|false|no|0', str(env.get('TXW_AUTH', 'true'))):
+            web_bad.append(f'{n}: TXW_AUTH={env.get("TXW_AUTH")}')
+        if any(o.strip() == '*' for o in str(env.get('TXW_CORS_ORIGINS') or '').split(',')):
+            web_bad.append(f'{n}: TXW_CORS_ORIGINS allows *')
+    cors = [o.strip() for o in str((svcs.get('query', {}).get('environment') or {}).get('TXW_CORS_ORIGINS') or '').split(',')]
+    gw_port = None                      # the dashboard's port on the host
+    for p in svcs.get('gateway', {}).get('ports') or []:
+        if isinstance(p, dict):
+            host, tp = str(p.get('published')), str(p.get('target'))
+        else:
+            parts = str(p).split(':')
+            host, tp = parts[-2] if len(parts) > 1 else parts[-1], parts[-1]
+        if tp.split('/')[0] == '8081':
+            gw_port = host
+    for origin in (f'http://localhost:{gw_port}', f'http://127.0.0.1:{gw_port}'):
+        if origin not in cors:
+            web_bad.append(f'query: TXW_CORS_ORIGINS {cors} lacks the dashboard\'s origin {origin}')
+    check(not web_bad, f'{label}: the API and /ws need a key, and CORS lists the dashboard\'s origins (never *)', web_bad)
+
+    # Admin ports (/metrics, /readyz) stay inside the containers: loopback
+    # (the default; the health checks run inside) and never published.
+    adm_bad = []
+    for n, d in svcs.items():
+        env = d.get('environment') or {}
+        addr = str(env.get('TXW_ADMIN_ADDRESS', '127.0.0.1'))
+        if addr not in ('127.0.0.1', 'localhost', '::1'):
+            adm_bad.append(f'{n}: TXW_ADMIN_ADDRESS={addr}')
+        admin = str(env.get('TXW_ADMIN_PORT') or (stage_of_target.get(target(d)) or {}).get('env', {}).get('TXW_ADMIN_PORT') or '')
+        for p in d.get('ports') or []:
+            tp = str(p.get('target') if isinstance(p, dict) else str(p).split(':')[-1]).split('/')[0]
+            if admin and tp == admin:
+                adm_bad.append(f'{n}: publishes its admin port {admin}')
+    check(not adm_bad, f'{label}: no admin port is reachable from outside its container (loopback, not published)', adm_bad)
 PY
 }
 
@@ -534,7 +679,7 @@ for f in compose.yml compose-notifier.yml compose-shards.yml; do
 done
 
 checker "$DOCKERFILE" "$WORK/compose.yml" "$WORK/compose-shards.yml" | tee "$WORK/checker.out"
-check "the checker ran to the end" grep -q 'postgres:15 with a volume' "$WORK/checker.out"
+check "the checker ran to the end" grep -q 'no admin port is reachable' "$WORK/checker.out"
 
 # ------------------------------------------------- the images' health check
 start validator ${P}91 "$BIN/txw-validator" --bind tcp://127.0.0.1:${P}01 \
@@ -608,3 +753,251 @@ mutate "a health check disabled" "has a health check" compose \
 mutate "a wrong shard number" "shards match" compose 's/TXW_SHARD: .0./TXW_SHARD: "1"/'
 mutate "a database user not waiting for the migration" "database users wait" compose \
     's/TXW_MIGRATE: .false./TXW_MIGRATE: "true"/'
+mutate "a service without the pseudonym key" "the same pseudonym key" compose \
+    '/^  gateway:/,/^  [a-z]/{/TXW_PSEUDONYM_KEY_FILE:/d}'
+mutate "a service with a pseudonym key of its own" "the same pseudonym key" compose \
+    '/^  query:/,/^  [a-z]/s#TXW_PSEUDONYM_KEY_FILE: .*#TXW_PSEUDONYM_KEY_FILE: /tmp/pseudonym.key#'
+mutate "the key volume mounted writable in a service" "the same pseudonym key" compose \
+    '0,/keys:\/var\/lib\/txwatch\/keys:ro/s//keys:\/var\/lib\/txwatch\/keys:rw/'
+mutate "a service not waiting for keys" "the same pseudonym key" compose \
+    '/^  scorer:/,/^  [a-z]/{/^      keys:/{N;d}}'
+mutate "keys making a new pseudonym key at every up" "keys is a one-shot" compose \
+    's/\[ -f pseudonym.key \] || txw-keygen/txw-keygen --force/'
+mutate "the signing secret given to the gateway" "only the notifier reads the webhook signing secret" compose \
+    '/^  gateway:/,/^  [a-z]/s#^\(      TXW_PSEUDONYM_KEY_FILE: .*\)#\1\n      TXW_WEBHOOK_SECRET_FILE: /var/lib/txwatch/keys/webhook.secret#'
+mutate "bootstrap without --if-none" "bootstrap makes the first admin key" compose '/^    - --if-none$/d'
+mutate "bootstrap as a service's login" "bootstrap makes the first admin key" compose \
+    '/^  bootstrap:/,/^  [a-z]/s#postgresql://txwatch:#postgresql://txw_query:#'
+mutate "the keys folder not owned by the images' user" "owned by uid 10001" dockerfile \
+    's#install -d -o 10001 -g 10001 -m 0700 /var/lib/txwatch/keys#install -d /var/lib/txwatch/keys#'
+mutate "CORS for every origin" "CORS lists the dashboard" compose 's#TXW_CORS_ORIGINS: .*#TXW_CORS_ORIGINS: "*"#'
+mutate "the gateway's /ws open to anyone" "need a key" compose \
+    '/^  gateway:/,/^  [a-z]/s#^\(      TXW_API_URL: .*\)#\1\n      TXW_AUTH: "false"#'
+mutate "an admin port published" "no admin port is reachable" compose \
+    '/^  query:/,/^  [a-z]/s#^      target: 8080#      target: 8080\n    - published: 9104\n      target: 9104#'
+mutate "an admin port on every address" "no admin port is reachable" compose \
+    '/^  query:/,/^  [a-z]/s#^\(      TXW_CORS_ORIGINS: .*\)#\1\n      TXW_ADMIN_ADDRESS: 0.0.0.0#'
+
+# ---------------------------------- the rendered suite, played on this host
+# No Docker engine runs here, so compose's own `up` cannot. Instead every
+# service of the render runs as its binary on this host, with the
+# entrypoint, command and environment compose would give its container;
+# only what a container has of its own is moved: each named volume becomes
+# a folder under $LIVE/volumes, the service names and container ports of
+# endpoints become 127.0.0.1 and ports of this suite (each service told to
+# bind those), and postgres a private server (the render's owner, txwatch,
+# made there; it trusts local connections, so passwords do not matter).
+# The notifier posts to a local receiver that checks the signatures, and
+# the producer runs at 200 tx/s, both set as an operator would: variables
+# read when the file is rendered.
+LIVE=$WORK/live
+WEBHOOK_PORT=${P}70
+mkdir -p "$LIVE"
+env -u POSTGRES_PASSWORD -u TXW_TAG -u TXW_CORS_ORIGINS -u TXW_WEBHOOK_HEADER \
+    TXW_WEBHOOK_URL="http://127.0.0.1:$WEBHOOK_PORT/hook" PRODUCER_RATE=200 \
+    docker-compose -f "$COMPOSE" --profile notifier config >"$WORK/compose-live.yml" 2>"$WORK/compose-live.err"
+check "docker-compose config renders it with a webhook URL and the notifier profile" test -s "$WORK/compose-live.yml"
+
+pg_start 25361
+check "the render's database owner exists in the private PostgreSQL" \
+    sql "CREATE ROLE txwatch LOGIN SUPERUSER"
+
+# live_plan RENDER DIR PGPORT BASE: for each service of RENDER but postgres,
+# DIR/NAME.env and DIR/NAME.argv (NUL-separated) run it on this host;
+# DIR/plan lists "NAME oneshot|service ADMIN_PORT" in start order (depends_on
+# first), DIR/ports "NAME CONTAINER_PORT HOST_PORT" (host ports from BASE).
+live_plan() {
+    python3 - "$ROOT" "$BIN" "$@" <<'PY'
+import os, re, subprocess, sys
+import yaml
+root, binp, render, out, pgport, base = sys.argv[1:7]
+cfg = yaml.safe_load(open(render))
+svcs = {n: d for n, d in cfg['services'].items() if (d.get('build') or {}).get('target')}
+named = set(cfg.get('volumes') or {})
+def binary(t):
+    return 'txwctl' if t == 'tools' else 'txw-' + t
+def one_shot(d):
+    return str(d.get('restart', 'no')) == 'no'
+
+# The ports each long-running service binds in its container (its binary's
+# defaults), each given a port of this suite.
+hostport, binds, nxt = {}, {}, int(base)
+for n, d in svcs.items():
+    if one_shot(d):
+        continue
+    r = subprocess.run([os.path.join(binp, binary(d['build']['target'])), '--help'],
+                       capture_output=True, text=True)
+    binds[n] = {}
+    for flag, var in (('bind', 'TXW_BIND'), ('publish', 'TXW_PUBLISH'), ('listen', 'TXW_LISTEN'),
+                      ('admin-port', 'TXW_ADMIN_PORT')):
+        m = re.search(r'--' + flag + r' \S+\s+TXW_\w+\s+default: \S*?(\d+)\n', r.stdout + r.stderr)
+        if not m or m.group(1) == '0':
+            continue
+        hostport[(n, m.group(1))] = p = str(nxt)
+        nxt += 1
+        binds[n][var] = {'admin-port': p, 'listen': '127.0.0.1:' + p}.get(flag, 'tcp://127.0.0.1:' + p)
+
+def mounts(d):
+    for v in d.get('volumes') or []:
+        src, tgt = (v.get('source'), v.get('target')) if isinstance(v, dict) else str(v).split(':')[:2]
+        if src in named:
+            yield src, tgt
+
+def rewrite(s, vols):
+    s = re.sub(r'tcp://([A-Za-z0-9_.-]+):(\d+)',
+               lambda m: 'tcp://127.0.0.1:' + hostport.get((m.group(1), m.group(2)), m.group(2)), s)
+    s = s.replace('@postgres:5432/', '@127.0.0.1:%s/' % pgport)
+    for tgt, host in vols:
+        s = s.replace(tgt, host)
+    return s
+
+order, done = [], set()
+while len(order) < len(svcs):
+    ready = [n for n in svcs if n not in done
+             and all(dep in done or dep not in svcs for dep in (svcs[n].get('depends_on') or {}))]
+    if not ready:
+        sys.exit('depends_on has a cycle')
+    order += ready
+    done |= set(ready)
+
+with open(os.path.join(out, 'plan'), 'w') as plan, open(os.path.join(out, 'ports'), 'w') as ports:
+    for (n, cport), hport in hostport.items():
+        ports.write(f'{n} {cport} {hport}\n')
+    for n in order:
+        d = svcs[n]
+        t = d['build']['target']
+        vols = []
+        for src, tgt in mounts(d):
+            host = os.path.join(out, 'volumes', src)
+            os.makedirs(host, mode=0o700, exist_ok=True)
+            vols.append((tgt, host))
+        env = {'PATH': binp + ':/usr/bin:/bin', 'HOME': out}
+        for k, v in (d.get('environment') or {}).items():
+            env[k] = rewrite('' if v is None else str(v), vols)
+        env.update(binds.get(n, {}))
+        if t == 'gateway':          # the image's ENV, at its COPY source
+            env['TXW_DOCUMENT_ROOT'] = os.path.join(root, 'build/dashboard')
+        entry = d.get('entrypoint') or [binary(t)]
+        entry = [entry] if isinstance(entry, str) else entry
+        command = d.get('command') or []
+        command = [command] if isinstance(command, str) else command
+        argv = [rewrite(str(a), vols) for a in list(entry) + list(command)]
+        if '/' not in argv[0]:
+            argv[0] = os.path.join(binp, argv[0])
+        with open(os.path.join(out, n + '.env'), 'w') as f:
+            f.write(''.join(f'{k}={v}\0' for k, v in env.items()))
+        with open(os.path.join(out, n + '.argv'), 'w') as f:
+            f.write(''.join(a + '\0' for a in argv))
+        admin = binds.get(n, {}).get('TXW_ADMIN_PORT', '0')
+        plan.write(f'{n} {"oneshot" if one_shot(d) else "service"} {admin}\n')
+PY
+}
+check "the render gives every service a command and an environment to run here" \
+    live_plan "$WORK/compose-live.yml" "$LIVE" 25361 "${P}00"
+note "start order: $(awk '{ printf "%s ", $1 }' "$LIVE/plan" 2>/dev/null)"
+
+# run_oneshot NAME: runs the one-shot as planned, appending to NAME.log
+run_oneshot() {
+    local -a envv argv
+    mapfile -d '' -t envv <"$LIVE/$1.env"
+    mapfile -d '' -t argv <"$LIVE/$1.argv"
+    (cd "$LIVE" && env -i "${envv[@]}" "${argv[@]}") >>"$WORK/$1.log" 2>&1
+}
+KEYS=$LIVE/volumes/keys
+ADMIN_KEY_FILE=$LIVE/volumes/admin-key/admin.key
+mode_600() { [ "$(stat -c %a "$1" 2>/dev/null)" = 600 ]; }
+check "keys makes the pseudonym key and the webhook signing secret" run_oneshot keys
+check "the pseudonym key is a file of mode 0600 in its volume" mode_600 "$KEYS/pseudonym.key"
+check "the webhook signing secret is a file of mode 0600 there too" mode_600 "$KEYS/webhook.secret"
+FINGERPRINT=$(sed -n 's/^fingerprint \([0-9a-f]\{16\}\)$/\1/p' "$WORK/keys.log")
+note "pseudonym key fingerprint (keys' log): ${FINGERPRINT:-none}"
+cp "$KEYS/pseudonym.key" "$WORK/pseudonym.first" 2>/dev/null
+cp "$KEYS/webhook.secret" "$WORK/webhook.first" 2>/dev/null
+keys_again() {
+    run_oneshot keys && cmp -s "$KEYS/pseudonym.key" "$WORK/pseudonym.first" \
+        && cmp -s "$KEYS/webhook.secret" "$WORK/webhook.first"
+}
+check "keys run again (the next up) keeps both as they are" keys_again
+check "migrate applies the schema and makes the services' logins" run_oneshot migrate
+bootstrap_first() {
+    run_oneshot bootstrap && grep -qE '^txw_[0-9a-f]{16}_' "$ADMIN_KEY_FILE" && mode_600 "$ADMIN_KEY_FILE"
+}
+check "bootstrap makes the first admin API key, a file of mode 0600 in its volume" bootstrap_first
+ADMIN_KEY=$(cat "$ADMIN_KEY_FILE" 2>/dev/null)
+cp "$ADMIN_KEY_FILE" "$WORK/admin.first" 2>/dev/null
+bootstrap_again() {
+    run_oneshot bootstrap && cmp -s "$ADMIN_KEY_FILE" "$WORK/admin.first" \
+        && grep -q 'an active admin key exists' "$WORK/bootstrap.log"
+}
+check "bootstrap run again makes no key while that one is active, and keeps the file" bootstrap_again
+check "bootstrap's log does not hold the key" bash -c "! grep -qF '$ADMIN_KEY' '$WORK/bootstrap.log'"
+
+python3 "$ROOT/tests/tools/webhook_receiver.py" --port "$WEBHOOK_PORT" --out "$WORK/hooks.jsonl" \
+    --secret-file "$KEYS/webhook.secret" >"$WORK/receiver.log" 2>&1 &
+RECEIVER=$!
+for _ in $(seq 50); do (exec 3<>"/dev/tcp/127.0.0.1/$WEBHOOK_PORT") 2>/dev/null && break; sleep 0.1; done
+
+STARTED=()
+while read -r name kind admin; do
+    [ "$kind" = service ] || continue
+    mapfile -d '' -t envv <"$LIVE/$name.env"
+    mapfile -d '' -t argv <"$LIVE/$name.argv"
+    start "$name" "$admin" env -i "${envv[@]}" "${argv[@]}"
+    STARTED+=("$name")
+    ok "$name starts as rendered and becomes ready"
+done <"$LIVE/plan"
+
+# Every service logs the fingerprint of the key it loaded: one, the one keys made.
+fingerprints() {
+    local name f bad=0
+    for name in "${STARTED[@]}"; do
+        f=$(grep -o 'pseudonym key [^ ]* loaded (fingerprint [0-9a-f]*)' "$WORK/$name.log" | grep -o '[0-9a-f]\{16\})' | tr -d ')')
+        [ -n "$FINGERPRINT" ] && [ "$f" = "$FINGERPRINT" ] || { note "$name: fingerprint '${f}'"; bad=1; }
+    done
+    return $bad
+}
+check "every service (${STARTED[*]}) logged 'pseudonym key ... loaded' with the fingerprint keys made" fingerprints
+
+port_of() { awk -v n="$1" -v p="$2" '$1 == n && $2 == p { print $3 }' "$LIVE/ports"; }
+API=http://127.0.0.1:$(port_of query 8080)
+status() { curl -s -o /dev/null -w '%{http_code}' "$@"; }
+check "the API refuses a request without a key (401)" \
+    test "$(status "$API/api/v1/stats/realtime")" = 401
+check "the API accepts bootstrap's key (200)" \
+    test "$(status -H "Authorization: Bearer $ADMIN_KEY" "$API/api/v1/stats/realtime")" = 200
+check "bootstrap's key has the admin role" \
+    bash -c "curl -sf -H 'Authorization: Bearer $ADMIN_KEY' '$API/api/v1/whoami' | grep -q '\"role\":\"admin\"'"
+allow_origin() {   # ORIGIN [curl args]: prints the Access-Control-Allow-Origin answered
+    local origin=$1; shift
+    curl -s -o /dev/null -D - -H "Origin: $origin" "$@" | tr -d '\r' \
+        | sed -n 's/^[Aa]ccess-[Cc]ontrol-[Aa]llow-[Oo]rigin: //p'
+}
+for origin in http://localhost:8081 http://127.0.0.1:8081; do
+    check "the dashboard's origin $origin gets CORS" \
+        test "$(allow_origin "$origin" -H "Authorization: Bearer $ADMIN_KEY" "$API/api/v1/stats/realtime")" = "$origin"
+done
+check "a preflight from the dashboard's origin is answered without a key" \
+    test "$(allow_origin http://localhost:8081 -X OPTIONS -H 'Access-Control-Request-Method: GET' \
+            -H 'Access-Control-Request-Headers: authorization' "$API/api/v1/stats/realtime")" = http://localhost:8081
+check "another origin gets no CORS" \
+    test -z "$(allow_origin http://evil.example:8081 -H "Authorization: Bearer $ADMIN_KEY" "$API/api/v1/stats/realtime")"
+
+signed_hook() {
+    local deadline=$((SECONDS + 90))
+    while [ $SECONDS -lt $deadline ]; do
+        grep -q '"verified": *true' "$WORK/hooks.jsonl" 2>/dev/null && return 0
+        sleep 1
+    done
+    return 1
+}
+check "the notifier's webhooks carry a signature the receiver verifies with keys' secret" signed_hook
+check "no webhook failed the signature check" bash -c "! grep -q '\"verified\": *false' '$WORK/hooks.jsonl'"
+note "webhooks received: $(wc -l <"$WORK/hooks.jsonl" 2>/dev/null || echo 0)"
+
+# As `docker-compose stop` does: upstream first, each exits 0.
+REVERSED=()
+for ((i = ${#PIDS[@]} - 1; i >= 0; i--)); do REVERSED+=("${PIDS[i]}"); done
+check "every service stops cleanly (SIGTERM, exit 0), upstream first" stop_clean "${REVERSED[@]}"
+PIDS=()
+kill "$RECEIVER" 2>/dev/null
+wait "$RECEIVER" 2>/dev/null || :      # its status is SIGTERM's, not the suite's

@@ -7,11 +7,17 @@
 # k8s_check.mjs: probes, resources and security contexts, pinned images,
 # references, Services, network policies (ports and hops), shard endpoint
 # lists against StatefulSet replicas, HPAs, PDBs, the Ingress, TXW_* variables
-# against each binary's --help, and what each overlay must (not) contain.
+# against each binary's --help, database logins, the bootstrap Job of the
+# first admin key, the secrets read as files (the pseudonym key everywhere,
+# the webhook signing secret in the notifier only), keys and CORS, admin
+# ports the probes reach, and what each overlay must (not) contain.
 # Both scripts first prove on purposely broken input that their checks fail.
+# Last, the secret values of the overlays: dev's are usable, base's
+# placeholders are refused by the services, prod has none.
 #
 # Needs: kubectl (kustomize built in), node with tests/js/node_modules
-# (npm install in tests/js), and build/bin/txw-* for their --help texts.
+# (npm install in tests/js), and build/bin/txw-* and txwctl for their --help
+# texts.
 
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 source "$(dirname "$0")/lib.sh"     # only sets up $WORK; this suite starts nothing
@@ -30,7 +36,9 @@ help_ok=1
 for s in $SERVICES; do
     "$BIN/txw-$s" --help >"$WORK/help/$s.txt" 2>&1 || help_ok=0
 done
-check "every txw-* binary prints its --help (build/bin is built)" test $help_ok -eq 1
+# The tools image runs txwctl: its --help and that of the commands used.
+{ "$BIN/txwctl" --help && "$BIN/txwctl" keys create --help; } >"$WORK/help/tools.txt" 2>&1 || help_ok=0
+check "every txw-* binary and txwctl print their --help (build/bin is built)" test $help_ok -eq 1
 
 check "k8s/base/files/scorer-rules.json is a current copy of services/scorer/default-rules.json" \
     cmp -s "$RULES" "$K8S/base/files/scorer-rules.json"
@@ -85,7 +93,9 @@ run_checks base --replicas validator=2,scorer=2,aggregator=2,query=2,gateway=1,n
 run_checks dev --replicas validator=2,scorer=1,aggregator=1,query=1,gateway=1,notifier=1,producer=1,postgres=1
 run_checks prod --replicas validator=3,scorer=4,aggregator=2,query=2,gateway=2,notifier=1 \
     --absent StatefulSet/postgres,Deployment/producer,Secret/txwatch-db,Secret/txwatch-notifier \
-    --external-secret txwatch-db --external-secret txwatch-notifier
+    --absent Secret/txwatch-pseudonym,Secret/txwatch-notifier-signing \
+    --external-secret txwatch-db --external-secret txwatch-notifier \
+    --external-secret txwatch-pseudonym --external-secret txwatch-notifier-signing
 
 # --- overlay specifics the generic checks do not cover -----------------------
 # dev: the database URL points at the in-cluster PostgreSQL with its credentials.
@@ -119,6 +129,50 @@ dev_rate() {
     [ -n "$rate" ] && awk -v r="$rate" 'BEGIN { exit !(r > 0 && r <= 100) }'
 }
 check "dev: the producer's rate is modest (0 < TXW_RATE <= 100)" dev_rate
+
+# The secrets read as files, by the services' own rules: a pseudonym key is
+# 64 hex digits (blanks around it ignored: common/pii.c), a webhook signing
+# secret 16 to 4096 bytes once its line end is dropped (services/notifier/
+# signature.c). dev's must be usable; base's placeholders must be refused,
+# so nothing runs under a value from git by mistake.
+secret_values() {   # name usable|refused
+    node --input-type=module -e '
+        import { readFileSync } from "node:fs";
+        import { parseObjects } from "'"$JS"'/k8s_validate.mjs";
+        const objs = parseObjects(readFileSync(process.argv[1], "utf8"));
+        const want = process.argv[2];
+        const value = (name, key) => {
+            const s = objs.find((o) => o.kind === "Secret" && o.metadata.name === name);
+            return s && s.data && key in s.data
+                ? Buffer.from(String(s.data[key]).replace(/\s/g, ""), "base64").toString(): null;
+        };
+        const key = value("txwatch-pseudonym", "pseudonym.key");
+        const signing = value("txwatch-notifier-signing", "webhook-secret");
+        const bad = [];
+        if (key === null || signing === null)
+            bad.push("no txwatch-pseudonym pseudonym.key or txwatch-notifier-signing webhook-secret");
+        else {
+            const keyOk = /^\s*[0-9a-fA-F]{64}\s*$/.test(key);
+            const len = Buffer.byteLength(signing.replace(/\r?\n$/, ""));
+            const signingOk = len >= 16 && len <= 4096;
+            if (keyOk !== (want === "usable"))
+                bad.push(`the pseudonym key is ${keyOk? "": "not "}64 hex digits`);
+            if (signingOk !== (want === "usable"))
+                bad.push(`the signing secret is ${len} bytes`);
+        }
+        if (bad.length) { console.log("# " + bad.join("; ")); process.exit(1); }
+    ' "$WORK/$1.yaml" "$2"
+}
+check "dev: the pseudonym key and the webhook signing secret are usable" secret_values dev usable
+check "base: the placeholder pseudonym key and signing secret are refused by the services" secret_values base refused
+check "dev: its pseudonym key is marked DEVELOPMENT ONLY, PUBLIC where it is written" \
+    grep -q 'DEVELOPMENT ONLY, PUBLIC: this pseudonym key' "$K8S/overlays/dev/kustomization.yaml"
+# And the rules those checks assume are the binaries': txw-keygen's key is
+# 64 hex digits on a line.
+keygen_format() {
+    "$BIN/txw-keygen" --pseudonym-key "$WORK/keygen.key" >/dev/null && grep -qxE '[0-9a-f]{64}' "$WORK/keygen.key"
+}
+check "txw-keygen --pseudonym-key writes 64 hex digits on a line" keygen_format
 
 # No :latest anywhere in the sources either (a patch could hide one).
 check "no ':latest' image tag in k8s/" bash -c "! grep -rnE 'image:.*:latest\b' '$K8S'"

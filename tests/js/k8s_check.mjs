@@ -3,7 +3,12 @@
 // container; pinned images; references to ConfigMaps, Secrets, Services and
 // ports; network policies (every allowed port exists, every needed hop is
 // allowed, the others are denied); the shard endpoint lists against the
-// StatefulSet replicas; HPAs, PDBs, the Ingress; overlay expectations.
+// StatefulSet replicas; HPAs, PDBs, the Ingress; database logins (only the
+// migration and bootstrap Jobs see the owner's URL, each client its own
+// login); the first admin key (the bootstrap Job); secrets mounted as files
+// (the pseudonym key in every service, the webhook signing secret in the
+// notifier only); browser access (keys required, CORS) and admin ports that
+// the probes reach; overlay expectations.
 //
 //   node k8s_check.mjs LABEL FILE.yaml [options]     one TAP line per check
 //       --rules FILE            the scorer-rules ConfigMap holds this file
@@ -313,12 +318,14 @@ const HOPS_ALLOWED = [
     ["notifier", "scorer", 7012], ["notifier", "aggregator", 7022], ["notifier", "postgres", 5432],
     ["validator", "postgres", 5432], ["scorer", "postgres", 5432], ["aggregator", "postgres", 5432],
     ["query", "postgres", 5432], ["gateway", "postgres", 5432], ["txw-migrate", "postgres", 5432],
+    ["txw-bootstrap-key", "postgres", 5432],
 ];
 const HOPS_DENIED = [
     ["producer", "scorer", 7011], ["producer", "aggregator", 7021], ["validator", "aggregator", 7021],
     ["query", "scorer", 7011], ["query", "aggregator", 7022], ["producer", "scorer", 7012],
     ["producer", "postgres", 5432], ["notifier", "validator", 7001], ["gateway", "scorer", 7011],
     ["scorer", "validator", 7001], ["aggregator", "scorer", 7012], ["query", "gateway", 8081],
+    ["txw-bootstrap-key", "query", 8080], ["txw-bootstrap-key", "scorer", 7011],
 ];
 
 checks["NetworkPolicies allow every hop of the design and deny the others"] = (objs) => {
@@ -499,6 +506,10 @@ checks["every TXW_* variable and flag given to a txwatch container is an option 
             const m = /^(?:.*\/)?txwatch\/([a-z]+):/.exec(c.image || "");
             if (!m)
                 continue;
+            //  tools runs txwctl: tools.txt is its --help and that of the
+            //  commands the manifests use, whose options stand in usage lines.
+            const tool = m[1] === "tools", binary = tool? "txwctl": `txw-${m[1]}`;
+            const option = (flag) => new RegExp(tool? `(^|[\\s\\[])--${flag}\\b`: `^\\s+--${flag}\\b`, "m");
             let help;
             try {
                 help = readFileSync(`${opt.helpDir}/${m[1]}.txt`, "utf8");
@@ -517,12 +528,290 @@ checks["every TXW_* variable and flag given to a txwatch container is an option 
                 }
             for (const n of names.filter((n) => n.startsWith("TXW_")))
                 if (!new RegExp(`\\b${n}\\b`).test(help))
-                    out.push(`${where}: ${n} is not an option of txw-${m[1]}`);
+                    out.push(`${where}: ${n} is not an option of ${binary}`);
             for (const a of [...(c.command || []).slice(1), ...(c.args || [])]) {
                 const flag = /^--([a-z0-9-]+)/.exec(a);
-                if (flag && !new RegExp(`^\\s+--${flag[1]}\\b`, "m").test(help))
-                    out.push(`${where}: --${flag[1]} is not an option of txw-${m[1]}`);
+                if (flag && !option(flag[1]).test(help))
+                    out.push(`${where}: --${flag[1]} is not an option of ${binary}`);
             }
+        }
+    return out;
+};
+
+//  The group role each database client's login joins (proto/SQL.md, "Roles").
+const DB_GROUPS = { aggregator: "txw_store", scorer: "txw_score", validator: "txw_ingest",
+                    query: "txw_api", gateway: "txw_push", notifier: "txw_notify" };
+const DB_SECRET = "txwatch-db";
+const OWNER_KEY = "TXW_DATABASE_URL";
+const MIGRATE_JOB = "Job/txw-migrate";
+const BOOTSTRAP_JOB = "Job/txw-bootstrap-key";
+//  The Jobs that act as the schema's owner: the migrations and logins, and
+//  the first admin API key (its own check below).
+const OWNER_JOBS = [MIGRATE_JOB, BOOTSTRAP_JOB];
+const dbKeyOf = (e) => {
+    const ref = ((e || {}).valueFrom || {}).secretKeyRef;
+    return ref && ref.name === DB_SECRET? ref.key: null;
+};
+
+checks["database logins: only the migration and bootstrap Jobs read the owner's URL; each client logs in as its own login, which the migration Job makes"] = (objs, opt) => {
+    const out = [];
+    const keyOf = dbKeyOf;
+    const templates = podTemplates(objs);
+    const job = templates.find((t) => t.name === MIGRATE_JOB);
+    const jobEnv = Object.fromEntries(((job && job.spec.containers[0].env) || []).map((e) => [e.name, e]));
+    if (!job)
+        out.push(`no ${MIGRATE_JOB}`);
+    else
+    if (keyOf(jobEnv.TXW_DATABASE_URL) !== OWNER_KEY)
+        out.push(`${MIGRATE_JOB}: TXW_DATABASE_URL is not ${DB_SECRET} key ${OWNER_KEY} (the owner)`);
+    //  Secret key -> group, from the Job's TXW_LOGIN_ROLES ("GROUP=$(VAR)" items).
+    const made = {};
+    for (const item of String((jobEnv.TXW_LOGIN_ROLES || {}).value || "").split(/\s+/).filter(Boolean)) {
+        const m = /^([a-z_]+)=\$\(([A-Za-z_][A-Za-z0-9_]*)\)$/.exec(item);
+        const key = m && keyOf(jobEnv[m[2]]);
+        if (!key || key === OWNER_KEY)
+            out.push(`${MIGRATE_JOB}: TXW_LOGIN_ROLES item ${item} is not GROUP=$(VAR), VAR a login's key of ${DB_SECRET}`);
+        else
+            made[key] = m[1];
+    }
+    for (const t of templates.filter((t) => !OWNER_JOBS.includes(t.name)))
+        for (const c of allContainers(t.spec)) {
+            const where = `${t.name} container ${c.name}`;
+            if ((c.envFrom || []).some((ef) => ef.secretRef && ef.secretRef.name === DB_SECRET))
+                out.push(`${where}: envFrom Secret ${DB_SECRET} would hand it the owner's URL`);
+            for (const e of c.env || [])
+                if (keyOf(e) === OWNER_KEY)
+                    out.push(`${where}: ${e.name} is the owner's URL`);
+            const url = (c.env || []).find((e) => e.name === "TXW_DATABASE_URL");
+            if (t.labels["txwatch.io/db-client"] !== "true") {
+                if (url)
+                    out.push(`${where}: has TXW_DATABASE_URL but no label txwatch.io/db-client (no network path)`);
+                continue;
+            }
+            const service = t.owner.metadata.name, group = DB_GROUPS[service];
+            const key = `${service.toUpperCase()}_DATABASE_URL`;
+            if (!group)
+                out.push(`${where}: a database client without a group role (proto/SQL.md, "Roles")`);
+            else
+            if (keyOf(url) !== key)
+                out.push(`${where}: TXW_DATABASE_URL is not its own login, ${DB_SECRET} key ${key}`);
+            else
+            if (made[key] !== group)
+                out.push(`${where}: ${MIGRATE_JOB} does not make the login of ${key} in ${group}`);
+            const migrate = (c.env || []).find((e) => e.name === "TXW_MIGRATE");
+            if (["aggregator", "scorer", "validator"].includes(service) && (!migrate || migrate.value !== "false"))
+                out.push(`${where}: TXW_MIGRATE is not "false" (its login cannot migrate)`);
+        }
+    //  The URLs themselves when the Secret is part of the manifests: one
+    //  login per key, none the owner, all on the owner's server and database.
+    const secret = find(objs, "Secret", DB_SECRET);
+    if (secret) {
+        const data = dataOf(secret);
+        const parse = (k) => { try { return new URL(data[k]); } catch { return null; } };
+        const owner = parse(OWNER_KEY);
+        const users = {};
+        for (const key of Object.keys(made)) {
+            const u = parse(key);
+            if (!owner || !u) {
+                out.push(`Secret ${DB_SECRET}: ${!owner? OWNER_KEY: key} is not a URL`);
+                continue;
+            }
+            if (u.username === owner.username)
+                out.push(`Secret ${DB_SECRET}: ${key} logs in as the owner ${owner.username}`);
+            if (u.host !== owner.host || u.pathname !== owner.pathname)
+                out.push(`Secret ${DB_SECRET}: ${key} is not on the owner's server and database`);
+            if (users[u.username])
+                out.push(`Secret ${DB_SECRET}: ${key} and ${users[u.username]} share the login ${u.username}`);
+            users[u.username] = key;
+        }
+    }
+    return out;
+};
+
+//  The first admin API key: the Job txw-bootstrap-key runs `txwctl keys
+//  create NAME admin --database-url $(VAR) --if-none`, VAR the owner's URL,
+//  and prints the key in its log (no --out: a file in a Job's pod is lost
+//  with it), which goes when the Job is deleted after its TTL.
+checks["the first admin key: the bootstrap Job makes one as the owner only while none is active, into its log, and is deleted after a while"] = (objs) => {
+    const out = [];
+    const t = podTemplates(objs).find((t) => t.name === BOOTSTRAP_JOB);
+    if (!t)
+        return [`no ${BOOTSTRAP_JOB}`];
+    const c = (t.spec.containers || [])[0] || {};
+    const args = [...(c.command || []), ...(c.args || [])];
+    const env = Object.fromEntries((c.env || []).map((e) => [e.name, e]));
+    if (!/^(?:.*\/)?txwatch\/tools:/.test(c.image || ""))
+        out.push(`${BOOTSTRAP_JOB}: image ${c.image} is not txwatch/tools (txwctl)`);
+    if (args.slice(0, 2).join(" ") !== "keys create" || args[3] !== "admin")
+        out.push(`${BOOTSTRAP_JOB}: does not run \`txwctl keys create NAME admin\` (${args.join(" ")})`);
+    if (!args.includes("--if-none"))
+        out.push(`${BOOTSTRAP_JOB}: no --if-none: every run would make another admin key`);
+    if (args.some((a) => /^--out\b/.test(a)))
+        out.push(`${BOOTSTRAP_JOB}: --out writes the key into the pod, where nobody reads it; the log is the way out`);
+    const i = args.indexOf("--database-url");
+    const m = i >= 0 && /^\$\(([A-Za-z_][A-Za-z0-9_]*)\)$/.exec(args[i + 1] || "");
+    if (!m || dbKeyOf(env[m[1]]) !== OWNER_KEY)
+        out.push(`${BOOTSTRAP_JOB}: --database-url is not $(VAR), VAR from ${DB_SECRET} key ${OWNER_KEY} (the owner)`);
+    if (t.labels["txwatch.io/db-client"] !== "true")
+        out.push(`${BOOTSTRAP_JOB}: no label txwatch.io/db-client (no network path to PostgreSQL)`);
+    const ttl = t.owner.spec.ttlSecondsAfterFinished;
+    if (typeof ttl !== "number" || ttl > 86400)
+        out.push(`${BOOTSTRAP_JOB}: ttlSecondsAfterFinished ${ttl}: the key in its log must go within a day`);
+    if (!((t.owner.spec.backoffLimit ?? 6) >= 1) || !["OnFailure", "Never"].includes(t.spec.restartPolicy))
+        out.push(`${BOOTSTRAP_JOB}: not retried while the schema is not there yet`);
+    return out;
+};
+
+//  Secrets read as files. A Secret volume's files are root's, in the pod's
+//  fsGroup when it has one, with the volume's (or item's) mode: the
+//  container's user (never root here) reads them through the group.
+const PSEUDONYM_SECRET = "txwatch-pseudonym", PSEUDONYM_KEY = "pseudonym.key";
+const SIGNING_SECRET = "txwatch-notifier-signing", SIGNING_KEY = "webhook-secret";
+const octal = (mode) => "0" + mode.toString(8);
+
+//  Problems with container c of template t reading key `key` of Secret
+//  `secret` as the file its variable `variable` names.
+function secretFileProblems (objs, t, c, secret, key, variable) {
+    const where = `${t.name} container ${c.name}`;
+    const env = (c.env || []).find((e) => e.name === variable);
+    if (!env || typeof env.value !== "string" || !env.value)
+        return [`${where}: ${variable} does not name a file`];
+    const files = [];
+    for (const v of (t.spec.volumes || []).filter((v) => v.secret && v.secret.secretName === secret))
+        for (const m of (c.volumeMounts || []).filter((m) => m.name === v.name))
+            for (const item of v.secret.items || [{ key, path: key }])
+                files.push({ m, key: item.key, mode: item.mode ?? v.secret.defaultMode ?? 0o644,
+                             path: m.subPath? m.mountPath: `${m.mountPath.replace(/\/$/, "")}/${item.path}` });
+    const f = files.find((f) => f.path === env.value);
+    if (!f)
+        return [`${where}: ${variable}=${env.value} is not a file of a mounted Secret ${secret}`];
+    const out = [];
+    if (f.key !== key)
+        out.push(`${where}: ${env.value} holds key ${f.key} of ${secret}, not ${key}`);
+    if (f.m.subPath)
+        out.push(`${where}: ${secret} is mounted with subPath, which never sees the Secret change`);
+    if (f.m.readOnly !== true)
+        out.push(`${where}: ${secret} is mounted writable`);
+    if (f.mode & 0o007)
+        out.push(`${where}: ${env.value} is readable by every user (mode ${octal(f.mode)})`);
+    const fsGroup = (t.spec.securityContext || {}).fsGroup;
+    if (fsGroup === undefined || !(f.mode & 0o040))
+        out.push(`${where}: its user cannot read ${env.value} (owner root, mode ${octal(f.mode)}`
+                 + `${fsGroup === undefined? ", no fsGroup": ""})`);
+    const obj = find(objs, "Secret", secret);
+    if (obj && !(key in dataOf(obj)))
+        out.push(`Secret ${secret}: no key ${key}`);
+    return out;
+}
+
+//  Whether a pod template or container takes Secret `secret` as variables.
+const asVariables = (c, secret) => (c.envFrom || []).some((ef) => ef.secretRef && ef.secretRef.name === secret)
+    || (c.env || []).some((e) => ((e.valueFrom || {}).secretKeyRef || {}).name === secret);
+const mounts = (t, secret) => (t.spec.volumes || []).some((v) => v.secret && v.secret.secretName === secret);
+const serviceImage = (c) => (/^(?:.*\/)?txwatch\/([a-z]+):/.exec(c.image || "") || [])[1];
+
+checks["pseudonym key: every txwatch service reads the Secret txwatch-pseudonym as a read-only file (TXW_PSEUDONYM_KEY_FILE) that only its user may read; the Jobs do not"] = (objs) => {
+    const out = [];
+    for (const t of podTemplates(objs))
+        for (const c of allContainers(t.spec)) {
+            const svc = serviceImage(c);
+            if (asVariables(c, PSEUDONYM_SECRET))
+                out.push(`${t.name} container ${c.name}: takes ${PSEUDONYM_SECRET} as variables, not as a file`);
+            if (!svc)
+                continue;
+            if (t.owner.kind === "Job" || svc === "tools") {
+                if (mounts(t, PSEUDONYM_SECRET) || (c.env || []).some((e) => e.name === "TXW_PSEUDONYM_KEY_FILE"))
+                    out.push(`${t.name}: a one-shot that masks no id gets the pseudonym key`);
+                continue;
+            }
+            out.push(...secretFileProblems(objs, t, c, PSEUDONYM_SECRET, PSEUDONYM_KEY, "TXW_PSEUDONYM_KEY_FILE"));
+        }
+    return out;
+};
+
+checks["webhook signing: only the notifier reads the Secret txwatch-notifier-signing, as a read-only file (TXW_WEBHOOK_SECRET_FILE) that only its user may read"] = (objs) => {
+    const out = [];
+    let notifiers = 0;
+    for (const t of podTemplates(objs)) {
+        const notifier = t.labels["app.kubernetes.io/name"] === "notifier";
+        if (!notifier && mounts(t, SIGNING_SECRET))
+            out.push(`${t.name}: mounts ${SIGNING_SECRET}, the notifier's alone`);
+        for (const c of allContainers(t.spec)) {
+            if (asVariables(c, SIGNING_SECRET))
+                out.push(`${t.name} container ${c.name}: takes ${SIGNING_SECRET} as variables, not as a file`);
+            if (!notifier && (c.env || []).some((e) => e.name === "TXW_WEBHOOK_SECRET_FILE"))
+                out.push(`${t.name} container ${c.name}: sets TXW_WEBHOOK_SECRET_FILE`);
+            if (notifier && serviceImage(c) === "notifier") {
+                notifiers++;
+                out.push(...secretFileProblems(objs, t, c, SIGNING_SECRET, SIGNING_KEY, "TXW_WEBHOOK_SECRET_FILE"));
+            }
+        }
+    }
+    if (!notifiers)
+        out.push("no notifier container");
+    return out;
+};
+
+//  The variables a container gets, as far as the manifests tell: envFrom
+//  ConfigMaps and Secrets, then env values and ConfigMap/Secret keys
+//  (unknown: undefined).
+function envOf (objs, c) {
+    const out = {};
+    for (const ef of c.envFrom || []) {
+        const obj = ef.configMapRef? find(objs, "ConfigMap", ef.configMapRef.name)
+            : ef.secretRef? find(objs, "Secret", ef.secretRef.name): null;
+        for (const [k, v] of Object.entries(obj? dataOf(obj): {}))
+            out[(ef.prefix || "") + k] = v;
+    }
+    for (const e of c.env || []) {
+        const vf = e.valueFrom || {}, ref = vf.configMapKeyRef || vf.secretKeyRef;
+        const obj = ref && find(objs, vf.configMapKeyRef? "ConfigMap": "Secret", ref.name);
+        out[e.name] = "value" in e? String(e.value): obj? dataOf(obj)[ref.key]: undefined;
+    }
+    return out;
+}
+
+checks["probes reach the admin port: every txwatch container with an HTTP probe binds its admin port on all addresses (TXW_ADMIN_ADDRESS)"] = (objs) => {
+    const out = [];
+    for (const t of podTemplates(objs).filter((t) => t.owner.kind !== "Job"))
+        for (const c of t.spec.containers || []) {
+            if (!serviceImage(c) || !(c.livenessProbe || c.readinessProbe || {}).httpGet)
+                continue;
+            const address = envOf(objs, c).TXW_ADMIN_ADDRESS;
+            if (!/^(0\.0\.0\.0|::|\[::\])$/.test(address || ""))
+                out.push(`${t.name} container ${c.name}: TXW_ADMIN_ADDRESS is ${address === undefined? "not set (127.0.0.1)": address}:`
+                         + " the kubelet's probes come over the pod network");
+        }
+    return out;
+};
+
+checks["browser access: keys are required (TXW_AUTH never off), CORS never allows *, and the dashboard calls the API on its own origin or one query lists"] = (objs) => {
+    const out = [];
+    const byName = (n) => podTemplates(objs).find((t) => t.labels["app.kubernetes.io/name"] === n);
+    for (const t of podTemplates(objs))
+        for (const c of allContainers(t.spec)) {
+            if (!serviceImage(c))
+                continue;
+            const env = envOf(objs, c), where = `${t.name} container ${c.name}`;
+            if (/^(off|false|no|0)$/i.test(env.TXW_AUTH || ""))
+                out.push(`${where}: TXW_AUTH=${env.TXW_AUTH} lets anyone in`);
+            if ((env.TXW_CORS_ORIGINS || "").split(",").some((o) => o.trim() === "*"))
+                out.push(`${where}: TXW_CORS_ORIGINS allows every origin (* is refused)`);
+        }
+    const gateway = byName("gateway"), query = byName("query");
+    if (!gateway || !query)
+        return out;
+    const apiUrl = envOf(objs, gateway.spec.containers[0]).TXW_API_URL;
+    if (apiUrl === "")
+        return out;             //  the same origin: the Ingress routes /api to query
+    const cors = (envOf(objs, query.spec.containers[0]).TXW_CORS_ORIGINS || "").split(",").map((o) => o.trim());
+    for (const ing of objs.filter((o) => o.kind === "Ingress"))
+        for (const rule of ing.spec.rules || []) {
+            const tls = (ing.spec.tls || []).some((x) => (x.hosts || []).includes(rule.host));
+            const origin = `${tls? "https": "http"}://${rule.host}`;
+            if (!cors.includes(origin))
+                out.push(`the gateway sends the dashboard to the API at ${apiUrl === undefined? ":8080 (default)": apiUrl},`
+                         + ` another origin, but query's TXW_CORS_ORIGINS does not list ${origin}`);
         }
     return out;
 };
@@ -595,7 +884,8 @@ const MUTATIONS = [
         (o) => { tpl(o, "Deployment", "validator").containers[0].env
             .find((e) => e.name === "TXW_SCORER_ENDPOINTS").valueFrom.configMapKeyRef.key = "SCORER_WROK"; }],
     ["query reading a missing Secret", byWord("referenced"),
-        (o) => { tpl(o, "Deployment", "query").containers[0].envFrom[1].secretRef.name = "nope"; }],
+        (o) => { tpl(o, "Deployment", "query").containers[0].env
+            .find((e) => e.name === "TXW_DATABASE_URL").valueFrom.secretKeyRef.name = "nope"; }],
     ["query Service targeting a missing port", byWord("every Service"),
         (o) => { find(o, "Service", "query").spec.ports[0].targetPort = "nope"; }],
     ["scorer governed by a Service that is not headless", byWord("every Service"),
@@ -639,6 +929,71 @@ const MUTATIONS = [
         (o) => tpl(o, "Deployment", "gateway").containers[0].env.push({ name: "TXW_DOCUMNET_ROOT", value: "/" })],
     ["migration job with an unknown flag", byWord("option of its binary"),
         (o) => { tpl(o, "Job", "txw-migrate").containers[0].args = ["--migrate-once"]; }],
+    ["query logging in as the owner", byWord("database logins"),
+        (o) => { tpl(o, "Deployment", "query").containers[0].env
+            .find((e) => e.name === "TXW_DATABASE_URL").valueFrom.secretKeyRef.key = "TXW_DATABASE_URL"; }],
+    ["the gateway handed the whole database Secret", byWord("database logins"),
+        (o) => { tpl(o, "Deployment", "gateway").containers[0].envFrom.push({ secretRef: { name: "txwatch-db" } }); }],
+    ["the migration Job not making the notifier's login", byWord("database logins"),
+        (o) => { const e = tpl(o, "Job", "txw-migrate").containers[0].env.find((v) => v.name === "TXW_LOGIN_ROLES");
+            e.value = e.value.replace(/txw_notify=\S+/, ""); }],
+    ["two services sharing a login", byWord("database logins"),
+        (o) => { const s = find(o, "Secret", "txwatch-db");
+            s.data.SCORER_DATABASE_URL = s.data.AGGREGATOR_DATABASE_URL; }],
+    ["a scorer that migrates", byWord("database logins"),
+        (o) => { tpl(o, "StatefulSet", "scorer").containers[0].env
+            .find((e) => e.name === "TXW_MIGRATE").value = "true"; }],
+    ["the bootstrap Job reading a service's login instead of the owner's", byWord("first admin key"),
+        (o) => { tpl(o, "Job", "txw-bootstrap-key").containers[0].env
+            .find((e) => e.name === "OWNER_DATABASE_URL").valueFrom.secretKeyRef.key = "QUERY_DATABASE_URL"; }],
+    ["the bootstrap Job without --if-none", byWord("first admin key"),
+        (o) => { const c = tpl(o, "Job", "txw-bootstrap-key").containers[0];
+            c.args = c.args.filter((a) => a !== "--if-none"); }],
+    ["the bootstrap Job writing the key into its pod", byWord("first admin key"),
+        (o) => { tpl(o, "Job", "txw-bootstrap-key").containers[0].args.push("--out", "/tmp/admin.key"); }],
+    ["the bootstrap Job kept (with the key in its log) for good", byWord("first admin key"),
+        (o) => delete find(o, "Job", "txw-bootstrap-key").spec.ttlSecondsAfterFinished],
+    ["the bootstrap Job with an option txwctl lacks", byWord("option of its binary"),
+        (o) => { tpl(o, "Job", "txw-bootstrap-key").containers[0].args.push("--if-nothing"); }],
+    ["a service reading the owner's URL besides the two Jobs", byWord("database logins"),
+        (o) => tpl(o, "Deployment", "notifier").containers[0].env.push({ name: "OWNER",
+            valueFrom: { secretKeyRef: { name: "txwatch-db", key: "TXW_DATABASE_URL" } } })],
+    ["the scorer without TXW_PSEUDONYM_KEY_FILE", byWord("pseudonym key:"),
+        (o) => { const c = tpl(o, "StatefulSet", "scorer").containers[0];
+            c.env = c.env.filter((e) => e.name !== "TXW_PSEUDONYM_KEY_FILE"); }],
+    ["the producer's key file beside its mount", byWord("pseudonym key:"),
+        (o) => { tpl(o, "Deployment", "producer").containers[0].env
+            .find((e) => e.name === "TXW_PSEUDONYM_KEY_FILE").value = "/etc/txwatch/pseudonym.key"; }],
+    ["the gateway's pseudonym key mounted writable", byWord("pseudonym key:"),
+        (o) => { tpl(o, "Deployment", "gateway").containers[0].volumeMounts
+            .find((m) => m.name === "pseudonym").readOnly = false; }],
+    ["the query's pseudonym key readable by every user", byWord("pseudonym key:"),
+        (o) => { tpl(o, "Deployment", "query").volumes.find((v) => v.name === "pseudonym").secret.defaultMode = 0o444; }],
+    ["the validator without fsGroup (its user cannot read the key)", byWord("pseudonym key:"),
+        (o) => delete tpl(o, "Deployment", "validator").securityContext.fsGroup],
+    ["the aggregator mounting another Secret as its key", byWord("pseudonym key:"),
+        (o) => { tpl(o, "StatefulSet", "aggregator").volumes.find((v) => v.name === "pseudonym")
+            .secret.secretName = "txwatch-notifier-signing"; }],
+    ["the migration Job given the pseudonym key", byWord("pseudonym key:"),
+        (o) => tpl(o, "Job", "txw-migrate").containers[0].env.push({ name: "TXW_PSEUDONYM_KEY_FILE", value: "/k" })],
+    ["the gateway mounting the webhook signing secret", byWord("webhook signing"),
+        (o) => tpl(o, "Deployment", "gateway").volumes.push({ name: "s", secret: { secretName: "txwatch-notifier-signing" } })],
+    ["the notifier without TXW_WEBHOOK_SECRET_FILE", byWord("webhook signing"),
+        (o) => { const c = tpl(o, "Deployment", "notifier").containers[0];
+            c.env = c.env.filter((e) => e.name !== "TXW_WEBHOOK_SECRET_FILE"); }],
+    ["the notifier loading the signing secret as variables", byWord("webhook signing"),
+        (o) => tpl(o, "Deployment", "notifier").containers[0].envFrom.push({ secretRef: { name: "txwatch-notifier-signing" } })],
+    ["admin ports on loopback (TXW_ADMIN_ADDRESS gone from txwatch-common)", byWord("probes reach"),
+        (o) => delete findGenerated(o, "ConfigMap", "txwatch-common").data.TXW_ADMIN_ADDRESS],
+    ["the gateway's admin port on 127.0.0.1", byWord("probes reach"),
+        (o) => tpl(o, "Deployment", "gateway").containers[0].env.push({ name: "TXW_ADMIN_ADDRESS", value: "127.0.0.1" })],
+    ["the gateway letting anyone open /ws", byWord("browser access"),
+        (o) => tpl(o, "Deployment", "gateway").containers[0].env.push({ name: "TXW_AUTH", value: "false" })],
+    ["query allowing every origin", byWord("browser access"),
+        (o) => tpl(o, "Deployment", "query").containers[0].env.push({ name: "TXW_CORS_ORIGINS", value: "*" })],
+    ["the dashboard sent to an API origin query does not list", byWord("browser access"),
+        (o) => { tpl(o, "Deployment", "gateway").containers[0].env
+            .find((e) => e.name === "TXW_API_URL").value = "https://api.example.com"; }],
     ["a producer where none is expected", byWord("overlay expectations"),
         (o) => o.push({ kind: "Deployment", metadata: { name: "ghost", namespace: NAMESPACE },
             spec: { replicas: 1, template: { metadata: { labels: {} }, spec: {} } } }),
