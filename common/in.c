@@ -11,7 +11,10 @@
     directory (a rotated key); a full table gives up the binding used
     longest ago if it has been idle for S_BINDING_IDLE_MS, and refuses the
     new source id otherwise, so a flood of made-up ids cannot push a live
-    sender's binding out.                                                   */
+    sender's binding out. txw_in_bind makes a binding before any message,
+    under the same rules: a restarted aggregator gives every source id of
+    its checkpoints back the key stored with it, so a key that merely
+    sends first after the restart cannot claim it.                                                   */
 
 #include "transport_internal.h"
 #include "clock.h"
@@ -203,12 +206,11 @@ s_track (txw_in_t *self, const txw_envelope_t *env)
 
 //  The binding of a source id; NULL if it has none.
 static s_binding_t *
-s_binding_find (txw_in_t *self, const txw_envelope_t *env)
+s_binding_find (txw_in_t *self, const char *source, size_t len)
 {
     for (int i = 0; i < self->binding_count; i++) {
         s_binding_t *binding = &self->bindings [i];
-        if (binding->source_len == env->source_id.len
-        &&  memcmp (binding->source, env->source_id.ptr, env->source_id.len) == 0)
+        if (binding->source_len == len && memcmp (binding->source, source, len) == 0)
             return binding;
     }
     return NULL;
@@ -248,7 +250,7 @@ s_check_sender (txw_in_t *self, zmq_msg_t *msg, const txw_envelope_t *env,
     if (!txw_peer_sends (role, env->type))
         return TXW_REFUSED_TYPE;
     int64_t now = txw_mono_ms ();
-    s_binding_t *binding = s_binding_find (self, env);
+    s_binding_t *binding = s_binding_find (self, env->source_id.ptr, env->source_id.len);
     if (binding && !streq (binding->key, key)) {
         //  Another key holds this source id: it gives way only once it is
         //  no longer allowed (a rotation: the new key then takes over).
@@ -269,6 +271,48 @@ s_check_sender (txw_in_t *self, zmq_msg_t *msg, const txw_envelope_t *env,
     }
     binding->used_ms = now;
     return -1;
+}
+
+const char *
+txw_in_key (txw_in_t *self, zmq_msg_t *msg)
+{
+    if (!self->checks)
+        return NULL;
+    //  txw_in_recv returned it: its key was checked (s_check_sender).
+    const char *key = zmq_msg_gets (msg, TXW_CURVE_KEY_PROPERTY);
+    return key && strlen (key) == TXW_CURVE_KEY_LEN? key: NULL;
+}
+
+int
+txw_in_bind (txw_in_t *self, const char *source, size_t len, const char *key)
+{
+    if (!self->checks || !source || !key || strlen (key) != TXW_CURVE_KEY_LEN
+    ||  len >= sizeof self->bindings [0].source)
+        return -1;
+    if (txw_curve_key_role (key) == TXW_PEER_NONE) {
+        log_info ("source %.*s is not bound to key %s: the key is no longer allowed",
+                  (int) len, source, key);
+        return -1;
+    }
+    int64_t now = txw_mono_ms ();
+    s_binding_t *binding = s_binding_find (self, source, len);
+    if (binding && !streq (binding->key, key)) {
+        //  The same rule as for a message: an allowed key keeps its source id.
+        if (txw_curve_key_role (binding->key) != TXW_PEER_NONE)
+            return -1;
+        snprintf (binding->key, sizeof binding->key, "%s", key);
+    }
+    if (!binding) {
+        binding = s_binding_slot (self, now);
+        if (!binding)
+            return -1;
+        memcpy (binding->source, source, len);
+        binding->source [len] = 0;
+        binding->source_len = len;
+        snprintf (binding->key, sizeof binding->key, "%s", key);
+    }
+    binding->used_ms = now;
+    return 0;
 }
 
 //  Counts and logs (once a second at most) a message refused for its sender.

@@ -7,7 +7,8 @@
     client roles it was made for, and takes from each sender only the
     message types its role sends (txw_peer_sends) and only the source ids
     that sender's key used first: a source id is bound to the first key
-    that sends under it, while that key stays allowed. A refused message is
+    that sends under it (or the key txw_in_bind gave it, such as one kept
+    with a checkpoint across a restart), while that key stays allowed. A refused message is
     counted (txw_curve_messages_refused_total, stats.refused), logged once
     a second at most, and never reaches the caller. A SUB cannot tell its
     publishers apart (they share the server certificate): it checks none
@@ -61,6 +62,21 @@ void txw_in_refresh (txw_in_t *self);
 int txw_in_recv (txw_in_t *self, int timeout_ms, zmq_msg_t *msg,
                  txw_envelope_t *env);
 const txw_in_stats_t *txw_in_stats (txw_in_t *self);
+
+//  On a PULL that checks roles: the sender's public key (Z85, 40
+//  characters) of a message txw_in_recv returned, for the caller to keep
+//  with what it applied from it; NULL on any other input (CURVE off, no
+//  allowed directory, a SUB).
+const char *txw_in_key (txw_in_t *self, zmq_msg_t *msg);
+//  On a PULL that checks roles: binds source id (len bytes) to key before
+//  any message came, as if key had sent under it first (a binding a
+//  restarted receiver kept with its checkpoints). Only a key still in the
+//  allowed directory is bound (a key that left it would give way to any
+//  other at once, by the rotation rule). A source id already bound keeps
+//  its key unless that key has left the directory. Returns 0 when source
+//  is bound to key, -1 otherwise (nothing to check, a key not allowed or
+//  not a key, the source id held by another allowed key, no room).
+int txw_in_bind (txw_in_t *self, const char *source, size_t len, const char *key);
 //  Adds every gap this input detects to counter as well (NULL: none).
 void txw_in_count_gaps (txw_in_t *self, txw_counter_t *counter);
 

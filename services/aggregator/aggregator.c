@@ -56,6 +56,7 @@ struct _aggregator_t {
     txw_counter_t *acked;
     txw_counter_t *restarts;
     sink_store_t mode;
+    int bound;                  //  checkpoints whose source id s_bind_sources bound
 };
 
 static bool
@@ -115,6 +116,8 @@ s_close_state (aggregator_t *self)
     txw_acks_init (&self->acks);
     self->mark_count = 0;
 }
+
+static void s_bind_sources (aggregator_t *self);
 
 aggregator_t *
 aggregator_new (const aggregator_config_t *cfg, txw_service_t *svc)
@@ -183,6 +186,7 @@ aggregator_new (const aggregator_config_t *cfg, txw_service_t *svc)
                                  (int) cfg->svc.linger_ms);
     if (!self->in || !self->pub)
         goto err;
+    s_bind_sources (self);
     txw_out_count (self->pub, svc->records_out, svc->batches_out);
     if (txw_service_admin (svc, (int) cfg->svc.admin_port, s_ready, self))
         goto err;
@@ -259,7 +263,7 @@ s_refuse (aggregator_t *self, const txw_envelope_t *env, uint32_t index, const t
 
 //  Applies one received message. Returns the records applied.
 static uint32_t
-s_apply (aggregator_t *self, const txw_envelope_t *env)
+s_apply (aggregator_t *self, const txw_envelope_t *env, const char *key)
 {
     char source [TXW_NAME_MAX * 2 + 16];
     int len = snprintf (source, sizeof source, "%.*s/%s", (int) env->source_id.len,
@@ -338,7 +342,7 @@ s_apply (aggregator_t *self, const txw_envelope_t *env)
                                error? error: "not a scored transaction");
     }
     if (self->sink)
-        sink_applied (self->sink, source, (size_t) len, env->epoch, env->seq);
+        sink_applied (self->sink, source, (size_t) len, env->epoch, env->seq, key);
     return applied;
 }
 
@@ -445,6 +449,38 @@ s_durable (void *arg)
         s_acknowledge (self, (size_t) (upto - self->acks.taken));
 }
 
+//  A checkpoint's source ("<source id>/<message type>") and its sender's
+//  key: binds the source id to that key in the input.
+static void
+s_bind_source (void *arg, const char *source, size_t len, const char *key)
+{
+    aggregator_t *self = arg;
+    //  A message type's name has no '/': the last one ends the source id.
+    size_t id_len = len;
+    while (id_len > 0 && source [id_len - 1] != '/')
+        id_len--;
+    if (id_len > 0)
+        len = id_len - 1;
+    if (txw_in_bind (self->in, source, len, key) == 0)
+        self->bound++;
+}
+
+//  With CURVE roles, binds every source id of the checkpoints to the key
+//  stored with it before anything is received (at start and after a
+//  rebuild): a key that sends first after a restart cannot claim a source
+//  id another key holds and commit a forged checkpoint under it.
+static void
+s_bind_sources (aggregator_t *self)
+{
+    if (!self->sink || !self->in)
+        return;
+    self->bound = 0;
+    sink_each_key (self->sink, s_bind_source, self);
+    if (self->bound)
+        log_info ("the source ids of %d checkpoints bound to the CURVE keys stored with them",
+                  self->bound);
+}
+
 //  PostgreSQL lost commits it had answered: everything in memory is ahead
 //  of it. Starts the shard again from what it kept; nothing applied since
 //  its last durable point was acknowledged, so producers send it again.
@@ -456,6 +492,7 @@ s_rebuild (aggregator_t *self)
         s_close_state (self);
         if (s_open_state (self, false) == 0) {
             log_info ("shard state rebuilt from PostgreSQL");
+            s_bind_sources (self);
             return;
         }
         if (self->svc->stop)
@@ -513,7 +550,7 @@ s_receive (aggregator_t *self, int timeout_ms)
     int rc = txw_in_recv (self->in, timeout_ms, &msg, &env);
     if (rc == 1) {
         int64_t started = txw_mono_us ();
-        uint32_t applied = s_apply (self, &env);
+        uint32_t applied = s_apply (self, &env, txw_in_key (self->in, &msg));
         zmq_msg_close (&msg);
         txw_service_batch_in (self->svc, applied, started);
     }

@@ -74,10 +74,14 @@ s_days_add (s_days_t *set, int64_t day)
     return 0;
 }
 
+//  A CURVE public key in Z85 (TXW_CURVE_KEY_LEN).
+#define S_KEY_MAX 40
+
 typedef struct {
     char name [TXW_NAME_MAX * 2 + 1];
     uint64_t epoch;
     uint64_t seq;
+    char key [S_KEY_MAX + 1];   //  the sender's CURVE key (Z85); "" for none
     bool dirty;
     //  As of the last flush the server answered COMMIT to.
     uint64_t committed_epoch;
@@ -348,14 +352,14 @@ s_query_lsn (sink_t *self, const char *sql, uint64_t *lsn)
     return rc;
 }
 
-//  This shard's checkpoints as stored: source, epoch, seq. NULL (logged)
+//  This shard's checkpoints as stored: source, epoch, seq, sender_key. NULL (logged)
 //  if they cannot be read.
 static PGresult *
 s_read_checkpoints (sink_t *self)
 {
     const char *params [] = { self->consumer };
     PGresult *res = PQexecParams (self->conn,
-        "SELECT source, epoch, seq FROM txw_data.checkpoints WHERE consumer = $1",
+        "SELECT source, epoch, seq, sender_key FROM txw_data.checkpoints WHERE consumer = $1",
         1, NULL, params, NULL, NULL, 0);
     if (PQresultStatus (res) != PGRES_TUPLES_OK) {
         log_error ("cannot read checkpoints: %s", PQresultErrorMessage (res));
@@ -422,7 +426,7 @@ sink_seen (sink_t *self, const char *source, size_t len,
 
 void
 sink_applied (sink_t *self, const char *source, size_t len,
-                  uint64_t epoch, uint64_t seq)
+                  uint64_t epoch, uint64_t seq, const char *key)
 {
     s_checkpoint_t *src = s_source (self, source, len, true);
     if (!src)
@@ -430,8 +434,18 @@ sink_applied (sink_t *self, const char *source, size_t len,
     if (epoch > src->epoch || (epoch == src->epoch && seq > src->seq)) {
         src->epoch = epoch;
         src->seq = seq;
+        snprintf (src->key, sizeof src->key, "%s", key && strlen (key) == S_KEY_MAX? key: "");
         src->dirty = true;
     }
+}
+
+void
+sink_each_key (sink_t *self, sink_key_fn *fn, void *arg)
+{
+    for (int i = 0; i < self->source_count; i++)
+        if (*self->sources [i].key)
+            fn (arg, self->sources [i].name, strlen (self->sources [i].name),
+                self->sources [i].key);
 }
 
 int
@@ -452,6 +466,8 @@ sink_start (sink_t *self, bool migrate, windows_t *windows,
         if (src) {
             src->epoch = strtoull (txw_pg_text (res, i, "epoch"), NULL, 10);
             src->seq = strtoull (txw_pg_text (res, i, "seq"), NULL, 10);
+            const char *key = txw_pg_text (res, i, "sender_key");
+            snprintf (src->key, sizeof src->key, "%s", strlen (key) == S_KEY_MAX? key: "");
             src->committed_epoch = src->epoch;
             src->committed_seq = src->seq;
             src->committed = true;
@@ -690,13 +706,17 @@ s_write_checkpoints (sink_t *self, int64_t max_event_ms)
         char epoch [24], seq [24];
         snprintf (epoch, sizeof epoch, "%llu", (unsigned long long) src->epoch);
         snprintf (seq, sizeof seq, "%llu", (unsigned long long) src->seq);
-        const char *params [] = { self->consumer, src->name, epoch, seq };
+        //  The sender's key (NULL without CURVE roles) binds the source id
+        //  to it again after a restart (sink_each_key).
+        const char *params [] = { self->consumer, src->name, epoch, seq,
+                                  *src->key? src->key: NULL };
         PGresult *res = PQexecParams (self->conn,
-            "INSERT INTO txw_data.checkpoints (consumer, source, epoch, seq)"
-            " VALUES ($1, $2, $3::bigint, $4::bigint)"
+            "INSERT INTO txw_data.checkpoints (consumer, source, epoch, seq, sender_key)"
+            " VALUES ($1, $2, $3::bigint, $4::bigint, $5)"
             " ON CONFLICT (consumer, source) DO UPDATE"
-            " SET epoch = excluded.epoch, seq = excluded.seq, updated_at = now()",
-            4, NULL, params, NULL, NULL, 0);
+            " SET epoch = excluded.epoch, seq = excluded.seq,"
+            " sender_key = excluded.sender_key, updated_at = now()",
+            5, NULL, params, NULL, NULL, 0);
         bool ok = PQresultStatus (res) == PGRES_COMMAND_OK;
         if (!ok)
             log_error ("checkpoint write failed: %s", PQresultErrorMessage (res));

@@ -5,7 +5,8 @@
     windows that changed (upsert), what transactions older than the windows
     in memory add to their stored windows, the per-account deltas (added to
     the customer totals), alerts, dead letters, and the last sequence number
-    applied from every upstream source. A restarted
+    applied from every upstream source, with the CURVE key of its sender
+    (013_source_keys; none without CURVE roles). A restarted
     shard reads those checkpoints and its recent windows back, so it neither
     counts a replayed message twice nor overwrites a window with a partial
     one. If a flush fails nothing is lost: the buffers stay, the windows are
@@ -46,9 +47,16 @@ int sink_start (sink_t *self, bool migrate, windows_t *windows,
 //  life or while it was restarting.
 bool sink_seen (sink_t *self, const char *source, size_t len,
                     uint64_t epoch, uint64_t seq, uint64_t *missing);
-//  Records that (source, epoch, seq) is applied; committed with the next flush.
+//  Records that (source, epoch, seq) is applied; committed with the next
+//  flush, with key: the CURVE public key (Z85) of its sender, NULL for none
+//  (CURVE roles off).
 void sink_applied (sink_t *self, const char *source, size_t len,
-                       uint64_t epoch, uint64_t seq);
+                       uint64_t epoch, uint64_t seq, const char *key);
+//  Calls fn for every checkpoint that has a sender's key (as loaded by
+//  sink_start or applied since): its source name and the key, for the
+//  input to bind the source id to that key again (txw_in_bind).
+typedef void (sink_key_fn) (void *arg, const char *source, size_t len, const char *key);
+void sink_each_key (sink_t *self, sink_key_fn *fn, void *arg);
 
 //  Reads this shard's de-duplication key into key and the transactions it
 //  counted lately into set (its capacity is the horizon kept). key comes

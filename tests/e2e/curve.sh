@@ -19,6 +19,11 @@
 #   the real scorer's source id with a huge seq (the forged checkpoint of
 #   the review) is refused and counted, and stores nothing, and so is a
 #   message type scorers never send;
+# - the aggregator restarts: the checkpoint of the real scorer's source
+#   kept its key, and the restarted aggregator binds the source id to it
+#   before anything arrives, so the second key's envelope claiming it
+#   (with the real epoch and a huge seq), sent before the real scorer sends
+#   again, is refused and counted and stores nothing;
 # - the second half follows: the real scorer was not taken for a replay,
 #   the window totals match the stream exactly, and no checkpoint holds
 #   the forged seq.
@@ -159,11 +164,39 @@ check "a window (which scorers never send) from a scorer key is refused (type)" 
 check "... and neither reached the aggregator's stage" \
     test "$(metric ${P}93 txw_malformed_messages_total)" = 0
 
+# --- the binding survives an aggregator restart ----------------------------------
+# The checkpoint of the real scorer's source keeps its key; the restarted
+# aggregator binds scorer-0 to it before anything arrives, so the second
+# scorer key cannot claim it by sending first (the scorer is idle: it sends
+# nothing until the second half), even with the real epoch.
+SCORER_PUB=$(sed -n 's/^ *public-key = "\(.*\)"$/\1/p' "$KEYS/allowed/scorer.key")
+check "the real scorer's checkpoint keeps its CURVE key" \
+    test -n "$SCORER_PUB" -a "$(sql "SELECT count(*) FROM txw_data.checkpoints
+        WHERE source = 'scorer-0/scored_tx' AND sender_key = '$SCORER_PUB'")" = 1
+EPOCH=$(sql "SELECT epoch FROM txw_data.checkpoints WHERE source = 'scorer-0/scored_tx'")
+SEQ_BEFORE=$(sql "SELECT seq FROM txw_data.checkpoints WHERE source = 'scorer-0/scored_tx'")
+in_first=$(metric ${P}93 txw_records_in_total)
+check "the aggregator stops cleanly for a restart" stop_clean $PID_aggregator
+start_stage aggregator $P "${SERVER[@]}" --curve-client-key "$(role_key aggregator)"
+check "the restarted aggregator binds the source ids of its checkpoints to their keys" \
+    grep -q 'bound to the CURVE keys stored with them' "$WORK/aggregator.log"
+"$INJECT" --connect tcp://127.0.0.1:${P}21 --kind scored_tx --source scorer-0 --seqs 2000000 \
+    --epoch "$EPOCH" --wait-ms 2500 --curve-client-key "$KEYS/extra/scorer-evil.key_secret" \
+    --curve-server-key "$KEYS/public/cluster.key" >"$WORK/forge-restart.log" 2>&1
+check "right after the restart, the other key's envelope claiming scorer-0 is refused (source)" \
+    wait_metric ${P}93 'txw_curve_messages_refused_total{reason="source"}' 1 10
+check "... before the real scorer sent anything to the restarted aggregator" \
+    test "$(metric ${P}93 txw_batches_in_total)" = 0 -a "$(metric ${P}93 txw_records_in_total)" = 0
+sleep 1
+check "... and nothing of it is stored: no forged row, the checkpoint as it was" \
+    test "$(sql "SELECT count(*) FROM txw.transactions WHERE tx_id LIKE 'forged-%'")" = 0 \
+         -a "$(sql "SELECT seq FROM txw_data.checkpoints WHERE source = 'scorer-0/scored_tx'")" = "$SEQ_BEFORE"
+
 # --- second half: the real scorer goes on -----------------------------------------
 "${PRODUCER[@]}" --file "$WORK/half2.csv" >"$WORK/producer-2.log" 2>&1
 check "the producer's second half is stored and acknowledged (exit 0)" test $? -eq 0
-check "the aggregator received every valid record over CURVE" \
-    wait_metric ${P}93 txw_records_in_total "$VALID" 60
+check "the aggregator received every valid record over CURVE (before and after its restart)" \
+    wait_metric ${P}93 txw_records_in_total $((VALID - ${in_first%.*})) 60
 check "the validator received exactly the allowed producer's records ($((VALID + INVALID)))" \
     test "$(metric ${P}91 txw_records_in_total)" = $((VALID + INVALID))
 check "the aggregator skipped no batch of the real scorer as a replay" \

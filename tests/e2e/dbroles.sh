@@ -84,7 +84,9 @@ check "... with 012 not recorded and no role made" test \
 for g in $GROUPS_ALL; do sql "CREATE ROLE $g NOLOGIN" >/dev/null; done
 migrate mig2 "$MIG_URL"
 check "once a DBA has made the group roles, the same owner migrates (no CREATEROLE needed)" test $? -eq 0
-check "... to version 12" test "$(psql "$MIG_URL" -qAtX -c "SELECT max (version) FROM txw_data.schema_migrations")" = 12
+# The newest migration of proto/sql, by its number.
+LATEST=$(find "$ROOT/proto/sql" -name '[0-9]*.sql' | sed 's|.*/0*\([0-9]*\)_.*|\1|' | sort -n | tail -1)
+check "... to version $LATEST, the newest" test "$(psql "$MIG_URL" -qAtX -c "SELECT max (version) FROM txw_data.schema_migrations")" = "$LATEST"
 migrate mig3 "$MIG_URL" --login-roles "txw_read=$(db_url txw_dba_reader)"
 check "without CREATEROLE, --login-roles fails (a DBA makes the logins: CREATE ROLE ... IN ROLE)" test $? -eq 1
 check "... and makes no login" no_role txw_dba_reader
@@ -95,7 +97,7 @@ check "--login-roles without --migrate-only is refused (exit 2)" test $? -eq 2
 # The owner's session logs every statement, to show what reaches the server.
 migrate owner "$OWNER?options=-c%20log_statement%3Dall" --login-roles "$LOGINS"
 check "the owner migrates and makes seven logins" test $? -eq 0
-check "... as it reports" grep -q '12 migrations applied now, 7 login roles' "$WORK/owner.log"
+check "... as it reports" grep -q "$LATEST migrations applied now, 7 login roles" "$WORK/owner.log"
 expected_groups() {
     case $1 in
     txw_aggregator) echo txw_store ;; txw_scorer) echo txw_score ;;

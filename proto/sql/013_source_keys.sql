@@ -1,0 +1,13 @@
+-- 013_source_keys: the CURVE key each upstream source id is bound to, kept with its checkpoint
+--
+-- With CURVE roles on (an allowed directory), an aggregator's input binds a
+-- source id to the key that sends under it (common/in.c). The binding is
+-- stored with the checkpoint of that source, in the same transaction as
+-- the data it covers, and a restarted aggregator binds every source id of
+-- its checkpoints to its stored key before it receives anything: another
+-- key cannot claim a source id first after a restart and commit a forged
+-- checkpoint (a huge sequence number) that would drop the real sender's
+-- batches as replays. sender_key is the sender's public key (Z85, 40
+-- characters); NULL without CURVE roles. No new object: txw_store's
+-- table-level grants on txw_data.checkpoints cover the column.
+ALTER TABLE txw_data.checkpoints ADD COLUMN sender_key text;
