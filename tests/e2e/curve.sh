@@ -176,6 +176,7 @@ check "the real scorer's checkpoint keeps its CURVE key" \
 EPOCH=$(sql "SELECT epoch FROM txw_data.checkpoints WHERE source = 'scorer-0/scored_tx'")
 SEQ_BEFORE=$(sql "SELECT seq FROM txw_data.checkpoints WHERE source = 'scorer-0/scored_tx'")
 in_first=$(metric ${P}93 txw_records_in_total)
+# shellcheck disable=SC2154 # PID_<name> is set by start() in lib.sh (eval)
 check "the aggregator stops cleanly for a restart" stop_clean $PID_aggregator
 start_stage aggregator $P "${SERVER[@]}" --curve-client-key "$(role_key aggregator)"
 check "the restarted aggregator binds the source ids of its checkpoints to their keys" \

@@ -136,6 +136,8 @@ test_push_follows_the_name (void **state)
     txw_in_t *b = txw_in_new_pull (b_ep, 100, TXW_PEERS_ANY);
     assert_non_null (a);
     assert_non_null (b);
+    //  Without CURVE there are no keys and nothing to bind.
+    assert_int_equal (txw_in_bind (a, "test", 4, "0123456789012345678901234567890123456789"), -1);
 
     atomic_store (&s_mode, 1);
     txw_out_t *out = txw_out_new (TXW_OUT_PUSH, name_ep, "test", 100, 1);
@@ -683,6 +685,57 @@ test_curve (void **state)
     assert_int_equal (s_drain_from (pull, 300, NULL, NULL, NULL), 0);
     assert_int_equal (s_metric ("txw_curve_messages_refused_total{reason=\"source\"}"), 2);
     zsock_destroy (&scorer_c);
+
+    //  A restarted receiver (a new PULL) gets the bindings it kept with its
+    //  checkpoints back before anything arrives (txw_in_bind): another
+    //  allowed key cannot claim a source id by sending under it first. A
+    //  kept key that has left the directory binds nothing (the rotation
+    //  rule), nor does a key that is not one.
+    char ep_restarted [64], scorer_key [41], b_key [41], c_key [41];
+    snprintf (ep_restarted, sizeof ep_restarted, "tcp://127.0.0.1:%d", s_port + 5);
+    const char *certs [] = { "keys/scorer.key", "keys/scorer-b.key", "keys/scorer-c.key" };
+    char *texts [] = { scorer_key, b_key, c_key };
+    for (int i = 0; i < 3; i++) {
+        zcert_t *cert = zcert_load (s_path (certs [i]));
+        assert_non_null (cert);
+        snprintf (texts [i], 41, "%s", zcert_public_txt (cert));
+        zcert_destroy (&cert);
+    }
+    txw_in_t *restarted = txw_in_new_pull (ep_restarted, 100, TXW_ADMIT_AGGREGATOR_PULL);
+    assert_non_null (restarted);
+    assert_int_equal (txw_in_bind (restarted, "good", 4, scorer_key), 0);
+    assert_int_equal (txw_in_bind (restarted, "good", 4, scorer_key), 0);
+    assert_int_equal (txw_in_bind (restarted, "good", 4, c_key), -1);
+    assert_int_equal (txw_in_bind (restarted, "b", 1, b_key), -1);
+    assert_int_equal (txw_in_bind (restarted, "x", 1, "not a key"), -1);
+    long long by_source = s_metric ("txw_curve_messages_refused_total{reason=\"source\"}");
+    zsock_t *forger = s_client_of ("scorer-c", ep_restarted);
+    s_raw_send (forger, TXW_MSG_SCORED_TX, "good", 1000000);    //  a forged checkpoint
+    s_raw_send (forger, TXW_MSG_SCORED_TX, "b", 4);             //  free: its key left
+    assert_int_equal (s_drain_from (restarted, 500, "b", &from_b, "scorer"), 1);
+    assert_int_equal (from_b, 1);
+    assert_int_equal (s_metric ("txw_curve_messages_refused_total{reason=\"source\"}"),
+                      by_source + 1);
+    assert_int_equal (txw_in_stats (restarted)->refused, 1);
+    zsock_destroy (&forger);
+    //  The real sender's key is accepted, and each message names it.
+    txw_out_t *push_again = txw_out_new (TXW_OUT_PUSH, ep_restarted, "good", 100, 1);
+    assert_non_null (push_again);
+    s_send (push_again, 3);
+    zmq_msg_t msg;
+    txw_envelope_t env;
+    int from_real = 0;
+    while (txw_in_recv (restarted, 500, &msg, &env) == 1) {
+        assert_int_equal (env.source_id.len, 4);
+        assert_memory_equal (env.source_id.ptr, "good", 4);
+        assert_non_null (txw_in_key (restarted, &msg));
+        assert_string_equal (txw_in_key (restarted, &msg), scorer_key);
+        zmq_msg_close (&msg);
+        from_real++;
+    }
+    assert_int_equal (from_real, 3);
+    txw_out_destroy (&push_again);
+    txw_in_destroy (&restarted);
 
     //  PUB: subscribers of the admitted roles receive (the gateway); a key
     //  of another role (a validator) and a rogue key receive nothing.
