@@ -28,6 +28,10 @@
 #     secret; `bootstrap` makes the first admin key as the owner, --if-none,
 #     into a volume, after migrate; the folders those volumes start from are
 #     owned by the images' user;
+#   - CURVE: `keys` also makes the certificates (txw-keygen --all into
+#     keys/curve); every ZeroMQ service has its role's client certificate and
+#     the servers' public key, those that bind the server certificate and the
+#     allowed folder; query and the one-shots set no TXW_CURVE_* variable;
 #   - browser access: no TXW_AUTH off, the API's CORS origins are the
 #     dashboard's (never *); no admin port reachable from outside a container.
 # Then deploy/txw-healthcheck (the images' health check) is run against a
@@ -37,7 +41,9 @@
 # with the command and environment of its render; every service must log the
 # fingerprint of the key `keys` made, the API must refuse a request without a
 # key and take the one `bootstrap` wrote, answer the dashboard's origin with
-# CORS, and the notifier's webhooks must carry a valid signature.
+# CORS, and the notifier's webhooks must carry a valid signature; every
+# ZeroMQ service runs with CURVE on, the aggregator counts admitted
+# handshakes and a producer with a key not in the allowed folder is refused.
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 source "$(dirname "$0")/lib.sh"
 
@@ -578,6 +584,35 @@ for render in renders:
     check(not sign_bad, f'{label}: only the notifier reads the webhook signing secret (webhook.secret of the keys volume)',
           sign_bad)
 
+    # CURVE (ARCHITECTURE.md, "CURVE: who may talk to whom"): keys makes the
+    # set with `txw-keygen --all KEYS/curve`; every ZeroMQ service connects
+    # with its role's client certificate and the servers' public key, those
+    # that bind serve with the server certificate and admit curve/allowed;
+    # nothing else (query: it would not start) sets a TXW_CURVE_* variable.
+    curve = key_dir.rstrip('/') + '/curve'
+    curve_bad = []
+    if not re.search(r'txw-keygen --all ' + re.escape(curve) + r'(\s|$)', script):
+        curve_bad.append(f'keys: no `txw-keygen --all {curve}`')
+    for n, d in svcs.items():
+        env = {k: str(v) for k, v in (d.get('environment') or {}).items() if k.startswith('TXW_CURVE_')}
+        role = target(d)
+        if role not in ('producer', 'validator', 'scorer', 'aggregator', 'gateway', 'notifier') or n in one_shots:
+            if env:
+                curve_bad.append(f'{n}: sets {sorted(env)} but speaks no ZeroMQ')
+            continue
+        binds = role in ('validator', 'scorer', 'aggregator')
+        want = {'TXW_CURVE_CLIENT_KEY': f'{curve}/{role}/{role}.key_secret',
+                'TXW_CURVE_SERVER_KEY': f'{curve}/public/cluster.key'}
+        if binds:
+            want['TXW_CURVE_SECRET_KEY'] = f'{curve}/server/cluster.key_secret'
+            want['TXW_CURVE_ALLOWED'] = f'{curve}/allowed'
+        if env != want:
+            curve_bad.append(f'{n}: {env}, not {want}')
+        if key_dir not in [t for src, t, r in mounts(d) if src == key_vol and r]:
+            curve_bad.append(f'{n}: does not mount {key_vol} read-only at {key_dir}')
+    check(not curve_bad, f'{label}: CURVE on every ZeroMQ service with its role\'s certificate (server certificate '
+          'and allowed folder where it binds), from keys\' `txw-keygen --all`; none in query', curve_bad)
+
     # bootstrap: `txwctl keys create NAME admin --database-url OWNER
     # --if-none --out FILE`, FILE in a writable named volume, after migrate.
     b = svcs.get('bootstrap', {})
@@ -765,6 +800,18 @@ mutate "keys making a new pseudonym key at every up" "keys is a one-shot" compos
     's/\[ -f pseudonym.key \] || txw-keygen/txw-keygen --force/'
 mutate "the signing secret given to the gateway" "only the notifier reads the webhook signing secret" compose \
     '/^  gateway:/,/^  [a-z]/s#^\(      TXW_PSEUDONYM_KEY_FILE: .*\)#\1\n      TXW_WEBHOOK_SECRET_FILE: /var/lib/txwatch/keys/webhook.secret#'
+mutate "keys making no CURVE certificates" "CURVE on every ZeroMQ service" compose \
+    's#txw-keygen --all /var/lib/txwatch/keys/curve#true#'
+mutate "the gateway without CURVE" "CURVE on every ZeroMQ service" compose \
+    '/^  gateway:/,/^  [a-z]/{/TXW_CURVE_CLIENT_KEY:/d}'
+mutate "the scorer admitting any key (no allowed folder)" "CURVE on every ZeroMQ service" compose \
+    '/^  scorer:/,/^  [a-z]/{/TXW_CURVE_ALLOWED:/d}'
+mutate "the producer with the validator's certificate" "CURVE on every ZeroMQ service" compose \
+    's#keys/curve/producer/producer.key_secret#keys/curve/validator/validator.key_secret#'
+mutate "the gateway given the server secret" "CURVE on every ZeroMQ service" compose \
+    '/^  gateway:/,/^  [a-z]/s#^\(      TXW_CURVE_SERVER_KEY: .*\)#\1\n      TXW_CURVE_SECRET_KEY: /var/lib/txwatch/keys/curve/server/cluster.key_secret#'
+mutate "query given a CURVE variable" "CURVE on every ZeroMQ service" compose \
+    '/^  query:/,/^  [a-z]/s#^\(      TXW_CORS_ORIGINS: .*\)#\1\n      TXW_CURVE_SERVER_KEY: /var/lib/txwatch/keys/curve/public/cluster.key#'
 mutate "bootstrap without --if-none" "bootstrap makes the first admin key" compose '/^    - --if-none$/d'
 mutate "bootstrap as a service's login" "bootstrap makes the first admin key" compose \
     '/^  bootstrap:/,/^  [a-z]/s#postgresql://txwatch:#postgresql://txw_query:#'
@@ -913,11 +960,13 @@ FINGERPRINT=$(sed -n 's/^fingerprint \([0-9a-f]\{16\}\)$/\1/p' "$WORK/keys.log")
 note "pseudonym key fingerprint (keys' log): ${FINGERPRINT:-none}"
 cp "$KEYS/pseudonym.key" "$WORK/pseudonym.first" 2>/dev/null
 cp "$KEYS/webhook.secret" "$WORK/webhook.first" 2>/dev/null
+cp "$KEYS/curve/server/cluster.key_secret" "$WORK/cluster.first" 2>/dev/null
 keys_again() {
     run_oneshot keys && cmp -s "$KEYS/pseudonym.key" "$WORK/pseudonym.first" \
-        && cmp -s "$KEYS/webhook.secret" "$WORK/webhook.first"
+        && cmp -s "$KEYS/webhook.secret" "$WORK/webhook.first" \
+        && cmp -s "$KEYS/curve/server/cluster.key_secret" "$WORK/cluster.first"
 }
-check "keys run again (the next up) keeps both as they are" keys_again
+check "keys run again (the next up) keeps them (and the CURVE server certificate) as they are" keys_again
 check "migrate applies the schema and makes the services' logins" run_oneshot migrate
 bootstrap_first() {
     run_oneshot bootstrap && grep -qE '^txw_[0-9a-f]{16}_' "$ADMIN_KEY_FILE" && mode_600 "$ADMIN_KEY_FILE"
@@ -993,6 +1042,47 @@ signed_hook() {
 check "the notifier's webhooks carry a signature the receiver verifies with keys' secret" signed_hook
 check "no webhook failed the signature check" bash -c "! grep -q '\"verified\": *false' '$WORK/hooks.jsonl'"
 note "webhooks received: $(wc -l <"$WORK/hooks.jsonl" 2>/dev/null || echo 0)"
+
+# CURVE as rendered: every ZeroMQ service runs with the certificates keys
+# made (keys/curve), and the data above crossed admitted handshakes. A
+# client whose key is not in curve/allowed (a fresh producer certificate)
+# is refused: the validator counts it, and none of its records get in.
+check "keys made the CURVE certificates (txw-keygen --all) in keys/curve" \
+    test -f "$KEYS/curve/server/cluster.key_secret" -a -f "$KEYS/curve/public/cluster.key" \
+         -a -f "$KEYS/curve/allowed/producer.key" -a -f "$KEYS/curve/notifier/notifier.key_secret"
+curve_on() {
+    local name bad=0
+    for name in "${STARTED[@]}"; do
+        [ "$name" = query ] && continue
+        grep -q 'CURVE on' "$WORK/$name.log" || { note "$name: no 'CURVE on' in its log"; bad=1; }
+    done
+    return $bad
+}
+check "every ZeroMQ service logged 'CURVE on'" curve_on
+admin_of() { awk -v n="$1" '$1 == n { print $3 }' "$LIVE/plan"; }
+metric() {   # service name: the sum of a counter's series on its /metrics
+    curl -sf "http://127.0.0.1:$(admin_of "$1")/metrics" \
+        | awk -v m="$2" '$1 == m || index($1, m "{") == 1 { s += $2 } END { print s + 0 }'
+}
+admitted=$(metric aggregator txw_curve_handshakes_admitted_total)
+note "aggregator: txw_curve_handshakes_admitted_total $admitted"
+check "the aggregator admitted CURVE handshakes (txw_curve_handshakes_admitted_total > 0)" \
+    awk -v n="$admitted" 'BEGIN { exit !(n > 0) }'
+VALIDATOR_WORK=$(port_of validator 7001)
+refused_before=$(metric validator txw_curve_handshakes_refused_total)
+rogue_refused() {
+    mkdir -p "$WORK/rogue" && "$BIN/txw-keygen" producer-rogue "$WORK/rogue" >/dev/null || return 1
+    timeout -s TERM 8 "$BIN/txw-producer" --rate 10 --admin-port 0 \
+        --validator-endpoints "tcp://127.0.0.1:$VALIDATOR_WORK" \
+        --curve-client-key "$WORK/rogue/producer-rogue.key_secret" \
+        --curve-server-key "$KEYS/curve/public/cluster.key" >"$WORK/rogue.log" 2>&1
+    local after
+    after=$(metric validator txw_curve_handshakes_refused_total)
+    note "validator: txw_curve_handshakes_refused_total $refused_before -> $after"
+    awk -v a="$after" -v b="$refused_before" 'BEGIN { exit !(a > b) }'
+}
+check "a producer with a key not in curve/allowed is refused (the validator's txw_curve_handshakes_refused_total grows)" \
+    rogue_refused
 
 # As `docker-compose stop` does: upstream first, each exits 0.
 REVERSED=()

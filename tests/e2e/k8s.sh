@@ -9,11 +9,14 @@
 # lists against StatefulSet replicas, HPAs, PDBs, the Ingress, TXW_* variables
 # against each binary's --help, database logins, the bootstrap Job of the
 # first admin key, the secrets read as files (the pseudonym key everywhere,
-# the webhook signing secret in the notifier only), keys and CORS, admin
+# the webhook signing secret in the notifier only), CURVE (every ZeroMQ
+# service, the server secret only where a socket binds, each role's
+# certificate in its own workload, none in query), keys and CORS, admin
 # ports the probes reach, and what each overlay must (not) contain.
 # Both scripts first prove on purposely broken input that their checks fail.
-# Last, the secret values of the overlays: dev's are usable, base's
-# placeholders are refused by the services, prod has none.
+# Last, the secret values of the overlays: dev's are usable (the CURVE
+# certificates load), base's placeholders are refused by the services, prod
+# has none.
 #
 # Needs: kubectl (kustomize built in), node with tests/js/node_modules
 # (npm install in tests/js), and build/bin/txw-* and txwctl for their --help
@@ -94,8 +97,12 @@ run_checks dev --replicas validator=2,scorer=1,aggregator=1,query=1,gateway=1,no
 run_checks prod --replicas validator=3,scorer=4,aggregator=2,query=2,gateway=2,notifier=1 \
     --absent StatefulSet/postgres,Deployment/producer,Secret/txwatch-db,Secret/txwatch-notifier \
     --absent Secret/txwatch-pseudonym,Secret/txwatch-notifier-signing \
+    --absent Secret/txwatch-curve-server,Secret/txwatch-curve-public,Secret/txwatch-curve-allowed,Secret/txwatch-curve-producer,Secret/txwatch-curve-validator,Secret/txwatch-curve-scorer,Secret/txwatch-curve-aggregator,Secret/txwatch-curve-gateway,Secret/txwatch-curve-notifier \
     --external-secret txwatch-db --external-secret txwatch-notifier \
-    --external-secret txwatch-pseudonym --external-secret txwatch-notifier-signing
+    --external-secret txwatch-pseudonym --external-secret txwatch-notifier-signing \
+    --external-secret txwatch-curve-server --external-secret txwatch-curve-public --external-secret txwatch-curve-allowed \
+    --external-secret txwatch-curve-producer --external-secret txwatch-curve-validator --external-secret txwatch-curve-scorer \
+    --external-secret txwatch-curve-aggregator --external-secret txwatch-curve-gateway --external-secret txwatch-curve-notifier
 
 # --- overlay specifics the generic checks do not cover -----------------------
 # dev: the database URL points at the in-cluster PostgreSQL with its credentials.
@@ -167,6 +174,71 @@ check "dev: the pseudonym key and the webhook signing secret are usable" secret_
 check "base: the placeholder pseudonym key and signing secret are refused by the services" secret_values base refused
 check "dev: its pseudonym key is marked DEVELOPMENT ONLY, PUBLIC where it is written" \
     grep -q 'DEVELOPMENT ONLY, PUBLIC: this pseudonym key' "$K8S/overlays/dev/kustomization.yaml"
+# The CURVE certificates, by the binaries' own rule: a service given one
+# that does not load does not start. dev's must load (txw-producer, the one
+# service that needs no database, started with each as it would be, and a
+# client and a server certificate) and be marked DEVELOPMENT ONLY, PUBLIC;
+# base's placeholders must be refused.
+curve_files() {   # name dir: writes each CURVE Secret's keys as DIR/<secret>/<key>
+    node --input-type=module -e '
+        import { readFileSync, mkdirSync, writeFileSync } from "node:fs";
+        import { parseObjects } from "'"$JS"'/k8s_validate.mjs";
+        const objs = parseObjects(readFileSync(process.argv[1], "utf8"));
+        for (const s of objs.filter((o) => o.kind === "Secret" && o.metadata.name.startsWith("txwatch-curve-"))) {
+            const dir = `${process.argv[2]}/${s.metadata.name}`;
+            mkdirSync(dir, { recursive: true });
+            for (const [k, v] of Object.entries(s.data || {}))
+                writeFileSync(`${dir}/${k}`, Buffer.from(String(v).replace(/\s/g, ""), "base64"));
+        }
+    ' "$WORK/$1.yaml" "$2"
+}
+# A producer that started is killed after a second: asked to stop, it would
+# wait to drain to a validator that is not there.
+curve_loads() {   # dir client-secret server-public: 0 if txw-producer starts with them
+    timeout -s KILL 1 "$BIN/txw-producer" --rate 1 --admin-port 0 --validator-endpoints tcp://127.0.0.1:1 \
+        --curve-client-key "$2" --curve-server-key "$3" >"$1/producer.log" 2>&1
+    [ $? -eq 137 ] && grep -q 'CURVE on' "$1/producer.log"
+}
+curve_values() {   # name usable|refused
+    local d=$WORK/curve-$1 r bad=0 sets
+    rm -rf "$d" && mkdir -p "$d" && curve_files "$1" "$d" || return 1
+    sets="$d/txwatch-curve-server/cluster.key_secret"
+    for r in producer validator scorer aggregator gateway notifier; do
+        sets="$sets $d/txwatch-curve-$r/$r.key_secret"
+        [ -f "$d/txwatch-curve-allowed/$r.key" ] || { note "$1: no allowed/$r.key"; bad=1; }
+    done
+    for f in $sets; do
+        [ -f "$f" ] || { note "$1: no $f"; bad=1; continue; }
+        if curve_loads "$d" "$f" "$d/txwatch-curve-public/cluster.key"; then
+            [ "$2" = usable ] || { note "$1: ${f#"$d"/} loads"; bad=1; }
+        else
+            [ "$2" = refused ] || { note "$1: ${f#"$d"/} with public/cluster.key does not load"; bad=1; }
+        fi
+    done
+    return $bad
+}
+check "dev: every CURVE certificate loads (server, public, each role's)" curve_values dev usable
+check "base: the placeholder CURVE certificates are refused by the services" curve_values base refused
+dev_curve_marked() {
+    local f bad=0
+    grep -q 'DEVELOPMENT ONLY, PUBLIC: these CURVE certificates' "$K8S/overlays/dev/kustomization.yaml" || bad=1
+    for f in "$K8S"/overlays/dev/curve/*/*; do
+        head -1 "$f" | grep -q 'DEVELOPMENT ONLY, PUBLIC' || { note "not marked: $f"; bad=1; }
+    done
+    return $bad
+}
+check "dev: its CURVE certificates are marked DEVELOPMENT ONLY, PUBLIC, in the overlay and in each file" dev_curve_marked
+dev_curve_pairs() {   # each allowed/<role>.key is the public half of that role's secret
+    local r pub sec bad=0
+    for r in producer validator scorer aggregator gateway notifier; do
+        pub=$(grep -o 'public-key = ".*"' "$K8S/overlays/dev/curve/allowed/$r.key")
+        sec=$(grep -o 'public-key = ".*"' "$K8S/overlays/dev/curve/$r/$r.key_secret")
+        [ -n "$pub" ] && [ "$pub" = "$sec" ] || { note "allowed/$r.key is not $r's"; bad=1; }
+    done
+    return $bad
+}
+check "dev: allowed/<role>.key is the public half of each role's client certificate" dev_curve_pairs
+
 # And the rules those checks assume are the binaries': txw-keygen's key is
 # 64 hex digits on a line.
 keygen_format() {

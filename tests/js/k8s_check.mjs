@@ -7,8 +7,11 @@
 // migration and bootstrap Jobs see the owner's URL, each client its own
 // login); the first admin key (the bootstrap Job); secrets mounted as files
 // (the pseudonym key in every service, the webhook signing secret in the
-// notifier only); browser access (keys required, CORS) and admin ports that
-// the probes reach; overlay expectations.
+// notifier only); CURVE (on in every ZeroMQ service, the server certificate
+// and the allowed folder only where a socket binds, each role's client
+// certificate only in its own workload, none in query or the Jobs); the
+// query API's per-address limit off behind the Ingress; browser access (keys
+// required, CORS) and admin ports that the probes reach; overlay expectations.
 //
 //   node k8s_check.mjs LABEL FILE.yaml [options]     one TAP line per check
 //       --rules FILE            the scorer-rules ConfigMap holds this file
@@ -752,6 +755,129 @@ checks["webhook signing: only the notifier reads the Secret txwatch-notifier-sig
     return out;
 };
 
+//  CURVE (ARCHITECTURE.md, "CURVE: who may talk to whom"): the folders of
+//  `txw-keygen --all`, one Secret each, so each workload holds only what its
+//  role needs.
+const ZMQ_ROLES = ["producer", "validator", "scorer", "aggregator", "gateway", "notifier"];
+const BINDING_ROLES = ["validator", "scorer", "aggregator"];
+const CURVE_SERVER = "txwatch-curve-server", CURVE_PUBLIC = "txwatch-curve-public";
+const CURVE_ALLOWED = "txwatch-curve-allowed";
+const curveRoleSecret = (role) => `txwatch-curve-${role}`;
+const CURVE_SECRETS = [CURVE_SERVER, CURVE_PUBLIC, CURVE_ALLOWED, ...ZMQ_ROLES.map(curveRoleSecret)];
+const CURVE_VARS = ["TXW_CURVE_SECRET_KEY", "TXW_CURVE_CLIENT_KEY", "TXW_CURVE_SERVER_KEY", "TXW_CURVE_ALLOWED"];
+const curveVars = (c) => (c.env || []).filter((e) => CURVE_VARS.includes(e.name)).map((e) => e.name);
+
+//  Problems with the directory TXW_CURVE_ALLOWED names: the whole Secret
+//  txwatch-curve-allowed mounted there (no subPath, so updates arrive),
+//  read-only, readable by the container's user only.
+function allowedDirProblems (objs, t, c) {
+    const where = `${t.name} container ${c.name}`;
+    const env = (c.env || []).find((e) => e.name === "TXW_CURVE_ALLOWED");
+    if (!env || typeof env.value !== "string" || !env.value)
+        return [`${where}: TXW_CURVE_ALLOWED does not name a directory (any client key would be admitted)`];
+    const vols = (t.spec.volumes || []).filter((v) => v.secret && v.secret.secretName === CURVE_ALLOWED);
+    const m = (c.volumeMounts || []).find((m) => vols.some((v) => v.name === m.name)
+        && m.mountPath.replace(/\/$/, "") === env.value.replace(/\/$/, ""));
+    if (!m)
+        return [`${where}: TXW_CURVE_ALLOWED=${env.value} is not where Secret ${CURVE_ALLOWED} is mounted`];
+    const v = vols.find((v) => v.name === m.name), out = [];
+    const mode = v.secret.defaultMode ?? 0o644;
+    if (m.subPath)
+        out.push(`${where}: ${CURVE_ALLOWED} is mounted with subPath, which never sees the Secret change`);
+    if (m.readOnly !== true)
+        out.push(`${where}: ${CURVE_ALLOWED} is mounted writable`);
+    if (v.secret.items)
+        out.push(`${where}: ${CURVE_ALLOWED} is mounted with items: a key added later would not appear`);
+    if (mode & 0o007)
+        out.push(`${where}: ${env.value} is readable by every user (mode ${octal(mode)})`);
+    if ((t.spec.securityContext || {}).fsGroup === undefined || !(mode & 0o040))
+        out.push(`${where}: its user cannot read ${env.value}`);
+    const obj = find(objs, "Secret", CURVE_ALLOWED);
+    if (obj) {
+        const keys = Object.keys(dataOf(obj));
+        for (const r of ZMQ_ROLES)
+            if (!keys.some((k) => k === `${r}.key` || k.startsWith(`${r}-`) && k.endsWith(".key")))
+                out.push(`Secret ${CURVE_ALLOWED}: no key of role ${r} (${r}.key), so no ${r} is admitted`);
+    }
+    return out;
+}
+
+checks["CURVE: every ZeroMQ service (producer, validator, scorer, aggregator, gateway, notifier) has CURVE on, with its role's client certificate and the servers' public one; those that bind also the server certificate and the allowed folder, all read-only files"] = (objs) => {
+    const out = [];
+    const seen = new Set();
+    for (const t of podTemplates(objs).filter((t) => t.owner.kind !== "Job"))
+        for (const c of t.spec.containers || []) {
+            const role = serviceImage(c);
+            if (!ZMQ_ROLES.includes(role))
+                continue;
+            seen.add(role);
+            for (const secret of CURVE_SECRETS)
+                if (asVariables(c, secret))
+                    out.push(`${t.name} container ${c.name}: takes ${secret} as variables, not as a file`);
+            out.push(...secretFileProblems(objs, t, c, curveRoleSecret(role), `${role}.key_secret`, "TXW_CURVE_CLIENT_KEY"));
+            out.push(...secretFileProblems(objs, t, c, CURVE_PUBLIC, "cluster.key", "TXW_CURVE_SERVER_KEY"));
+            if (BINDING_ROLES.includes(role)) {
+                out.push(...secretFileProblems(objs, t, c, CURVE_SERVER, "cluster.key_secret", "TXW_CURVE_SECRET_KEY"));
+                out.push(...allowedDirProblems(objs, t, c));
+            }
+        }
+    for (const role of ["validator", "scorer", "aggregator", "gateway"])
+        if (!seen.has(role))
+            out.push(`no ${role} container`);
+    return out;
+};
+
+checks["CURVE secrets: the server certificate and the allowed folder only in the workloads that bind (validator, scorer, aggregator); each role's client certificate only in that role's workload"] = (objs) => {
+    const out = [];
+    for (const t of podTemplates(objs)) {
+        const roles = new Set(allContainers(t.spec).map(serviceImage).filter(Boolean));
+        const binds = [...roles].some((r) => BINDING_ROLES.includes(r)) && t.owner.kind !== "Job";
+        for (const secret of [CURVE_SERVER, CURVE_ALLOWED])
+            if (mounts(t, secret) && !binds)
+                out.push(`${t.name}: mounts ${secret}, which only the services that bind hold`);
+        for (const r of ZMQ_ROLES)
+            if (mounts(t, curveRoleSecret(r)) && (!roles.has(r) || t.owner.kind === "Job"))
+                out.push(`${t.name}: mounts ${curveRoleSecret(r)}, the ${r}'s own client certificate`);
+        for (const c of allContainers(t.spec)) {
+            const role = serviceImage(c);
+            const env = envOf(objs, c);
+            if (env.TXW_CURVE_SECRET_KEY !== undefined && !(BINDING_ROLES.includes(role) && t.owner.kind !== "Job"))
+                out.push(`${t.name} container ${c.name}: sets TXW_CURVE_SECRET_KEY, the server secret`);
+            const ck = (c.env || []).find((e) => e.name === "TXW_CURVE_CLIENT_KEY");
+            if (ck && role && typeof ck.value === "string"
+                && ZMQ_ROLES.some((r) => r !== role && ck.value.endsWith(`/${r}.key_secret`)))
+                out.push(`${t.name} container ${c.name}: TXW_CURVE_CLIENT_KEY=${ck.value} is another role's certificate`);
+        }
+    }
+    return out;
+};
+
+checks["CURVE off where no ZeroMQ is spoken: the query API, the Jobs and the tools set no TXW_CURVE_* variable (txw-query refuses to start with one) and mount no CURVE Secret"] = (objs) => {
+    const out = [];
+    for (const t of podTemplates(objs))
+        for (const c of allContainers(t.spec)) {
+            const role = serviceImage(c);
+            if (!role || (ZMQ_ROLES.includes(role) && t.owner.kind !== "Job"))
+                continue;
+            const vars = Object.keys(envOf(objs, c)).filter((k) => k.startsWith("TXW_CURVE_"));
+            if (vars.length)
+                out.push(`${t.name} container ${c.name}: sets ${vars.join(", ")}`);
+            for (const secret of CURVE_SECRETS)
+                if (mounts(t, secret))
+                    out.push(`${t.name}: mounts ${secret}`);
+        }
+    return out;
+};
+
+checks["query API behind the Ingress: no per-address rate limit (TXW_RATE_PER_CLIENT=0: every request comes from the ingress controller)"] = (objs) => {
+    const t = podTemplates(objs).find((t) => t.labels["app.kubernetes.io/name"] === "query" && t.owner.kind !== "Job");
+    if (!t || !objs.some((o) => o.kind === "Ingress"))
+        return [];
+    const env = envOf(objs, t.spec.containers[0]);
+    return Number(env.TXW_RATE_PER_CLIENT) === 0 && env.TXW_RATE_PER_CLIENT !== undefined? []
+        : [`${t.name}: TXW_RATE_PER_CLIENT is ${env.TXW_RATE_PER_CLIENT ?? "not set (50 req/s)"}: one budget for every user behind the Ingress`];
+};
+
 //  The variables a container gets, as far as the manifests tell: envFrom
 //  ConfigMaps and Secrets, then env values and ConfigMap/Secret keys
 //  (unknown: undefined).
@@ -983,6 +1109,42 @@ const MUTATIONS = [
             c.env = c.env.filter((e) => e.name !== "TXW_WEBHOOK_SECRET_FILE"); }],
     ["the notifier loading the signing secret as variables", byWord("webhook signing"),
         (o) => tpl(o, "Deployment", "notifier").containers[0].envFrom.push({ secretRef: { name: "txwatch-notifier-signing" } })],
+    ["the gateway without CURVE (no client certificate)", byWord("CURVE: every ZeroMQ"),
+        (o) => { const c = tpl(o, "Deployment", "gateway").containers[0];
+            c.env = c.env.filter((e) => e.name !== "TXW_CURVE_CLIENT_KEY"); }],
+    ["the scorer binding without the server certificate", byWord("CURVE: every ZeroMQ"),
+        (o) => { const c = tpl(o, "StatefulSet", "scorer").containers[0];
+            c.env = c.env.filter((e) => e.name !== "TXW_CURVE_SECRET_KEY"); }],
+    ["the aggregator admitting any key (no allowed folder)", byWord("CURVE: every ZeroMQ"),
+        (o) => { const c = tpl(o, "StatefulSet", "aggregator").containers[0];
+            c.env = c.env.filter((e) => e.name !== "TXW_CURVE_ALLOWED"); }],
+    ["the validator's allowed folder mounted with subPath", byWord("CURVE: every ZeroMQ"),
+        (o) => { tpl(o, "Deployment", "validator").containers[0].volumeMounts
+            .find((m) => m.name === "curve-allowed").subPath = "producer.key"; }],
+    ["the producer's server key pointing beside its mount", byWord("CURVE: every ZeroMQ"),
+        (o) => { tpl(o, "Deployment", "producer").containers[0].env
+            .find((e) => e.name === "TXW_CURVE_SERVER_KEY").value = "/etc/txwatch/curve/cluster.key"; }],
+    ["the notifier's certificate readable by every user", byWord("CURVE: every ZeroMQ"),
+        (o) => { tpl(o, "Deployment", "notifier").volumes.find((v) => v.name === "curve-notifier")
+            .secret.defaultMode = 0o444; }],
+    ["the gateway given the server certificate", byWord("CURVE secrets:"),
+        (o) => tpl(o, "Deployment", "gateway").volumes.push({ name: "x", secret: { secretName: "txwatch-curve-server" } })],
+    ["the notifier given the allowed folder", byWord("CURVE secrets:"),
+        (o) => tpl(o, "Deployment", "notifier").volumes.push({ name: "x", secret: { secretName: "txwatch-curve-allowed" } })],
+    ["the scorer holding the aggregator's client certificate", byWord("CURVE secrets:"),
+        (o) => tpl(o, "StatefulSet", "scorer").volumes.push({ name: "x", secret: { secretName: "txwatch-curve-aggregator" } })],
+    ["the producer connecting with the validator's certificate", byWord("CURVE secrets:"),
+        (o) => { const t = tpl(o, "Deployment", "producer");
+            t.volumes.find((v) => v.name === "curve-producer").secret.secretName = "txwatch-curve-validator"; }],
+    ["query given a CURVE variable", byWord("CURVE off"),
+        (o) => tpl(o, "Deployment", "query").containers[0].env.push({ name: "TXW_CURVE_SERVER_KEY", value: "/k" })],
+    ["the migration Job mounting the public certificate", byWord("CURVE off"),
+        (o) => tpl(o, "Job", "txw-migrate").volumes = [{ name: "x", secret: { secretName: "txwatch-curve-public" } }]],
+    ["a CURVE variable in txwatch-common (query loads it too)", byWord("CURVE off"),
+        (o) => { findGenerated(o, "ConfigMap", "txwatch-common").data.TXW_CURVE_SERVER_KEY = "/k"; }],
+    ["query limiting per address behind the Ingress", byWord("TXW_RATE_PER_CLIENT"),
+        (o) => { const c = tpl(o, "Deployment", "query").containers[0];
+            c.env = c.env.filter((e) => e.name !== "TXW_RATE_PER_CLIENT"); }],
     ["admin ports on loopback (TXW_ADMIN_ADDRESS gone from txwatch-common)", byWord("probes reach"),
         (o) => delete findGenerated(o, "ConfigMap", "txwatch-common").data.TXW_ADMIN_ADDRESS],
     ["the gateway's admin port on 127.0.0.1", byWord("probes reach"),
