@@ -981,7 +981,11 @@ bootstrap_again() {
 check "bootstrap run again makes no key while that one is active, and keeps the file" bootstrap_again
 check "bootstrap's log does not hold the key" bash -c "! grep -qF '$ADMIN_KEY' '$WORK/bootstrap.log'"
 
-python3 "$ROOT/tests/tools/webhook_receiver.py" --port "$WEBHOOK_PORT" --out "$WORK/hooks.jsonl" \
+# The receiver checks each signature's time against its own clock, so it
+# runs on the services' clock: they start with `env -i`, which drops a
+# faked clock's preload (make test-clock), and so does it.
+env -u LD_PRELOAD -u FAKETIME -u FAKETIME_SHARED python3 "$ROOT/tests/tools/webhook_receiver.py" \
+    --port "$WEBHOOK_PORT" --out "$WORK/hooks.jsonl" \
     --secret-file "$KEYS/webhook.secret" >"$WORK/receiver.log" 2>&1 &
 RECEIVER=$!
 for _ in $(seq 50); do (exec 3<>"/dev/tcp/127.0.0.1/$WEBHOOK_PORT") 2>/dev/null && break; sleep 0.1; done

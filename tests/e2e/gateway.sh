@@ -86,9 +86,15 @@ OTHER=$(mk_key e2e-other viewer)
 REVOKED=$(mk_key e2e-revoked viewer)
 check "API keys are made for the suite" test -n "$VIEWER" -a -n "$ANALYST" -a -n "$OTHER" -a -n "$REVOKED"
 export TXW_WS_KEY=$VIEWER
+# The main gateway's clients may queue 1,024 messages: the live client takes
+# every window of a busy pipeline, and on a loaded machine a reader stalled
+# for a few seconds at 256 was closed as too slow (seen once in a clean-clone
+# CI run). Slow clients are tested on gateways of their own below.
+export TXW_WS_QUEUE=1024
 start gateway ${P}95 "$BIN/txw-gateway" "${GW[@]}" --listen 127.0.0.1:${P}80 --admin-port ${P}95 \
     --database-url "$DB" --alert-endpoints tcp://127.0.0.1:${P}12,tcp://127.0.0.1:${P}13 \
-    --window-endpoints tcp://127.0.0.1:${P}22 --dead-letter-endpoints tcp://127.0.0.1:${P}02
+    --window-endpoints tcp://127.0.0.1:${P}22 --dead-letter-endpoints tcp://127.0.0.1:${P}02 \
+    --client-queue "$TXW_WS_QUEUE"
 URL=ws://127.0.0.1:${P}80/ws
 
 node "$WS" seeded $URL

@@ -98,7 +98,7 @@ async function live(seconds) {
   check('first message is hello with seq 1', hello && hello.type === 'hello' && hello.seq === 1,
     JSON.stringify(hello));
   check('hello names the server, the topics and the queue',
-    hello && /^txw-gateway /.test(hello.server) && hello.topics.length === 4 && hello.queue === 256);
+    hello && /^txw-gateway /.test(hello.server) && hello.topics.length === 4 && hello.queue === Number(process.env.TXW_WS_QUEUE || 256));
   check('second message is a snapshot with seq 2', snap && snap.type === 'snapshot' && snap.seq === 2);
   check('snapshot has stats, alerts, series, top, branches and regions',
     snap && snap.stats && Array.isArray(snap.alerts) && Array.isArray(snap.series) &&
