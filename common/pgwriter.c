@@ -279,13 +279,15 @@ s_write (txw_pgwriter_t *self)
         &&  txw_pg_copy (self->conn, self->cfg.copy_sql, &self->inflight) == 0
         &&  s_apply (self) == 0
         &&  txw_pg_exec (self->conn, "COMMIT") == 0) {
+            //  Health and counters first: releasing the rows wakes a
+            //  caller in drain, who may read them at once.
             s_count (self->cfg.metrics.stored, rows);
-            s_release_inflight (self);
+            s_set_healthy (self, true);
             self->refusals = 0;
             self->backoff_ms = S_BACKOFF_MIN_MS;
             self->retry_at_ms = 0;
             self->probe_at_ms = txw_mono_ms () + S_PROBE_MS;
-            s_set_healthy (self, true);
+            s_release_inflight (self);
             return 0;
         }
         if (PQstatus (self->conn) == CONNECTION_OK) {
