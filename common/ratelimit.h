@@ -28,13 +28,7 @@
     txw_ratelimit_client_key first: an IPv6 client usually holds a whole
     /64. Behind a proxy the address is the proxy's.
 
-    A txw_connlimit_t counts what a key holds open (WebSocket connections
-    per API key): acquire takes a slot if the key has fewer than cap,
-    release gives it back. A key is held only while it has connections, so
-    capacity (keys with connections at once) need not exceed the listener's
-    own connection limit; when it is full, acquire refuses.
-
-    Both are thread safe (one mutex each): civetweb's workers call them.
+    Thread safe (one mutex): civetweb's workers call it.
     Time is passed in (monotonic ms, txw_mono_ms) so the tests control it. */
 
 #ifndef TXW_RATELIMIT_H
@@ -77,24 +71,5 @@ size_t txw_ratelimit_size (txw_ratelimit_t *self);
 //  an IPv6 address as its /64 ("2001:db8:1:2::/64"), anything else as it
 //  is. Writes at most size bytes (TXW_RATELIMIT_KEY_MAX + 1 is enough).
 void txw_ratelimit_client_key (const char *addr, char *key, size_t size);
-
-//  --- Connections per key --------------------------------------------------------
-
-typedef struct _txw_connlimit_t txw_connlimit_t;
-
-//  At most cap (>= 1) connections per key, for at most capacity (1 ..
-//  2^24) keys with connections at once. NULL if out of range or memory.
-txw_connlimit_t *txw_connlimit_new (int cap, size_t capacity);
-void txw_connlimit_destroy (txw_connlimit_t **self_p);
-
-//  Counts one more connection of key. Returns false, counting nothing, if
-//  key already has cap of them or capacity keys have connections.
-bool txw_connlimit_acquire (txw_connlimit_t *self, const char *key);
-
-//  Counts one connection of key less; once per successful acquire.
-void txw_connlimit_release (txw_connlimit_t *self, const char *key);
-
-//  The connections key holds.
-int txw_connlimit_count (txw_connlimit_t *self, const char *key);
 
 #endif

@@ -200,9 +200,7 @@ test_against_a_reference (void **state)
 //  key passes, however the takes interleave.
 typedef struct {
     txw_ratelimit_t *limit;
-    txw_connlimit_t *conns;
     int passed;
-    int held;
 } s_worker_t;
 
 static void *
@@ -213,13 +211,6 @@ s_worker (void *arg)
         char key [24];
         snprintf (key, sizeof key, "key-%d", i % 10);
         w->passed += txw_ratelimit_take (w->limit, key, 5000) == 0;
-        //  Two of three connections close at once, the third stays.
-        if (txw_connlimit_acquire (w->conns, key)) {
-            if (i % 3)
-                txw_connlimit_release (w->conns, key);
-            else
-                w->held++;
-        }
     }
     return NULL;
 }
@@ -230,29 +221,19 @@ test_threads (void **state)
     (void) state;
     enum { THREADS = 4 };
     txw_ratelimit_t *limit = txw_ratelimit_new (1, 50, 10);
-    txw_connlimit_t *conns = txw_connlimit_new (7, 10);
     s_worker_t workers [THREADS];
     pthread_t threads [THREADS];
     for (int t = 0; t < THREADS; t++) {
-        workers [t] = (s_worker_t) { limit, conns, 0, 0 };
+        workers [t] = (s_worker_t) { limit, 0 };
         assert_int_equal (pthread_create (&threads [t], NULL, s_worker, &workers [t]), 0);
     }
-    int passed = 0, held = 0;
+    int passed = 0;
     for (int t = 0; t < THREADS; t++) {
         pthread_join (threads [t], NULL);
         passed += workers [t].passed;
-        held += workers [t].held;
     }
     assert_int_equal (passed, 10 * 50);
-    //  Every key ends with its cap held, by whichever threads kept them.
-    assert_int_equal (held, 10 * 7);
-    for (int k = 0; k < 10; k++) {
-        char key [24];
-        snprintf (key, sizeof key, "key-%d", k);
-        assert_int_equal (txw_connlimit_count (conns, key), 7);
-    }
     txw_ratelimit_destroy (&limit);
-    txw_connlimit_destroy (&conns);
 }
 
 static void
@@ -279,39 +260,6 @@ test_client_keys (void **state)
     assert_string_equal (small, "192.0");
 }
 
-static void
-test_connections (void **state)
-{
-    (void) state;
-    assert_null (txw_connlimit_new (0, 4));
-    assert_null (txw_connlimit_new (2, 0));
-    //  Two connections per key, three keys with connections at once.
-    txw_connlimit_t *conns = txw_connlimit_new (2, 3);
-    assert_true (txw_connlimit_acquire (conns, "a"));
-    assert_true (txw_connlimit_acquire (conns, "a"));
-    assert_false (txw_connlimit_acquire (conns, "a"));
-    assert_int_equal (txw_connlimit_count (conns, "a"), 2);
-    txw_connlimit_release (conns, "a");
-    assert_true (txw_connlimit_acquire (conns, "a"));
-    assert_true (txw_connlimit_acquire (conns, "b"));
-    assert_true (txw_connlimit_acquire (conns, "c"));
-    assert_false (txw_connlimit_acquire (conns, "d"));         //  the table is full
-    txw_connlimit_release (conns, "c");
-    assert_int_equal (txw_connlimit_count (conns, "c"), 0);
-    assert_true (txw_connlimit_acquire (conns, "d"));          //  c's place
-    txw_connlimit_release (conns, "nobody");                   //  ignored
-    txw_connlimit_release (conns, "a");
-    txw_connlimit_release (conns, "a");
-    txw_connlimit_release (conns, "a");                        //  one too many: ignored
-    assert_int_equal (txw_connlimit_count (conns, "a"), 0);
-    assert_true (txw_connlimit_acquire (conns, "e"));
-    assert_int_equal (txw_connlimit_count (conns, "b"), 1);
-    assert_int_equal (txw_connlimit_count (conns, "d"), 1);
-    assert_int_equal (txw_connlimit_count (conns, "e"), 1);
-    txw_connlimit_destroy (&conns);
-    assert_null (conns);
-}
-
 int
 main (void)
 {
@@ -322,7 +270,6 @@ main (void)
         cmocka_unit_test (test_against_a_reference),
         cmocka_unit_test (test_threads),
         cmocka_unit_test (test_client_keys),
-        cmocka_unit_test (test_connections),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
 }
