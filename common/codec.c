@@ -577,7 +577,7 @@ txw_raw_tx_encode (msgpack_packer *pk, const txw_raw_tx_t *raw)
 //             same appended fields.
 #define S_TX_BASE           18
 #define S_TX_SCORE_FIELDS   3
-#define S_TX_APPENDED       3           //  device_type, origin_id, origin_ref
+#define S_TX_APPENDED       4           //  device_type, origin_id, origin_ref, order_id
 
 int
 txw_tx_decode (txw_cursor_t *cur, bool scored, txw_tx_t *out, const char **error)
@@ -636,6 +636,7 @@ txw_tx_decode (txw_cursor_t *cur, bool scored, txw_tx_t *out, const char **error
     out->device_type [0] = 0;
     out->origin_id = 0;
     out->origin_ref = 0;
+    out->order_id [0] = 0;
     if (fields > known) {
         if (s_field_str (cur, out->device_type, sizeof out->device_type))
             S_FAIL ("malformed transaction field");
@@ -645,6 +646,11 @@ txw_tx_decode (txw_cursor_t *cur, bool scored, txw_tx_t *out, const char **error
         if (s_field_uint (cur, &out->origin_id) || s_field_uint (cur, &out->origin_ref))
             S_FAIL ("malformed transaction origin");
         known += 2;
+    }
+    if (fields > known) {
+        if (s_field_str (cur, out->order_id, sizeof out->order_id))
+            S_FAIL ("malformed transaction field");
+        known++;
     }
     return s_record_rest (cur, fields, known, error);
 }
@@ -679,6 +685,7 @@ txw_tx_encode (msgpack_packer *pk, const txw_tx_t *tx)
     s_pack_cstr (pk, tx->device_type);
     msgpack_pack_uint64 (pk, tx->origin_id);
     msgpack_pack_uint64 (pk, tx->origin_ref);
+    s_pack_cstr (pk, tx->order_id);
 }
 
 //  --- Rejection ---------------------------------------------------------------

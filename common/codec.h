@@ -115,7 +115,8 @@ typedef struct {
     X (DEVICE_ID,   device_id,   11, ID,    true,  true)            \
     X (PRODUCT_ID,  product_id,  12, ID,    false, false)           \
     X (STATUS,      status,      13, OTHER, true,  false)           \
-    X (DEVICE_TYPE, device_type, 16, LABEL, false, false)
+    X (DEVICE_TYPE, device_type, 16, LABEL, false, false)           \
+    X (ORDER_ID,    order_id,    17, ID,    false, false)
 
 //  Field indices: the text fields in table order, then origin_us and
 //  line_no. TXW_RAW_FIELDS is also the length of a raw_tx record.
@@ -197,6 +198,9 @@ typedef struct {
     uint8_t score;              //  0..100
     uint32_t reasons;           //  bit set of TXW_REASON_*
     char model_version [TXW_NAME_MAX + 1];
+    //  The order (basket) the line item belongs to: the rows of one order
+    //  share it. "" if not given.
+    char order_id [TXW_ID_MAX + 1];
 } txw_tx_t;
 
 typedef struct {

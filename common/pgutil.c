@@ -22,7 +22,19 @@ static void
 s_notice (void *arg, const char *message)
 {
     (void) arg;
-    (void) message;             //  NOTICEs (IF NOT EXISTS ...) are not news
+    //  NOTICEs (IF NOT EXISTS ...) are not news; a WARNING is something a
+    //  function chose not to do (txw_data.drop_expired_partitions keeping
+    //  a day), which the operator should read in the service's log.
+    const char *prefix = "WARNING:";
+    if (strncmp (message, prefix, strlen (prefix)))
+        return;
+    message += strlen (prefix);
+    while (*message == ' ')
+        message++;
+    size_t len = strlen (message);
+    while (len && (message [len - 1] == '\n' || message [len - 1] == ' '))
+        len--;
+    log_warn ("PostgreSQL: %.*s", (int) len, message);
 }
 
 PGconn *

@@ -38,7 +38,8 @@
     X (reasons,          REASONS, reasons)                          \
     X (model_version,    TEXT,    model_version)                    \
     X (shard,            SHARD,   none)                             \
-    X (device_type,      OPTTEXT, device_type)
+    X (device_type,      OPTTEXT, device_type)                      \
+    X (order_id,         OPTTEXT, order_id)
 
 enum {
 #define TXW_TX_COLUMN_ENUM(column, kind, member) TXW_TX_COL_##column,

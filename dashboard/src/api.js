@@ -5,7 +5,9 @@
     URL. Acknowledging posts to {api}/api/v1/alerts/{key}/ack with the key
     URL-encoded, with the signed-in key and the chosen disposition; the
     acker is the key. A live alert may not be stored yet (the aggregator
-    flushes every 0.5 s), so a 404 is retried a few times over about 2 s.  */
+    flushes every 0.5 s), so a 404 is retried a few times over about 2 s.
+    Longer chart ranges read GET {api}/api/v1/timeseries?minutes=N: hourly
+    points over 7 and 30 days, daily ones over a year (the API picks).  */
 
 const ACK_RETRY_MS = [400, 700, 1000];
 
@@ -25,6 +27,32 @@ export async function loadConfig() {
         console.warn('txwatch: no usable config.json, using this origin for the API', err);
         return { apiUrl: resolveApiUrl('') };
     }
+}
+
+//  The overall series of the last `minutes`, as {points, window_ms}: one
+//  point per window (hour, day) with t (ms), count, flagged and volume
+//  (minor units). Three metrics, asked at once; rejects with an Error fit
+//  to show.
+export async function fetchHistory(apiUrl, apiKey, minutes) {
+    const ask = async (metric) => {
+        let res;
+        try {
+            res = await fetch(`${apiUrl}/api/v1/timeseries?minutes=${minutes}&metric=${metric}`,
+                { headers: { Authorization: `Bearer ${apiKey}` } });
+        } catch {
+            throw new Error('query API unreachable');
+        }
+        if (!res.ok) throw new Error(`HTTP ${res.status}`);
+        return res.json();
+    };
+    const [count, flagged, volume] = await Promise.all(['count', 'flagged', 'volume'].map(ask));
+    const points = (Array.isArray(count.points) ? count.points : []).map((p, i) => ({
+        t: Date.parse(p.t),
+        count: p.v,
+        flagged: flagged.points && flagged.points[i] ? flagged.points[i].v : null,
+        volume: volume.points && volume.points[i] ? volume.points[i].v : null,
+    })).filter((p) => Number.isFinite(p.t) && Number.isFinite(p.count));
+    return { points, window_ms: count.window_ms, currency: count.currency };
 }
 
 const s_sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));

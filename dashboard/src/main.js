@@ -5,16 +5,22 @@
     routes its messages (proto/SERVING.md): a snapshot redraws everything,
     stats (every second) update the cards, charts and tables, an alert goes
     to the top of the feed. A message the page does not understand is
-    logged and skipped; it never stops the page.  */
+    logged and skipped; it never stops the page. The range picker turns
+    the charts from the live hour to 24 h, 7 d, 30 d or a year of the query
+    API's series (asked again every minute while shown).  */
 
 import { byId, setText } from './dom.js';
 import * as fmt from './format.js';
-import { loadConfig } from './api.js';
+import { loadConfig, fetchHistory } from './api.js';
 import { storedKey, signIn, forget } from './session.js';
 import { Connection, gatewayUrl } from './connection.js';
 import { AlertFeed } from './alerts.js';
 import { WindowSeries, Charts } from './charts.js';
 import { renderCards, renderTop, renderDevices, renderBranches, renderRegions, moneyOf } from './views.js';
+
+const RANGE_TEXT = { 1440: 'the last 24 hours', 10080: 'the last 7 days', 43200: 'the last 30 days',
+    525600: 'the last year' };
+const HISTORY_REFRESH_MS = 60000;
 
 const STATUS_TEXT = {
     connecting: () => 'Connecting\u2026',
@@ -28,6 +34,10 @@ class Dashboard {
     constructor(apiUrl, session) {
         this.money = { currency: 'EUR', exponent: 2 };
         this.lastDataAt = 0;
+        this.apiUrl = apiUrl;
+        this.apiKey = session.key;
+        this.range = 60;
+        this.historyTimer = null;
         this.series = new WindowSeries();
         this.charts = new Charts(byId('chart-throughput'), byId('chart-volume'));
         this.feed = new AlertFeed(byId('alerts-list'), apiUrl, session);
@@ -37,7 +47,59 @@ class Dashboard {
             onResync: (why) => console.info(`txwatch: re-syncing (${why})`),
         });
         setText(byId('api-url'), apiUrl);
+        byId('range-picker').addEventListener('click', (event) => {
+            const button = event.target.closest('button[data-minutes]');
+            if (button) this.s_range(Number(button.dataset.minutes));
+        });
         setInterval(() => this.s_tick(), 1000);
+    }
+
+    s_range(minutes) {
+        if (!RANGE_TEXT[minutes] && minutes !== 60) return;
+        this.range = minutes;
+        for (const b of byId('range-picker').querySelectorAll('button[data-minutes]')) {
+            b.setAttribute('aria-pressed', String(Number(b.dataset.minutes) === minutes));
+        }
+        clearInterval(this.historyTimer);
+        this.charts.setRange(minutes);
+        if (minutes === 60) {
+            setText(byId('range-total'), '');
+            this.s_notes('per minute window');
+            this.charts.update(this.series, this.money.currency, this.money.exponent);
+            return;
+        }
+        setText(byId('range-total'), 'loading\u2026');
+        this.s_history();
+        this.historyTimer = setInterval(() => this.s_history(), HISTORY_REFRESH_MS);
+    }
+
+    async s_history() {
+        const minutes = this.range;
+        let history;
+        try {
+            history = await fetchHistory(this.apiUrl, this.apiKey, minutes);
+        } catch (err) {
+            if (minutes === this.range) setText(byId('range-total'), `history unavailable: ${err.message}`);
+            return;
+        }
+        if (minutes !== this.range) return;     // another range was chosen meanwhile
+        const exponent = this.money.exponent;
+        this.charts.showHistory(history, exponent);
+        let count = 0, volume = 0;
+        for (const p of history.points) {
+            count += p.count;
+            volume += Number.isFinite(p.volume) ? p.volume : 0;
+        }
+        const currency = typeof history.currency === 'string' ? history.currency : this.money.currency;
+        setText(byId('range-total'), `${fmt.integer(count)} transactions, `
+            + `${fmt.money(volume, currency, exponent)} in ${RANGE_TEXT[minutes]}`);
+        this.s_notes(history.window_ms === 86400000 ? 'per day (UTC)'
+            : history.window_ms === 3600000 ? 'per hour' : 'per minute window');
+    }
+
+    s_notes(grain) {
+        setText(byId('range-note'), grain);
+        setText(byId('currency-note'), `${grain}, ${this.money.currency}`);
     }
 
     start() {
@@ -86,7 +148,7 @@ class Dashboard {
         renderDevices(top.device, this.money);
         renderBranches(msg.branches, this.money);
         renderRegions(msg.regions);
-        setText(byId('currency-note'), `per minute window, ${this.money.currency}`);
+        if (this.range === 60) setText(byId('currency-note'), `per minute window, ${this.money.currency}`);
         this.s_title();
         this.s_tick();
     }

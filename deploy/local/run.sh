@@ -7,10 +7,12 @@
 # Ctrl-C stops them in order and then PostgreSQL.
 #   TXW_RATE=200     generator rate in tx/s; 0 starts no generator, so only
 #                    files (txw-producer --file) or other producers feed it
+#   TXW_PRODUCTS=2000  the generator's product catalogue (online purchases
+#                    come as baskets of it), loaded into txw.products; 0: none
 #   TXW_DATABASE_URL use this PostgreSQL instead of a private one, as the
 #                    role that owns the schema (it applies the migrations)
 #   TXW_<SERVICE>_DATABASE_URL  (SERVICE: AGGREGATOR, SCORER, VALIDATOR,
-#                    QUERY, GATEWAY, NOTIFIER) the URL that service logs in
+#                    QUERY, GATEWAY, NOTIFIER, MAINT) the URL that service logs in
 #                    with; the login is made from it. Default: its own login
 #                    on the private server; with TXW_DATABASE_URL, that URL
 #   TXW_WEBHOOK_URL  also start txw-notifier, posting every alert there
@@ -23,6 +25,7 @@ BIN=build/bin
 LOG=var/log
 mkdir -p "$LOG"
 RATE=${TXW_RATE:-200}
+PRODUCTS=${TXW_PRODUCTS:-2000}
 pids=""
 started_pg=0
 
@@ -63,12 +66,14 @@ DB_VALIDATOR=${TXW_VALIDATOR_DATABASE_URL:-$(login_url txw_validator)}
 DB_QUERY=${TXW_QUERY_DATABASE_URL:-$(login_url txw_query)}
 DB_GATEWAY=${TXW_GATEWAY_DATABASE_URL:-$(login_url txw_gateway)}
 DB_NOTIFIER=${TXW_NOTIFIER_DATABASE_URL:-$(login_url txw_notifier)}
+DB_MAINT=${TXW_MAINT_DATABASE_URL:-$(login_url txw_maintenance)}
 
 # Migrate as the owner, and make (or update) each service's login in its
 # group role; a service left on the owner's URL needs none.
 logins=""
 for pair in "txw_store $DB_AGGREGATOR" "txw_score $DB_SCORER" "txw_ingest $DB_VALIDATOR" \
-            "txw_api $DB_QUERY" "txw_push $DB_GATEWAY" "txw_notify $DB_NOTIFIER"; do
+            "txw_api $DB_QUERY" "txw_push $DB_GATEWAY" "txw_notify $DB_NOTIFIER" \
+            "txw_maint $DB_MAINT"; do
     url=${pair#* }
     [ "$url" != "$DB" ] && logins="$logins ${pair%% *}=$url"
 done
@@ -145,13 +150,24 @@ if [ -n "${TXW_WEBHOOK_URL:-}" ]; then
     start notifier 9106 $BIN/txw-notifier --database-url "$DB_NOTIFIER" --webhook-url "$TXW_WEBHOOK_URL" \
         --webhook-secret-file var/webhook.secret $(curve notifier)
 fi
+# The timer of retention and the segments' refresh: every hour (the
+# first run at once), as its own login (proto/SQL.md, "Retention").
+start maint      9107 $BIN/txw-maint all --every 3600 --database-url "$DB_MAINT"
 # shellcheck disable=SC2046
 start scorer     9102 $BIN/txw-scorer --database-url "$DB_SCORER" --migrate false $(curve scorer)
 # shellcheck disable=SC2046
 start validator  9101 $BIN/txw-validator --database-url "$DB_VALIDATOR" --migrate false $(curve validator)
 if [ "$RATE" != 0 ]; then
+    # The catalogue the generator sells from (the same seed and size),
+    # loaded as the owner, so the baskets' products have names and prices.
+    if [ "$PRODUCTS" != 0 ] && ! { $BIN/txw-producer --products "$PRODUCTS" --catalogue-out var/catalogue.csv \
+            && $BIN/txwctl products load var/catalogue.csv --database-url "$DB"; } >>"$LOG/migrate.log" 2>&1; then
+        echo "the product catalogue could not be loaded; see $LOG/migrate.log" >&2
+        tail -3 "$LOG/migrate.log" >&2
+        exit 1
+    fi
     # shellcheck disable=SC2046
-    start producer 9100 $BIN/txw-producer --rate "$RATE" \
+    start producer 9100 $BIN/txw-producer --rate "$RATE" --products "$PRODUCTS" \
         --ack-endpoints tcp://127.0.0.1:7022,tcp://127.0.0.1:7002 $(curve producer)
 fi
 
@@ -174,6 +190,7 @@ txwatch is running.
   publishers      dead letters tcp://127.0.0.1:7002, alerts :7012, windows :7022
   ZeroMQ          CURVE on every socket, a certificate per role in var/keys
   query, gateway  admin http://127.0.0.1:9104/metrics, http://127.0.0.1:9105/metrics
+  maint           retention and segments every hour, admin http://127.0.0.1:9107/metrics
   webhooks        $( [ -n "${TXW_WEBHOOK_URL:-}" ] && echo "every alert to $TXW_WEBHOOK_URL (admin :9106), signed with var/webhook.secret" || echo "off (set TXW_WEBHOOK_URL to start txw-notifier)")
   logs            $LOG/<service>.log (JSON lines)
 

@@ -7,7 +7,10 @@
     txw_data.accounts, so a replayed message is never added twice and a
     failed flush keeps its deltas for the next one. Only the accounts seen
     since the last flush are held, so memory follows the flush interval, not
-    the number of customers.                                                  */
+    the number of customers. The same deltas are kept per account and
+    calendar month (UTC) for txw_data.account_months, which the cohorts
+    are built from (proto/sql/017_customers.sql), and written in the same
+    flush.                                                                    */
 
 #ifndef TXW_AGGREGATOR_ACCOUNTS_H
 #define TXW_AGGREGATOR_ACCOUNTS_H
@@ -29,6 +32,7 @@ typedef struct {
     int max_score;
     int64_t first_ms;
     int64_t last_ms;
+    int32_t month;              //  year * 12 + month - 1 (UTC); 0 in the per-account totals
     uint64_t hash;              //  0: free slot
 } accounts_delta_t;
 
@@ -47,10 +51,17 @@ size_t accounts_size (const accounts_t *self);
 typedef void (accounts_visit_fn) (void *arg, const accounts_delta_t *delta);
 void accounts_each (accounts_t *self, accounts_visit_fn *fn, void *arg);
 
+//  The per-month deltas: how many, and fn called for each.
+size_t accounts_months_size (const accounts_t *self);
+void accounts_each_month (accounts_t *self, accounts_visit_fn *fn, void *arg);
+
 //  Forgets every delta (after they were committed).
 void accounts_clear (accounts_t *self);
 
 //  The delta held for one account, or NULL. For tests.
 const accounts_delta_t *accounts_find (accounts_t *self, const char *account_id);
+//  The delta of one account in one month (1..12), or NULL. For tests.
+const accounts_delta_t *accounts_find_month (accounts_t *self, const char *account_id,
+                                             int year, int month);
 
 #endif

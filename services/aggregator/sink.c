@@ -118,6 +118,7 @@ struct _sink_t {
     int64_t seen_capacity;
     accounts_t *accounts;   //  NULL when customer totals are off
     txw_copybuf_t account_rows;
+    txw_copybuf_t account_month_rows;
 
     s_days_t days_known;        //  have a partition
     s_days_t days_needed;       //  by the rows of this flush, not yet known
@@ -178,6 +179,7 @@ sink_new (const char *database_url, const char *consumer,
     txw_copybuf_init (&self->quarantine_rows);
     pthread_mutex_init (&self->status_lock, NULL);
     txw_copybuf_init (&self->account_rows);
+    txw_copybuf_init (&self->account_month_rows);
     if (accounts && !(self->accounts = accounts_new (flag_threshold))) {
         sink_destroy (&self);
         return NULL;
@@ -219,6 +221,7 @@ sink_destroy (sink_t **self_p)
     txw_copybuf_fini (&self->quarantine_rows);
     pthread_mutex_destroy (&self->status_lock);
     txw_copybuf_fini (&self->account_rows);
+    txw_copybuf_fini (&self->account_month_rows);
     accounts_destroy (&self->accounts);
     free (self->days_known.day);
     free (self->days_needed.day);
@@ -296,7 +299,9 @@ static const char *s_stage_sql =
     " ON COMMIT DELETE ROWS;"
     TXW_DEADLETTER_STAGE_SQL
     "CREATE TEMP TABLE IF NOT EXISTS stage_accounts"
-    " (LIKE txw_data.accounts INCLUDING DEFAULTS) ON COMMIT DELETE ROWS;";
+    " (LIKE txw_data.accounts INCLUDING DEFAULTS) ON COMMIT DELETE ROWS;"
+    "CREATE TEMP TABLE IF NOT EXISTS stage_account_months"
+    " (LIKE txw_data.account_months) ON COMMIT DELETE ROWS;";
 
 //  The statements that move staged rows into place.
 #define S_TX_INSERT                                                             \
@@ -319,6 +324,13 @@ static const char *s_stage_sql =
     " first_seen = least (a.first_seen, excluded.first_seen),"                 \
     " last_seen = greatest (a.last_seen, excluded.last_seen),"                 \
     " updated_at = now()"
+#define S_ACCOUNT_MONTH_UPSERT                                                  \
+    "INSERT INTO txw_data.account_months AS a SELECT * FROM stage_account_months" \
+    " ON CONFLICT (account_id, month) DO UPDATE SET"                           \
+    " tx_count = a.tx_count + excluded.tx_count,"                              \
+    " approved = a.approved + excluded.approved,"                              \
+    " spend_rep_minor = a.spend_rep_minor + excluded.spend_rep_minor,"         \
+    " approved_rep_minor = a.approved_rep_minor + excluded.approved_rep_minor"
 #define S_ALERT_INSERT                                                          \
     "INSERT INTO txw_data.alerts (dedupe_key, kind, tx_id, ts, account_id, score," \
     " reasons, amount_minor, currency, amount_rep_minor, merchant_id, country," \
@@ -646,16 +658,20 @@ sink_add_seen (sink_t *self, uint64_t hash)
     txw_copybuf_end_row (&self->seen_rows);
 }
 
+//  Window rows need their day's partition whatever --store says.
 void
 sink_add_window_addition (sink_t *self, const txw_window_t *row)
 {
+    s_need_day (self, row->window_start_ms);
     txw_windowrow_copy (&self->window_additions, row);
 }
 
 static void
 s_window_row (void *arg, const win_entry_t *e)
 {
-    txw_windowrow_copy (arg, &e->row);
+    sink_t *self = arg;
+    s_need_day (self, e->row.window_start_ms);
+    txw_windowrow_copy (&self->window_rows, &e->row);
 }
 
 static void
@@ -674,6 +690,23 @@ s_account_row (void *arg, const accounts_delta_t *d)
     txw_copybuf_int (b, d->max_score);
     txw_copybuf_ts_ms (b, d->first_ms);
     txw_copybuf_ts_ms (b, d->last_ms);
+    txw_copybuf_end_row (b);
+}
+
+//  A row of txw_data.account_months (account_id, month, tx_count, approved,
+//  spend_rep_minor, approved_rep_minor).
+static void
+s_account_month_row (void *arg, const accounts_delta_t *d)
+{
+    txw_copybuf_t *b = arg;
+    char month [32];
+    snprintf (month, sizeof month, "%04d-%02d-01", (int) (d->month / 12), (int) (d->month % 12 + 1));
+    txw_copybuf_str (b, d->account_id);
+    txw_copybuf_str (b, month);
+    txw_copybuf_int (b, d->tx_count);
+    txw_copybuf_int (b, d->approved);
+    txw_copybuf_int (b, d->spend);
+    txw_copybuf_int (b, d->approved_spend);
     txw_copybuf_end_row (b);
 }
 
@@ -911,12 +944,12 @@ s_write (sink_t *self, int64_t max_event_ms)
     if (s_sql (self, "BEGIN") || s_ensure_days (self))
         return -1;
     const txw_windowrow_sql_t *wsql = txw_windowrow_sql ();
+    txw_copybuf_clear (&self->account_rows);
+    txw_copybuf_clear (&self->account_month_rows);
     if (self->accounts && accounts_size (self->accounts)) {
-        txw_copybuf_clear (&self->account_rows);
         accounts_each (self->accounts, s_account_row, &self->account_rows);
+        accounts_each_month (self->accounts, s_account_month_row, &self->account_month_rows);
     }
-    else
-        txw_copybuf_clear (&self->account_rows);
     s_step_t steps [] = {
         //  Transactions go straight in when the flush is trusted (below);
         //  one by one they go through the stage.
@@ -927,6 +960,8 @@ s_write (sink_t *self, int64_t max_event_ms)
         { "windows", &self->window_additions, "", wsql->add, "stage_window_additions", false },
         { "accounts", &self->account_rows, "COPY stage_accounts (" S_ACCOUNT_COLUMNS ") FROM STDIN",
           S_ACCOUNT_UPSERT, "stage_accounts", true },
+        { "account_months", &self->account_month_rows, "COPY stage_account_months FROM STDIN",
+          S_ACCOUNT_MONTH_UPSERT, "stage_account_months", true },
         { "alerts", &self->alert_rows, "COPY stage_alerts FROM STDIN", S_ALERT_INSERT,
           "stage_alerts", false },
         { "dead_letters", &self->dead_rows, TXW_DEADLETTER_COPY_SQL, TXW_DEADLETTER_INSERT_SQL,
@@ -1093,7 +1128,7 @@ sink_flush (sink_t *self, windows_t *windows)
         return -1;
     int64_t started = txw_mono_us ();
     txw_copybuf_clear (&self->window_rows);
-    windows_drain_dirty (windows, true, s_window_row, &self->window_rows);
+    windows_drain_dirty (windows, true, s_window_row, self);
     bool any_checkpoint = false;
     for (int i = 0; i < self->source_count; i++)
         any_checkpoint |= self->sources [i].dirty;

@@ -1,6 +1,7 @@
 /*  config - the producer's options: one table that parses and documents   */
 
 #include "config.h"
+#include "catalogue.h"
 #include "rfc3339.h"
 
 #include <stdio.h>
@@ -68,6 +69,13 @@ config_parse (producer_config_t *self, int argc, char **argv)
         { "event-rate", TXW_OPT_DOUBLE, NULL,
           "simulated records per event-second (default: --rate, or 200 if --rate is 0)",
           &self->event_rate, 1e-6, 1e9 },
+        { "products", TXW_OPT_INT, "0",
+          "a catalogue of this many products, made from the seed: online shoppers "
+          "then buy baskets of them (line items sharing an order_id; 0: no catalogue)",
+          &self->products, 0, CATALOGUE_MAX },
+        { "catalogue-out", TXW_OPT_STRING, "",
+          "write the --products catalogue to this CSV file (- for stdout) and exit, "
+          "for `txwctl products load`", &self->catalogue_out, 0, 0 },
         { "csv-out", TXW_OPT_STRING, "",
           "write records with their labels to this CSV file (- for stdout) instead of sending",
           &self->csv_out, 0, 0 },
@@ -125,6 +133,8 @@ config_parse (producer_config_t *self, int argc, char **argv)
     }
     if (self->rate < 0)
         self->rate = *self->file? 0: 200;
+    if (*self->catalogue_out && self->products == 0)
+        s_fail ("--catalogue-out needs --products: the size of the catalogue to write");
     if (*self->ack_endpoints && *self->csv_out)
         s_fail ("--ack-endpoints needs the validators as output, not --csv-out");
     if (self->event_rate < 0)

@@ -27,6 +27,8 @@ typedef struct {
     const char *start;          //  "now" or RFC 3339
     const char *shape;          //  "daily" or "flat"
     double event_rate;          //  simulated records per event-second
+    int64_t products;           //  catalogue size, 0: none
+    const char *catalogue_out;  //  "" for none
     const char *csv_out;        //  "" for none
     const char *file;           //  "" for none
     int64_t drain_timeout_ms;

@@ -288,6 +288,7 @@ struct _csv_writer_t {
     FILE *file;
     char *path;
     char *buffer;
+    int fields;                 //  record fields written: all, or all but order_id
 };
 
 static void
@@ -315,9 +316,18 @@ s_write_field (FILE *file, const char *s, size_t len)
 csv_writer_t *
 csv_writer_new (const char *path)
 {
+    return csv_writer_open (path, false);
+}
+
+csv_writer_t *
+csv_writer_open (const char *path, bool orders)
+{
+    //  order_id is the last field.
+    _Static_assert (TXW_RAW_ORDER_ID == RECORD_FIELDS - 1, "order_id is not the last field");
     csv_writer_t *self = calloc (1, sizeof *self);
     if (!self)
         return NULL;
+    self->fields = orders? RECORD_FIELDS: TXW_RAW_ORDER_ID;
     self->path = strdup (path);
     self->file = strcmp (path, "-") == 0? stdout: fopen (path, "w");
     if (!self->file || !self->path) {
@@ -327,7 +337,7 @@ csv_writer_new (const char *path)
     self->buffer = malloc (S_WRITE_BUFFER);
     if (self->buffer)
         setvbuf (self->file, self->buffer, _IOFBF, S_WRITE_BUFFER);
-    for (int i = 0; i < RECORD_FIELDS; i++)
+    for (int i = 0; i < self->fields; i++)
         fprintf (self->file, "%s,", csv_columns [i]);
     fprintf (self->file, "%s,%s,%s\n", csv_label_columns [0], csv_label_columns [1],
              csv_label_columns [2]);
@@ -369,7 +379,7 @@ csv_writer_record (csv_writer_t *self, const record_t *rec)
 {
     FILE *file = self->file;
     record_t *fields = (record_t *) rec;
-    for (int i = 0; i < RECORD_FIELDS; i++) {
+    for (int i = 0; i < self->fields; i++) {
         const txw_str_t *f = record_field (fields, i);
         s_write_field (file, f->ptr, f->len);
         putc_unlocked (',', file);

@@ -2,7 +2,7 @@
 
     The CSV ingest format (proto/WIRE.md) is a header row and the 14 core
     transaction fields in order; after them come the optional fields
-    (device_type) found by their header name, and any other column is
+    (device_type, order_id) found by their header name, and any other column is
     ignored, so --csv-out output (which appends the labels) can be fed back
     with --file. Quoting
     follows RFC 4180 (quoted fields, embedded commas, "" for a quote) except
@@ -65,13 +65,18 @@ uint64_t csv_reader_line (const csv_reader_t *self);
 
 typedef struct _csv_writer_t csv_writer_t;
 
-//  Creates path ("-" for stdout) and writes the header with the label
-//  columns. Returns NULL (logged) if it cannot.
+//  Creates path ("-" for stdout) and writes the header: the fields, with
+//  order_id only if orders is set (a generator with a catalogue, so the
+//  output of one without stays as it always was), then the label columns.
+//  Returns NULL (logged) if it cannot.
+csv_writer_t *csv_writer_open (const char *path, bool orders);
+//  csv_writer_open without order_id.
 csv_writer_t *csv_writer_new (const char *path);
 //  Flushes and closes. Returns -1 (logged) if anything failed to write.
 int csv_writer_close (csv_writer_t **self_p);
 
-//  Writes one row: the 14 fields, is_fraud, fraud_pattern, injected.
+//  Writes one row: the fields of the header, is_fraud, fraud_pattern,
+//  injected.
 //  Returns -1 if the stream is in error (disk full...).
 int csv_writer_record (csv_writer_t *self, const record_t *rec);
 

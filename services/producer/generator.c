@@ -1,6 +1,7 @@
 /*  generator - synthetic transactions with labelled fraud and defects     */
 
 #include "generator.h"
+#include "catalogue.h"
 #include "money.h"
 #include "population.h"
 #include "prng.h"
@@ -13,6 +14,17 @@
 
 #define S_DAY_MS        86400000LL
 #define S_DEFERRED_MAX  4096    //  pending second legs (a min-heap by due time)
+
+//  Baskets (--products): an order has 1 to S_BASKET_MAX line items, one
+//  more with chance S_BASKET_MORE each time (a mean of 2.5). A line item
+//  after the first is the companion of an earlier one with chance
+//  S_BASKET_COMPANION, else of the basket's main category three times in
+//  four, else of its second category.
+#define S_BASKET_MAX        8
+#define S_BASKET_MORE       0.61
+#define S_BASKET_COMPANION  0.45
+#define S_BASKET_MAIN       0.75
+#define S_BASKET_BUDGET     3.0     //  times the account's typical for the category
 
 static const char *s_pattern_names [GEN_PATTERN_COUNT] = {
     "", "amount_spike", "card_testing", "account_takeover", "night_burst",
@@ -89,9 +101,18 @@ struct _generator_t {
     txw_str_t status_view [TXW_STATUS_COUNT];
     txw_str_t country_view [32];
     txw_str_t currency_view [8];
-    //  Per-record text the generator owns (ids of the population are views).
-    char device [24];
-    char product [16];
+    //  Baskets (--products): the catalogue and the order being emitted.
+    //  The line items after the first copy it (one checkout: same account,
+    //  merchant, device, time and payment outcome) and differ in product,
+    //  quantity and amount.
+    catalogue_t *catalogue;
+    uint64_t orders;                    //  orders started
+    int64_t ord_budget;                 //  euro cents a line item may cost
+    int ord_size;
+    int ord_left;                       //  line items still to emit
+    uint32_t ord_items [S_BASKET_MAX];  //  catalogue indexes
+    record_t ord_first;
+    char order_id [48];
 };
 
 static double s_activity [7] [24];
@@ -193,6 +214,14 @@ generator_new (const generator_config_t *config)
         free (self);
         return NULL;
     }
+    if (config->products) {
+        self->catalogue = catalogue_new (config->seed, config->products);
+        if (!self->catalogue) {
+            population_destroy (&self->pop);
+            free (self);
+            return NULL;
+        }
+    }
     self->clock_ms = (double) config->start_ms;
     s_setup_rates (self);
     self->degraded_region = -1;
@@ -226,6 +255,7 @@ generator_destroy (generator_t **self_p)
         return;
     generator_t *self = *self_p;
     population_destroy (&self->pop);
+    catalogue_destroy (&self->catalogue);
     free (self);
     *self_p = NULL;
 }
@@ -300,10 +330,21 @@ s_fill (generator_t *self, record_t *rec, uint32_t account_index, int category,
     s_set_device (rec, "D", device, channel);
     rec->raw.product_id = (txw_str_t) { rec->product_id, 0 };
     rec->product_id [0] = 0;
+    rec->raw.order_id = (txw_str_t) { NULL, 0 };
     if ((category == CAT_ONLINE_RETAIL || category == CAT_ELECTRONICS
     ||   category == CAT_CLOTHING) && prng_uniform (&self->rng) < 0.8) {
-        char *end = s_put_number (rec->product_id, "P", prng_below (&self->rng, 20000), 5);
-        rec->raw.product_id = (txw_str_t) { rec->product_id, (uint32_t) (end - rec->product_id) };
+        if (self->catalogue) {
+            //  With a catalogue every product named is one of it.
+            if (catalogue_sells (self->catalogue, category)) {
+                uint32_t p = catalogue_pick (self->catalogue, &self->rng, category);
+                rec->raw.product_id = record_view (catalogue_product (self->catalogue, p)->id);
+            }
+        }
+        else {
+            char *end = s_put_number (rec->product_id, "P", prng_below (&self->rng, 20000), 5);
+            rec->raw.product_id = (txw_str_t) { rec->product_id,
+                                                (uint32_t) (end - rec->product_id) };
+        }
     }
     if ((int) account->region == self->degraded_region)
         rec->raw.status = self->status_view [s_status (self, self->cfg.degraded_share * 0.7,
@@ -313,8 +354,9 @@ s_fill (generator_t *self, record_t *rec, uint32_t account_index, int category,
 }
 
 //  An ordinary transaction: a preferred category most of the time, an
-//  amount around the account's typical, now and then abroad.
-static void
+//  amount around the account's typical, now and then abroad. Returns its
+//  category.
+static int
 s_normal (generator_t *self, record_t *rec, uint32_t account_index, int64_t ts_ms)
 {
     const population_account_t *account = &self->pop->accounts [account_index];
@@ -334,6 +376,122 @@ s_normal (generator_t *self, record_t *rec, uint32_t account_index, int64_t ts_m
         int country = (int) prng_below (&self->rng, 13);
         rec->raw.country = self->country_view [country];
     }
+    return category;
+}
+
+//  --- Baskets ---------------------------------------------------------------
+
+//  Sets line item n of the open order into rec: its product, a quantity of
+//  one to three (one where more would exceed the budget) and the amount,
+//  the price times the quantity (the catalogue's currency).
+static void
+s_line_item (generator_t *self, record_t *rec, int n)
+{
+    const catalogue_product_t *product = catalogue_product (self->catalogue,
+                                                            self->ord_items [n]);
+    double u = prng_uniform (&self->rng);
+    int quantity = u < 0.80? 1: u < 0.95? 2: 3;
+    if (product->price_minor * quantity > self->ord_budget)
+        quantity = 1;
+    rec->raw.product_id = record_view (product->id);
+    size_t len = txw_format_amount (rec->amount, sizeof rec->amount,
+                                    product->price_minor * quantity, 2);
+    rec->raw.amount = (txw_str_t) { rec->amount, (uint32_t) len };
+    rec->raw.currency = record_view (CATALOGUE_CURRENCY);
+    rec->raw.order_id = record_view (self->order_id);
+    self->ord_left = self->ord_size - n - 1;
+}
+
+static bool
+s_in_basket (const generator_t *self, int n, uint32_t product)
+{
+    for (int i = 0; i < n; i++)
+        if (self->ord_items [i] == product)
+            return true;
+    return false;
+}
+
+//  A product of category by popularity, within the order's budget if one
+//  of a few draws is: people mostly buy what they usually spend on.
+static uint32_t
+s_affordable (generator_t *self, int category)
+{
+    uint32_t product = catalogue_pick (self->catalogue, &self->rng, category);
+    for (int draws = 1; draws < 3
+    &&   catalogue_product (self->catalogue, product)->price_minor > self->ord_budget; draws++)
+        product = catalogue_pick (self->catalogue, &self->rng, category);
+    return product;
+}
+
+//  Turns rec, an ordinary purchase of account in category (one the
+//  catalogue sells), into the first line item of a new order, and draws
+//  the order's products: mostly of category and of one second category,
+//  the account's own where it prefers another one the catalogue sells, and
+//  often an earlier item's companion, so some pairs are bought together
+//  far more often than their popularity alone would make them. A line
+//  item is drawn again when it costs well above what the account usually
+//  spends in the category (a companion is taken as it is).
+static void
+s_basket_start (generator_t *self, record_t *rec, uint32_t account_index, int category)
+{
+    prng_t *rng = &self->rng;
+    const population_account_t *account = &self->pop->accounts [account_index];
+    int second = category;
+    for (int i = 0; i < 3 && second == category; i++)
+        if (account->categories [i] != category
+        &&  catalogue_sells (self->catalogue, account->categories [i]))
+            second = account->categories [i];
+    if (second == category) {
+        static const int shops [] = { CAT_ONLINE_RETAIL, CAT_CLOTHING, CAT_ELECTRONICS };
+        int other = shops [prng_below (rng, 3)];
+        if (catalogue_sells (self->catalogue, other))
+            second = other;
+    }
+    double euros = account->typical / population_currencies [account->currency].scale;
+    self->ord_budget = (int64_t) (100 * S_BASKET_BUDGET * euros
+                                  * population_categories [category].amount_factor);
+    int size = 1;
+    while (size < S_BASKET_MAX && prng_uniform (rng) < S_BASKET_MORE)
+        size++;
+    self->ord_items [0] = s_affordable (self, category);
+    int n = 1;
+    for (; n < size; n++) {
+        //  A product already in the basket is drawn again, up to four
+        //  draws; then the basket is complete (a tiny catalogue runs out).
+        uint32_t product;
+        int draws = 0;
+        do {
+            if (prng_uniform (rng) < S_BASKET_COMPANION) {
+                uint32_t earlier = self->ord_items [prng_below (rng, (uint32_t) n)];
+                product = catalogue_product (self->catalogue, earlier)->companion;
+            }
+            else
+                product = s_affordable (self, prng_uniform (rng) < S_BASKET_MAIN? category: second);
+        } while (s_in_basket (self, n, product) && ++draws < 4);
+        if (s_in_basket (self, n, product))
+            break;
+        self->ord_items [n] = product;
+    }
+    self->ord_size = n;
+    self->orders++;
+    char *p = s_put_number (self->order_id, "O", self->cfg.seed, 1);
+    *p++ = '-';
+    s_put_number (p, "", self->orders, 1);
+    s_line_item (self, rec, 0);
+    self->ord_first = *rec;
+}
+
+//  The next line item of the open order: the first one's fields, another
+//  product.
+static void
+s_basket_next (generator_t *self, record_t *rec)
+{
+    const record_t *first = &self->ord_first;
+    *rec = *first;
+    //  Views of the first item's own text point into its copy here.
+    rec->raw.ts = (txw_str_t) { rec->ts, first->raw.ts.len };
+    rec->raw.device_id = (txw_str_t) { rec->device_id, first->raw.device_id.len };
+    s_line_item (self, rec, self->ord_size - self->ord_left);
 }
 
 //  Accounts are not equally active: a skewed pick.
@@ -620,6 +778,13 @@ generator_next (generator_t *self, record_t *rec, int64_t now_ms)
     self->index++;
     int64_t ts = s_tick (self, now_ms);
 
+    //  The line items of an order go out back to back, at its time.
+    if (self->ord_left > 0) {
+        s_basket_next (self, rec);
+        s_set_tx_id (self, rec);
+        return;
+    }
+
     //  A second leg that has come due goes first, but never into the
     //  middle of an episode (bursts are emitted back to back).
     if (self->ep_left == 0 && self->deferred_count > 0 && self->deferred [0].due_ms <= ts) {
@@ -662,7 +827,14 @@ generator_next (generator_t *self, record_t *rec, int64_t now_ms)
         s_episode_start (self, pattern, ts);
         s_episode_next (self, rec, ts);
     }
-    else
-        s_normal (self, rec, s_pick_account (self), ts);
+    else {
+        uint32_t account = s_pick_account (self);
+        int category = s_normal (self, rec, account, ts);
+        //  With a catalogue, an online shop's customer buys a basket (in
+        //  person, one product as before).
+        if (self->catalogue && catalogue_sells (self->catalogue, category)
+        &&  rec->raw.channel.ptr != self->channel_view [TXW_CHANNEL_POS].ptr)
+            s_basket_start (self, rec, account, category);
+    }
     s_set_tx_id (self, rec);
 }

@@ -38,6 +38,9 @@ typedef struct {
     double event_rate;          //  simulated records per event-second (weight 1)
     const char *degraded_region;    //  a region with an outage ("" for none)
     double degraded_share;      //  share of its transactions declined or failed
+    //  Catalogue size (catalogue.h); 0: no baskets. An order is one draw
+    //  of the rates above, whatever its number of line items.
+    uint32_t products;
 } generator_config_t;
 
 typedef struct _generator_t generator_t;

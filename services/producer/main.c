@@ -16,5 +16,9 @@ main (int argc, char **argv)
 {
     producer_config_t config;
     config_parse (&config, argc, argv);
+    //  --catalogue-out writes the catalogue the generator sells from, and
+    //  nothing is generated or sent.
+    if (*config.catalogue_out)
+        return producer_catalogue_out (&config);
     return txw_service_main ("producer", &config.svc, &s_producer_stage, &config);
 }

@@ -1,6 +1,7 @@
 /*  producer - the service loop: one source, one sink, paced, until done   */
 
 #include "producer.h"
+#include "catalogue.h"
 #include "clock.h"
 #include "csv.h"
 #include "generator.h"
@@ -164,6 +165,22 @@ s_await_acks (producer_t *self)
     }
 }
 
+int
+producer_catalogue_out (const producer_config_t *config)
+{
+    catalogue_t *catalogue = catalogue_new ((uint64_t) config->seed,
+                                            (uint32_t) config->products);
+    if (!catalogue) {
+        log_error ("cannot build the catalogue: out of memory");
+        return 1;
+    }
+    int rc = catalogue_write_csv (catalogue, config->catalogue_out);
+    if (rc == 0)
+        log_info ("wrote %u products to %s", catalogue_count (catalogue), config->catalogue_out);
+    catalogue_destroy (&catalogue);
+    return rc? 1: 0;
+}
+
 producer_t *
 producer_new (const producer_config_t *config, txw_service_t *svc)
 {
@@ -174,6 +191,8 @@ producer_new (const producer_config_t *config, txw_service_t *svc)
     self->svc = svc;
     s_register_metrics (self);
     if (*config->file) {
+        if (config->products)
+            log_warn ("--products shapes generated records; ignored with --file (sent as it is)");
         self->reader = csv_reader_new (config->file);
         if (!self->reader)
             goto err;
@@ -193,7 +212,8 @@ producer_new (const producer_config_t *config, txw_service_t *svc)
             .start_ms = config->start_ms,
             .event_rate = config->event_rate,
             .degraded_region = config->degraded_region,
-            .degraded_share = config->degraded_share
+            .degraded_share = config->degraded_share,
+            .products = (uint32_t) config->products
         };
         if (!config->simulated && config->late_rate > 0)
             log_warn ("--late-rate needs a simulated clock (--start TIME); ignored with --start now");
@@ -204,7 +224,9 @@ producer_new (const producer_config_t *config, txw_service_t *svc)
         }
     }
     if (*config->csv_out) {
-        self->writer = csv_writer_new (config->csv_out);
+        //  order_id when there are orders to write: a catalogue's baskets,
+        //  or a file's (whose order ids are kept).
+        self->writer = csv_writer_open (config->csv_out, config->products > 0 || *config->file);
         if (!self->writer)
             goto err;
     }

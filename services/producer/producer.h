@@ -28,4 +28,8 @@ void producer_destroy (producer_t **self_p);
 //  header, a read error or a write error.
 int producer_run (producer_t *self);
 
+//  Writes the catalogue of --products to --catalogue-out (catalogue.h).
+//  Returns the process exit code: 0, or 1 (logged) if it cannot.
+int producer_catalogue_out (const producer_config_t *config);
+
 #endif

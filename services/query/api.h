@@ -54,6 +54,10 @@ qapi_fn qapi_ack;               //  arg: numeric id or key
 qapi_fn qapi_reopen;            //  arg: numeric id or key
 qapi_fn qapi_transaction;       //  arg: tx_id
 qapi_fn qapi_account;           //  arg: account_id
+qapi_fn qapi_customer_segments;
+qapi_fn qapi_customers;
+qapi_fn qapi_customer;          //  arg: account_id
+qapi_fn qapi_cohorts;
 qapi_fn qapi_dead_letters;
 qapi_fn qapi_whoami;
 qapi_fn qapi_keys;

@@ -6,6 +6,7 @@
         api_stats.c         realtime, timeseries, top, branches, regions
         api_alerts.c        alerts, ack (and the alert row regions reuse)
         api_accounts.c      transactions, accounts
+        api_customers.c     RFM segments, customers, cohorts
         api_deadletters.c   dead letters
         api.c               what they share: error answers, parameters,
                             running a statement, reading result columns

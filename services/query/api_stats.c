@@ -3,7 +3,10 @@
     GET /api/v1/stats/realtime, /api/v1/timeseries, /api/v1/top/{dimension},
     /api/v1/branches/performance and /api/v1/regions/health. All but the
     timeseries sum txw.window_totals in SQL (S_TOTALS_SQL) and hand the
-    sums to the read model (common/summary.c), which the gateway shares.    */
+    sums to the read model (common/summary.c), which the gateway shares.
+    The timeseries, top lists and branches take periods of up to a year,
+    read from the grain that fits (params.h, "Periods"): the same columns
+    from txw.window_totals, txw.window_totals_hourly or _daily.            */
 
 #include "api_private.h"
 #include "json.h"
@@ -60,6 +63,10 @@ s_totals (const PGresult *res, int row, const s_totals_cols_t *cols, txw_totals_
     for (int i = 0; i < S_TOTALS; i++)
         *fields [i] = qapi_int (res, row, cols->index [i]);
 }
+
+//  The view of each grain (qgrain_t), as SQL text.
+#define S_VIEWS(X)  X ("txw.window_totals"), X ("txw.window_totals_hourly"), \
+                    X ("txw.window_totals_daily")
 
 //  --- GET /api/v1/stats/realtime ---------------------------------------------------
 
@@ -149,13 +156,13 @@ qapi_timeseries (qapi_t *api, const qrequest_t *req, json_t **out)
     qparams_t params;
     qerror_t err;
     int dimension, metric;
-    int64_t minutes;
+    qperiod_t period;
     const char *key;
     if (qparams_parse (&params, req->query, allowed, &err)
     ||  qparams_enum (&params, "dimension", txw_dimension_names, TXW_DIM_OVERALL, &dimension, &err)
     ||  qparams_text (&params, "key", TXW_ID_MAX, NULL, &key, &err)
     ||  qparams_enum (&params, "metric", s_metrics, S_M_COUNT, &metric, &err)
-    ||  qparams_int (&params, "minutes", 60, 1, 1440, &minutes, &err))
+    ||  qparams_period (&params, 60, req->now_ms, &period, &err))
         return qapi_bad_parameter (&err, out);
     if (dimension == TXW_DIM_OVERALL && key && strcmp (key, "all")) {
         qerror_set (&err, "key", "must be all for dimension overall");
@@ -167,25 +174,34 @@ qapi_timeseries (qapi_t *api, const qrequest_t *req, json_t **out)
     }
     if (!key)
         key = "all";
-    int64_t from_ms = req->now_ms - minutes * 60000;
-    char from [RFC3339_SIZE];
-    qapi_param_time (from, from_ms);
-    const char *values [] = { txw_dimension_names [dimension], key, from };
+    //  A window is closed by the shards' watermarks; an hour or a day
+    //  once it has passed ($4).
+#define S_SERIES_SQL(view)                                                            \
+        "SELECT " QAPI_MS_AS ("window_start", "start_ms") ","                          \
+        " " QAPI_MS_AS ("window_end - window_start", "window_ms") ","                  \
+        " tx_count, amount_minor_sum, approved, declined, failed, flagged, mean_score," \
+        " %s AS closed FROM " view                                                     \
+        " WHERE dimension = $1 AND key = $2 AND window_start >= $3::timestamptz"       \
+        " ORDER BY window_start"
+    static const char *const series_sql [] = { S_VIEWS (S_SERIES_SQL) };
+#undef S_SERIES_SQL
+    char sql [600], from [RFC3339_SIZE], now [RFC3339_SIZE];
+    snprintf (sql, sizeof sql, series_sql [period.grain],
+              period.grain == QGRAIN_WINDOW? "closed": "window_end <= $4::timestamptz");
+    qapi_param_time (from, period.from_ms);
+    qapi_param_time (now, req->now_ms);
+    const char *values [] = { txw_dimension_names [dimension], key, from, now };
     int status;
-    PGresult *res = qapi_query1 (api,
-        "SELECT " QAPI_MS_AS ("window_start", "start_ms") ","
-        " " QAPI_MS_AS ("window_end - window_start", "window_ms") ","
-        " tx_count, amount_minor_sum, approved, declined, failed, flagged, mean_score, closed"
-        " FROM txw.window_totals"
-        " WHERE dimension = $1 AND key = $2 AND window_start >= $3::timestamptz"
-        " ORDER BY window_start", 3, values, &status, out);
+    PGresult *res = qapi_query1 (api, sql, period.grain == QGRAIN_WINDOW? 3: 4, values,
+                                 &status, out);
     if (!res)
         return status;
     s_window_cols_t cols;
     s_window_columns (res, &cols);
     json_t *points = json_array ();
     //  Without a window in the period, the aggregator's default size.
-    int64_t window_ms = PQntuples (res)? qapi_int (res, 0, cols.window): 60000;
+    int64_t window_ms = period.grain_ms? period.grain_ms:
+                        PQntuples (res)? qapi_int (res, 0, cols.window): 60000;
     for (int row = 0; row < PQntuples (res); row++)
         json_array_append_new (points, json_pack ("{s:o,s:o,s:b}",
             "t", txw_json_time (qapi_int (res, row, cols.start)),
@@ -194,7 +210,7 @@ qapi_timeseries (qapi_t *api, const qrequest_t *req, json_t **out)
     PQclear (res);
     *out = json_pack ("{s:s,s:s,s:s,s:I,s:I,s:s,s:o}",
         "dimension", txw_dimension_names [dimension], "key", key, "metric", s_metrics [metric],
-        "minutes", (json_int_t) minutes, "window_ms", (json_int_t) window_ms,
+        "minutes", (json_int_t) period.minutes, "window_ms", (json_int_t) window_ms,
         "currency", api->currency, "points", points);
     return 200;
 }
@@ -202,11 +218,11 @@ qapi_timeseries (qapi_t *api, const qrequest_t *req, json_t **out)
 //  --- GET /api/v1/top/{dimension} -----------------------------------------------
 
 //  Totals per key over the period ($2 on) and the period before ($3 to $2).
-#define S_TOP_SQL(order)                                                              \
+#define S_TOP_SQL(view, order)                                                        \
     "SELECT key,"                                                                     \
     S_TOTALS_SQL ("FILTER (WHERE window_start >= $2::timestamptz)", "") ","          \
     S_TOTALS_SQL ("FILTER (WHERE window_start < $2::timestamptz)", "p_")             \
-    " FROM txw.window_totals WHERE dimension = $1 AND window_start >= $3::timestamptz" \
+    " FROM " view " WHERE dimension = $1 AND window_start >= $3::timestamptz"         \
     " GROUP BY key"                                                                   \
     " HAVING coalesce(sum(tx_count) FILTER (WHERE window_start >= $2::timestamptz), 0) > 0" \
     " ORDER BY " order " DESC, key LIMIT $4::int"
@@ -216,13 +232,15 @@ qapi_top (qapi_t *api, const qrequest_t *req, json_t **out)
 {
     static const char *const allowed [] = { "by", "minutes", "limit", NULL };
     static const char *const by_names [] = { "count", "volume", "flagged", NULL };
-    static const char *const by_sql [] = {
-        S_TOP_SQL ("count"), S_TOP_SQL ("volume"), S_TOP_SQL ("flagged")
-    };
+#define S_TOP_BY(view) { S_TOP_SQL (view, "count"), S_TOP_SQL (view, "volume"), \
+                         S_TOP_SQL (view, "flagged") }
+    static const char *const by_sql [][3] = { S_VIEWS (S_TOP_BY) };
+#undef S_TOP_BY
     qparams_t params;
     qerror_t err;
     int by;
-    int64_t minutes, limit;
+    qperiod_t period, previous;
+    int64_t limit;
     int dimension = txw_dimension_parse (req->arg);
     if (dimension <= TXW_DIM_OVERALL) {
         qerror_set (&err, "dimension", "must be one of %s", txw_dimension_list (TXW_DIM_OVERALL + 1));
@@ -230,16 +248,18 @@ qapi_top (qapi_t *api, const qrequest_t *req, json_t **out)
     }
     if (qparams_parse (&params, req->query, allowed, &err)
     ||  qparams_enum (&params, "by", by_names, 0, &by, &err)
-    ||  qparams_int (&params, "minutes", 60, 1, 1440, &minutes, &err)
+    ||  qparams_period (&params, 60, req->now_ms, &period, &err)
     ||  qparams_int (&params, "limit", 10, 1, 100, &limit, &err))
         return qapi_bad_parameter (&err, out);
+    //  The period before: as long, ending where this one starts.
+    qperiod_make (&previous, period.minutes, period.from_ms);
     char from [RFC3339_SIZE], before [RFC3339_SIZE], limit_text [24];
-    qapi_param_time (from, req->now_ms - minutes * 60000);
-    qapi_param_time (before, req->now_ms - 2 * minutes * 60000);
+    qapi_param_time (from, period.from_ms);
+    qapi_param_time (before, previous.from_ms);
     qapi_param_int (limit_text, sizeof limit_text, limit);
     const char *values [] = { txw_dimension_names [dimension], from, before, limit_text };
     int status;
-    PGresult *res = qapi_query1 (api, by_sql [by], 4, values, &status, out);
+    PGresult *res = qapi_query1 (api, by_sql [period.grain][by], 4, values, &status, out);
     if (!res)
         return status;
     s_totals_cols_t now_cols, before_cols;
@@ -256,7 +276,7 @@ qapi_top (qapi_t *api, const qrequest_t *req, json_t **out)
     }
     PQclear (res);
     *out = json_pack ("{s:s,s:s,s:I,s:s,s:o}", "dimension", txw_dimension_names [dimension],
-                      "by", by_names [by], "minutes", (json_int_t) minutes,
+                      "by", by_names [by], "minutes", (json_int_t) period.minutes,
                       "currency", api->currency, "items", items);
     return 200;
 }
@@ -266,16 +286,24 @@ qapi_top (qapi_t *api, const qrequest_t *req, json_t **out)
 int
 qapi_branches (qapi_t *api, const qrequest_t *req, json_t **out)
 {
-    int64_t minutes;
+#define S_BRANCHES_SQL(view)                                                          \
+        "SELECT key," S_TOTALS_SQL ("", "")                                           \
+        " FROM " view " WHERE dimension = 'branch' AND window_start >= $1::timestamptz" \
+        " GROUP BY key HAVING sum(tx_count) > 0 ORDER BY volume DESC, key"
+    static const char *const branches_sql [] = { S_VIEWS (S_BRANCHES_SQL) };
+#undef S_BRANCHES_SQL
+    static const char *const allowed [] = { "minutes", NULL };
+    qparams_t params;
+    qerror_t err;
+    qperiod_t period;
+    if (qparams_parse (&params, req->query, allowed, &err)
+    ||  qparams_period (&params, 60, req->now_ms, &period, &err))
+        return qapi_bad_parameter (&err, out);
     char from [RFC3339_SIZE];
-    int status = qapi_period_params (req, 60, &minutes, from, out);
-    if (status)
-        return status;
+    qapi_param_time (from, period.from_ms);
     const char *values [] = { from };
-    PGresult *res = qapi_query1 (api,
-        "SELECT key," S_TOTALS_SQL ("", "")
-        " FROM txw.window_totals WHERE dimension = 'branch' AND window_start >= $1::timestamptz"
-        " GROUP BY key HAVING sum(tx_count) > 0 ORDER BY volume DESC, key", 1, values, &status, out);
+    int status;
+    PGresult *res = qapi_query1 (api, branches_sql [period.grain], 1, values, &status, out);
     if (!res)
         return status;
     s_totals_cols_t cols;
@@ -288,7 +316,7 @@ qapi_branches (qapi_t *api, const qrequest_t *req, json_t **out)
         json_array_append_new (branches, txw_summary_branch (qapi_text (res, row, key), &t));
     }
     PQclear (res);
-    *out = json_pack ("{s:I,s:s,s:o}", "minutes", (json_int_t) minutes,
+    *out = json_pack ("{s:I,s:s,s:o}", "minutes", (json_int_t) period.minutes,
                       "currency", api->currency, "branches", branches);
     return 200;
 }

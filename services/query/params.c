@@ -240,6 +240,34 @@ qparams_text (const qparams_t *self, const char *name, size_t max,
     return 0;
 }
 
+//  --- Periods ---------------------------------------------------------------------
+
+void
+qperiod_make (qperiod_t *self, int64_t minutes, int64_t end_ms)
+{
+    self->minutes = minutes;
+    self->grain = minutes <= QPERIOD_WINDOWS_MAX? QGRAIN_WINDOW:
+                  minutes <= QPERIOD_HOURLY_MAX? QGRAIN_HOUR: QGRAIN_DAY;
+    self->grain_ms = self->grain == QGRAIN_HOUR? 3600000:
+                     self->grain == QGRAIN_DAY? 86400000: 0;
+    self->from_ms = end_ms - minutes * 60000;
+    if (self->grain_ms) {
+        int64_t rest = self->from_ms % self->grain_ms;
+        self->from_ms -= rest < 0? rest + self->grain_ms: rest;
+    }
+}
+
+int
+qparams_period (const qparams_t *self, int64_t fallback, int64_t now_ms,
+                qperiod_t *out, qerror_t *err)
+{
+    int64_t minutes;
+    if (qparams_int (self, "minutes", fallback, 1, QPERIOD_MINUTES_MAX, &minutes, err))
+        return -1;
+    qperiod_make (out, minutes, now_ms);
+    return 0;
+}
+
 //  --- Cache keys ------------------------------------------------------------------
 
 typedef enum { S_TEXT, S_INT, S_TIME } s_kind_t;
@@ -271,6 +299,10 @@ static const s_endpoint_t s_endpoints [] = {
                   { "kind", S_TEXT }, { "limit", S_INT } } },
     { "transaction", { { NULL } } },
     { "account", { { "limit", S_INT } } },
+    { "customer_segments", { { "segment", S_TEXT }, { "limit", S_INT }, { "offset", S_INT } } },
+    { "customers", { { "sort", S_TEXT }, { "limit", S_INT }, { "offset", S_INT } } },
+    { "customer", { { "limit", S_INT } } },
+    { "cohorts", { { "period", S_TEXT }, { "months", S_INT } } },
     { "dead_letters", { { "reason", S_TEXT }, { "limit", S_INT } } },
 };
 

@@ -75,6 +75,36 @@ bool qparams_id_valid (const char *s, size_t max);
 //  True if s is 1..max bytes of valid UTF-8 without control characters.
 bool qparams_text_valid (const char *s, size_t max);
 
+//  --- Periods ---------------------------------------------------------------------
+//
+//  The window sums of a period of up to a year are read from the grain that
+//  fits it: the windows themselves up to a day, the hourly rollups up to 30
+//  days, the daily rollups beyond (proto/sql/016_rollups.sql), so a long
+//  period reads at most a few hundred rows per key. A period read from a
+//  rollup starts at the start of the hour (of the UTC day) it falls in: it
+//  is made of whole rollup rows, never of part of one.
+
+#define QPERIOD_MINUTES_MAX     525600      //  a year
+#define QPERIOD_WINDOWS_MAX     1440        //  a day: the windows themselves
+#define QPERIOD_HOURLY_MAX      43200       //  30 days: the hourly rollups
+
+typedef enum { QGRAIN_WINDOW, QGRAIN_HOUR, QGRAIN_DAY } qgrain_t;
+
+typedef struct {
+    int64_t minutes;            //  as asked
+    qgrain_t grain;
+    int64_t grain_ms;           //  0 for windows (their own size), else an hour or a day
+    int64_t from_ms;            //  the first start read: now - minutes, then aligned
+} qperiod_t;
+
+//  The period of the last `minutes` (1..QPERIOD_MINUTES_MAX, fallback when
+//  absent) before now_ms. Returns 0 or -1 with err filled (naming "minutes").
+int qparams_period (const qparams_t *self, int64_t fallback, int64_t now_ms,
+                    qperiod_t *out, qerror_t *err);
+
+//  The period of minutes (1..QPERIOD_MINUTES_MAX) ending at end_ms.
+void qperiod_make (qperiod_t *self, int64_t minutes, int64_t end_ms);
+
 //  --- Cache keys ------------------------------------------------------------------
 //
 //  The response cache (cache.c) keys a GET by what the endpoint will read,
@@ -99,7 +129,8 @@ bool qparams_text_valid (const char *s, size_t max);
 
 //  Writes into key (size bytes) the cache key of a GET of endpoint, one of
 //  the server's cached routes by name: stats_realtime, timeseries, top,
-//  branches, regions, alerts, transaction, account, dead_letters (params.c
+//  branches, regions, alerts, transaction, account, customer_segments,
+//  customers, customer, cohorts, dead_letters (params.c
 //  holds the parameters each accepts, which must match its api_*.c
 //  function). variant is what else the answer depends on, such as the
 //  caller's role (NULL: nothing); path is the decoded path (civetweb's

@@ -67,6 +67,14 @@ static const s_route_t s_routes [] = {
       "read.transaction", qapi_transaction },
     { "account", "/api/v1/accounts/", true, NULL, "GET", true, TXW_ROLE_ANALYST,
       "read.account", qapi_account },
+    //  Before customer: "segments" is not an account id here.
+    { "customer_segments", "/api/v1/customers/segments", false, NULL, "GET", true,
+      TXW_ROLE_VIEWER, NULL, qapi_customer_segments },
+    { "customers", "/api/v1/customers", false, NULL, "GET", true, TXW_ROLE_VIEWER, NULL,
+      qapi_customers },
+    { "customer", "/api/v1/customers/", true, NULL, "GET", true, TXW_ROLE_ANALYST,
+      "read.customer", qapi_customer },
+    { "cohorts", "/api/v1/cohorts", false, NULL, "GET", true, TXW_ROLE_VIEWER, NULL, qapi_cohorts },
     { "dead_letters", "/api/v1/dead-letters", false, NULL, "GET", true, TXW_ROLE_VIEWER, NULL,
       qapi_dead_letters },
     { "whoami", "/api/v1/whoami", false, NULL, "GET", false, TXW_ROLE_VIEWER, NULL, qapi_whoami },
@@ -162,7 +170,10 @@ s_route (const char *path, const char *method, char *buf, size_t size, const cha
         char scratch [512];
         if (!s_route_matches (r, path, scratch, sizeof scratch, &a))
             continue;
-        used += snprintf (allow + used, used < allow_size? allow_size - used: 0, "%s, ", r->method);
+        //  Once each (/customers/segments is also /customers/{id}'s path).
+        if (!strstr (allow, r->method))
+            used += snprintf (allow + used, used < allow_size? allow_size - used: 0, "%s, ",
+                              r->method);
         if (!found || (strcmp (found->method, method) && !strcmp (r->method, method))) {
             found = r;
             *arg = a? buf: NULL;

@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-_Static_assert (sizeof (profiles_account_t) <= 248, "account record grew: check the budget");
+_Static_assert (sizeof (profiles_account_t) <= 256, "account record grew: check the budget");
 
 //  An index slot holds (entry index + 1) in the low 32 bits and the top 32
 //  bits of the account hash above them, so most probes that miss never touch
@@ -323,6 +323,38 @@ profiles_count_hour (const profiles_account_t *acct, int64_t now_ms)
     return count;
 }
 
+//  The hash of tx's order (never 0), or 0 for none. An order id is its
+//  merchant's: the same id at another merchant is another purchase, so a
+//  sender cannot fold payments at several merchants into one "order" to
+//  stay under the velocity counts.
+static uint32_t
+s_order_hash (const txw_tx_t *tx)
+{
+    if (!*tx->order_id)
+        return 0;
+    uint32_t hash = profiles_tx_hash (tx->order_id)
+                  ^ profiles_tx_hash (tx->merchant_id) * 0x9E3779B1u;
+    return hash? hash: 1;
+}
+
+bool
+profiles_same_order (const profiles_account_t *acct, const txw_tx_t *tx)
+{
+    //  The line items of one checkout come together: an order id seen
+    //  again much later is another purchase.
+    return acct && acct->count && acct->last_order
+        && acct->last_order == s_order_hash (tx)
+        && llabs (tx->ts_ms - acct->last_ms) <= PROFILES_ORDER_MS;
+}
+
+int64_t
+profiles_before_latest_ms (const profiles_account_t *acct)
+{
+    if (acct->ring_used < 2)
+        return -1;
+    return (int64_t) acct->ring [(acct->ring_head + PROFILES_RING - 2) % PROFILES_RING] * 1000;
+}
+
 void
 profiles_update (profiles_account_t *acct, const txw_tx_t *tx, double log_amount,
                  unsigned flags)
@@ -331,7 +363,8 @@ profiles_update (profiles_account_t *acct, const txw_tx_t *tx, double log_amount
     //  What an account shows in its first transactions is its home: a
     //  country or device only counts as fresh once there is some history.
     bool settled = acct->count >= 2;
-    if (!first) {
+    bool line_item = profiles_same_order (acct, tx);
+    if (!first && !line_item) {
         //  A moving mean of the log gap: how often this account usually
         //  buys, so a busy account's pace is not read as a burst. Gaps are
         //  bounded to 1 s .. 30 days.
@@ -347,20 +380,25 @@ profiles_update (profiles_account_t *acct, const txw_tx_t *tx, double log_amount
     acct->log_mean += (float) (delta / acct->count);
     acct->log_m2 += (float) (delta * (log_amount - acct->log_mean));
 
-    uint8_t slot = acct->ring_head;
-    int64_t ts_s = tx->ts_ms / 1000;
-    acct->ring [slot] = ts_s < 0? 0: ts_s > UINT32_MAX? UINT32_MAX: (uint32_t) ts_s;
-    uint16_t bit = (uint16_t) (1u << slot);
-    acct->small_mask = (flags & PROFILES_SMALL)? acct->small_mask | bit: acct->small_mask & ~bit;
-    acct->decline_mask = tx->status == TXW_STATUS_DECLINED?
-        acct->decline_mask | bit: acct->decline_mask & ~bit;
-    acct->ring_head = (uint8_t) ((slot + 1) % PROFILES_RING);
-    if (acct->ring_used < PROFILES_RING)
-        acct->ring_used++;
-
-    if (tx->ts_ms > acct->last_ms && tx->ts_ms <= PROFILES_MAX_MS)
-        acct->last_ms = tx->ts_ms;
-    s_bucket_add (acct, ts_s);
+    //  A further line item of the latest order lands in that order's entry.
+    uint8_t slot = line_item? (uint8_t) ((acct->ring_head + PROFILES_RING - 1) % PROFILES_RING)
+                            : acct->ring_head;
+    if (!line_item) {
+        int64_t ts_s = tx->ts_ms / 1000;
+        acct->ring [slot] = ts_s < 0? 0: ts_s > UINT32_MAX? UINT32_MAX: (uint32_t) ts_s;
+        uint16_t bit = (uint16_t) (1u << slot);
+        acct->small_mask = (flags & PROFILES_SMALL)? acct->small_mask | bit
+                                                   : acct->small_mask & ~bit;
+        acct->decline_mask = tx->status == TXW_STATUS_DECLINED?
+            acct->decline_mask | bit: acct->decline_mask & ~bit;
+        acct->ring_head = (uint8_t) ((slot + 1) % PROFILES_RING);
+        if (acct->ring_used < PROFILES_RING)
+            acct->ring_used++;
+        if (tx->ts_ms > acct->last_ms && tx->ts_ms <= PROFILES_MAX_MS)
+            acct->last_ms = tx->ts_ms;
+        s_bucket_add (acct, ts_s);
+        acct->last_order = s_order_hash (tx);
+    }
     if (!acct->home_branch)
         acct->home_branch = s_name_hash (tx->branch_id);
     if (!acct->home_region)

@@ -22,8 +22,10 @@
     the shard's hash: routing stays fnv1a64 (account) % shards, which is
     never stored.) A record also keeps 32-bit
     hashes of its last PROFILES_TX_SEEN transaction ids, so a copy sent
-    again is not folded in twice, also after a restart from a checkpoint.
-    That makes a record 248 bytes, plus 16 bytes of index: 264 bytes an
+    again is not folded in twice, also after a restart from a checkpoint,
+    and the hash of the order its latest transaction belonged to: the line
+    items of one order (a basket) are one purchase to the velocity counts.
+    That makes a record 256 bytes, plus 16 bytes of index: 272 bytes an
     account.                                                                */
 
 #ifndef TXW_SCORER_PROFILES_H
@@ -41,6 +43,7 @@
 #define PROFILES_GAP_ALPHA  0.1     //  weight of the newest gap in the mean
 #define PROFILES_BUCKETS    12      //  per-hour counts: twelve 5-minute buckets
 #define PROFILES_BUCKET_S   300
+#define PROFILES_ORDER_MS   300000  //  line items of one order: this close in event time
 
 //  Flags for ring entries, set by the caller of profiles_update.
 #define PROFILES_SMALL      1u      //  a small online amount (card testing)
@@ -84,6 +87,7 @@ typedef struct {
     uint8_t dirty;                  //  changed since the last checkpoint
     uint8_t tx_seen_head;           //  next slot of tx_seen to write
     uint32_t tx_seen [PROFILES_TX_SEEN];    //  tx id hashes (never 0); 0 empty
+    uint32_t last_order;            //  order (id, merchant) hash of the latest transaction; 0 none
 } profiles_account_t;
 
 typedef struct _profiles_t profiles_t;
@@ -106,9 +110,21 @@ profiles_account_t *profiles_get (profiles_t *self, const char *id, size_t len,
 //  Folds a transaction into the account after it has been scored.
 //  log_amount is what the amount statistics are kept on (the caller's
 //  choice of scale, e.g. log1p of the amount over a category factor);
-//  flags is a set of PROFILES_* bits for the ring entry.
+//  flags is a set of PROFILES_* bits for the ring entry. A further line
+//  item of the latest transaction's order (profiles_same_order) adds to
+//  the count and the amount statistics but not to the ring, the hour
+//  buckets or the pace: the order stays one entry, at its first line's
+//  time, with its first line's flags and status.
 void profiles_update (profiles_account_t *acct, const txw_tx_t *tx, double log_amount,
                       unsigned flags);
+
+//  Whether tx carries the order id of the latest transaction folded into
+//  the account: a further line item of the same order.
+bool profiles_same_order (const profiles_account_t *acct, const txw_tx_t *tx);
+//  Event time (ms, at one-second resolution) of the ring entry before the
+//  latest one, or -1 if there is none: for a further line item of the
+//  latest order, when the account's previous purchase was.
+int64_t profiles_before_latest_ms (const profiles_account_t *acct);
 
 //  Transactions in the ring with event time less than window_ms from now_ms
 //  (either side, at one-second resolution), all of them or only the small or declined

@@ -206,6 +206,17 @@ rules_signals (const rules_t *self, const profiles_account_t *acct, const txw_tx
     v [RULES_SIG_AMOUNT_BASE_RATIO] = exp (log1p (amount > 0? (double) amount: 0.0)
                                            - acct->log_mean);
 
+    //  A further line item of the order the account's latest transaction
+    //  began is the same purchase, which the counts below hold already:
+    //  one order counts once, however many lines it has.
+    bool line_item = profiles_same_order (acct, tx);
+    if (line_item) {
+        v [RULES_SIG_TX_MINUTE] = 0;
+        v [RULES_SIG_TX_HOUR] = 0;
+        v [RULES_SIG_SMALL_ONLINE_MINUTE] = 0;
+        v [RULES_SIG_TX_BURST] = 0;
+        v [RULES_SIG_DECLINES_RECENT] = 0;
+    }
     int64_t ts = tx->ts_ms;
     v [RULES_SIG_TX_MINUTE] += profiles_count_within (acct, ts, 60000, PROFILES_ALL);
     v [RULES_SIG_TX_HOUR] += profiles_count_hour (acct, ts);
@@ -235,8 +246,12 @@ rules_signals (const rules_t *self, const profiles_account_t *acct, const txw_tx
     }
     v [RULES_SIG_BRANCH_AWAY] = profiles_branch_away (acct, tx->branch_id);
     v [RULES_SIG_REGION_AWAY] = profiles_region_away (acct, tx->region);
-    int64_t since = ts - acct->last_ms;
-    v [RULES_SIG_SINCE_PREV_S] = since > 0? since / 1000.0: 0;
+    //  For a further line item, the time since the purchase before its
+    //  order.
+    int64_t prev = line_item? profiles_before_latest_ms (acct): acct->last_ms;
+    int64_t since = ts - prev;
+    if (!line_item || prev >= 0)
+        v [RULES_SIG_SINCE_PREV_S] = since > 0? since / 1000.0: 0;
 }
 
 static inline bool

@@ -3,6 +3,7 @@
 #include "bootstrap.h"
 #include "api.h"
 #include "apikey.h"
+#include "db.h"
 #include "keyfile.h"
 #include "rfc3339.h"
 
@@ -14,26 +15,11 @@
 
 #define S_COMMAND   "keys create"
 
-//  Runs sql with params; returns the result if it succeeded, else prints
-//  the error and returns NULL.
+//  Runs sql with params as ctl_db_query does.
 static PGresult *
 s_query (PGconn *conn, const char *sql, int count, const char *const *values)
 {
-    PGresult *res = PQexecParams (conn, sql, count, NULL, values, NULL, NULL, 0);
-    ExecStatusType status = PQresultStatus (res);
-    if (status == PGRES_COMMAND_OK || status == PGRES_TUPLES_OK)
-        return res;
-    const char *state = PQresultErrorField (res, PG_DIAG_SQLSTATE);
-    const char *message = PQresultErrorField (res, PG_DIAG_MESSAGE_PRIMARY);
-    if (state && !strcmp (state, "42P01"))
-        fprintf (stderr, "txwctl " S_COMMAND ": %s: the schema is older than migration 011"
-                 " (start a service with --migrate, such as txw-aggregator, first)\n",
-                 message? message: "no txw_data.api_keys");
-    else
-        fprintf (stderr, "txwctl " S_COMMAND ": PostgreSQL: %s\n",
-                 message? message: PQerrorMessage (conn));
-    PQclear (res);
-    return NULL;
+    return ctl_db_query (conn, S_COMMAND, "011", sql, count, values);
 }
 
 //  Runs a statement whose result is not needed; returns 0 or -1 (printed).
@@ -125,16 +111,8 @@ ctl_bootstrap_key (const char *database_url, const char *name, const char *role,
     int rc;
     if (out && (rc = ctl_keyfile_open (&file, S_COMMAND, out)))
         return rc;
-    //  libpq directly rather than txw_pg_connect, whose failure is a JSON
-    //  log line: this is a person's command, and its message is for them.
-    const char *keys [] = { "dbname", "connect_timeout", "application_name", NULL };
-    const char *values [] = { database_url, "10", "txwctl", NULL };
-    PGconn *conn = PQconnectdbParams (keys, values, 1);
-    if (!conn || PQstatus (conn) != CONNECTION_OK) {
-        const char *message = conn? PQerrorMessage (conn): "out of memory";
-        fprintf (stderr, "txwctl " S_COMMAND ": cannot connect to PostgreSQL: %.*s\n",
-                 (int) strcspn (message, "\n"), message);
-        PQfinish (conn);
+    PGconn *conn = ctl_db_connect (S_COMMAND, database_url);
+    if (!conn) {
         if (out)
             ctl_keyfile_abort (&file);
         return CTL_API_ERROR;

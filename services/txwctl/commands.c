@@ -3,6 +3,7 @@
 #include "commands.h"
 #include "bootstrap.h"
 #include "keyfile.h"
+#include "products.h"
 #include "render.h"
 #include "rejects.h"
 #include "tail.h"
@@ -861,6 +862,34 @@ s_keys_create (ctl_api_t *api, int argc, char **argv)
 }
 
 static int
+s_products_load_option (int opt, const char *arg, void *ctx)
+{
+    s_opts_t *o = ctx;
+    if (opt == 'D') {
+        if (!*arg)
+            return s_usage_error ("products load", "%s", "--database-url needs a URL");
+        o->database_url = arg;
+        return 0;
+    }
+    return CTL_USAGE;
+}
+
+static int
+s_products_load (ctl_api_t *api, int argc, char **argv)
+{
+    static const struct option longopts [] = {
+        { "database-url", required_argument, NULL, 'D' }, S_COMMON_OPTIONS, { 0 } };
+    s_opts_t o = { 0 };
+    int first, rc;
+    if (s_parse (api, argc, argv, longopts, s_products_load_option, &o, 1, 1, &first, &rc))
+        return rc;
+    if (!o.database_url)
+        return s_usage_error ("products load", "%s", "--database-url is required: the"
+                              " catalogue goes straight into PostgreSQL");
+    return ctl_products_load (o.database_url, argv [first], api->json);
+}
+
+static int
 s_keys_revoke (ctl_api_t *api, int argc, char **argv)
 {
     static const struct option longopts [] = { S_COMMON_OPTIONS, { 0 } };
@@ -1017,6 +1046,12 @@ const ctl_command_t ctl_commands [] = {
     { "keys revoke", s_keys_revoke, "KEY_ID",
       "Revokes a key (admin): it stops working at once on this API replica and within\n"
       "txw-query's --key-cache-ms on the others. Revoking twice keeps the first." },
+    { "products load", s_products_load, "FILE --database-url URL",
+      "Loads a product catalogue (CSV: product_id,name,category,price,currency, as\n"
+      "`txw-producer --catalogue-out` writes it; - for stdin) into txw_data.products,\n"
+      "straight in PostgreSQL as the owner. Every row is checked first: a bad one\n"
+      "stops the load with its line and field, and nothing is written. Products\n"
+      "already there are updated; prints how many were added, updated, unchanged." },
     { "audit", s_audit, "[--action A] [--principal KEY_ID] [--limit N] [--before ID]",
       "The audit log, newest first (admin): key changes, acks and reopens, reads of\n"
       "transactions and accounts. --action such as alert.ack or key.create,\n"

@@ -6,7 +6,8 @@
     default ws://127.0.0.1:8081/ws) for `tail`, with the API key of
     --key-file, TXW_API_KEY or TXW_API_KEY_FILE (api.h). `keys create
     --database-url` talks to PostgreSQL alone, to make the first admin key
-    (bootstrap.h). Exit codes: 0 success, 1 the API, the network or the
+    (bootstrap.h), and so does `products load`, to load a product catalogue
+    (products.h). Exit codes: 0 success, 1 the API, the network or the
     database failed (its message is printed), 2 bad usage.                  */
 
 #include "api.h"
@@ -36,7 +37,8 @@ s_usage (FILE *out)
         "\noptions:\n"
         "  --api URL        query API base URL (TXW_API_URL, default http://127.0.0.1:8080)\n"
         "  --key-file FILE  the API key, in FILE (else TXW_API_KEY, else TXW_API_KEY_FILE);\n"
-        "                   every command but `keys create --database-url` needs one\n"
+        "                   every command but `keys create --database-url` and\n"
+        "                   `products load` needs one\n"
         "  --json           print the API's JSON instead of text\n"
         "  --help           this text; `txwctl COMMAND --help` for one command\n"
         "  --version        print the version\n\n"

@@ -375,6 +375,7 @@ checks_apply (const checks_t *self, const txw_raw_tx_t *raw, int64_t now_ms,
     s_copy (tx->device_id, v [F_DEVICE_ID]);
     s_copy (tx->product_id, v [F_PRODUCT_ID]);
     s_copy_lower (tx->device_type, v [F_DEVICE_TYPE]);
+    s_copy (tx->order_id, v [F_ORDER_ID]);
     tx->status = (uint8_t) status;
     tx->origin_us = raw->origin_us;
     int hour, weekday;

@@ -108,3 +108,5 @@ stop_pipeline_pg
 bash "$ROOT/tests/bench/backfill_bench.sh" || note "backfill: failed"
 bash "$ROOT/tests/bench/query_bench.sh" || note "query API: target missed or bench failed"
 bash "$ROOT/tests/bench/push_bench.sh" || note "push gateway: target missed or bench failed"
+echo "# customer analytics: RFM and cohort refresh of 1,000,000 customers"
+bash "$ROOT/tests/bench/analytics_bench.sh" || note "analytics refresh: target missed or bench failed"

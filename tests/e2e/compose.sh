@@ -54,12 +54,12 @@ SHARDS=$ROOT/deploy/docker-compose.shards.yml
 
 # checker DOCKERFILE RENDERED_YAML [RENDERED_YAML...]: prints TAP lines
 checker() {
-    python3 - "$ROOT" "$@" <<'PY'
+    python3 - "$ROOT" "$BIN" "$@" <<'PY'
 import fnmatch, os, re, subprocess, sys
 import yaml
 
-root, dockerfile, renders = sys.argv[1], sys.argv[2], sys.argv[3:]
-BIN = os.path.join(root, 'build/bin')
+root, dockerfile, renders = sys.argv[1], sys.argv[3], sys.argv[4:]
+BIN = os.path.join(root, sys.argv[2])    # lib.sh's $BIN: TXW_BIN's build
 BASE_IMAGE = 'debian:bookworm-slim'
 KNOWN = {'FROM', 'RUN', 'CMD', 'LABEL', 'EXPOSE', 'ENV', 'ADD', 'COPY', 'ENTRYPOINT',
          'VOLUME', 'USER', 'WORKDIR', 'ARG', 'ONBUILD', 'STOPSIGNAL', 'HEALTHCHECK', 'SHELL'}
@@ -466,7 +466,7 @@ for render in renders:
         env = d.get('environment') or {}
         if 'TXW_DATABASE_URL' in env and n != 'migrate':
             if (d.get('depends_on') or {}).get('migrate', {}).get('condition') != 'service_completed_successfully' \
-               or str(env.get('TXW_MIGRATE', 'true')) != 'false' and n not in ('query', 'gateway', 'notifier'):
+               or str(env.get('TXW_MIGRATE', 'true')) != 'false' and n not in ('query', 'gateway', 'notifier', 'maint'):
                 dep_bad.append(f'{n} (uses the database: must wait for migrate and run with TXW_MIGRATE=false)')
     check(not dep_bad, f'{label}: depends_on conditions can be met; database users wait for the migration', dep_bad)
 
@@ -550,11 +550,12 @@ for render in renders:
     key_vol = next((src for src, t, ro in mounts(keys) if src in named and not ro), None)
     key_dir = key_dirs[0] if key_dirs else '/nonexistent'
 
-    # Every service (a target of services/ but the tools) reads the one key,
-    # from the keys volume mounted read-only, once keys has completed.
+    # Every service (a target of services/ but the tools, and txw-maint,
+    # which handles no ids) reads the one key, from the keys volume mounted
+    # read-only, once keys has completed.
     pseudo_bad, files = [], set()
     for n, d in svcs.items():
-        if target(d) in (None, 'tools') or n in one_shots:
+        if target(d) in (None, 'tools', 'maint') or n in one_shots:
             continue
         env = d.get('environment') or {}
         f = str(env.get('TXW_PSEUDONYM_KEY_FILE') or '')
@@ -1004,12 +1005,13 @@ done <"$LIVE/plan"
 fingerprints() {
     local name f bad=0
     for name in "${STARTED[@]}"; do
+        [ "$name" = maint ] && continue     # txw-maint handles no ids
         f=$(grep -o 'pseudonym key [^ ]* loaded (fingerprint [0-9a-f]*)' "$WORK/$name.log" | grep -o '[0-9a-f]\{16\})' | tr -d ')')
         [ -n "$FINGERPRINT" ] && [ "$f" = "$FINGERPRINT" ] || { note "$name: fingerprint '${f}'"; bad=1; }
     done
     return $bad
 }
-check "every service (${STARTED[*]}) logged 'pseudonym key ... loaded' with the fingerprint keys made" fingerprints
+check "every service but maint (${STARTED[*]}) logged 'pseudonym key ... loaded' with the fingerprint keys made" fingerprints
 
 port_of() { awk -v n="$1" -v p="$2" '$1 == n && $2 == p { print $3 }' "$LIVE/ports"; }
 API=http://127.0.0.1:$(port_of query 8080)
@@ -1057,7 +1059,7 @@ check "keys made the CURVE certificates (txw-keygen --all) in keys/curve" \
 curve_on() {
     local name bad=0
     for name in "${STARTED[@]}"; do
-        [ "$name" = query ] && continue
+        case $name in query | maint) continue ;; esac     # no ZeroMQ
         grep -q 'CURVE on' "$WORK/$name.log" || { note "$name: no 'CURVE on' in its log"; bad=1; }
     done
     return $bad

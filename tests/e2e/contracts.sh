@@ -122,6 +122,18 @@ for s in $SERVICES; do
         sed 's/^/# /' "$WORK/promtool-$s.out"
     fi
 done
+# txw-maint in its loop: a run of retention, then its own metrics.
+start maint ${P}97 "$BIN/txw-maint" retention --every 3600 --admin-port ${P}97 --database-url "$DB"
+m=$WORK/metrics-maint.txt
+if wait_metric ${P}97 'txw_maint_runs_total{task="retention"}' 1 20 \
+   && curl -sf "http://127.0.0.1:${P}97/metrics" >"$m" && promtool check metrics <"$m" >"$WORK/promtool-maint.out" 2>&1; then
+    ok "promtool check metrics: txw-maint /metrics ($(grep -c '^# TYPE ' "$m") families)"
+else
+    not_ok "promtool check metrics: txw-maint /metrics"
+    sed 's/^/# /' "$WORK/promtool-maint.out" 2>/dev/null
+fi
+# shellcheck disable=SC2154 # PID_<name> is set by start() in lib.sh (eval)
+check "txw-maint stops cleanly on SIGTERM" stop_clean $PID_maint
 # shellcheck disable=SC2154 # PID_<name> is set by start() in lib.sh (eval)
 check "every service stops cleanly on SIGTERM" stop_clean $PID_producer $PID_notifier $PID_gateway \
     $PID_query $PID_validator $PID_scorer $PID_aggregator

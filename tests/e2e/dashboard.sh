@@ -9,7 +9,8 @@
 # an analyst), connected, cards moving, live alerts with descriptions, an
 # alert acked with the keyboard (then checked in txw.alerts and the audit
 # log, which must name the analyst's key), tables, region health,
-# charts, no console errors, a phone-sized layout, and a reconnect after
+# charts, the range picker (7 d: the page shows the total of the query
+# API's hourly points), no console errors, a phone-sized layout, and a reconnect after
 # the gateway restarts, and garbage, a seq jump and a gap injected between
 # the page and the gateway. Screenshots go to build/e2e/dashboard/.
 # shellcheck source-path=SCRIPTDIR source=lib.sh

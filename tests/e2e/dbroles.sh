@@ -45,7 +45,7 @@ NPW_TEXT='n@t:i/f%y'
 NT_URL=postgresql://txw_notifier:n%40t%3Ai%2Ff%25y@127.0.0.1:$PGPORT/txwatch
 LOGINS="txw_store=$AGG_URL txw_score=$SCO_URL txw_ingest=$VAL_URL txw_api=$QRY_URL
         txw_push=$GW_URL txw_notify=$NT_URL txw_read=$RD_URL"
-GROUPS_ALL="txw_store txw_score txw_ingest txw_api txw_push txw_notify txw_read"
+GROUPS_ALL="txw_store txw_score txw_ingest txw_api txw_push txw_notify txw_read txw_maint"
 
 # migrate NAME URL [ARGS...]: txw-aggregator --migrate-only as URL's role,
 # logging to NAME.log; returns its exit status
@@ -123,7 +123,7 @@ check "every login can log in and has no other attribute (superuser, createrole,
 check "every group role is NOLOGIN without attributes" \
     test "$(sql "SELECT count(*) FROM pg_roles WHERE rolname = ANY ('$(in_list "$GROUPS_ALL")')
                    AND NOT (rolcanlogin OR rolsuper OR rolcreaterole OR rolcreatedb
-                   OR rolreplication OR rolbypassrls)")" = 7
+                   OR rolreplication OR rolbypassrls)")" = "$(echo $GROUPS_ALL | wc -w)"
 check "passwords are stored as SCRAM verifiers; logins without one in their URL have none" \
     test "$(sql "SELECT string_agg (rolname || ':' || coalesce (left (rolpassword, 14), '-'), ' ' ORDER BY rolname)
                    FROM pg_authid WHERE rolname IN ('txw_query', 'txw_notifier', 'txw_gateway')")" \
@@ -580,7 +580,7 @@ compose_logins() {   # rendered YAML files
 import re, sys, urllib.parse
 import yaml
 GROUP = {'aggregator': 'txw_store', 'scorer': 'txw_score', 'validator': 'txw_ingest',
-         'query': 'txw_api', 'gateway': 'txw_push', 'notifier': 'txw_notify'}
+         'query': 'txw_api', 'gateway': 'txw_push', 'notifier': 'txw_notify', 'maint': 'txw_maint'}
 bad = 0
 def fail(msg):
     global bad

@@ -27,7 +27,7 @@ source "$(dirname "$0")/lib.sh"     # only sets up $WORK; this suite starts noth
 K8S=$ROOT/k8s
 JS=$ROOT/tests/js
 RULES=$ROOT/services/scorer/default-rules.json
-SERVICES="producer validator scorer aggregator query gateway notifier"
+SERVICES="producer validator scorer aggregator query gateway notifier maint"
 
 # --- prerequisites -----------------------------------------------------------
 check "kubectl is installed" bash -c "command -v kubectl >/dev/null"
@@ -136,6 +136,46 @@ dev_rate() {
     [ -n "$rate" ] && awk -v r="$rate" 'BEGIN { exit !(r > 0 && r <= 100) }'
 }
 check "dev: the producer's rate is modest (0 < TXW_RATE <= 100)" dev_rate
+
+# The CronJob txw-maint (k8s_check.mjs reads the pod templates of
+# Deployments, StatefulSets and Jobs, not a CronJob's): one run at a time,
+# a task txw-maint knows, only variables of its --help, its own login
+# (MAINT_DATABASE_URL, made by the migration Job in txw_maint) with the
+# label that opens the way to PostgreSQL, as the others are run.
+maint_cronjob() {   # name
+    node --input-type=module -e '
+        import { readFileSync } from "node:fs";
+        import { parseObjects } from "'"$JS"'/k8s_validate.mjs";
+        const objs = parseObjects(readFileSync(process.argv[1], "utf8"));
+        const help = readFileSync(process.argv[2], "utf8");
+        const cj = objs.find((o) => o.kind === "CronJob" && o.metadata.name === "txw-maint");
+        const job = objs.find((o) => o.kind === "Job" && o.metadata.name === "txw-migrate");
+        const bad = [];
+        if (!cj || !job) { console.log("# no CronJob txw-maint or Job txw-migrate"); process.exit(1); }
+        const t = cj.spec.jobTemplate.spec.template, c = t.spec.containers[0];
+        const env = Object.fromEntries((c.env || []).map((e) => [e.name, e]));
+        const ref = ((env.TXW_DATABASE_URL || {}).valueFrom || {}).secretKeyRef || {};
+        const roles = (job.spec.template.spec.containers[0].env || [])
+            .find((e) => e.name === "TXW_LOGIN_ROLES").value.split(/\s+/);
+        if (cj.spec.concurrencyPolicy !== "Forbid") bad.push("concurrencyPolicy is not Forbid");
+        if (!/^txwatch\/maint:[0-9]/.test(c.image)) bad.push(`image ${c.image}`);
+        if (!(c.args || []).length || !(c.args || []).every((a) => ["retention", "segments", "all"].includes(a)))
+            bad.push(`args ${c.args}: not tasks of txw-maint`);
+        for (const n of Object.keys(env))
+            if (!new RegExp(`\\b${n}\\b`).test(help)) bad.push(`${n} is not an option of txw-maint`);
+        if (ref.name !== "txwatch-db" || ref.key !== "MAINT_DATABASE_URL")
+            bad.push("TXW_DATABASE_URL is not txwatch-db MAINT_DATABASE_URL");
+        if (!roles.includes("txw_maint=$(MAINT_DATABASE_URL)"))
+            bad.push("txw-migrate does not make the login of MAINT_DATABASE_URL in txw_maint");
+        if (t.metadata.labels["txwatch.io/db-client"] !== "true") bad.push("no label txwatch.io/db-client");
+        if (t.spec.securityContext.runAsNonRoot !== true || c.securityContext.readOnlyRootFilesystem !== true)
+            bad.push("not non-root with a read-only root filesystem");
+        if (bad.length) { console.log("# " + bad.join("; ")); process.exit(1); }
+    ' "$WORK/$1.yaml" "$WORK/help/maint.txt"
+}
+for name in base dev prod; do
+    check "$name: the CronJob txw-maint runs a task of txw-maint, one at a time, as its own login" maint_cronjob "$name"
+done
 
 # The secrets read as files, by the services' own rules: a pseudonym key is
 # 64 hex digits (blanks around it ignored: common/pii.c), a webhook signing

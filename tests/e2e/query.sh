@@ -136,7 +136,12 @@ bad "timeseries without the key of a dimension" /api/v1/timeseries "/api/v1/time
 bad "timeseries with a key for overall" /api/v1/timeseries "/api/v1/timeseries?key=m-A" key
 bad "timeseries with an unknown dimension" /api/v1/timeseries "/api/v1/timeseries?dimension=planet" dimension
 bad "timeseries with an unknown metric" /api/v1/timeseries "/api/v1/timeseries?metric=speed" metric
-bad "timeseries with minutes out of range" /api/v1/timeseries "/api/v1/timeseries?minutes=2000" minutes
+bad "timeseries with minutes out of range" /api/v1/timeseries "/api/v1/timeseries?minutes=525601" minutes
+# Over more than a day the points are hours of the rollups (tests/e2e/history.sh
+# checks them in depth): every overall window of the data is in the last week.
+req GET /api/v1/timeseries "/api/v1/timeseries?minutes=10080"
+expect "timeseries over 7 days: hourly points, every window counted (175)" 200 \
+    '[d["minutes"], d["window_ms"], sum(p["v"] for p in d["points"])]' '[10080,3600000,175]'
 bad "timeseries with a key holding a control character" /api/v1/timeseries "/api/v1/timeseries?dimension=region&key=a%01b" key
 
 # --- top ---------------------------------------------------------------------------------

@@ -40,6 +40,7 @@ s_sample_tx (bool scored)
     strcpy (tx.device_type, "android");
     tx.origin_id = 0xF00DFACECAFEBEEFull;       //  all 64 bits used
     tx.origin_ref = txw_origin_ref (TXW_MSG_RAW_TX, 77, 511);
+    strcpy (tx.order_id, "O1-314");
     if (scored) {
         tx.scored = true;
         tx.score = 87;
@@ -198,8 +199,8 @@ test_raw_tx_wrong_type_and_extra_fields (void **state)
     msgpack_sbuffer_destroy (&buf);
 }
 
-//  Records of writers older than device_type decode with it absent, and a
-//  raw_tx's fields land at their wire positions both ways.
+//  Records of writers older than device_type or order_id decode with them
+//  absent, and a raw_tx's fields land at their wire positions both ways.
 static void
 test_older_layouts (void **state)
 {
@@ -233,38 +234,58 @@ test_older_layouts (void **state)
     assert_int_equal (raw.origin_us, 99);
     assert_int_equal (raw.line_no, 3);
     assert_null (raw.device_type.ptr);
-    //  Encoded again, it has every field, device_type last.
+    assert_null (raw.order_id.ptr);
+    //  Encoded again, it has every field, order_id last.
     raw.device_type = (txw_str_t) { "web", 3 };
+    raw.order_id = (txw_str_t) { "O7-1", 4 };
     msgpack_sbuffer_clear (&buf);
     txw_raw_tx_encode (&pk, &raw);
     cur = (txw_cursor_t) { (const uint8_t *) buf.data, (const uint8_t *) buf.data + buf.size };
     txw_raw_tx_t again;
     assert_int_equal (txw_raw_tx_decode (&cur, &again, NULL), 0);
     assert_memory_equal (again.device_type.ptr, "web", 3);
+    assert_int_equal (again.order_id.len, 4);
+    assert_memory_equal (again.order_id.ptr, "O7-1", 4);
     assert_int_equal (again.line_no, 3);
     assert_memory_equal (again.tx_id.ptr, "f0", 2);
+    //  The layout before order_id (17 fields, up to device_type) still
+    //  decodes, with order_id absent: the array is cut after position 16.
+    assert_int_equal ((uint8_t) buf.data [0], 0xdc);
+    assert_int_equal ((uint8_t) buf.data [2], TXW_RAW_FIELDS);
+    buf.data [2] = 17;
+    cur = (txw_cursor_t) { (const uint8_t *) buf.data,
+                           (const uint8_t *) buf.data + buf.size - 5 };
+    assert_int_equal (txw_raw_tx_decode (&cur, &again, NULL), 0);
+    assert_true (cur.p == cur.end);
+    assert_memory_equal (again.device_type.ptr, "web", 3);
+    assert_null (again.order_id.ptr);
 
     //  tx and scored_tx of the earlier layouts: the first (18 and 21
-    //  fields), then with device_type (19 and 22), before the origin.
+    //  fields), then with device_type (19 and 22), then with the origin
+    //  (21 and 24), before order_id.
     for (int scored = 0; scored < 2; scored++)
-    for (int layout = 0; layout < 2; layout++) {
+    for (int layout = 0; layout < 3; layout++) {
+        static const int appended [3] = { 0, 1, 3 };
         txw_tx_t tx = s_sample_tx (scored);
         tx.origin_id = 0;
         tx.origin_ref = 0;          //  one byte each, so easy to cut off
         msgpack_sbuffer_clear (&buf);
         txw_tx_encode (&pk, &tx);
-        //  The new encoding ends device_type, origin_id, origin_ref: cut
-        //  them off and patch the array length (array 16: 0xdc, then the
-        //  length big-endian).
-        size_t last = buf.size - 2 - (layout? 0: 1 + strlen (tx.device_type));
+        //  The new encoding ends device_type, origin_id, origin_ref,
+        //  order_id: cut off those the layout has not and patch the array
+        //  length (array 16: 0xdc, then the length big-endian).
+        size_t cut = 1 + strlen (tx.order_id) + (layout < 2? 2: 0)
+                   + (layout < 1? 1 + strlen (tx.device_type): 0);
+        size_t last = buf.size - cut;
         assert_int_equal ((uint8_t) buf.data [0], 0xdc);
-        assert_int_equal ((uint8_t) buf.data [2], scored? 24: 21);
-        buf.data [2] = (char) ((scored? 21: 18) + layout);
+        assert_int_equal ((uint8_t) buf.data [2], scored? 25: 22);
+        buf.data [2] = (char) ((scored? 21: 18) + appended [layout]);
         cur = (txw_cursor_t) { (const uint8_t *) buf.data, (const uint8_t *) buf.data + last };
         txw_tx_t out;
         assert_int_equal (txw_tx_decode (&cur, scored, &out, NULL), 0);
         assert_true (cur.p == cur.end);
         assert_string_equal (out.device_type, layout? "android": "");
+        assert_string_equal (out.order_id, "");
         assert_true (out.origin_id == 0 && out.origin_ref == 0);
         assert_int_equal (out.scored, scored);
         assert_int_equal (out.score, tx.score);

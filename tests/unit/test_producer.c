@@ -14,8 +14,10 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "catalogue.h"
 #include "csv.h"
 #include "generator.h"
+#include "population.h"
 #include "money.h"
 #include "pii.h"
 #include "record.h"
@@ -518,6 +520,21 @@ test_csv_reader (void **state)
     assert_int_equal (csv_reader_next (reader, &rec, &rej), CSV_ROW);
     assert_true (s_view_is (rec.raw.status, "approved"));
     assert_null (rec.raw.device_type.ptr);                  //  no such column
+    assert_null (rec.raw.order_id.ptr);
+    csv_reader_destroy (&reader);
+
+    //  The optional order_id column, before device_type or after it.
+    snprintf (content, sizeof content, "%s,ORDER_ID,device_type\n"
+              "T1,2026-01-05T00:00:00Z,A1,1.50,EUR,M1,grocery,pos,B1,R1,DE,D1,P7,approved,O1-9,web\n"
+              "T2,2026-01-05T00:00:00Z,A1,1.50,EUR,M1,grocery,pos,B1,R1,DE,D1,P8,approved,,web\n",
+              s_header);
+    reader = csv_reader_new (s_temp_file (content));
+    assert_int_equal (csv_reader_header (reader, &rej), 0);
+    assert_int_equal (csv_reader_next (reader, &rec, &rej), CSV_ROW);
+    assert_true (s_view_is (rec.raw.order_id, "O1-9"));
+    assert_true (s_view_is (rec.raw.device_type, "web"));
+    assert_int_equal (csv_reader_next (reader, &rec, &rej), CSV_ROW);
+    assert_int_equal (rec.raw.order_id.len, 0);             //  empty: none
     csv_reader_destroy (&reader);
 
     //  The optional device_type column is found by name after the core
@@ -611,48 +628,270 @@ test_csv_reject_masks_shifted_rows (void **state)
 }
 
 //  Generated records written with --csv-out and read back with --file are
-//  the same records.
+//  the same records, baskets too; the order_id column is there only with a
+//  catalogue.
 static void
 test_csv_round_trip (void **state)
 {
     (void) state;
-    char path [64];
-    snprintf (path, sizeof path, "/tmp/test_producer_rt_%d.csv", (int) getpid ());
-    generator_config_t config = s_config (11, S_2026_01_05);
-    config.invalid_rate = 0.05;
-    config.late_rate = 0.05;
-    generator_t *gen = generator_new (&config);
-    csv_writer_t *writer = csv_writer_new (path);
-    assert_non_null (writer);
-    static record_t rec, back;
-    //  One record with text that needs quoting.
-    generator_next (gen, &rec, 0);
-    rec.raw.merchant_id = record_view ("M\"1,2\"");
-    assert_int_equal (csv_writer_record (writer, &rec), 0);
-    for (int i = 0; i < 5000; i++) {
+    for (int products = 0; products <= 500; products += 500) {
+        char path [64];
+        snprintf (path, sizeof path, "/tmp/test_producer_rt_%d.csv", (int) getpid ());
+        generator_config_t config = s_config (11, S_2026_01_05);
+        config.invalid_rate = 0.05;
+        config.late_rate = 0.05;
+        config.products = (uint32_t) products;
+        generator_t *gen = generator_new (&config);
+        csv_writer_t *writer = products? csv_writer_open (path, true): csv_writer_new (path);
+        assert_non_null (writer);
+        static record_t rec, back;
+        //  One record with text that needs quoting.
         generator_next (gen, &rec, 0);
+        rec.raw.merchant_id = record_view ("M\"1,2\"");
         assert_int_equal (csv_writer_record (writer, &rec), 0);
-    }
-    assert_int_equal (csv_writer_close (&writer), 0);
-    assert_null (writer);
-    generator_destroy (&gen);
+        for (int i = 0; i < 5000; i++) {
+            generator_next (gen, &rec, 0);
+            assert_int_equal (csv_writer_record (writer, &rec), 0);
+        }
+        assert_int_equal (csv_writer_close (&writer), 0);
+        assert_null (writer);
+        generator_destroy (&gen);
 
-    gen = generator_new (&config);
-    csv_reader_t *reader = csv_reader_new (path);
-    txw_reject_t rej;
-    assert_int_equal (csv_reader_header (reader, &rej), 0);
-    for (int i = 0; i <= 5000; i++) {
-        generator_next (gen, &rec, 0);
-        if (i == 0)
-            rec.raw.merchant_id = record_view ("M\"1,2\"");
-        assert_int_equal (csv_reader_next (reader, &back, &rej), CSV_ROW);
-        for (int f = 0; f < RECORD_FIELDS; f++)
-            assert_true (s_view_eq (*record_field (&rec, f), *record_field (&back, f)));
+        FILE *file = fopen (path, "r");
+        char header [512];
+        assert_non_null (fgets (header, sizeof header, file));
+        fclose (file);
+        assert_int_equal (strstr (header, ",device_type,order_id,is_fraud,") != NULL, products > 0);
+        assert_int_equal (strstr (header, ",device_type,is_fraud,") != NULL, products == 0);
+
+        gen = generator_new (&config);
+        csv_reader_t *reader = csv_reader_new (path);
+        txw_reject_t rej;
+        assert_int_equal (csv_reader_header (reader, &rej), 0);
+        int orders = 0;
+        for (int i = 0; i <= 5000; i++) {
+            generator_next (gen, &rec, 0);
+            if (i == 0)
+                rec.raw.merchant_id = record_view ("M\"1,2\"");
+            assert_int_equal (csv_reader_next (reader, &back, &rej), CSV_ROW);
+            for (int f = 0; f < RECORD_FIELDS; f++) {
+                txw_str_t a = *record_field (&rec, f), b = *record_field (&back, f);
+                //  An absent order is an empty cell.
+                if (f == TXW_RAW_ORDER_ID && !a.ptr && products)
+                    assert_int_equal (b.len, 0);
+                else
+                    assert_true (s_view_eq (a, b));
+            }
+            orders += rec.raw.order_id.len > 0;
+        }
+        assert_int_equal (orders > 500, products > 0);
+        assert_int_equal (csv_reader_next (reader, &back, &rej), CSV_EOF);
+        csv_reader_destroy (&reader);
+        generator_destroy (&gen);
+        unlink (path);
     }
-    assert_int_equal (csv_reader_next (reader, &back, &rej), CSV_EOF);
-    csv_reader_destroy (&reader);
-    generator_destroy (&gen);
+}
+
+//  --- Catalogue and baskets ------------------------------------------------------
+
+//  The same seed builds the same catalogue; its products are e-commerce
+//  goods with sensible prices; a few are far more popular than the rest.
+static void
+test_catalogue (void **state)
+{
+    (void) state;
+    catalogue_t *a = catalogue_new (5, 2000);
+    catalogue_t *b = catalogue_new (5, 2000);
+    catalogue_t *c = catalogue_new (6, 2000);
+    assert_non_null (a);
+    assert_int_equal (catalogue_count (a), 2000);
+    int differ = 0;
+    for (uint32_t i = 0; i < 2000; i++) {
+        const catalogue_product_t *p = catalogue_product (a, i), *q = catalogue_product (b, i);
+        assert_memory_equal (p, q, sizeof *p);
+        const catalogue_product_t *r = catalogue_product (c, i);
+        differ += strcmp (p->name, r->name) != 0 || p->price_minor != r->price_minor;
+        char id [12];
+        snprintf (id, sizeof id, "P%05u", i + 1);
+        assert_string_equal (p->id, id);
+        assert_true (p->category == CAT_ONLINE_RETAIL || p->category == CAT_CLOTHING
+                  || p->category == CAT_ELECTRONICS);
+        assert_true (p->price_minor >= 99 && p->price_minor % 100 == 99);
+        assert_true (p->companion < 2000);
+    }
+    assert_true (differ > 1500);
+    assert_true (catalogue_sells (a, CAT_CLOTHING));
+    assert_false (catalogue_sells (a, CAT_GROCERY));
+
+    //  Popularity: the 1% most bought products of a category take over a
+    //  quarter of its sales (uniform would be 1%); other categories' none.
+    prng_t rng;
+    prng_seed (&rng, 1);
+    static uint32_t sold [2000];
+    int draws = 200000;
+    for (int i = 0; i < draws; i++)
+        sold [catalogue_pick (a, &rng, CAT_ONLINE_RETAIL)]++;
+    uint32_t in_category = 0;
+    for (uint32_t i = 0; i < 2000; i++) {
+        if (catalogue_product (a, i)->category == CAT_ONLINE_RETAIL)
+            in_category++;
+        else
+            assert_int_equal (sold [i], 0);
+    }
+    assert_int_equal (in_category, 1000);
+    //  The top 10 of 1,000 by count.
+    uint32_t top = 0;
+    for (int k = 0; k < 10; k++) {
+        uint32_t best = 0;
+        for (uint32_t i = 1; i < 2000; i++)
+            if (sold [i] > sold [best])
+                best = i;
+        top += sold [best];
+        sold [best] = 0;
+    }
+    assert_true (top > (uint32_t) draws / 4);
+
+    //  The CSV: a header, a row per product, prices in major units.
+    char path [64];
+    snprintf (path, sizeof path, "/tmp/test_catalogue_%d.csv", (int) getpid ());
+    assert_int_equal (catalogue_write_csv (a, path), 0);
+    FILE *file = fopen (path, "r");
+    char line [256];
+    assert_non_null (fgets (line, sizeof line, file));
+    assert_string_equal (line, "product_id,name,category,price,currency\n");
+    assert_non_null (fgets (line, sizeof line, file));
+    const catalogue_product_t *first = catalogue_product (a, 0);
+    char expected [256];
+    snprintf (expected, sizeof expected, "P00001,%s,%s,%lld.%02lld,EUR\n", first->name,
+              population_categories [first->category].name,
+              (long long) (first->price_minor / 100), (long long) (first->price_minor % 100));
+    assert_string_equal (line, expected);
+    int rows = 1;
+    while (fgets (line, sizeof line, file))
+        rows++;
+    fclose (file);
     unlink (path);
+    assert_int_equal (rows, 2000);
+    assert_int_equal (catalogue_write_csv (a, "/nonexistent/dir/c.csv"), -1);
+    catalogue_destroy (&a);
+    catalogue_destroy (&b);
+    catalogue_destroy (&c);
+    assert_null (a);
+}
+
+//  With a catalogue, online purchases come as orders: 1 to 8 line items
+//  back to back, one account, merchant, device and time, distinct products
+//  of the catalogue, each amount the price times 1 to 3, a mean size near
+//  2.5, mostly one or two categories, and pairs of products bought together
+//  far more often than their popularity explains. Without one, no record
+//  has an order.
+static void
+test_baskets (void **state)
+{
+    (void) state;
+    generator_config_t config = s_config (21, S_2026_01_05);
+    generator_t *plain = generator_new (&config);
+    static record_t rec, first;
+    for (int i = 0; i < 20000; i++) {
+        generator_next (plain, &rec, 0);
+        assert_null (rec.raw.order_id.ptr);
+    }
+    generator_destroy (&plain);
+
+    enum { N = 2000 };
+    config.products = N;
+    generator_t *gen = generator_new (&config);
+    catalogue_t *cat = catalogue_new (21, N);
+    //  Orders with each product, and with each pair (i < j).
+    static uint32_t with [N];
+    uint32_t *pairs = calloc ((size_t) N * N, sizeof *pairs);
+    assert_non_null (pairs);
+    uint32_t items [8];
+    int size = 0, orders = 0, line_items = 0, narrow = 0, sizes [9] = { 0 };
+    char order [48] = "";
+    for (int i = 0; i <= 200000; i++) {
+        if (i < 200000)
+            generator_next (gen, &rec, 0);
+        bool same = i < 200000 && rec.raw.order_id.len
+                 && s_view_is (rec.raw.order_id, order);
+        if (size && !same) {
+            //  The order that just ended.
+            orders++;
+            sizes [size]++;
+            int categories [CAT_COUNT] = { 0 }, distinct = 0;
+            for (int x = 0; x < size; x++) {
+                with [items [x]]++;
+                if (!categories [catalogue_product (cat, items [x])->category]++)
+                    distinct++;
+                for (int y = x + 1; y < size; y++) {
+                    uint32_t lo = items [x] < items [y]? items [x]: items [y];
+                    uint32_t hi = items [x] < items [y]? items [y]: items [x];
+                    assert_true (lo != hi);
+                    pairs [(size_t) lo * N + hi]++;
+                }
+            }
+            narrow += distinct <= 2;
+            size = 0;
+        }
+        if (i == 200000)
+            break;
+        if (rec.raw.product_id.len) {
+            //  Every product named is in the catalogue, basket or not.
+            unsigned n;
+            assert_int_equal (sscanf (rec.raw.product_id.ptr, "P%5u", &n), 1);
+            assert_true (n >= 1 && n <= N);
+        }
+        if (!rec.raw.order_id.len)
+            continue;
+        line_items++;
+        if (size == 0) {
+            snprintf (order, sizeof order, "%.*s", (int) rec.raw.order_id.len,
+                      rec.raw.order_id.ptr);
+            first = rec;
+            first.raw.ts = (txw_str_t) { first.ts, rec.raw.ts.len };
+            first.raw.device_id = (txw_str_t) { first.device_id, rec.raw.device_id.len };
+        }
+        else {
+            assert_true (s_view_eq (rec.raw.account_id, first.raw.account_id));
+            assert_true (s_view_eq (rec.raw.merchant_id, first.raw.merchant_id));
+            assert_true (s_view_eq (rec.raw.device_id, first.raw.device_id));
+            assert_true (s_view_eq (rec.raw.ts, first.raw.ts));
+            assert_true (s_view_eq (rec.raw.status, first.raw.status));
+        }
+        assert_true (size < 8);
+        unsigned n;
+        assert_int_equal (sscanf (rec.raw.product_id.ptr, "P%5u", &n), 1);
+        items [size++] = n - 1;
+        assert_true (s_view_is (rec.raw.currency, "EUR"));
+        assert_false (s_view_is (rec.raw.channel, "pos"));
+        int64_t minor;
+        assert_int_equal (txw_parse_amount (rec.raw.amount.ptr, rec.raw.amount.len, 2, &minor), 0);
+        int64_t price = catalogue_product (cat, n - 1)->price_minor;
+        assert_true (minor == price || minor == 2 * price || minor == 3 * price);
+        assert_false (rec.is_fraud);
+    }
+    double mean = (double) line_items / orders;
+    assert_true (orders > 10000);
+    assert_true (mean > 2.2 && mean < 2.8);
+    assert_true (sizes [1] > sizes [2] && sizes [2] > sizes [4] && sizes [8] > 0);
+    assert_true (narrow > orders * 85 / 100);
+    //  Lift: orders with both over what independent choices would give.
+    //  The best pair seen at least 20 times is bought together many times
+    //  more often than chance.
+    double best = 0;
+    for (size_t lo = 0; lo < N; lo++)
+        for (size_t hi = lo + 1; hi < N; hi++) {
+            uint32_t both = pairs [lo * N + hi];
+            if (both < 20)
+                continue;
+            double lift = (double) both * orders / ((double) with [lo] * with [hi]);
+            if (lift > best)
+                best = lift;
+        }
+    assert_true (best > 10);
+    free (pairs);
+    catalogue_destroy (&cat);
+    generator_destroy (&gen);
 }
 
 //  --- RFC 3339 ------------------------------------------------------------------
@@ -720,6 +959,8 @@ main (void)
         cmocka_unit_test (test_csv_reader),
         cmocka_unit_test (test_csv_reject_masks_shifted_rows),
         cmocka_unit_test (test_csv_round_trip),
+        cmocka_unit_test (test_catalogue),
+        cmocka_unit_test (test_baskets),
         cmocka_unit_test (test_rfc3339),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);

@@ -11,7 +11,9 @@
     60, encoded names, another order, a time with an offset) is one key,
     different requests never share one, what the endpoint refuses is
     refused or kept as it is, and each endpoint's list of parameters is
-    the one its function takes.                                          */
+    the one its function takes. Periods: up to a year, each read from the
+    right grain (windows to a day, hours to 30 days, days beyond), a
+    rollup's period starting on a whole hour or UTC day.                  */
 
 #include <stdarg.h>
 #include <stddef.h>
@@ -169,6 +171,73 @@ test_ids (void **state)
     assert_true (qparams_text_valid ("region_health:north east:1700000000000", 128));
     assert_false (qparams_text_valid ("a\tb", 128));
     assert_false (qparams_text_valid ("\xed\xa0\x80", 128));    //  a surrogate
+}
+
+//  Reads query's minutes as a period ending at now.
+static int
+s_period (const char *query, int64_t now, qperiod_t *period, qerror_t *err)
+{
+    static const char *const allowed [] = { "minutes", NULL };
+    qparams_t params;
+    if (qparams_parse (&params, query, allowed, err))
+        return -1;
+    return qparams_period (&params, 60, now, period, err);
+}
+
+static void
+test_periods (void **state)
+{
+    (void) state;
+    //  2026-11-22T21:04:05.123Z
+    const int64_t now = 1795381445123LL, hour = 3600000, day = 86400000;
+    qperiod_t period;
+    qerror_t err;
+    assert_int_equal (s_period (NULL, now, &period, &err), 0);
+    assert_int_equal (period.minutes, 60);
+    assert_int_equal (period.grain, QGRAIN_WINDOW);
+    assert_int_equal (period.from_ms, now - 60 * 60000);     //  windows: as asked
+
+    //  The boundaries of each grain, and where the period starts.
+    const struct {
+        const char *query;
+        int64_t minutes;
+        qgrain_t grain;
+        int64_t from_ms;
+    } cases [] = {
+        { "minutes=1440", 1440, QGRAIN_WINDOW, now - 1440 * 60000LL },
+        { "minutes=1441", 1441, QGRAIN_HOUR, 1795294800000LL },         //  21-T21:00Z
+        { "minutes=10080", 10080, QGRAIN_HOUR, 1794776400000LL },       //  15-T21:00Z
+        { "minutes=43200", 43200, QGRAIN_HOUR, 1792789200000LL },       //  10-23T21:00Z
+        { "minutes=43201", 43201, QGRAIN_DAY, 1792713600000LL },        //  10-23T00:00Z
+        { "minutes=525600", 525600, QGRAIN_DAY, 1763769600000LL },      //  2025-11-22
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases [0]; i++) {
+        assert_int_equal (s_period (cases [i].query, now, &period, &err), 0);
+        assert_int_equal (period.minutes, cases [i].minutes);
+        assert_int_equal (period.grain, cases [i].grain);
+        assert_int_equal (period.grain_ms, cases [i].grain == QGRAIN_HOUR? hour:
+                                           cases [i].grain == QGRAIN_DAY? day: 0);
+        assert_int_equal (period.from_ms, cases [i].from_ms);
+        //  Whole rollup rows, and never less than asked.
+        if (period.grain_ms)
+            assert_int_equal (period.from_ms % period.grain_ms, 0);
+        assert_true (period.from_ms <= now - period.minutes * 60000);
+        assert_true (period.from_ms > now - period.minutes * 60000 - (period.grain_ms? period.grain_ms: 1));
+    }
+    //  On a whole hour already: nothing moves.
+    qperiod_make (&period, 10080, 1795381200000LL);
+    assert_int_equal (period.from_ms, 1795381200000LL - 10080 * 60000LL);
+    //  Before 1970 (a faked clock) aligns down too.
+    qperiod_make (&period, 2000, -1);                           //  from -33.33 h
+    assert_int_equal (period.from_ms, -34 * hour);
+
+    const char *bad [] = { "minutes=0", "minutes=525601", "minutes=-1", "minutes=1y",
+                           "minutes=7d", "minutes=" };
+    for (size_t i = 0; i < sizeof bad / sizeof bad [0]; i++) {
+        assert_int_equal (s_period (bad [i], now, &period, &err), -1);
+        assert_string_equal (err.parameter, "minutes");
+        assert_string_equal (err.message, "must be an integer from 1 to 525600");
+    }
 }
 
 static void
@@ -382,7 +451,8 @@ test_cache_key_lists (void **state)
     (void) state;
     static const char *const names [] = {
         "minutes", "dimension", "key", "metric", "by", "limit", "since", "min_score", "status",
-        "kind", "reason", "revoked", "action", "principal", "before", "zz", NULL
+        "kind", "reason", "revoked", "action", "principal", "before", "segment", "sort",
+        "offset", "period", "months", "zz", NULL
     };
     const char *top_arg = txw_dimension_names [TXW_DIM_OVERALL + 1];
     const struct {
@@ -395,6 +465,9 @@ test_cache_key_lists (void **state)
         { "regions", qapi_regions, NULL }, { "alerts", qapi_alerts, NULL },
         { "transaction", qapi_transaction, "t1" }, { "account", qapi_account, "a1" },
         { "dead_letters", qapi_dead_letters, NULL },
+        { "customer_segments", qapi_customer_segments, NULL },
+        { "customers", qapi_customers, NULL }, { "customer", qapi_customer, "a1" },
+        { "cohorts", qapi_cohorts, NULL },
     };
     txw_principal_t who = { .key_id = "0123456789abcdef", .name = "test", .role = TXW_ROLE_ADMIN };
     qapi_t api = { .currency = "EUR", .currency_exponent = 2 };
@@ -427,6 +500,7 @@ main (void)
         cmocka_unit_test (test_unknown_and_repeated),
         cmocka_unit_test (test_enum_time_text),
         cmocka_unit_test (test_ids),
+        cmocka_unit_test (test_periods),
         cmocka_unit_test (test_cache_expiry),
         cmocka_unit_test (test_cache_bound),
         cmocka_unit_test (test_cache_keys),

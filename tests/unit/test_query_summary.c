@@ -85,6 +85,8 @@ static void
 s_store (PGconn *conn)
 {
     assert_int_equal (txw_pg_exec (conn, "DELETE FROM txw_data.windows"), 0);
+    //  Every window is on the day of NOW (windows are partitioned by day).
+    assert_int_equal (txw_pg_exec (conn, "SELECT txw_data.ensure_partition('2026-01-05')"), 0);
     assert_int_equal (txw_pg_exec (conn, "DELETE FROM txw_data.alerts"
                                          " WHERE kind = 'region_health'"), 0);
     for (size_t i = 0; i < S_WINDOWS; i++) {

@@ -685,6 +685,75 @@ test_rule_night_activity (void **state)
     }
 }
 
+//  The line items of one order (a basket: one account, one checkout, one
+//  payment outcome) are one purchase to the velocity signals: a basket of
+//  eight cheap items at once is neither a burst nor card testing nor a
+//  run of declines, while the same eight as separate purchases are.
+static void
+test_rule_order_counts_once (void **state)
+{
+    fixture_t *f = *state;
+    int64_t ts = s_normal_history (f, "basket") + S_DAY_MS;
+    s_normal_history (f, "loose");
+    txw_tx_t tx;
+    rules_signals_t signals;
+    for (int order = 0; order < 2; order++) {
+        int64_t at = ts + order * S_HOUR_MS * 3;
+        uint32_t seen = 0, loose_seen = 0;
+        for (int i = 0; i < 8; i++) {
+            s_tx (&tx, "basket", at, 99 + i * 20, TXW_CHANNEL_ONLINE, "DE", "dev-1",
+                  "online_retail");
+            snprintf (tx.order_id, sizeof tx.order_id, "O-%d", order);
+            tx.status = order? TXW_STATUS_DECLINED: TXW_STATUS_APPROVED;
+            profiles_account_t *acct = profiles_get (f->profiles, "basket", 6, at);
+            rules_signals (f->rules, acct, &tx, 0, &signals);
+            //  Whatever the line: one purchase this minute, this hour,
+            //  this burst; the time since the one before the order.
+            assert_int_equal (signals.v [RULES_SIG_TX_MINUTE], 1);
+            assert_int_equal (signals.v [RULES_SIG_TX_BURST], 1);
+            assert_int_equal (signals.v [RULES_SIG_TX_HOUR], 1);
+            assert_int_equal (signals.v [RULES_SIG_SMALL_ONLINE_MINUTE], 1);
+            assert_int_equal (signals.v [RULES_SIG_DECLINES_RECENT], order);
+            assert_true (signals.v [RULES_SIG_SINCE_PREV_S] >= (order? 3 * 3600: 3600));
+            s_score (f, &tx);
+            assert_true (tx.score < 80);
+            seen |= tx.reasons;
+            //  The same lines, each without an order: eight purchases.
+            s_tx (&tx, "loose", at, 99 + i * 20, TXW_CHANNEL_ONLINE, "DE", "dev-1",
+                  "online_retail");
+            tx.status = order? TXW_STATUS_DECLINED: TXW_STATUS_APPROVED;
+            s_score (f, &tx);
+            loose_seen |= tx.reasons;
+        }
+        assert_false (seen & (TXW_REASON_VELOCITY_MINUTE | TXW_REASON_CARD_TESTING
+                              | TXW_REASON_DECLINE_BURST | TXW_REASON_NIGHT_ACTIVITY));
+        assert_true (loose_seen & TXW_REASON_VELOCITY_MINUTE);
+        assert_true (loose_seen & TXW_REASON_CARD_TESTING);
+        assert_int_equal ((loose_seen & TXW_REASON_DECLINE_BURST) != 0, order);
+    }
+    //  Two orders are two purchases, and an order's lines all count in the
+    //  amount statistics.
+    profiles_account_t *acct = profiles_get (f->profiles, "basket", 6, ts + S_DAY_MS);
+    assert_int_equal (acct->count, 20 + 16);
+    assert_int_equal (profiles_count_within (acct, ts + S_HOUR_MS, 6 * S_HOUR_MS, PROFILES_ALL), 2);
+    //  An order id seen again a day later is a new purchase.
+    s_tx (&tx, "basket", ts + S_DAY_MS, 4500, TXW_CHANNEL_ONLINE, "DE", "dev-1", "online_retail");
+    snprintf (tx.order_id, sizeof tx.order_id, "O-1");
+    assert_false (profiles_same_order (acct, &tx));
+    s_score (f, &tx);
+    acct = profiles_get (f->profiles, "basket", 6, ts + S_DAY_MS);
+    assert_int_equal (profiles_count_within (acct, ts + S_DAY_MS, 60000, PROFILES_ALL), 1);
+    assert_int_equal (profiles_count_within (acct, ts + S_HOUR_MS, 6 * S_HOUR_MS, PROFILES_ALL), 2);
+    //  That order's id again at once is a further line item of it; at
+    //  another merchant it is another purchase.
+    s_tx (&tx, "basket", ts + S_DAY_MS, 4500, TXW_CHANNEL_ONLINE, "DE", "dev-1",
+          "online_retail");
+    snprintf (tx.order_id, sizeof tx.order_id, "O-1");
+    assert_true (profiles_same_order (acct, &tx));
+    snprintf (tx.merchant_id, sizeof tx.merchant_id, "M-elsewhere");
+    assert_false (profiles_same_order (acct, &tx));
+}
+
 static void
 test_rule_risky_category_and_declines (void **state)
 {
@@ -1073,6 +1142,7 @@ main (void)
         cmocka_unit_test_setup_teardown (test_rule_velocity_follows_the_accounts_pace, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_rule_impossible_travel_far, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_rule_card_testing_burst_alerts, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_rule_order_counts_once, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_rule_account_takeover, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_rule_travel_and_new_device_alone, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_rule_night_activity, s_setup, s_teardown),

@@ -37,6 +37,7 @@ s_tx (const char *id, int64_t ts_ms, const char *product)
     snprintf (tx.device_id, sizeof tx.device_id, "d-1");
     snprintf (tx.product_id, sizeof tx.product_id, "%s", product);
     snprintf (tx.device_type, sizeof tx.device_type, "%s", *product? "ios": "");
+    snprintf (tx.order_id, sizeof tx.order_id, "%s", *product? "o-1": "");
     tx.status = TXW_STATUS_DECLINED;
     tx.score = 87;
     tx.reasons = TXW_REASON_AMOUNT_SPIKE | TXW_REASON_NEW_DEVICE;
@@ -81,12 +82,13 @@ test_round_trip (void **state)
         assert_memory_equal (&back, &rows [i], sizeof back);
     }
     PQclear (res);
-    //  The shard is stored; an empty product or device type is NULL.
-    res = PQexec (conn, "SELECT shard, product_id IS NULL, device_type IS NULL"
+    //  The shard is stored; an empty product, device type or order is NULL.
+    res = PQexec (conn, "SELECT shard, product_id IS NULL, device_type IS NULL, order_id IS NULL"
                         " FROM txw_data.transactions WHERE tx_id = 'txrow-2'");
     assert_string_equal (PQgetvalue (res, 0, 0), "4");
     assert_string_equal (PQgetvalue (res, 0, 1), "t");
     assert_string_equal (PQgetvalue (res, 0, 2), "t");
+    assert_string_equal (PQgetvalue (res, 0, 3), "t");
     PQclear (res);
     assert_int_equal (txw_pg_exec (conn, "DELETE FROM txw_data.transactions WHERE tx_id LIKE 'txrow-%'"), 0);
     PQfinish (conn);

@@ -68,6 +68,7 @@ s_good_raw (txw_raw_tx_t *raw)
     raw->product_id = S ("P-1");
     raw->status = S ("approved");
     raw->device_type = S ("Android");
+    raw->order_id = S (" O-77 ");
     raw->origin_us = 1234567;
     raw->line_no = 17;
 }
@@ -218,6 +219,7 @@ test_checks_good_record (void **state)
     assert_string_equal (tx.device_id, "DEV-abcdef99");
     assert_string_equal (tx.product_id, "P-1");
     assert_string_equal (tx.device_type, "android");        //  a label: lower case
+    assert_string_equal (tx.order_id, "O-77");              //  an id: trimmed, case kept
     assert_int_equal (tx.status, TXW_STATUS_APPROVED);
     assert_int_equal (tx.origin_us, 1234567);
     assert_int_equal (tx.hour, 4);
@@ -233,6 +235,7 @@ test_checks_good_record (void **state)
     s_good_raw (&raw);
     raw.product_id = S (NULL);
     raw.device_type = S (NULL);
+    raw.order_id = S (NULL);
     raw.ts = S (NULL);
     raw.ts_is_int = true;
     raw.ts_ms = s_ts ("2024-02-29T23:59:59.999+01:00");
@@ -241,6 +244,7 @@ test_checks_good_record (void **state)
     assert_int_equal (checks_apply (checks, &raw, s_now_ms, &tx, &verdict), 0);
     assert_string_equal (tx.product_id, "");
     assert_string_equal (tx.device_type, "");
+    assert_string_equal (tx.order_id, "");
     assert_int_equal (tx.hour, 22);                 //  22:59:59.999 UTC
     assert_int_equal (tx.weekday, 3);               //  a Thursday
     assert_int_equal (tx.channel, TXW_CHANNEL_TRANSFER);
@@ -319,6 +323,8 @@ static void m_missing_device (txw_raw_tx_t *r) { r->device_id = S (NULL); }
 static void m_too_long_id (txw_raw_tx_t *r) { r->merchant_id = S (s_long); }
 static void m_too_long_name (txw_raw_tx_t *r) { r->region = S ("abcdefghijklmnopqrstuvwxyz0123456"); }
 static void m_long_product (txw_raw_tx_t *r) { r->product_id = S (s_long); }
+static void m_long_order (txw_raw_tx_t *r) { r->order_id = S (s_long); }
+static void m_bad_order (txw_raw_tx_t *r) { r->order_id = S ("order #7"); }
 static void m_amount_too_large (txw_raw_tx_t *r) { r->amount = S ("2000000.00"); }
 static void m_long_device_type (txw_raw_tx_t *r) { r->device_type = S ("abcdefghijklmnopqrstuvwxyz0123456"); }
 static void m_bad_id (txw_raw_tx_t *r) { r->account_id = S ("ACC 12345678"); }
@@ -363,6 +369,8 @@ static const s_case_t s_cases [] = {
     { "long device type",  m_long_device_type,  TXW_REJECT_TOO_LONG,            "device_type" },
     { "amount too large",  m_amount_too_large,  TXW_REJECT_AMOUNT_TOO_LARGE,    "amount" },
     { "long product",      m_long_product,      TXW_REJECT_TOO_LONG,            "product_id" },
+    { "long order",        m_long_order,        TXW_REJECT_TOO_LONG,            "order_id" },
+    { "hash in order",     m_bad_order,         TXW_REJECT_BAD_ID,              "order_id" },
     { "space in account",  m_bad_id,            TXW_REJECT_BAD_ID,              "account_id" },
     { "slash in tx_id",    m_bad_id_slash,      TXW_REJECT_BAD_ID,              "tx_id" },
     { "broken UTF-8",      m_bad_utf8,          TXW_REJECT_BAD_TYPE,            "category" },

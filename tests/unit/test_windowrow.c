@@ -48,6 +48,8 @@ test_round_trip (void **state)
     const txw_windowrow_sql_t *sql = txw_windowrow_sql ();
     assert_non_null (strstr (sql->columns, "approved_amount_minor_sum"));
     assert_int_equal (txw_pg_exec (conn, "DELETE FROM txw_data.windows WHERE key LIKE 'wr-%'"), 0);
+    //  The day of start below (windows are partitioned by day).
+    assert_int_equal (txw_pg_exec (conn, "SELECT txw_data.ensure_partition('2026-01-05')"), 0);
     assert_int_equal (txw_pg_exec (conn, "CREATE TEMP TABLE stage_windows"
                                          " (LIKE txw_data.windows INCLUDING DEFAULTS)"), 0);
     int64_t start = 1767614400000LL;
