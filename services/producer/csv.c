@@ -294,6 +294,8 @@ struct _csv_writer_t {
 static void
 s_write_field (FILE *file, const char *s, size_t len)
 {
+    if (len == 0)
+        return;                 //  an empty field (s may be NULL: no order)
     bool quote = false;
     for (size_t i = 0; i < len; i++)
         if (s [i] == ',' || s [i] == '"' || s [i] == '\n' || s [i] == '\r') {

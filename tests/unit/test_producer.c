@@ -46,13 +46,13 @@ s_config (uint64_t seed, int64_t start_ms)
 static bool
 s_view_eq (txw_str_t a, txw_str_t b)
 {
-    return a.len == b.len && memcmp (a.ptr, b.ptr, a.len) == 0;
+    return a.len == b.len && (a.len == 0 || memcmp (a.ptr, b.ptr, a.len) == 0);
 }
 
 static bool
 s_view_is (txw_str_t a, const char *s)
 {
-    return a.len == strlen (s) && memcmp (a.ptr, s, a.len) == 0;
+    return a.len == strlen (s) && (a.len == 0 || memcmp (a.ptr, s, a.len) == 0);
 }
 
 //  Returns a bit per reject code the record would get from a validator that
