@@ -131,6 +131,48 @@ qapi_query1 (qapi_t *api, const char *sql, int nparams, const char *const *param
     return res;
 }
 
+int
+qapi_record_and_recent (qapi_t *api, const qrequest_t *req, const char *what,
+                        const char *record_sql, const char *recent_sql,
+                        PGresult **record, PGresult **recent, json_t **out)
+{
+    static const char *const allowed [] = { "limit", NULL };
+    qparams_t params;
+    qerror_t err;
+    int64_t limit;
+    *record = *recent = NULL;
+    if (!qparams_id_valid (req->arg, TXW_ID_MAX))
+        return qapi_bad_id ("account_id", out);
+    if (qparams_parse (&params, req->query, allowed, &err)
+    ||  qparams_int (&params, "limit", 20, 1, 100, &limit, &err))
+        return qapi_bad_parameter (&err, out);
+    char limit_text [24];
+    qapi_param_int (limit_text, sizeof limit_text, limit);
+    const char *values [] = { req->arg, limit_text };
+    qpool_error_t perr;
+    qconn_t *conn = qpool_checkout (api->pool, &perr);
+    if (!conn)
+        return qapi_db_error (&perr, out);
+    PGresult *rec = qpool_query (api->pool, conn, record_sql, 1, values, &perr);
+    PGresult *list = rec && PQntuples (rec)?
+                     qpool_query (api->pool, conn, recent_sql, 2, values, &perr): NULL;
+    qpool_checkin (api->pool, conn);
+    int status = 0;
+    if (!rec || (PQntuples (rec) && !list))
+        status = qapi_db_error (&perr, out);
+    else
+    if (!PQntuples (rec))
+        status = qapi_not_found (out, what, req->arg);
+    if (status) {
+        PQclear (rec);
+        PQclear (list);
+        return status;
+    }
+    *record = rec;
+    *recent = list;
+    return 0;
+}
+
 //  --- Cells ------------------------------------------------------------------------
 
 bool

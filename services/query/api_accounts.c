@@ -120,41 +120,17 @@ s_account_json (qapi_t *api, const PGresult *acc, const PGresult *recent)
 int
 qapi_account (qapi_t *api, const qrequest_t *req, json_t **out)
 {
-    static const char *const allowed [] = { "limit", NULL };
-    qparams_t params;
-    qerror_t err;
-    int64_t limit;
-    if (!qparams_id_valid (req->arg, TXW_ID_MAX))
-        return qapi_bad_id ("account_id", out);
-    if (qparams_parse (&params, req->query, allowed, &err)
-    ||  qparams_int (&params, "limit", 20, 1, 100, &limit, &err))
-        return qapi_bad_parameter (&err, out);
-    char limit_text [24];
-    qapi_param_int (limit_text, sizeof limit_text, limit);
-    const char *values [] = { req->arg, limit_text };
-    qpool_error_t perr;
-    qconn_t *conn = qpool_checkout (api->pool, &perr);
-    if (!conn)
-        return qapi_db_error (&perr, out);
-    PGresult *acc = qpool_query (api->pool, conn,
+    PGresult *acc, *recent;
+    int status = qapi_record_and_recent (api, req, "account",
         "SELECT account_id, tx_count, spend_rep_minor, lifetime_value_rep_minor, approved,"
         " declined, failed, flagged, mean_score, max_score, " QAPI_MS_AS ("first_seen", "first_seen") ","
-        " " QAPI_MS_AS ("last_seen", "last_seen") " FROM txw.accounts WHERE account_id = $1", 1, values, &perr);
-    PGresult *recent = acc && PQntuples (acc)? qpool_query (api->pool, conn,
+        " " QAPI_MS_AS ("last_seen", "last_seen") " FROM txw.accounts WHERE account_id = $1",
         "SELECT " S_TX_COLUMNS " FROM txw.transactions WHERE account_id = $1"
-        " ORDER BY ts DESC, tx_id DESC LIMIT $2::int", 2, values, &perr): NULL;
-    qpool_checkin (api->pool, conn);
-    int status;
-    if (!acc || (PQntuples (acc) && !recent))
-        status = qapi_db_error (&perr, out);
-    else
-    if (!PQntuples (acc))
-        status = qapi_not_found (out, "account", req->arg);
-    else {
-        *out = s_account_json (api, acc, recent);
-        status = 200;
-    }
+        " ORDER BY ts DESC, tx_id DESC LIMIT $2::int", &acc, &recent, out);
+    if (status)
+        return status;
+    *out = s_account_json (api, acc, recent);
     PQclear (acc);
     PQclear (recent);
-    return status;
+    return 200;
 }

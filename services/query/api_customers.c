@@ -193,63 +193,38 @@ static const qapi_table_t s_rfm_table = QAPI_TABLE (s_rfm_columns);
 int
 qapi_customer (qapi_t *api, const qrequest_t *req, json_t **out)
 {
-    static const char *const allowed [] = { "limit", NULL };
-    qparams_t params;
-    qerror_t err;
-    int64_t limit;
-    if (!qparams_id_valid (req->arg, TXW_ID_MAX))
-        return qapi_bad_id ("account_id", out);
-    if (qparams_parse (&params, req->query, allowed, &err)
-    ||  qparams_int (&params, "limit", 20, 1, 100, &limit, &err))
-        return qapi_bad_parameter (&err, out);
-    char limit_text [24];
-    qapi_param_int (limit_text, sizeof limit_text, limit);
-    const char *values [] = { req->arg, limit_text };
-    qpool_error_t perr;
-    qconn_t *conn = qpool_checkout (api->pool, &perr);
-    if (!conn)
-        return qapi_db_error (&perr, out);
-    PGresult *cust = qpool_query (api->pool, conn,
+    PGresult *cust, *recent;
+    int status = qapi_record_and_recent (api, req, "customer",
         "SELECT account_id, lifetime_value_rep_minor, tx_count, spend_rep_minor AS spend_minor,"
         " approved, declined, failed, " QAPI_MS_AS ("first_seen", "first_seen") ","
         " " QAPI_MS_AS ("last_seen", "last_seen") ", to_char (cohort_month, 'YYYY-MM') AS cohort_month,"
         " segment, r, f, m, recency_days, frequency, monetary AS monetary_minor,"
         " " QAPI_MS_AS ("rfm_as_of", "as_of") " FROM txw.customers WHERE account_id = $1",
-        1, values, &perr);
-    PGresult *recent = cust && PQntuples (cust)? qpool_query (api->pool, conn,
         "SELECT tx_id, " QAPI_MS_AS ("ts", "ts") ", amount_minor, currency, amount_rep_minor,"
         " merchant_id, category, channel, country, status, score FROM txw.transactions"
-        " WHERE account_id = $1 ORDER BY ts DESC, tx_id DESC LIMIT $2::int", 2, values, &perr): NULL;
-    qpool_checkin (api->pool, conn);
-    int status;
-    if (!cust || (PQntuples (cust) && !recent))
-        status = qapi_db_error (&perr, out);
-    else
-    if (!PQntuples (cust))
-        status = qapi_not_found (out, "customer", req->arg);
-    else {
-        qapi_rows_t profile, rfm;
-        qapi_rows_init (&profile, cust, &s_profile_table);
-        qapi_rows_init (&rfm, cust, &s_rfm_table);
-        //  A customer no refresh has seen yet has no scores.
-        json_t *scores = qapi_null (cust, 0, qapi_rows_column (&rfm, "segment"))?
-                         json_null (): qapi_row_json (&rfm, 0);
-        json_t *list;
-        qapi_list_answer (recent, "recent", &s_recent_table, &list);
-        recent = NULL;
-        *out = json_pack ("{s:o,s:s,s:I,s:o,s:o,s:O}",
-            "account_id", qapi_json_text (cust, 0, txw_pg_column (cust, "account_id")),
-            "currency", api->currency,
-            "lifetime_value_minor",
-            (json_int_t) qapi_int (cust, 0, txw_pg_column (cust, "lifetime_value_rep_minor")),
-            "profile", qapi_row_json (&profile, 0), "rfm", scores,
-            "recent", json_object_get (list, "recent"));
-        json_decref (list);
-        status = 200;
-    }
+        " WHERE account_id = $1 ORDER BY ts DESC, tx_id DESC LIMIT $2::int", &cust, &recent, out);
+    if (status)
+        return status;
+    qapi_rows_t profile, rfm;
+    qapi_rows_init (&profile, cust, &s_profile_table);
+    qapi_rows_init (&rfm, cust, &s_rfm_table);
+    //  A customer no refresh has seen yet has no scores.
+    json_t *scores = qapi_null (cust, 0, qapi_rows_column (&rfm, "segment"))?
+                     json_null (): qapi_row_json (&rfm, 0);
+    json_t *list;
+    qapi_list_answer (recent, "recent", &s_recent_table, &list);
+    recent = NULL;
+    *out = json_pack ("{s:o,s:s,s:I,s:o,s:o,s:O}",
+        "account_id", qapi_json_text (cust, 0, txw_pg_column (cust, "account_id")),
+        "currency", api->currency,
+        "lifetime_value_minor",
+        (json_int_t) qapi_int (cust, 0, txw_pg_column (cust, "lifetime_value_rep_minor")),
+        "profile", qapi_row_json (&profile, 0), "rfm", scores,
+        "recent", json_object_get (list, "recent"));
+    json_decref (list);
     PQclear (cust);
     PQclear (recent);
-    return status;
+    return 200;
 }
 
 //  --- GET /api/v1/cohorts ---------------------------------------------------------------

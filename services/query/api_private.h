@@ -71,6 +71,17 @@ json_t *qapi_body_object (const qrequest_t *req, const char *const *allowed, int
 PGresult *qapi_query1 (qapi_t *api, const char *sql, int nparams, const char *const *params,
                        int *status, json_t **out);
 
+//  A record read by the id in the path (an account, a customer) with its
+//  latest transactions: the id must be valid, the one parameter is limit
+//  (1..100, default 20). record_sql ($1 the id) reads the record;
+//  recent_sql ($1 the id, $2 the limit) its transactions, on the same
+//  connection, only when the record exists. Returns 0 with both results
+//  (the caller's to clear), or the status of the answer set in *out: 400,
+//  404 ("no <what> <id>"), 503 or 500.
+int qapi_record_and_recent (qapi_t *api, const qrequest_t *req, const char *what,
+                            const char *record_sql, const char *recent_sql,
+                            PGresult **record, PGresult **recent, json_t **out);
+
 //  --- Cells, by a column index from txw_pg_column (-1: missing, reads as NULL) ----
 
 bool qapi_null (const PGresult *res, int row, int col);
