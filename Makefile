@@ -12,7 +12,8 @@
 #   make fuzz     libFuzzer harnesses for every parser of outside input
 #                 (FUZZ_SECONDS each, default 60)
 #   make bench    throughput and latency of the pipeline
-#   make eval     fraud detection quality (AUC, precision, recall) on labelled data
+#   make eval     fraud detection quality (AUC, precision, recall) on labelled data,
+#                 recommendation hit rate@10 on held-out baskets
 #   make clean
 
 CC       ?= gcc
@@ -192,10 +193,12 @@ bench: deps all
 	@bash tests/bench/bench.sh
 
 # Detection quality against labelled data, with scikit-learn's
-# IsolationForest as the reference line (Debian's python3-sklearn).
+# IsolationForest as the reference line (Debian's python3-sklearn); then
+# recommendation quality against a popularity baseline.
 eval: deps all
 	@sh tools/deps.sh python3-sklearn
 	@bash tests/eval/eval.sh
+	@bash tests/eval/recs.sh
 
 clean:
 	rm -rf $(BUILD)

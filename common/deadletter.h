@@ -6,8 +6,8 @@
     same temporary table and move them with the same statement, so a dead
     letter is stored the same way whoever found it: empty optional columns
     as NULL, text that PostgreSQL would refuse (invalid UTF-8, NUL) cleaned,
-    and a replayed message storing nothing twice (ON CONFLICT DO NOTHING on
-    its origin).                                                              */
+    and a replayed message storing nothing twice (the trigger of
+    proto/sql/019 on its origin).                                             */
 
 #ifndef TXW_DEADLETTER_H
 #define TXW_DEADLETTER_H
@@ -26,7 +26,13 @@
     " tx_id text, reason text, field text, message text, payload text,"         \
     " received_at timestamptz) ON COMMIT DELETE ROWS;"
 #define TXW_DEADLETTER_COPY_SQL "COPY stage_dead FROM STDIN"
+//  Dead letters are partitioned by day of received_at (proto/sql/019): the
+//  days of the staged ones are made first; a trigger skips a copy of one
+//  already stored in any partition.
 #define TXW_DEADLETTER_INSERT_SQL                                               \
+    "SELECT txw_data.ensure_event_partition ('dead_letters', d) FROM (SELECT"  \
+    " DISTINCT date_trunc ('day', received_at, 'UTC') AS d FROM stage_dead)"    \
+    " days ORDER BY d;"                                                         \
     "INSERT INTO txw_data.dead_letters (origin_source, origin_seq, origin_index," \
     " line_no, tx_id, reason, field, message, payload, received_at)"            \
     " SELECT origin_source, origin_seq, origin_index, line_no, tx_id, reason,"  \

@@ -7,7 +7,9 @@
     gateway's `ack` messages for acks made on any screen or with txwctl),
     and only touches the rows that change so a focused Acknowledge button
     keeps its focus. Only a key that may act (analyst, admin) gets the
-    Acknowledge button and its disposition; a viewer sees the status.  */
+    Acknowledge button and its disposition; a viewer sees the status. The
+    account of a fraud alert is a button: onAccount(alert) opens its
+    drill-down (customers.js).  */
 
 import { h, byId, setText } from './dom.js';
 import * as fmt from './format.js';
@@ -28,7 +30,7 @@ function s_severity(score) {
 }
 
 export class AlertFeed {
-    constructor(list, apiUrl, session) {
+    constructor(list, apiUrl, session, onAccount) {
         this.list = list;
         this.apiUrl = apiUrl;
         this.session = session;
@@ -37,6 +39,12 @@ export class AlertFeed {
         this.rows = new Map();          // key -> <li>
         this.acks = new Map();          // key -> {state, at, by, error}
         this.list.addEventListener('click', (event) => {
+            const account = event.target.closest('button.account-link[data-alert]');
+            if (account) {
+                const alert = this.alerts.find((a) => a.key === account.dataset.alert);
+                if (alert) onAccount(alert);
+                return;
+            }
             const button = event.target.closest('button[data-key]');
             if (!button) return;
             const select = button.parentElement.querySelector('select.disposition');
@@ -182,7 +190,14 @@ export class AlertFeed {
         const meta = [h('time', { datetime: fmt.text(alert.ts), title: fmt.text(alert.ts) }, fmt.clock(alert.ts))];
         if (!health) {
             meta.push(` \u00b7 ${fmt.text(alert.tx_id)}`);
-            if (typeof alert.account_id === 'string') meta.push(` \u00b7 ${alert.account_id}`);
+            if (typeof alert.account_id === 'string' && typeof alert.tx_id === 'string') {
+                meta.push(' \u00b7 ', h('button', {
+                    type: 'button', class: 'account-link', 'data-alert': alert.key,
+                    'aria-label': `Open the customer of ${fmt.text(alert.tx_id)}`,
+                }, alert.account_id));
+            } else if (typeof alert.account_id === 'string') {
+                meta.push(` \u00b7 ${alert.account_id}`);
+            }
             if (typeof alert.channel === 'string') meta.push(` \u00b7 ${alert.channel}`);
         } else if (typeof alert.message === 'string' && alert.message) {
             meta.push(` \u00b7 ${alert.message}`);

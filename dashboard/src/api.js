@@ -7,7 +7,8 @@
     acker is the key. A live alert may not be stored yet (the aggregator
     flushes every 0.5 s), so a 404 is retried a few times over about 2 s.
     Longer chart ranges read GET {api}/api/v1/timeseries?minutes=N: hourly
-    points over 7 and 30 days, daily ones over a year (the API picks).  */
+    points over 7 and 30 days, daily ones over a year (the API picks).
+    The customers page reads its endpoints with apiGet.  */
 
 const ACK_RETRY_MS = [400, 700, 1000];
 
@@ -53,6 +54,25 @@ export async function fetchHistory(apiUrl, apiKey, minutes) {
         volume: volume.points && volume.points[i] ? volume.points[i].v : null,
     })).filter((p) => Number.isFinite(p.t) && Number.isFinite(p.count));
     return { points, window_ms: count.window_ms, currency: count.currency };
+}
+
+//  GET {api}/api/v1/{path} with the key: resolves to the JSON answer;
+//  rejects with an Error fit to show (the API's message when it sent one,
+//  after the parameter a 400 names) whose status is the HTTP status (0:
+//  the API did not answer).
+export async function apiGet(apiUrl, apiKey, path) {
+    let res;
+    try {
+        res = await fetch(`${apiUrl}/api/v1/${path}`, { headers: { Authorization: `Bearer ${apiKey}` } });
+    } catch {
+        throw Object.assign(new Error('query API unreachable'), { status: 0 });
+    }
+    let body = null;
+    try { body = await res.json(); } catch { /* not JSON */ }
+    if (res.ok && body && typeof body === 'object') return body;
+    let message = body && typeof body.message === 'string' ? body.message : `HTTP ${res.status}`;
+    if (body && typeof body.parameter === 'string') message = `${body.parameter}: ${message}`;   // a 400's
+    throw Object.assign(new Error(message), { status: res.ok ? 502 : res.status });
 }
 
 const s_sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));

@@ -7,7 +7,9 @@
     to the top of the feed. A message the page does not understand is
     logged and skipped; it never stops the page. The range picker turns
     the charts from the live hour to 24 h, 7 d, 30 d or a year of the query
-    API's series (asked again every minute while shown).  */
+    API's series (asked again every minute while shown). #customers shows
+    the customers page instead (customers.js), read when shown; the live
+    page keeps running under it.  */
 
 import { byId, setText } from './dom.js';
 import * as fmt from './format.js';
@@ -17,6 +19,7 @@ import { Connection, gatewayUrl } from './connection.js';
 import { AlertFeed } from './alerts.js';
 import { WindowSeries, Charts } from './charts.js';
 import { renderCards, renderTop, renderDevices, renderBranches, renderRegions, moneyOf } from './views.js';
+import { CustomersPage } from './customers.js';
 
 const RANGE_TEXT = { 1440: 'the last 24 hours', 10080: 'the last 7 days', 43200: 'the last 30 days',
     525600: 'the last year' };
@@ -31,7 +34,7 @@ const STATUS_TEXT = {
 };
 
 class Dashboard {
-    constructor(apiUrl, session) {
+    constructor(apiUrl, session, customers) {
         this.money = { currency: 'EUR', exponent: 2 };
         this.lastDataAt = 0;
         this.apiUrl = apiUrl;
@@ -40,7 +43,8 @@ class Dashboard {
         this.historyTimer = null;
         this.series = new WindowSeries();
         this.charts = new Charts(byId('chart-throughput'), byId('chart-volume'));
-        this.feed = new AlertFeed(byId('alerts-list'), apiUrl, session);
+        this.feed = new AlertFeed(byId('alerts-list'), apiUrl, session,
+            (alert) => customers.openAccount({ txId: alert.tx_id, label: alert.account_id }));
         this.connection = new Connection(gatewayUrl(), session.key, {
             onMessage: (msg) => this.s_dispatch(msg),
             onStatus: (state, ms) => this.s_status(state, ms),
@@ -203,6 +207,18 @@ async function s_session(apiUrl) {
     });
 }
 
+//  Shows the page the location's hash names: #customers, else the live one.
+function s_route(customers) {
+    const view = window.location.hash === '#customers' ? 'customers' : 'live';
+    byId('live-view').hidden = view !== 'live';
+    byId('customers-view').hidden = view !== 'customers';
+    for (const a of byId('view-nav').querySelectorAll('a[data-view]')) {
+        if (a.dataset.view === view) a.setAttribute('aria-current', 'page');
+        else a.removeAttribute('aria-current');
+    }
+    if (view === 'customers') customers.show();
+}
+
 async function main() {
     const cfg = await loadConfig();
     const session = await s_session(cfg.apiUrl);
@@ -212,7 +228,10 @@ async function main() {
         forget();
         window.location.reload();
     });
-    new Dashboard(cfg.apiUrl, session).start();
+    const customers = new CustomersPage(cfg.apiUrl, session);
+    window.addEventListener('hashchange', () => s_route(customers));
+    s_route(customers);
+    new Dashboard(cfg.apiUrl, session, customers).start();
 }
 
 main();

@@ -2,6 +2,7 @@
 
 #include "sink.h"
 #include "accounts.h"
+#include "baskets.h"
 #include "alertjson.h"
 #include "clock.h"
 #include "deadletter.h"
@@ -119,6 +120,7 @@ struct _sink_t {
     accounts_t *accounts;   //  NULL when customer totals are off
     txw_copybuf_t account_rows;
     txw_copybuf_t account_month_rows;
+    txw_copybuf_t basket_rows;  //  purchases of orders (with the accounts)
 
     s_days_t days_known;        //  have a partition
     s_days_t days_needed;       //  by the rows of this flush, not yet known
@@ -180,6 +182,7 @@ sink_new (const char *database_url, const char *consumer,
     pthread_mutex_init (&self->status_lock, NULL);
     txw_copybuf_init (&self->account_rows);
     txw_copybuf_init (&self->account_month_rows);
+    txw_copybuf_init (&self->basket_rows);
     if (accounts && !(self->accounts = accounts_new (flag_threshold))) {
         sink_destroy (&self);
         return NULL;
@@ -222,6 +225,7 @@ sink_destroy (sink_t **self_p)
     pthread_mutex_destroy (&self->status_lock);
     txw_copybuf_fini (&self->account_rows);
     txw_copybuf_fini (&self->account_month_rows);
+    txw_copybuf_fini (&self->basket_rows);
     accounts_destroy (&self->accounts);
     free (self->days_known.day);
     free (self->days_needed.day);
@@ -279,7 +283,7 @@ size_t
 sink_pending (const sink_t *self)
 {
     return self->tx_rows.rows + self->alert_rows.rows + self->dead_rows.rows
-         + self->window_additions.rows + self->seen_rows.rows
+         + self->window_additions.rows + self->seen_rows.rows + self->basket_rows.rows
          + (self->accounts? accounts_size (self->accounts): 0);
 }
 
@@ -301,7 +305,8 @@ static const char *s_stage_sql =
     "CREATE TEMP TABLE IF NOT EXISTS stage_accounts"
     " (LIKE txw_data.accounts INCLUDING DEFAULTS) ON COMMIT DELETE ROWS;"
     "CREATE TEMP TABLE IF NOT EXISTS stage_account_months"
-    " (LIKE txw_data.account_months) ON COMMIT DELETE ROWS;";
+    " (LIKE txw_data.account_months) ON COMMIT DELETE ROWS;"
+    BASKETS_STAGE_SQL;
 
 //  The statements that move staged rows into place.
 #define S_TX_INSERT                                                             \
@@ -331,11 +336,16 @@ static const char *s_stage_sql =
     " approved = a.approved + excluded.approved,"                              \
     " spend_rep_minor = a.spend_rep_minor + excluded.spend_rep_minor,"         \
     " approved_rep_minor = a.approved_rep_minor + excluded.approved_rep_minor"
+//  Alerts are partitioned by month of ts (proto/sql/019): the months of the
+//  staged ones are made first, and the key fixes ts, so (dedupe_key, ts)
+//  is as unique as the key.
 #define S_ALERT_INSERT                                                          \
+    "SELECT txw_data.ensure_event_partition ('alerts', m) FROM (SELECT DISTINCT" \
+    " date_trunc ('month', ts, 'UTC') AS m FROM stage_alerts) months ORDER BY m;" \
     "INSERT INTO txw_data.alerts (dedupe_key, kind, tx_id, ts, account_id, score," \
     " reasons, amount_minor, currency, amount_rep_minor, merchant_id, country," \
     " channel, region, message, model_version, raised_at)"                     \
-    " SELECT * FROM stage_alerts ON CONFLICT (dedupe_key) DO NOTHING"
+    " SELECT * FROM stage_alerts ON CONFLICT (dedupe_key, ts) DO NOTHING"
 
 //  A WAL position as PostgreSQL prints it (hex "X/Y") as one number.
 static uint64_t
@@ -553,8 +563,10 @@ s_need_day (sink_t *self, int64_t ts_ms)
 void
 sink_add_tx (sink_t *self, const txw_tx_t *tx)
 {
-    if (self->accounts)
+    if (self->accounts) {
         accounts_add (self->accounts, tx);
+        baskets_add (&self->basket_rows, tx, self->shard);
+    }
     if (self->mode == SINK_STORE_NONE
     || (self->mode == SINK_STORE_FLAGGED && tx->score < self->flag_threshold))
         return;
@@ -962,6 +974,8 @@ s_write (sink_t *self, int64_t max_event_ms)
           S_ACCOUNT_UPSERT, "stage_accounts", true },
         { "account_months", &self->account_month_rows, "COPY stage_account_months FROM STDIN",
           S_ACCOUNT_MONTH_UPSERT, "stage_account_months", true },
+        { "order_items", &self->basket_rows, BASKETS_COPY_SQL, BASKETS_WRITE_SQL,
+          "stage_baskets", true },
         { "alerts", &self->alert_rows, "COPY stage_alerts FROM STDIN", S_ALERT_INSERT,
           "stage_alerts", false },
         { "dead_letters", &self->dead_rows, TXW_DEADLETTER_COPY_SQL, TXW_DEADLETTER_INSERT_SQL,
@@ -1100,6 +1114,7 @@ s_flushed (sink_t *self, int64_t max_event_ms, int64_t started)
     txw_copybuf_clear (&self->dead_rows);
     txw_copybuf_clear (&self->window_additions);
     txw_copybuf_clear (&self->seen_rows);
+    txw_copybuf_clear (&self->basket_rows);
     for (int i = 0; i < self->source_count; i++) {
         s_checkpoint_t *src = &self->sources [i];
         if (src->dirty) {

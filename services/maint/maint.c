@@ -21,9 +21,10 @@
 //  time the aggregator may still update it, or a late update would insert
 //  it again and the rollup trigger would count it twice. That time is at
 //  most a day of --window-s, a day of --lateness-s and 7 of --retention-s
-//  (their largest values). Alerts and dead letters are not partitioned in
-//  this release (proto/SQL.md, "Retention"): they are skipped, never
-//  trimmed row by row.
+//  (their largest values). Alerts go by month of their event time and
+//  dead letters by day of their arrival (proto/sql/019). A table that is
+//  not partitioned (a database before 019) is skipped, never trimmed row
+//  by row.
 const maint_table_t maint_tables [MAINT_TABLES] = {
     { "transactions",   "transactions", "90" },
     { "windows",        "windows",      "9" },

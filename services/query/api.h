@@ -58,6 +58,7 @@ qapi_fn qapi_customer_segments;
 qapi_fn qapi_customers;
 qapi_fn qapi_customer;          //  arg: account_id
 qapi_fn qapi_cohorts;
+qapi_fn qapi_recommendations;
 qapi_fn qapi_dead_letters;
 qapi_fn qapi_whoami;
 qapi_fn qapi_keys;

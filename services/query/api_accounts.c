@@ -12,8 +12,9 @@
 #define S_TX_COLUMNS                                                                 \
     "tx_id, " QAPI_MS_AS ("ts", "ts") ", account_id, amount_minor, currency,"        \
     " amount_rep_minor, merchant_id, category, channel, branch_id, region, country,"  \
-    " device_id, device_type, product_id, status, score, array_to_json(reasons)::text AS reasons," \
-    " model_version, " QAPI_MS_AS ("stored_at", "stored_at")
+    " device_id, device_type, product_id, order_id, status, score,"                  \
+    " array_to_json(reasons)::text AS reasons, model_version,"                       \
+    " " QAPI_MS_AS ("stored_at", "stored_at")
 
 //  The transaction object of a row selected with S_TX_COLUMNS.
 static const qapi_column_t s_tx_columns [] = {
@@ -22,7 +23,7 @@ static const qapi_column_t s_tx_columns [] = {
     { "merchant_id", QAPI_TEXT }, { "category", QAPI_TEXT }, { "channel", QAPI_TEXT },
     { "branch_id", QAPI_TEXT }, { "region", QAPI_TEXT }, { "country", QAPI_TEXT },
     { "device_id", QAPI_TEXT }, { "device_type", QAPI_TEXT }, { "product_id", QAPI_TEXT },
-    { "status", QAPI_TEXT },
+    { "order_id", QAPI_TEXT }, { "status", QAPI_TEXT },
     { "score", QAPI_INT }, { "reasons", QAPI_REASONS }, { "model_version", QAPI_TEXT },
     { "stored_at", QAPI_TIME }
 };

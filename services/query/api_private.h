@@ -7,6 +7,7 @@
         api_alerts.c        alerts, ack (and the alert row regions reuse)
         api_accounts.c      transactions, accounts
         api_customers.c     RFM segments, customers, cohorts
+        api_recommendations.c  products to recommend
         api_deadletters.c   dead letters
         api.c               what they share: error answers, parameters,
                             running a statement, reading result columns

@@ -75,6 +75,10 @@ static const s_route_t s_routes [] = {
     { "customer", "/api/v1/customers/", true, NULL, "GET", true, TXW_ROLE_ANALYST,
       "read.customer", qapi_customer },
     { "cohorts", "/api/v1/cohorts", false, NULL, "GET", true, TXW_ROLE_VIEWER, NULL, qapi_cohorts },
+    //  Not cached: a customer's answer is audited by the endpoint itself
+    //  (analysts only), which a cached answer would skip.
+    { "recommendations", "/api/v1/recommendations", false, NULL, "GET", false, TXW_ROLE_VIEWER,
+      NULL, qapi_recommendations },
     { "dead_letters", "/api/v1/dead-letters", false, NULL, "GET", true, TXW_ROLE_VIEWER, NULL,
       qapi_dead_letters },
     { "whoami", "/api/v1/whoami", false, NULL, "GET", false, TXW_ROLE_VIEWER, NULL, qapi_whoami },

@@ -12,7 +12,11 @@
 #   - latency, producer send -> scored, p50 and p99, at a paced 50,000 tx/s,
 #     from the scorer's txw_e2e_latency_seconds histogram (bucket bounds, so
 #     a figure is "at most").
-# BENCH_COUNT (default 2,000,000) and BENCH_RATE (50,000) change the load;
+# BENCH_COUNT (default 2,000,000), BENCH_RATE (50,000) and BENCH_ACCOUNTS
+# (the producer's 10,000 synthetic accounts) change the load; with many
+# accounts nearly every flush writes a new row per account to
+# txw_data.accounts and txw_data.account_months. BENCH_STORE=none|all runs
+# only that store mode's throughput, acknowledged and not;
 # BENCH_ONLY=pipeline stops after these, before the backfill and serving
 # benches.
 # shellcheck source-path=SCRIPTDIR source=../e2e/lib.sh
@@ -20,6 +24,7 @@ source "$(dirname "$0")/../e2e/lib.sh"
 
 COUNT=${BENCH_COUNT:-2000000}
 RATE=${BENCH_RATE:-50000}
+ACCOUNTS=${BENCH_ACCOUNTS:-10000}
 pg_start 25350
 P=175
 
@@ -72,6 +77,7 @@ throughput() {   # store-mode [acked]
         start=${start/2026-03-/2026-04-}
     fi
     "$BIN/txw-producer" --seed "$seed" --count "$COUNT" --rate 0 --start "$start" \
+        --accounts "$ACCOUNTS" \
         --event-rate 5000 --validator-endpoints tcp://127.0.0.1:${P}01 --admin-port 0 \
         "${acks[@]}" >"$WORK/producer-$1-${2:-plain}.log" 2>&1 || note "the producer failed"
     wait_metric ${P}93 txw_records_in_total "$COUNT" 600 || note "aggregator did not get every record"
@@ -85,14 +91,14 @@ throughput() {   # store-mode [acked]
 latency() {   # store-mode
     run_pipeline "$1"
     local n=$((RATE * 10))
-    "$BIN/txw-producer" --seed "$( [ "$1" = all ] && echo 14 || echo 12)" --count "$n" --rate "$RATE" --start "$( [ "$1" = all ] && echo 2026-03-22T00:00:00Z || echo 2026-03-20T00:00:00Z)" \
+    "$BIN/txw-producer" --seed "$( [ "$1" = all ] && echo 14 || echo 12)" --count "$n" --rate "$RATE" --accounts "$ACCOUNTS" --start "$( [ "$1" = all ] && echo 2026-03-22T00:00:00Z || echo 2026-03-20T00:00:00Z)" \
         --validator-endpoints tcp://127.0.0.1:${P}01 --admin-port 0 >"$WORK/latency-$1.log" 2>&1
     wait_metric ${P}93 txw_records_in_total "$n" 120 >/dev/null
     echo "store=$1  latency at $RATE tx/s (producer send -> scored): p50 <= $(quantile ${P}92 txw_e2e_latency_seconds 0.50) ms, p99 <= $(quantile ${P}92 txw_e2e_latency_seconds 0.99) ms"
     stop_pipeline
 }
 
-echo "# txwatch bench on $(nproc) cores, $(date -u +%Y-%m-%dT%H:%MZ), $COUNT records"
+echo "# txwatch bench on $(nproc) cores, $(date -u +%Y-%m-%dT%H:%MZ), $COUNT records, $ACCOUNTS accounts"
 throughput "${BENCH_STORE:-none}"
 [ -z "${BENCH_STORE:-}" ] && throughput none acked
 [ -z "${BENCH_STORE:-}" ] && throughput all

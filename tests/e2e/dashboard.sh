@@ -3,7 +3,8 @@
 #
 # Runs validator, scorer and aggregator with the producer sending live
 # traffic (event time = now, many frauds, one degraded region), the query
-# API and the push gateway serving build/dashboard, then drives the page
+# API and the push gateway serving the bundle (build/dashboard, or the one
+# beside TXW_BIN's build), then drives the page
 # with tests/js/dashboard_test.mjs (playwright-core on /usr/bin/chromium):
 # sign-in (a wrong key refused, a viewer without alert actions, sign-out,
 # an analyst), connected, cards moving, live alerts with descriptions, an
@@ -21,7 +22,7 @@ QUERY_PORT=${P}80 GW_PORT=${P}81
 for bin in txw-query txw-gateway; do
     [ -x "$BIN/$bin" ] || { not_ok "$bin is built (make build/bin/$bin)"; exit 1; }
 done
-[ -f "$ROOT/build/dashboard/index.html" ] || { not_ok "the dashboard is built (make dashboard)"; exit 1; }
+DASH=$(dashboard_dir) || { not_ok "the dashboard is built (make dashboard)"; exit 1; }
 sh "$ROOT/tools/npm_deps.sh" "$ROOT/tests/js" >/dev/null
 node "$ROOT/dashboard/test/format.test.mjs" >"$WORK/format.tap"
 check "the dashboard's formatting rules hold (dashboard/test/format.test.mjs)" test $? -eq 0
@@ -48,7 +49,7 @@ export TXW_VIEWER_KEY=$VIEWER TXW_ANALYST_KEY=$ANALYST
 start query ${P}94 "$BIN/txw-query" --database-url "$DB" --listen 127.0.0.1:$QUERY_PORT \
     --admin-port ${P}94 --cors-origins "http://127.0.0.1:$GW_PORT"
 GW=("$BIN/txw-gateway" --listen "127.0.0.1:$GW_PORT" --admin-port "${P}95"
-    --document-root "$ROOT/build/dashboard" --api-url "http://127.0.0.1:$QUERY_PORT"
+    --document-root "$DASH" --api-url "http://127.0.0.1:$QUERY_PORT"
     --database-url "$DB" --alert-endpoints "tcp://127.0.0.1:${P}12"
     --window-endpoints "tcp://127.0.0.1:${P}22" --dead-letter-endpoints "tcp://127.0.0.1:${P}02")
 start gateway ${P}95 "${GW[@]}"

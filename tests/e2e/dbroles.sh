@@ -291,6 +291,7 @@ check "everything in txw and txw_data belongs to the owner" \
 # A transaction, an alert and an API key to aim at, made by the owner.
 TODAY=$(sql "SELECT to_char (now () AT TIME ZONE 'UTC', 'YYYYMMDD')")
 sql "SELECT txw_data.ensure_partition ((now () AT TIME ZONE 'UTC')::date);
+     SELECT txw_data.ensure_event_partition ('alerts', now ());
      INSERT INTO txw_data.transactions (tx_id, ts, account_id, amount_minor, currency, amount_rep_minor,
          merchant_id, category, channel, branch_id, region, country, device_id, status, score, shard)
      VALUES ('tx-r1', now (), 'acc-r1', 100, 'EUR', 100, 'm', 'c', 'web', 'b', 'r', 'DE', 'd', 'approved', 91, 0);

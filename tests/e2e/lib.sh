@@ -142,3 +142,51 @@ print("txw_%s_%s %s %s" % (key_id, secret, key_id, hashlib.sha256(secret.encode(
 # LOGIN instead of the owner; every local connection is trusted there, so a
 # login without a password gets in (proto/SQL.md, "Roles")
 db_url() { sh "$ROOT/deploy/local/pg.sh" url "$1"; }
+
+# --- reading the query API, every answer checked against proto/openapi.yaml -----
+# A suite sets API (http://host:port/api/v1) and defines get KEY PATH, which
+# calls api_get with the operation's path template. jq_is and bad read
+# through it; api_conforms checks what was recorded, at the end.
+REC=$WORK/records.tsv
+: >"$REC"
+# api_get KEY PATH TEMPLATE: the status, then the body on the next lines
+api_get() {
+    local status n
+    status=$(curl -s -o "$WORK/body.json" -w '%{http_code}' -H "Authorization: Bearer $1" "$API/$2")
+    n=$(wc -l <"$REC")
+    cp "$WORK/body.json" "$WORK/answer-$n.json"
+    printf 'get\t%s\t%s\t%s\n' "$3" "$status" "$WORK/answer-$n.json" >>"$REC"
+    echo "$status"
+    cat "$WORK/body.json"
+}
+# jq_is KEY PATH FILTER EXPECTED: status 200 and jq FILTER of the body is EXPECTED
+jq_is() {
+    local out status
+    out=$(get "$1" "$2"); status=${out%%$'\n'*}
+    [ "$status" = 200 ] || { note "$2: $status ${out#*$'\n'}"; return 1; }
+    [ "$(printf '%s' "${out#*$'\n'}" | jq -c "$3")" = "$4" ] \
+        || { note "$2: $3 is $(printf '%s' "${out#*$'\n'}" | jq -c "$3"), expected $4"; return 1; }
+}
+# bad PATH PARAMETER: as $ANALYST, 400 naming PARAMETER
+bad() {
+    local out
+    out=$(get "$ANALYST" "$1")
+    [ "${out%%$'\n'*}" = 400 ] && [ "$(printf '%s' "${out#*$'\n'}" | jq -r .parameter)" = "$2" ] \
+        || { note "$1: ${out//$'\n'/ }"; return 1; }
+}
+# api_conforms: every recorded answer conforms to proto/openapi.yaml
+api_conforms() {
+    note "checking $(wc -l <"$REC") recorded answers against proto/openapi.yaml"
+    node "$ROOT/tests/js/openapi_check.mjs" "$ROOT/proto/openapi.yaml" "$REC" >"$WORK/openapi.txt"
+    check "every answer conforms to proto/openapi.yaml" test $? = 0
+    grep '^not ok' "$WORK/openapi.txt" | head -5 | sed 's/^/# /'
+}
+
+# dashboard_dir: the dashboard bundle beside TXW_BIN's build if it has one
+# (make BUILD=DIR dashboard), else the default build's; fails if none is built
+dashboard_dir() {
+    local dir
+    dir=$(dirname "$BIN")/dashboard
+    [ -f "$dir/index.html" ] || dir=$ROOT/build/dashboard
+    [ -f "$dir/index.html" ] && echo "$dir"
+}

@@ -48,9 +48,7 @@ start query_client ${P}96 "$BIN/txw-query" --database-url "$DB" --listen 127.0.0
     --admin-port ${P}96 --rate-per-key 0 --rate-per-client 1 --burst-per-client 3
 
 # --- helpers ---------------------------------------------------------------------
-mkdir -p "$WORK/resp"
-REC=$WORK/records.tsv
-: >"$REC"
+mkdir -p "$WORK/resp"     # REC: lib.sh
 N=0
 # req METHOD TEMPLATE PATH [CURL ARGS...]: B body file, H headers, S status. The
 # response is recorded for the OpenAPI check unless TEMPLATE is "-".
@@ -282,9 +280,9 @@ expect "POST on the alert list is a 405" 405 'd["error"]' '"method_not_allowed"'
 req GET '/api/v1/transactions/{tx_id}' /api/v1/transactions/tx-100
 expect "transaction: every field" 200 \
     '[{k: v for k, v in d.items() if k not in ("ts", "stored_at")}, d["ts"] == iso(NOW - 121), d["stored_at"] == iso(NOW - 120)]' \
-    '[{"tx_id":"tx-100","account_id":"acc-1","amount_minor":250000,"currency":"USD","amount_rep_minor":230000,"merchant_id":"m-A","category":"electronics","channel":"online","branch_id":"b-1","region":"north","country":"DE","device_id":"d-9","device_type":"web","product_id":"p-1","status":"approved","score":91,"reasons":[{"code":"amount_spike","description":"amount far above the account'"'"'s usual"},{"code":"new_device","description":"device not seen for this account"}],"model_version":"rules-1"},true,true]'
+    '[{"tx_id":"tx-100","account_id":"acc-1","amount_minor":250000,"currency":"USD","amount_rep_minor":230000,"merchant_id":"m-A","category":"electronics","channel":"online","branch_id":"b-1","region":"north","country":"DE","device_id":"d-9","device_type":"web","product_id":"p-1","order_id":"o-1","status":"approved","score":91,"reasons":[{"code":"amount_spike","description":"amount far above the account'"'"'s usual"},{"code":"new_device","description":"device not seen for this account"}],"model_version":"rules-1"},true,true]'
 req GET '/api/v1/transactions/{tx_id}' /api/v1/transactions/tx-103
-expect "transaction without a product or device type" 200 '[d["product_id"], d["device_type"], d["reasons"][0]["code"], d["amount_minor"]]' '[null,null,"new_device",1250]'
+expect "transaction without a product, order or device type" 200 '[d["product_id"], d["order_id"], d["device_type"], d["reasons"][0]["code"], d["amount_minor"]]' '[null,null,null,"new_device",1250]'
 req GET '/api/v1/transactions/{tx_id}' /api/v1/transactions/tx-nope
 expect "an unknown transaction is a 404" 404 '[d["error"], d["message"]]' '["not_found","no transaction tx-nope"]'
 bad "a transaction id with a space" '/api/v1/transactions/{tx_id}' /api/v1/transactions/bad%20id tx_id

@@ -11,6 +11,9 @@ query_data_sql() {
     cat <<SQL
 SELECT txw_data.ensure_partition(current_date);
 SELECT txw_data.ensure_partition(current_date - 1);
+SELECT txw_data.ensure_event_partition('alerts', to_timestamp($now) - d * interval '1 day'),
+       txw_data.ensure_event_partition('dead_letters', to_timestamp($now) - d * interval '1 day')
+  FROM generate_series(0, 2) d;
 CREATE TEMP TABLE w (dimension text, key text, off_min int, shard int, n bigint, amount bigint,
                      approved bigint, declined bigint, failed bigint, flagged bigint,
                      score_sum bigint, closed boolean);
@@ -64,7 +67,7 @@ INSERT INTO txw_data.transactions (tx_id, ts, account_id, amount_minor, currency
   ('tx-300', to_timestamp($now) - interval '50 minutes', 'acc-3', 700, 'EUR', 700,
    'm-B', 'grocery', 'mobile', 'b-1', 'east', 'DE', 'd-3', NULL, 'failed', 45,
    '{night_activity}', 'rules-1', 0, to_timestamp($now) - interval '50 minutes');
-UPDATE txw_data.transactions SET device_type = 'web' WHERE tx_id = 'tx-100';
+UPDATE txw_data.transactions SET device_type = 'web', order_id = 'o-1' WHERE tx_id = 'tx-100';
 
 INSERT INTO txw_data.accounts (account_id, tx_count, spend_rep_minor, approved_rep_minor,
     approved, declined, failed, flagged, score_sum, max_score, first_seen, last_seen) VALUES

@@ -59,6 +59,8 @@ check "the schema is in place (txw.alerts exists)" test "$(sql "SELECT to_regcla
 # --- known rows -----------------------------------------------------------------------
 sql "SELECT txw_data.ensure_partition((now() AT TIME ZONE 'UTC')::date)" >/dev/null
 sql "SELECT txw_data.ensure_partition(((now() AT TIME ZONE 'UTC') - interval '1 day')::date)" >/dev/null
+sql "SELECT txw_data.ensure_event_partition(t, now() - d * interval '1 day')
+     FROM unnest('{alerts,dead_letters}'::text[]) t, generate_series(0, 1) d" >/dev/null
 psql "$DB" -q -v ON_ERROR_STOP=1 >"$WORK/seed.log" 2>&1 <<'SQL' || { not_ok "known rows load"; cat "$WORK/seed.log"; exit 1; }
 INSERT INTO txw_data.windows (dimension, key, window_start, shard, window_ms, tx_count,
     amount_minor_sum, amount_minor_min, amount_minor_max, approved_amount_minor_sum,

@@ -548,15 +548,16 @@ const DB_SECRET = "txwatch-db";
 const OWNER_KEY = "TXW_DATABASE_URL";
 const MIGRATE_JOB = "Job/txw-migrate";
 const BOOTSTRAP_JOB = "Job/txw-bootstrap-key";
-//  The Jobs that act as the schema's owner: the migrations and logins, and
-//  the first admin API key (its own check below).
-const OWNER_JOBS = [MIGRATE_JOB, BOOTSTRAP_JOB];
+//  The Jobs that act as the schema's owner: the migrations and logins, the
+//  first admin API key (its own check below) and the producer's product
+//  catalogue (no service's login may write the products).
+const OWNER_JOBS = [MIGRATE_JOB, BOOTSTRAP_JOB, "Job/txw-products"];
 const dbKeyOf = (e) => {
     const ref = ((e || {}).valueFrom || {}).secretKeyRef;
     return ref && ref.name === DB_SECRET? ref.key: null;
 };
 
-checks["database logins: only the migration and bootstrap Jobs read the owner's URL; each client logs in as its own login, which the migration Job makes"] = (objs, opt) => {
+checks["database logins: only the migration, bootstrap and product catalogue Jobs read the owner's URL; each client logs in as its own login, which the migration Job makes"] = (objs, opt) => {
     const out = [];
     const keyOf = dbKeyOf;
     const templates = podTemplates(objs);

@@ -8,8 +8,9 @@
 // operation with a non-empty security requirement must answer 401 without a
 // key and with a malformed key, 403 to each role below its x-txwatch-role,
 // and its first 2xx status to that role (a request body is the operation's
-// example). An operation without x-txwatch-role is a failure: the document
-// must say who may call it. Prints TAP lines; exits 1 on a failure.
+// example, its query x-txwatch-example-query). An operation without
+// x-txwatch-role is a failure: the document must say who may call it.
+// Prints TAP lines; exits 1 on a failure.
 import YAML from 'yaml';
 import { readFileSync } from 'node:fs';
 
@@ -62,6 +63,8 @@ for (const { path, method, op } of operations) {
         if (!(p in params)) throw new Error(`no value for path parameter ${p} (${name})`);
         return encodeURIComponent(params[p]);
     });
+    // An operation that needs a query parameter names one that succeeds.
+    if (op['x-txwatch-example-query']) url += `?${op['x-txwatch-example-query']}`;
     const example = op.requestBody?.content?.['application/json']?.example;
     const success = Object.keys(op.responses).find((code) => /^2\d\d$/.test(code));
     let r = await call(method, url, undefined, example);
