@@ -26,6 +26,19 @@
 #define S_BASKET_MAIN       0.75
 #define S_BASKET_BUDGET     3.0     //  times the account's typical for the category
 
+//  Chance that an ordinary transaction is of one of the account's three
+//  preferred categories (else of any, by its share of spending).
+#define S_PREFERRED         0.65
+
+//  Taste (--products): a customer comes back to what it buys. Its order
+//  follows up an earlier one with chance S_TASTE_FOLLOW_UP when it still
+//  wants something: the order starts with the companion of the product it
+//  last bought without it (the case after the phone, the ink after the
+//  printer). Otherwise the order is of its favourite category with chance
+//  S_TASTE_FAVOURITE, else of the category its ordinary spending drew.
+#define S_TASTE_FOLLOW_UP   0.3
+#define S_TASTE_FAVOURITE   0.7
+
 static const char *s_pattern_names [GEN_PATTERN_COUNT] = {
     "", "amount_spike", "card_testing", "account_takeover", "night_burst",
     "impossible_travel"
@@ -113,6 +126,10 @@ struct _generator_t {
     uint32_t ord_items [S_BASKET_MAX];  //  catalogue indexes
     record_t ord_first;
     char order_id [48];
+    //  Per account, what it still wants: 1 + the catalogue index of the
+    //  product it last bought without its companion, 0 for nothing. Four
+    //  bytes an account, and only with a catalogue.
+    uint32_t *wants;
 };
 
 static double s_activity [7] [24];
@@ -216,9 +233,9 @@ generator_new (const generator_config_t *config)
     }
     if (config->products) {
         self->catalogue = catalogue_new (config->seed, config->products);
-        if (!self->catalogue) {
-            population_destroy (&self->pop);
-            free (self);
+        self->wants = calloc (self->pop->account_count, sizeof *self->wants);
+        if (!self->catalogue || !self->wants) {
+            generator_destroy (&self);
             return NULL;
         }
     }
@@ -256,6 +273,7 @@ generator_destroy (generator_t **self_p)
     generator_t *self = *self_p;
     population_destroy (&self->pop);
     catalogue_destroy (&self->catalogue);
+    free (self->wants);
     free (self);
     *self_p = NULL;
 }
@@ -360,7 +378,7 @@ static int
 s_normal (generator_t *self, record_t *rec, uint32_t account_index, int64_t ts_ms)
 {
     const population_account_t *account = &self->pop->accounts [account_index];
-    int category = prng_uniform (&self->rng) < 0.65
+    int category = prng_uniform (&self->rng) < S_PREFERRED
                  ? account->categories [prng_below (&self->rng, 3)]
                  : (int) prng_pick (&self->rng, self->category_cum, CAT_COUNT);
     double major = account->typical * population_categories [category].amount_factor
@@ -423,19 +441,70 @@ s_affordable (generator_t *self, int category)
     return product;
 }
 
+//  The account's favourite category, one the catalogue sells: drawn once,
+//  from the account's number and the seed (not from the stream), as likely
+//  as its ordinary spending makes an online order of it. Favourites so
+//  follow the account's preferences, and do not change the mix of
+//  categories over all orders.
+static int
+s_favourite (const generator_t *self, uint32_t account_index)
+{
+    static const int shops [] = { CAT_ONLINE_RETAIL, CAT_CLOTHING, CAT_ELECTRONICS };
+    const population_account_t *account = &self->pop->accounts [account_index];
+    double cum [3], total = 0;
+    for (int k = 0; k < 3; k++) {
+        int c = shops [k];
+        double drawn = (1 - S_PREFERRED) * population_categories [c].weight
+                     / self->category_cum [CAT_COUNT - 1];
+        for (int i = 0; i < 3; i++)
+            drawn += account->categories [i] == c? S_PREFERRED / 3: 0;
+        if (catalogue_sells (self->catalogue, c))
+            total += drawn * (1 - population_categories [c].channel_weight [TXW_CHANNEL_POS]);
+        cum [k] = total;
+    }
+    //  splitmix64's finaliser of the seed and the account: a uniform draw.
+    uint64_t h = self->cfg.seed + 0x9e3779b97f4a7c15ULL * (account_index + 1ULL);
+    h = (h ^ (h >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    h = (h ^ (h >> 27)) * 0x94d049bb133111ebULL;
+    h ^= h >> 31;
+    double u = (double) (h >> 11) * 0x1.0p-53 * total;
+    int k = 0;
+    while (k < 2 && cum [k] <= u)
+        k++;
+    return shops [k];
+}
+
 //  Turns rec, an ordinary purchase of account in category (one the
 //  catalogue sells), into the first line item of a new order, and draws
-//  the order's products: mostly of category and of one second category,
-//  the account's own where it prefers another one the catalogue sells, and
-//  often an earlier item's companion, so some pairs are bought together
-//  far more often than their popularity alone would make them. A line
-//  item is drawn again when it costs well above what the account usually
-//  spends in the category (a companion is taken as it is).
+//  the order's products. The account's taste may first change the order's
+//  category (and so its merchant): to the one of a product it wants (which
+//  the order then starts with), or to its favourite. The products are
+//  mostly of category and of one second category, the account's own where
+//  it prefers another one the catalogue sells, and often an earlier item's
+//  companion, so some pairs are bought together far more often than their
+//  popularity alone would make them. A line item is drawn again when it
+//  costs well above what the account usually spends in the category (a
+//  companion is taken as it is).
 static void
 s_basket_start (generator_t *self, record_t *rec, uint32_t account_index, int category)
 {
     prng_t *rng = &self->rng;
     const population_account_t *account = &self->pop->accounts [account_index];
+    uint32_t *wants = &self->wants [account_index];
+    //  A declined or failed payment buys nothing: it neither meets nor
+    //  makes a want.
+    bool bought = rec->raw.status.ptr == self->status_view [TXW_STATUS_APPROVED].ptr;
+    bool follow_up = *wants && prng_uniform (rng) < S_TASTE_FOLLOW_UP;
+    uint32_t wanted = follow_up? catalogue_product (self->catalogue, *wants - 1)->companion: 0;
+    int taste = follow_up? catalogue_product (self->catalogue, wanted)->category:
+                prng_uniform (rng) < S_TASTE_FAVOURITE? s_favourite (self, account_index):
+                category;
+    if (taste != category) {
+        category = taste;
+        const population_merchant_t *merchant = population_merchant_of (self->pop, rng, category);
+        rec->raw.merchant_id = record_view (merchant->id);
+        rec->raw.category = self->category_view [category];
+    }
     int second = category;
     for (int i = 0; i < 3 && second == category; i++)
         if (account->categories [i] != category
@@ -453,7 +522,7 @@ s_basket_start (generator_t *self, record_t *rec, uint32_t account_index, int ca
     int size = 1;
     while (size < S_BASKET_MAX && prng_uniform (rng) < S_BASKET_MORE)
         size++;
-    self->ord_items [0] = s_affordable (self, category);
+    self->ord_items [0] = follow_up? wanted: s_affordable (self, category);
     int n = 1;
     for (; n < size; n++) {
         //  A product already in the basket is drawn again, up to four
@@ -473,6 +542,20 @@ s_basket_start (generator_t *self, record_t *rec, uint32_t account_index, int ca
         self->ord_items [n] = product;
     }
     self->ord_size = n;
+    //  The new want: the first product of the order bought without its
+    //  companion. An order with none keeps the older want, unless it met it.
+    if (bought) {
+        if (follow_up)
+            *wants = 0;
+        for (int i = 0; i < n; i++) {
+            uint32_t item = self->ord_items [i];
+            uint32_t companion = catalogue_product (self->catalogue, item)->companion;
+            if (companion != item && !s_in_basket (self, n, companion)) {
+                *wants = item + 1;
+                break;
+            }
+        }
+    }
     self->orders++;
     char *p = s_put_number (self->order_id, "O", self->cfg.seed, 1);
     *p++ = '-';

@@ -6,7 +6,19 @@
     dead-letter code the validator must give, and (with a simulated clock)
     late events. Everything depends only on the configuration and the seed:
     the same configuration gives the same records, byte for byte, in every
-    run and whatever the sink. It allocates only in generator_new.          */
+    run and whatever the sink. It allocates only in generator_new.
+
+    With a catalogue, online purchases are orders (baskets) and customers
+    have a taste, as shoppers who come back to what they buy: a favourite
+    category (fixed by the seed and the account, drawn as likely as their
+    ordinary spending makes an online order of it, so that favourites do not
+    change the mix of categories over all orders), and a want, the product
+    they last bought without its companion (a phone without a case). Three
+    orders in ten of a customer who wants something start with that
+    companion, in its category; seven in ten of the others are of the
+    favourite category, the rest of the one its ordinary spending drew. A
+    declined order neither meets nor makes a want. The want is the taste's
+    only state: four bytes an account, only with a catalogue.               */
 
 #ifndef TXW_PRODUCER_GENERATOR_H
 #define TXW_PRODUCER_GENERATOR_H

@@ -7,8 +7,9 @@
 # (proto/sql/018_recommendations.sql) must equal what python counts in the
 # CSV it was generated from: every order's distinct purchased products,
 # the orders holding each product and each pair, the orders. The API's
-# recommendations for the best sellers are python's ranking by cosine,
-# with the same support, confidence and lift, and led by a strong
+# recommendations for the best sellers are python's ranking by the
+# shrunk asymmetric cosine, with the same support, confidence and lift,
+# and led by a strong
 # partner (the generator's companions); the same stream sent again
 # changes no count. One order of 260 products trims each one's partners
 # to the strongest 200. A customer is never recommended what it bought; a
@@ -58,7 +59,7 @@ check "every record is stored ($SENT)" wait_metric ${P}93 txw_stored_transaction
 # What the counts must be, from the CSV: a purchase is an approved line
 # item with an order and a product; an order's products are counted once.
 python3 - "$WORK/gen.csv" "$WORK/catalogue.csv" "$WORK" <<'PY'
-import csv, itertools, json, math, sys
+import csv, itertools, json, sys
 from collections import Counter, defaultdict
 gen, cat, work = sys.argv[1:]
 baskets = defaultdict(set)
@@ -79,13 +80,17 @@ with open(f"{work}/exp-products.tsv", "w") as f:
 with open(f"{work}/exp-pairs.tsv", "w") as f:
     for (p, q) in sorted(pairs):
         f.write(f"{p}\t{q}\t{pairs[(p, q)]}\n")
-# The five best sellers' partners by cosine (ties: more orders together,
-# then product id), with the association measures.
+# The five best sellers' 50 strongest partners (most orders together,
+# then product id) by sim = together / (n_p^0.8 n_q^0.2) x together /
+# (together + 10) (ties: more orders together, then product id), with the
+# association measures; the expression in the order SQL evaluates it, so
+# the doubles agree to the last bit.
 best = sorted(n, key=lambda p: (-n[p], p))[:5]
 ranked = {}
 for p in best:
-    rows = [(q, pairs[(p, q)] / math.sqrt(n[p] * n[q]), pairs[(p, q)])
-            for (x, q) in pairs if x == p]
+    strong = sorted(((q, t) for (x, q), t in pairs.items() if x == p),
+                    key=lambda r: (-r[1], r[0]))[:50]
+    rows = [(q, t / (n[p] ** 0.8 * n[q] ** 0.2) * t / (t + 10), t) for q, t in strong]
     rows.sort(key=lambda r: (-r[1], -r[2], r[0]))
     ranked[p] = [{"product_id": q, "score": round(c, 6), "orders_together": t,
                   "support": round(t / orders, 6), "confidence": round(t / n[p], 6),
@@ -125,7 +130,7 @@ check "the stream has pairs bought together" test "$(wc -l <"$WORK/exp-pairs.tsv
 # --- a product's recommendations -------------------------------------------------------------
 for i in 0 1 2 3 4; do
     p=$(jq -r ".best[$i]" "$E")
-    check "best seller $p: its partners by cosine, with support, confidence and lift, are python's" \
+    check "best seller $p: its partners by sim, with support, confidence and lift, are python's" \
         jq_is "$VIEWER" "product_id=$p" \
         '[.items[] | select(.source == "cooccurrence") | {product_id, score, orders_together, support, confidence, lift}]' \
         "$(jq -c ".ranked[\"$p\"]" "$E")"
@@ -215,7 +220,7 @@ check "each of its products keeps its 200 strongest partners, and counts 200" \
 check "... the first 200 by id (all bought together once)" \
     test "$(sql "SELECT string_agg (other_id, ',' ORDER BY other_id) FROM txw_data.product_pairs
                  WHERE product_id = 'T1259'")" = "$(seq -s, -f 'T%g' 1000 1199)"
-check "... and its recommendations are 50 of them, by cosine" \
+check "... and its recommendations are 50 of them, by sim" \
     jq_is "$VIEWER" "product_id=T1000&limit=50" '[(.items | length), ([.items[].source] | unique)]' \
     '[50,["cooccurrence"]]'
 

@@ -16,16 +16,19 @@
 # Nothing is tuned on the test part: thresholds and rules are the shipped
 # defaults, and rule weights are only ever adjusted by looking at the
 # training part's scores, which this prints too. EVAL_COUNT (default
-# 300000) changes the size.
+# 300000) changes the size; EVAL_PRODUCTS=N (default 0) turns on the
+# generator's catalogue of N products, so online purchases come as
+# baskets (line items of one order), as `make run` sends them.
 # shellcheck source-path=SCRIPTDIR source=../e2e/lib.sh
 source "$(dirname "$0")/../e2e/lib.sh"
 
 COUNT=${EVAL_COUNT:-300000}
+PRODUCTS=${EVAL_PRODUCTS:-0}
 THRESHOLD=80
 pg_start 25353
 P=189
 
-"$BIN/txw-producer" --seed 42 --count "$COUNT" --rate 0 --start 2026-01-05T00:00:00Z --event-rate 2.5 \
+"$BIN/txw-producer" --seed 42 --count "$COUNT" --products "$PRODUCTS" --rate 0 --start 2026-01-05T00:00:00Z --event-rate 2.5 \
     --accounts 5000 --fraud-rate 0.01 --csv-out "$WORK/labelled.csv" --admin-port 0 \
     >"$WORK/generate.log" 2>&1 || { not_ok "the producer writes the labelled set"; exit 1; }
 train_rows=$((COUNT * 6 / 10))
