@@ -16,7 +16,10 @@
 # (the producer's 10,000 synthetic accounts) change the load; with many
 # accounts nearly every flush writes a new row per account to
 # txw_data.accounts and txw_data.account_months. BENCH_STORE=none|all runs
-# only that store mode's throughput, acknowledged and not;
+# only that store mode's throughput, acknowledged and not; BENCH_PRODUCTS=N
+# (default 0) gives the producer a catalogue of N products, so online
+# purchases come as baskets and the aggregator also keeps the co-purchase
+# counts of the recommendations (proto/sql/018_recommendations.sql);
 # BENCH_ONLY=pipeline stops after these, before the backfill and serving
 # benches.
 # shellcheck source-path=SCRIPTDIR source=../e2e/lib.sh
@@ -25,6 +28,7 @@ source "$(dirname "$0")/../e2e/lib.sh"
 COUNT=${BENCH_COUNT:-2000000}
 RATE=${BENCH_RATE:-50000}
 ACCOUNTS=${BENCH_ACCOUNTS:-10000}
+PRODUCTS=${BENCH_PRODUCTS:-0}
 pg_start 25350
 P=175
 
@@ -77,7 +81,7 @@ throughput() {   # store-mode [acked]
         start=${start/2026-03-/2026-04-}
     fi
     "$BIN/txw-producer" --seed "$seed" --count "$COUNT" --rate 0 --start "$start" \
-        --accounts "$ACCOUNTS" \
+        --accounts "$ACCOUNTS" --products "$PRODUCTS" \
         --event-rate 5000 --validator-endpoints tcp://127.0.0.1:${P}01 --admin-port 0 \
         "${acks[@]}" >"$WORK/producer-$1-${2:-plain}.log" 2>&1 || note "the producer failed"
     wait_metric ${P}93 txw_records_in_total "$COUNT" 600 || note "aggregator did not get every record"
