@@ -37,23 +37,32 @@
 //  baskets and counts: a fresh item pairs with its order's items stored
 //  before this statement (its snapshot does not hold fresh) and with the
 //  other fresh items of its order, so every pair of an order is counted
-//  exactly once however its items are split over flushes. A pair row
+//  exactly once however its items are split over flushes. The earlier
+//  items are read per fresh item by the key's prefix (LATERAL ... OFFSET
+//  0 keeps the planner from joining the whole table by hash: with a
+//  flush's items estimated badly it did, and the pipeline with baskets ran
+//  at half speed); an order with none is a new order. A pair row
 //  inserted, not updated (xmax 0), is a new partner of its product. The
 //  second trims the partners of products past BASKETS_PARTNERS_TRIM to the
 //  strongest BASKETS_PARTNERS (a partial index finds them), the third the
-//  baskets older than BASKETS_KEEP.
+//  baskets of the shard (one aggregator writes one shard) older than
+//  BASKETS_KEEP: the shard and the cutoff are computed once, so the old
+//  rows are a range of the (shard, ts) index (a cutoff per shard of a join
+//  read the whole table at every flush).
 #define BASKETS_WRITE_SQL                                                       \
     "WITH fresh AS ("                                                           \
     " INSERT INTO txw_data.order_items (account_id, order_id, product_id, ts, shard)" \
     " SELECT account_id, order_id, product_id, min(ts), min(shard) FROM stage_baskets" \
     " GROUP BY 1, 2, 3 ORDER BY 1, 2, 3 ON CONFLICT DO NOTHING"                \
     " RETURNING account_id, order_id, product_id, ts, shard"                   \
+    "), earlier AS ("                                                           \
+    " SELECT f.account_id, f.order_id, f.product_id, o.product_id AS other_id, f.shard" \
+    " FROM fresh f, LATERAL (SELECT i.product_id FROM txw_data.order_items i"  \
+    "  WHERE i.account_id = f.account_id AND i.order_id = f.order_id OFFSET 0) o" \
     "), pairs AS ("                                                             \
-    " SELECT f.product_id, o.product_id AS other_id, f.shard"                  \
-    " FROM fresh f JOIN txw_data.order_items o USING (account_id, order_id)"   \
+    " SELECT product_id, other_id, shard FROM earlier"                         \
     " UNION ALL"                                                                \
-    " SELECT o.product_id, f.product_id, f.shard"                              \
-    " FROM fresh f JOIN txw_data.order_items o USING (account_id, order_id)"   \
+    " SELECT other_id, product_id, shard FROM earlier"                         \
     " UNION ALL"                                                                \
     " SELECT a.product_id, b.product_id, a.shard"                              \
     " FROM fresh a JOIN fresh b USING (account_id, order_id)"                  \
@@ -74,9 +83,8 @@
     " SET orders = t.orders + excluded.orders, partners = t.partners + excluded.partners" \
     "), bt AS ("                                                                \
     " INSERT INTO txw_data.basket_totals AS t (shard, orders)"                 \
-    " SELECT shard, count(*) FROM (SELECT DISTINCT account_id, order_id, shard FROM fresh f" \
-    "  WHERE NOT EXISTS (SELECT FROM txw_data.order_items o"                   \
-    "   WHERE o.account_id = f.account_id AND o.order_id = f.order_id)) n"     \
+    " SELECT shard, count(*) FROM (SELECT account_id, order_id, shard FROM fresh" \
+    "  EXCEPT SELECT account_id, order_id, shard FROM earlier) n"              \
     " GROUP BY shard"                                                           \
     " ON CONFLICT (shard) DO UPDATE SET orders = t.orders + excluded.orders"   \
     ")"                                                                         \
@@ -98,9 +106,9 @@
     " UPDATE txw_data.product_orders o SET partners = o.partners - g.n"        \
     " FROM (SELECT product_id, shard, count(*) AS n FROM gone GROUP BY 1, 2) g" \
     " WHERE o.product_id = g.product_id AND o.shard = g.shard;"                \
-    "DELETE FROM txw_data.order_items o USING (SELECT DISTINCT shard FROM stage_baskets) s" \
-    " WHERE o.shard = s.shard AND o.ts < (SELECT max(i.ts) FROM txw_data.order_items i" \
-    "  WHERE i.shard = s.shard) - interval '" BASKETS_KEEP "'"
+    "DELETE FROM txw_data.order_items o WHERE o.shard = (SELECT min(shard) FROM stage_baskets)" \
+    " AND o.ts < (SELECT max(i.ts) FROM txw_data.order_items i"                \
+    "  WHERE i.shard = (SELECT min(shard) FROM stage_baskets)) - interval '" BASKETS_KEEP "'"
 
 //  Whether tx is a purchase of an order.
 bool baskets_purchase (const txw_tx_t *tx);
