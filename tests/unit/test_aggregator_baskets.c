@@ -47,7 +47,10 @@ test_only_approved_items_of_an_order_are_purchases (void **state)
     tx = s_tx ("A1", "O1", "", TXW_STATUS_APPROVED);
     assert_false (baskets_add (&rows, &tx, 3));
     assert_int_equal (rows.rows, 1);
-    assert_string_equal (rows.data, "A1\tO1\tP1\t2026-01-05 08:00:00.000+00\t3\n");
+    //  COPY data, not a string: no terminating NUL.
+    const char *row = "A1\tO1\tP1\t2026-01-05 08:00:00.000+00\t3\n";
+    assert_int_equal (rows.len, strlen (row));
+    assert_memory_equal (rows.data, row, rows.len);
     txw_copybuf_fini (&rows);
 }
 
