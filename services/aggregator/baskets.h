@@ -38,10 +38,10 @@
 //  before this statement (its snapshot does not hold fresh) and with the
 //  other fresh items of its order, so every pair of an order is counted
 //  exactly once however its items are split over flushes. The earlier
-//  items are read per fresh item by the key's prefix (LATERAL ... OFFSET
-//  0 keeps the planner from joining the whole table by hash: with a
-//  flush's items estimated badly it did, and the pipeline with baskets ran
-//  at half speed); an order with none is a new order. A pair row
+//  items are read once, per fresh item by the key's prefix (LATERAL ...
+//  OFFSET 0 keeps that an index lookup whatever the planner estimates for
+//  a flush's items), and serve both directions of the pairs and the count
+//  of new orders: an order with none is a new order. A pair row
 //  inserted, not updated (xmax 0), is a new partner of its product. The
 //  second trims the partners of products past BASKETS_PARTNERS_TRIM to the
 //  strongest BASKETS_PARTNERS (a partial index finds them), the third the
