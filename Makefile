@@ -126,11 +126,20 @@ $(COMMON_LIB): $(COMMON_OBJ)
 
 # txw-<name> links services/<name>/*.o and the common library, and the
 # modules of the service named in <name>_USES (the trainer replays
-# transactions through the scorer's own modules).
+# transactions through the scorer's own modules; the rescoring job through
+# those and the trainer's replay).
 train_USES := scorer
-define service_rule
+rescore_USES := scorer train
+# txw-ingest judges rows with the validator's own checks.
+ingest_USES := validator
+# Every service's objects are named first: a rule's prerequisites are
+# expanded when it is read, and a service may use one listed after it.
+define service_objects
 $(1)_OBJ := $$(patsubst %.c,$$(OBJ)/%.o,$$(wildcard services/$(1)/*.c))
 $(1)_MOD := $$(filter-out %/main.o,$$($(1)_OBJ))
+endef
+$(foreach s,$(SERVICES),$(eval $(call service_objects,$(s))))
+define service_rule
 $$($(1)_OBJ): CFLAGS += $$(foreach u,$$($(1)_USES),-Iservices/$$(u))
 $$(BIN)/$(call bin_name,$(1)): $$($(1)_OBJ) $$(foreach u,$$($(1)_USES),$$($$(u)_MOD)) $$(COMMON_LIB)
 	@mkdir -p $$(BIN)
@@ -143,6 +152,8 @@ $(foreach s,$(SERVICES),$(eval $(call service_rule,$(s))))
 # service. A test that compares two services names the second one in
 # test_<name>_<topic>_ALSO.
 test_query_summary_ALSO := gateway
+test_train_replay_ALSO := scorer
+test_ingest_ALSO := validator
 test_service = $(firstword $(subst _, ,$(1)))
 test_services = $(call test_service,$(1)) $(test_$(1)_ALSO)
 .SECONDEXPANSION:

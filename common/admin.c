@@ -65,6 +65,24 @@ s_log_message (const struct mg_connection *conn, const char *message)
     return 1;
 }
 
+static int
+s_log_http (const struct mg_connection *conn, const char *message)
+{
+    (void) conn;
+    log_warn ("http: %s", message);
+    return 1;
+}
+
+struct mg_context *
+txw_http_start (const char **options, void *user_data, txw_http_log_fn *log_message)
+{
+    struct mg_callbacks callbacks;
+    memset (&callbacks, 0, sizeof callbacks);
+    callbacks.log_message = log_message? log_message: s_log_http;
+    mg_init_library (0);
+    return mg_start (&callbacks, user_data, options);
+}
+
 txw_admin_t *
 txw_admin_new (const char *address, int port, txw_ready_fn *ready, void *arg, bool *failed)
 {
@@ -103,11 +121,7 @@ txw_admin_new (const char *address, int port, txw_ready_fn *ready, void *arg, bo
         "max_request_size", "8192",
         NULL
     };
-    struct mg_callbacks callbacks;
-    memset (&callbacks, 0, sizeof callbacks);
-    callbacks.log_message = s_log_message;
-    mg_init_library (0);
-    self->ctx = mg_start (&callbacks, self, options);
+    self->ctx = txw_http_start (options, self, s_log_message);
     if (!self->ctx) {
         log_error ("admin: cannot listen on %s", port_text);
         free (self);

@@ -45,4 +45,14 @@ txw_admin_t *txw_admin_new (const char *address, int port, txw_ready_fn *ready, 
 
 void txw_admin_destroy (txw_admin_t **self_p);
 
+//  Starts a civetweb listener (the admin port's, an API's) with options
+//  (name, value pairs, NULL-ended) and user_data for its handlers; its
+//  warnings go to log_message, NULL: logged as "http: <message>". Returns
+//  NULL if it cannot listen (the caller logs where).
+struct mg_connection;
+struct mg_context;
+typedef int (txw_http_log_fn) (const struct mg_connection *conn, const char *message);
+struct mg_context *txw_http_start (const char **options, void *user_data,
+                                   txw_http_log_fn *log_message);
+
 #endif

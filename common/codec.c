@@ -10,8 +10,9 @@
 
 static const char *s_channels [] = { "unknown", "pos", "online", "atm", "transfer", "mobile" };
 static const char *s_statuses [] = { "unknown", "approved", "declined", "failed" };
+static const char *s_corrections [] = { "unknown", "reversed", "refunded", "charged_back" };
 static const char *s_types [] = { "none", "raw_tx", "tx", "scored_tx", "reject",
-                                  "alert", "window", "heartbeat", "ack" };
+                                  "alert", "window", "heartbeat", "ack", "correction" };
 
 const char *txw_raw_field_names [TXW_RAW_FIELDS] = {
 #define S_NAME(NAME, member, wire, kind, required, pii) [TXW_RAW_##NAME] = #member,
@@ -57,6 +58,12 @@ txw_status_name (int status)
 }
 
 const char *
+txw_correction_status_name (int status)
+{
+    return status > 0 && status < TXW_CORRECTION_COUNT? s_corrections [status]: "unknown";
+}
+
+const char *
 txw_msg_type_name (int type)
 {
     return type > 0 && type <= TXW_MSG_TYPE_MAX? s_types [type]: "unknown";
@@ -81,6 +88,12 @@ int
 txw_status_parse (const char *s, size_t len)
 {
     return s_lookup (s_statuses, TXW_STATUS_COUNT, s, len);
+}
+
+int
+txw_correction_status_parse (const char *s, size_t len)
+{
+    return s_lookup (s_corrections, TXW_CORRECTION_COUNT, s, len);
 }
 
 //  --- Bounded cursor --------------------------------------------------------
@@ -910,6 +923,85 @@ txw_ack_encode (msgpack_packer *pk, const txw_ack_t *ack)
     msgpack_pack_array (pk, 2);
     msgpack_pack_uint64 (pk, ack->origin_id);
     msgpack_pack_uint64 (pk, ack->origin_ref);
+}
+
+//  --- Correction --------------------------------------------------------------
+//  tx_id, account_id, ts_ms, status (its name), then corrected_ms, actor,
+//  reason, line_no, origin_id, origin_ref, each absent (its default) in a
+//  shorter record.
+
+#define S_CORRECTION_REQUIRED   4
+#define S_CORRECTION_FIELDS     10
+
+//  A text field for a C string: one holding NUL is malformed, so "T1\0x"
+//  can never name the transaction "T1".
+static int
+s_field_text (txw_cursor_t *cur, char *out, size_t size)
+{
+    txw_str_t s;
+    if (s_left (cur) >= 1 && *cur->p == 0xC0) {
+        cur->p++;
+        out [0] = 0;
+        return 0;
+    }
+    if (s_str (cur, &s) != 0 || memchr (s.ptr, 0, s.len))
+        return -1;
+    return txw_str_copy (out, size, s);
+}
+
+int
+txw_correction_decode (txw_cursor_t *cur, txw_correction_t *out, const char **error)
+{
+    uint32_t fields;
+    if (s_record_open (cur, &fields, error))
+        return -1;
+    if (fields < S_CORRECTION_REQUIRED)
+        S_FAIL ("correction record too short");
+    memset (out, 0, sizeof *out);
+    char status [TXW_NAME_MAX + 1];
+    if (s_field_text (cur, out->tx_id, sizeof out->tx_id)
+    ||  s_field_text (cur, out->account_id, sizeof out->account_id)
+    ||  s_field_int (cur, &out->ts_ms)
+    ||  s_field_text (cur, status, sizeof status))
+        S_FAIL ("malformed correction field");
+    out->status = (uint8_t) txw_correction_status_parse (status, strlen (status));
+    uint32_t known = fields < S_CORRECTION_FIELDS? fields: S_CORRECTION_FIELDS;
+    for (uint32_t i = S_CORRECTION_REQUIRED; i < known; i++) {
+        int rc;
+        switch (i) {
+            case 4: rc = s_field_int (cur, &out->corrected_ms); break;
+            case 5: rc = s_field_text (cur, out->actor, sizeof out->actor); break;
+            case 6: rc = s_field_text (cur, out->reason, sizeof out->reason); break;
+            case 7: {
+                //  A line number is a bigint where it is stored.
+                int64_t line;
+                rc = s_field_int (cur, &line) || line < 0? -1: 0;
+                out->line_no = rc? 0: (uint64_t) line;
+                break;
+            }
+            case 8: rc = s_field_uint (cur, &out->origin_id); break;
+            default: rc = s_field_uint (cur, &out->origin_ref); break;
+        }
+        if (rc)
+            S_FAIL ("malformed correction field");
+    }
+    return s_record_rest (cur, fields, known, error);
+}
+
+void
+txw_correction_encode (msgpack_packer *pk, const txw_correction_t *c)
+{
+    msgpack_pack_array (pk, S_CORRECTION_FIELDS);
+    s_pack_cstr (pk, c->tx_id);
+    s_pack_cstr (pk, c->account_id);
+    msgpack_pack_int64 (pk, c->ts_ms);
+    s_pack_cstr (pk, txw_correction_status_name (c->status));
+    msgpack_pack_int64 (pk, c->corrected_ms);
+    s_pack_cstr (pk, c->actor);
+    s_pack_cstr (pk, c->reason);
+    msgpack_pack_uint64 (pk, c->line_no);
+    msgpack_pack_uint64 (pk, c->origin_id);
+    msgpack_pack_uint64 (pk, c->origin_ref);
 }
 
 uint64_t

@@ -40,7 +40,8 @@ typedef enum {
     TXW_MSG_WINDOW = 6,         //  window aggregate (live tick or closed)
     TXW_MSG_HEARTBEAT = 7,
     TXW_MSG_ACK = 8,            //  records a stage has finished with (origin.h)
-    TXW_MSG_TYPE_MAX = 8
+    TXW_MSG_CORRECTION = 9,     //  a stored transaction's new status
+    TXW_MSG_TYPE_MAX = 9
 } txw_msg_type_t;
 
 typedef enum {
@@ -54,13 +55,22 @@ typedef enum {
     TXW_STATUS_FAILED, TXW_STATUS_COUNT
 } txw_status_t;
 
+//  What a correction makes of an approved transaction. Kept apart from
+//  txw_status_t: a raw transaction may not arrive with one of these.
+typedef enum {
+    TXW_CORRECTION_UNKNOWN = 0, TXW_CORRECTION_REVERSED, TXW_CORRECTION_REFUNDED,
+    TXW_CORRECTION_CHARGED_BACK, TXW_CORRECTION_COUNT
+} txw_correction_status_t;
+
 const char *txw_channel_name (int channel);
 const char *txw_status_name (int status);
+const char *txw_correction_status_name (int status);
 const char *txw_msg_type_name (int type);
 //  Return the enum value, or 0 (unknown) if the name is not one of them.
 //  Case does not matter: "POS" and "pos" are the same channel.
 int txw_channel_parse (const char *s, size_t len);
 int txw_status_parse (const char *s, size_t len);
+int txw_correction_status_parse (const char *s, size_t len);
 
 //  A borrowed view into a received frame; valid while the frame lives.
 typedef struct {
@@ -260,6 +270,26 @@ typedef struct {
     int64_t sent_ms;
 } txw_heartbeat_t;
 
+//  A correction: a stored, approved transaction becomes reversed, refunded
+//  or charged back. It names the original by tx_id and carries the
+//  original's account (the key every stage routes by) and event time (the
+//  partition the original is stored in, and its windows); the amount and
+//  dimensions are read from the stored original, their one source of
+//  truth. A producer leaves the origin at 0: the validator sets it from the
+//  envelope, as for a raw transaction.
+typedef struct {
+    char tx_id [TXW_ID_MAX + 1];
+    char account_id [TXW_ID_MAX + 1];
+    int64_t ts_ms;              //  the original's event time (ms)
+    uint8_t status;             //  txw_correction_status_t; 0 if not one
+    int64_t corrected_ms;       //  when it was made; 0: when the validator took it
+    char actor [TXW_ID_MAX + 1];            //  who: an API key's name, an operator
+    char reason [TXW_TEXT_MAX + 1];         //  free text, UTF-8
+    uint64_t line_no;           //  CSV line, 0 when not from a file; at most INT64_MAX
+    uint64_t origin_id;
+    uint64_t origin_ref;
+} txw_correction_t;
+
 //  One record a stage has finished with: stored, stored as a dead letter,
 //  or found to be a copy of one stored before. Sent back to its producer.
 typedef struct {
@@ -298,6 +328,10 @@ int txw_alert_decode (txw_cursor_t *cur, txw_alert_t *out, const char **error);
 int txw_window_decode (txw_cursor_t *cur, txw_window_t *out, const char **error);
 int txw_heartbeat_decode (txw_cursor_t *cur, txw_heartbeat_t *out, const char **error);
 int txw_ack_decode (txw_cursor_t *cur, txw_ack_t *out, const char **error);
+//  A text field longer than its buffer or holding NUL, or a line_no past
+//  INT64_MAX, makes the whole record malformed; an unknown status decodes
+//  as 0 for the validator to refuse.
+int txw_correction_decode (txw_cursor_t *cur, txw_correction_t *out, const char **error);
 //  Skip one value of any kind (bounded depth).
 int txw_cursor_skip (txw_cursor_t *cur);
 
@@ -311,6 +345,7 @@ void txw_alert_encode (msgpack_packer *pk, const txw_alert_t *alert);
 void txw_window_encode (msgpack_packer *pk, const txw_window_t *win);
 void txw_heartbeat_encode (msgpack_packer *pk, const txw_heartbeat_t *hb);
 void txw_ack_encode (msgpack_packer *pk, const txw_ack_t *ack);
+void txw_correction_encode (msgpack_packer *pk, const txw_correction_t *c);
 
 //  --- Batches -------------------------------------------------------------
 //  A batch is one envelope being filled. The header is written with fixed

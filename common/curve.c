@@ -88,11 +88,12 @@ static const char *const s_peer_names [TXW_PEER_MAX + 1] = {
 //  bound input checks every message against.
 static const uint32_t s_peer_sends [TXW_PEER_MAX + 1] = {
     [TXW_PEER_PRODUCER] = TXW_MSG_BIT (TXW_MSG_RAW_TX) | TXW_MSG_BIT (TXW_MSG_REJECT)
-                        | TXW_MSG_BIT (TXW_MSG_HEARTBEAT),
+                        | TXW_MSG_BIT (TXW_MSG_CORRECTION) | TXW_MSG_BIT (TXW_MSG_HEARTBEAT),
     [TXW_PEER_VALIDATOR] = TXW_MSG_BIT (TXW_MSG_TX) | TXW_MSG_BIT (TXW_MSG_REJECT)
+                         | TXW_MSG_BIT (TXW_MSG_CORRECTION)
                          | TXW_MSG_BIT (TXW_MSG_ACK) | TXW_MSG_BIT (TXW_MSG_HEARTBEAT),
     [TXW_PEER_SCORER] = TXW_MSG_BIT (TXW_MSG_SCORED_TX) | TXW_MSG_BIT (TXW_MSG_ALERT)
-                      | TXW_MSG_BIT (TXW_MSG_HEARTBEAT),
+                      | TXW_MSG_BIT (TXW_MSG_CORRECTION) | TXW_MSG_BIT (TXW_MSG_HEARTBEAT),
     [TXW_PEER_AGGREGATOR] = TXW_MSG_BIT (TXW_MSG_ALERT) | TXW_MSG_BIT (TXW_MSG_WINDOW)
                           | TXW_MSG_BIT (TXW_MSG_ACK) | TXW_MSG_BIT (TXW_MSG_HEARTBEAT),
 };

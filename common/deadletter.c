@@ -1,8 +1,11 @@
 /*  deadletter - a dead letter's row in txw_data.dead_letters, written once  */
 
 #include "deadletter.h"
+#include "log.h"
+#include "pii.h"
 #include "utf8.h"
 
+#include <stdio.h>
 #include <string.h>
 
 //  Appends s (at most size bytes, terminated or not) as one text column,
@@ -68,4 +71,32 @@ txw_deadletter_queue (txw_pgwriter_t *writer, const txw_reject_t *reject)
     txw_deadletter_row (buf, reject);
     txw_pgwriter_row_end (writer);
     return 0;
+}
+
+void
+txw_deadletter_correction (const txw_correction_t *c, txw_reject_t *rej)
+{
+    size_t id_len = strlen (c->tx_id);
+    bool id_kept = txw_id_chars_valid (c->tx_id, id_len);
+    snprintf (rej->tx_id, sizeof rej->tx_id, "%s", id_kept? c->tx_id: "");
+    rej->line_no = c->line_no;
+    char tx_id [TXW_ID_MAX + 1], account [TXW_PSEUDONYM_SIZE], actor [TXW_PSEUDONYM_SIZE];
+    if (id_kept)
+        snprintf (tx_id, sizeof tx_id, "%s", c->tx_id);
+    else
+        txw_mask_id (c->tx_id, id_len, tx_id, sizeof tx_id);
+    txw_mask_id (c->account_id, strlen (c->account_id), account, sizeof account);
+    size_t actor_len = strlen (c->actor);
+    char actor_text [TXW_ID_MAX * 2 + 1];
+    if (txw_pii_safe (c->actor, actor_len))
+        txw_json_escape (actor_text, sizeof actor_text, c->actor, actor_len);
+    else {
+        txw_mask_id (c->actor, actor_len, actor, sizeof actor);
+        snprintf (actor_text, sizeof actor_text, "%s", actor);
+    }
+    snprintf (rej->payload, sizeof rej->payload,
+              "{\"tx_id\":\"%s\",\"account_id\":\"%s\",\"ts\":%lld,\"status\":\"%s\","
+              "\"corrected_ms\":%lld,\"actor\":\"%s\",\"line_no\":%llu}",
+              tx_id, account, (long long) c->ts_ms, txw_correction_status_name (c->status),
+              (long long) c->corrected_ms, actor_text, (unsigned long long) c->line_no);
 }

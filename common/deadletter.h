@@ -42,6 +42,15 @@
 //  Appends reject as one row of stage_dead.
 void txw_deadletter_row (txw_copybuf_t *buf, const txw_reject_t *reject);
 
+//  Fills what a refused correction shows in its dead letter: the tx_id
+//  (kept when it is made of id characters), line_no, and a JSON payload of
+//  its fields where the account is its pseudonym and the actor shows only
+//  when common/pii.h finds its shape safe (the free-text reason is left
+//  out: it may hold anything). The validator and the aggregator both
+//  refuse corrections; the caller sets the origin, reason, field, message
+//  and received_ms.
+void txw_deadletter_correction (const txw_correction_t *c, txw_reject_t *rej);
+
 //  A background writer of dead letters (pgwriter.h) for database_url.
 txw_pgwriter_t *txw_deadletter_writer_new (const char *database_url, bool migrate,
                                            size_t max_rows, txw_pgwriter_metrics_t metrics);

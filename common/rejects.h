@@ -2,7 +2,9 @@
 
     Every rejected record becomes a dead letter with one of these codes (the
     machine-readable part) and a message for people. Producers use the csv_*
-    codes for rows they cannot split; the validator uses the rest. The
+    codes for rows they cannot split; the validator uses the rest, but for
+    the aggregator's (too_late, sum_overflow, db_refused, and tx_not_found,
+    not_approved, already_corrected for corrections). The
     generator labels records it breaks on purpose with "invalid:<code>", so
     the tests can check that each is rejected for the right reason. Codes
     are only ever added.                                                     */
@@ -30,7 +32,11 @@
     X (TOO_LATE,            "too_late",            "event is older than the aggregator keeps windows for") \
     X (AMOUNT_TOO_LARGE,    "amount_too_large",    "amount is above the largest a transaction may have (--max-amount)") \
     X (SUM_OVERFLOW,        "sum_overflow",        "a window's amount sum would pass 2^63 - 1 minor units") \
-    X (DB_REFUSED,          "db_refused",          "PostgreSQL refused the row (the message names its error)")
+    X (DB_REFUSED,          "db_refused",          "PostgreSQL refused the row (the message names its error)") \
+    X (BAD_CORRECTION,      "bad_correction",      "status of a correction is not reversed, refunded or charged_back") \
+    X (TX_NOT_FOUND,        "tx_not_found",        "the corrected transaction is not stored (tx_id, account_id and ts must name it)") \
+    X (NOT_APPROVED,        "not_approved",        "only an approved transaction can be corrected") \
+    X (ALREADY_CORRECTED,   "already_corrected",   "the transaction was corrected to another status before")
 
 typedef enum {
 #define S_REJECT_ENUM(NAME, code, text) TXW_REJECT_##NAME,

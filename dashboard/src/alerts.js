@@ -6,7 +6,8 @@
     MAX_ALERTS, remembers acks across snapshots (this page's, and the
     gateway's `ack` messages for acks made on any screen or with txwctl),
     and only touches the rows that change so a focused Acknowledge button
-    keeps its focus. Only a key that may act (analyst, admin) gets the
+    keeps its focus. Acknowledging closes the alert (the API's shorthand);
+    the gateway's `ack` of a reopened alert makes it open again here. Only a key that may act (analyst, admin) gets the
     Acknowledge button and its disposition; a viewer sees the status. The
     account of a fraud alert is a button: onAccount(alert) opens its
     drill-down (customers.js).  */
@@ -24,9 +25,15 @@ const DISPOSITIONS = [
 
 const MAX_ALERTS = 100;
 
-function s_severity(score) {
+//  The alert's severity: the API's, else (a live alert) the same rule,
+//  proto/sql/021_workflow.sql's txw_data.alert_severity.
+function s_severity(alert) {
+    if (typeof alert.severity === 'string') return alert.severity;
+    const score = alert.score;
     if (typeof score !== 'number') return 'unknown';
-    return score >= 95 ? 'critical' : score >= 85 ? 'high' : 'medium';
+    const amount = typeof alert.amount_rep_minor === 'number' ? alert.amount_rep_minor : 0;
+    return score >= 90 || (score >= 75 && amount >= 500000) ? 'critical'
+        : score >= 75 ? 'high' : score >= 50 ? 'medium' : 'low';
 }
 
 export class AlertFeed {
@@ -69,9 +76,16 @@ export class AlertFeed {
         this.s_render(new Set([alert.key]));
     }
 
-    //  An ack made anywhere, pushed by the gateway.
+    //  A status change made anywhere, pushed by the gateway: a close (an
+    //  ack), or an alert opened again or being investigated.
     acked(ack) {
         if (!ack || typeof ack.key !== 'string' || !ack.key) return;
+        if (typeof ack.status === 'string' && ack.status !== 'closed') {
+            this.acks.set(ack.key, { state: 'open' });
+            this.s_refresh(ack.key);
+            this.s_summary();
+            return;
+        }
         const state = this.acks.get(ack.key);
         if (state && state.state === 'acked') return;
         this.acks.set(ack.key, {
@@ -106,7 +120,7 @@ export class AlertFeed {
     s_state(alert) {
         const local = this.acks.get(alert.key);
         if (local) return local;
-        if (alert.status === 'acked') return { state: 'acked', at: alert.acked_at, by: alert.acked_by };
+        if (alert.status === 'closed') return { state: 'acked', at: alert.acked_at, by: alert.acked_by };
         return { state: 'open' };
     }
 
@@ -179,7 +193,7 @@ export class AlertFeed {
 
     s_row(alert, fresh) {
         const health = alert.kind === 'region_health';
-        const severity = s_severity(alert.score);
+        const severity = s_severity(alert);
         const reasons = describeReasons(alert.reasons);
         const title = health
             ? [`Region ${fmt.text(alert.region)} unhealthy`]

@@ -8,7 +8,8 @@
     flushes every 0.5 s), so a 404 is retried a few times over about 2 s.
     Longer chart ranges read GET {api}/api/v1/timeseries?minutes=N: hourly
     points over 7 and 30 days, daily ones over a year (the API picks).
-    The customers page reads its endpoints with apiGet.  */
+    The customers page reads its endpoints with apiGet; the alerts page
+    (workbench.js) changes alerts with apiSend.  */
 
 const ACK_RETRY_MS = [400, 700, 1000];
 
@@ -61,17 +62,26 @@ export async function fetchHistory(apiUrl, apiKey, minutes) {
 //  after the parameter a 400 names) whose status is the HTTP status (0:
 //  the API did not answer).
 export async function apiGet(apiUrl, apiKey, path) {
+    return apiSend(apiUrl, apiKey, 'GET', path);
+}
+
+//  The same for a change: METHOD {api}/api/v1/{path} with body (an object,
+//  sent as JSON) if given.
+export async function apiSend(apiUrl, apiKey, method, path, body) {
     let res;
+    const headers = { Authorization: `Bearer ${apiKey}` };
+    if (body !== undefined) headers['Content-Type'] = 'application/json';
     try {
-        res = await fetch(`${apiUrl}/api/v1/${path}`, { headers: { Authorization: `Bearer ${apiKey}` } });
+        res = await fetch(`${apiUrl}/api/v1/${path}`,
+            { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
     } catch {
         throw Object.assign(new Error('query API unreachable'), { status: 0 });
     }
-    let body = null;
-    try { body = await res.json(); } catch { /* not JSON */ }
-    if (res.ok && body && typeof body === 'object') return body;
-    let message = body && typeof body.message === 'string' ? body.message : `HTTP ${res.status}`;
-    if (body && typeof body.parameter === 'string') message = `${body.parameter}: ${message}`;   // a 400's
+    let answer = null;
+    try { answer = await res.json(); } catch { /* not JSON */ }
+    if (res.ok && answer && typeof answer === 'object') return answer;
+    let message = answer && typeof answer.message === 'string' ? answer.message : `HTTP ${res.status}`;
+    if (answer && typeof answer.parameter === 'string') message = `${answer.parameter}: ${message}`;   // a 400's
     throw Object.assign(new Error(message), { status: res.ok ? 502 : res.status });
 }
 

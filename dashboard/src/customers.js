@@ -15,7 +15,9 @@
     the alert's transaction (GET /transactions/{tx_id}, analyst, audited)
     for the account id; the drill-down ends with the products to recommend
     to that customer (GET /recommendations?customer_id=, analyst, audited
-    too). Last, the products bought with a chosen product
+    too), after the account's alerts of the last year with their status,
+    assignee and disposition (GET /alerts?account=) and its labels (GET
+    /labels?account=). Last, the products bought with a chosen product
     (GET /recommendations?product_id=). The page is read again each time it is shown:
     the refresh runs rarely, a reload costs four small requests.  */
 
@@ -23,11 +25,13 @@ import { h, byId, setText, replaceRows } from './dom.js';
 import * as fmt from './format.js';
 import { apiGet } from './api.js';
 import { canAct } from './session.js';
+import { statusText } from './workbench.js';
 
 const TOP_LIMIT = 20;
 const RECENT_LIMIT = 10;
 const RECOMMEND_LIMIT = 10;
 const FOR_CUSTOMER_LIMIT = 5;
+const ALERTS_LIMIT = 20;
 const SVG_NS = 'http://www.w3.org/2000/svg';
 const NEEDS_ANALYST = 'A customer\'s record needs the analyst role; this key is a viewer, which sees pseudonyms only.';
 
@@ -234,6 +238,8 @@ export class CustomersPage {
         if (asked !== this.asked) return;
         setText(byId('account-title'), `Customer ${fmt.text(customer.account_id)}`);
         body.replaceChildren(...this.s_record(customer));
+        await this.s_account_alerts(body, customer.account_id, asked);
+        if (asked !== this.asked) return;
         const list = h('ol', { id: 'account-reco', class: 'account-reco' }, h('li', { class: 'hint' }, 'loading\u2026'));
         body.append(h('h3', null, 'Recommended for this customer'), list);
         let items;
@@ -248,6 +254,36 @@ export class CustomersPage {
             h('strong', null, fmt.text(it.product_id)), ` ${fmt.text(it.name)} \u00b7 `,
             h('span', { class: 'hint' }, SOURCES[it.source] || fmt.text(it.source))))
             : [h('li', { class: 'empty' }, 'Nothing to recommend yet')]));
+    }
+
+    //  The account's alerts of the last year (status, assignee,
+    //  disposition) and its labels, appended to body.
+    async s_account_alerts(body, account, asked) {
+        const since = new Date(Date.now() - 365 * 86400000).toISOString();
+        const id = encodeURIComponent(account);
+        const alerts = h('tbody', { id: 'account-alerts' });
+        const labels = h('tbody', { id: 'account-labels' });
+        body.append(h('h3', null, 'Alerts'), h('div', { class: 'table-wrap' }, h('table', null,
+            h('thead', null, h('tr', null, ['Raised (UTC)', 'Transaction', 'Severity', 'Score', 'Status', 'Assignee']
+                .map((t, i) => h('th', { scope: 'col', class: i === 3 ? 'num' : null }, t)))), alerts)),
+            h('h3', null, 'Labels'), h('div', { class: 'table-wrap' }, h('table', null,
+                h('thead', null, h('tr', null, ['Transaction', 'Label', 'From', 'Set by', 'Set at (UTC)']
+                    .map((t) => h('th', { scope: 'col' }, t)))), labels)));
+        const [a, l] = await Promise.allSettled([
+            this.s_get(`alerts?account=${id}&since=${encodeURIComponent(since)}&limit=${ALERTS_LIMIT}`),
+            this.s_get(`labels?account=${id}&limit=${ALERTS_LIMIT}`)]);
+        if (asked !== this.asked) return;
+        const day = (t) => fmt.text(t).replace('T', ' ').slice(0, 16);
+        if (a.status === 'rejected') replaceRows(alerts, [], s_why(a.reason), 6);
+        else replaceRows(alerts, arr(a.value.alerts).map((x) => h('tr', { 'data-alert-id': x.id },
+            h('td', null, day(x.raised_at)), h('td', null, fmt.text(x.tx_id)), h('td', null, fmt.text(x.severity)),
+            h('td', { class: 'num' }, fmt.integer(x.score)), h('td', { class: 'alert-status' }, statusText(x)),
+            h('td', null, x.assignee || '\u2014'))), 'No alerts in the last year', 6);
+        if (l.status === 'rejected') replaceRows(labels, [], s_why(l.reason), 5);
+        else replaceRows(labels, arr(l.value.labels).map((x) => h('tr', { 'data-tx': fmt.text(x.tx_id) },
+            h('td', null, fmt.text(x.tx_id)), h('td', { class: 'label' }, fmt.text(x.label)),
+            h('td', null, x.detail ? `${fmt.text(x.source)}: ${x.detail}` : fmt.text(x.source)),
+            h('td', null, fmt.text(x.set_by)), h('td', null, day(x.set_at)))), 'No labels', 5);
     }
 
     s_record(c) {

@@ -8,8 +8,9 @@
     logged and skipped; it never stops the page. The range picker turns
     the charts from the live hour to 24 h, 7 d, 30 d or a year of the query
     API's series (asked again every minute while shown). #customers shows
-    the customers page instead (customers.js), read when shown; the live
-    page keeps running under it.  */
+    the customers page instead (customers.js), read when shown, and #alerts
+    the analyst's alert search and workflow (workbench.js); the live page
+    keeps running under them.  */
 
 import { byId, setText } from './dom.js';
 import * as fmt from './format.js';
@@ -20,6 +21,7 @@ import { AlertFeed } from './alerts.js';
 import { WindowSeries, Charts } from './charts.js';
 import { renderCards, renderTop, renderDevices, renderBranches, renderRegions, moneyOf } from './views.js';
 import { CustomersPage } from './customers.js';
+import { AlertsPage } from './workbench.js';
 
 const RANGE_TEXT = { 1440: 'the last 24 hours', 10080: 'the last 7 days', 43200: 'the last 30 days',
     525600: 'the last year' };
@@ -207,16 +209,20 @@ async function s_session(apiUrl) {
     });
 }
 
-//  Shows the page the location's hash names: #customers, else the live one.
-function s_route(customers) {
-    const view = window.location.hash === '#customers' ? 'customers' : 'live';
+//  Shows the page the location's hash names: #customers, #alerts, else the
+//  live one.
+function s_route(customers, alerts) {
+    const hash = window.location.hash;
+    const view = hash === '#customers' ? 'customers' : hash === '#alerts' ? 'alerts' : 'live';
     byId('live-view').hidden = view !== 'live';
     byId('customers-view').hidden = view !== 'customers';
+    byId('alerts-view').hidden = view !== 'alerts';
     for (const a of byId('view-nav').querySelectorAll('a[data-view]')) {
         if (a.dataset.view === view) a.setAttribute('aria-current', 'page');
         else a.removeAttribute('aria-current');
     }
     if (view === 'customers') customers.show();
+    if (view === 'alerts') alerts.show();
 }
 
 async function main() {
@@ -229,8 +235,9 @@ async function main() {
         window.location.reload();
     });
     const customers = new CustomersPage(cfg.apiUrl, session);
-    window.addEventListener('hashchange', () => s_route(customers));
-    s_route(customers);
+    const alerts = new AlertsPage(cfg.apiUrl, session, customers);
+    window.addEventListener('hashchange', () => s_route(customers, alerts));
+    s_route(customers, alerts);
     new Dashboard(cfg.apiUrl, session, customers).start();
 }
 

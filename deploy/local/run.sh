@@ -2,8 +2,9 @@
 # run.sh - the whole suite on one machine (what `make run` does after building)
 #
 # Starts PostgreSQL in var/pg (unless TXW_DATABASE_URL names a server), then
-# the aggregator, scorer, validator, query API, push gateway (which serves the
-# dashboard) and the generator, each logging JSON to var/log/<service>.log.
+# the aggregator, scorer, validator, query API, HTTP ingest, push gateway
+# (which serves the dashboard) and the generator, each logging JSON to
+# var/log/<service>.log.
 # Ctrl-C stops them in order and then PostgreSQL.
 #   TXW_RATE=200     generator rate in tx/s; 0 starts no generator, so only
 #                    files (txw-producer --file) or other producers feed it
@@ -12,10 +13,16 @@
 #   TXW_DATABASE_URL use this PostgreSQL instead of a private one, as the
 #                    role that owns the schema (it applies the migrations)
 #   TXW_<SERVICE>_DATABASE_URL  (SERVICE: AGGREGATOR, SCORER, VALIDATOR,
-#                    QUERY, GATEWAY, NOTIFIER, MAINT) the URL that service logs in
+#                    QUERY, GATEWAY, NOTIFIER, MAINT, RESCORE, INGEST) the URL that service logs in
 #                    with; the login is made from it. Default: its own login
 #                    on the private server; with TXW_DATABASE_URL, that URL
 #   TXW_WEBHOOK_URL  also start txw-notifier, posting every alert there
+#   TXW_CHANNELS_FILE  also start txw-notifier with these channels (Slack,
+#                    PagerDuty, email: deploy/channels.example.json)
+#   TXW_MODEL        the scorer's anomaly model, var/model.bin by default:
+#                    txw-rescore retrains it (once 100,000 transactions are
+#                    stored, then daily) and the scorer swaps it in; until
+#                    then the rules alone. TXW_MODEL= (empty): no model
 # The schema is migrated once, by its owner, before anything starts; each
 # service then logs in as a role of its own that may do only what that
 # service does (proto/SQL.md, "Roles").
@@ -67,13 +74,15 @@ DB_QUERY=${TXW_QUERY_DATABASE_URL:-$(login_url txw_query)}
 DB_GATEWAY=${TXW_GATEWAY_DATABASE_URL:-$(login_url txw_gateway)}
 DB_NOTIFIER=${TXW_NOTIFIER_DATABASE_URL:-$(login_url txw_notifier)}
 DB_MAINT=${TXW_MAINT_DATABASE_URL:-$(login_url txw_maintenance)}
+DB_RESCORE=${TXW_RESCORE_DATABASE_URL:-$(login_url txw_rescorer)}
+DB_INGEST=${TXW_INGEST_DATABASE_URL:-$(login_url txw_ingester)}
 
 # Migrate as the owner, and make (or update) each service's login in its
 # group role; a service left on the owner's URL needs none.
 logins=""
 for pair in "txw_store $DB_AGGREGATOR" "txw_score $DB_SCORER" "txw_ingest $DB_VALIDATOR" \
             "txw_api $DB_QUERY" "txw_push $DB_GATEWAY" "txw_notify $DB_NOTIFIER" \
-            "txw_maint $DB_MAINT"; do
+            "txw_maint $DB_MAINT" "txw_rescore $DB_RESCORE" "txw_post $DB_INGEST"; do
     url=${pair#* }
     [ "$url" != "$DB" ] && logins="$logins ${pair%% *}=$url"
 done
@@ -145,18 +154,33 @@ start aggregator 9103 $BIN/txw-aggregator --database-url "$DB_AGGREGATOR" --migr
 start query      9104 $BIN/txw-query --database-url "$DB_QUERY" --cors-origins "$ORIGINS"
 # shellcheck disable=SC2046
 start gateway    9105 $BIN/txw-gateway --database-url "$DB_GATEWAY" --document-root build/dashboard $(curve gateway)
-if [ -n "${TXW_WEBHOOK_URL:-}" ]; then
+if [ -n "${TXW_WEBHOOK_URL:-}" ] || [ -n "${TXW_CHANNELS_FILE:-}" ]; then
     # shellcheck disable=SC2046
-    start notifier 9106 $BIN/txw-notifier --database-url "$DB_NOTIFIER" --webhook-url "$TXW_WEBHOOK_URL" \
-        --webhook-secret-file var/webhook.secret $(curve notifier)
+    start notifier 9106 $BIN/txw-notifier --database-url "$DB_NOTIFIER" --webhook-url "${TXW_WEBHOOK_URL:-}" \
+        --channels-file "${TXW_CHANNELS_FILE:-}" --webhook-secret-file var/webhook.secret $(curve notifier)
 fi
 # The timer of retention and the segments' refresh: every hour (the
 # first run at once), as its own login (proto/SQL.md, "Retention").
 start maint      9107 $BIN/txw-maint all --every 3600 --database-url "$DB_MAINT"
+# The timer of rescoring (stale accounts, every 5 minutes) and of the
+# model's retraining (daily; until the first model, at every run once
+# enough is stored), as its own login (ARCHITECTURE.md, "Rescoring and
+# retraining"); the scorer reloads the model when the file changes.
+MODEL=${TXW_MODEL-$PWD/var/model.bin}
+if [ -n "$MODEL" ]; then
+    start rescore 9108 $BIN/txw-rescore --every 300 --model "$MODEL" --retrain-every 86400 \
+        --database-url "$DB_RESCORE"
+else
+    start rescore 9108 $BIN/txw-rescore --every 300 --database-url "$DB_RESCORE"
+fi
 # shellcheck disable=SC2046
-start scorer     9102 $BIN/txw-scorer --database-url "$DB_SCORER" --migrate false $(curve scorer)
+start scorer     9102 $BIN/txw-scorer --database-url "$DB_SCORER" --migrate false --model "$MODEL" $(curve scorer)
 # shellcheck disable=SC2046
 start validator  9101 $BIN/txw-validator --database-url "$DB_VALIDATOR" --migrate false $(curve validator)
+# Transactions over HTTP, sent on as a producer sends (its certificate).
+# shellcheck disable=SC2046
+start ingest     9109 $BIN/txw-ingest --database-url "$DB_INGEST" --migrate false \
+    --ack-endpoints tcp://127.0.0.1:7022,tcp://127.0.0.1:7002 $(curve producer)
 if [ "$RATE" != 0 ]; then
     # The catalogue the generator sells from (the same seed and size),
     # loaded as the owner, so the baskets' products have names and prices.
@@ -166,8 +190,13 @@ if [ "$RATE" != 0 ]; then
         tail -3 "$LOG/migrate.log" >&2
         exit 1
     fi
+    # Each run's transactions are new ones: the same seed gives the same
+    # tx_ids, which the database, kept in var/pg, already holds (counted once,
+    # a second `make run` would show nothing new). var/generator.run counts.
+    RUN=$(( $(cat var/generator.run 2>/dev/null || echo 0) + 1 ))
+    echo "$RUN" >var/generator.run
     # shellcheck disable=SC2046
-    start producer 9100 $BIN/txw-producer --rate "$RATE" --products "$PRODUCTS" \
+    start producer 9100 $BIN/txw-producer --rate "$RATE" --products "$PRODUCTS" --run "$RUN" \
         --ack-endpoints tcp://127.0.0.1:7022,tcp://127.0.0.1:7002 $(curve producer)
 fi
 
@@ -189,9 +218,14 @@ txwatch is running.
   aggregator      input  tcp://127.0.0.1:7021   admin http://127.0.0.1:9103/metrics
   publishers      dead letters tcp://127.0.0.1:7002, alerts :7012, windows :7022
   ZeroMQ          CURVE on every socket, a certificate per role in var/keys
+  ingest API      http://127.0.0.1:8082/api/v1/transactions   admin http://127.0.0.1:9109/metrics
+                  curl -H "Authorization: Bearer \$(cat var/admin.key)" -H 'Content-Type: application/json' \\
+                       -d @transaction.json http://127.0.0.1:8082/api/v1/transactions   (README, "Ingest over HTTP")
   query, gateway  admin http://127.0.0.1:9104/metrics, http://127.0.0.1:9105/metrics
   maint           retention and segments every hour, admin http://127.0.0.1:9107/metrics
+  rescore         stale accounts every 5 minutes$( [ -n "$MODEL" ] && echo ", the model $MODEL retrained daily" || echo "; no model (TXW_MODEL empty)"), admin http://127.0.0.1:9108/metrics
   webhooks        $( [ -n "${TXW_WEBHOOK_URL:-}" ] && echo "every alert to $TXW_WEBHOOK_URL (admin :9106), signed with var/webhook.secret" || echo "off (set TXW_WEBHOOK_URL to start txw-notifier)")
+  channels        $( [ -n "${TXW_CHANNELS_FILE:-}" ] && echo "$TXW_CHANNELS_FILE (admin :9106)" || echo "off (set TXW_CHANNELS_FILE: Slack, PagerDuty, email)")
   logs            $LOG/<service>.log (JSON lines)
 
 Feed a file:  $BIN/txw-producer --file transactions.csv --admin-port 0 \\

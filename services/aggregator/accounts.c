@@ -96,9 +96,10 @@ s_month (int64_t ms)
     return (int32_t) (tm.tm_year + 1900) * 12 + tm.tm_mon;
 }
 
-//  Adds tx to its delta in table under month.
-static void
-s_add (s_table_t *table, const txw_tx_t *tx, int32_t month, int flag_threshold)
+//  The delta of tx's account in table under month, made empty if new (its
+//  first and last times are tx's: a delta holds at least that one).
+static accounts_delta_t *
+s_delta (s_table_t *table, const txw_tx_t *tx, int32_t month)
 {
     uint64_t hash = s_hash (tx->account_id, month);
     accounts_delta_t *d = s_slot (table->slots, table->capacity, hash, tx->account_id, month);
@@ -111,6 +112,14 @@ s_add (s_table_t *table, const txw_tx_t *tx, int32_t month, int flag_threshold)
         d->last_ms = tx->ts_ms;
         table->size++;
     }
+    return d;
+}
+
+//  Adds tx to its delta in table under month.
+static void
+s_add (s_table_t *table, const txw_tx_t *tx, int32_t month, int flag_threshold)
+{
+    accounts_delta_t *d = s_delta (table, tx, month);
     d->tx_count++;
     d->spend += tx->amount_rep_minor;
     if (tx->status == TXW_STATUS_APPROVED) {
@@ -134,16 +143,39 @@ s_add (s_table_t *table, const txw_tx_t *tx, int32_t month, int flag_threshold)
         d->last_ms = tx->ts_ms;
 }
 
-int
-accounts_add (accounts_t *self, const txw_tx_t *tx)
+//  Makes room for one more delta in each table.
+static int
+s_room (accounts_t *self, const txw_tx_t *tx)
 {
     if (((self->accounts.size + 1) * 2 > self->accounts.capacity && s_grow (&self->accounts))
     ||  ((self->months.size + 1) * 2 > self->months.capacity && s_grow (&self->months))) {
         log_error ("out of memory for account totals: %s not counted", tx->tx_id);
         return -1;
     }
+    return 0;
+}
+
+int
+accounts_add (accounts_t *self, const txw_tx_t *tx)
+{
+    if (s_room (self, tx))
+        return -1;
     s_add (&self->accounts, tx, 0, self->flag_threshold);
     s_add (&self->months, tx, s_month (tx->ts_ms), self->flag_threshold);
+    return 0;
+}
+
+int
+accounts_unapprove (accounts_t *self, const txw_tx_t *tx)
+{
+    if (s_room (self, tx))
+        return -1;
+    accounts_delta_t *d [2] = { s_delta (&self->accounts, tx, 0),
+                                s_delta (&self->months, tx, s_month (tx->ts_ms)) };
+    for (int i = 0; i < 2; i++) {
+        d [i]->approved--;
+        d [i]->approved_spend -= tx->amount_rep_minor;
+    }
     return 0;
 }
 

@@ -45,6 +45,12 @@ void accounts_destroy (accounts_t **self_p);
 //  memory runs out (the transaction is then not counted, and logged).
 int accounts_add (accounts_t *self, const txw_tx_t *tx);
 
+//  Takes an approved transaction counted before (tx, as stored) out of its
+//  account's approved count and spend (the lifetime value) and those of
+//  its month: a correction. Its count, spend and score stay. Returns -1
+//  only when memory runs out (logged).
+int accounts_unapprove (accounts_t *self, const txw_tx_t *tx);
+
 size_t accounts_size (const accounts_t *self);
 
 //  Calls fn for every account delta held.

@@ -3,6 +3,7 @@
 #include "aggregator.h"
 #include "acks.h"
 #include "clock.h"
+#include "deadletter.h"
 #include "health.h"
 #include "rejects.h"
 #include "ring.h"
@@ -37,6 +38,11 @@ struct _aggregator_t {
     txw_counter_t *replays;
     txw_counter_t *refused;
     txw_counter_t *duplicates;
+    //  Corrections by outcome: applied, a copy of one applied, refused (a
+    //  dead letter; dropped without a database), or put off (the database
+    //  could not be read).
+    txw_counter_t *corrections [4];
+    txw_log_limiter_t correction_log;
     txw_txset_t *seen;          //  the tx_ids counted lately
     uint64_t seen_key [2];
     txw_counter_t *alerts_in;
@@ -151,6 +157,15 @@ aggregator_new (const aggregator_config_t *cfg, txw_service_t *svc)
     self->duplicates = txw_counter_new ("txw_duplicate_transactions_total", NULL,
         "transactions whose tx_id was counted before (within the de-duplication horizon): "
         "not counted again");
+    const char *outcomes [4] = { "applied", "copy", "refused", "put_off" };
+    for (int i = 0; i < 4; i++) {
+        char labels [32];
+        snprintf (labels, sizeof labels, "outcome=\"%s\"", outcomes [i]);
+        self->corrections [i] = txw_counter_new ("txw_corrections_total", labels,
+            "corrections: applied, copies of one applied (no change), refused as dead "
+            "letters (or dropped without a database), put off while the database could "
+            "not be read (their senders send them again)");
+    }
     self->replays = txw_counter_new ("txw_replayed_messages_total", NULL,
                                      "messages skipped because they were applied before");
     self->alerts_in = txw_counter_new ("txw_alerts_in_total", NULL, "alerts received for storage");
@@ -236,6 +251,23 @@ s_too_late (aggregator_t *self, const txw_tx_t *tx)
                   tx->tx_id, (unsigned long long) suppressed);
 }
 
+//  Stores a dead letter of record index of env, found by this stage: its
+//  origin, reason code, field and message (rej holds the rest).
+static void
+s_dead_letter (aggregator_t *self, const txw_envelope_t *env, uint32_t index,
+               txw_reject_t *rej, int code, const char *field, const char *message)
+{
+    snprintf (rej->origin_source, sizeof rej->origin_source, "%.*s:%llu",
+              (int) env->source_id.len, env->source_id.ptr, (unsigned long long) env->epoch);
+    rej->origin_seq = env->seq;
+    rej->origin_index = index;
+    snprintf (rej->reason, sizeof rej->reason, "%s", txw_reject_names [code]);
+    snprintf (rej->field, sizeof rej->field, "%s", field);
+    snprintf (rej->message, sizeof rej->message, "%s", message);
+    rej->received_ms = txw_now_ms ();
+    sink_add_dead_letter (self->sink, rej);
+}
+
 //  A transaction the windows refuse becomes a dead letter (it is not
 //  stored either: stored transactions and window totals always agree).
 static void
@@ -247,18 +279,131 @@ s_refuse (aggregator_t *self, const txw_envelope_t *env, uint32_t index, const t
         return;
     txw_reject_t rej;
     memset (&rej, 0, sizeof rej);
-    snprintf (rej.origin_source, sizeof rej.origin_source, "%.*s:%llu",
-              (int) env->source_id.len, env->source_id.ptr, (unsigned long long) env->epoch);
-    rej.origin_seq = env->seq;
-    rej.origin_index = index;
     snprintf (rej.tx_id, sizeof rej.tx_id, "%s", tx->tx_id);
-    snprintf (rej.reason, sizeof rej.reason, "%s", txw_reject_names [code]);
-    snprintf (rej.field, sizeof rej.field, "amount");
-    snprintf (rej.message, sizeof rej.message, "%s", message);
     snprintf (rej.payload, sizeof rej.payload, "{\"tx_id\":\"%s\",\"amount_minor\":%lld,"
               "\"currency\":\"%s\"}", tx->tx_id, (long long) tx->amount_minor, tx->currency);
-    rej.received_ms = txw_now_ms ();
-    sink_add_dead_letter (self->sink, &rej);
+    s_dead_letter (self, env, index, &rej, code, "amount", message);
+}
+
+static int s_flush_now (aggregator_t *self);
+
+//  What a stored window no longer in memory loses to a correction.
+static void
+s_correct_stored (void *arg, const txw_window_t *row)
+{
+    sink_add_window_correction (arg, row);
+}
+
+enum { S_APPLIED, S_COPY, S_REFUSED, S_PUT_OFF };
+
+//  Judges one correction against what PostgreSQL holds (o) and what this
+//  chunk applied before it (c [0 .. i - 1]); applies it, or refuses it as a
+//  dead letter. Returns its outcome.
+static int
+s_correct (aggregator_t *self, const txw_envelope_t *env, uint32_t index,
+           const txw_correction_t *c, size_t i, const sink_original_t *o)
+{
+    uint8_t before = o [i].corrected;
+    for (size_t k = 0; k < i && !before; k++)
+        if (o [k].found && !strcmp (c [k].tx_id, c [i].tx_id)
+        &&  o [k].tx.status == TXW_STATUS_APPROVED && !o [k].corrected)
+            before = c [k].status;      //  applied earlier in this chunk
+    int code = -1;
+    char message [TXW_TEXT_MAX + 1];
+    if (!o [i].found) {
+        code = TXW_REJECT_TX_NOT_FOUND;
+        snprintf (message, sizeof message, "no stored transaction %.64s of that account at "
+                  "ts %lld (corrections need --store all, or the transaction flagged)",
+                  c [i].tx_id, (long long) c [i].ts_ms);
+    }
+    else
+    if (before == c [i].status)
+        return S_COPY;
+    else
+    if (before) {
+        code = TXW_REJECT_ALREADY_CORRECTED;
+        snprintf (message, sizeof message, "transaction %.64s was corrected to %s before; "
+                  "it cannot become %s", c [i].tx_id, txw_correction_status_name (before),
+                  txw_correction_status_name (c [i].status));
+    }
+    else
+    if (o [i].tx.status != TXW_STATUS_APPROVED) {
+        code = TXW_REJECT_NOT_APPROVED;
+        snprintf (message, sizeof message, "transaction %.64s is %s; only an approved one "
+                  "can become %s", c [i].tx_id, txw_status_name (o [i].tx.status),
+                  txw_correction_status_name (c [i].status));
+    }
+    if (code >= 0) {
+        txw_reject_t rej;
+        memset (&rej, 0, sizeof rej);
+        txw_deadletter_correction (&c [i], &rej);
+        s_dead_letter (self, env, index, &rej, code, code == TXW_REJECT_TX_NOT_FOUND? "tx_id":
+                       "status", message);
+        return S_REFUSED;
+    }
+    windows_correct (self->windows, &o [i].tx, s_correct_stored, self->sink);
+    sink_add_correction (self->sink, &c [i], &o [i].tx);
+    return S_APPLIED;
+}
+
+//  Applies the corrections of a message, a chunk at a time: the chunk's
+//  originals are read from PostgreSQL in one statement, after a flush has
+//  written everything applied before (the originals, and the corrections
+//  of earlier chunks and messages). So what is stored is the whole truth:
+//  txw_data.tx_corrections is the de-duplication set of corrections, and
+//  a correction sent again after a crash finds the one its first copy
+//  committed, or nothing if that flush never committed. Corrections are
+//  rare, so the flush they force costs little. Returns the records taken
+//  (applied, or put off for their senders to send again).
+#define S_CORRECTION_CHUNK 256
+static uint32_t
+s_corrections (aggregator_t *self, const txw_envelope_t *env, txw_cursor_t *cur,
+               const char **error)
+{
+    static txw_correction_t c [S_CORRECTION_CHUNK];
+    static sink_original_t o [S_CORRECTION_CHUNK];
+    uint32_t taken = 0;
+    while (taken < env->count) {
+        size_t n = 0;
+        while (n < S_CORRECTION_CHUNK && taken + n < env->count
+           &&  txw_correction_decode (cur, &c [n], error) == 0)
+            n++;
+        if (n == 0)
+            break;              //  a broken record: the rest cannot be located
+        uint64_t suppressed;
+        if (!self->sink) {
+            //  Without a database there is no stored original to correct,
+            //  and sending them again would not change that.
+            txw_counter_add (self->corrections [S_REFUSED], n);
+            if (txw_log_limit (&self->correction_log, &suppressed))
+                log_warn ("%zu corrections dropped: without --database-url there is nothing "
+                          "to correct (%llu more lines suppressed)", n,
+                          (unsigned long long) suppressed);
+            for (size_t i = 0; i < n; i++)
+                if (c [i].origin_id)
+                    txw_acks_note (&self->acks, c [i].origin_id, c [i].origin_ref);
+        }
+        else
+        if (s_flush_now (self) || !self->sink
+        ||  sink_originals (self->sink, c, n, o)) {
+            //  Not acknowledged: their senders' journals send them again.
+            txw_counter_add (self->corrections [S_PUT_OFF], n);
+            if (txw_log_limit (&self->correction_log, &suppressed))
+                log_warn ("%zu corrections put off: PostgreSQL could not be read (%llu more "
+                          "lines suppressed)", n, (unsigned long long) suppressed);
+        }
+        else
+            for (size_t i = 0; i < n; i++) {
+                int outcome = s_correct (self, env, taken + (uint32_t) i, c, i, o);
+                txw_counter_add (self->corrections [outcome], 1);
+                if (c [i].origin_id)
+                    txw_acks_note (&self->acks, c [i].origin_id, c [i].origin_ref);
+            }
+        taken += (uint32_t) n;
+        if (n < S_CORRECTION_CHUNK)
+            break;
+    }
+    return taken;
 }
 
 //  Applies one received message. Returns the records applied.
@@ -322,6 +467,9 @@ s_apply (aggregator_t *self, const txw_envelope_t *env, const char *key)
             applied++;
         }
     }
+    else
+    if (env->type == TXW_MSG_CORRECTION)
+        applied = s_corrections (self, env, &cur, &error);
     else
     if (env->type == TXW_MSG_ALERT) {
         txw_alert_t alert;
@@ -525,6 +673,20 @@ s_tick (void *arg)
     txw_gauge_set (self->watermark, watermark == INT64_MIN? 0: watermark / 1000);
 }
 
+//  Writes what is pending. Returns 0, or -1 if it is still pending (or
+//  the shard's state was rebuilt: PostgreSQL lost commits).
+static int
+s_flush_now (aggregator_t *self)
+{
+    if (sink_flush (self->sink, self->windows) == 0) {
+        s_mark (self);
+        return 0;
+    }
+    if (sink_lost (self->sink))
+        s_rebuild (self);
+    return -1;
+}
+
 //  Every flush interval, or at once when the queue is long: write.
 static void
 s_flush (void *arg)
@@ -532,11 +694,7 @@ s_flush (void *arg)
     aggregator_t *self = arg;
     if (!self->sink)
         return;
-    if (sink_flush (self->sink, self->windows) == 0)
-        s_mark (self);
-    else
-    if (sink_lost (self->sink))
-        s_rebuild (self);
+    s_flush_now (self);
     if (self->sink)
         txw_gauge_set (self->pending, (int64_t) sink_pending (self->sink));
 }

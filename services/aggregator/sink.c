@@ -121,6 +121,8 @@ struct _sink_t {
     txw_copybuf_t account_rows;
     txw_copybuf_t account_month_rows;
     txw_copybuf_t basket_rows;  //  purchases of orders (with the accounts)
+    txw_copybuf_t correction_rows;          //  txw_data.tx_corrections
+    txw_copybuf_t window_correction_rows;   //  to windows no longer in memory
 
     s_days_t days_known;        //  have a partition
     s_days_t days_needed;       //  by the rows of this flush, not yet known
@@ -152,6 +154,7 @@ struct _sink_t {
     txw_counter_t *duplicate_batches;
     txw_counter_t *flush_errors;
     txw_counter_t *refused_rows;
+    txw_counter_t *stored_corrections;
     txw_histogram_t *flush_time;
 };
 
@@ -183,6 +186,8 @@ sink_new (const char *database_url, const char *consumer,
     txw_copybuf_init (&self->account_rows);
     txw_copybuf_init (&self->account_month_rows);
     txw_copybuf_init (&self->basket_rows);
+    txw_copybuf_init (&self->correction_rows);
+    txw_copybuf_init (&self->window_correction_rows);
     if (accounts && !(self->accounts = accounts_new (flag_threshold))) {
         sink_destroy (&self);
         return NULL;
@@ -204,6 +209,8 @@ sink_new (const char *database_url, const char *consumer,
         "rows PostgreSQL refused (a data error), stored as dead letters db_refused");
     self->flush_errors = txw_counter_new ("txw_flush_errors_total", NULL,
                                           "database flushes that failed and will be retried");
+    self->stored_corrections = txw_counter_new ("txw_stored_corrections_total", NULL,
+        "corrections written to txw_data.tx_corrections (with the changes they make)");
     self->flush_time = txw_histogram_new ("txw_flush_seconds", "time of one database flush");
     return self;
 }
@@ -226,6 +233,8 @@ sink_destroy (sink_t **self_p)
     txw_copybuf_fini (&self->account_rows);
     txw_copybuf_fini (&self->account_month_rows);
     txw_copybuf_fini (&self->basket_rows);
+    txw_copybuf_fini (&self->correction_rows);
+    txw_copybuf_fini (&self->window_correction_rows);
     accounts_destroy (&self->accounts);
     free (self->days_known.day);
     free (self->days_needed.day);
@@ -284,6 +293,7 @@ sink_pending (const sink_t *self)
 {
     return self->tx_rows.rows + self->alert_rows.rows + self->dead_rows.rows
          + self->window_additions.rows + self->seen_rows.rows + self->basket_rows.rows
+         + self->correction_rows.rows + self->window_correction_rows.rows
          + (self->accounts? accounts_size (self->accounts): 0);
 }
 
@@ -306,7 +316,51 @@ static const char *s_stage_sql =
     " (LIKE txw_data.accounts INCLUDING DEFAULTS) ON COMMIT DELETE ROWS;"
     "CREATE TEMP TABLE IF NOT EXISTS stage_account_months"
     " (LIKE txw_data.account_months) ON COMMIT DELETE ROWS;"
+    "CREATE TEMP TABLE IF NOT EXISTS stage_corrections"
+    " (LIKE txw_data.tx_corrections INCLUDING DEFAULTS) ON COMMIT DELETE ROWS;"
+    "CREATE TEMP TABLE IF NOT EXISTS stage_window_corrections ("
+    " dimension text, key text, window_start timestamptz, shard int, approved bigint,"
+    " approved_amount_minor_sum bigint) ON COMMIT DELETE ROWS;"
     BASKETS_STAGE_SQL;
+
+//  Every account with new transactions is stale (proto/sql/021) until the
+//  rescoring job takes it. The accounts of a flush are staged anyway, and
+//  one already stale costs one index probe: the first mark's since stays.
+//  A delta without transactions is a correction's, marked by it.
+#define S_STALE_ON_TRANSACTIONS                                                 \
+    "INSERT INTO txw_data.stale_accounts (account_id, reason)"                 \
+    " SELECT account_id, 'transaction' FROM stage_accounts WHERE tx_count > 0" \
+    " ON CONFLICT DO NOTHING"
+//  A correction: its row (one per transaction: a second one is never
+//  staged, see aggregator.c), the transaction's status, a chargeback's
+//  fraud label and the account's stale mark. The totals it changes are
+//  written by the window and account steps of the same flush.
+#define S_CORRECTION_COLUMNS                                                    \
+    "tx_id, ts, account_id, previous_status, status, amount_rep_minor, actor, reason," \
+    " corrected_at, shard"
+#define S_CORRECTION_APPLY                                                      \
+    "INSERT INTO txw_data.tx_corrections (" S_CORRECTION_COLUMNS ")"           \
+    " SELECT " S_CORRECTION_COLUMNS " FROM stage_corrections;"                 \
+    "UPDATE txw_data.transactions t SET status = s.status FROM stage_corrections s" \
+    " WHERE t.tx_id = s.tx_id AND t.ts = s.ts;"                                \
+    "INSERT INTO txw_data.labels (tx_id, source, ts, account_id, label, detail, set_by, set_at)" \
+    " SELECT tx_id, 'chargeback', ts, account_id, 'fraud', reason, actor, corrected_at" \
+    " FROM stage_corrections WHERE status = 'charged_back' ON CONFLICT DO NOTHING;" \
+    "INSERT INTO txw_data.stale_accounts (account_id, reason)"                 \
+    " SELECT DISTINCT account_id, 'correction' FROM stage_corrections ON CONFLICT DO NOTHING"
+//  What corrections take out of stored windows no longer in memory, summed
+//  by window first (an UPDATE changes a row once a statement). Only rows
+//  that exist change: a correction's window is stored, or its rows were
+//  dropped by the retention and there is nothing left to correct. The
+//  rollups follow through 016's trigger on UPDATE.
+#define S_WINDOW_CORRECT                                                        \
+    "UPDATE txw_data.windows w SET approved = w.approved + d.approved,"        \
+    " approved_amount_minor_sum = w.approved_amount_minor_sum + d.approved_amount_minor_sum," \
+    " updated_at = now() FROM (SELECT dimension, key, window_start, shard,"    \
+    " sum(approved) AS approved, sum(approved_amount_minor_sum) AS approved_amount_minor_sum" \
+    " FROM stage_window_corrections GROUP BY dimension, key, window_start, shard) d" \
+    " WHERE w.dimension = d.dimension AND w.key = d.key"                       \
+    " AND w.window_start = d.window_start AND w.shard = d.shard"
 
 //  The statements that move staged rows into place.
 #define S_TX_INSERT                                                             \
@@ -328,7 +382,8 @@ static const char *s_stage_sql =
     " max_score = greatest (a.max_score, excluded.max_score),"                 \
     " first_seen = least (a.first_seen, excluded.first_seen),"                 \
     " last_seen = greatest (a.last_seen, excluded.last_seen),"                 \
-    " updated_at = now()"
+    " updated_at = now();"                                                     \
+    S_STALE_ON_TRANSACTIONS
 #define S_ACCOUNT_MONTH_UPSERT                                                  \
     "INSERT INTO txw_data.account_months AS a SELECT * FROM stage_account_months" \
     " ON CONFLICT (account_id, month) DO UPDATE SET"                           \
@@ -670,6 +725,129 @@ sink_add_seen (sink_t *self, uint64_t hash)
     txw_copybuf_end_row (&self->seen_rows);
 }
 
+//  --- Corrections ----------------------------------------------------------------
+
+//  Appends one element of a PostgreSQL array literal: quoted, with quotes
+//  and backslashes escaped (an id cannot hold them once validated, but
+//  the aggregator does not rely on that).
+static void
+s_array_elem (FILE *f, bool first, const char *s)
+{
+    fputs (first? "\"": ",\"", f);
+    for (; *s; s++) {
+        if (*s == '"' || *s == '\\')
+            fputc ('\\', f);
+        fputc (*s, f);
+    }
+    fputc ('"', f);
+}
+
+int
+sink_originals (sink_t *self, const txw_correction_t *c, size_t n, sink_original_t *out)
+{
+    if (s_connect (self))
+        return -1;
+    //  The tx_ids, event times and accounts as three array literals.
+    char *arrays [3] = { NULL, NULL, NULL };
+    size_t sizes [3];
+    FILE *f [3];
+    for (int a = 0; a < 3; a++)
+        f [a] = open_memstream (&arrays [a], &sizes [a]);
+    if (!f [0] || !f [1] || !f [2]) {
+        log_error ("out of memory reading the transactions corrected");
+        for (int a = 0; a < 3; a++)
+            if (f [a])
+                fclose (f [a]);
+        for (int a = 0; a < 3; a++)
+            free (arrays [a]);
+        return -1;
+    }
+    for (size_t i = 0; i < n; i++) {
+        char ts [24];
+        snprintf (ts, sizeof ts, "%lld", (long long) c [i].ts_ms);
+        s_array_elem (f [0], i == 0, c [i].tx_id);
+        s_array_elem (f [1], i == 0, ts);
+        s_array_elem (f [2], i == 0, c [i].account_id);
+    }
+    for (int a = 0; a < 3; a++)
+        fclose (f [a]);
+    //  Inside the LATERAL the columns are the transaction's own.
+    char sql [2048];
+    snprintf (sql, sizeof sql,
+        "SELECT c.i, x.status AS corrected, t.* FROM unnest (('{' || $1 || '}')::text[],"
+        " ('{' || $2 || '}')::bigint[], ('{' || $3 || '}')::text[])"
+        " WITH ORDINALITY AS c (tx_id, ts_ms, account_id, i)"
+        " LEFT JOIN LATERAL (SELECT %s FROM txw_data.transactions WHERE tx_id = c.tx_id"
+        " AND ts = timestamptz 'epoch' + c.ts_ms * interval '1 millisecond'"
+        " AND account_id = c.account_id) t ON true"
+        " LEFT JOIN txw_data.tx_corrections x ON x.tx_id = c.tx_id",
+        txw_txrow_sql ()->select);
+    const char *params [] = { arrays [0], arrays [1], arrays [2] };
+    PGresult *res = PQexecParams (self->conn, sql, 3, NULL, params, NULL, NULL, 0);
+    for (int a = 0; a < 3; a++)
+        free (arrays [a]);
+    txw_txrow_cols_t cols;
+    int rc = -1;
+    if (PQresultStatus (res) != PGRES_TUPLES_OK)
+        log_error ("cannot read the transactions corrected: %s", PQresultErrorMessage (res));
+    else
+    if (txw_txrow_columns (res, &cols))
+        log_error ("cannot read the transactions corrected: a column is missing");
+    else {
+        memset (out, 0, n * sizeof *out);
+        for (int row = 0; row < PQntuples (res); row++) {
+            int64_t i = txw_pg_int (res, row, "i") - 1;
+            if (i < 0 || (size_t) i >= n)
+                continue;
+            const char *corrected = txw_pg_text (res, row, "corrected");
+            out [i].corrected = (uint8_t) txw_correction_status_parse (corrected,
+                                                                       strlen (corrected));
+            out [i].found = !txw_pg_null (res, row, "tx_id")
+                         && txw_txrow_decode (res, row, &cols, &out [i].tx) == 0;
+        }
+        rc = 0;
+    }
+    PQclear (res);
+    if (rc)
+        s_set_healthy (self, PQstatus (self->conn) == CONNECTION_OK);
+    return rc;
+}
+
+void
+sink_add_correction (sink_t *self, const txw_correction_t *c, const txw_tx_t *original)
+{
+    if (self->accounts)
+        accounts_unapprove (self->accounts, original);
+    txw_copybuf_t *b = &self->correction_rows;
+    txw_copybuf_str (b, original->tx_id);
+    txw_copybuf_ts_ms (b, original->ts_ms);
+    txw_copybuf_str (b, original->account_id);
+    txw_copybuf_str (b, txw_status_name (original->status));
+    txw_copybuf_str (b, txw_correction_status_name (c->status));
+    txw_copybuf_int (b, original->amount_rep_minor);
+    txw_copybuf_str (b, c->actor);
+    if (c->reason [0])
+        txw_copybuf_str (b, c->reason);
+    else
+        txw_copybuf_null (b);
+    txw_copybuf_ts_ms (b, c->corrected_ms);
+    txw_copybuf_int (b, self->shard);
+    txw_copybuf_end_row (b);
+}
+
+void
+sink_add_window_correction (sink_t *self, const txw_window_t *row)
+{
+    txw_copybuf_t *b = &self->window_correction_rows;
+    txw_copybuf_str (b, row->dimension);
+    txw_copybuf_str (b, row->key);
+    txw_copybuf_ts_ms (b, row->window_start_ms);
+    txw_copybuf_int (b, row->shard);
+    txw_copybuf_int (b, row->approved);
+    txw_copybuf_int (b, row->approved_amount_sum);
+    txw_copybuf_end_row (b);
+}
+
 //  Window rows need their day's partition whatever --store says.
 void
 sink_add_window_addition (sink_t *self, const txw_window_t *row)
@@ -976,6 +1154,12 @@ s_write (sink_t *self, int64_t max_event_ms)
           S_ACCOUNT_MONTH_UPSERT, "stage_account_months", true },
         { "order_items", &self->basket_rows, BASKETS_COPY_SQL, BASKETS_WRITE_SQL,
           "stage_baskets", true },
+        //  After the whole window rows, like the additions.
+        { "windows", &self->window_correction_rows, "COPY stage_window_corrections FROM STDIN",
+          S_WINDOW_CORRECT, "stage_window_corrections", false },
+        { "tx_corrections", &self->correction_rows,
+          "COPY stage_corrections (" S_CORRECTION_COLUMNS ") FROM STDIN", S_CORRECTION_APPLY,
+          "stage_corrections", false },
         { "alerts", &self->alert_rows, "COPY stage_alerts FROM STDIN", S_ALERT_INSERT,
           "stage_alerts", false },
         { "dead_letters", &self->dead_rows, TXW_DEADLETTER_COPY_SQL, TXW_DEADLETTER_INSERT_SQL,
@@ -1104,6 +1288,7 @@ s_flushed (sink_t *self, int64_t max_event_ms, int64_t started)
     txw_counter_add (self->stored_windows, self->window_rows.rows);
     txw_counter_add (self->window_additions_stored, self->window_additions.rows);
     txw_counter_add (self->stored_alerts, self->alert_rows.rows);
+    txw_counter_add (self->stored_corrections, self->correction_rows.rows);
     if (self->accounts) {
         txw_counter_add (self->stored_accounts, accounts_size (self->accounts));
         accounts_clear (self->accounts);
@@ -1115,6 +1300,8 @@ s_flushed (sink_t *self, int64_t max_event_ms, int64_t started)
     txw_copybuf_clear (&self->window_additions);
     txw_copybuf_clear (&self->seen_rows);
     txw_copybuf_clear (&self->basket_rows);
+    txw_copybuf_clear (&self->correction_rows);
+    txw_copybuf_clear (&self->window_correction_rows);
     for (int i = 0; i < self->source_count; i++) {
         s_checkpoint_t *src = &self->sources [i];
         if (src->dirty) {

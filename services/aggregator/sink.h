@@ -4,7 +4,8 @@
     database transaction: scored transactions (COPY), the whole rows of the
     windows that changed (upsert), what transactions older than the windows
     in memory add to their stored windows, the per-account deltas (added to
-    the customer totals), alerts, dead letters, and the last sequence number
+    the customer totals, whose accounts are marked stale), corrections and
+    what they change, alerts, dead letters, and the last sequence number
     applied from every upstream source, with the CURVE key of its sender
     (013_source_keys; none without CURVE roles). A restarted
     shard reads those checkpoints and its recent windows back, so it neither
@@ -73,6 +74,32 @@ void sink_add_dead_letter (sink_t *self, const txw_reject_t *rej);
 //  A row to add to a stored window (windows_add): a transaction
 //  older than the windows kept in memory.
 void sink_add_window_addition (sink_t *self, const txw_window_t *row);
+
+//  --- Corrections ---------------------------------------------------------------
+//  A correction names a stored transaction: the aggregator reads the
+//  originals from PostgreSQL (after a flush, so what it applied before is
+//  there) and applies the ones that hold with the next flush.
+
+//  What PostgreSQL holds for one correction: its original (found: the
+//  transaction stored with that tx_id, ts and account) and the status a
+//  correction of the same tx_id set before (0: none).
+typedef struct {
+    bool found;
+    txw_tx_t tx;
+    uint8_t corrected;          //  txw_correction_status_t
+} sink_original_t;
+
+//  Reads the originals of n corrections in one statement. Returns 0, or
+//  -1 (logged) when the database cannot answer.
+int sink_originals (sink_t *self, const txw_correction_t *c, size_t n, sink_original_t *out);
+//  A correction of original (found, approved, not corrected before) that
+//  holds: written with the next flush (txw_data.tx_corrections, the
+//  transaction's status, a chargeback's label, the stale mark), and taken
+//  out of the account's approved totals.
+void sink_add_correction (sink_t *self, const txw_correction_t *c, const txw_tx_t *original);
+//  What a correction takes out of a stored window no longer in memory
+//  (windows_correct): added to the stored row with the next flush.
+void sink_add_window_correction (sink_t *self, const txw_window_t *row);
 
 //  Writes everything pending and the dirty windows in one transaction.
 //  Returns 0, or -1 when the database is unreachable or refused the write.

@@ -255,6 +255,30 @@ windows_add (windows_t *self, const txw_tx_t *tx, win_row_fn *older_fn, void *ar
 }
 
 void
+windows_correct (windows_t *self, const txw_tx_t *tx, win_row_fn *stored_fn, void *arg)
+{
+    int64_t start = s_floor (tx->ts_ms, self->window_ms);
+    for (int dim = 0; dim < TXW_DIM_COUNT; dim++) {
+        const char *key = txw_dimension_key (dim, tx);
+        win_entry_t *e = s_probe (self->slots, self->capacity,
+                                  s_hash (dim, key, strlen (key), start), dim, key, start);
+        if (e->used) {
+            e->row.approved--;
+            e->row.approved_amount_sum -= tx->amount_rep_minor;
+            e->store_dirty = true;
+            e->publish_dirty = true;
+            continue;
+        }
+        txw_window_t row;
+        s_row_init (self, &row, dim, key, start);
+        row.approved = -1;
+        row.approved_amount_sum = -tx->amount_rep_minor;
+        if (stored_fn)
+            stored_fn (arg, &row);
+    }
+}
+
+void
 windows_restore (windows_t *self, const char *dimension,
                      const txw_window_t *row)
 {

@@ -61,6 +61,14 @@ void windows_destroy (windows_t **self_p);
 win_result_t windows_add (windows_t *self, const txw_tx_t *tx, win_row_fn *older_fn,
                           void *arg);
 
+//  Takes an approved transaction counted before (tx, as stored) out of the
+//  approved count and amount of its window in every dimension: a
+//  correction made it reversed, refunded or charged back. It still
+//  happened, so its count, amount sums, extremes and score stay. A window
+//  in memory changes there (written whole and published with the next
+//  tick); for one already forgotten, stored_fn gets the change, a row
+//  whose approved and approved_amount_sum are the (negative) deltas.
+void windows_correct (windows_t *self, const txw_tx_t *tx, win_row_fn *stored_fn, void *arg);
 //  Puts back a row read from PostgreSQL at start-up (this shard's recent
 //  windows), so a restarted shard keeps counting on top of them.
 void windows_restore (windows_t *self, const char *dimension,

@@ -1,4 +1,4 @@
-/*  acks - acknowledgements made anywhere, pushed to every dashboard          */
+/*  acks - alerts closed or reopened anywhere, pushed to every dashboard     */
 
 #include "acks.h"
 #include "log.h"
@@ -9,37 +9,42 @@
 #define S_POLL_MS       2000
 #define S_BATCH         "1000"
 
-//  Sends the acks newer than *since to the pipe; *since moves on.
+//  Sends the status changes after event *after to the pipe; *after moves on.
 static int
-s_poll (PGconn *conn, zsock_t *pipe, char *since, size_t size)
+s_poll (PGconn *conn, zsock_t *pipe, char *after, size_t size)
 {
-    const char *params [] = { since };
+    const char *params [] = { after };
     PGresult *res = PQexecParams (conn,
-        "SELECT key, (extract (epoch FROM acked_at) * 1000)::bigint AS acked_ms, acked_by,"
-        " acked_at::text AS since FROM txw.alerts WHERE acked_at > $1::timestamptz"
-        " ORDER BY acked_at LIMIT " S_BATCH, 1, NULL, params, NULL, NULL, 0);
+        "SELECT event_id, dedupe_key, new_value, actor,"
+        " (extract (epoch FROM at) * 1000)::bigint AS at_ms FROM txw_data.alert_events"
+        " WHERE event_id > $1::bigint AND field = 'status' ORDER BY event_id LIMIT " S_BATCH,
+        1, NULL, params, NULL, NULL, 0);
     if (PQresultStatus (res) != PGRES_TUPLES_OK) {
-        log_warn ("cannot read acknowledgements: %s", PQresultErrorMessage (res));
+        log_warn ("cannot read alert status changes: %s", PQresultErrorMessage (res));
         PQclear (res);
         return -1;
     }
     for (int i = 0; i < PQntuples (res); i++) {
-        zsock_send (pipe, "sss", txw_pg_text (res, i, "key"), txw_pg_text (res, i, "acked_ms"),
-                    txw_pg_text (res, i, "acked_by"));
-        snprintf (since, size, "%s", txw_pg_text (res, i, "since"));
+        zsock_send (pipe, "ssss", txw_pg_text (res, i, "dedupe_key"), txw_pg_text (res, i, "at_ms"),
+                    txw_pg_text (res, i, "actor"), txw_pg_text (res, i, "new_value"));
+        snprintf (after, size, "%s", txw_pg_text (res, i, "event_id"));
     }
     PQclear (res);
     return 0;
 }
 
-//  Where to start: acks from now on (the seeded alerts carry the older ones).
+//  Where to start: the changes from now on (the seeded alerts carry the
+//  older ones).
 static int
-s_start (PGconn *conn, char *since, size_t size)
+s_start (PGconn *conn, char *after, size_t size)
 {
-    PGresult *res = PQexec (conn, "SELECT now()::text AS now");
+    PGresult *res = PQexec (conn,
+        "SELECT coalesce (max (event_id), 0) AS last FROM txw_data.alert_events");
     int rc = PQresultStatus (res) == PGRES_TUPLES_OK && PQntuples (res) == 1? 0: -1;
     if (rc == 0)
-        snprintf (since, size, "%s", txw_pg_text (res, 0, "now"));
+        snprintf (after, size, "%s", txw_pg_text (res, 0, "last"));
+    else
+        log_warn ("cannot read the last alert event: %s", PQresultErrorMessage (res));
     PQclear (res);
     return rc;
 }
@@ -49,16 +54,16 @@ gw_acks_actor (zsock_t *pipe, void *database_url)
 {
     zsock_signal (pipe, 0);
     PGconn *conn = NULL;
-    char since [64] = "";
+    char after [24] = "";
     zpoller_t *poller = zpoller_new (pipe, NULL);
     while (poller) {
         if (!conn || PQstatus (conn) != CONNECTION_OK) {
             PQfinish (conn);
             conn = txw_pg_connect_session (database_url, "SET statement_timeout = 1000");
         }
-        if (conn && !*since && s_start (conn, since, sizeof since))
-            since [0] = 0;
-        if (conn && *since && s_poll (conn, pipe, since, sizeof since))
+        if (conn && !*after && s_start (conn, after, sizeof after))
+            after [0] = 0;
+        if (conn && *after && s_poll (conn, pipe, after, sizeof after))
             PQreset (conn);
         if (zpoller_wait (poller, S_POLL_MS))
             break;              //  $TERM (or anything) from the owner

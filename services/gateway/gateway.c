@@ -332,23 +332,29 @@ s_build_snapshot (void *arg)
     return msg;
 }
 
-//  One acknowledgement from the watcher (acks.h): the kept alert becomes
-//  acked and every client subscribed to alerts hears of it.
+//  One status change from the watcher (acks.h): the kept alert takes it
+//  and every client subscribed to alerts hears of it, as an `ack` (a close
+//  has its time and closer; a reopening has them null).
 static void
 s_apply_ack (gateway_t *self)
 {
-    char *key = NULL, *when = NULL, *by = NULL;
-    if (zsock_recv (self->acks, "sss", &key, &when, &by) == 0 && key && when && by) {
-        int64_t acked_ms = strtoll (when, NULL, 10);
-        gw_state_ack (self->state, key, acked_ms, by);
+    char *key = NULL, *when = NULL, *by = NULL, *status = NULL;
+    if (zsock_recv (self->acks, "ssss", &key, &when, &by, &status) == 0
+    &&  key && when && by && status) {
+        int64_t changed_ms = strtoll (when, NULL, 10);
+        bool closed = !strcmp (status, "closed");
+        gw_state_ack (self->state, key, status, changed_ms, by);
         txw_counter_add (self->acks_in, 1);
-        s_push (self, GW_ACK, json_pack ("{s:{s:s,s:o,s:o}}", "ack", "key", key,
-                                         "acked_at", txw_json_time (acked_ms),
-                                         "acked_by", txw_json_text_or_null (by)), 0);
+        s_push (self, GW_ACK, json_pack ("{s:{s:s,s:s,s:o,s:o}}", "ack", "key", key,
+                                         "status", status,
+                                         "acked_at", closed? txw_json_time (changed_ms): json_null (),
+                                         "acked_by", closed? txw_json_text_or_null (by): json_null ()),
+                0);
     }
     zstr_free (&key);
     zstr_free (&when);
     zstr_free (&by);
+    zstr_free (&status);
 }
 
 //  Every second: follow the feeds' names, prune, push the stats.

@@ -50,7 +50,8 @@ s_alerts (gw_state_t *state, PGconn *conn, const char *where, bool recent)
             json_object_set_new (alert, "account_id", json_string (masked));
         }
         int64_t raised_ms = txw_pg_int (res, i, "raised_ms");
-        bool open = !strcmp (txw_pg_text (res, i, "status"), "open");
+        //  Being investigated is not resolved: open to the counts.
+        bool open = strcmp (txw_pg_text (res, i, "status"), "closed") != 0;
         const char *key = txw_pg_text (res, i, "key"), *region = txw_pg_text (res, i, "region");
         if (recent)
             gw_state_alert (state, alert, key, txw_pg_text (res, i, "kind"), region,

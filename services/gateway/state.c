@@ -383,27 +383,33 @@ gw_state_alert (gw_state_t *self, json_t *alert, const char *key,
 }
 
 static bool
-s_ack_entry (s_alert_t *entry, const char *key, int64_t acked_ms, const char *acked_by)
+s_ack_entry (s_alert_t *entry, const char *key, const char *status, int64_t changed_ms,
+             const char *by)
 {
     if (strcmp (entry->key, key))
         return false;
-    entry->open = false;
+    bool closed = !strcmp (status, "closed");
+    //  Being investigated is not resolved: still open to the counts.
+    entry->open = !closed;
     if (entry->alert) {
-        json_object_set_new (entry->alert, "status", json_string ("acked"));
-        json_object_set_new (entry->alert, "acked_at", txw_json_time (acked_ms));
-        json_object_set_new (entry->alert, "acked_by", txw_json_text_or_null (acked_by));
+        json_object_set_new (entry->alert, "status", json_string (status));
+        json_object_set_new (entry->alert, "acked_at",
+                             closed? txw_json_time (changed_ms): json_null ());
+        json_object_set_new (entry->alert, "acked_by",
+                             closed? txw_json_text_or_null (by): json_null ());
     }
     return true;
 }
 
 bool
-gw_state_ack (gw_state_t *self, const char *key, int64_t acked_ms, const char *acked_by)
+gw_state_ack (gw_state_t *self, const char *key, const char *status, int64_t changed_ms,
+              const char *by)
 {
     bool found = false;
     for (size_t i = 0; i < self->recent_count; i++)
-        found |= s_ack_entry (&self->recent [i], key, acked_ms, acked_by);
+        found |= s_ack_entry (&self->recent [i], key, status, changed_ms, by);
     for (size_t i = 0; i < self->health_count; i++)
-        found |= s_ack_entry (&self->health [i], key, acked_ms, acked_by);
+        found |= s_ack_entry (&self->health [i], key, status, changed_ms, by);
     return found;
 }
 

@@ -58,10 +58,12 @@ int gw_state_window (gw_state_t *self, const txw_window_t *row, int64_t now_ms,
 bool gw_state_alert (gw_state_t *self, json_t *alert, const char *key,
                      const char *kind, const char *region, int64_t raised_ms, bool open);
 
-//  Marks the kept alert with this key acknowledged (status, acked_at as ms,
-//  acked_by), in the recent list and the region health list. Returns true
-//  if the gateway kept such an alert.
-bool gw_state_ack (gw_state_t *self, const char *key, int64_t acked_ms, const char *acked_by);
+//  Gives the kept alert with this key its new status (open, investigating,
+//  closed), in the recent list and the region health list: closed sets
+//  acked_at (changed_ms) and acked_by (by), another status clears them.
+//  Returns true if the gateway kept such an alert.
+bool gw_state_ack (gw_state_t *self, const char *key, const char *status, int64_t changed_ms,
+                   const char *by);
 
 //  Adds a region health alert to the regions list only (seeding: the
 //  alerts of the last hour that are not among the last 50).

@@ -22,7 +22,8 @@
 //  it again and the rollup trigger would count it twice. That time is at
 //  most a day of --window-s, a day of --lateness-s and 7 of --retention-s
 //  (their largest values). Alerts go by month of their event time and
-//  dead letters by day of their arrival (proto/sql/019). A table that is
+//  dead letters by day of their arrival (proto/sql/019); rescores by month
+//  of their transaction's event time, as long as the transactions (024). A table that is
 //  not partitioned (a database before 019) is skipped, never trimmed row
 //  by row.
 const maint_table_t maint_tables [MAINT_TABLES] = {
@@ -32,6 +33,7 @@ const maint_table_t maint_tables [MAINT_TABLES] = {
     { "windows_daily",  "daily",        "365" },
     { "alerts",         "alerts",       "730" },
     { "dead_letters",   "dead-letters", "30" },
+    { "rescores",       "rescores",     "90" },
 };
 
 typedef enum { TASK_RETENTION, TASK_SEGMENTS, TASKS } s_task_t;

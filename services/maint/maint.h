@@ -22,7 +22,7 @@ typedef struct {
     const char *fallback;       //  default days, as option text
 } maint_table_t;
 
-#define MAINT_TABLES 6
+#define MAINT_TABLES 7
 extern const maint_table_t maint_tables [MAINT_TABLES];
 
 typedef struct {

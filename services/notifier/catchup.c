@@ -1,8 +1,10 @@
-/*  catchup - stored alerts the notifier did not hear live, from PostgreSQL
+/*  catchup - what the notifier must still send, from PostgreSQL
 
     See catchup.h. The alerts read and not finished are a window in id
     order; the cursor is the id before the oldest unfinished one. A hash
-    finds a window entry by its key when its delivery finishes.             */
+    finds a window entry by its key when its delivery finishes. Closes are
+    read a batch at a time: the next batch waits until the resolves of the
+    last one are finished, and the event cursor then moves past it.         */
 
 #include "catchup.h"
 #include "clock.h"
@@ -19,6 +21,11 @@
 #define S_READ_MAX      500         //  alerts one query reads
 #define S_SAVE_MS       1000        //  the cursor is written at most this often
 #define S_RETRY_MS      2000        //  after a database error
+#define S_EVENTS_MAX    200         //  alert events one query reads
+//  An event id skipped in the sequence may belong to a transaction not yet
+//  committed (several API replicas write events): the reader waits this
+//  long for it before passing it (a rolled-back insert never fills it).
+#define S_GAP_WAIT_MS   2000
 
 #define S_SELECT_SQL                                                            \
     "SELECT alert_id, dedupe_key, kind, coalesce (tx_id, '') AS tx_id,"         \
@@ -33,24 +40,46 @@
     " (extract (epoch FROM raised_at) * 1000)::bigint AS raised_ms"             \
     " FROM txw_data.alerts WHERE alert_id > $1 ORDER BY alert_id LIMIT $2"
 
+#define S_EVENTS_SQL                                                            \
+    "SELECT e.event_id, e.dedupe_key, a.kind, a.score,"                         \
+    " coalesce (a.amount_rep_minor, 0) AS amount_rep_minor"                     \
+    " FROM txw_data.alert_events e LEFT JOIN txw_data.alerts a"                 \
+    " ON a.alert_id = e.alert_id AND a.ts = e.ts"                               \
+    " AND e.field = 'status' AND e.new_value = 'closed'"                        \
+    " WHERE e.event_id > $1 ORDER BY e.event_id LIMIT $2"
+
 typedef struct {
     int64_t id;
     char *key;                  //  NULL once finished
 } s_entry_t;
 
+//  A cursor row: how far one table has been followed.
+typedef struct {
+    const char *what;           //  for logs
+    const char *load_sql;       //  its value by name
+    const char *newest_sql;     //  where a first start begins
+    const char *save_sql;       //  upsert by name
+    bool loaded;                //  read from the database (or started at the newest)
+    int64_t value;              //  every row up to it is finished
+    int64_t saved;              //  as last written
+    int64_t save_at_ms;
+} s_cursor_t;
+
 struct _nt_catchup_t {
     char *url;
     char *name;
     PGconn *conn;
-    bool have_cursor;           //  read from the database (or started at the newest)
-    int64_t cursor;             //  every alert up to it is finished
-    int64_t saved;              //  the cursor as last written
+    s_cursor_t alerts;
     int64_t read_upto;          //  the newest alert read
     s_entry_t window [S_WINDOW];
     size_t head, count;
     zhash_t *by_key;            //  key -> s_entry_t * of the alerts waiting
-    int64_t save_at_ms;
     int64_t retry_at_ms;
+    bool follow_closes;
+    s_cursor_t events;
+    int64_t events_read_upto;   //  the newest event read
+    size_t closes_waiting;      //  resolves of the last batch not finished
+    int64_t gap_since_ms;       //  when the reader first stopped at a gap, 0: none
 };
 
 nt_catchup_t *
@@ -61,6 +90,22 @@ nt_catchup_new (const char *database_url, const char *name)
         return NULL;
     self->url = strdup (database_url);
     self->name = strdup (name);
+    self->alerts = (s_cursor_t) {
+        .what = "alert",
+        .load_sql = "SELECT alert_id FROM txw_data.notifier_cursor WHERE name = $1",
+        .newest_sql = "SELECT coalesce (max (alert_id), 0) FROM txw_data.alerts",
+        .save_sql = "INSERT INTO txw_data.notifier_cursor (name, alert_id) VALUES ($1, $2)"
+                    " ON CONFLICT (name) DO UPDATE SET alert_id = excluded.alert_id,"
+                    " updated_at = now()"
+    };
+    self->events = (s_cursor_t) {
+        .what = "alert event",
+        .load_sql = "SELECT event_id FROM txw_data.notifier_event_cursor WHERE name = $1",
+        .newest_sql = "SELECT coalesce (max (event_id), 0) FROM txw_data.alert_events",
+        .save_sql = "INSERT INTO txw_data.notifier_event_cursor (name, event_id) VALUES ($1, $2)"
+                    " ON CONFLICT (name) DO UPDATE SET event_id = excluded.event_id,"
+                    " updated_at = now()"
+    };
     self->by_key = zhash_new ();
     if (!self->url || !self->name || !self->by_key) {
         nt_catchup_destroy (&self);
@@ -69,7 +114,7 @@ nt_catchup_new (const char *database_url, const char *name)
     return self;
 }
 
-static void s_save (nt_catchup_t *self);
+static void s_save (nt_catchup_t *self, s_cursor_t *cursor);
 
 void
 nt_catchup_destroy (nt_catchup_t **self_p)
@@ -77,8 +122,10 @@ nt_catchup_destroy (nt_catchup_t **self_p)
     if (!self_p || !*self_p)
         return;
     nt_catchup_t *self = *self_p;
-    if (self->conn && self->have_cursor && self->cursor != self->saved)
-        s_save (self);
+    if (self->conn && self->alerts.loaded && self->alerts.value != self->alerts.saved)
+        s_save (self, &self->alerts);
+    if (self->conn && self->events.loaded && self->events.value != self->events.saved)
+        s_save (self, &self->events);
     for (size_t i = 0; i < self->count; i++)
         free (self->window [(self->head + i) % S_WINDOW].key);
     zhash_destroy (&self->by_key);
@@ -94,7 +141,7 @@ nt_catchup_destroy (nt_catchup_t **self_p)
 static void
 s_failed (nt_catchup_t *self, const char *what, PGresult *res)
 {
-    log_error ("alert catch-up: %s: %s", what,
+    log_error ("catch-up: %s: %s", what,
                res? PQresultErrorMessage (res): PQerrorMessage (self->conn));
     PQclear (res);
     PQfinish (self->conn);
@@ -102,59 +149,63 @@ s_failed (nt_catchup_t *self, const char *what, PGresult *res)
     self->retry_at_ms = txw_mono_ms () + S_RETRY_MS;
 }
 
-//  Reads the cursor, or starts one at the newest stored alert.
+//  Reads the cursor, or starts one at the newest row.
 static int
-s_load_cursor (nt_catchup_t *self)
+s_load (nt_catchup_t *self, s_cursor_t *cursor)
 {
     const char *params [] = { self->name };
-    PGresult *res = PQexecParams (self->conn,
-        "SELECT alert_id FROM txw_data.notifier_cursor WHERE name = $1", 1, NULL, params,
-        NULL, NULL, 0);
+    PGresult *res = PQexecParams (self->conn, cursor->load_sql, 1, NULL, params, NULL, NULL, 0);
     if (PQresultStatus (res) != PGRES_TUPLES_OK) {
         s_failed (self, "cannot read the cursor", res);
         return -1;
     }
     if (PQntuples (res) == 1) {
-        self->cursor = strtoll (PQgetvalue (res, 0, 0), NULL, 10);
-        self->saved = self->cursor;
+        cursor->value = strtoll (PQgetvalue (res, 0, 0), NULL, 10);
+        cursor->saved = cursor->value;
         PQclear (res);
-        log_info ("alert catch-up: delivering the stored alerts after id %lld (cursor %s)",
-                  (long long) self->cursor, self->name);
+        log_info ("catch-up: following the stored %ss after id %lld (cursor %s)", cursor->what,
+                  (long long) cursor->value, self->name);
     }
     else {
         PQclear (res);
-        res = PQexec (self->conn, "SELECT coalesce (max (alert_id), 0) FROM txw_data.alerts");
+        res = PQexec (self->conn, cursor->newest_sql);
         if (PQresultStatus (res) != PGRES_TUPLES_OK) {
-            s_failed (self, "cannot read the newest alert", res);
+            s_failed (self, "cannot read the newest row", res);
             return -1;
         }
-        self->cursor = strtoll (PQgetvalue (res, 0, 0), NULL, 10);
-        self->saved = -1;       //  written at the first save
+        cursor->value = strtoll (PQgetvalue (res, 0, 0), NULL, 10);
+        cursor->saved = -1;     //  written at the first save
         PQclear (res);
-        log_info ("alert catch-up: first start of cursor %s, from the newest stored alert "
-                  "(id %lld) on", self->name, (long long) self->cursor);
+        log_info ("catch-up: first start of cursor %s, from the newest stored %s (id %lld) on",
+                  self->name, cursor->what, (long long) cursor->value);
     }
-    self->read_upto = self->cursor;
-    self->have_cursor = true;
+    cursor->loaded = true;
     return 0;
 }
 
 static void
-s_save (nt_catchup_t *self)
+s_save (nt_catchup_t *self, s_cursor_t *cursor)
 {
-    char cursor [24];
-    snprintf (cursor, sizeof cursor, "%lld", (long long) self->cursor);
-    const char *params [] = { self->name, cursor };
-    PGresult *res = PQexecParams (self->conn,
-        "INSERT INTO txw_data.notifier_cursor (name, alert_id) VALUES ($1, $2)"
-        " ON CONFLICT (name) DO UPDATE SET alert_id = excluded.alert_id, updated_at = now()",
-        2, NULL, params, NULL, NULL, 0);
+    char value [24];
+    snprintf (value, sizeof value, "%lld", (long long) cursor->value);
+    const char *params [] = { self->name, value };
+    PGresult *res = PQexecParams (self->conn, cursor->save_sql, 2, NULL, params, NULL, NULL, 0);
     if (PQresultStatus (res) != PGRES_COMMAND_OK) {
         s_failed (self, "cannot write the cursor", res);
         return;
     }
     PQclear (res);
-    self->saved = self->cursor;
+    cursor->saved = cursor->value;
+}
+
+//  Writes the cursor when it moved, at most every S_SAVE_MS.
+static void
+s_save_due (nt_catchup_t *self, s_cursor_t *cursor, int64_t now)
+{
+    if (self->conn && cursor->value != cursor->saved && now >= cursor->save_at_ms) {
+        s_save (self, cursor);
+        cursor->save_at_ms = now + S_SAVE_MS;
+    }
 }
 
 //  Moves the cursor past the finished alerts at the front of the window.
@@ -162,12 +213,12 @@ static void
 s_advance (nt_catchup_t *self)
 {
     while (self->count && self->window [self->head].key == NULL) {
-        self->cursor = self->window [self->head].id;
+        self->alerts.value = self->window [self->head].id;
         self->head = (self->head + 1) % S_WINDOW;
         self->count--;
     }
-    if (self->count == 0 && self->read_upto > self->cursor)
-        self->cursor = self->read_upto;
+    if (self->count == 0 && self->read_upto > self->alerts.value)
+        self->alerts.value = self->read_upto;
 }
 
 //  Fills alert from row i of a result of S_SELECT_SQL.
@@ -202,20 +253,37 @@ s_row_alert (const PGresult *res, int i, txw_alert_t *alert)
     alert->raised_ms = txw_pg_int (res, i, "raised_ms");
 }
 
-void
-nt_catchup_poll (nt_catchup_t *self, size_t room, nt_catchup_take_fn *take, void *arg)
+//  Connects and reads both cursors if not done yet. Returns 0 when ready.
+static int
+s_ready (nt_catchup_t *self, int64_t now)
 {
-    int64_t now = txw_mono_ms ();
     if (now < self->retry_at_ms)
-        return;
+        return -1;
     if (!self->conn) {
         self->conn = txw_pg_connect (self->url);
         if (!self->conn) {
             self->retry_at_ms = now + S_RETRY_MS;
-            return;
+            return -1;
         }
     }
-    if (!self->have_cursor && s_load_cursor (self))
+    if (!self->alerts.loaded) {
+        if (s_load (self, &self->alerts))
+            return -1;
+        self->read_upto = self->alerts.value;
+    }
+    if (self->follow_closes && !self->events.loaded) {
+        if (s_load (self, &self->events))
+            return -1;
+        self->events_read_upto = self->events.value;
+    }
+    return 0;
+}
+
+void
+nt_catchup_poll (nt_catchup_t *self, size_t room, nt_catchup_take_fn *take, void *arg)
+{
+    int64_t now = txw_mono_ms ();
+    if (s_ready (self, now))
         return;
     if (room > S_WINDOW - self->count)
         room = S_WINDOW - self->count;
@@ -255,10 +323,70 @@ nt_catchup_poll (nt_catchup_t *self, size_t room, nt_catchup_take_fn *take, void
         PQclear (res);
     }
     s_advance (self);
-    if (self->cursor != self->saved && now >= self->save_at_ms) {
-        s_save (self);
-        self->save_at_ms = now + S_SAVE_MS;
+    s_save_due (self, &self->alerts, now);
+}
+
+void
+nt_catchup_follow_closes (nt_catchup_t *self)
+{
+    self->follow_closes = true;
+}
+
+void
+nt_catchup_poll_closes (nt_catchup_t *self, nt_catchup_take_fn *take, void *arg)
+{
+    int64_t now = txw_mono_ms ();
+    if (!self->follow_closes || s_ready (self, now))
+        return;
+    s_save_due (self, &self->events, now);      //  moved by nt_catchup_close_finished
+    if (self->closes_waiting > 0 || !self->conn)
+        return;
+    char after [24], limit [24];
+    snprintf (after, sizeof after, "%lld", (long long) self->events_read_upto);
+    snprintf (limit, sizeof limit, "%d", S_EVENTS_MAX);
+    const char *params [] = { after, limit };
+    PGresult *res = PQexecParams (self->conn, S_EVENTS_SQL, 2, NULL, params, NULL, NULL, 0);
+    if (PQresultStatus (res) != PGRES_TUPLES_OK) {
+        s_failed (self, "cannot read txw_data.alert_events", res);
+        return;
     }
+    for (int i = 0; i < PQntuples (res); i++) {
+        int64_t id = txw_pg_int (res, i, "event_id");
+        if (id != self->events_read_upto + 1) {
+            if (!self->gap_since_ms)
+                self->gap_since_ms = now;
+            if (now - self->gap_since_ms < S_GAP_WAIT_MS)
+                break;          //  the missing event may still commit
+        }
+        if (!PQgetisnull (res, i, PQfnumber (res, "kind"))) {
+            //  A close, of an alert still stored: offered for its resolves.
+            txw_alert_t alert;
+            memset (&alert, 0, sizeof alert);
+            snprintf (alert.kind, sizeof alert.kind, "%s", txw_pg_text (res, i, "kind"));
+            alert.score = (uint8_t) txw_pg_int (res, i, "score");
+            alert.amount_rep_minor = txw_pg_int (res, i, "amount_rep_minor");
+            nt_catchup_take_t what = take (arg, &alert, txw_pg_text (res, i, "dedupe_key"));
+            if (what == NT_CATCHUP_LATER)
+                break;          //  read again from here next time
+            if (what == NT_CATCHUP_SENT)
+                self->closes_waiting++;
+        }
+        //  Past the row (and the gap before it, if any): a row read again
+        //  after NT_CATCHUP_LATER does not wait at its gap a second time.
+        self->events_read_upto = id;
+        self->gap_since_ms = 0;
+    }
+    PQclear (res);
+    if (self->closes_waiting == 0)
+        self->events.value = self->events_read_upto;
+    s_save_due (self, &self->events, now);
+}
+
+void
+nt_catchup_close_finished (nt_catchup_t *self)
+{
+    if (self->closes_waiting > 0 && --self->closes_waiting == 0)
+        self->events.value = self->events_read_upto;
 }
 
 void

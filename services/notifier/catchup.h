@@ -1,4 +1,4 @@
-/*  catchup - stored alerts the notifier did not hear live, from PostgreSQL
+/*  catchup - what the notifier must still send, from PostgreSQL
 
     The live feed is PUB/SUB: an alert published while the notifier is down
     or restarting, or dropped by a PUB, never reaches it. Every alert is
@@ -13,7 +13,15 @@
 
     A delivery left undone at exit is sent again by the next start: at least
     once, with the same idempotency key, which is what receivers de-duplicate
-    on.                                                                      */
+    on.
+
+    It also follows the alerts' changes (txw_data.alert_events, written by
+    the query API) after a cursor of its own (txw_data.notifier_event_cursor,
+    same name) when asked to: each close of an alert is offered to the
+    notifier, which resolves the PagerDuty incidents the alert opened. The
+    event cursor passes a close only once its resolves are finished, so a
+    close made while the notifier was down is resolved after it restarts.
+    Its first start, too, begins at the newest event.                        */
 
 #ifndef TXW_NOTIFIER_CATCHUP_H
 #define TXW_NOTIFIER_CATCHUP_H
@@ -46,6 +54,21 @@ void nt_catchup_destroy (nt_catchup_t **self_p);
 //  a second). A database that does not answer is logged and tried again
 //  at the next call.
 void nt_catchup_poll (nt_catchup_t *self, size_t room, nt_catchup_take_fn *take, void *arg);
+//  Follows the closes of alerts too, from the next poll on.
+void nt_catchup_follow_closes (nt_catchup_t *self);
+
+//  Reads the alert events after the event cursor, once the resolves of the
+//  last closes read are finished, and offers each close of a stored alert to
+//  take (the alert has its kind, score and amount_rep_minor, what routing
+//  needs; key is its dedupe key): NT_CATCHUP_SENT holds the event cursor
+//  until nt_catchup_close_finished is called once per close sent,
+//  NT_CATCHUP_LATER reads it again at the next call. Writes the event
+//  cursor when it moved (at most once a second).
+void nt_catchup_poll_closes (nt_catchup_t *self, nt_catchup_take_fn *take, void *arg);
+
+//  The resolves of one close sent are finished.
+void nt_catchup_close_finished (nt_catchup_t *self);
+
 //  A delivery finished: the alert with this key no longer holds the cursor.
 void nt_catchup_finished (nt_catchup_t *self, const char *key);
 //  Alerts read and not yet finished.

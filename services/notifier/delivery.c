@@ -1,7 +1,8 @@
-/*  delivery - posts queued alerts to every webhook URL, with retries       */
+/*  delivery - sends queued alerts to their channels, with retries          */
 
 #include "delivery.h"
 #include "clock.h"
+#include "email.h"
 #include "log.h"
 #include "metrics.h"
 #include "policy.h"
@@ -19,18 +20,18 @@
 #define S_UNDONE_LOG_MAX    100     //  undelivered alerts logged one by one at exit
 #define S_SNIPPET           120     //  bytes of a failed answer kept for the log
 
-//  One alert, shared by its deliveries (one per URL).
+//  One alert, shared by its deliveries (one per target it is routed to).
 typedef struct _s_alert_t {
     struct _s_alert_t *next;        //  in the inbox
     char *key;
-    char *body;
-    size_t body_len;
+    char *bodies [NT_MAX_CHANNELS]; //  per target; NULL: not routed there
+    size_t body_lens [NT_MAX_CHANNELS];
     int64_t accepted_us;            //  monotonic, for the latency histogram
-    int remaining;                  //  URLs that have not finished with it
+    int remaining;                  //  targets that have not finished with it
     bool abandoned;                 //  a delivery was left undone at exit
 } s_alert_t;
 
-//  One alert on its way to one URL.
+//  One alert on its way to one target.
 typedef struct _s_job_t {
     struct _s_job_t *prev, *next;
     s_alert_t *alert;
@@ -38,7 +39,8 @@ typedef struct _s_job_t {
     int attempt;                    //  attempts started so far
     int64_t due_ms;                 //  monotonic time of the next attempt
     CURL *easy;                     //  while in flight
-    struct curl_slist *headers;
+    struct curl_slist *headers;     //  HTTP headers, or SMTP recipients
+    size_t sent;                    //  SMTP: bytes of the message read by curl
     int64_t retry_after_ms;         //  from the last answer, -1 if none
     char snippet [S_SNIPPET + 1];   //  start of the last answer's body
     size_t snippet_len;
@@ -49,9 +51,16 @@ typedef struct {
     size_t count;
 } s_list_t;
 
+//  A channel's counters, shared by its entries (the URLs of --webhook-url).
 typedef struct {
-    const char *url;
-    char label [96];                //  scheme://host:port, for logs (no path: it may hold a token)
+    txw_counter_t *ok, *retried, *failed, *dropped, *attempts;
+} s_counts_t;
+
+typedef struct {
+    const nt_channel_t *channel;
+    char label [NT_CHANNEL_NAME_MAX + 100]; //  name scheme://host:port, for logs (no path:
+                                            //  it may hold a token)
+    s_counts_t *counts;
     s_list_t fresh;                 //  first attempts, oldest first
     s_list_t retry;                 //  waiting for a retry, soonest first
     s_list_t flying;                //  transfers in flight
@@ -64,15 +73,16 @@ struct _nt_delivery_t {
     bool running;                   //  thread started and not joined
     pthread_mutex_t lock;           //  guards the inbox and the finished list
     s_alert_t *inbox_head, *inbox_tail;
-    s_alert_t *finished;            //  alerts done for every URL, keys only
+    s_alert_t *finished;            //  alerts done for every target, keys only
     atomic_bool accepting;
     atomic_bool draining;
     atomic_llong deadline_ms;
     atomic_llong pending;           //  alerts accepted and not finished
-    s_target_t targets [NT_MAX_URLS];
+    s_target_t targets [NT_MAX_CHANNELS];
+    int target_count;
+    s_counts_t counts [NT_MAX_CHANNELS];
     uint64_t random;
     uint64_t undone;
-    txw_counter_t *ok, *retried, *failed, *dropped, *attempts;
     txw_gauge_t *queue_depth;
     txw_histogram_t *latency;
 };
@@ -139,12 +149,13 @@ s_alert_free (s_alert_t **alert_p)
     if (!*alert_p)
         return;
     free ((*alert_p)->key);
-    free ((*alert_p)->body);
+    for (int i = 0; i < NT_MAX_CHANNELS; i++)
+        free ((*alert_p)->bodies [i]);
     free (*alert_p);
     *alert_p = NULL;
 }
 
-//  An alert every URL is done with (delivered or given up): its key goes
+//  An alert every target is done with (delivered or given up): its key goes
 //  to the finished list for nt_delivery_take_finished; an alert left
 //  undone at exit is only freed.
 static void
@@ -156,8 +167,10 @@ s_alert_done (nt_delivery_t *self, s_alert_t *alert)
         s_alert_free (&alert);
         return;
     }
-    free (alert->body);
-    alert->body = NULL;
+    for (int i = 0; i < NT_MAX_CHANNELS; i++) {
+        free (alert->bodies [i]);
+        alert->bodies [i] = NULL;
+    }
     pthread_mutex_lock (&self->lock);
     alert->next = self->finished;
     self->finished = alert;
@@ -174,7 +187,7 @@ s_job_finish (nt_delivery_t *self, s_job_t *job)
     free (job);
 }
 
-//  Moves the inbox into one fresh job per URL.
+//  Moves the inbox into one fresh job per target the alert is routed to.
 static void
 s_take_inbox (nt_delivery_t *self)
 {
@@ -186,13 +199,17 @@ s_take_inbox (nt_delivery_t *self)
     while (alert) {
         s_alert_t *next = alert->next;
         alert->next = NULL;
-        alert->remaining = self->cfg.url_count;
-        for (int i = 0; i < self->cfg.url_count; i++) {
+        alert->remaining = 0;
+        for (int i = 0; i < self->target_count; i++)
+            alert->remaining += alert->bodies [i] != NULL;
+        for (int i = 0; i < self->target_count; i++) {
+            if (!alert->bodies [i])
+                continue;
             s_job_t *job = calloc (1, sizeof *job);
             if (!job) {
                 log_error ("out of memory: alert %s not delivered to %s", alert->key,
                            self->targets [i].label);
-                txw_counter_add (self->failed, 1);
+                txw_counter_add (self->targets [i].counts->failed, 1);
                 if (--alert->remaining == 0) {
                     s_alert_done (self, alert);
                     break;
@@ -261,6 +278,94 @@ s_header_add (struct curl_slist **list, const char *name, const char *value)
     return 0;
 }
 
+//  SMTP: curl reads the message from the alert's body for this target.
+static size_t
+s_on_read (char *out, size_t size, size_t nmemb, void *arg)
+{
+    s_job_t *job = arg;
+    size_t left = job->alert->body_lens [job->target] - job->sent;
+    size_t take = size * nmemb < left? size * nmemb: left;
+    memcpy (out, job->alert->bodies [job->target] + job->sent, take);
+    job->sent += take;
+    return take;
+}
+
+//  An HTTP POST of the target's JSON body. Returns -1 if out of memory or
+//  the request cannot be signed.
+static int
+s_http_setup (nt_delivery_t *self, s_job_t *job)
+{
+    const nt_channel_t *channel = self->targets [job->target].channel;
+    const char *body = job->alert->bodies [job->target];
+    size_t len = job->alert->body_lens [job->target];
+    char attempt [16];
+    snprintf (attempt, sizeof attempt, "%d", job->attempt);
+    if (s_header_add (&job->headers, "Content-Type", "application/json")
+    ||  s_header_add (&job->headers, "X-Txwatch-Alert-Key", job->alert->key)
+    ||  s_header_add (&job->headers, "X-Txwatch-Attempt", attempt))
+        return -1;
+    struct curl_slist *grown = curl_slist_append (job->headers, "Expect:");
+    if (!grown)
+        return -1;
+    job->headers = grown;
+    if (channel->header && !(grown = curl_slist_append (job->headers, channel->header)))
+        return -1;
+    job->headers = grown;
+    if (channel->signer) {
+        //  Signed as this attempt starts, over the bytes CURLOPT_POSTFIELDS
+        //  sends: a retry carries a time of its own, as fresh as the first
+        //  attempt's was. A request is never sent unsigned instead.
+        char signature [NT_SIGNATURE_MAX];
+        if (nt_signer_sign (channel->signer, txw_now_ms () / 1000, body, len, signature,
+                            sizeof signature) < 0
+        ||  s_header_add (&job->headers, NT_SIGNATURE_HEADER, signature))
+            return -1;
+    }
+    CURL *e = job->easy;
+    curl_easy_setopt (e, CURLOPT_PROTOCOLS_STR, "http,https");
+    curl_easy_setopt (e, CURLOPT_POSTFIELDS, body);
+    curl_easy_setopt (e, CURLOPT_POSTFIELDSIZE, (long) len);
+    curl_easy_setopt (e, CURLOPT_HTTPHEADER, job->headers);
+    curl_easy_setopt (e, CURLOPT_USERAGENT, "txw-notifier/" TXW_VERSION);
+    curl_easy_setopt (e, CURLOPT_HEADERFUNCTION, s_on_header);
+    curl_easy_setopt (e, CURLOPT_HEADERDATA, job);
+    return 0;
+}
+
+//  An SMTP transaction: MAIL FROM, RCPT TO each recipient, DATA with the
+//  target's message. Returns -1 if out of memory.
+static int
+s_smtp_setup (nt_delivery_t *self, s_job_t *job)
+{
+    const nt_channel_t *channel = self->targets [job->target].channel;
+    char path [NT_EMAIL_ADDRESS_MAX + 3];
+    for (int i = 0; i < channel->to_count; i++) {
+        snprintf (path, sizeof path, "<%s>", channel->to [i]);
+        struct curl_slist *grown = curl_slist_append (job->headers, path);
+        if (!grown)
+            return -1;
+        job->headers = grown;
+    }
+    snprintf (path, sizeof path, "<%s>", channel->from);
+    job->sent = 0;
+    CURL *e = job->easy;
+    curl_easy_setopt (e, CURLOPT_PROTOCOLS_STR, "smtp,smtps");
+    curl_easy_setopt (e, CURLOPT_MAIL_FROM, path);
+    curl_easy_setopt (e, CURLOPT_MAIL_RCPT, job->headers);
+    curl_easy_setopt (e, CURLOPT_UPLOAD, 1L);
+    curl_easy_setopt (e, CURLOPT_INFILESIZE_LARGE,
+                      (curl_off_t) job->alert->body_lens [job->target]);
+    curl_easy_setopt (e, CURLOPT_READFUNCTION, s_on_read);
+    curl_easy_setopt (e, CURLOPT_READDATA, job);
+    if (channel->ssl_reqd)
+        curl_easy_setopt (e, CURLOPT_USE_SSL, (long) CURLUSESSL_ALL);
+    if (channel->username) {
+        curl_easy_setopt (e, CURLOPT_USERNAME, channel->username);
+        curl_easy_setopt (e, CURLOPT_PASSWORD, channel->password);
+    }
+    return 0;
+}
+
 //  Starts the next attempt of job. Returns -1 if curl could not set it up.
 static int
 s_job_start (nt_delivery_t *self, s_job_t *job)
@@ -270,47 +375,24 @@ s_job_start (nt_delivery_t *self, s_job_t *job)
     job->retry_after_ms = -1;
     job->snippet_len = 0;
     job->snippet [0] = 0;
-    char attempt [16];
-    snprintf (attempt, sizeof attempt, "%d", job->attempt);
-    s_header_add (&job->headers, "Content-Type", "application/json");
-    s_header_add (&job->headers, "X-Txwatch-Alert-Key", job->alert->key);
-    s_header_add (&job->headers, "X-Txwatch-Attempt", attempt);
-    struct curl_slist *grown = curl_slist_append (job->headers, "Expect:");
-    if (grown)
-        job->headers = grown;
-    if (self->cfg.header && (grown = curl_slist_append (job->headers, self->cfg.header)))
-        job->headers = grown;
-    if (self->cfg.signer) {
-        //  Signed as this attempt starts, over the bytes CURLOPT_POSTFIELDS
-        //  sends: a retry carries a time of its own, as fresh as the first
-        //  attempt's was. A request is never sent unsigned instead.
-        char signature [NT_SIGNATURE_MAX];
-        if (nt_signer_sign (self->cfg.signer, txw_now_ms () / 1000, job->alert->body,
-                            job->alert->body_len, signature, sizeof signature) < 0
-        ||  s_header_add (&job->headers, NT_SIGNATURE_HEADER, signature))
-            goto err;
-    }
     job->easy = curl_easy_init ();
-    if (!job->easy || !job->headers)
+    if (!job->easy)
         goto err;
     CURL *e = job->easy;
-    curl_easy_setopt (e, CURLOPT_URL, target->url);
-    curl_easy_setopt (e, CURLOPT_PROTOCOLS_STR, "http,https");
-    curl_easy_setopt (e, CURLOPT_POSTFIELDS, job->alert->body);
-    curl_easy_setopt (e, CURLOPT_POSTFIELDSIZE, (long) job->alert->body_len);
-    curl_easy_setopt (e, CURLOPT_HTTPHEADER, job->headers);
-    curl_easy_setopt (e, CURLOPT_USERAGENT, "txw-notifier/" TXW_VERSION);
+    //  curl copies the option strings it is given (the MAIL FROM path
+    //  lives on the setup's stack).
+    if (target->channel->type == NT_CHANNEL_EMAIL? s_smtp_setup (self, job): s_http_setup (self, job))
+        goto err;
+    curl_easy_setopt (e, CURLOPT_URL, target->channel->url);
     curl_easy_setopt (e, CURLOPT_TIMEOUT_MS, (long) self->cfg.timeout_ms);
     curl_easy_setopt (e, CURLOPT_CONNECTTIMEOUT_MS, (long) self->cfg.timeout_ms);
     curl_easy_setopt (e, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt (e, CURLOPT_WRITEFUNCTION, s_on_body);
     curl_easy_setopt (e, CURLOPT_WRITEDATA, job);
-    curl_easy_setopt (e, CURLOPT_HEADERFUNCTION, s_on_header);
-    curl_easy_setopt (e, CURLOPT_HEADERDATA, job);
     curl_easy_setopt (e, CURLOPT_PRIVATE, job);
     if (curl_multi_add_handle (self->multi, e) != CURLM_OK)
         goto err;
-    txw_counter_add (self->attempts, 1);
+    txw_counter_add (target->counts->attempts, 1);
     s_list_append (&target->flying, job);
     return 0;
 err:
@@ -326,29 +408,29 @@ s_schedule_retry (nt_delivery_t *self, s_job_t *job, const char *why)
 {
     s_target_t *target = &self->targets [job->target];
     if (job->attempt >= self->cfg.max_attempts) {
-        txw_counter_add (self->failed, 1);
-        log_warn ("webhook %s: alert %s failed after %d attempts (last: %s)",
+        txw_counter_add (target->counts->failed, 1);
+        log_warn ("%s: alert %s failed after %d attempts (last: %s)",
                   target->label, job->alert->key, job->attempt, why);
         s_job_finish (self, job);
         return;
     }
     int64_t delay = nt_next_delay_ms (job->attempt, job->retry_after_ms, self->cfg.backoff_ms,
                                       self->cfg.backoff_max_ms, s_random (self));
-    txw_counter_add (self->retried, 1);
-    log_info ("webhook %s: alert %s attempt %d: %s; retrying in %lld ms%s", target->label,
+    txw_counter_add (target->counts->retried, 1);
+    log_info ("%s: alert %s attempt %d: %s; retrying in %lld ms%s", target->label,
               job->alert->key, job->attempt, why, (long long) delay,
               job->retry_after_ms >= 0? " (Retry-After)": "");
     job->due_ms = txw_mono_ms () + delay;
     s_list_insert_due (&target->retry, job);
 }
 
-//  Starts the due jobs of every URL that has room; retries go first (they
+//  Starts the due jobs of every target that has room; retries go first (they
 //  are older), then first attempts.
 static void
 s_start_due (nt_delivery_t *self)
 {
     int64_t now = txw_mono_ms ();
-    for (int i = 0; i < self->cfg.url_count; i++) {
+    for (int i = 0; i < self->target_count; i++) {
         s_target_t *target = &self->targets [i];
         while ((int64_t) target->flying.count < self->cfg.concurrency) {
             s_list_t *from = target->retry.head && target->retry.head->due_ms <= now?
@@ -358,7 +440,7 @@ s_start_due (nt_delivery_t *self)
             s_job_t *job = from->head;
             s_list_remove (from, job);
             if (s_job_start (self, job)) {
-                log_error ("webhook %s: cannot set up a transfer for alert %s",
+                log_error ("%s: cannot set up a transfer for alert %s",
                            target->label, job->alert->key);
                 s_schedule_retry (self, job, "transfer setup failed");
             }
@@ -389,16 +471,20 @@ s_collect (nt_delivery_t *self)
         s_target_t *target = &self->targets [job->target];
         s_list_remove (&target->flying, job);
         done++;
+        bool smtp = target->channel->type == NT_CHANNEL_EMAIL;
         char why [S_SNIPPET + 64];
+        if (code != CURLE_OK && smtp && status)
+            snprintf (why, sizeof why, "%s (SMTP %ld)", curl_easy_strerror (code), status);
+        else
         if (code != CURLE_OK)
             snprintf (why, sizeof why, "%s", curl_easy_strerror (code));
         else
-            snprintf (why, sizeof why, "HTTP %ld %s", status, job->snippet);
-        switch (nt_classify (code, status)) {
+            snprintf (why, sizeof why, "%s %ld %s", smtp? "SMTP": "HTTP", status, job->snippet);
+        switch (smtp? nt_classify_smtp (code, status): nt_classify (code, status)) {
             case NT_OUTCOME_OK:
-                txw_counter_add (self->ok, 1);
+                txw_counter_add (target->counts->ok, 1);
                 txw_histogram_observe_us (self->latency, txw_mono_us () - job->alert->accepted_us);
-                log_debug ("webhook %s: alert %s delivered (attempt %d)", target->label,
+                log_debug ("%s: alert %s delivered (attempt %d)", target->label,
                            job->alert->key, job->attempt);
                 s_job_finish (self, job);
                 break;
@@ -406,8 +492,8 @@ s_collect (nt_delivery_t *self)
                 s_schedule_retry (self, job, why);
                 break;
             case NT_OUTCOME_FAIL:
-                txw_counter_add (self->failed, 1);
-                log_warn ("webhook %s: alert %s refused, not retried: %s", target->label,
+                txw_counter_add (target->counts->failed, 1);
+                log_warn ("%s: alert %s refused, not retried: %s", target->label,
                           job->alert->key, why);
                 s_job_finish (self, job);
                 break;
@@ -423,7 +509,7 @@ s_sleep_ms (nt_delivery_t *self)
 {
     int64_t now = txw_mono_ms ();
     int64_t sleep = S_POLL_MAX_MS;
-    for (int i = 0; i < self->cfg.url_count; i++) {
+    for (int i = 0; i < self->target_count; i++) {
         s_target_t *target = &self->targets [i];
         if ((int64_t) target->flying.count >= self->cfg.concurrency)
             continue;
@@ -446,7 +532,7 @@ s_sleep_ms (nt_delivery_t *self)
 static bool
 s_idle (nt_delivery_t *self)
 {
-    for (int i = 0; i < self->cfg.url_count; i++) {
+    for (int i = 0; i < self->target_count; i++) {
         s_target_t *target = &self->targets [i];
         if (target->fresh.count || target->retry.count || target->flying.count)
             return false;
@@ -458,7 +544,7 @@ s_idle (nt_delivery_t *self)
 static void
 s_abandon (nt_delivery_t *self)
 {
-    for (int i = 0; i < self->cfg.url_count; i++) {
+    for (int i = 0; i < self->target_count; i++) {
         s_target_t *target = &self->targets [i];
         s_list_t *lists [] = { &target->flying, &target->retry, &target->fresh };
         for (int l = 0; l < 3; l++)
@@ -471,7 +557,7 @@ s_abandon (nt_delivery_t *self)
                     curl_slist_free_all (job->headers);
                 }
                 if (self->undone++ < S_UNDONE_LOG_MAX)
-                    log_warn ("webhook %s: alert %s not delivered at exit (%d attempts made)",
+                    log_warn ("%s: alert %s not delivered at exit (%d attempts made)",
                               target->label, job->alert->key, job->attempt);
                 job->alert->abandoned = true;
                 s_job_finish (self, job);
@@ -524,6 +610,37 @@ s_label (const char *url, char *out, size_t size)
     snprintf (out, size, "%.*s%.*s", (int) scheme, url, (int) end, host);
 }
 
+//  Target i delivers to channel; entries of one name (the URLs of
+//  --webhook-url) share their counters.
+static void
+s_target_init (nt_delivery_t *self, int i, const nt_channel_t *channel)
+{
+    s_target_t *target = &self->targets [i];
+    target->channel = channel;
+    char where [96];
+    s_label (channel->url, where, sizeof where);
+    snprintf (target->label, sizeof target->label, "%s %s %s",
+              nt_channel_type_name (channel->type), channel->name, where);
+    for (int j = 0; j < i; j++)
+        if (!strcmp (self->targets [j].channel->name, channel->name)) {
+            target->counts = self->targets [j].counts;
+            return;
+        }
+    target->counts = &self->counts [i];
+    const char *help = "deliveries (one per alert and channel entry) by channel and result";
+    char labels [NT_CHANNEL_NAME_MAX + 64];
+    const char *results [] = { "ok", "retry", "failed", "dropped" };
+    txw_counter_t **counters [] = { &target->counts->ok, &target->counts->retried,
+                                    &target->counts->failed, &target->counts->dropped };
+    for (int r = 0; r < 4; r++) {
+        snprintf (labels, sizeof labels, "channel=\"%s\",result=\"%s\"", channel->name, results [r]);
+        *counters [r] = txw_counter_new ("txw_notifier_deliveries_total", labels, help);
+    }
+    snprintf (labels, sizeof labels, "channel=\"%s\"", channel->name);
+    target->counts->attempts = txw_counter_new ("txw_notifier_attempts_total", labels,
+                                                "HTTP requests and SMTP transactions started");
+}
+
 nt_delivery_t *
 nt_delivery_new (const nt_delivery_config_t *cfg)
 {
@@ -541,20 +658,13 @@ nt_delivery_new (const nt_delivery_config_t *cfg)
     atomic_init (&self->deadline_ms, 0);
     atomic_init (&self->pending, 0);
     self->random = (uint64_t) txw_now_us () ^ ((uint64_t) getpid () << 32) ^ 0x9E3779B97F4A7C15ULL;
-    for (int i = 0; i < cfg->url_count; i++) {
-        self->targets [i].url = cfg->urls [i];
-        s_label (cfg->urls [i], self->targets [i].label, sizeof self->targets [i].label);
-    }
-    const char *help = "webhook deliveries (one per alert and URL) by result";
-    self->ok = txw_counter_new ("txw_webhook_deliveries_total", "result=\"ok\"", help);
-    self->retried = txw_counter_new ("txw_webhook_deliveries_total", "result=\"retry\"", help);
-    self->failed = txw_counter_new ("txw_webhook_deliveries_total", "result=\"failed\"", help);
-    self->dropped = txw_counter_new ("txw_webhook_deliveries_total", "result=\"dropped\"", help);
-    self->attempts = txw_counter_new ("txw_webhook_attempts_total", NULL, "HTTP requests made");
-    self->queue_depth = txw_gauge_new ("txw_webhook_queue_depth", NULL,
-                                       "alerts accepted and not yet finished for every URL");
-    self->latency = txw_histogram_new ("txw_webhook_delivery_seconds",
-                                       "from receiving an alert to a receiver's 2xx, retries included");
+    self->target_count = cfg->channels->count;
+    for (int i = 0; i < self->target_count; i++)
+        s_target_init (self, i, &cfg->channels->items [i]);
+    self->queue_depth = txw_gauge_new ("txw_notifier_queue_depth", NULL,
+                                       "alerts accepted and not yet finished for every channel");
+    self->latency = txw_histogram_new ("txw_notifier_delivery_seconds",
+        "from receiving an alert to its delivery (a 2xx, or SMTP's acceptance), retries included");
     self->multi = curl_multi_init ();
     if (!self->multi) {
         log_error ("curl_multi_init failed");
@@ -572,9 +682,14 @@ err:
 }
 
 int
-nt_delivery_submit (nt_delivery_t *self, const char *key, char **body_p)
+nt_delivery_submit (nt_delivery_t *self, const char *key, char **bodies)
 {
     s_alert_t *alert = NULL;
+    int routed = 0;
+    for (int i = 0; i < self->target_count; i++)
+        routed += bodies [i] != NULL;
+    if (!routed)
+        return -1;
     const char *why = "the notifier is stopping";
     if (!atomic_load (&self->accepting))
         goto drop;
@@ -582,9 +697,11 @@ nt_delivery_submit (nt_delivery_t *self, const char *key, char **body_p)
     alert = calloc (1, sizeof *alert);
     if (!alert || !(alert->key = strdup (key)))
         goto drop;
-    alert->body = *body_p;
-    *body_p = NULL;
-    alert->body_len = strlen (alert->body);
+    for (int i = 0; i < self->target_count; i++) {
+        alert->bodies [i] = bodies [i];
+        alert->body_lens [i] = bodies [i]? strlen (bodies [i]): 0;
+        bodies [i] = NULL;
+    }
     alert->accepted_us = txw_mono_us ();
     pthread_mutex_lock (&self->lock);
     long long pending = atomic_load (&self->pending);
@@ -604,12 +721,15 @@ nt_delivery_submit (nt_delivery_t *self, const char *key, char **body_p)
     curl_multi_wakeup (self->multi);
     return 0;
 drop:
-    txw_counter_add (self->dropped, (uint64_t) self->cfg.url_count);
+    for (int i = 0; i < self->target_count; i++)
+        if (bodies [i] || (alert && alert->bodies [i])) {
+            txw_counter_add (self->targets [i].counts->dropped, 1);
+            free (bodies [i]);
+            bodies [i] = NULL;
+        }
     log_warn ("alert %s dropped: %s (%lld alerts waiting)", key, why,
               (long long) atomic_load (&self->pending));
     s_alert_free (&alert);
-    free (*body_p);
-    *body_p = NULL;
     return -1;
 }
 

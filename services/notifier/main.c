@@ -1,4 +1,4 @@
-/*  txw-notifier - posts alerts to webhooks, each alert once                */
+/*  txw-notifier - sends alerts to webhooks, Slack, PagerDuty and email, each alert once */
 
 #include "notifier.h"
 
@@ -13,15 +13,20 @@ main (int argc, char **argv)
         { "alert-endpoints", TXW_OPT_STRING, "tcp://127.0.0.1:7012,tcp://127.0.0.1:7022",
           "scorer and aggregator PUBs to subscribe to, comma list", &cfg.alert_endpoints, 0, 0 },
         { "webhook-url", TXW_OPT_STRING, "",
-          "required: http(s) URLs to POST each alert to, comma list (each gets every alert)",
+          "http(s) URLs to POST each alert to as JSON, comma list (each gets every alert\n"
+          "      --kinds and --min-score pass); this or --channels-file is required",
           &cfg.webhook_url, 0, 0 },
-        { "min-score", TXW_OPT_INT, "0", "alerts with a lower score are not sent",
+        { "channels-file", TXW_OPT_STRING, "",
+          "JSON file of channels (webhook, slack, pagerduty, email), each with its own\n"
+          "      kinds and minimum severity; secrets in files it names (README, Notifier)",
+          &cfg.channels_file, 0, 0 },
+        { "min-score", TXW_OPT_INT, "0", "--webhook-url: alerts with a lower score are not sent",
           &cfg.min_score, 0, 100 },
-        { "kinds", TXW_OPT_STRING, "fraud,region_health", "alert kinds to send, comma list",
+        { "kinds", TXW_OPT_STRING, "fraud,region_health", "--webhook-url: alert kinds to send, comma list",
           &cfg.kinds, 0, 0 },
         { "timeout-ms", TXW_OPT_INT, "5000", "time limit of one HTTP attempt",
           &cfg.timeout_ms, 10, 600000 },
-        { "max-attempts", TXW_OPT_INT, "8", "attempts per alert and URL before giving up",
+        { "max-attempts", TXW_OPT_INT, "8", "attempts per alert and channel entry before giving up",
           &cfg.max_attempts, 1, 1000 },
         { "backoff-ms", TXW_OPT_INT, "500",
           "delay before the first retry; doubles each time, with jitter", &cfg.backoff_ms, 0, 3600000 },
@@ -29,7 +34,7 @@ main (int argc, char **argv)
           &cfg.backoff_max_ms, 0, 86400000 },
         { "queue", TXW_OPT_INT, "10000",
           "alerts waiting for delivery; more are dropped (counted and logged)", &cfg.queue, 1, 10000000 },
-        { "concurrency", TXW_OPT_INT, "8", "HTTP requests in flight per URL",
+        { "concurrency", TXW_OPT_INT, "8", "requests in flight per channel entry",
           &cfg.concurrency, 1, 1000 },
         { "drain-ms", TXW_OPT_INT, "5000",
           "on SIGTERM, how long queued alerts may still be delivered", &cfg.drain_ms, 0, 600000 },
@@ -50,9 +55,11 @@ main (int argc, char **argv)
         TXW_OPTIONS_END
     };
     txw_service_options (options, argc, argv, "txw-notifier",
-        "Subscribes to the scorers' and aggregators' alerts and POSTs each alert as\n"
-        "JSON to every webhook URL, once, with retries and back-off (X-Txwatch-Alert-Key\n"
-        "is the receiver's idempotency key; with a secret, X-Txwatch-Signature lets it\n"
-        "check who sent the request and when: proto/SERVING.md, Webhooks).");
+        "Subscribes to the scorers' and aggregators' alerts and sends each alert, once,\n"
+        "with retries and back-off, to every channel whose kinds and severity take it:\n"
+        "JSON webhooks (X-Txwatch-Alert-Key is the receiver's idempotency key; with a\n"
+        "secret, X-Txwatch-Signature lets it check who sent the request and when:\n"
+        "proto/SERVING.md, Webhooks), Slack, PagerDuty (resolved when the alert is\n"
+        "closed) and email over SMTP.");
     return txw_service_main ("notifier", &cfg.svc, &s_notifier_stage, &cfg);
 }

@@ -1,9 +1,13 @@
-/*  notifier - alerts from the pipeline to webhooks, each alert once        */
+/*  notifier - alerts from the pipeline to their channels, each alert once  */
 
 #include "notifier.h"
 #include "catchup.h"
+#include "channels.h"
 #include "clock.h"
+#include "email.h"
+#include "pagerduty.h"
 #include "payload.h"
+#include "slack.h"
 #include "transport.h"
 
 #include <stdio.h>
@@ -11,8 +15,10 @@
 #include <string.h>
 
 #define S_RECENT_KEYS   65536   //  keys remembered to drop duplicates
-#define S_MAX_KINDS     8
 #define S_CATCHUP_MS    500     //  how often the stored alerts are read
+//  The delivery key of a PagerDuty resolve: never an alert key (those start
+//  with the kind), so its end is told from an alert's.
+#define S_RESOLVE       "resolve:"
 
 //  What the notifier knows of a key it sent (values in recent).
 #define S_IN_FLIGHT     ((void *) 1)
@@ -23,11 +29,7 @@ struct _notifier_t {
     txw_service_t *svc;
     txw_in_t *in;
     nt_delivery_t *delivery;
-    nt_signer_t *signer;        //  NULL without --webhook-secret-file
-    char *url_list;             //  writable copy that cfg.urls points into
-    char *kind_list;
-    char *kinds [S_MAX_KINDS];
-    int kind_count;
+    nt_channels_t channels;     //  one delivery target per entry
     zhash_t *recent;            //  keys sent lately: S_IN_FLIGHT or S_FINISHED
     char **ring;                //  the same keys, oldest first, to forget them
     size_t ring_head, ring_count;
@@ -37,6 +39,7 @@ struct _notifier_t {
     txw_counter_t *alerts_in;
     txw_counter_t *filtered;
     txw_counter_t *duplicates;
+    txw_counter_t *resolves;
 };
 
 static bool
@@ -46,53 +49,6 @@ s_ready (void *arg, char *detail, size_t size)
     snprintf (detail, size, "{\"queue\":%lld}",
               (long long) (self->delivery? nt_delivery_pending (self->delivery): 0));
     return true;
-}
-
-//  Splits --webhook-url into cfg's URL array; each must be http(s).
-static int
-s_parse_urls (notifier_t *self, nt_delivery_config_t *dcfg)
-{
-    self->url_list = strdup (self->cfg->webhook_url? self->cfg->webhook_url: "");
-    if (!self->url_list)
-        return -1;
-    char *items [NT_MAX_URLS + 1];
-    int count = txw_split_list (self->url_list, items, NT_MAX_URLS + 1);
-    if (count == 0) {
-        log_error ("--webhook-url (TXW_WEBHOOK_URL) is required: where to POST alerts");
-        return -1;
-    }
-    if (count > NT_MAX_URLS) {
-        log_error ("--webhook-url: at most %d URLs", NT_MAX_URLS);
-        return -1;
-    }
-    for (int i = 0; i < count; i++) {
-        if (strncmp (items [i], "http://", 7) && strncmp (items [i], "https://", 8)) {
-            log_error ("--webhook-url: '%s' is not an http:// or https:// URL", items [i]);
-            return -1;
-        }
-        dcfg->urls [i] = items [i];
-    }
-    dcfg->url_count = count;
-    return 0;
-}
-
-static int
-s_parse_kinds (notifier_t *self)
-{
-    self->kind_list = strdup (self->cfg->kinds);
-    if (!self->kind_list)
-        return -1;
-    self->kind_count = txw_split_list (self->kind_list, self->kinds, S_MAX_KINDS);
-    for (int i = 0; i < self->kind_count; i++)
-        if (strcmp (self->kinds [i], "fraud") && strcmp (self->kinds [i], "region_health")) {
-            log_error ("--kinds: '%s' is not fraud or region_health", self->kinds [i]);
-            return -1;
-        }
-    if (self->kind_count == 0) {
-        log_error ("--kinds is empty: no alert would ever be sent");
-        return -1;
-    }
-    return 0;
 }
 
 //  The extra header comes from --header or, for secrets kept out of the
@@ -123,21 +79,30 @@ notifier_new (const notifier_config_t *cfg, txw_service_t *svc)
     self->cfg = cfg;
     self->svc = svc;
     nt_delivery_config_t dcfg = {
+        .channels = &self->channels,
         .timeout_ms = cfg->timeout_ms, .max_attempts = cfg->max_attempts,
         .backoff_ms = cfg->backoff_ms, .backoff_max_ms = cfg->backoff_max_ms,
-        .queue_max = cfg->queue, .concurrency = cfg->concurrency, .header = cfg->header
+        .queue_max = cfg->queue, .concurrency = cfg->concurrency
     };
-    if (s_parse_urls (self, &dcfg) || s_parse_kinds (self) || s_parse_header (&dcfg.header))
+    const char *header = cfg->header;
+    if (s_parse_header (&header))
         goto err;
-    if (cfg->webhook_secret_file && *cfg->webhook_secret_file) {
-        self->signer = nt_signer_load (cfg->webhook_secret_file);
-        if (!self->signer)
-            goto err;
-        dcfg.signer = self->signer;
-    }
-    else
+    bool webhooks = cfg->webhook_url && *cfg->webhook_url;
+    if (webhooks && nt_channels_add_webhooks (&self->channels, cfg->webhook_url, cfg->kinds,
+                                              (int) cfg->min_score, cfg->webhook_secret_file,
+                                              header))
+        goto err;
+    if (webhooks && !(cfg->webhook_secret_file && *cfg->webhook_secret_file))
         log_warn ("no --webhook-secret-file: webhooks are unsigned, so a receiver cannot tell "
                   "them from forged ones (proto/SERVING.md, Webhooks)");
+    if (cfg->channels_file && *cfg->channels_file
+    &&  nt_channels_load (&self->channels, cfg->channels_file))
+        goto err;
+    if (self->channels.count == 0) {
+        log_error ("--webhook-url (TXW_WEBHOOK_URL) or --channels-file (TXW_CHANNELS_FILE) is "
+                   "required: where to send alerts");
+        goto err;
+    }
     if (cfg->backoff_max_ms < cfg->backoff_ms) {
         log_error ("--backoff-max-ms %lld is below --backoff-ms %lld",
                    (long long) cfg->backoff_max_ms, (long long) cfg->backoff_ms);
@@ -145,7 +110,9 @@ notifier_new (const notifier_config_t *cfg, txw_service_t *svc)
     }
     self->alerts_in = txw_counter_new ("txw_notifier_alerts_in_total", NULL, "alerts received");
     self->filtered = txw_counter_new ("txw_notifier_alerts_filtered_total", NULL,
-                                      "alerts not sent: kind not in --kinds or score below --min-score");
+                                      "alerts not sent: no channel takes their kind and severity");
+    self->resolves = txw_counter_new ("txw_notifier_resolves_total", NULL,
+        "alerts closed by an analyst whose PagerDuty incidents were sent a resolve");
     self->duplicates = txw_counter_new ("txw_notifier_duplicate_alerts_total", NULL,
         "alerts received with a key already sent (a region health alert from two shards)");
     self->recent = zhash_new ();
@@ -167,19 +134,32 @@ notifier_new (const notifier_config_t *cfg, txw_service_t *svc)
         self->catchup = nt_catchup_new (cfg->database_url, cfg->cursor_name);
         if (!self->catchup)
             goto err;
+        if (nt_channels_have (&self->channels, NT_CHANNEL_PAGERDUTY))
+            nt_catchup_follow_closes (self->catchup);
     }
-    else
+    else {
         log_warn ("no --database-url: alerts raised while the notifier is down are not sent "
                   "after it restarts");
+        if (nt_channels_have (&self->channels, NT_CHANNEL_PAGERDUTY))
+            log_warn ("no --database-url: PagerDuty incidents are not resolved when their alerts "
+                      "are closed (the closes are read from txw_data.alert_events)");
+    }
     if (txw_service_admin (svc, (int) cfg->svc.admin_port, s_ready, self))
         goto err;
-    log_info ("alerts from %s (kinds %s, score >= %lld) to %d webhook URL(s); timeout %lld ms, "
-              "%lld attempts, back-off %lld..%lld ms, queue %lld, %s%s", cfg->alert_endpoints,
-              cfg->kinds, (long long) cfg->min_score, dcfg.url_count, (long long) cfg->timeout_ms,
-              (long long) cfg->max_attempts, (long long) cfg->backoff_ms,
-              (long long) cfg->backoff_max_ms, (long long) cfg->queue,
-              self->signer? "signed (" NT_SIGNATURE_HEADER ")": "unsigned",
-              dcfg.header? ", with an extra header": "");
+    for (int i = 0; i < self->channels.count; i++) {
+        const nt_channel_t *channel = &self->channels.items [i];
+        log_info ("channel %s (%s): %s%s%s, severity >= %s, score >= %d%s", channel->name,
+                  nt_channel_type_name (channel->type),
+                  channel->kinds [0]? "fraud": "", channel->kinds [0] && channel->kinds [1]? ",": "",
+                  channel->kinds [1]? "region_health": "", txw_severity_name (channel->min_severity),
+                  channel->min_score, channel->type != NT_CHANNEL_WEBHOOK? "":
+                  channel->signer? ", signed (" NT_SIGNATURE_HEADER ")": ", unsigned");
+    }
+    log_info ("alerts from %s to %d channel entries; timeout %lld ms, %lld attempts, back-off "
+              "%lld..%lld ms, queue %lld%s", cfg->alert_endpoints, self->channels.count,
+              (long long) cfg->timeout_ms, (long long) cfg->max_attempts,
+              (long long) cfg->backoff_ms, (long long) cfg->backoff_max_ms,
+              (long long) cfg->queue, header? ", webhooks with an extra header": "");
     return self;
 err:
     notifier_destroy (&self);
@@ -194,26 +174,15 @@ notifier_destroy (notifier_t **self_p)
     notifier_t *self = *self_p;
     txw_in_destroy (&self->in);
     nt_delivery_destroy (&self->delivery);
-    nt_signer_destroy (&self->signer);      //  after the thread that signs has stopped
+    nt_channels_clear (&self->channels);    //  after the thread that uses them has stopped
     nt_catchup_destroy (&self->catchup);
     zhash_destroy (&self->recent);
     if (self->ring)
         for (size_t i = 0; i < self->ring_count; i++)
             free (self->ring [(self->ring_head + i) % S_RECENT_KEYS]);
     free (self->ring);
-    free (self->url_list);
-    free (self->kind_list);
     free (self);
     *self_p = NULL;
-}
-
-static bool
-s_kind_wanted (notifier_t *self, const char *kind)
-{
-    for (int i = 0; i < self->kind_count; i++)
-        if (!strcmp (self->kinds [i], kind))
-            return true;
-    return false;
 }
 
 //  Remembers a key sent (S_IN_FLIGHT) or finished; forgets the oldest
@@ -244,23 +213,83 @@ s_remember (notifier_t *self, const char *key, void *state)
 static bool
 s_wanted (notifier_t *self, const txw_alert_t *alert)
 {
-    return s_kind_wanted (self, alert->kind) && alert->score >= self->cfg->min_score;
+    for (int i = 0; i < self->channels.count; i++)
+        if (nt_channel_wants (&self->channels.items [i], alert))
+            return true;
+    return false;
 }
 
-//  Hands an alert to delivery. Returns 0, or -1 if the queue refused it.
+//  The alert in the channel's format. NULL if memory ran out.
+static char *
+s_body (const nt_channel_t *channel, const txw_alert_t *alert)
+{
+    switch (channel->type) {
+        case NT_CHANNEL_SLACK:
+            return nt_slack_body (alert);
+        case NT_CHANNEL_PAGERDUTY:
+            return nt_pagerduty_trigger (alert, channel->routing_key);
+        case NT_CHANNEL_EMAIL:
+            return nt_email_message (alert, channel->from, (const char *const *) channel->to,
+                                     channel->to_count, txw_now_ms ());
+        default:
+            return nt_alert_body (alert);
+    }
+}
+
+//  Hands bodies (one per channel entry, NULL where not routed) to delivery
+//  under key. Returns 0, or -1 if one could not be made or the queue
+//  refused them (freed either way).
+static int
+s_submit (notifier_t *self, const char *key, char **bodies, bool complete)
+{
+    if (!complete) {
+        log_error ("out of memory: alert %s not sent", key);
+        txw_counter_add (self->svc->errors, 1);
+        for (int i = 0; i < self->channels.count; i++)
+            free (bodies [i]);
+        return -1;
+    }
+    return nt_delivery_submit (self->delivery, key, bodies);
+}
+
+//  Hands an alert to delivery, in the format of each channel that takes
+//  it. Returns 0, or -1 if the queue refused it.
 static int
 s_send (notifier_t *self, const txw_alert_t *alert, const char *key)
 {
-    char *body = nt_alert_body (alert);
-    if (!body) {
-        log_error ("out of memory: alert %s not sent", key);
-        txw_counter_add (self->svc->errors, 1);
-        return -1;
-    }
-    if (nt_delivery_submit (self->delivery, key, &body))
+    char *bodies [NT_MAX_CHANNELS] = { NULL };
+    bool complete = true;
+    for (int i = 0; i < self->channels.count; i++)
+        if (nt_channel_wants (&self->channels.items [i], alert))
+            complete &= (bodies [i] = s_body (&self->channels.items [i], alert)) != NULL;
+    if (s_submit (self, key, bodies, complete))
         return -1;
     s_remember (self, key, S_IN_FLIGHT);
     return 0;
+}
+
+//  A closed alert: a resolve to each PagerDuty channel that took it.
+static nt_catchup_take_t
+s_take_closed (void *arg, const txw_alert_t *alert, const char *key)
+{
+    notifier_t *self = arg;
+    char *bodies [NT_MAX_CHANNELS] = { NULL };
+    bool complete = true, routed = false;
+    for (int i = 0; i < self->channels.count; i++) {
+        const nt_channel_t *channel = &self->channels.items [i];
+        if (channel->type == NT_CHANNEL_PAGERDUTY && nt_channel_wants (channel, alert)) {
+            routed = true;
+            complete &= (bodies [i] = nt_pagerduty_resolve (key, channel->routing_key)) != NULL;
+        }
+    }
+    if (!routed)
+        return NT_CATCHUP_DONE;
+    char resolve_key [sizeof S_RESOLVE + TXW_ALERT_KEY_MAX];
+    snprintf (resolve_key, sizeof resolve_key, S_RESOLVE "%s", key);
+    if (s_submit (self, resolve_key, bodies, complete))
+        return NT_CATCHUP_LATER;
+    txw_counter_add (self->resolves, 1);
+    return NT_CATCHUP_SENT;
 }
 
 //  A live alert: sent unless sent before. One the queue refuses is not
@@ -304,6 +333,10 @@ static void
 s_finished (void *arg, const char *key)
 {
     notifier_t *self = arg;
+    if (!strncmp (key, S_RESOLVE, strlen (S_RESOLVE))) {
+        nt_catchup_close_finished (self->catchup);
+        return;
+    }
     if (zhash_lookup (self->recent, key))
         zhash_update (self->recent, key, S_FINISHED);
     if (self->catchup)
@@ -322,6 +355,7 @@ s_catch_up (notifier_t *self)
     self->catchup_at_ms = now + S_CATCHUP_MS;
     int64_t room = self->cfg->queue / 2 - nt_delivery_pending (self->delivery);
     nt_catchup_poll (self->catchup, room > 0? (size_t) room: 0, s_take_stored, self);
+    nt_catchup_poll_closes (self->catchup, s_take_closed, self);
 }
 
 static void

@@ -1,16 +1,19 @@
-/*  notifier - alerts from the pipeline to webhooks, each alert once
+/*  notifier - alerts from the pipeline to their channels, each alert once
 
-    The gateway scales to several replicas, so webhooks sent from it would
-    be delivered once per replica; one notifier delivers each alert once.
-    It subscribes to the scorers' alert PUBs and the aggregators' PUBs
+    The gateway scales to several replicas, so notifications sent from it
+    would be delivered once per replica; one notifier delivers each alert
+    once. It subscribes to the scorers' alert PUBs and the aggregators' PUBs
     (which also carry window records: everything but alerts is ignored),
-    filters by kind and score, drops duplicates by key (a region health
-    alert can come from several aggregator shards) and hands each alert to
+    routes each alert to the channels whose kinds and severity take it
+    (channels.h: generic webhooks, Slack, PagerDuty, email), drops
+    duplicates by key (a region health alert can come from several
+    aggregator shards) and hands each alert, in each channel's format, to
     the delivery thread (delivery.h) without ever waiting for a receiver;
-    with a secret, each request is signed (signature.h).
+    with a secret, each webhook request is signed (signature.h).
     With a database it also reads the stored alerts after its cursor
     (catchup.h), so an alert raised while it was down is sent after it
-    restarts.                                                              */
+    restarts, and, with a PagerDuty channel, the closes of alerts, which
+    resolve their incidents.                                               */
 
 #ifndef TXW_NOTIFIER_H
 #define TXW_NOTIFIER_H
@@ -33,6 +36,7 @@ typedef struct {
     int64_t drain_ms;
     const char *header;
     const char *webhook_secret_file;    //  "" for none: webhooks unsigned
+    const char *channels_file;  //  "" for none: only --webhook-url
     const char *database_url;   //  "" for none: no catch-up
     const char *cursor_name;
 } notifier_config_t;

@@ -29,6 +29,7 @@ s_curl_permanent (int code)
         case CURLE_SSL_CERTPROBLEM:
         case CURLE_SSL_CACERT_BADFILE:
         case CURLE_LOGIN_DENIED:
+        case CURLE_USE_SSL_FAILED:
             return true;
         default:
             return false;
@@ -47,6 +48,18 @@ nt_classify (int curl_code, long http_status)
     if (http_status == 0)           //  completed without a status line
         return NT_OUTCOME_RETRY;
     return NT_OUTCOME_FAIL;
+}
+
+nt_outcome_t
+nt_classify_smtp (int curl_code, long smtp_code)
+{
+    if (curl_code == CURLE_OK)
+        return NT_OUTCOME_OK;
+    if (smtp_code >= 500 && smtp_code <= 599)
+        return NT_OUTCOME_FAIL;
+    if (smtp_code >= 400 && smtp_code <= 499)
+        return NT_OUTCOME_RETRY;
+    return s_curl_permanent (curl_code)? NT_OUTCOME_FAIL: NT_OUTCOME_RETRY;
 }
 
 int64_t

@@ -1,4 +1,4 @@
-/*  policy - when a webhook delivery is done, retried, or given up
+/*  policy - when a delivery is done, retried, or given up
 
     The rules a delivery follows, kept apart from the transfer machinery so
     that they can be tested on their own:
@@ -7,6 +7,10 @@
       worth another try after a back-off;
     - any other answer (a 4xx, a redirect) is a permanent failure: the
       receiver told us the request itself is wrong, so retrying cannot help;
+    - by SMTP, the message is delivered once the server accepts it; a 4xx
+      reply (RFC 5321's transient failures) and network errors are worth
+      another try, a 5xx reply (a recipient refused, a message rejected)
+      and a refused login or STARTTLS are permanent;
     - the back-off doubles from a base up to a cap, with jitter so that many
       alerts failing together do not retry together; a Retry-After header
       from the receiver wins over the schedule (still capped).               */
@@ -27,6 +31,10 @@ const char *nt_outcome_name (nt_outcome_t outcome);
 //  Classifies one attempt from curl's result code (CURLcode, 0 = transfer
 //  completed) and the HTTP status (0 if no answer).
 nt_outcome_t nt_classify (int curl_code, long http_status);
+
+//  Classifies one SMTP transaction from curl's result code and the last
+//  SMTP reply code (0 if none).
+nt_outcome_t nt_classify_smtp (int curl_code, long smtp_code);
 
 //  Delay before the next attempt after failed attempt number attempt
 //  (1-based): the base doubled attempt-1 times, capped at max_ms, then

@@ -5,7 +5,6 @@
 
 #include <errno.h>
 #include <sodium.h>
-#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,36 +33,46 @@ nt_signer_new (const void *secret, size_t len)
     return self;
 }
 
-nt_signer_t *
-nt_signer_load (const char *path)
+int
+nt_secret_read (const char *what, const char *path, char *out, size_t size)
 {
     FILE *file = fopen (path, "re");
     if (!file) {
-        log_error ("--webhook-secret-file: cannot read '%s': %s", path, strerror (errno));
-        return NULL;
+        log_error ("%s: cannot read '%s': %s", what, path, strerror (errno));
+        return -1;
     }
-    //  One byte more than a secret may have, to tell a file that is too long.
-    char text [NT_SECRET_MAX + 1];
-    size_t len = fread (text, 1, sizeof text, file);
+    //  One byte more than the secret may have, to tell a file that is too long.
+    size_t len = fread (out, 1, size, file);
     int error = ferror (file)? errno: 0;
     fclose (file);
-    nt_signer_t *self = NULL;
-    bool too_long = len > NT_SECRET_MAX;
-    while (len > 0 && (text [len - 1] == '\n' || text [len - 1] == '\r'))
+    if (error || len == size) {
+        if (error)
+            log_error ("%s: cannot read '%s': %s", what, path, strerror (error));
+        else
+            log_error ("%s: '%s' is longer than %zu bytes: not a secret file", what, path,
+                       size - 1);
+        sodium_memzero (out, size);
+        return -1;
+    }
+    while (len > 0 && (out [len - 1] == '\n' || out [len - 1] == '\r'))
         len--;
-    if (error)
-        log_error ("--webhook-secret-file: cannot read '%s': %s", path, strerror (error));
-    else
-    if (too_long)
-        log_error ("--webhook-secret-file: '%s' is longer than %d bytes: not a secret file",
-                   path, NT_SECRET_MAX);
-    else
-    if (len < NT_SECRET_MIN)
-        log_error ("--webhook-secret-file: the secret in '%s' is %zu bytes; at least %d are "
-                   "needed (e.g. head -c 32 /dev/urandom | base64 > FILE)", path, len,
+    out [len] = 0;
+    return (int) len;
+}
+
+nt_signer_t *
+nt_signer_load (const char *what, const char *path)
+{
+    char text [NT_SECRET_MAX + 1];
+    int len = nt_secret_read (what, path, text, sizeof text);
+    nt_signer_t *self = NULL;
+    if (len >= 0 && len < NT_SECRET_MIN)
+        log_error ("%s: the secret in '%s' is %d bytes; at least %d are needed "
+                   "(e.g. head -c 32 /dev/urandom | base64 > FILE)", what, path, len,
                    NT_SECRET_MIN);
     else
-        self = nt_signer_new (text, len);
+    if (len >= 0)
+        self = nt_signer_new (text, (size_t) len);
     sodium_memzero (text, sizeof text);
     return self;
 }

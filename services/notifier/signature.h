@@ -31,11 +31,19 @@ typedef struct _nt_signer_t nt_signer_t;
 //  secret is shorter than NT_SECRET_MIN or libsodium cannot start.
 nt_signer_t *nt_signer_new (const void *secret, size_t len);
 
-//  A signer keyed with the text in the file at path: its bytes as they are,
-//  less the line ends (CR, LF) at its end, as `echo` leaves one. Returns
-//  NULL, logged with the reason, if the file cannot be read, or holds a
-//  secret shorter than NT_SECRET_MIN bytes or longer than NT_SECRET_MAX.
-nt_signer_t *nt_signer_load (const char *path);
+//  Reads the secret in the file at path into out (size bytes): its bytes as
+//  they are, less the line ends (CR, LF) at its end, as `echo` leaves one,
+//  terminated. Returns its length, or -1, logged with what (the option or
+//  setting that named the file), if the file cannot be read or holds size
+//  bytes or more. Every secret file (a signing secret, a PagerDuty routing
+//  key, SMTP credentials) is read this way.
+int nt_secret_read (const char *what, const char *path, char *out, size_t size);
+
+//  A signer keyed with the secret in the file at path (nt_secret_read).
+//  Returns NULL, logged with what and the reason, if the file cannot be
+//  read, or holds a secret shorter than NT_SECRET_MIN bytes or longer than
+//  NT_SECRET_MAX.
+nt_signer_t *nt_signer_load (const char *what, const char *path);
 
 void nt_signer_destroy (nt_signer_t **self_p);
 

@@ -28,6 +28,10 @@ config_parse (producer_config_t *self, int argc, char **argv)
           &self->validator_endpoints, 0, 0 },
         { "seed", TXW_OPT_INT, "1", "seed of the generator: same seed, same records",
           &self->seed, 0, 1e18 },
+        { "run", TXW_OPT_INT, "0",
+          "run number, in every generated tx_id (T<seed>.<run>-<n>; 0: T<seed>-<n>), so a "
+          "generator started again with the same seed makes new transactions, not copies of "
+          "the ones it stored before", &self->run, 0, 1e9 },
         { "rate", TXW_OPT_DOUBLE, NULL,
           "records per second sent (times the --shape weight in live mode); "
           "0: as fast as possible (default: 200 generated, 0 for --file: a file "

@@ -17,6 +17,7 @@ typedef struct {
     txw_service_config_t svc;
     const char *validator_endpoints;
     int64_t seed;
+    int64_t run;                //  in the tx_ids: T<seed>.<run>-<n> (0: T<seed>-<n>)
     double rate;                //  records per second, 0: as fast as possible
     int64_t count;              //  0: unlimited
     int64_t duration;           //  seconds, 0: unlimited

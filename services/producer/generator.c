@@ -849,6 +849,8 @@ static void
 s_set_tx_id (generator_t *self, record_t *rec)
 {
     char *p = s_put_number (rec->tx_id, "T", self->cfg.seed, 1);
+    if (self->cfg.run)
+        p = s_put_number (p, ".", self->cfg.run, 1);
     *p++ = '-';
     p = s_put_number (p, "", self->index, 1);
     rec->raw.tx_id = (txw_str_t) { rec->tx_id, (uint32_t) (p - rec->tx_id) };

@@ -40,6 +40,7 @@ typedef enum {
 
 typedef struct {
     uint64_t seed;
+    uint64_t run;               //  0, or the run number in the tx_ids
     uint32_t accounts, merchants, branches, regions;
     double fraud_rate;          //  share of records that are fraud
     double invalid_rate;        //  share of records broken on purpose

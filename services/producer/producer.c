@@ -200,6 +200,7 @@ producer_new (const producer_config_t *config, txw_service_t *svc)
     else {
         generator_config_t gen = {
             .seed = (uint64_t) config->seed,
+            .run = (uint64_t) config->run,
             .accounts = (uint32_t) config->accounts,
             .merchants = (uint32_t) config->merchants,
             .branches = (uint32_t) config->branches,

@@ -32,7 +32,7 @@ typedef struct {
     bool late;
     char injected [48];         //  "", "late" or "invalid:<code>"
     //  Storage for the fields the generator formats.
-    char tx_id [48];
+    char tx_id [64];            //  T<seed>.<run>-<n>: at most 52 bytes
     char ts [RFC3339_SIZE];
     char amount [40];
     char device_id [24];

@@ -328,3 +328,94 @@ qapi_one_row (PGresult *res, const qapi_table_t *table, const char *what, const 
     PQclear (res);
     return status;
 }
+
+//  --- Searches ---------------------------------------------------------------------
+
+void
+qapi_sql_init (qapi_sql_t *self, const char *text)
+{
+    self->len = 0;
+    self->count = 0;
+    self->overflow = false;
+    self->sql [0] = 0;
+    qapi_sql_add (self, text, NULL);
+}
+
+void
+qapi_sql_add (qapi_sql_t *self, const char *text, const char *value)
+{
+    bool numbered = false;
+    for (const char *p = text; *p && !self->overflow; p++) {
+        size_t room = sizeof self->sql - self->len;
+        if (p [0] == '$' && p [1] == '$') {
+            if (!numbered && self->count == QAPI_FILTERS_MAX) {
+                self->overflow = true;
+                break;
+            }
+            if (!numbered)
+                self->values [self->count++] = value;
+            numbered = true;
+            int n = snprintf (self->sql + self->len, room, "$%d", self->count);
+            if (n < 0 || (size_t) n >= room)
+                self->overflow = true;
+            else
+                self->len += (size_t) n;
+            p++;
+        }
+        else
+        if (room > 1)
+            self->sql [self->len++] = *p;
+        else
+            self->overflow = true;
+    }
+    //  Always a string, even cut: the caller checks overflow before using it.
+    self->sql [self->len] = 0;
+}
+
+void
+qapi_cursor_format (char *buf, size_t size, const char *us, const char *rest)
+{
+    snprintf (buf, size, "%s:%s", us, rest);
+}
+
+int
+qapi_page_answer (PGresult *res, const char *name, const qapi_table_t *table, int64_t limit,
+                  const char *time_column, const char *const *rest_columns, json_t **out)
+{
+    qapi_rows_t rows;
+    qapi_rows_init (&rows, res, table);
+    int n = PQntuples (res) > limit? (int) limit: PQntuples (res);
+    json_t *array = json_array ();
+    for (int row = 0; row < n && array; row++)
+        json_array_append_new (array, qapi_row_json (&rows, row));
+    json_t *next = NULL;
+    if (PQntuples (res) > limit) {
+        char rest [256] = "", text [300];
+        size_t used = 0;
+        for (int i = 0; rest_columns [i]; i++)
+            used += (size_t) snprintf (rest + used, used < sizeof rest? sizeof rest - used: 0,
+                                       "%s%s", i? ":": "",
+                                       qapi_text (res, n - 1, txw_pg_column (res, rest_columns [i])));
+        qapi_cursor_format (text, sizeof text, qapi_text (res, n - 1, txw_pg_column (res, time_column)),
+                            rest);
+        next = json_string (text);
+    }
+    PQclear (res);
+    *out = json_pack ("{s:o,s:o}", name, array, "next_cursor", next? next: json_null ());
+    return 200;
+}
+
+int
+qapi_cursor_parse (const char *text, char *us, size_t size, const char **rest, json_t **out)
+{
+    size_t digits = strspn (text, "0123456789");
+    if (digits == 0 || digits > 18 || digits >= size || text [digits] != ':' || !text [digits + 1]) {
+        qerror_t err;
+        qerror_set (&err, "cursor", "must be a next_cursor of an earlier answer");
+        return qapi_bad_parameter (&err, out);
+    }
+    memcpy (us, text, digits);
+    us [digits] = 0;
+    *rest = text + digits + 1;
+    return 0;
+}

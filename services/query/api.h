@@ -52,6 +52,10 @@ qapi_fn qapi_regions;
 qapi_fn qapi_alerts;
 qapi_fn qapi_ack;               //  arg: numeric id or key
 qapi_fn qapi_reopen;            //  arg: numeric id or key
+qapi_fn qapi_alert_update;      //  arg: numeric id or key (PATCH)
+qapi_fn qapi_notes;             //  arg: numeric id or key
+qapi_fn qapi_note_add;          //  arg: numeric id or key
+qapi_fn qapi_labels;
 qapi_fn qapi_transaction;       //  arg: tx_id
 qapi_fn qapi_account;           //  arg: account_id
 qapi_fn qapi_customer_segments;

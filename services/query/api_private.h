@@ -4,7 +4,9 @@
     only. The endpoints are grouped by family:
 
         api_stats.c         realtime, timeseries, top, branches, regions
-        api_alerts.c        alerts, ack (and the alert row regions reuse)
+        api_alerts.c        the alert search (and the alert row regions reuse)
+        api_workflow.c      an alert's changes: PATCH, ack, reopen, notes
+        api_labels.c        the labels of dispositions and chargebacks
         api_accounts.c      transactions, accounts
         api_customers.c     RFM segments, customers, cohorts
         api_recommendations.c  products to recommend
@@ -64,6 +66,36 @@ int qapi_period_params (const qrequest_t *req, int64_t fallback, int64_t *minute
 //  object (the caller's), or NULL with 400 in *status and *out.
 json_t *qapi_body_object (const qrequest_t *req, const char *const *allowed, int *status,
                           json_t **out);
+
+//  --- Searches: filters and keyset cursors --------------------------------------------
+
+#define QAPI_SQL_MAX        4096
+#define QAPI_FILTERS_MAX    16
+
+//  A statement built from the filters a request gave: each adds its
+//  condition with the next parameter number, so what the request did not
+//  ask for is not in the statement at all (and the plan can use the index
+//  of what it did).
+typedef struct {
+    char sql [QAPI_SQL_MAX];
+    size_t len;
+    const char *values [QAPI_FILTERS_MAX];
+    int count;
+    bool overflow;              //  a bug: the statement or parameters did not fit
+} qapi_sql_t;
+
+//  Starts the statement with text (no parameters).
+void qapi_sql_init (qapi_sql_t *self, const char *text);
+//  Appends text; each "$$" in it becomes the number of a new parameter
+//  whose value is value (borrowed: it must outlive the statement).
+void qapi_sql_add (qapi_sql_t *self, const char *text, const char *value);
+
+//  A keyset cursor as the API hands it out: "<time in microseconds>:<rest>",
+//  opaque to clients. Writes it into buf (size bytes).
+void qapi_cursor_format (char *buf, size_t size, const char *us, const char *rest);
+//  Parses one: us the time (its text: digits only), rest what follows the
+//  first ':' (non-empty). Returns 0, or 400 with *out set (naming "cursor").
+int qapi_cursor_parse (const char *text, char *us, size_t size, const char **rest, json_t **out);
 
 //  --- Statements ------------------------------------------------------------------
 
@@ -142,6 +174,14 @@ int qapi_list_answer (PGresult *res, const char *name, const qapi_table_t *table
 int qapi_one_row (PGresult *res, const qapi_table_t *table, const char *what, const char *id,
                   json_t **out);
 
+//  The answer of a page of a keyset search whose statement asked for one
+//  row more than limit: {name: [the object of each of the first limit
+//  rows], "next_cursor": null, or the cursor of the last row shown when
+//  there was one more}. The cursor is the row's time_column (microseconds)
+//  and its rest_columns (NULL-terminated) joined by ':'. Frees res.
+int qapi_page_answer (PGresult *res, const char *name, const qapi_table_t *table, int64_t limit,
+                      const char *time_column, const char *const *rest_columns, json_t **out);
+
 //  --- Alerts (api_alerts.c), which the region health lists too --------------------
 
 #define QAPI_ALERT_COLUMNS                                                           \
@@ -150,7 +190,7 @@ int qapi_one_row (PGresult *res, const qapi_table_t *table, const char *what, co
     " amount_rep_minor, merchant_id, country, channel, region, message,"             \
     " model_version, " QAPI_MS_AS ("raised_at", "raised_at") ", status,"             \
     " " QAPI_MS_AS ("acked_at", "acked_at") ", acked_by,"      \
-    " disposition, note"
+    " disposition, note, severity, assignee, " QAPI_MS_AS ("updated_at", "updated_at")
 
 //  Replaces the account_id of each alert object of array with its
 //  pseudonym (pii.h): what a viewer sees.

@@ -367,7 +367,8 @@ qapi_regions (qapi_t *api, const qrequest_t *req, json_t **out)
             if (strcmp (qapi_text (alerts, a, alert_region), region))
                 continue;
             json_array_append_new (list, qapi_row_json (&alert_rows, a));
-            open_alert = open_alert || !strcmp (qapi_text (alerts, a, alert_status), "open");
+            //  Being investigated is not resolved yet.
+            open_alert = open_alert || strcmp (qapi_text (alerts, a, alert_status), "closed");
         }
         json_array_append_new (regions, txw_summary_region (region, &t, list, open_alert,
                                                             api->health_threshold));

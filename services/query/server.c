@@ -15,15 +15,16 @@
     cache.c).                                                              */
 
 #include "query.h"
+#include "admin.h"
 #include "api.h"
 #include "apikey.h"
 #include "cache.h"
 #include "clock.h"
+#include "httpfront.h"
 #include "money.h"
 #include "openapi.h"
 #include "params.h"
 #include "pool.h"
-#include "ratelimit.h"
 
 #include <civetweb.h>
 #include <stdio.h>
@@ -63,6 +64,13 @@ static const s_route_t s_routes [] = {
     { "ack", "/api/v1/alerts/", true, "/ack", "POST", false, TXW_ROLE_ANALYST, NULL, qapi_ack },
     { "reopen", "/api/v1/alerts/", true, "/reopen", "POST", false, TXW_ROLE_ANALYST, NULL,
       qapi_reopen },
+    { "alert_update", "/api/v1/alerts/", true, NULL, "PATCH", false, TXW_ROLE_ANALYST, NULL,
+      qapi_alert_update },
+    { "notes", "/api/v1/alerts/", true, "/notes", "GET", false, TXW_ROLE_ANALYST, NULL,
+      qapi_notes },
+    { "note_add", "/api/v1/alerts/", true, "/notes", "POST", false, TXW_ROLE_ANALYST, NULL,
+      qapi_note_add },
+    { "labels", "/api/v1/labels", false, NULL, "GET", false, TXW_ROLE_ANALYST, NULL, qapi_labels },
     { "transaction", "/api/v1/transactions/", true, NULL, "GET", true, TXW_ROLE_ANALYST,
       "read.transaction", qapi_transaction },
     { "account", "/api/v1/accounts/", true, NULL, "GET", true, TXW_ROLE_ANALYST,
@@ -106,12 +114,8 @@ struct _query_server_t {
     char *cors_buf;
     char *cors [S_CORS_MAX];
     int cors_count;
-    txw_keystore_t *keys;
-    txw_ratelimit_t *per_client;        //  NULL: no limit per client address
-    txw_ratelimit_t *per_key;           //  NULL: no limit per API key
+    txw_front_t front;
     txw_counter_t *requests [S_ROUTES + 1][S_CLASSES];
-    txw_counter_t *auth_failures [2];   //  no key, a key not valid
-    txw_counter_t *forbidden;
     txw_histogram_t *latency;
 };
 
@@ -374,8 +378,10 @@ s_call (query_server_t *self, struct mg_connection *conn, const s_route_t *route
     else
     if (cacheable)
         qcache_abandon (self->cache, key);
-    if (text && (route->fn == qapi_ack || route->fn == qapi_reopen) && reply.status == 200)
-        qcache_clear (self->cache);     //  cached alert lists would show the old status
+    //  Cached alert lists would show the alert as it was.
+    if (text && (route->fn == qapi_ack || route->fn == qapi_reopen || route->fn == qapi_alert_update
+                 || route->fn == qapi_note_add) && reply.status / 100 == 2)
+        qcache_clear (self->cache);
     free (text);
     s_send_json (self, conn, started_us, &reply, out);
     return reply.status;
@@ -387,52 +393,15 @@ s_class (int status)
     return status >= 500? S_5XX: status >= 400? S_4XX: S_2XX;
 }
 
-//  Takes a token of key's bucket in limit (NULL: none); 0 to go on, or
-//  429 sent with Retry-After.
+//  Sends what the front door refused; returns its status.
 static int
-s_limit (query_server_t *self, struct mg_connection *conn, txw_ratelimit_t *limit,
-         const char *key, int64_t started_us)
+s_refuse (query_server_t *self, struct mg_connection *conn, int64_t started_us,
+          const txw_refusal_t *refusal)
 {
-    int wait_s = limit? txw_ratelimit_take (limit, key, txw_mono_ms ()): 0;
-    if (!wait_s)
-        return 0;
-    char retry [16];
-    snprintf (retry, sizeof retry, "%d", wait_s);
-    s_reply_t reply = { .status = 429, .retry_after = retry };
-    s_send_json (self, conn, started_us, &reply, qapi_error ("too_many_requests",
-                 "over the rate limit; retry after Retry-After seconds"));
-    return 429;
-}
-
-//  Who is asking: 0 with *who set, or the status of the answer sent.
-static int
-s_authenticate (query_server_t *self, struct mg_connection *conn, const s_route_t *route,
-                txw_principal_t *who, int64_t started_us)
-{
-    size_t len;
-    const char *key = txw_apikey_presented (mg_get_header (conn, "Authorization"),
-                                            mg_get_header (conn, "X-API-Key"), NULL, &len);
-    txw_auth_t auth = txw_keystore_verify (self->keys, key, len, txw_mono_ms (), who);
-    if (auth == TXW_AUTH_UNAVAILABLE) {
-        s_send_error (self, conn, started_us, 503, "unavailable", "database unreachable", NULL);
-        return 503;
-    }
-    if (auth != TXW_AUTH_OK) {
-        txw_counter_add (self->auth_failures [auth == TXW_AUTH_MISSING? 0: 1], 1);
-        s_send_error (self, conn, started_us, 401, "unauthorized", auth == TXW_AUTH_MISSING?
-                      "an API key is required: Authorization: Bearer <key>":
-                      "the API key is not valid (malformed, unknown or revoked)", NULL);
-        return 401;
-    }
-    if (who->role < route->role) {
-        char message [128];
-        snprintf (message, sizeof message, "this needs the %s role; the key has %s",
-                  txw_role_name (route->role), txw_role_name (who->role));
-        txw_counter_add (self->forbidden, 1);
-        s_send_error (self, conn, started_us, 403, "forbidden", message, NULL);
-        return 403;
-    }
-    return 0;
+    s_reply_t reply = { .status = refusal->status,
+                        .retry_after = *refusal->retry_after? refusal->retry_after: NULL };
+    s_send_json (self, conn, started_us, &reply, qapi_error (refusal->error, refusal->message));
+    return refusal->status;
 }
 
 static int
@@ -448,13 +417,10 @@ s_handle (struct mg_connection *conn, void *cbdata)
     const s_route_t *route = s_route (ri->local_uri? ri->local_uri: "", method, arg_buf,
                                       sizeof arg_buf, &arg, &wrong_method, allow, sizeof allow);
     txw_principal_t who;
-    //  Per client address first, before the key is looked at, so a flood
-    //  of made-up keys is limited too; then per key, once it is known.
-    char client [TXW_RATELIMIT_KEY_MAX + 1];
-    txw_ratelimit_client_key (ri->remote_addr, client, sizeof client);
+    txw_refusal_t refusal;
     int status;
-    if ((status = s_limit (self, conn, self->per_client, client, started_us)))
-        ;
+    if (txw_front_client (&self->front, ri->remote_addr, &refusal))
+        status = s_refuse (self, conn, started_us, &refusal);
     else
     if (!route) {
         status = 404;
@@ -481,8 +447,10 @@ s_handle (struct mg_connection *conn, void *cbdata)
         s_send (self, conn, started_us, &reply);
     }
     else
-    if ((status = s_authenticate (self, conn, route, &who, started_us)) == 0
-    &&  (status = s_limit (self, conn, self->per_key, who.key_id, started_us)) == 0)
+    if (txw_front_caller (&self->front, mg_get_header (conn, "Authorization"),
+                          mg_get_header (conn, "X-API-Key"), route->role, &who, &refusal))
+        status = s_refuse (self, conn, started_us, &refusal);
+    else
         status = s_call (self, conn, route, arg, &who, started_us);
 
     size_t index = route? (size_t) (route - s_routes): S_NOT_FOUND;
@@ -504,14 +472,6 @@ s_ready (void *arg, char *detail, size_t size)
     return ready;
 }
 
-static int
-s_log_message (const struct mg_connection *conn, const char *message)
-{
-    (void) conn;
-    log_warn ("http: %s", message);
-    return 1;
-}
-
 static void
 s_metrics_new (query_server_t *self)
 {
@@ -523,22 +483,7 @@ s_metrics_new (query_server_t *self)
             self->requests [r][c] = txw_counter_new ("txw_query_requests_total", labels,
                                                      "API requests by endpoint and status class");
         }
-    self->auth_failures [0] = txw_counter_new ("txw_query_auth_failures_total", "reason=\"missing\"",
-                                               "requests refused with 401, by reason");
-    self->auth_failures [1] = txw_counter_new ("txw_query_auth_failures_total", "reason=\"invalid\"",
-                                               "requests refused with 401, by reason");
-    self->forbidden = txw_counter_new ("txw_query_forbidden_total", NULL,
-                                       "requests refused with 403: the key's role is too low");
-    txw_ratelimit_t *limits [2] = { self->per_client, self->per_key };
-    const char *by [2] = { "by=\"client\"", "by=\"key\"" };
-    for (int i = 0; i < 2; i++)
-        if (limits [i])
-            txw_ratelimit_set_metrics (limits [i],
-                txw_counter_new ("txw_query_rate_limited_total", by [i],
-                                 "requests refused with 429, by what was over its limit"),
-                txw_counter_new ("txw_query_rate_limit_overflows_total", by [i],
-                                 "requests charged to the shared bucket because the table was full"),
-                txw_gauge_new ("txw_query_rate_limit_buckets", by [i], "rate limit buckets held"));
+    txw_front_metrics (&self->front, "txw_query");
     self->latency = txw_histogram_new ("txw_query_request_seconds",
                                        "time to answer one API request");
     qcache_set_metrics (self->cache,
@@ -602,11 +547,7 @@ s_listen (query_server_t *self)
         "access_control_allow_headers", "",
         NULL
     };
-    struct mg_callbacks callbacks;
-    memset (&callbacks, 0, sizeof callbacks);
-    callbacks.log_message = s_log_message;
-    mg_init_library (0);
-    self->ctx = mg_start (&callbacks, self, options);
+    self->ctx = txw_http_start (options, self, NULL);
     if (!self->ctx) {
         log_error ("cannot listen on %s", self->cfg->listen);
         return -1;
@@ -629,22 +570,17 @@ query_server_new (const query_config_t *cfg, txw_service_t *svc)
     self->pool = qpool_new (cfg->database_url, (int) cfg->pool_size,
                             (int) cfg->statement_timeout_ms, (int) cfg->statement_timeout_ms);
     self->cache = qcache_new (cfg->cache_ttl_ms, (size_t) cfg->cache_max_entries);
-    self->keys = txw_keystore_new (cfg->database_url, cfg->key_cache_ms);
-    if (cfg->rate_per_client > 0)
-        self->per_client = txw_ratelimit_new (cfg->rate_per_client, (int) cfg->burst_per_client,
-                                              (size_t) cfg->rate_limit_entries);
-    if (cfg->rate_per_key > 0)
-        self->per_key = txw_ratelimit_new (cfg->rate_per_key, (int) cfg->burst_per_key,
-                                           (size_t) cfg->rate_limit_entries);
-    if ((cfg->rate_per_client > 0 && !self->per_client) || (cfg->rate_per_key > 0 && !self->per_key))
+    if (txw_front_init (&self->front, cfg->database_url, cfg->key_cache_ms,
+                        cfg->rate_per_client, cfg->burst_per_client, cfg->rate_per_key,
+                        cfg->burst_per_key, cfg->rate_limit_entries))
         goto err;
-    if (!self->pool || !self->cache || !self->keys || s_cors_parse (self, cfg->cors_origins))
+    if (!self->pool || !self->cache || s_cors_parse (self, cfg->cors_origins))
         goto err;
     self->api = (qapi_t) {
         .pool = self->pool, .currency = cfg->reporting_currency,
         .currency_exponent = txw_currency_exponent (cfg->reporting_currency, 3),
         .health_threshold = cfg->health_threshold, .alert_threshold = (int) cfg->alert_threshold,
-        .keys = self->keys
+        .keys = self->front.keys
     };
     s_metrics_new (self);
     if (qpool_start_monitor (self->pool)
@@ -678,9 +614,7 @@ query_server_destroy (query_server_t **self_p)
     txw_admin_destroy (&self->svc->admin);
     qpool_destroy (&self->pool);
     qcache_destroy (&self->cache);
-    txw_keystore_destroy (&self->keys);
-    txw_ratelimit_destroy (&self->per_client);
-    txw_ratelimit_destroy (&self->per_key);
+    txw_front_destroy (&self->front);
     free (self->cors_buf);
     free (self);
     *self_p = NULL;

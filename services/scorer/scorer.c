@@ -15,6 +15,7 @@
 #include "timers.h"
 #include "txset.h"
 
+#include <errno.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <sys/random.h>
@@ -47,6 +48,7 @@ struct _scorer_t {
     txw_counter_t *evicted_cap;
     txw_counter_t *evicted_idle;
     txw_counter_t *again;
+    txw_counter_t *corrections;
     txw_txset_t *seen;          //  tx_ids scored lately (this process's life)
     uint64_t seen_key [2];
     txw_gauge_t *accounts;
@@ -121,6 +123,8 @@ s_metrics_new (scorer_t *self)
     self->again = txw_counter_new ("txw_duplicate_transactions_total", NULL,
         "transactions whose tx_id was scored before (in this process's life): scored, "
         "not counted in the account's history again, no alert");
+    self->corrections = txw_counter_new ("txw_corrections_forwarded_total", NULL,
+        "corrections sent on to the aggregator shard of their account");
     self->evicted_idle = txw_counter_new ("txw_accounts_evicted_total", "cause=\"idle\"",
                                           "account states evicted");
     self->accounts = txw_gauge_new ("txw_accounts", NULL, "account states held");
@@ -150,9 +154,14 @@ s_load (scorer_t *self, rules_t **rules_p, model_t **model_p)
     if (*rules_path && ruleset_load (rules_path, set, err, sizeof err))
         log_error ("rule file refused: %s", err);
     else
-    if (*model_path && !(model = model_load (model_path, err, sizeof err)))
+    if (*model_path && !(stat (model_path, &(struct stat) { 0 }) && errno == ENOENT)
+    &&  !(model = model_load (model_path, err, sizeof err)))
         log_error ("model file refused: %s", err);
     else {
+        //  No file at --model yet (before the first training): the rules
+        //  alone, until the file watch sees one written there.
+        if (*model_path && !model)
+            log_warn ("no model file at %s: scoring with the rules alone", model_path);
         const rules_set_t *use = *rules_path? set: ruleset_default ();
         char version [TXW_NAME_MAX + 1];
         snprintf (version, sizeof version, "%.*s%s%.*s", 12, use->version, model? "+": "",
@@ -481,23 +490,51 @@ s_score (scorer_t *self, txw_tx_t *tx)
     }
 }
 
-//  Scores every record of one received message. Returns the records scored.
+//  Sends a correction on to the aggregator shard of its account, the one
+//  that counted the original. The profile does not learn from it: a
+//  profile describes how the account behaves (pace, amounts, places,
+//  devices), and a reversal or a chargeback does not change what the
+//  account did. What a chargeback teaches is a label (the aggregator
+//  writes it), and the account is marked stale for the rescoring job.
+static void
+s_correction (scorer_t *self, const txw_correction_t *c)
+{
+    txw_out_t *shard = txw_router_pick (self->router, c->account_id,
+                                        strnlen (c->account_id, sizeof c->account_id));
+    txw_batch_t *batch = txw_out_batch (shard, TXW_MSG_CORRECTION);
+    txw_correction_encode (&batch->pk, c);
+    txw_out_added (shard, batch);
+    txw_counter_add (self->corrections, 1);
+}
+
+//  Scores every record of one received message, or forwards its
+//  corrections. Returns the records handled.
 static uint32_t
 s_apply (scorer_t *self, const txw_envelope_t *env)
 {
-    if (env->type != TXW_MSG_TX) {
+    if (env->type != TXW_MSG_TX && env->type != TXW_MSG_CORRECTION) {
         txw_service_malformed (self->svc, env, env->count? env->count: 1,
-                               "the scorer takes transactions only");
+                               "the scorer takes transactions and corrections only");
         return 0;
     }
     txw_cursor_t cur = env->records;
     const char *error = NULL;
-    txw_tx_t tx;
     uint32_t applied = 0;
-    for (; applied < env->count; applied++) {
-        if (txw_tx_decode (&cur, false, &tx, &error))
-            break;
-        s_score (self, &tx);
+    if (env->type == TXW_MSG_CORRECTION) {
+        txw_correction_t c;
+        for (; applied < env->count; applied++) {
+            if (txw_correction_decode (&cur, &c, &error))
+                break;
+            s_correction (self, &c);
+        }
+    }
+    else {
+        txw_tx_t tx;
+        for (; applied < env->count; applied++) {
+            if (txw_tx_decode (&cur, false, &tx, &error))
+                break;
+            s_score (self, &tx);
+        }
     }
     if (applied < env->count) {
         //  The records after a broken one cannot be located: count them all.

@@ -15,6 +15,7 @@ main (int argc, char **argv)
 {
     train_config_t cfg;
     const char *log_level;
+    bool rollback;
     const txw_option_t options [] = {
         { "database-url", TXW_OPT_STRING, "",
           "libpq connection string of the database holding txw.transactions",
@@ -24,6 +25,9 @@ main (int argc, char **argv)
           &cfg.from, 0, 0 },
         { "to", TXW_OPT_STRING, "", "last event time trained on (RFC 3339; empty: all)",
           &cfg.to, 0, 0 },
+        { "days", TXW_OPT_INT, "0",
+          "only the transactions of the last this many days, by the database's clock "
+          "(0: every one; with --from and --to, all three hold)", &cfg.days, 0, 36500 },
         { "rules", TXW_OPT_STRING, "",
           "rule file the scorer runs (empty: the compiled-in default), for --scores-out",
           &cfg.rules_file, 0, 0 },
@@ -44,6 +48,13 @@ main (int argc, char **argv)
         { "max-accounts", TXW_OPT_INT, "1000000",
           "account histories held while replaying (as the scorer's --max-accounts)",
           &cfg.max_accounts, 1, 50000000 },
+        { "min-rows", TXW_OPT_INT, "2",
+          "stored transactions in the range needed to train: with fewer, nothing is "
+          "written and the exit code is 0 (scheduled retraining waits for history)",
+          &cfg.min_rows, 2, 100000000 },
+        { "rollback", TXW_OPT_BOOL, "false",
+          "instead of training: put back the model --out replaced (<out>.prev), keeping "
+          "the current one as <out>.prev", &rollback, 0, 0 },
         { "log-level", TXW_OPT_STRING, "info", "debug, info, warn or error", &log_level, 0, 0 },
         TXW_OPTIONS_END
     };
@@ -52,11 +63,11 @@ main (int argc, char **argv)
         "them through the scorer's own features, fits and calibrates the forest and\n"
         "writes a model file for txw-scorer --model. Never reads fraud labels.");
     int level = txw_log_level_parse (log_level);
-    if (level < 0 || !*cfg.database_url || !*cfg.model_out) {
+    if (level < 0 || (!rollback && !*cfg.database_url) || !*cfg.model_out) {
         fprintf (stderr, "error: %s (see --help)\n", level < 0? "bad --log-level"
-                 : "--database-url and --out are required");
+                 : "--out is required, and --database-url unless --rollback");
         return 2;
     }
     txw_log_init ("train", (txw_log_level_t) level);
-    return train_run (&cfg);
+    return rollback? train_rollback (cfg.model_out): train_run (&cfg);
 }

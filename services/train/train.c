@@ -6,17 +6,19 @@
 #include "model.h"
 #include "pgutil.h"
 #include "profiles.h"
+#include "replay.h"
 #include "reasons.h"
 #include "rfc3339.h"
 #include "rules.h"
-#include "ruleset.h"
 #include "txfeatures.h"
 #include "txrow.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #define S_FETCH     20000
 #define S_SAMPLE    100000      //  transactions kept to time the hot loop
@@ -63,50 +65,23 @@ s_keep (s_trainer_t *t, const char *tx_id)
     snprintf (t->ids [slot], sizeof t->ids [slot], "%s", tx_id);
 }
 
-typedef void (s_visit_fn) (void *arg, txw_tx_t *tx);
-
 //  Reads the stored transactions in the range, oldest first, and calls fn
 //  for each.
 static int
-s_replay (s_trainer_t *t, PGconn *conn, s_visit_fn *fn, void *arg)
+s_replay (s_trainer_t *t, PGconn *conn, replay_visit_fn *fn, void *arg)
 {
-    const char *params [] = { *t->cfg->from? t->cfg->from: NULL, *t->cfg->to? t->cfg->to: NULL };
+    char days [24];
+    snprintf (days, sizeof days, "%lld", (long long) t->cfg->days);
+    const char *params [] = { *t->cfg->from? t->cfg->from: NULL, *t->cfg->to? t->cfg->to: NULL,
+                              days };
     if (txw_pg_exec (conn, "BEGIN"))
         return -1;
-    char declare [1400];
-    snprintf (declare, sizeof declare,
-        "DECLARE replay NO SCROLL CURSOR FOR SELECT %s FROM txw_data.transactions"
+    char query [1400];
+    snprintf (query, sizeof query, "SELECT %s FROM txw_data.transactions"
         " WHERE ($1::timestamptz IS NULL OR ts >= $1) AND ($2::timestamptz IS NULL OR ts <= $2)"
+        " AND ($3::int = 0 OR ts >= now () - $3::int * interval '1 day')"
         " ORDER BY ts, tx_id", txw_txrow_sql ()->select);
-    PGresult *res = PQexecParams (conn, declare, 2, NULL, params, NULL, NULL, 0);
-    bool ok = PQresultStatus (res) == PGRES_COMMAND_OK;
-    if (!ok)
-        log_error ("cannot read the stored transactions: %s", PQresultErrorMessage (res));
-    PQclear (res);
-    while (ok) {
-        char fetch [48];
-        snprintf (fetch, sizeof fetch, "FETCH %d FROM replay", S_FETCH);
-        res = PQexec (conn, fetch);
-        if (PQresultStatus (res) != PGRES_TUPLES_OK) {
-            log_error ("cannot read the stored transactions: %s", PQresultErrorMessage (res));
-            ok = false;
-        }
-        int n = ok? PQntuples (res): 0;
-        txw_txrow_cols_t cols;
-        if (n && txw_txrow_columns (res, &cols)) {
-            log_error ("cannot read the stored transactions: a column is missing");
-            ok = false;
-            n = 0;
-        }
-        for (int i = 0; i < n; i++) {
-            txw_tx_t tx;
-            if (txw_txrow_decode (res, i, &cols, &tx) == 0)
-                fn (arg, &tx);
-        }
-        PQclear (res);
-        if (n < S_FETCH)
-            break;
-    }
+    bool ok = replay_cursor (conn, query, 3, params, S_FETCH, fn, arg) >= 0;
     txw_pg_exec (conn, ok? "COMMIT": "ROLLBACK");
     return ok? 0: -1;
 }
@@ -132,8 +107,6 @@ s_learn (void *arg, txw_tx_t *tx)
     s_keep (t, tx->tx_id);
 }
 
-static double s_model (void *arg, const rules_signals_t *signals);
-
 //  The second pass (--train-scores-out): the whole score, rules and the new
 //  model, of every training transaction, for tuning rules on the training
 //  part only.
@@ -141,7 +114,7 @@ static void
 s_rescore (void *arg, txw_tx_t *tx)
 {
     s_pass_t *pass = arg;
-    rules_score_tx (pass->rules, pass->profiles, tx, s_model, (void *) pass->model);
+    replay_score (pass->rules, pass->profiles, pass->model, tx);
     fprintf (pass->out, "%s\t%d\t", tx->tx_id, tx->score);
     char reasons [320];
     txw_reasons_format (tx->reasons, reasons, sizeof reasons);
@@ -162,15 +135,6 @@ s_write_features (s_trainer_t *t, const model_t *model)
         features_csv_row (file, t->ids [r], model_score (model, x), x);
     }
     return fclose (file) == 0? 0: -1;
-}
-
-//  The scorer's model hook: features, then the calibrated forest score.
-static double
-s_model (void *arg, const rules_signals_t *signals)
-{
-    float x [FEATURE_COUNT];
-    features_from_signals (signals, x);
-    return model_score (arg, x);
 }
 
 //  Times the scorer's hot loop with the new model on one core: the forest
@@ -194,7 +158,7 @@ s_measure (s_trainer_t *t, rules_t *rules, const model_t *model)
     started = txw_mono_us ();
     for (size_t i = 0; i < t->sampled; i++) {
         txw_tx_t tx = t->sample [i];
-        rules_score_tx (rules, profiles, &tx, s_model, (void *) model);
+        replay_score (rules, profiles, model, &tx);
         flagged += tx.score >= 80;
     }
     int64_t step_us = txw_mono_us () - started;
@@ -206,6 +170,55 @@ s_measure (s_trainer_t *t, rules_t *rules, const model_t *model)
               (unsigned long long) flagged);
 }
 
+//  The model file's previous version, for a rollback: <path>.prev becomes
+//  a second name of the file at path (if there is one) before the new model
+//  is renamed over path, so the scorer never sees a missing or partial file.
+static int
+s_keep_previous (const char *path)
+{
+    char prev [4096], tmp [4096];
+    snprintf (prev, sizeof prev, "%s.prev", path);
+    snprintf (tmp, sizeof tmp, "%s.prev.tmp.%d", path, (int) getpid ());
+    unlink (tmp);               //  left by a run killed here before
+    bool linked = link (path, tmp) == 0;
+    if (!linked && errno == ENOENT)
+        return 0;               //  the first model
+    if (!linked || rename (tmp, prev)) {
+        log_error ("cannot keep the previous model as %s: %s", prev, strerror (errno));
+        unlink (tmp);
+        return -1;
+    }
+    return 0;
+}
+
+int
+train_rollback (const char *path)
+{
+    char prev [4096], tmp [4096];
+    snprintf (prev, sizeof prev, "%s.prev", path);
+    snprintf (tmp, sizeof tmp, "%s.next.tmp.%d", path, (int) getpid ());
+    //  The running model stays reachable as <path>.prev afterwards, so a
+    //  second rollback rolls forward again. path is replaced by one rename.
+    unlink (tmp);
+    if (link (path, tmp) && errno != ENOENT) {
+        log_error ("cannot roll back %s: %s", path, strerror (errno));
+        return 1;
+    }
+    if (rename (prev, path)) {
+        log_error ("cannot roll back to %s: %s", prev, strerror (errno));
+        unlink (tmp);
+        return 1;
+    }
+    if (access (tmp, F_OK) == 0 && rename (tmp, prev)) {
+        log_error ("rolled back, but the model replaced is not kept as %s: %s", prev,
+                   strerror (errno));
+        unlink (tmp);
+        return 1;
+    }
+    log_info ("rolled back: %s is the previous model again", path);
+    return 0;
+}
+
 int
 train_run (const train_config_t *cfg)
 {
@@ -213,32 +226,36 @@ train_run (const train_config_t *cfg)
     t.rows = malloc ((size_t) cfg->max_rows * FEATURE_COUNT * sizeof *t.rows);
     t.ids = malloc ((size_t) cfg->max_rows * sizeof *t.ids);
     t.sample = malloc (S_SAMPLE * sizeof *t.sample);
-    rules_set_t *set = malloc (sizeof *set);
     char err [512];
     int rc = 1;
     PGconn *conn = NULL;
     rules_t *rules = NULL;
     model_t *model = NULL;
     profiles_t *profiles = profiles_new ((uint32_t) cfg->max_accounts, 0);
-    if (!t.rows || !t.ids || !t.sample || !set || !profiles) {
+    if (!t.rows || !t.ids || !t.sample || !profiles) {
         log_error ("out of memory for %lld training rows", (long long) cfg->max_rows);
         goto done;
     }
-    if (*cfg->rules_file && ruleset_load (cfg->rules_file, set, err, sizeof err)) {
+    //  The rules alone: the features are the model's input, not its output.
+    if (replay_load (cfg->rules_file, "", &rules, &model, err, sizeof err)) {
         log_error ("rule file refused: %s", err);
         goto done;
     }
-    rules = rules_new (*cfg->rules_file? set: NULL, NULL);
-    conn = rules? txw_pg_connect (cfg->database_url): NULL;
+    conn = txw_pg_connect (cfg->database_url);
     if (!conn)
         goto done;
     int64_t started = txw_mono_ms ();
     s_pass_t pass = { &t, rules, profiles, NULL, NULL };
     if (s_replay (&t, conn, s_learn, &pass))
         goto done;
-    if (t.kept < 2) {
-        log_error ("only %llu stored transactions in the range: nothing to train on",
-                   (unsigned long long) t.seen);
+    //  Too little history makes a model that calls everything unusual: the
+    //  scheduled retraining waits for enough, and the scorer keeps what it
+    //  runs (the rules alone on a first start).
+    if (t.seen < (uint64_t) cfg->min_rows) {
+        log_info ("only %llu stored transactions in the range, fewer than --min-rows %lld:"
+                  " no model trained, %s left as it is", (unsigned long long) t.seen,
+                  (long long) cfg->min_rows, cfg->model_out);
+        rc = 0;
         goto done;
     }
     char version [TXW_NAME_MAX + 1];
@@ -255,7 +272,7 @@ train_run (const train_config_t *cfg)
         log_error ("training failed: %s", err);
         goto done;
     }
-    if (model_save (model, cfg->model_out, err, sizeof err)) {
+    if (s_keep_previous (cfg->model_out) || model_save (model, cfg->model_out, err, sizeof err)) {
         log_error ("cannot save the model: %s", err);
         goto done;
     }
@@ -285,7 +302,6 @@ done:
     rules_destroy (&rules);
     profiles_destroy (&profiles);
     PQfinish (conn);
-    free (set);
     free (t.ids);
     free (t.sample);
     free (t.rows);

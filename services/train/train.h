@@ -12,7 +12,14 @@
     model atomically. --features-out also writes the feature matrix, for a
     reference model trained on exactly the same rows; --scores-out
     writes every training transaction's whole score (rules and the new
-    model), so rules are tuned on the training part, never on test data.                       */
+    model), so rules are tuned on the training part, never on test data.
+
+    Scheduled retraining (a CronJob, a compose service, make run's timer)
+    runs it on a recent span (--days): with fewer than --min-rows stored
+    transactions it trains nothing and exits 0, so a first start runs on
+    the rules alone until there is history enough. The model replaced is
+    kept as <out>.prev, and `txw-train --out <out> --rollback` puts it back
+    (one rename: the scorer watching <out> reloads it).                      */
 
 #ifndef TXW_TRAIN_H
 #define TXW_TRAIN_H
@@ -24,6 +31,7 @@ typedef struct {
     const char *rules_file;     //  "" for the default rules
     const char *from;           //  RFC 3339 or ""
     const char *to;
+    int64_t days;               //  > 0: only the last days (the database's clock)
     const char *model_out;
     const char *features_out;   //  "" for none
     const char *scores_out;     //  "" for none: tx_id, score, reasons of the training part
@@ -32,9 +40,14 @@ typedef struct {
     int64_t seed;
     int64_t max_rows;
     int64_t max_accounts;
+    int64_t min_rows;           //  fewer stored transactions: nothing trained, exit 0
 } train_config_t;
 
 //  Returns the process exit code: 0, 1 on a failure (logged).
 int train_run (const train_config_t *cfg);
+
+//  Makes <path>.prev the model at path again, and keeps the one it
+//  replaces as <path>.prev. Returns the exit code: 0, 1 (logged).
+int train_rollback (const char *path);
 
 #endif

@@ -233,12 +233,12 @@ ctl_api_call (ctl_api_t *api, const char *method, const char *path_and_query,
     curl_easy_setopt (curl, CURLOPT_ERRORBUFFER, errbuf);
     curl_easy_setopt (curl, CURLOPT_WRITEFUNCTION, s_on_body);
     curl_easy_setopt (curl, CURLOPT_WRITEDATA, &buf);
-    if (!strcmp (method, "POST")) {
+    //  A body goes as POST's; any other method than GET and POST is named.
+    if (!strcmp (method, "POST") || !strcmp (method, "PATCH")) {
         curl_easy_setopt (curl, CURLOPT_POSTFIELDS, body? body: "");
         curl_easy_setopt (curl, CURLOPT_POSTFIELDSIZE, (long) (body? strlen (body): 0));
     }
-    else
-    if (strcmp (method, "GET"))
+    if (strcmp (method, "GET") && strcmp (method, "POST"))
         curl_easy_setopt (curl, CURLOPT_CUSTOMREQUEST, method);
     CURLcode code = curl_easy_perform (curl);
     if (code != CURLE_OK) {

@@ -158,7 +158,10 @@ s_print_table (ctl_table_t *table, const char *empty)
 typedef struct { long minutes; long limit; long min_score; bool open; const char *disposition;
                  const char *note; const char *reason; const char *topics; long count;
                  bool all; const char *out; const char *database_url; bool if_none;
-                 const char *action; const char *principal; long before; } s_opts_t;
+                 const char *action; const char *principal; long before;
+                 const char *status; const char *severity; const char *account;
+                 const char *merchant; const char *assignee; const char *cursor;
+                 const char *command; } s_opts_t;
 
 static int
 s_stats_option (int opt, const char *arg, void *ctx)
@@ -222,7 +225,16 @@ s_alerts_option (int opt, const char *arg, void *ctx)
         return s_int_option ("alerts", "limit", arg, 1, 1000, &o->limit);
     if (opt == 's')
         return s_int_option ("alerts", "min-score", arg, 0, 100, &o->min_score);
-    return CTL_USAGE;
+    //  The search's filters: the API checks their values (a 400 names one).
+    const char **filter = opt == 'S'? &o->status: opt == 'V'? &o->severity:
+                          opt == 'A'? &o->account: opt == 'M'? &o->merchant:
+                          opt == 'N'? &o->assignee: opt == 'c'? &o->cursor: NULL;
+    if (!filter)
+        return CTL_USAGE;
+    if (!*arg)
+        return s_usage_error ("alerts", "%s", "a filter needs a value");
+    *filter = arg;
+    return 0;
 }
 
 //  The subject of an alert: its transaction, or the region for health.
@@ -233,44 +245,80 @@ s_alert_subject (json_t *alert)
     return *tx? tx: ctl_str (alert, "region");
 }
 
+//  Appends "&name=value", value URL-encoded, to *path (malloc'd). Returns
+//  0, or -1 out of memory.
+static int
+s_query_add (char **path, const char *name, const char *value)
+{
+    if (!value)
+        return 0;
+    char *encoded = ctl_url_encode (value), *longer = NULL;
+    int rc = encoded && asprintf (&longer, "%s&%s=%s", *path, name, encoded) >= 0? 0: -1;
+    free (encoded);
+    if (rc == 0) {
+        free (*path);
+        *path = longer;
+    }
+    return rc;
+}
+
 static int
 s_alerts (ctl_api_t *api, int argc, char **argv)
 {
     static const struct option longopts [] = {
         { "open", no_argument, NULL, 'o' }, { "limit", required_argument, NULL, 'l' },
-        { "min-score", required_argument, NULL, 's' }, S_COMMON_OPTIONS, { 0 } };
+        { "min-score", required_argument, NULL, 's' }, { "status", required_argument, NULL, 'S' },
+        { "severity", required_argument, NULL, 'V' }, { "account", required_argument, NULL, 'A' },
+        { "merchant", required_argument, NULL, 'M' }, { "assignee", required_argument, NULL, 'N' },
+        { "cursor", required_argument, NULL, 'c' }, S_COMMON_OPTIONS, { 0 } };
     s_opts_t o = { .limit = 50, .min_score = 0 };
     int first, rc;
     if (s_parse (api, argc, argv, longopts, s_alerts_option, &o, 0, 0, &first, &rc))
         return rc;
-    char path [160];
-    snprintf (path, sizeof path, "/api/v1/alerts?limit=%ld&min_score=%ld%s", o.limit,
-              o.min_score, o.open? "&status=open": "");
+    if (o.open && o.status)
+        return s_usage_error (argv [0], "%s", "--open is --status open: give one of them");
+    char *path = NULL;
+    if (asprintf (&path, "/api/v1/alerts?limit=%ld&min_score=%ld", o.limit, o.min_score) < 0)
+        return CTL_API_ERROR;
+    if (s_query_add (&path, "status", o.open? "open": o.status)
+    ||  s_query_add (&path, "severity", o.severity) || s_query_add (&path, "account", o.account)
+    ||  s_query_add (&path, "merchant", o.merchant) || s_query_add (&path, "assignee", o.assignee)
+    ||  s_query_add (&path, "cursor", o.cursor)) {
+        free (path);
+        return CTL_API_ERROR;
+    }
     json_t *answer = NULL;
     rc = s_fetch (api, "GET", path, NULL, &answer);
+    free (path);
     if (rc || !answer)
         return rc;
     static const char *const headers [] = { "ID", "RAISED", "KIND", "SCORE", "STATUS",
-                                            "SUBJECT", "ACCOUNT", "AMOUNT", "REASONS" };
-    ctl_table_t *t = ctl_table_new (9, headers);
+                                            "SUBJECT", "ACCOUNT", "AMOUNT", "REASONS",
+                                            "SEVERITY", "ASSIGNEE" };
+    ctl_table_t *t = ctl_table_new (11, headers);
     size_t i;
     json_t *alert;
     json_array_foreach (json_object_get (answer, "alerts"), i, alert) {
         char id [32], score [16], amount [64], reasons [256];
-        const char *cells [9] = {
+        const char *cells [11] = {
             ctl_text (json_object_get (alert, "id"), id, sizeof id), ctl_str (alert, "raised_at"),
             ctl_str (alert, "kind"), ctl_text (json_object_get (alert, "score"), score, sizeof score),
             ctl_str (alert, "status"), s_alert_subject (alert),
             *ctl_str (alert, "account_id")? ctl_str (alert, "account_id"): "-",
             ctl_money (json_object_get (alert, "amount_minor"), ctl_str (alert, "currency"),
                        amount, sizeof amount),
-            ctl_reasons (json_object_get (alert, "reasons"), reasons, sizeof reasons) };
+            ctl_reasons (json_object_get (alert, "reasons"), reasons, sizeof reasons),
+            ctl_str (alert, "severity"),
+            *ctl_str (alert, "assignee")? ctl_str (alert, "assignee"): "-" };
         if (t)
             ctl_table_row (t, cells);
     }
     rc = t? CTL_OK: CTL_API_ERROR;
     if (t)
         s_print_table (t, "no alerts");
+    //  On stderr: the table on stdout stays a table.
+    if (t && *ctl_str (answer, "next_cursor"))
+        fprintf (stderr, "more: the same command with --cursor %s\n", ctl_str (answer, "next_cursor"));
     ctl_table_destroy (&t);
     json_decref (answer);
     return rc;
@@ -280,7 +328,7 @@ static const char *const s_dispositions [] = {
     "confirmed_fraud", "false_positive", "suspicious", "duplicate", "not_actionable", NULL
 };
 
-#define S_NOTE_MAX  1000        //  bytes, as the API takes
+#define S_NOTE_MAX  2000        //  bytes, as the API takes
 
 static int
 s_ack_option (int opt, const char *arg, void *ctx)
@@ -292,32 +340,33 @@ s_ack_option (int opt, const char *arg, void *ctx)
                 o->disposition = arg;
                 return 0;
             }
-        return s_usage_error ("ack", "--disposition '%s': use confirmed_fraud, false_positive,"
+        return s_usage_error (o->command, "--disposition '%s': use confirmed_fraud, false_positive,"
                               " suspicious, duplicate or not_actionable", arg);
     }
     if (opt == 'b')
-        return s_usage_error ("ack", "%s", "--by is gone: an ack is in the name of the API key"
+        return s_usage_error (o->command, "%s", "--by is gone: an ack is in the name of the API key"
                               " (see txwctl whoami)");
     if (opt == 'n') {
         if (!*arg || strlen (arg) > S_NOTE_MAX)
-            return s_usage_error ("ack", "%s", "--note needs a text of 1 to 1000 bytes");
+            return s_usage_error (o->command, "%s", "--note needs a text of 1 to 2000 bytes");
         o->note = arg;
         return 0;
     }
     return CTL_USAGE;
 }
 
-//  POSTs body (may be NULL) to /api/v1/alerts/{id}/action; the alert in
-//  *alert (NULL in --json mode).
+//  Sends body (may be NULL) with method to /api/v1/alerts/{id}, or to
+//  /api/v1/alerts/{id}/action; the answer in *alert (NULL in --json mode).
 static int
-s_alert_action (ctl_api_t *api, const char *id, const char *action, const char *body,
-                json_t **alert)
+s_alert_call (ctl_api_t *api, const char *method, const char *id, const char *action,
+              const char *body, json_t **alert)
 {
     char *encoded = ctl_url_encode (id);
     char *path = NULL;
     int rc = CTL_API_ERROR;
-    if (encoded && asprintf (&path, "/api/v1/alerts/%s/%s", encoded, action) >= 0)
-        rc = s_fetch (api, "POST", path, body, alert);
+    if (encoded && asprintf (&path, "/api/v1/alerts/%s%s%s", encoded, action? "/": "",
+                             action? action: "") >= 0)
+        rc = s_fetch (api, method, path, body, alert);
     else
         path = NULL;
     free (encoded);
@@ -331,7 +380,7 @@ s_ack (ctl_api_t *api, int argc, char **argv)
     static const struct option longopts [] = {
         { "disposition", required_argument, NULL, 'd' }, { "note", required_argument, NULL, 'n' },
         { "by", required_argument, NULL, 'b' }, S_COMMON_OPTIONS, { 0 } };
-    s_opts_t o = { 0 };
+    s_opts_t o = { .command = "ack" };
     int first, rc;
     if (s_parse (api, argc, argv, longopts, s_ack_option, &o, 1, 1, &first, &rc))
         return rc;
@@ -348,7 +397,7 @@ s_ack (ctl_api_t *api, int argc, char **argv)
             return CTL_API_ERROR;
     }
     json_t *alert = NULL;
-    rc = s_alert_action (api, id, "ack", body, &alert);
+    rc = s_alert_call (api, "POST", id, "ack", body, &alert);
     free (body);
     if (rc || !alert)
         return rc;
@@ -382,13 +431,101 @@ s_reopen (ctl_api_t *api, int argc, char **argv)
     if (!*argv [first])
         return s_usage_error ("reopen", "%s", "the alert ID is empty");
     json_t *alert = NULL;
-    rc = s_alert_action (api, argv [first], "reopen", NULL, &alert);
+    rc = s_alert_call (api, "POST", argv [first], "reopen", NULL, &alert);
     if (rc || !alert)
         return rc;
     char num [32];
     printf ("alert %s (%s) is %s\n", ctl_text (json_object_get (alert, "id"), num, sizeof num),
             ctl_str (alert, "key"), ctl_str (alert, "status"));
     json_decref (alert);
+    return CTL_OK;
+}
+
+//  --- alerts assign, close, note: the workflow (PATCH and notes) --------------------------
+
+//  Sends a body built by json_pack (consumed) as a PATCH of alert id, and
+//  prints the alert as it is then. Returns the exit code.
+static int
+s_alert_patch (ctl_api_t *api, const char *id, json_t *body)
+{
+    char *text = body? json_dumps (body, JSON_COMPACT): NULL;
+    json_decref (body);
+    if (!text)
+        return CTL_API_ERROR;
+    json_t *alert = NULL;
+    int rc = s_alert_call (api, "PATCH", id, NULL, text, &alert);
+    free (text);
+    if (rc || !alert)
+        return rc;
+    char num [32];
+    const char *assignee = ctl_str (alert, "assignee"), *disposition = ctl_str (alert, "disposition");
+    printf ("alert %s (%s) is %s, %s%s%s%s\n", ctl_text (json_object_get (alert, "id"), num, sizeof num),
+            ctl_str (alert, "key"), ctl_str (alert, "status"),
+            *assignee? "assigned to ": "unassigned", assignee,
+            *disposition? ", as ": "", disposition);
+    json_decref (alert);
+    return CTL_OK;
+}
+
+static int
+s_alerts_assign (ctl_api_t *api, int argc, char **argv)
+{
+    static const struct option longopts [] = { S_COMMON_OPTIONS, { 0 } };
+    int first, rc;
+    if (s_parse (api, argc, argv, longopts, NULL, NULL, 2, 2, &first, &rc))
+        return rc;
+    const char *id = argv [first], *name = argv [first + 1];
+    if (!*id || !*name)
+        return s_usage_error (argv [0], "%s", "the alert ID and the NAME must not be empty");
+    //  "-": nobody.
+    return s_alert_patch (api, id, json_pack ("{s:s?}", "assignee", strcmp (name, "-")? name: NULL));
+}
+
+static int
+s_alerts_close (ctl_api_t *api, int argc, char **argv)
+{
+    static const struct option longopts [] = {
+        { "disposition", required_argument, NULL, 'd' }, { "note", required_argument, NULL, 'n' },
+        S_COMMON_OPTIONS, { 0 } };
+    s_opts_t o = { .command = argv [0] };
+    int first, rc;
+    if (s_parse (api, argc, argv, longopts, s_ack_option, &o, 1, 1, &first, &rc))
+        return rc;
+    if (!*argv [first])
+        return s_usage_error (argv [0], "%s", "the alert ID is empty");
+    json_t *body = json_pack ("{s:s}", "status", "closed");
+    if (body && o.disposition)
+        json_object_set_new (body, "disposition", json_string (o.disposition));
+    if (body && o.note)
+        json_object_set_new (body, "note", json_string (o.note));
+    return s_alert_patch (api, argv [first], body);
+}
+
+static int
+s_alerts_note (ctl_api_t *api, int argc, char **argv)
+{
+    static const struct option longopts [] = { S_COMMON_OPTIONS, { 0 } };
+    int first, rc;
+    if (s_parse (api, argc, argv, longopts, NULL, NULL, 2, 2, &first, &rc))
+        return rc;
+    const char *id = argv [first], *text = argv [first + 1];
+    if (!*id || !*text || strlen (text) > S_NOTE_MAX)
+        return s_usage_error (argv [0], "%s", "needs an alert ID and a TEXT of 1 to 2000 bytes");
+    json_t *body = json_pack ("{s:s}", "body", text);
+    char *raw = body? json_dumps (body, JSON_COMPACT): NULL;
+    json_decref (body);
+    if (!raw)
+        return CTL_API_ERROR;
+    json_t *note = NULL;
+    rc = s_alert_call (api, "POST", id, "notes", raw, &note);
+    free (raw);
+    if (rc || !note)
+        return rc;
+    char num [32], alert [32];
+    printf ("note %s on alert %s by %s at %s\n", ctl_text (json_object_get (note, "id"), num, sizeof num),
+            ctl_text (json_object_get (note, "alert_id"), alert, sizeof alert),
+            ctl_str (note, "author"), ctl_str (note, "created_at"));
+    json_decref (note);
     return CTL_OK;
 }
 
@@ -1004,16 +1141,32 @@ const ctl_command_t ctl_commands [] = {
       "Realtime totals over the last N minutes (1-1440, default 5): count, throughput,\n"
       "volume in the reporting currency, approval, decline and failure rates, flagged." },
     { "alerts", s_alerts, "[--open] [--limit N] [--min-score N]",
-      "Recent alerts, newest first: --open only those not acknowledged, --limit 1-1000\n"
-      "(default 50), --min-score 0-100 (default 0). A viewer key sees accounts masked." },
+      "Recent alerts, newest first: --open only those open, --limit 1-1000\n"
+      "(default 50), --min-score 0-100 (default 0). A viewer key sees accounts masked.\n"
+      "The search's filters: see alerts search." },
+    { "alerts search", s_alerts, "[--status S] [--severity S] [--account A] [--merchant M]"
+      " [--assignee NAME] [--open] [--min-score N] [--limit N] [--cursor C]",
+      "Searches the alerts of the last 24 hours, newest first: --status open,\n"
+      "investigating or closed, --severity the least (low, medium, high, critical),\n"
+      "--account (analyst or admin), --merchant, --assignee. When there are more,\n"
+      "stderr says the --cursor that reads the next page (with the same filters)." },
+    { "alerts assign", s_alerts_assign, "ID NAME",
+      "Assigns an alert (numeric id or key) to NAME, 1-64 bytes, usually a key's name;\n"
+      "- unassigns it. Analyst or admin; an event and an audit row." },
+    { "alerts close", s_alerts_close, "ID [--disposition D] [--note TEXT]",
+      "Closes an alert with what was found (--disposition as for ack, --note up to\n"
+      "2000 bytes); on a closed alert it changes only the disposition. A disposition\n"
+      "becomes the transaction's label. Analyst or admin; audited." },
+    { "alerts note", s_alerts_note, "ID TEXT",
+      "Adds a note (1-2000 bytes) to an alert, in the name of the API key. Audited." },
     { "ack", s_ack, "ID [--disposition D] [--note TEXT]",
       "Acknowledges an alert by numeric id or by key (fraud:<tx_id>, ...) in the name\n"
       "of the API key (analyst or admin), with what was found: --disposition\n"
       "confirmed_fraud, false_positive, suspicious, duplicate or not_actionable, and\n"
-      "--note, up to 1000 bytes. Acking an acked alert changes nothing: it prints\n"
-      "who acked it first. Audited." },
+      "--note, up to 2000 bytes: it closes the alert. Acking a closed alert changes\n"
+      "nothing: it prints who closed it first. Audited." },
     { "reopen", s_reopen, "ID",
-      "Opens an acknowledged alert again, clearing its ack, disposition and note\n"
+      "Opens a closed alert again, clearing its ack, disposition and closing note\n"
       "(analyst or admin). Audited." },
     { "tx", s_tx, "ID", "One stored transaction with its score and reasons (analyst or admin;\n"
       "audited)." },
@@ -1094,7 +1247,16 @@ const ctl_command_t *
 ctl_command_select (int argc, char **argv, int *words, int *exit_code)
 {
     *words = 1;
-    const ctl_command_t *command = ctl_command_find (argv [0]);
+    //  "alerts" is a command and a group: "alerts assign ..." is the group's.
+    char name [64] = "";
+    if (argc > 1)
+        snprintf (name, sizeof name, "%s %s", argv [0], argv [1]);
+    const ctl_command_t *command = argc > 1? ctl_command_find (name): NULL;
+    if (command) {
+        *words = 2;
+        return command;
+    }
+    command = ctl_command_find (argv [0]);
     if (command)
         return command;
     if (!s_is_group (argv [0])) {
@@ -1107,21 +1269,13 @@ ctl_command_select (int argc, char **argv, int *words, int *exit_code)
         *exit_code = CTL_OK;
         return NULL;
     }
-    char name [64] = "";
     if (argc > 1)
-        snprintf (name, sizeof name, "%s %s", argv [0], argv [1]);
-    command = argc > 1? ctl_command_find (name): NULL;
-    if (!command) {
-        if (argc > 1)
-            fprintf (stderr, "txwctl: unknown command '%s %s'\n", argv [0], argv [1]);
-        else
-            fprintf (stderr, "txwctl: %s needs a subcommand\n", argv [0]);
-        s_group_usage (argv [0], stderr);
-        *exit_code = CTL_USAGE;
-        return NULL;
-    }
-    *words = 2;
-    return command;
+        fprintf (stderr, "txwctl: unknown command '%s %s'\n", argv [0], argv [1]);
+    else
+        fprintf (stderr, "txwctl: %s needs a subcommand\n", argv [0]);
+    s_group_usage (argv [0], stderr);
+    *exit_code = CTL_USAGE;
+    return NULL;
 }
 
 void

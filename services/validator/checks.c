@@ -83,6 +83,57 @@ checks_set_rates (checks_t *self, const txw_rates_t *rates)
     self->rates = rates;
 }
 
+checks_t *
+checks_from_options (const char *rates_path, const char *reporting_currency,
+                     const char *min_ts, int64_t max_future_ms, const char *max_amount,
+                     txw_rates_t **rates_p)
+{
+    *rates_p = NULL;
+    int64_t min_ts_ms;
+    if (rfc3339_parse (min_ts, strlen (min_ts), &min_ts_ms)) {
+        log_error ("--min-ts '%s' is not an RFC 3339 timestamp", min_ts);
+        return NULL;
+    }
+    int exponent = txw_currency_exponent (reporting_currency, strlen (reporting_currency));
+    int64_t max_minor;
+    if (exponent < 0
+    ||  txw_parse_amount (max_amount, strlen (max_amount), exponent, &max_minor)
+    ||  max_minor <= 0) {
+        log_error ("--max-amount must be a positive decimal in %s with at most %d fraction "
+                   "digits, not '%s'", reporting_currency, exponent, max_amount);
+        return NULL;
+    }
+    char error [256] = "";
+    txw_rates_t *rates = txw_rates_load (rates_path, reporting_currency, error, sizeof error);
+    if (!rates) {
+        log_error ("cannot load rates%s%s: %s", *rates_path? " from ": "", rates_path, error);
+        return NULL;
+    }
+    checks_t *self = checks_new (rates, min_ts_ms, max_future_ms);
+    if (!self) {
+        txw_rates_destroy (&rates);
+        return NULL;
+    }
+    checks_set_max_amount (self, max_minor);
+    *rates_p = rates;
+    return self;
+}
+
+txw_rates_t *
+checks_reload_rates (const char *rates_path, const char *reporting_currency,
+                     const txw_rates_t *in_use)
+{
+    char error [256] = "";
+    txw_rates_t *rates = txw_rates_load (rates_path, reporting_currency, error, sizeof error);
+    if (rates)
+        log_info ("rates reloaded: %d to %s", txw_rates_count (rates),
+                  txw_rates_reporting (rates));
+    else
+        log_error ("rates not reloaded, keeping the %d in use: %s",
+                   txw_rates_count (in_use), error);
+    return rates;
+}
+
 //  JSON-escapes s into out (size bytes, terminated), strictly valid UTF-8.
 static size_t
 s_escape (char *out, size_t size, const char *s, size_t len)
@@ -161,22 +212,26 @@ s_quote (const char *s, size_t len, bool clear, char *out, size_t size)
 }
 
 static int
-s_reject (checks_verdict_t *verdict, txw_reject_code_t code, int field,
+s_refuse (checks_verdict_t *verdict, txw_reject_code_t code, const char *field,
           const char *fmt, ...) __attribute__ ((format (printf, 4, 5)));
 
-//  Fills verdict; returns -1 so that a check can end with return s_reject.
+//  Fills verdict; returns -1 so that a check can end with return s_refuse.
 static int
-s_reject (checks_verdict_t *verdict, txw_reject_code_t code, int field,
+s_refuse (checks_verdict_t *verdict, txw_reject_code_t code, const char *field,
           const char *fmt, ...)
 {
     verdict->code = code;
-    verdict->field = txw_raw_field_names [field];
+    verdict->field = field;
     va_list args;
     va_start (args, fmt);
     vsnprintf (verdict->message, sizeof verdict->message, fmt, args);
     va_end (args);
     return -1;
 }
+
+//  The same for the raw field with index field.
+#define s_reject(verdict, code, field, ...) \
+    s_refuse (verdict, code, txw_raw_field_names [field], __VA_ARGS__)
 
 //  Rejects field f of the views with a message that quotes its value.
 #define S_REJECT_VALUE(code, f, fmt, ...)                                       \
@@ -478,4 +533,52 @@ checks_reject (const txw_raw_tx_t *raw, const checks_verdict_t *verdict,
     snprintf (reject->field, sizeof reject->field, "%s", verdict->field? verdict->field: "");
     snprintf (reject->message, sizeof reject->message, "%s", verdict->message);
     checks_payload (raw, reject->payload, sizeof reject->payload);
+}
+
+//  --- Corrections -------------------------------------------------------------
+
+int
+checks_correction (const checks_t *self, txw_correction_t *c, int64_t now_ms,
+                   checks_verdict_t *verdict)
+{
+    const struct { const char *name; const char *value; } ids [] = {
+        { "tx_id", c->tx_id }, { "account_id", c->account_id }
+    };
+    for (size_t i = 0; i < 2; i++) {
+        size_t len = strlen (ids [i].value);
+        if (len == 0)
+            return s_refuse (verdict, TXW_REJECT_MISSING_FIELD, ids [i].name,
+                                        "%s is empty or absent", ids [i].name);
+        if (!txw_id_chars_valid (ids [i].value, len)) {
+            char quoted [64];
+            s_quote (ids [i].value, len, false, quoted, sizeof quoted);
+            return s_refuse (verdict, TXW_REJECT_BAD_ID, ids [i].name,
+                                        "%s '%s' has characters outside [A-Za-z0-9_.:-]",
+                                        ids [i].name, quoted);
+        }
+    }
+    if (c->ts_ms == 0)
+        return s_refuse (verdict, TXW_REJECT_MISSING_FIELD, "ts",
+                                    "ts (the original transaction's event time) is absent");
+    if (c->ts_ms < self->min_ts_ms)
+        return s_refuse (verdict, TXW_REJECT_TS_OUT_OF_RANGE, "ts",
+                                    "ts %lld is before the earliest accepted time (%lld ms)",
+                                    (long long) c->ts_ms, (long long) self->min_ts_ms);
+    if (c->ts_ms - self->max_future_ms > now_ms)
+        return s_refuse (verdict, TXW_REJECT_TS_OUT_OF_RANGE, "ts",
+                                    "ts %lld is %lld ms ahead of the clock (at most %lld allowed)",
+                                    (long long) c->ts_ms, (long long) (c->ts_ms - now_ms),
+                                    (long long) self->max_future_ms);
+    if (c->status == TXW_CORRECTION_UNKNOWN)
+        return s_refuse (verdict, TXW_REJECT_BAD_CORRECTION, "status",
+                                    "status is not reversed, refunded or charged_back");
+    if (!txw_utf8_valid (c->actor, strlen (c->actor)))
+        return s_refuse (verdict, TXW_REJECT_BAD_TYPE, "actor",
+                                    "actor is not valid UTF-8 text");
+    if (!txw_utf8_valid (c->reason, strlen (c->reason)))
+        return s_refuse (verdict, TXW_REJECT_BAD_TYPE, "reason",
+                                    "reason is not valid UTF-8 text");
+    if (c->corrected_ms == 0)
+        c->corrected_ms = now_ms;
+    return 0;
 }

@@ -45,6 +45,21 @@ void checks_destroy (checks_t **self_p);
 //  old one alive until this returns and frees it after.
 void checks_set_rates (checks_t *self, const txw_rates_t *rates);
 
+//  The rule set of the options the validator and ingest share: --rates
+//  (rates_path, "" for the built-in table) in --reporting-currency, --min-ts
+//  (RFC 3339), --max-future and --max-amount (a decimal in the reporting
+//  currency). Returns it with *rates_p set to the table it borrows (the
+//  caller's to free after it), or NULL with the bad option logged.
+checks_t *checks_from_options (const char *rates_path, const char *reporting_currency,
+                               const char *min_ts, int64_t max_future_ms,
+                               const char *max_amount, txw_rates_t **rates_p);
+
+//  Loads the rates again (on SIGHUP), to replace in_use with
+//  checks_set_rates. Returns the new table, or NULL with the reason logged
+//  (in_use stays).
+txw_rates_t *checks_reload_rates (const char *rates_path, const char *reporting_currency,
+                                  const txw_rates_t *in_use);
+
 //  Checks raw against every rule, first failure wins, in the order of the
 //  reason codes: bad_type, missing_field, too_long, bad_id, bad_timestamp,
 //  ts_out_of_range, bad_currency, bad_amount, non_positive_amount, no_rate,
@@ -67,5 +82,14 @@ size_t checks_payload (const txw_raw_tx_t *raw, char *out, size_t size);
 //  TXW_ID_MAX bytes, and left empty otherwise.
 void checks_reject (const txw_raw_tx_t *raw, const checks_verdict_t *verdict,
                    txw_reject_t *reject);
+
+//  Checks a correction (decoded, so its texts are within their limits and
+//  hold no NUL): tx_id and account_id present and made of id characters,
+//  ts in the same range as a transaction's, a known status, actor and
+//  reason valid UTF-8; a corrected_ms of 0 becomes now_ms. Returns 0, or
+//  -1 with *verdict filled (codes missing_field, bad_id, ts_out_of_range,
+//  bad_correction, bad_type; field names as on the wire).
+int checks_correction (const checks_t *self, txw_correction_t *c, int64_t now_ms,
+                       checks_verdict_t *verdict);
 
 #endif

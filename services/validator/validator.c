@@ -13,7 +13,6 @@
 #include "money.h"
 #include "pii.h"
 #include "rejects.h"
-#include "rfc3339.h"
 #include "checks.h"
 #include "transport.h"
 
@@ -84,11 +83,6 @@ s_register_metrics (validator_t *self)
 validator_t *
 validator_new (const validator_config_t *cfg, txw_service_t *svc)
 {
-    int64_t min_ts_ms;
-    if (rfc3339_parse (cfg->min_ts, strlen (cfg->min_ts), &min_ts_ms)) {
-        log_error ("--min-ts '%s' is not an RFC 3339 timestamp", cfg->min_ts);
-        return NULL;
-    }
     validator_t *self = calloc (1, sizeof *self);
     if (!self)
         return NULL;
@@ -96,26 +90,10 @@ validator_new (const validator_config_t *cfg, txw_service_t *svc)
     self->svc = svc;
     s_register_metrics (self);
 
-    char error [256] = "";
-    self->rates = txw_rates_load (cfg->rates, cfg->reporting_currency, error, sizeof error);
-    if (!self->rates) {
-        log_error ("cannot load rates%s%s: %s", *cfg->rates? " from ": "", cfg->rates, error);
-        goto err;
-    }
-    self->checks = checks_new (self->rates, min_ts_ms, cfg->max_future_ms);
+    self->checks = checks_from_options (cfg->rates, cfg->reporting_currency, cfg->min_ts,
+                                        cfg->max_future_ms, cfg->max_amount, &self->rates);
     if (!self->checks)
         goto err;
-    int exponent = txw_currency_exponent (cfg->reporting_currency,
-                                          strlen (cfg->reporting_currency));
-    int64_t max_amount;
-    if (exponent < 0
-    ||  txw_parse_amount (cfg->max_amount, strlen (cfg->max_amount), exponent, &max_amount)
-    ||  max_amount <= 0) {
-        log_error ("--max-amount must be a positive decimal in %s with at most %d fraction "
-                   "digits, not '%s'", cfg->reporting_currency, exponent, cfg->max_amount);
-        goto err;
-    }
-    checks_set_max_amount (self->checks, max_amount);
 
     if (cfg->database_url && *cfg->database_url) {
         txw_pgwriter_metrics_t metrics = {
@@ -173,19 +151,15 @@ validator_destroy (validator_t **self_p)
 static void
 s_reload_rates (validator_t *self)
 {
-    char error [256] = "";
-    txw_rates_t *rates = txw_rates_load (self->cfg->rates, self->cfg->reporting_currency,
-                                         error, sizeof error);
+    txw_rates_t *rates = checks_reload_rates (self->cfg->rates, self->cfg->reporting_currency,
+                                              self->rates);
     if (!rates) {
         txw_counter_add (self->svc->errors, 1);
-        log_error ("rates not reloaded, keeping the %d in use: %s",
-                   txw_rates_count (self->rates), error);
         return;
     }
     checks_set_rates (self->checks, rates);
     txw_rates_destroy (&self->rates);
     self->rates = rates;
-    log_info ("rates reloaded: %d to %s", txw_rates_count (rates), txw_rates_reporting (rates));
 }
 
 //  Publishes a dead letter and queues it for storage; the record it came
@@ -271,6 +245,19 @@ s_has_given_up (validator_t *self, txw_out_t *out)
     return false;
 }
 
+//  Sends a batch once a record is packed into it. Returns -1 when
+//  stopping and a scorer is not taking batches: the rest of the message
+//  (left records) would only wait out the same timeout, so it is dropped.
+static int
+s_added (validator_t *self, txw_out_t *out, txw_batch_t *batch, uint32_t left)
+{
+    if (txw_out_added (out, batch) == 0)
+        return 0;
+    s_gave_up (self, out);
+    log_error ("stopping: dropped %u records of a batch a scorer did not take", left);
+    return -1;
+}
+
 //  Judges a batch of raw transactions. Returns the records received.
 static uint32_t
 s_raw_batch (validator_t *self, const txw_envelope_t *env)
@@ -295,12 +282,7 @@ s_raw_batch (validator_t *self, const txw_envelope_t *env)
                                               strlen (tx.account_id));
             txw_batch_t *batch = txw_out_batch (out, TXW_MSG_TX);
             txw_tx_encode (&batch->pk, &tx);
-            if (txw_out_added (out, batch)) {
-                //  Stopping, and a scorer is not taking batches: the rest
-                //  of this message would only wait out the same timeout.
-                s_gave_up (self, out);
-                log_error ("stopping: dropped %u records of a batch a scorer did not take",
-                           env->count - index - 1);
+            if (s_added (self, out, batch, env->count - index - 1)) {
                 index = env->count;
                 break;
             }
@@ -317,6 +299,72 @@ s_raw_batch (validator_t *self, const txw_envelope_t *env)
             log_debug ("rejected %s record %u from %s: %s: %s (%llu more since)",
                        reject->reason, index, reject->origin_source, reject->field,
                        reject->message, (unsigned long long) suppressed);
+    }
+    return index;
+}
+
+//  Refuses one correction: a dead letter like a refused transaction's.
+static void
+s_refuse_correction (validator_t *self, const txw_envelope_t *env, uint32_t index,
+                     const txw_correction_t *c, const checks_verdict_t *verdict,
+                     int64_t now_ms)
+{
+    txw_reject_t *reject = &self->reject;
+    memset (reject, 0, sizeof *reject);
+    s_origin (reject, env, index);
+    txw_deadletter_correction (c, reject);
+    snprintf (reject->reason, sizeof reject->reason, "%s", txw_reject_names [verdict->code]);
+    snprintf (reject->field, sizeof reject->field, "%s", verdict->field);
+    snprintf (reject->message, sizeof reject->message, "correction: %.480s", verdict->message);
+    reject->received_ms = now_ms;
+    txw_counter_add (self->rejects [verdict->code], 1);
+    s_dead_letter (self, env, index, reject);
+}
+
+//  Judges a batch of corrections and sends the good ones, with their
+//  origin, to the scorer shard of their account (the path of the
+//  transaction they correct). A record that does not decode is still
+//  located by skipping it, so it becomes a dead letter of its own and the
+//  records after it are judged. Returns the records received.
+static uint32_t
+s_correction_batch (validator_t *self, const txw_envelope_t *env)
+{
+    txw_cursor_t cur = env->records;
+    int64_t now_ms = txw_now_ms ();
+    uint64_t origin = txw_origin_id (env->source_id.ptr, env->source_id.len, env->epoch);
+    txw_correction_t c;
+    checks_verdict_t verdict;
+    uint32_t index;
+    for (index = 0; index < env->count; index++) {
+        txw_cursor_t record = cur;
+        if (txw_cursor_skip (&cur)) {
+            s_broken (self, env, index, "correction record cut short");
+            break;
+        }
+        record.end = cur.p;
+        const char *error = NULL;
+        if (txw_correction_decode (&record, &c, &error)) {
+            memset (&c, 0, sizeof c);
+            verdict.code = TXW_REJECT_BAD_TYPE;
+            verdict.field = "";
+            snprintf (verdict.message, sizeof verdict.message, "%s (a field of the wrong "
+                      "type, or a text over its limit or holding NUL)", error);
+            s_refuse_correction (self, env, index, &c, &verdict, now_ms);
+            continue;
+        }
+        if (checks_correction (self->checks, &c, now_ms, &verdict)) {
+            s_refuse_correction (self, env, index, &c, &verdict, now_ms);
+            continue;
+        }
+        c.origin_id = origin;
+        c.origin_ref = txw_origin_ref (env->type, env->seq, index);
+        txw_out_t *out = txw_router_pick (self->router, c.account_id, strlen (c.account_id));
+        txw_batch_t *batch = txw_out_batch (out, TXW_MSG_CORRECTION);
+        txw_correction_encode (&batch->pk, &c);
+        if (s_added (self, out, batch, env->count - index - 1)) {
+            index = env->count;
+            break;
+        }
     }
     return index;
 }
@@ -379,8 +427,11 @@ s_receive (validator_t *self, int timeout_ms)
     if (env.type == TXW_MSG_REJECT)
         received = s_reject_batch (self, &env);
     else
+    if (env.type == TXW_MSG_CORRECTION)
+        received = s_correction_batch (self, &env);
+    else
         txw_service_malformed (self->svc, &env, env.count? env.count: 1,
-                               "the validator takes raw transactions and rejections");
+                               "the validator takes raw transactions, corrections and rejections");
     zmq_msg_close (&msg);
     txw_service_batch_in (self->svc, received, started);
 }

@@ -116,7 +116,9 @@ echo "# query API (wrk, cached endpoints) and push gateway (500 WebSocket client
 stop_pipeline_pg() { [ "$PG_STARTED" -eq 1 ] && sh "$ROOT/deploy/local/pg.sh" stop >/dev/null; PG_STARTED=0; }
 stop_pipeline_pg
 bash "$ROOT/tests/bench/backfill_bench.sh" || note "backfill: failed"
+bash "$ROOT/tests/bench/rescore_bench.sh" || note "rescore: target missed or bench failed"
 bash "$ROOT/tests/bench/query_bench.sh" || note "query API: target missed or bench failed"
+bash "$ROOT/tests/bench/ingest_bench.sh" || note "HTTP ingest: target missed or bench failed"
 bash "$ROOT/tests/bench/push_bench.sh" || note "push gateway: target missed or bench failed"
 echo "# customer analytics: RFM and cohort refresh of 1,000,000 customers"
 bash "$ROOT/tests/bench/analytics_bench.sh" || note "analytics refresh: target missed or bench failed"

@@ -466,7 +466,7 @@ for render in renders:
         env = d.get('environment') or {}
         if 'TXW_DATABASE_URL' in env and n != 'migrate':
             if (d.get('depends_on') or {}).get('migrate', {}).get('condition') != 'service_completed_successfully' \
-               or str(env.get('TXW_MIGRATE', 'true')) != 'false' and n not in ('query', 'gateway', 'notifier', 'maint'):
+               or str(env.get('TXW_MIGRATE', 'true')) != 'false' and n not in ('query', 'gateway', 'notifier', 'maint', 'rescore'):
                 dep_bad.append(f'{n} (uses the database: must wait for migrate and run with TXW_MIGRATE=false)')
     check(not dep_bad, f'{label}: depends_on conditions can be met; database users wait for the migration', dep_bad)
 
@@ -596,7 +596,8 @@ for render in renders:
         curve_bad.append(f'keys: no `txw-keygen --all {curve}`')
     for n, d in svcs.items():
         env = {k: str(v) for k, v in (d.get('environment') or {}).items() if k.startswith('TXW_CURVE_')}
-        role = target(d)
+        # txw-ingest sends as a producer, with that role's certificate.
+        role = {'ingest': 'producer'}.get(target(d), target(d))
         if role not in ('producer', 'validator', 'scorer', 'aggregator', 'gateway', 'notifier') or n in one_shots:
             if env:
                 curve_bad.append(f'{n}: sets {sorted(env)} but speaks no ZeroMQ')
@@ -1059,7 +1060,7 @@ check "keys made the CURVE certificates (txw-keygen --all) in keys/curve" \
 curve_on() {
     local name bad=0
     for name in "${STARTED[@]}"; do
-        case $name in query | maint) continue ;; esac     # no ZeroMQ
+        case $name in query | maint | rescore) continue ;; esac     # no ZeroMQ
         grep -q 'CURVE on' "$WORK/$name.log" || { note "$name: no 'CURVE on' in its log"; bad=1; }
     done
     return $bad

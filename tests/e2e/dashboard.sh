@@ -79,10 +79,10 @@ check "the browser test passes" test $browser_rc -eq 0
 KEY=$(cat "$WORK/acked.key" 2>/dev/null)
 check "the page acknowledged an alert" test -n "$KEY"
 check "txw.alerts shows that alert acked by the analyst's key, with the disposition chosen ($KEY)" \
-    test "$(sql "SELECT status || ' ' || acked_by || ' ' || disposition FROM txw.alerts WHERE key = '${KEY//\'/\'\'}'")" = "acked alice confirmed_fraud"
+    test "$(sql "SELECT status || ' ' || acked_by || ' ' || disposition FROM txw.alerts WHERE key = '${KEY//\'/\'\'}'")" = "closed alice confirmed_fraud"
 check "the audit row of that ack names the analyst's key" \
     test "$(sql "SELECT principal || ' ' || name || ' ' || role FROM txw_data.audit WHERE action = 'alert.ack' AND target = '${KEY//\'/\'\'}'")" = "${ANALYST:4:16} alice analyst"
-check "no other alert was acked" test "$(sql "SELECT count(*) FROM txw.alerts WHERE status = 'acked'")" = 1
+check "no other alert was acked" test "$(sql "SELECT count(*) FROM txw.alerts WHERE status = 'closed'")" = 1
 check "the laptop screenshot is saved" test -s "$WORK/dashboard.png"
 check "the phone screenshot is saved" test -s "$WORK/dashboard-phone.png"
 note "screenshots: $WORK/dashboard.png $WORK/dashboard-phone.png"

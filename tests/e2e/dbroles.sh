@@ -45,7 +45,7 @@ NPW_TEXT='n@t:i/f%y'
 NT_URL=postgresql://txw_notifier:n%40t%3Ai%2Ff%25y@127.0.0.1:$PGPORT/txwatch
 LOGINS="txw_store=$AGG_URL txw_score=$SCO_URL txw_ingest=$VAL_URL txw_api=$QRY_URL
         txw_push=$GW_URL txw_notify=$NT_URL txw_read=$RD_URL"
-GROUPS_ALL="txw_store txw_score txw_ingest txw_api txw_push txw_notify txw_read txw_maint"
+GROUPS_ALL="txw_store txw_score txw_ingest txw_api txw_push txw_notify txw_read txw_maint txw_post txw_rescore"
 
 # migrate NAME URL [ARGS...]: txw-aggregator --migrate-only as URL's role,
 # logging to NAME.log; returns its exit status
@@ -522,9 +522,9 @@ check "GET /alerts as the query login: 200 with the stored alerts" \
     test "$(call GET '/alerts?limit=5')" = 200 -a "$(field 'len(d["alerts"])')" -gt 0
 ALERT_ID=$(field 'd["alerts"][0]["id"]')
 ALERT_TX=$(sql "SELECT tx_id FROM txw_data.alerts WHERE alert_id = $ALERT_ID")
-check "POST /alerts/{id}/ack with the analyst's key: 200, acked with its disposition" \
+check "POST /alerts/{id}/ack with the analyst's key: 200, closed with its disposition" \
     test "$(call POST "/alerts/$ALERT_ID/ack" '{"disposition": "false_positive", "note": "checked"}')/$(field 'd["status"] + "/" + d["disposition"]')" \
-        = 200/acked/false_positive
+        = 200/closed/false_positive
 check "... stored by the query login, with the key that acked" \
     test "$(sql "SELECT acked_key FROM txw_data.alerts WHERE alert_id = $ALERT_ID")" = "$(cut -d_ -f2 <<<"$ANALYST")"
 check "... and its audit row" \
@@ -581,7 +581,8 @@ compose_logins() {   # rendered YAML files
 import re, sys, urllib.parse
 import yaml
 GROUP = {'aggregator': 'txw_store', 'scorer': 'txw_score', 'validator': 'txw_ingest',
-         'query': 'txw_api', 'gateway': 'txw_push', 'notifier': 'txw_notify', 'maint': 'txw_maint'}
+         'query': 'txw_api', 'gateway': 'txw_push', 'notifier': 'txw_notify', 'maint': 'txw_maint',
+         'rescore': 'txw_rescore', 'ingest': 'txw_post'}
 bad = 0
 def fail(msg):
     global bad

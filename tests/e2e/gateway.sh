@@ -101,15 +101,18 @@ node "$WS" seeded $URL
 node "$WS" live $URL 8
 node "$WS" topics $URL 4
 
-# An ack made through the API (here: the same UPDATE) reaches connected clients.
+# A close (an ack) made through the API (here: the same UPDATE and its
+# status event, proto/sql/025_analyst.sql) reaches connected clients.
 rm -f "$WORK/ack.ready"
-ACK_KEY=$(sql "SELECT dedupe_key FROM txw_data.alerts WHERE acked_at IS NULL AND kind = 'fraud'
+ACK_KEY=$(sql "SELECT dedupe_key FROM txw_data.alerts WHERE status <> 'closed' AND kind = 'fraud'
                ORDER BY alert_id DESC LIMIT 1")
 node "$WS" ack $URL "$WORK/ack.ready" "$ACK_KEY" &
 ACK_PID=$!
 for _ in $(seq 100); do [ -f "$WORK/ack.ready" ] && break; sleep 0.1; done
-sql "UPDATE txw_data.alerts SET acked_at = now(), acked_by = 'e2e-analyst'
-     WHERE dedupe_key = '$ACK_KEY'" >/dev/null
+sql "WITH closed AS (UPDATE txw_data.alerts SET status = 'closed', acked_at = now(),
+         acked_by = 'e2e-analyst' WHERE dedupe_key = '$ACK_KEY' RETURNING alert_id, ts, dedupe_key)
+     INSERT INTO txw_data.alert_events (alert_id, ts, dedupe_key, field, old_value, new_value, actor)
+     SELECT alert_id, ts, dedupe_key, 'status', 'open', 'closed', 'e2e-analyst' FROM closed" >/dev/null
 wait $ACK_PID
 
 # --- HTTP ---------------------------------------------------------------------

@@ -27,7 +27,7 @@ source "$(dirname "$0")/lib.sh"     # only sets up $WORK; this suite starts noth
 K8S=$ROOT/k8s
 JS=$ROOT/tests/js
 RULES=$ROOT/services/scorer/default-rules.json
-SERVICES="producer validator scorer aggregator query gateway notifier maint"
+SERVICES="producer validator scorer aggregator query ingest gateway notifier maint"
 
 # --- prerequisites -----------------------------------------------------------
 check "kubectl is installed" bash -c "command -v kubectl >/dev/null"

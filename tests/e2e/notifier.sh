@@ -57,7 +57,8 @@ outcomes() {    # FILE: "outcome count" lines
 c = collections.Counter(json.loads(l)["outcome"] for l in open(sys.argv[1]))
 print(" ".join(f"{k}:{v}" for k, v in sorted(c.items())))' "$1"
 }
-delivered() { metric $N_ADMIN 'txw_webhook_deliveries_total{result="'"$1"'"}'; }
+# --webhook-url's URLs are the entries of channel "webhook" (tests/e2e/channels.sh has the others)
+delivered() { metric $N_ADMIN 'txw_notifier_deliveries_total{channel="webhook",result="'"$1"'"}'; }
 # The receiver's functions, imported without writing bytecode into the tree.
 receiver_py() { PYTHONPATH=$ROOT/tests/tools python3 -B "$@"; }
 
@@ -94,7 +95,7 @@ wait_stable() {
                  - $(metric $N_ADMIN txw_notifier_duplicate_alerts_total)
                  + $(metric $N_ADMIN txw_notifier_caught_up_alerts_total) ))
         done_=$(( $(delivered ok) + $(delivered failed) ))
-        if [ "$now" = "$last" ] && [ "$(metric $N_ADMIN txw_webhook_queue_depth)" = 0 ] &&
+        if [ "$now" = "$last" ] && [ "$(metric $N_ADMIN txw_notifier_queue_depth)" = 0 ] &&
            [ "$done_" -eq $((sent * 3)) ]; then
             return 0
         fi
@@ -110,7 +111,7 @@ ALERTS=$(wc -l <"$WORK/db-keys.txt")
 FRAUD=$(grep -c '^fraud:' "$WORK/db-keys.txt")
 HEALTH=$(grep -c '^region_health:' "$WORK/db-keys.txt")
 note "alerts stored: $ALERTS ($FRAUD fraud, $HEALTH region health); receivers: good $(outcomes "$WORK/good.jsonl"), flaky $(outcomes "$WORK/flaky.jsonl"), refuses $(outcomes "$WORK/refuses.jsonl")"
-note "metrics: ok $(delivered ok), retry $(delivered retry), failed $(delivered failed), dropped $(delivered dropped), attempts $(metric $N_ADMIN txw_webhook_attempts_total)"
+note "metrics: ok $(delivered ok), retry $(delivered retry), failed $(delivered failed), dropped $(delivered dropped), attempts $(metric $N_ADMIN 'txw_notifier_attempts_total{channel="webhook"}')"
 check "the run raised fraud alerts (at least 20)" test "$FRAUD" -ge 20
 check "the degraded region raised a region health alert" test "$HEALTH" -ge 1
 
@@ -297,7 +298,7 @@ check "refused deliveries are counted as failed ($(delivered failed) >= $ALERTS)
 check "a refusal is logged as not retried" grep -q 'refused, not retried: HTTP 400' "$WORK/notifier.log"
 check "nothing was dropped" test "$(delivered dropped)" = 0
 check "delivery latency is measured" \
-    test "$(metric $N_ADMIN txw_webhook_delivery_seconds_count)" = "$(delivered ok)"
+    test "$(metric $N_ADMIN txw_notifier_delivery_seconds_count)" = "$(delivered ok)"
 # shellcheck disable=SC2154 # PID_<name> is set by start() in lib.sh (eval)
 check "the notifier stops cleanly on SIGTERM" stop_clean $PID_notifier
 check "its cursor in PostgreSQL is at the newest stored alert" \
@@ -348,11 +349,11 @@ start dead $D_ADMIN "$BIN/txw-notifier" --admin-port $D_ADMIN \
 check "txw-pubinject sends 20 alerts" grep -q "sent 20" "$WORK/inject.log"
 wait_metric $D_ADMIN txw_records_in_total 20 10
 check "with the queue full, 15 alerts are dropped and counted" \
-    test "$(metric $D_ADMIN 'txw_webhook_deliveries_total{result="dropped"}')" = 15
+    test "$(metric $D_ADMIN 'txw_notifier_deliveries_total{channel="webhook",result="dropped"}')" = 15
 check "each drop is logged with the alert's key" \
     test "$(grep -c 'alert fraud:pubinject-[0-9]*-[0-9]* dropped: the queue is full' "$WORK/dead.log")" = 15
 check "the queue depth gauge shows the 5 alerts waiting" \
-    test "$(metric $D_ADMIN txw_webhook_queue_depth)" = 5
+    test "$(metric $D_ADMIN txw_notifier_queue_depth)" = 5
 t0=$SECONDS
 # shellcheck disable=SC2154 # PID_<name> is set by start() in lib.sh (eval)
 check "the notifier with undelivered alerts still exits 0 on SIGTERM" stop_clean $PID_dead

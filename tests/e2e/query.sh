@@ -172,7 +172,7 @@ req GET /api/v1/regions/health /api/v1/regions/health
 expect "regions: by name, counts and rates" 200 \
     '[[r["region"], r["count"], r["success_rate"], r["decline_rate"], r["failure_rate"]] for r in d["regions"]]' \
     '[["east",10,0.9,0.1,0.0],["north",100,0.95,0.03,0.02],["south",50,0.8,0.1,0.1],["west",10,1.0,0.0,0.0]]'
-expect "regions: north unhealthy by its open alert, south by its rate, east at the threshold is healthy, west's alert is acked" 200 \
+expect "regions: north unhealthy by its open alert, south by its rate, east at the threshold is healthy, west's alert is closed" 200 \
     '[d["threshold"], [r["healthy"] for r in d["regions"]]]' '[0.1,[true,false,false,true]]'
 expect "regions: the alerts raised in the period, by region" 200 \
     '[keys(r["alerts"]) for r in d["regions"]] == [[], ["region_health:north:%d" % ((T0 - 300) * 1000)], [], ["region_health:west:%d" % ((T0 - 600) * 1000)]]' 'true'
@@ -187,10 +187,10 @@ expect "alerts: the last 24 hours, newest first" 200 'keys(d["alerts"])' \
     "[\"fraud:tx-100\",\"$NH\",\"$WH\",\"fraud:tx-200\",\"$OH\"]"
 expect "alerts: a fraud alert has every field" 200 \
     '[{k: v for k, v in d["alerts"][0].items() if k not in ("id", "ts", "raised_at")}, d["alerts"][0]["ts"] == iso(NOW - 121), d["alerts"][0]["raised_at"] == iso(NOW - 120), d["alerts"][0]["id"] > 0]' \
-    '[{"key":"fraud:tx-100","kind":"fraud","tx_id":"tx-100","account_id":"acc-1","score":91,"reasons":["amount_spike","new_device"],"amount_minor":250000,"currency":"USD","amount_rep_minor":230000,"merchant_id":"m-A","country":"DE","channel":"online","region":"north","message":"score 91: amount_spike, new_device","model_version":"rules-1","status":"open","acked_at":null,"acked_by":null,"disposition":null,"note":null},true,true,true]'
-expect "alerts: a region health alert has no transaction fields; an acked one says by whom" 200 \
+    '[{"key":"fraud:tx-100","kind":"fraud","tx_id":"tx-100","account_id":"acc-1","score":91,"reasons":["amount_spike","new_device"],"amount_minor":250000,"currency":"USD","amount_rep_minor":230000,"merchant_id":"m-A","country":"DE","channel":"online","region":"north","message":"score 91: amount_spike, new_device","model_version":"rules-1","status":"open","acked_at":null,"acked_by":null,"disposition":null,"note":null,"severity":"critical","assignee":null,"updated_at":null},true,true,true]'
+expect "alerts: a region health alert has no transaction fields; a closed (acked) one says by whom" 200 \
     '[[a["tx_id"], a["account_id"], a["amount_minor"], a["currency"], a["region"], a["score"], a["status"], a["acked_by"], a["acked_at"] == iso(NOW - 540)] for a in d["alerts"][1:3]]' \
-    '[[null,null,null,null,"north",12,"open",null,false],[null,null,null,null,"west",15,"acked","bob",true]]'
+    '[[null,null,null,null,"north",12,"open",null,false],[null,null,null,null,"west",15,"closed","bob",true]]'
 ID200=$(jv '[a["id"] for a in d["alerts"] if a["key"] == "fraud:tx-200"][0]')
 req GET /api/v1/alerts "/api/v1/alerts?min_score=86"
 expect "alerts with min_score 86" 200 'keys(d["alerts"])' '["fraud:tx-100"]'
@@ -198,8 +198,8 @@ req GET /api/v1/alerts "/api/v1/alerts?min_score=85&kind=fraud"
 expect "alerts with min_score 85 (inclusive), fraud only" 200 'keys(d["alerts"])' '["fraud:tx-100","fraud:tx-200"]'
 req GET /api/v1/alerts "/api/v1/alerts?kind=region_health"
 expect "alerts of kind region_health" 200 'keys(d["alerts"])' "[\"$NH\",\"$WH\",\"$OH\"]"
-req GET /api/v1/alerts "/api/v1/alerts?status=acked"
-expect "acked alerts" 200 'keys(d["alerts"])' "[\"$WH\"]"
+req GET /api/v1/alerts "/api/v1/alerts?status=closed"
+expect "closed alerts" 200 'keys(d["alerts"])' "[\"$WH\"]"
 req GET /api/v1/alerts "/api/v1/alerts?limit=2"
 expect "alerts with limit 2" 200 'keys(d["alerts"])' "[\"fraud:tx-100\",\"$NH\"]"
 SINCE=$(date -u -d "@$((NOW - 26 * 3600))" +%Y-%m-%dT%H:%M:%SZ)
@@ -215,7 +215,7 @@ bad "alerts since an impossible date" /api/v1/alerts "/api/v1/alerts?since=2026-
 bad "alerts since a time without zone" /api/v1/alerts "/api/v1/alerts?since=2026-11-22T10:00:00" since
 bad "alerts with min_score 101" /api/v1/alerts "/api/v1/alerts?min_score=101" min_score
 bad "alerts with min_score abc" /api/v1/alerts "/api/v1/alerts?min_score=abc" min_score
-bad "alerts with an unknown status" /api/v1/alerts "/api/v1/alerts?status=closed" status
+bad "alerts with an unknown status" /api/v1/alerts "/api/v1/alerts?status=acked" status
 bad "alerts with an unknown kind" /api/v1/alerts "/api/v1/alerts?kind=other" kind
 bad "alerts with limit 1001" /api/v1/alerts "/api/v1/alerts?limit=1001" limit
 bad "alerts with an unknown parameter" /api/v1/alerts "/api/v1/alerts?sort=score" sort
@@ -226,14 +226,14 @@ AS=$ANALYST req POST '/api/v1/alerts/{id}/ack' "/api/v1/alerts/$ID200/ack" -H 'C
     -d '{"disposition":"confirmed_fraud","note":"card holder confirmed by phone"}'
 expect "ack by id: acked by the caller's key, with its disposition and note" 200 \
     '[d["id"], d["key"], d["status"], d["acked_by"], d["disposition"], d["note"], abs(ms(d["acked_at"]) / 1000 - NOW) < 120]' \
-    "[$ID200,\"fraud:tx-200\",\"acked\",\"alice\",\"confirmed_fraud\",\"card holder confirmed by phone\",true]"
+    "[$ID200,\"fraud:tx-200\",\"closed\",\"alice\",\"confirmed_fraud\",\"card holder confirmed by phone\",true]"
 ACKED_AT=$(jv 'd["acked_at"]')
 req POST '/api/v1/alerts/{id}/ack' "/api/v1/alerts/$ID200/ack" -d '{"disposition":"false_positive"}'
 expect "acking again changes nothing and returns the alert" 200 '[d["status"], d["acked_by"], d["acked_at"], d["disposition"]]' \
-    "[\"acked\",\"alice\",$ACKED_AT,\"confirmed_fraud\"]"
+    "[\"closed\",\"alice\",$ACKED_AT,\"confirmed_fraud\"]"
 req POST '/api/v1/alerts/{id}/ack' "/api/v1/alerts/fraud%3Atx-100/ack"
 expect "ack by URL-encoded key without a body" 200 '[d["key"], d["status"], d["acked_by"], d["disposition"], d["note"]]' \
-    '["fraud:tx-100","acked","root",null,null]'
+    '["fraud:tx-100","closed","root",null,null]'
 req POST '/api/v1/alerts/{id}/ack' "/api/v1/alerts/$(echo "$NH" | sed 's/:/%3A/g')/ack" -d '{"note":"known outage"}'
 expect "ack a region health alert by key" 200 '[d["key"], d["acked_by"], d["note"]]' "[\"$NH\",\"root\",\"known outage\"]"
 check "the acks are stored in txw_data.alerts with the key that made them" test \

@@ -105,6 +105,8 @@ INSERT INTO txw_data.alerts (dedupe_key, kind, tx_id, ts, account_id, score, rea
    to_timestamp($t0 - 10800), NULL, 20, '{}', NULL, NULL, NULL, NULL, NULL, NULL, 'north',
    'region north: 20.0% declined or failed', 'health-1', to_timestamp($now) - interval '3 hours',
    NULL, NULL);
+-- An acknowledged alert is a closed one (021_workflow).
+UPDATE txw_data.alerts SET status = 'closed', updated_at = acked_at WHERE acked_at IS NOT NULL;
 
 INSERT INTO txw_data.dead_letters (origin_source, origin_seq, origin_index, line_no, tx_id,
     reason, field, message, payload, received_at) VALUES

@@ -10,7 +10,8 @@
 # exit code: the key from --key-file, TXW_API_KEY or TXW_API_KEY_FILE, 401
 # without a key or with a bad one (exit 1 and how to give a key), 403 with
 # a viewer key, whoami, stats, alerts (--open, --min-score), ack by key and
-# by id in the key's name with a disposition and a note, reopen, tx,
+# by id in the key's name with a disposition and a note, reopen, the
+# workflow (alerts search with its filters and cursor, assign, close, note), tx,
 # account, dead-letters, keys list/create/revoke (a revoked key stops
 # working), audit, unknown ids (exit 1 with the API's message), usage
 # errors (exit 2) and an unreachable API (exit 1). Then `tail` with the
@@ -98,6 +99,8 @@ VALUES
  ('region_health:R1:1700000000000', 'region_health', NULL, now() - interval '4 minutes', NULL, 27,
   '{}', NULL, NULL, NULL, NULL, NULL, NULL, 'R1', 'R1: 27% declined or failed', '',
   now() - interval '4 minutes', now() - interval '1 minute', 'bob');
+-- An acknowledged alert is a closed one (021_workflow).
+UPDATE txw_data.alerts SET status = 'closed' WHERE acked_at IS NOT NULL;
 INSERT INTO txw_data.dead_letters (origin_source, origin_seq, origin_index, line_no, tx_id,
     reason, field, message, payload, received_at)
 VALUES
@@ -226,7 +229,7 @@ run version --version
 check "--version prints the version, exit 0" test $RC = 0 -a "$(cat "$WORK/version.out")" = "txwctl 0.1.0"
 run help --help
 check "--help lists every command, exit 0" \
-    sh -c "test $RC = 0 && for c in stats alerts ack reopen tx account dead-letters tail whoami 'keys list' 'keys create' 'keys revoke' audit; do grep -Eq \"^  \$c( |\$)\" '$WORK/help.out' || exit 1; done"
+    sh -c "test $RC = 0 && for c in stats alerts 'alerts search' 'alerts assign' 'alerts close' 'alerts note' ack reopen tx account dead-letters tail whoami 'keys list' 'keys create' 'keys revoke' audit; do grep -Eq \"^  \$c( |\$)\" '$WORK/help.out' || exit 1; done"
 run help_ack ack --help
 check "each command has --help (ack), exit 0" \
     both 'test $RC = 0' 'has help_ack "usage: txwctl .*ack ID \[--disposition D\] \[--note TEXT\]"'
@@ -281,10 +284,10 @@ import sys
 lines = open(sys.argv[1]).read().splitlines()
 col = lines[0].index("STATUS")
 for l in lines[1:]:
-    assert l[col - 1] == " " and l[col] != " " and l[col:].split()[0] in ("open", "acked"), l
+    assert l[col - 1] == " " and l[col] != " " and l[col:].split()[0] in ("open", "closed"), l
 PY
 run alerts_open alerts --open
-check "alerts --open: the 2 open ones" test "$(rows alerts_open)" = 2 -a "$(grep -c acked "$WORK/alerts_open.out")" = 0
+check "alerts --open: the 2 open ones" test "$(rows alerts_open)" = 2 -a "$(grep -c closed "$WORK/alerts_open.out")" = 0
 run alerts_min alerts --min-score 90 --limit 5
 check "alerts --min-score 90: only tx-ctl-1" both 'test "$(rows alerts_min)" = 1' 'has alerts_min tx-ctl-1'
 run alerts_json alerts --json --limit 2
@@ -294,7 +297,7 @@ check "alerts --json (after the command) prints the API's JSON with 2 alerts" \
 # --- ack and reopen -------------------------------------------------------------------------
 run ack_key ack fraud:tx-ctl-2 --disposition false_positive --note "customer confirmed by phone"
 check "ack by key (URL-encoded) exits 0: acked in the key's name, with the disposition" \
-    both 'test $RC = 0' 'has ack_key "^alert [0-9]* (fraud:tx-ctl-2) is acked by alice at [0-9T:.-]*Z as false_positive$"'
+    both 'test $RC = 0' 'has ack_key "^alert [0-9]* (fraud:tx-ctl-2) is closed by alice at [0-9T:.-]*Z as false_positive$"'
 check "ack prints the note" has ack_key "^note  *customer confirmed by phone$"
 check "the ack is stored (acked_by alice, the disposition and the note)" \
     test "$(sql "SELECT acked_by || '|' || disposition || '|' || note FROM txw.alerts WHERE key = 'fraud:tx-ctl-2'")" = \
@@ -302,10 +305,10 @@ check "the ack is stored (acked_by alice, the disposition and the note)" \
 ID1=$(sql "SELECT alert_id FROM txw.alerts WHERE key = 'fraud:tx-ctl-1'")
 run ack_id ack "$ID1"
 check "ack by numeric id without options: acked in the key's name" \
-    both 'test $RC = 0' 'has ack_id "^alert $ID1 (fraud:tx-ctl-1) is acked by alice at [0-9T:.-]*Z$"'
+    both 'test $RC = 0' 'has ack_id "^alert $ID1 (fraud:tx-ctl-1) is closed by alice at [0-9T:.-]*Z$"'
 run ack_again --key-file "$WORK/carol.key" ack fraud:tx-ctl-2 --disposition duplicate
 check "acking an acked alert (another key) changes nothing (still alice, false_positive)" \
-    both 'test $RC = 0' 'has ack_again "acked by alice at .* as false_positive$"'
+    both 'test $RC = 0' 'has ack_again "closed by alice at .* as false_positive$"'
 run ack_viewer --key-file "$WORK/vic.key" ack fraud:tx-ctl-1
 sed 's/^/#   /' "$WORK/ack_viewer.err"
 check "ack with a viewer key: exit 1 with the API's 403" \
@@ -319,8 +322,8 @@ sed 's/^/#   /' "$WORK/ack_missing.err"
 run ack_odd ack "fraud:no such/alert?x=1"
 check "an id with / ? and spaces is URL-encoded: a 404 for that id, not another route" \
     both 'test $RC = 1' 'err_has ack_odd "HTTP 404"'
-run ack_longnote ack 1 --note "$(head -c 1001 /dev/zero | tr '\0' x)"
-check "ack --note over 1000 bytes is a usage error (2)" test $RC = 2
+run ack_longnote ack 1 --note "$(head -c 2001 /dev/zero | tr '\0' x)"
+check "ack --note over 2000 bytes is a usage error (2)" test $RC = 2
 run alerts_open2 alerts --open
 check "after the acks no alert is open" both 'test $RC = 0' 'has alerts_open2 "^no alerts$"'
 run reopen reopen fraud:tx-ctl-2
@@ -333,13 +336,54 @@ run reopen_viewer --key-file "$WORK/vic.key" reopen fraud:tx-ctl-2
 check "reopen with a viewer key: 403, exit 1" both 'test $RC = 1' 'err_has reopen_viewer "HTTP 403"'
 run ack_carol --key-file "$WORK/carol.key" ack fraud:tx-ctl-2 --disposition confirmed_fraud
 check "acked again by another analyst: in that key's name" \
-    has ack_carol "^alert [0-9]* (fraud:tx-ctl-2) is acked by carol at .* as confirmed_fraud$"
+    has ack_carol "^alert [0-9]* (fraud:tx-ctl-2) is closed by carol at .* as confirmed_fraud$"
 run alerts_json_ack alerts --json --limit 5
 check "alerts --json carries the acker, the disposition and the note" \
     python3 -c 'import json,sys; a={x["key"]:x for x in json.load(open(sys.argv[1]))["alerts"]}; x=a["fraud:tx-ctl-2"]; assert x["disposition"]=="confirmed_fraud" and x["acked_by"]=="carol" and x["note"] is None, x' "$WORK/alerts_json_ack.out"
 run alerts_viewer --key-file "$WORK/vic.key" alerts
 check "alerts with a viewer key: exit 0, the 3 alerts, accounts masked" \
     both 'test $RC = 0 -a "$(rows alerts_viewer)" = 3' '! has alerts_viewer acc-ctl-1'
+
+# --- the workflow: search, assign, close, note ----------------------------------------------
+run assign alerts assign fraud:tx-ctl-1 alice
+check "alerts assign: the alert (closed by its ack) is assigned" \
+    both 'test $RC = 0' 'has assign "^alert [0-9]* (fraud:tx-ctl-1) is closed, assigned to alice$"'
+run search alerts search --account acc-ctl-1 --assignee alice
+check "alerts search --account --assignee: that one alert, with its severity and assignee" \
+    both 'test $RC = 0 -a "$(rows search)" = 1' 'has search "tx-ctl-1 .* critical  *alice$"'
+run search_page alerts search --account acc-ctl-1 --limit 1
+check "alerts search with more than a page: stderr gives the --cursor of the next" \
+    err_has search_page "^more: the same command with --cursor [0-9]*:[0-9]*$"
+NEXT=$(sed -n 's/^more: the same command with --cursor //p' "$WORK/search_page.err")
+run search_next alerts search --account acc-ctl-1 --limit 1 --cursor "$NEXT"
+check "... and that cursor reads the next alert" \
+    both 'test $RC = 0 -a "$(rows search_next)" = 1' '! test "$(sed -n 2p "$WORK/search_next.out")" = "$(sed -n 2p "$WORK/search_page.out")"'
+run search_bad alerts search --status acked
+check "alerts search --status acked: the API's 400 names status, exit 1" \
+    both 'test $RC = 1' 'err_has search_bad "status"'
+run search_viewer --key-file "$WORK/vic.key" alerts search --account acc-ctl-1
+check "alerts search --account with a viewer key: 403, exit 1" both 'test $RC = 1' 'err_has search_viewer "HTTP 403"'
+run close alerts close fraud:tx-ctl-2 --disposition duplicate --note "same card twice"
+check "alerts close on a closed alert changes its disposition" \
+    both 'test $RC = 0' 'has close "^alert [0-9]* (fraud:tx-ctl-2) is closed, unassigned, as duplicate$"'
+check "... which is the transaction's label (duplicate, by alice)" \
+    test "$(sql "SELECT label || '/' || set_by FROM txw.labels WHERE tx_id = 'tx-ctl-2'")" = duplicate/alice
+run note alerts note fraud:tx-ctl-2 "called the merchant"
+check "alerts note adds a note in the key's name" \
+    both 'test $RC = 0' 'has note "^note [0-9]* on alert [0-9]* by alice at "'
+check "... stored as a note and its event (after the ack's and the close's notes)" \
+    test "$(sql "SELECT string_agg (n.body, '|' ORDER BY e.event_id) FROM txw_data.alert_events e
+                 JOIN txw_data.alert_notes n ON n.note_id = e.new_value::bigint WHERE e.field = 'note'")" \
+        = "customer confirmed by phone|same card twice|called the merchant"
+run unassign alerts assign fraud:tx-ctl-1 -
+check "alerts assign ID - unassigns it" both 'test $RC = 0' 'has unassign "is closed, unassigned$"'
+run assign_usage alerts assign fraud:tx-ctl-1
+check "alerts assign without a NAME is a usage error (2)" test $RC = 2
+run close_bad alerts close fraud:tx-ctl-1 --disposition maybe
+check "alerts close with an unknown disposition is a usage error (2) of that command" \
+    both 'test $RC = 2' 'err_has close_bad "^txwctl alerts close: --disposition .maybe."'
+run group_bad alerts frobnicate
+check "alerts with an unknown word is a usage error (2)" test $RC = 2
 
 # --- tx and account --------------------------------------------------------------------------
 run tx tx tx-ctl-1

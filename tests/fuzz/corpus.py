@@ -101,6 +101,11 @@ def codec():
     put("codec", "heartbeat", envelope(7, [HEARTBEAT], source="aggregator-0"))
     put("codec", "ack", envelope(8, [ACK, ACK], source="aggregator-0"))
     put("codec", "tx_origin", envelope(2, [TX_ORIGIN]))
+    # Corrections: a whole one with its origin, and the shortest (four fields).
+    put("codec", "correction", envelope(9, [
+        ["T1-42", "A000123", 1767607200123, "charged_back", 1767700000000, "ops-key",
+         "card holder disputes it", 4, 0xF00DFACECAFEBEEF, (9 << 56) | (3 << 16) | 1],
+        ["T1-43", "A000123", 1767607200000, "REVERSED"]]))
     # The skipper consumed a uint64 above INT64_MAX twice (found with the ack record).
     put("codec", "regress-skip-uint64", envelope(8, [[0xFFFFFFFFFFFFFFFF, 1, 0xFFFFFFFFFFFFFFFF]]))
     put("codec", "record_raw", mp(RAW))
@@ -114,6 +119,12 @@ def validator():
     put("validator", "kwd_padded", b"\x00" + mp(["T9", "2026-01-05T09:59:00+01:00", " A9 ",
         "0.125", "kwd", "M9", "Jewelry", "ATM", "B2", "R2", "kw", "D9", "", "Failed"]))
     put("validator", "wrong_type", b"\x00" + mp(["T1", "2026-01-05T10:00:00Z", 5] + RAW[3:]))
+    put("validator", "correction", b"\x00" + mp(["T1-42", "A000123", 1767607200000, "charged_back",
+                                               0, "ops-key", "disputed", 4]))
+    # A correction's line_no above INT64_MAX made its dead letter's payload
+    # a number JSON readers refuse; the codec now refuses the record.
+    put("validator", "regress-correction-line-no", b"\x00" + mp(["T0", "A0", 5, "x", 92, "a", "",
+                                                                  0xCFCFCFCFCFCFCFCF]))
 
 
 def csv():
@@ -269,6 +280,36 @@ def retry_after():
         put("retry_after", "v%d" % i, v)
 
 
+def channels():
+    put("channels", "all-types", """{ "channels": [
+    { "name": "hook", "type": "webhook", "url": "https://h.example/x", "kinds": ["region_health"] },
+    { "name": "ops-slack", "type": "slack", "url": "https://hooks.slack.example/T/B/x",
+      "kinds": ["fraud"], "min_severity": "high", "min_score": 60 },
+    { "name": "oncall", "type": "pagerduty", "routing_key_file": "/nonexistent/pd.key",
+      "min_severity": "critical" },
+    { "name": "desk", "type": "email", "url": "smtps://mail.example:465", "from": "a@b.example",
+      "to": ["c@d.example"], "ssl_reqd": true, "min_severity": "medium" } ] }
+""")
+    put("channels", "email", '{"channels": [{"name": "m", "type": "email", "url": "smtp://h", '
+                             '"from": "a@b", "to": ["e@f", "g@h"]}]}')
+    put("channels", "both-urls", '{"channels": [{"name": "x", "type": "slack", "url": "https://h", '
+                                 '"url_file": "/dev/null"}]}')
+
+
+# fuzz_formats: a kind byte, a score byte, amount, reporting amount, time
+# and reasons (8 bytes each, big-endian), then the text fields split at NUL.
+def formats():
+    def alert(kind, score, amount, rep, ts, reasons, fields):
+        return bytes([kind, score]) + struct.pack(">qqqq", amount, rep, ts, reasons) + b"\0".join(fields)
+    put("formats", "fraud", alert(0, 95, 250000, 600000, 1784246400123, 3,
+        [b"tx-1", b"acc-1", b"EUR", b"m-1", b"north", b"DE", b"rules-1", b"score 95"]))
+    put("formats", "hostile", alert(0, 80, -5, 0, 1, 0xffffffff,
+        [b'tx"\r\nBcc: x@y', b"\xff\xfe", b"JPY", b"<!channel> & <a|b>", b"r\xc3", b"..", b"\x00",
+         b"\xc3\xa9" * 300 + b"\n\x80"]))
+    put("formats", "health", alert(1, 40, 0, 0, 1784246400000, 0,
+        [b"", b"", b"", b"", b"R1", b"", b"health-1", b"region R1 degraded"]))
+
+
 codec()
 validator()
 csv()
@@ -281,3 +322,5 @@ params()
 api()
 gateway()
 retry_after()
+channels()
+formats()

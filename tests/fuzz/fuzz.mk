@@ -34,6 +34,9 @@ fuzz_service_api         := query
 fuzz_service_gateway     := gateway
 fuzz_service_validator   := validator
 fuzz_service_retry_after := notifier
+fuzz_service_channels    := notifier
+fuzz_service_formats     := notifier
+fuzz_service_ingest      := ingest
 
 FUZZ_ALL     := $(patsubst tests/fuzz/fuzz_%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
 FUZZ_NAMES   := $(if $(FUZZ_ONLY),$(FUZZ_ONLY),$(FUZZ_ALL))
@@ -68,7 +71,10 @@ $(FUZZ_DIR)/libtxw.a: $(FUZZ_COMMON_OBJ)
 	@rm -f $@
 	ar rcs $@ $^
 
+# A service's modules see the headers of the services it uses (<name>_USES).
 define fuzz_service_rule
+$$(patsubst %.c,$$(FUZZ_OBJ)/%.o,$$(wildcard services/$(1)/*.c)): \
+    FUZZ_CFLAGS += $$(foreach u,$$($(1)_USES),-Iservices/$$(u))
 $(FUZZ_DIR)/lib$(1).a: $$(patsubst %.c,$$(FUZZ_OBJ)/%.o,$$(filter-out %/main.c,$$(wildcard services/$(1)/*.c)))
 	@rm -f $$@
 	ar rcs $$@ $$^

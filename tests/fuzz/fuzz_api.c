@@ -5,8 +5,8 @@
     as civetweb's strings do; the body is bytes). The endpoint runs for
     real against a pool whose database does not exist, so a request either
     fails its checks (400, {"error":"bad_parameter","parameter",
-    "message"}) or passes them and meets the missing database (503,
-    "unavailable"); whoami, which needs no database, may answer 200. The
+    "message"}; 403 for a viewer's alert search by account) or passes them
+    and meets the missing database (503, "unavailable"); whoami, which needs no database, may answer 200. The
     caller is an authenticated key whose role the first byte picks too (a
     viewer's alerts take the pseudonym path). Anything else - another
     status, a body that is not such an object or does not serialise -
@@ -26,7 +26,9 @@ static const struct {
     { qapi_transaction, true, false }, { qapi_account, true, false },
     { qapi_dead_letters, false, false }, { qapi_whoami, false, true },
     { qapi_keys, false, false }, { qapi_key_create, false, false },
-    { qapi_key_revoke, true, false }, { qapi_audit, false, false }
+    { qapi_key_revoke, true, false }, { qapi_audit, false, false },
+    { qapi_alert_update, true, false }, { qapi_notes, true, false },
+    { qapi_note_add, true, false }, { qapi_labels, false, false }
 };
 #define S_ENDPOINTS (sizeof s_endpoints / sizeof s_endpoints [0])
 
@@ -89,6 +91,10 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
     if (status == 400)
         FUZZ_CHECK (!strcmp (error, "bad_parameter") && s_text (out, "parameter"),
                     "endpoint %zu: 400 with error '%s'", e, error);
+    else
+    if (status == 403)          //  a viewer's search by account, before the database
+        FUZZ_CHECK (s_endpoints [e].fn == qapi_alerts && who.role < TXW_ROLE_ANALYST
+                    && !strcmp (error, "forbidden"), "endpoint %zu: 403 '%s'", e, error);
     else
         FUZZ_CHECK (status == 503 && !strcmp (error, "unavailable"),
                     "endpoint %zu answered %d '%s' with no database", e, status, error);

@@ -20,6 +20,7 @@ typedef union {
     txw_window_t win;
     txw_heartbeat_t hb;
     txw_ack_t ack;
+    txw_correction_t correction;
 } s_record_t;
 
 static int
@@ -36,6 +37,7 @@ s_decode (uint32_t type, txw_cursor_t *cur, s_record_t *r)
         case TXW_MSG_WINDOW:    rc = txw_window_decode (cur, &r->win, &error); break;
         case TXW_MSG_HEARTBEAT: rc = txw_heartbeat_decode (cur, &r->hb, &error); break;
         case TXW_MSG_ACK:       rc = txw_ack_decode (cur, &r->ack, &error); break;
+        case TXW_MSG_CORRECTION: rc = txw_correction_decode (cur, &r->correction, &error); break;
         default: abort ();
     }
     FUZZ_CHECK (rc == 0 || rc == -1, "decoder returned %d", rc);
@@ -55,6 +57,7 @@ s_encode (uint32_t type, msgpack_packer *pk, const s_record_t *r)
         case TXW_MSG_WINDOW:    txw_window_encode (pk, &r->win); break;
         case TXW_MSG_HEARTBEAT: txw_heartbeat_encode (pk, &r->hb); break;
         case TXW_MSG_ACK:       txw_ack_encode (pk, &r->ack); break;
+        case TXW_MSG_CORRECTION: txw_correction_encode (pk, &r->correction); break;
         default: abort ();
     }
 }
@@ -183,6 +186,21 @@ s_window_equal (const txw_window_t *a, const txw_window_t *b)
 }
 
 static void
+s_correction_equal (const txw_correction_t *a, const txw_correction_t *b)
+{
+    S_SAME_STR (a, b, tx_id);
+    S_SAME_STR (a, b, account_id);
+    S_SAME_INT (a, b, ts_ms);
+    S_SAME_INT (a, b, status);
+    S_SAME_INT (a, b, corrected_ms);
+    S_SAME_STR (a, b, actor);
+    S_SAME_STR (a, b, reason);
+    S_SAME_INT (a, b, line_no);
+    FUZZ_CHECK (a->origin_id == b->origin_id && a->origin_ref == b->origin_ref,
+                "correction origin changed");
+}
+
+static void
 s_equal (uint32_t type, const s_record_t *a, const s_record_t *b)
 {
     switch (type) {
@@ -200,6 +218,7 @@ s_equal (uint32_t type, const s_record_t *a, const s_record_t *b)
             FUZZ_CHECK (a->ack.origin_id == b->ack.origin_id
                         && a->ack.origin_ref == b->ack.origin_ref, "acknowledgement changed");
             break;
+        case TXW_MSG_CORRECTION: s_correction_equal (&a->correction, &b->correction); break;
         default: abort ();
     }
 }

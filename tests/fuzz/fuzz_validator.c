@@ -13,9 +13,14 @@
     trip. A rejected one must name a validator reason code and a raw field,
     and its dead letter must hold a payload that is valid JSON with the
     account as its pseudonym unless its shape is safe (common/pii.h).
-    txw_utf8_clean of the input must be valid UTF-8.                        */
+    txw_utf8_clean of the input must be valid UTF-8. The same bytes are
+    also read as a correction and judged by checks_correction: an accepted
+    one holds ids of [A-Za-z0-9_.:-], a time in range, a known status and
+    UTF-8 texts; a refused one names a correction's code and field; either
+    way its dead letter's payload is valid JSON without the account.      */
 
 #include "checks.h"
+#include "deadletter.h"
 #include "utf8.h"
 #include "pii.h"
 #include "rfc3339.h"
@@ -143,6 +148,48 @@ s_rejected (const txw_raw_tx_t *raw, const checks_verdict_t *verdict)
     json_decref (payload);
 }
 
+//  A decoded correction, judged as the validator does.
+static void
+s_correction (const checks_t *checks, txw_correction_t *c)
+{
+    checks_verdict_t verdict;
+    memset (&verdict, 0, sizeof verdict);
+    int rc = checks_correction (checks, c, S_NOW_MS, &verdict);
+    if (rc == 0) {
+        FUZZ_CHECK (*c->tx_id && txw_id_chars_valid (c->tx_id, strlen (c->tx_id))
+                    && *c->account_id && txw_id_chars_valid (c->account_id, strlen (c->account_id)),
+                    "correction accepted with a bad id");
+        FUZZ_CHECK (c->ts_ms >= S_MIN_TS_MS && c->ts_ms <= S_NOW_MS + S_MAX_FUTURE_MS,
+                    "correction accepted at %lld", (long long) c->ts_ms);
+        FUZZ_CHECK (c->status > TXW_CORRECTION_UNKNOWN && c->status < TXW_CORRECTION_COUNT
+                    && c->corrected_ms != 0, "correction accepted without status or time");
+        FUZZ_CHECK (txw_utf8_valid (c->actor, strlen (c->actor))
+                    && txw_utf8_valid (c->reason, strlen (c->reason)),
+                    "correction accepted with text that is not UTF-8");
+    }
+    else {
+        FUZZ_CHECK (rc == -1 && verdict.field && *verdict.field, "correction refused without a field");
+        FUZZ_CHECK (verdict.code == TXW_REJECT_MISSING_FIELD || verdict.code == TXW_REJECT_BAD_ID
+                    || verdict.code == TXW_REJECT_TS_OUT_OF_RANGE
+                    || verdict.code == TXW_REJECT_BAD_CORRECTION
+                    || verdict.code == TXW_REJECT_BAD_TYPE,
+                    "correction refused as %s", txw_reject_names [verdict.code]);
+        FUZZ_CHECK (txw_utf8_valid (verdict.message, strlen (verdict.message)),
+                    "correction refusal message is not UTF-8");
+    }
+    txw_reject_t rej;
+    memset (&rej, 0, sizeof rej);
+    txw_deadletter_correction (c, &rej);
+    json_error_t error;
+    json_t *payload = json_loads (rej.payload, 0, &error);
+    FUZZ_CHECK (payload, "correction payload is not JSON: %s", rej.payload);
+    const char *account = json_string_value (json_object_get (payload, "account_id"));
+    FUZZ_CHECK (account && (!*c->account_id || strcmp (account, c->account_id) != 0
+                            || txw_pseudonym_is (account, strlen (account))),
+                "correction payload shows the account %s", c->account_id);
+    json_decref (payload);
+}
+
 int
 LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
 {
@@ -183,6 +230,10 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
             s_rejected (&raw, &verdict);
         }
     }
+    cur = (txw_cursor_t) { copy, copy + size - 1 };
+    txw_correction_t c;
+    if (txw_correction_decode (&cur, &c, NULL) == 0)
+        s_correction (checks [config], &c);
     free (copy);
     return 0;
 }

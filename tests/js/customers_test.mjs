@@ -13,8 +13,8 @@
 // and "needs the analyst role" without asking for a record. Prints TAP
 // lines, exits 1 when a check failed. Screenshots: WORKDIR/customers.png,
 // customers-account.png (the drill-down) and customers-viewer.png.
-import { chromium } from 'playwright-core';
 import { join } from 'node:path';
+import { check, failures, note, runSteps, waitTrue } from './browser.mjs';
 
 const [url, api, work] = process.argv.slice(2);
 const { TXW_ANALYST_KEY: ANALYST, TXW_VIEWER_KEY: VIEWER, TXW_CHECK_KEY: CHECKER, TXW_PRODUCT: PRODUCT } = process.env;
@@ -23,15 +23,7 @@ if (!url || !api || !work || !ANALYST || !VIEWER || !CHECKER || !PRODUCT) {
         + 'node customers_test.mjs URL API WORKDIR');
     process.exit(2);
 }
-let failed = 0;
-const check = (what, cond, detail = '') => {
-    if (cond) console.log(`ok - ${what}`);
-    else { failed++; console.log(`not ok - ${what}${detail ? ` (${detail})` : ''}`); }
-};
 const BAD_PRODUCT = 'no such/id';
-const note = (text) => console.log(`# ${text}`);
-const waitTrue = (page, fn, arg, ms) =>
-    page.waitForFunction(fn, arg, { timeout: ms, polling: 100 }).then(() => true, () => false);
 
 // The API's answer, read with the checker's key (its status when not 200).
 async function apiJson(path, key = CHECKER) {
@@ -267,20 +259,8 @@ async function viewer(browser, errors) {
     await context.close();
 }
 
-// Under a faked clock Chromium runs on the real one: libfaketime's preload
-// breaks its multi-process start (as in dashboard_test.mjs). Nothing here
-// depends on the time: the data's dates and the refresh's as_of are fixed.
-const browserEnv = { ...process.env };
-delete browserEnv.LD_PRELOAD;
-delete browserEnv.FAKETIME;
-const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ['--no-sandbox'], env: browserEnv });
-const errors = [];
-try {
-    await analyst(browser, errors);
-    await viewer(browser, errors);
-    check('no console errors', errors.length === 0, errors.slice(0, 3).join(' | '));
-} catch (err) {
-    check('the browser test runs to the end', false, err.message.split('\n')[0]);
-}
-await browser.close();
-process.exit(failed ? 1 : 0);
+// Under a faked clock Chromium runs on the real one (browser.mjs). Nothing
+// here depends on the time: the data's dates and the refresh's as_of are fixed.
+const errors = await runSteps([analyst, viewer]);
+check('no console errors', errors.length === 0, errors.slice(0, 3).join(' | '));
+process.exit(failures() ? 1 : 0);

@@ -15,9 +15,9 @@
 // laptop page signs in with a bad key (refused), then as a viewer (no
 // Acknowledge button), signs out and signs in as the analyst who acks.
 // Screenshots: WORKDIR/dashboard.png (laptop) and dashboard-phone.png.
-import { chromium } from 'playwright-core';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { check, failures, launch, note, waitTrue } from './browser.mjs';
 
 const [url, work] = process.argv.slice(2);
 const VIEWER = process.env.TXW_VIEWER_KEY;
@@ -26,16 +26,7 @@ if (!url || !work || !VIEWER || !ANALYST) {
     console.error('usage: TXW_VIEWER_KEY=... TXW_ANALYST_KEY=... node dashboard_test.mjs URL WORKDIR');
     process.exit(2);
 }
-let failed = 0;
-const check = (what, cond, detail = '') => {
-    if (cond) console.log(`ok - ${what}`);
-    else { failed++; console.log(`not ok - ${what}${detail ? ` (${detail})` : ''}`); }
-};
-const note = (text) => console.log(`# ${text}`);
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-// waitForFunction that answers true/false instead of throwing.
-const waitTrue = (page, fn, arg, ms) =>
-    page.waitForFunction(fn, arg, { timeout: ms, polling: 100 }).then(() => true, () => false);
 
 // Console errors and page errors, except those the test provokes on purpose:
 // 404s of an ack retried while a live alert is stored, and WebSocket
@@ -362,13 +353,10 @@ async function restart(page, state) {
 }
 
 // Under a faked clock (tests/clock.sh preloads libfaketime into every
-// process), Chromium itself runs on the real clock: the preload breaks its
-// multi-process start. Each page's clock is then set to this process's
-// faked time instead, and flows on from there like the services' clocks.
-const browserEnv = { ...process.env };
-delete browserEnv.LD_PRELOAD;
-delete browserEnv.FAKETIME;
-const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ['--no-sandbox'], env: browserEnv });
+// process), Chromium itself runs on the real clock (browser.mjs). Each
+// page's clock is then set to this process's faked time instead, and flows
+// on from there like the services' clocks.
+const browser = await launch();
 const state = { errors: [], ackRetries: 0, restarting: false, wrongKey: false };
 try {
     const { context, page } = await laptop(browser, state);
@@ -383,4 +371,4 @@ try {
     check('the browser test runs to the end', false, err.message.split('\n')[0]);
 }
 await browser.close();
-process.exit(failed ? 1 : 0);
+process.exit(failures() ? 1 : 0);

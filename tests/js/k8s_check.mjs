@@ -317,6 +317,8 @@ function allowed (objs, src, dst, port) {
 const HOPS_ALLOWED = [
     ["producer", "validator", 7001], ["validator", "scorer", 7011], ["scorer", "aggregator", 7021],
     ["producer", "aggregator", 7022], ["producer", "validator", 7002],
+    ["ingest", "validator", 7001], ["ingest", "validator", 7002], ["ingest", "aggregator", 7022],
+    ["ingest", "postgres", 5432],
     ["gateway", "scorer", 7012], ["gateway", "aggregator", 7022], ["gateway", "validator", 7002],
     ["notifier", "scorer", 7012], ["notifier", "aggregator", 7022], ["notifier", "postgres", 5432],
     ["validator", "postgres", 5432], ["scorer", "postgres", 5432], ["aggregator", "postgres", 5432],
@@ -329,6 +331,7 @@ const HOPS_DENIED = [
     ["producer", "postgres", 5432], ["notifier", "validator", 7001], ["gateway", "scorer", 7011],
     ["scorer", "validator", 7001], ["aggregator", "scorer", 7012], ["query", "gateway", 8081],
     ["txw-bootstrap-key", "query", 8080], ["txw-bootstrap-key", "scorer", 7011],
+    ["ingest", "scorer", 7011], ["ingest", "aggregator", 7021],
 ];
 
 checks["NetworkPolicies allow every hop of the design and deny the others"] = (objs) => {
@@ -543,7 +546,8 @@ checks["every TXW_* variable and flag given to a txwatch container is an option 
 
 //  The group role each database client's login joins (proto/SQL.md, "Roles").
 const DB_GROUPS = { aggregator: "txw_store", scorer: "txw_score", validator: "txw_ingest",
-                    query: "txw_api", gateway: "txw_push", notifier: "txw_notify" };
+                    query: "txw_api", gateway: "txw_push", notifier: "txw_notify",
+                    ingest: "txw_post" };
 const DB_SECRET = "txwatch-db";
 const OWNER_KEY = "TXW_DATABASE_URL";
 const MIGRATE_JOB = "Job/txw-migrate";
@@ -760,6 +764,10 @@ checks["webhook signing: only the notifier reads the Secret txwatch-notifier-sig
 //  `txw-keygen --all`, one Secret each, so each workload holds only what its
 //  role needs.
 const ZMQ_ROLES = ["producer", "validator", "scorer", "aggregator", "gateway", "notifier"];
+//  The CURVE role of a container: its service's, but txw-ingest sends as a
+//  producer (the producer role's certificate; ARCHITECTURE.md, "HTTP ingest").
+const CURVE_ROLE_OF = { ingest: "producer" };
+const curveRole = (c) => { const s = serviceImage(c); return CURVE_ROLE_OF[s] ?? s; };
 const BINDING_ROLES = ["validator", "scorer", "aggregator"];
 const CURVE_SERVER = "txwatch-curve-server", CURVE_PUBLIC = "txwatch-curve-public";
 const CURVE_ALLOWED = "txwatch-curve-allowed";
@@ -808,7 +816,7 @@ checks["CURVE: every ZeroMQ service (producer, validator, scorer, aggregator, ga
     const seen = new Set();
     for (const t of podTemplates(objs).filter((t) => t.owner.kind !== "Job"))
         for (const c of t.spec.containers || []) {
-            const role = serviceImage(c);
+            const role = curveRole(c);
             if (!ZMQ_ROLES.includes(role))
                 continue;
             seen.add(role);
@@ -831,7 +839,7 @@ checks["CURVE: every ZeroMQ service (producer, validator, scorer, aggregator, ga
 checks["CURVE secrets: the server certificate and the allowed folder only in the workloads that bind (validator, scorer, aggregator); each role's client certificate only in that role's workload"] = (objs) => {
     const out = [];
     for (const t of podTemplates(objs)) {
-        const roles = new Set(allContainers(t.spec).map(serviceImage).filter(Boolean));
+        const roles = new Set(allContainers(t.spec).map(curveRole).filter(Boolean));
         const binds = [...roles].some((r) => BINDING_ROLES.includes(r)) && t.owner.kind !== "Job";
         for (const secret of [CURVE_SERVER, CURVE_ALLOWED])
             if (mounts(t, secret) && !binds)
@@ -840,7 +848,7 @@ checks["CURVE secrets: the server certificate and the allowed folder only in the
             if (mounts(t, curveRoleSecret(r)) && (!roles.has(r) || t.owner.kind === "Job"))
                 out.push(`${t.name}: mounts ${curveRoleSecret(r)}, the ${r}'s own client certificate`);
         for (const c of allContainers(t.spec)) {
-            const role = serviceImage(c);
+            const role = curveRole(c);
             const env = envOf(objs, c);
             if (env.TXW_CURVE_SECRET_KEY !== undefined && !(BINDING_ROLES.includes(role) && t.owner.kind !== "Job"))
                 out.push(`${t.name} container ${c.name}: sets TXW_CURVE_SECRET_KEY, the server secret`);
@@ -857,7 +865,7 @@ checks["CURVE off where no ZeroMQ is spoken: the query API, the Jobs and the too
     const out = [];
     for (const t of podTemplates(objs))
         for (const c of allContainers(t.spec)) {
-            const role = serviceImage(c);
+            const role = curveRole(c);
             if (!role || (ZMQ_ROLES.includes(role) && t.owner.kind !== "Job"))
                 continue;
             const vars = Object.keys(envOf(objs, c)).filter((k) => k.startsWith("TXW_CURVE_"));

@@ -1,6 +1,6 @@
 // role_matrix.mjs - every operation of proto/openapi.yaml against every role
 //
-// Usage: node role_matrix.mjs SPEC.yaml BASE_URL KEYS.json PARAMS.json
+// Usage: node role_matrix.mjs SPEC.yaml BASE_URL KEYS.json PARAMS.json [SERVICE]
 // KEYS.json maps each role (viewer, analyst, admin) to an API key;
 // PARAMS.json gives a value for each path parameter name (an existing
 // transaction, account, alert, a key that may be revoked, ...).
@@ -10,13 +10,15 @@
 // and its first 2xx status to that role (a request body is the operation's
 // example, its query x-txwatch-example-query). An operation without
 // x-txwatch-role is a failure: the document must say who may call it.
+// SERVICE (default txw-query) picks the operations of one service: those
+// whose x-txwatch-service names it (none names txw-query).
 // Prints TAP lines; exits 1 on a failure.
 import YAML from 'yaml';
 import { readFileSync } from 'node:fs';
 
-const [specPath, base, keysPath, paramsPath] = process.argv.slice(2);
+const [specPath, base, keysPath, paramsPath, service = 'txw-query'] = process.argv.slice(2);
 if (!paramsPath) {
-    console.error('usage: node role_matrix.mjs SPEC.yaml BASE_URL KEYS.json PARAMS.json');
+    console.error('usage: node role_matrix.mjs SPEC.yaml BASE_URL KEYS.json PARAMS.json [SERVICE]');
     process.exit(2);
 }
 const spec = YAML.parse(readFileSync(specPath, 'utf8'));
@@ -47,10 +49,12 @@ for (const [path, item] of Object.entries(spec.paths)) {
         if (!op) continue;
         const security = op.security ?? spec.security ?? [];
         if (security.length === 0) continue;          // open: the OpenAPI document
+        if ((op['x-txwatch-service'] ?? 'txw-query') !== service) continue;
         operations.push({ path, method, op });
     }
 }
-report(operations.length >= 10, `the document describes ${operations.length} secured operations`);
+report(operations.length >= (service === 'txw-query' ? 10 : 1),
+       `the document describes ${operations.length} secured operations of ${service}`);
 
 for (const { path, method, op } of operations) {
     const name = `${method.toUpperCase()} ${path}`;

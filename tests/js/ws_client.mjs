@@ -325,8 +325,9 @@ async function count(readyFile, n) {
   c.ws.close();
 }
 
-//  An acknowledgement written to PostgreSQL (as the query API does) reaches
-//  a connected client as an `ack` message, and the next snapshot has it.
+//  A close written to PostgreSQL with its status event (as the query API
+//  does) reaches a connected client as an `ack` message, and the next
+//  snapshot has it.
 async function ack(readyFile, key) {
   const c = open(`${url}?topics=alerts`);
   await c.ready;
@@ -334,8 +335,9 @@ async function ack(readyFile, key) {
   writeFileSync(readyFile, 'ready\n');
   await waitFor(() => ofType(c, 'ack').some((m) => m.ack && m.ack.key === key), 15000);
   const m = ofType(c, 'ack').find((x) => x.ack && x.ack.key === key);
-  check('an ack made elsewhere is pushed to the client (type ack, key, time, by)',
-    m && m.ack.acked_by === 'e2e-analyst' && /^\d{4}-\d\d-\d\dT/.test(m.ack.acked_at || ''),
+  check('a close made elsewhere is pushed to the client (type ack, key, status, time, by)',
+    m && m.ack.status === 'closed' && m.ack.acked_by === 'e2e-analyst'
+      && /^\d{4}-\d\d-\d\dT/.test(m.ack.acked_at || ''),
     JSON.stringify(m || ofType(c, 'ack').slice(0, 2)));
   check('the ack message keeps the seq continuous', c.jumps.length === 0 || jumpsAnnounced(c));
   const base = c.msgs.length;
@@ -343,8 +345,8 @@ async function ack(readyFile, key) {
   await waitFor(() => c.msgs.slice(base).some((x) => x.type === 'snapshot'), 5000);
   const snap = c.msgs.slice(base).find((x) => x.type === 'snapshot') || {};
   const kept = (snap.alerts || []).find((a) => a.key === key);
-  check('a fresh snapshot shows the alert acked (when it is among the recent ones)',
-    !kept || (kept.status === 'acked' && kept.acked_by === 'e2e-analyst'), JSON.stringify(kept));
+  check('a fresh snapshot shows the alert closed (when it is among the recent ones)',
+    !kept || (kept.status === 'closed' && kept.acked_by === 'e2e-analyst'), JSON.stringify(kept));
   c.ws.close();
 }
 

@@ -20,7 +20,6 @@ verify_signature directly). Usage:
   webhook_receiver.py --port 18281 --out good.jsonl [--fail-first 6 --fail-mode 500,reset]
       [--secret-file secret.txt]
 """
-import argparse
 import base64
 import hashlib
 import hmac
@@ -30,7 +29,9 @@ import struct
 import sys
 import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
+
+import receiver
 
 
 def verify_signature(secret: bytes, header: str, body: bytes, now=None, tolerance=300) -> bool:
@@ -57,15 +58,17 @@ def read_secret(path):
         return f.read().rstrip(b"\r\n")
 
 
-def parse_args():
-    p = argparse.ArgumentParser(description="records webhook POSTs, fails on purpose")
-    p.add_argument("--port", type=int, required=True)
-    p.add_argument("--out", required=True, help="JSON lines, one per request")
-    p.add_argument("--fail-first", type=int, default=0, help="requests to fail first")
+def add_failure_options(p):
+    """How requests fail (channel_receiver.py takes them too)."""
     p.add_argument("--fail-mode", default="500", help="comma list of 500, reset, slow, used in turn")
     p.add_argument("--status", type=int, default=200, help="status of the requests not failed")
     p.add_argument("--retry-after", default=None, help="Retry-After value sent with each 500")
     p.add_argument("--slow-s", type=float, default=3.0, help="delay of a slow answer")
+
+
+def parse_args():
+    p = receiver.parser("records webhook POSTs, fails on purpose")
+    add_failure_options(p)
     p.add_argument("--secret-file", default=None,
                    help="check X-Txwatch-Signature with this secret; 401 when it fails")
     return p.parse_args()
@@ -154,27 +157,23 @@ class Handler(BaseHTTPRequestHandler):
         self.answer(ARGS.status)
 
 
-class Server(ThreadingHTTPServer):
-    daemon_threads = True
-    allow_reuse_address = True
-
-
-def main():
+def configure(args):
+    """Sets the receiver up from its options (channel_receiver.py's too,
+    which has no --secret-file)."""
     global ARGS, MODES, SECRET, OUT
-    ARGS = parse_args()
-    MODES = [m.strip() for m in ARGS.fail_mode.split(",") if m.strip()]
+    ARGS = args
+    MODES = [m.strip() for m in args.fail_mode.split(",") if m.strip()]
     for m in MODES:
         if m not in ("500", "reset", "slow"):
             sys.exit(f"webhook_receiver: unknown --fail-mode {m}")
-    if ARGS.secret_file:
-        SECRET = read_secret(ARGS.secret_file)
-    OUT = open(ARGS.out, "a", buffering=1)
-    server = Server(("127.0.0.1", ARGS.port), Handler)
-    print(f"listening on 127.0.0.1:{ARGS.port}", flush=True)
-    try:
-        server.serve_forever()
-    except KeyboardInterrupt:
-        pass
+    if getattr(args, "secret_file", None):
+        SECRET = read_secret(args.secret_file)
+    OUT = receiver.open_out(args.out)
+
+
+def main():
+    configure(parse_args())
+    receiver.serve(receiver.HTTPServer, Handler, ARGS.port)
 
 
 if __name__ == "__main__":

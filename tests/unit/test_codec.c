@@ -155,6 +155,132 @@ test_reject_alert_window_round_trip (void **state)
     msgpack_sbuffer_destroy (&buf);
 }
 
+//  A correction round-trips in a batch, its status travels by name (any
+//  case), a short record of the four required fields takes the defaults,
+//  and a text past its limit or a record too short is malformed.
+static void
+test_correction (void **state)
+{
+    (void) state;
+    txw_correction_t c;
+    memset (&c, 0, sizeof c);
+    strcpy (c.tx_id, "T1-42");
+    strcpy (c.account_id, "A000123");
+    c.ts_ms = 1767607200123;
+    c.status = TXW_CORRECTION_CHARGED_BACK;
+    c.corrected_ms = 1767700000000;
+    strcpy (c.actor, "ops-key");
+    strcpy (c.reason, "card holder disputes it");
+    c.line_no = 4;
+    c.origin_id = 0xF00DFACECAFEBEEFull;
+    c.origin_ref = txw_origin_ref (TXW_MSG_CORRECTION, 3, 1);
+    txw_batch_t batch;
+    txw_batch_init (&batch, TXW_MSG_CORRECTION, "ingest@test", 9);
+    txw_correction_encode (&batch.pk, &c);
+    txw_batch_added (&batch);
+    txw_batch_seal (&batch, 1, 2);
+    txw_envelope_t env;
+    assert_int_equal (txw_envelope_decode (batch.buf.data, batch.buf.size, &env, NULL), 0);
+    assert_int_equal (env.type, TXW_MSG_CORRECTION);
+    assert_int_equal (env.count, 1);
+    txw_correction_t out;
+    assert_int_equal (txw_correction_decode (&env.records, &out, NULL), 0);
+    assert_memory_equal (&out, &c, sizeof c);
+    assert_true (env.records.p == env.records.end);
+    txw_batch_fini (&batch);
+    assert_string_equal (txw_msg_type_name (TXW_MSG_CORRECTION), "correction");
+    assert_string_equal (txw_correction_status_name (TXW_CORRECTION_REVERSED), "reversed");
+    assert_int_equal (txw_correction_status_parse ("Refunded", 8), TXW_CORRECTION_REFUNDED);
+    assert_int_equal (txw_correction_status_parse ("approved", 8), TXW_CORRECTION_UNKNOWN);
+    assert_int_equal (txw_status_parse ("reversed", 8), TXW_STATUS_UNKNOWN);
+
+    msgpack_sbuffer buf;
+    msgpack_packer pk;
+    msgpack_sbuffer_init (&buf);
+    msgpack_packer_init (&pk, &buf, msgpack_sbuffer_write);
+    const char *texts [] = { "T9", "A9", NULL, "REVERSED" };
+    msgpack_pack_array (&pk, 4);
+    for (int i = 0; i < 4; i++)
+        if (texts [i]) {
+            msgpack_pack_str (&pk, strlen (texts [i]));
+            msgpack_pack_str_body (&pk, texts [i], strlen (texts [i]));
+        }
+        else
+            msgpack_pack_int64 (&pk, 1767607200000);
+    txw_cursor_t cur = { (const uint8_t *) buf.data, (const uint8_t *) buf.data + buf.size };
+    assert_int_equal (txw_correction_decode (&cur, &out, NULL), 0);
+    assert_string_equal (out.tx_id, "T9");
+    assert_int_equal (out.status, TXW_CORRECTION_REVERSED);
+    assert_int_equal (out.corrected_ms, 0);
+    assert_string_equal (out.actor, "");
+    assert_int_equal (out.origin_id, 0);
+    assert_true (cur.p == cur.end);
+
+    //  An unknown status decodes (the validator names it in a dead letter).
+    msgpack_sbuffer_clear (&buf);
+    msgpack_pack_array (&pk, 4);
+    for (int i = 0; i < 4; i++) {
+        const char *text = i == 3? "approved": "x";
+        if (i == 2)
+            msgpack_pack_int64 (&pk, 1);
+        else {
+            msgpack_pack_str (&pk, strlen (text));
+            msgpack_pack_str_body (&pk, text, strlen (text));
+        }
+    }
+    cur = (txw_cursor_t) { (const uint8_t *) buf.data, (const uint8_t *) buf.data + buf.size };
+    assert_int_equal (txw_correction_decode (&cur, &out, NULL), 0);
+    assert_int_equal (out.status, TXW_CORRECTION_UNKNOWN);
+
+    //  A reason past TXW_TEXT_MAX, and a record of three fields.
+    char long_reason [TXW_TEXT_MAX + 2];
+    memset (long_reason, 'r', sizeof long_reason);
+    long_reason [TXW_TEXT_MAX + 1] = 0;
+    msgpack_sbuffer_clear (&buf);
+    msgpack_pack_array (&pk, 7);
+    for (int i = 0; i < 7; i++) {
+        const char *text = i == 6? long_reason: "x";
+        if (i == 2 || i == 4)
+            msgpack_pack_int64 (&pk, 1);
+        else {
+            msgpack_pack_str (&pk, strlen (text));
+            msgpack_pack_str_body (&pk, text, strlen (text));
+        }
+    }
+    const char *error = NULL;
+    cur = (txw_cursor_t) { (const uint8_t *) buf.data, (const uint8_t *) buf.data + buf.size };
+    assert_int_equal (txw_correction_decode (&cur, &out, &error), -1);
+    assert_string_equal (error, "malformed correction field");
+    //  A text holding NUL cannot name "T1".
+    msgpack_sbuffer_clear (&buf);
+    msgpack_pack_array (&pk, 4);
+    msgpack_pack_str (&pk, 4);
+    msgpack_pack_str_body (&pk, "T1\0x", 4);
+    msgpack_pack_str (&pk, 2);
+    msgpack_pack_str_body (&pk, "A1", 2);
+    msgpack_pack_int64 (&pk, 1);
+    msgpack_pack_str (&pk, 8);
+    msgpack_pack_str_body (&pk, "reversed", 8);
+    cur = (txw_cursor_t) { (const uint8_t *) buf.data, (const uint8_t *) buf.data + buf.size };
+    assert_int_equal (txw_correction_decode (&cur, &out, &error), -1);
+    //  A line number past INT64_MAX (a bigint where it is stored).
+    msgpack_sbuffer_clear (&buf);
+    c.line_no = (uint64_t) INT64_MAX + 1;
+    txw_correction_encode (&pk, &c);
+    cur = (txw_cursor_t) { (const uint8_t *) buf.data, (const uint8_t *) buf.data + buf.size };
+    assert_int_equal (txw_correction_decode (&cur, &out, &error), -1);
+
+    msgpack_sbuffer_clear (&buf);
+    msgpack_pack_array (&pk, 3);
+    msgpack_pack_nil (&pk);
+    msgpack_pack_nil (&pk);
+    msgpack_pack_nil (&pk);
+    cur = (txw_cursor_t) { (const uint8_t *) buf.data, (const uint8_t *) buf.data + buf.size };
+    assert_int_equal (txw_correction_decode (&cur, &out, &error), -1);
+    assert_string_equal (error, "correction record too short");
+    msgpack_sbuffer_destroy (&buf);
+}
+
 static void
 test_raw_tx_wrong_type_and_extra_fields (void **state)
 {
@@ -554,6 +680,7 @@ main (void)
     const struct CMUnitTest tests [] = {
         cmocka_unit_test (test_tx_round_trip),
         cmocka_unit_test (test_reject_alert_window_round_trip),
+        cmocka_unit_test (test_correction),
         cmocka_unit_test (test_raw_tx_wrong_type_and_extra_fields),
         cmocka_unit_test (test_older_layouts),
         cmocka_unit_test (test_truncated_frames),

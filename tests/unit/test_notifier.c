@@ -204,29 +204,36 @@ static void
 test_queue_bound_and_drain (void **state)
 {
     (void) state;
+    nt_channels_t channels = { .count = 0 };
+    assert_int_equal (nt_channels_add_webhooks (&channels, "http://127.0.0.1:1/hook",
+                                                "fraud", 0, NULL, NULL), 0);
     nt_delivery_config_t cfg = {
-        .urls = { "http://127.0.0.1:1/hook" }, .url_count = 1, .timeout_ms = 500,
+        .channels = &channels, .timeout_ms = 500,
         .max_attempts = 1000, .backoff_ms = 5000, .backoff_max_ms = 5000,
         .queue_max = 2, .concurrency = 4
     };
     nt_delivery_t *delivery = nt_delivery_new (&cfg);
     assert_non_null (delivery);
+    char *none [NT_MAX_CHANNELS] = { NULL };
+    assert_int_equal (nt_delivery_submit (delivery, "fraud:nowhere", none), -1);
     for (int i = 0; i < 3; i++) {
         char key [32];
         snprintf (key, sizeof key, "fraud:t-%d", i);
-        char *body = strdup ("{}");
-        int rc = nt_delivery_submit (delivery, key, &body);
-        assert_null (body);                     //  taken either way
+        char *bodies [NT_MAX_CHANNELS] = { strdup ("{}") };
+        int rc = nt_delivery_submit (delivery, key, bodies);
+        assert_null (bodies [0]);               //  taken either way
         assert_int_equal (rc, i < 2? 0: -1);
     }
     assert_int_equal (nt_delivery_pending (delivery), 2);
     assert_int_equal (nt_delivery_drain (delivery, 200), 2);
     assert_int_equal (nt_delivery_pending (delivery), 0);
-    char *body = strdup ("{}");
-    assert_int_equal (nt_delivery_submit (delivery, "fraud:late", &body), -1);
+    char *bodies [NT_MAX_CHANNELS] = { strdup ("{}") };
+    assert_int_equal (nt_delivery_submit (delivery, "fraud:late", bodies), -1);
+    assert_null (bodies [0]);
     nt_delivery_destroy (&delivery);
     nt_delivery_destroy (&delivery);
     assert_null (delivery);
+    nt_channels_clear (&channels);
 }
 
 //  Known answers, computed apart from libsodium with Python's hmac module:
@@ -311,7 +318,7 @@ static void
 s_sign_with_file (const char *text, size_t len, char *header)
 {
     char *path = s_secret_file (text, len);
-    nt_signer_t *signer = nt_signer_load (path);
+    nt_signer_t *signer = nt_signer_load ("--webhook-secret-file", path);
     header [0] = 0;
     if (signer)
         nt_signer_sign (signer, 1784246400, S_BODY, strlen (S_BODY), header, NT_SIGNATURE_MAX);
@@ -354,8 +361,8 @@ test_secret_file (void **state)
     assert_string_equal (header, "");
     free (big);
     //  No such file; a folder
-    assert_null (nt_signer_load ("/nonexistent/txwatch-webhook-secret"));
-    assert_null (nt_signer_load ("/tmp"));
+    assert_null (nt_signer_load ("--webhook-secret-file", "/nonexistent/txwatch-webhook-secret"));
+    assert_null (nt_signer_load ("--webhook-secret-file", "/tmp"));
 }
 
 int

@@ -142,6 +142,33 @@ test_determinism (void **state)
     generator_destroy (&a);             //  twice is safe
 }
 
+//  A run number changes the ids alone: a generator started again (make run
+//  keeps its database) makes new transactions, not copies of stored ones.
+static void
+test_run_number (void **state)
+{
+    (void) state;
+    generator_config_t config = s_config (42, S_2026_01_05);
+    generator_t *plain = generator_new (&config);
+    config.run = 1000000000;
+    generator_t *rerun = generator_new (&config);
+    assert_non_null (plain);
+    assert_non_null (rerun);
+    static record_t rp, rr;
+    char expected_id [64];
+    for (int i = 1; i <= 1000; i++) {
+        generator_next (plain, &rp, 1000 + i);
+        generator_next (rerun, &rr, 1000 + i);
+        snprintf (expected_id, sizeof expected_id, "T42.1000000000-%d", i);
+        assert_true (s_view_is (rr.raw.tx_id, expected_id));
+        for (int f = 0; f < RECORD_FIELDS; f++)
+            if (record_field (&rp, f)->ptr != rp.raw.tx_id.ptr)
+                assert_true (s_view_eq (*record_field (&rp, f), *record_field (&rr, f)));
+    }
+    generator_destroy (&plain);
+    generator_destroy (&rerun);
+}
+
 static void
 s_check_fraud (int64_t start_ms, bool night)
 {
@@ -1052,6 +1079,7 @@ main (void)
 {
     const struct CMUnitTest tests [] = {
         cmocka_unit_test (test_determinism),
+        cmocka_unit_test (test_run_number),
         cmocka_unit_test (test_fraud_rate_and_patterns_at_night),
         cmocka_unit_test (test_fraud_rate_and_patterns_by_day),
         cmocka_unit_test (test_impossible_travel_under_load),

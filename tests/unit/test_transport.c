@@ -295,6 +295,10 @@ test_peer_tables (void **state)
                           peer == TXW_PEER_PRODUCER || peer == TXW_PEER_VALIDATOR);
         assert_int_equal (txw_peer_sends (peer, TXW_MSG_ACK),
                           peer == TXW_PEER_VALIDATOR || peer == TXW_PEER_AGGREGATOR);
+        //  corrections travel the transactions' path, one hop each
+        assert_int_equal (txw_peer_sends (peer, TXW_MSG_CORRECTION),
+                          peer == TXW_PEER_PRODUCER || peer == TXW_PEER_VALIDATOR
+                          || peer == TXW_PEER_SCORER);
         for (uint32_t type = 0; type <= TXW_MSG_TYPE_MAX + 1; type += TXW_MSG_TYPE_MAX + 1)
             assert_false (txw_peer_sends (peer, type));
     }

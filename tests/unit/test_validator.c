@@ -442,12 +442,83 @@ test_checks_reasons (void **state)
         assert_int_equal (reject.payload [0], '{');
         assert_int_equal (reject.payload [strlen (reject.payload) - 1], '}');
     }
-    //  Every code the validator owns (not the aggregator's too_late,
-    //  sum_overflow and db_refused) was produced by some record.
-    for (int code = TXW_REJECT_MISSING_FIELD; code < TXW_REJECT_COUNT; code++)
+    //  Every code the validator owns for transactions (not the aggregator's
+    //  too_late, sum_overflow and db_refused, nor those of corrections,
+    //  from bad_correction on) was produced by some record.
+    for (int code = TXW_REJECT_MISSING_FIELD; code < TXW_REJECT_BAD_CORRECTION; code++)
         if (!seen [code] && code != TXW_REJECT_TOO_LATE && code != TXW_REJECT_SUM_OVERFLOW
         &&  code != TXW_REJECT_DB_REFUSED)
             fail_msg ("no case produced %s", txw_reject_names [code]);
+    checks_destroy (&checks);
+}
+
+//  Corrections: each rule names its code and field, a good one keeps its
+//  values and gets its time, and the dead letter shows the account by its
+//  pseudonym only.
+static void
+test_checks_correction (void **state)
+{
+    (void) state;
+    checks_t *checks = s_checks ();
+    txw_correction_t good;
+    memset (&good, 0, sizeof good);
+    strcpy (good.tx_id, "tx-000001");
+    strcpy (good.account_id, "ACC-12345678");
+    good.ts_ms = s_ts ("2026-11-22T04:05:06.789Z");
+    good.status = TXW_CORRECTION_CHARGED_BACK;
+    strcpy (good.actor, "ops");
+    strcpy (good.reason, "card holder disputes it");
+    good.line_no = 3;
+    checks_verdict_t verdict;
+    txw_correction_t c = good;
+    assert_int_equal (checks_correction (checks, &c, s_now_ms, &verdict), 0);
+    assert_int_equal (c.corrected_ms, s_now_ms);
+    c.corrected_ms = 42;
+    assert_int_equal (checks_correction (checks, &c, s_now_ms, &verdict), 0);
+    assert_int_equal (c.corrected_ms, 42);
+    const struct {
+        txw_reject_code_t code;
+        const char *field;
+    } cases [] = {
+        { TXW_REJECT_MISSING_FIELD, "tx_id" }, { TXW_REJECT_BAD_ID, "tx_id" },
+        { TXW_REJECT_MISSING_FIELD, "account_id" }, { TXW_REJECT_BAD_ID, "account_id" },
+        { TXW_REJECT_MISSING_FIELD, "ts" }, { TXW_REJECT_TS_OUT_OF_RANGE, "ts" },
+        { TXW_REJECT_TS_OUT_OF_RANGE, "ts" }, { TXW_REJECT_BAD_CORRECTION, "status" },
+        { TXW_REJECT_BAD_TYPE, "actor" }, { TXW_REJECT_BAD_TYPE, "reason" },
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases [0]; i++) {
+        c = good;
+        switch (i) {                    //  each breaks the rule of case i
+            case 0: c.tx_id [0] = 0; break;
+            case 1: strcpy (c.tx_id, "tx 1"); break;
+            case 2: c.account_id [0] = 0; break;
+            case 3: strcpy (c.account_id, "ACC/1"); break;
+            case 4: c.ts_ms = 0; break;
+            case 5: c.ts_ms = 1000; break;
+            case 6: c.ts_ms = s_now_ms + 300001; break;
+            case 7: c.status = TXW_CORRECTION_UNKNOWN; break;
+            case 8: strcpy (c.actor, "\xff"); break;
+            default: strcpy (c.reason, "a\xc3"); break;
+        }
+        assert_int_equal (checks_correction (checks, &c, s_now_ms, &verdict), -1);
+        assert_int_equal (verdict.code, cases [i].code);
+        assert_string_equal (verdict.field, cases [i].field);
+        assert_true (txw_utf8_valid (verdict.message, strlen (verdict.message)));
+        assert_null (strstr (verdict.message, "ACC/1"));
+    }
+    txw_reject_t rej;
+    memset (&rej, 0, sizeof rej);
+    txw_deadletter_correction (&good, &rej);
+    assert_string_equal (rej.tx_id, "tx-000001");
+    assert_int_equal (rej.line_no, 3);
+    assert_null (strstr (rej.payload, "ACC-12345678"));
+    assert_non_null (strstr (rej.payload, "\"status\":\"charged_back\""));
+    assert_true (txw_utf8_valid (rej.payload, strlen (rej.payload)));
+    c = good;
+    strcpy (c.tx_id, "tx \"1\"");
+    txw_deadletter_correction (&c, &rej);
+    assert_string_equal (rej.tx_id, "");
+    assert_null (strstr (rej.payload, "tx \""));
     checks_destroy (&checks);
 }
 
@@ -892,6 +963,7 @@ main (void)
         cmocka_unit_test (test_checks_good_record),
         cmocka_unit_test (test_checks_amounts),
         cmocka_unit_test (test_checks_reasons),
+        cmocka_unit_test (test_checks_correction),
         cmocka_unit_test (test_checks_reloaded_rates),
         cmocka_unit_test (test_payload_masking),
         cmocka_unit_test (test_shifted_fields_keep_ids_masked),
