@@ -28,6 +28,15 @@ s_text (txw_copybuf_t *buf, const char *s, size_t size, bool optional)
 }
 
 void
+txw_deadletter_origin (txw_reject_t *reject, const txw_envelope_t *env, uint32_t index)
+{
+    snprintf (reject->origin_source, sizeof reject->origin_source, "%.*s:%llu",
+              (int) env->source_id.len, env->source_id.ptr, (unsigned long long) env->epoch);
+    reject->origin_seq = env->seq;
+    reject->origin_index = index;
+}
+
+void
 txw_deadletter_row (txw_copybuf_t *b, const txw_reject_t *r)
 {
     s_text (b, r->origin_source, sizeof r->origin_source, false);

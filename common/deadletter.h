@@ -39,6 +39,11 @@
     " field, message, payload, received_at FROM stage_dead"                     \
     " ON CONFLICT DO NOTHING"
 
+//  Fills a dead letter's origin: record index of env, as its sender sent
+//  it (source id and epoch, batch sequence number, index). The validator
+//  and the aggregator both refuse records they received.
+void txw_deadletter_origin (txw_reject_t *reject, const txw_envelope_t *env, uint32_t index);
+
 //  Appends reject as one row of stage_dead.
 void txw_deadletter_row (txw_copybuf_t *buf, const txw_reject_t *reject);
 

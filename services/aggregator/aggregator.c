@@ -257,10 +257,7 @@ static void
 s_dead_letter (aggregator_t *self, const txw_envelope_t *env, uint32_t index,
                txw_reject_t *rej, int code, const char *field, const char *message)
 {
-    snprintf (rej->origin_source, sizeof rej->origin_source, "%.*s:%llu",
-              (int) env->source_id.len, env->source_id.ptr, (unsigned long long) env->epoch);
-    rej->origin_seq = env->seq;
-    rej->origin_index = index;
+    txw_deadletter_origin (rej, env, index);
     snprintf (rej->reason, sizeof rej->reason, "%s", txw_reject_names [code]);
     snprintf (rej->field, sizeof rej->field, "%s", field);
     snprintf (rej->message, sizeof rej->message, "%s", message);

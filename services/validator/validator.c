@@ -204,16 +204,6 @@ s_acknowledge (validator_t *self)
     txw_counter_add (self->acked, txw_acks_publish (&self->acks, self->pub, done));
 }
 
-static void
-s_origin (txw_reject_t *reject, const txw_envelope_t *env, uint32_t index)
-{
-    snprintf (reject->origin_source, sizeof reject->origin_source, "%.*s:%llu",
-              (int) env->source_id.len, env->source_id.ptr,
-              (unsigned long long) env->epoch);
-    reject->origin_seq = env->seq;
-    reject->origin_index = index;
-}
-
 //  Counts the records from index on as malformed: after a broken record
 //  the rest of the batch cannot be located.
 static void
@@ -289,7 +279,7 @@ s_raw_batch (validator_t *self, const txw_envelope_t *env)
             continue;
         }
         txw_reject_t *reject = &self->reject;
-        s_origin (reject, env, index);
+        txw_deadletter_origin (reject, env, index);
         checks_reject (&raw, &verdict, reject);
         reject->received_ms = now_ms;
         txw_counter_add (self->rejects [verdict.code], 1);
@@ -311,7 +301,7 @@ s_refuse_correction (validator_t *self, const txw_envelope_t *env, uint32_t inde
 {
     txw_reject_t *reject = &self->reject;
     memset (reject, 0, sizeof *reject);
-    s_origin (reject, env, index);
+    txw_deadletter_origin (reject, env, index);
     txw_deadletter_correction (c, reject);
     snprintf (reject->reason, sizeof reject->reason, "%s", txw_reject_names [verdict->code]);
     snprintf (reject->field, sizeof reject->field, "%s", verdict->field);
@@ -385,7 +375,7 @@ s_reject_batch (validator_t *self, const txw_envelope_t *env)
         //  Kept as the producer made it; only what storage cannot do
         //  without is filled in.
         if (!reject->origin_source [0])
-            s_origin (reject, env, index);
+            txw_deadletter_origin (reject, env, index);
         if (!reject->received_ms)
             reject->received_ms = txw_now_ms ();
         //  Its payload is masked again by the rule of common/pii.h, whatever
