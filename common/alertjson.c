@@ -3,6 +3,7 @@
 #include "alertjson.h"
 #include "json.h"
 #include "pii.h"
+#include "severity.h"
 
 #include <inttypes.h>
 #include <stdbool.h>
@@ -52,5 +53,9 @@ txw_alert_json (const txw_alert_t *a)
     json_object_set_new (o, "status", json_string ("open"));
     json_object_set_new (o, "acked_at", json_null ());
     json_object_set_new (o, "acked_by", json_null ());
+    //  The stored alert's severity (021's rule, common/severity.h), so a
+    //  live alert reads as the API's: no reader derives it again.
+    json_object_set_new (o, "severity", json_string (txw_severity_name (
+        txw_severity ((int) a->score, fraud? a->amount_rep_minor: 0))));
     return o;
 }

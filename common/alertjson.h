@@ -23,7 +23,7 @@
 void txw_alert_key (const txw_alert_t *alert, char *out, size_t size);
 
 //  The alert object: id null (a live alert is not stored yet), its key,
-//  status open, never acked, and the account masked: its pseudonym
+//  status open, never acked, its severity (common/severity.h), and the account masked: its pseudonym
 //  (common/pii.h; published alerts arrive masked, and masking a pseudonym
 //  again changes nothing). New reference, or NULL if memory ran out.
 json_t *txw_alert_json (const txw_alert_t *alert);

@@ -25,15 +25,10 @@ const DISPOSITIONS = [
 
 const MAX_ALERTS = 100;
 
-//  The alert's severity: the API's, else (a live alert) the same rule,
-//  proto/sql/021_workflow.sql's txw_data.alert_severity.
+//  The alert's severity: stored alerts and live ones (common/alertjson.c)
+//  both carry it, made by the one rule of proto/sql/021_workflow.sql.
 function s_severity(alert) {
-    if (typeof alert.severity === 'string') return alert.severity;
-    const score = alert.score;
-    if (typeof score !== 'number') return 'unknown';
-    const amount = typeof alert.amount_rep_minor === 'number' ? alert.amount_rep_minor : 0;
-    return score >= 90 || (score >= 75 && amount >= 500000) ? 'critical'
-        : score >= 75 ? 'high' : score >= 50 ? 'medium' : 'low';
+    return typeof alert.severity === 'string' ? alert.severity : 'unknown';
 }
 
 export class AlertFeed {

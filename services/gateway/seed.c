@@ -20,7 +20,8 @@
     " 'amount_minor', amount_minor, 'currency', currency, 'amount_rep_minor', amount_rep_minor," \
     " 'merchant_id', merchant_id, 'country', country, 'channel', channel, 'region', region," \
     " 'message', message, 'model_version', model_version, 'raised_at', " S_TIME ("raised_at") "," \
-    " 'status', status, 'acked_at', " S_TIME ("acked_at") ", 'acked_by', acked_by)::text" \
+    " 'status', status, 'acked_at', " S_TIME ("acked_at") ", 'acked_by', acked_by," \
+    " 'severity', severity)::text" \
     " AS alert, account_id, key, kind, region," \
     " (extract(epoch FROM raised_at) * 1000)::bigint AS raised_ms, status FROM txw.alerts "
 

@@ -157,7 +157,8 @@ test_fraud_alert_json (void **state)
     assert_string_equal (json_string_value (json_object_get (o, "status")), "open");
     assert_true (json_is_null (json_object_get (o, "acked_at")));
     assert_true (json_is_null (json_object_get (o, "acked_by")));
-    assert_int_equal (json_object_size (o), 21);
+    assert_string_equal (json_string_value (json_object_get (o, "severity")), "critical");
+    assert_int_equal (json_object_size (o), 22);
     json_decref (o);
     //  A published alert arrives with the pseudonym: the body is the same
     //  as for the stored alert the catch-up reads (the id whole).
@@ -192,6 +193,7 @@ test_region_health_json_and_bad_utf8 (void **state)
     assert_true (json_is_null (json_object_get (o, "amount_minor")));
     assert_true (json_is_null (json_object_get (o, "channel")));
     assert_int_equal (json_array_size (json_object_get (o, "reasons")), 0);
+    assert_string_equal (json_string_value (json_object_get (o, "severity")), "low");
     assert_string_equal (json_string_value (json_object_get (o, "message")), "bad \xEF\xBF\xBD byte");   //  U+FFFD
     json_decref (o);
     free (body);
