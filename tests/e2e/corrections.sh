@@ -196,6 +196,10 @@ printf '%s\n' "CR-9,CA-3,2026-03-02T12:00:50Z,reversed,while away" >"$WORK/away.
 check "with PostgreSQL stopped a correction is put off, not acknowledged" \
     same "$?:$(metric ${P}93 'txw_corrections_total{outcome="put_off"}')" 1:1
 sh "$ROOT/deploy/local/pg.sh" start >/dev/null
+# Back for the aggregator once a flush of its own reached the server again
+# (it reconnects with a back-off); a correction sent before that is put off
+# again, and txw-correct, unlike a producer, does not send it a third time.
+check "the aggregator writes to PostgreSQL again" ready_within ${P}93 30
 correct away --file "$WORK/away.csv"
 check "sent again once PostgreSQL is back, it is applied, and the totals are exact" \
     same "$(metric ${P}93 'txw_corrections_total{outcome="applied"}'):$(all_exact && echo exact)" \

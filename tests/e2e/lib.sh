@@ -56,6 +56,17 @@ start() {
     done
 }
 
+# ready_within PORT SECONDS: until the admin port at PORT answers /readyz
+# with 200 (an aggregator: its last flush reached PostgreSQL)
+ready_within() {
+    local i
+    for i in $(seq $(($2 * 10))); do
+        curl -sf "http://127.0.0.1:$1/readyz" >/dev/null 2>&1 && return 0
+        sleep 0.1
+    done
+    return 1
+}
+
 # start_stage NAME PREFIX [ARGS...]: one stage of start_pipeline (aggregator,
 # scorer or validator), with ARGS added to its command line; a suite that
 # kills a stage starts it again the same way.
