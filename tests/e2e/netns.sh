@@ -205,6 +205,14 @@ for g in g1 g2; do
              -a "$(nmetric $g 9105 txw_gateway_alerts_in_total)" -gt 0
 done
 sleep 1.5   # one more scorer checkpoint
+# What each validator refused, stored and gave up, read before they stop:
+# printed only if the dead letters in PostgreSQL do not add up.
+for v in v1 v2 v3; do
+    echo "$v rejects=$(curl -sf "http://$NET.${HOST[$v]}:9101/metrics" | awk '$1 ~ /^txw_rejects_total/ { n += $2 } END { print n + 0 }')" \
+         "stored=$(nmetric $v 9101 txw_dead_letters_stored_total)" \
+         "dropped=$(nmetric $v 9101 txw_dead_letters_dropped_total)" \
+         "queued=$(nmetric $v 9101 txw_dead_letters_queued)"
+done >"$WORK/dead-letter-metrics.txt"
 # shellcheck disable=SC2154 # PID_<name> is set by start() in lib.sh (eval)
 check "every service stops cleanly on SIGTERM" \
     stop_clean $PID_v1 $PID_v2 $PID_v3 $PID_s0 $PID_s1 $PID_a0 $PID_a1 $PID_g1 $PID_g2
@@ -219,8 +227,14 @@ check "txw.window_totals matches both streams exactly" \
 diff "$WORK/expected-windows.sorted" "$WORK/actual-windows.tsv" | head -6
 check "every valid transaction is stored once ($VALID)" \
     test "$(sql "SELECT count(*) FROM txw.transactions")" = "$VALID"
-check "every invalid record is a dead letter ($INVALID)" \
-    test "$(sql "SELECT count(*) FROM txw.dead_letters")" = "$INVALID"
+dead=$(sql "SELECT count(*) FROM txw.dead_letters")
+check "every invalid record is a dead letter ($dead of $INVALID)" test "$dead" = "$INVALID"
+if [ "$dead" != "$INVALID" ]; then
+    sed 's/^/# /' "$WORK/dead-letter-metrics.txt"
+    grep -h '"level":"\(warn\|error\)"' "$WORK"/v*.log | head -20 | sed 's/^/# /'
+    sql "SELECT origin_source, reason, count(*) FROM txw.dead_letters GROUP BY 1, 2 ORDER BY 1, 2" \
+        | sed 's/^/# /'
+fi
 check "both aggregator shards stored transactions" \
     test "$(sql "SELECT count(DISTINCT shard) FROM txw_data.transactions")" = 2
 check "each account's transactions are on one shard only" \
