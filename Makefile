@@ -67,8 +67,8 @@ TOOLS    := $(patsubst tests/tools/%.c,$(BUILD)/tools/txw-%,$(wildcard tests/too
 
 DEBIAN_PACKAGES := build-essential pkg-config libzmq3-dev libczmq-dev libmsgpack-dev \
     libpq-dev libcivetweb-dev libcurl4-openssl-dev libjansson-dev libcmocka-dev \
-    libsodium-dev postgresql postgresql-client python3 procps iproute2 curl chromium wrk fonts-dejavu-core \
-    docker-compose shellcheck yamllint prometheus
+    libsodium-dev libxgboost-dev postgresql postgresql-client python3 procps iproute2 curl chromium wrk fonts-dejavu-core \
+    docker-compose shellcheck yamllint prometheus tzdata
 
 .PHONY: all deps run test test-clock unit e2e bench eval clean dashboard sanitize programs
 all: programs dashboard k8s/base/files/scorer-rules.json
@@ -139,6 +139,11 @@ $(1)_OBJ := $$(patsubst %.c,$$(OBJ)/%.o,$$(wildcard services/$(1)/*.c))
 $(1)_MOD := $$(filter-out %/main.o,$$($(1)_OBJ))
 endef
 $(foreach s,$(SERVICES),$(eval $(call service_objects,$(s))))
+# The supervised model's training (XGBoost) is txw-train's own: the
+# rescoring job links the trainer's replay, not libxgboost, and the scorer
+# evaluates the exported trees itself (services/scorer/gbdt.h).
+train_MOD := $(filter-out %/supervised.o,$(train_MOD))
+$(BIN)/txw-train: LDLIBS += -lxgboost
 define service_rule
 $$($(1)_OBJ): CFLAGS += $$(foreach u,$$($(1)_USES),-Iservices/$$(u))
 $$(BIN)/$(call bin_name,$(1)): $$($(1)_OBJ) $$(foreach u,$$($(1)_USES),$$($$(u)_MOD)) $$(COMMON_LIB)
@@ -153,6 +158,12 @@ $(foreach s,$(SERVICES),$(eval $(call service_rule,$(s))))
 # test_<name>_<topic>_ALSO.
 test_query_summary_ALSO := gateway
 test_train_replay_ALSO := scorer
+# The supervised model's test checks the scorer's evaluator against
+# XGBoost itself, so it links the trainer's XGBoost module and libxgboost.
+test_train_supervised_ALSO := scorer
+$(BUILD)/tests/test_train_supervised: $(OBJ)/services/train/supervised.o
+$(BUILD)/tests/test_train_supervised: LDFLAGS += $(OBJ)/services/train/supervised.o
+$(BUILD)/tests/test_train_supervised: LDLIBS += -lxgboost
 test_ingest_ALSO := validator
 test_service = $(firstword $(subst _, ,$(1)))
 test_services = $(call test_service,$(1)) $(test_$(1)_ALSO)

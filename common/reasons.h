@@ -21,7 +21,11 @@
     X (8,  NEW_DEVICE_HIGH_AMOUNT, "new_device_high_amount", "new device with a high amount") \
     X (9,  RISKY_CATEGORY,     "risky_category",     "merchant category with high fraud risk") \
     X (10, MODEL_ANOMALY,      "model_anomaly",      "the anomaly model scores it as unusual") \
-    X (11, DECLINE_BURST,      "decline_burst",      "several declines in a row")
+    X (11, DECLINE_BURST,      "decline_burst",      "several declines in a row") \
+    X (12, MERCHANT_ACTIVITY,  "merchant_activity",  "many accounts, small amounts or new accounts at the merchant this hour") \
+    X (13, MERCHANT_FRAUD,     "merchant_fraud",     "the merchant's recent customers later saw fraud") \
+    X (14, SHARED_DEVICE,      "shared_device",      "device used by many accounts") \
+    X (15, MODEL_SUPERVISED,   "model_supervised",   "the model trained on fraud labels finds it likely fraud")
 
 enum {
 #define S_ENUM(bit, NAME, name, text) TXW_REASON_##NAME = 1u << bit,
@@ -29,7 +33,7 @@ enum {
 #undef S_ENUM
 };
 
-#define TXW_REASON_COUNT 12
+#define TXW_REASON_COUNT 16
 
 //  Name of reason bit i (0..TXW_REASON_COUNT-1), or NULL.
 const char *txw_reason_name (int bit);

@@ -24,7 +24,7 @@ export ASAN_OPTIONS="detect_leaks=1:log_path=$reports/asan:strict_string_checks=
 export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1"
 export LSAN_OPTIONS="suppressions=$root/tests/sanitize.supp:print_suppressions=0"
 export TXW_BIN=$root/$build/bin
-export TXW_SUITES=${TXW_SANITIZE_SUITES:-"pipeline backfill crash garbage restart reload checkpoint query gateway notifier txwctl curve dbroles products customers recommendations history retention ingest corrections rescore alerts channels"}
+export TXW_SUITES=${TXW_SANITIZE_SUITES:-"pipeline backfill crash garbage restart reload checkpoint query gateway notifier txwctl curve dbroles products customers recommendations history retention ingest corrections rescore alerts channels supervised"}
 # The crash suite's file, smaller: the sanitized stages are slower.
 export TXW_CRASH_ROWS=${TXW_CRASH_ROWS:-100000}
 # Sanitized code runs two to three times slower; the suites' waits allow it.

@@ -17,6 +17,10 @@ const DESCRIPTIONS = {
     risky_category: 'merchant category with high fraud risk',
     model_anomaly: 'the anomaly model scores it as unusual',
     decline_burst: 'several declines in a row',
+    merchant_activity: 'many accounts, small amounts or new accounts at the merchant this hour',
+    merchant_fraud: "the merchant's recent customers later saw fraud",
+    shared_device: 'device used by many accounts',
+    model_supervised: 'the model trained on fraud labels finds it likely fraud',
 };
 
 //  [{code, description}] from whatever the alert carries (never throws).

@@ -39,7 +39,14 @@ trap cleanup EXIT
 
 # One session holds a REPEATABLE READ transaction open: it exports its
 # snapshot, which pg_dump then reads (--snapshot), and takes the totals
-# in it, so the totals are those of the dump, to the row.
+# in it, so the totals are those of the dump, to the row. It takes them
+# after the dump, not before: reading the tables locks them (ACCESS SHARE)
+# until the session ends, and an aggregator making a day's partition
+# meanwhile queues for ACCESS EXCLUSIVE behind that lock, and pg_dump's
+# own lock queues behind the aggregator's. The session would then wait for
+# pg_dump, pg_dump for the aggregator and the aggregator for the session,
+# a cycle PostgreSQL cannot see (one side is a client), and the pipeline
+# would stop. The snapshot alone locks nothing.
 coproc SESSION { psql -X -qAt -F $'\t' -v ON_ERROR_STOP=1 "$URL" 2>"$TMP/session.err"; }
 SESSION_PID=$SESSION_PID
 ask() {   # SQL: runs it in the session; its output until the marker goes to stdout
@@ -62,9 +69,8 @@ ask "SELECT 'database', current_database ();
      SELECT 'snapshot_time', to_char (now () AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"');
      SELECT 'group', rolname FROM pg_catalog.pg_roles
       WHERE rolname ~ '^txw_[a-z_]+$' AND NOT rolcanlogin ORDER BY rolname;" >"$TMP/head"
-ask "$(cat "$HERE/totals.sql")" >"$TMP/totals"
-
 pg_dump --format=custom --snapshot="$SNAPSHOT" --file="$DUMP" "$URL"
+ask "$(cat "$HERE/totals.sql")" >"$TMP/totals"
 ask "COMMIT;" >/dev/null
 printf '%s\n' "\\q" >&"${SESSION[1]}"
 

@@ -48,7 +48,7 @@ config_parse (producer_config_t *self, int argc, char **argv)
         { "regions", TXW_OPT_INT, "8", "regions (branches and accounts belong to one)",
           &self->regions, 1, 1000 },
         { "fraud-rate", TXW_OPT_DOUBLE, "0.01",
-          "share of records that are labelled fraud (five patterns)",
+          "share of records that are labelled fraud (eleven patterns, generator.h)",
           &self->fraud_rate, 0, 1 },
         { "invalid-rate", TXW_OPT_DOUBLE, "0",
           "share of records broken on purpose, labelled with the dead-letter code",
@@ -67,7 +67,8 @@ config_parse (producer_config_t *self, int argc, char **argv)
           "event clock starting there", &self->start, 0, 0 },
         { "shape", TXW_OPT_STRING, "daily",
           "traffic and fraud mix over time: \"daily\" follows the hour of day and "
-          "the weekday (quiet at night, night bursts 01-04 h); \"flat\": every "
+          "the weekday of each account's home country (quiet at night, night "
+          "bursts 01-04 h local); \"flat\": every "
           "hour alike, so a run does not depend on when it starts (tests, benchmarks)",
           &self->shape, 0, 0 },
         { "event-rate", TXW_OPT_DOUBLE, NULL,

@@ -6,6 +6,7 @@
 #include "population.h"
 #include "prng.h"
 #include "rejects.h"
+#include "tzcountry.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -13,7 +14,13 @@
 #include <string.h>
 
 #define S_DAY_MS        86400000LL
-#define S_DEFERRED_MAX  4096    //  pending second legs (a min-heap by due time)
+#define S_HOUR_MS       3600000LL
+#define S_MINUTE_MS     60000LL
+//  Pending legs (a min-heap by due time): at 200 records a second and 1%
+//  fraud some 25,000 are pending at once. When an episode could overflow
+//  it, its legs follow it at once instead (S_EPISODE_LEGS at most).
+#define S_DEFERRED_MAX  65536
+#define S_EPISODE_LEGS  32
 
 //  Baskets (--products): an order has 1 to S_BASKET_MAX line items, one
 //  more with chance S_BASKET_MORE each time (a mean of 2.5). A line item
@@ -39,14 +46,24 @@
 #define S_TASTE_FOLLOW_UP   0.3
 #define S_TASTE_FAVOURITE   0.7
 
+//  Ordinary transfers: a third go to another account (P2P), one in a
+//  hundred is large (1,000-10,000 EUR), two in five of those round.
+#define S_P2P_SHARE         0.33
+#define S_LARGE_TRANSFER    0.01
+
 static const char *s_pattern_names [GEN_PATTERN_COUNT] = {
     "", "amount_spike", "card_testing", "account_takeover", "night_burst",
-    "impossible_travel"
+    "impossible_travel", "structuring", "merchant_compromise",
+    "card_testing_distributed", "ato_drain", "money_mule", "bust_out"
 };
 
 //  Episode shape per pattern: relative weight among fraud episodes, and the
 //  expected fraud records and total records one episode emits (impossible
-//  travel emits an ordinary home transaction before the fraudulent one).
+//  travel emits an ordinary home transaction before the fraudulent one,
+//  merchant compromise its harvest purchases, money mule the transfers
+//  into the mule). The new patterns' weights give the mix documented in
+//  generator.h; they were set from the records each emits, never from how
+//  anything scores them.
 static const struct {
     double weight;
     double fraud_records;
@@ -57,7 +74,13 @@ static const struct {
     { 0.06, 8.5, 8.5 },         //  card_testing: 5-12
     { 0.27, 1.5, 1.5 },         //  account_takeover: 1-2
     { 0.30, 4.5, 4.5 },         //  night_burst: 3-6, night hours only
-    { 0.27, 1.0, 2.0 }          //  impossible_travel
+    { 0.27, 1.0, 2.0 },         //  impossible_travel
+    { 0.06, 4.5, 4.5 },         //  structuring: 3-6
+    { 0.06, 4.5, 13.5 },        //  merchant_compromise: 6-12 harvested, half hit
+    { 0.02, 13.0, 13.0 },       //  card_testing_distributed: 6-14 accounts, 1.3 each
+    { 0.10, 2.5, 2.5 },         //  ato_drain: probe + 1-2
+    { 0.07, 3.0, 11.5 },        //  money_mule: 5-12 in, 2-4 out
+    { 0.03, 7.5, 7.5 }          //  bust_out: 5-10
 };
 
 const int generator_invalid_codes [] = {
@@ -80,9 +103,24 @@ static const double s_hour_weekend [24] = {
 };
 static const double s_day_factor [7] = { 0.95, 0.97, 1.00, 1.02, 1.15, 1.05, 0.80 };
 
+//  What a pending leg emits.
+typedef enum {
+    LEG_TRAVEL,                 //  impossible travel's far-away purchase
+    LEG_STRUCTURING,            //  a transfer under the limit to P2P other
+    LEG_HARVEST,                //  a purchase in person at merchant other
+    LEG_COMPROMISED,            //  card-not-present fraud on a harvested card
+    LEG_DRAIN,                  //  major to P2P other from device
+    LEG_MULE_IN,                //  account sends major to the mule, other
+    LEG_MULE_OUT                //  the mule sends major on to P2P other
+} s_leg_kind_t;
+
 typedef struct {
     int64_t due_ms;
     uint32_t account;
+    uint32_t other;             //  beneficiary account or merchant index
+    uint32_t device;
+    float major;                //  amount, major units of the account's currency
+    uint8_t kind;               //  s_leg_kind_t
 } s_deferred_t;
 
 struct _generator_t {
@@ -96,12 +134,27 @@ struct _generator_t {
     int ep_left;
     uint32_t ep_account;
     uint32_t ep_device;
+    uint32_t ep_other;                  //  a merchant or beneficiary index
+    double ep_major;                    //  money mule's first transfer in
     uint16_t ep_country;
-    bool ep_travel_now;                 //  no room to defer: second leg next
+    int ep_accounts_left;               //  distributed card testing
+    bool ep_retry;                      //  its account tries once more
     int degraded_region;                //  region index with an outage, or -1
-    //  Second legs of impossible travel, due later in event time.
+    //  Later legs of episodes, due in event time; and, when an episode
+    //  could overflow them, its legs in order, emitted right after it.
     s_deferred_t deferred [S_DEFERRED_MAX];
     int deferred_count;
+    s_deferred_t inline_legs [S_EPISODE_LEGS];
+    int inline_count, inline_next;
+    bool ep_inline;
+    //  Local time: accounts per home country, and for the UTC hour
+    //  tz_hour each country's activity weight and whether it is night
+    //  there (01:00-04:00), the largest weight, and the population's mix.
+    uint32_t country_accounts [32];
+    int64_t tz_hour;
+    double tz_act [32];
+    bool tz_night [32];
+    double tz_act_max, tz_mix;
     //  Chance that a decision starts a fraud episode, by day and by night,
     //  and the cumulative pattern weights for each.
     double p_fraud [2];
@@ -151,20 +204,75 @@ s_activity_init (void)
     s_activity_ready = true;
 }
 
+//  Each home country's activity weight and night at ms (local time, by
+//  tzcountry); returns the mix over the population's accounts.
+static double
+s_local_activity (const generator_t *self, int64_t ms, double *act, bool *night)
+{
+    double sum = 0, accounts = 0;
+    for (int c = 0; c < population_country_count && c < 32; c++) {
+        act [c] = 0;
+        night [c] = false;
+        if (!self->country_accounts [c])
+            continue;
+        const char *code = population_countries [c].code;
+        int hour, weekday;
+        tzcountry_hour_weekday (TZCOUNTRY_CODE (code [0], code [1]), ms, &hour, &weekday);
+        act [c] = s_activity [weekday] [hour];
+        night [c] = hour >= 1 && hour < 4;
+        sum += self->country_accounts [c] * act [c];
+        accounts += self->country_accounts [c];
+    }
+    return sum / accounts;
+}
+
+//  The UTC hour of ms, counted from the epoch.
+static int64_t
+s_utc_hour (int64_t ms)
+{
+    return ms >= 0? ms / S_HOUR_MS: -((-ms + S_HOUR_MS - 1) / S_HOUR_MS);
+}
+
 double
 generator_activity (const generator_t *self, int64_t ms)
 {
     if (self->cfg.flat)
         return 1;
-    int hour, weekday;
-    rfc3339_hour_weekday (ms, &hour, &weekday);
-    return s_activity [weekday] [hour];
+    //  The hour the generator is in (live pacing asks about it for every
+    //  record) is in its tables already.
+    if (s_utc_hour (ms) == self->tz_hour)
+        return self->tz_mix;
+    double act [32];
+    bool night [32];
+    return s_local_activity (self, ms, act, night);
+}
+
+//  Brings the local-time tables to the UTC hour of ms. Offsets change on
+//  whole hours only (tzcountry's zones), so an hour's tables hold for all
+//  of it.
+static void
+s_local_time (generator_t *self, int64_t ms)
+{
+    int64_t hour = s_utc_hour (ms);
+    if (self->cfg.flat || hour == self->tz_hour)
+        return;
+    self->tz_hour = hour;
+    self->tz_mix = s_local_activity (self, hour * S_HOUR_MS, self->tz_act, self->tz_night);
+    self->tz_act_max = 0;
+    for (int c = 0; c < 32; c++)
+        self->tz_act_max = fmax (self->tz_act_max, self->tz_act [c]);
 }
 
 const char *
 generator_pattern_name (int pattern)
 {
     return pattern > 0 && pattern < GEN_PATTERN_COUNT? s_pattern_names [pattern]: "";
+}
+
+bool
+generator_pattern_unseen (int pattern)
+{
+    return pattern == GEN_MONEY_MULE || pattern == GEN_BUST_OUT;
 }
 
 uint64_t
@@ -241,6 +349,9 @@ generator_new (const generator_config_t *config)
     }
     self->clock_ms = (double) config->start_ms;
     s_setup_rates (self);
+    for (uint32_t a = 0; a < self->pop->account_count; a++)
+        self->country_accounts [self->pop->accounts [a].country]++;
+    self->tz_hour = INT64_MIN;
     self->degraded_region = -1;
     for (uint32_t r = 0; r < config->regions && config->degraded_region; r++)
         if (strcmp (self->pop->regions [r].name, config->degraded_region) == 0)
@@ -371,9 +482,20 @@ s_fill (generator_t *self, record_t *rec, uint32_t account_index, int category,
         rec->raw.status = self->status_view [s_status (self, 0.038, 0.012)];
 }
 
+//  Names another account as the beneficiary of a transfer: a P2P
+//  payment, "P2P-A000123".
+static void
+s_set_p2p (generator_t *self, record_t *rec, uint32_t beneficiary)
+{
+    int len = snprintf (rec->merchant_id, sizeof rec->merchant_id, "P2P-%s",
+                        self->pop->accounts [beneficiary].id);
+    rec->raw.merchant_id = (txw_str_t) { rec->merchant_id, (uint32_t) len };
+}
+
 //  An ordinary transaction: a preferred category most of the time, an
-//  amount around the account's typical, now and then abroad. Returns its
-//  category.
+//  amount around the account's typical (for a transfer, now and then a
+//  large one, and a third of them to another account), now and then
+//  abroad. Returns its category.
 static int
 s_normal (generator_t *self, record_t *rec, uint32_t account_index, int64_t ts_ms)
 {
@@ -388,7 +510,19 @@ s_normal (generator_t *self, record_t *rec, uint32_t account_index, int64_t ts_m
         double step = scale < 2? 10: scale < 20? 100: 1000;
         major = fmax (1, round (major / step)) * step;
     }
+    double scale = population_currencies [account->currency].scale;
+    bool large = category == CAT_TRANSFER && prng_uniform (&self->rng) < S_LARGE_TRANSFER;
+    if (large) {
+        //  Rent, a car, savings: some round, some just under a limit, as
+        //  structuring's are.
+        major = prng_between (&self->rng, 1000, 10000);
+        if (prng_uniform (&self->rng) < 0.4)
+            major = round (major / 500) * 500;
+        major *= scale;
+    }
     s_fill (self, rec, account_index, category, 0, major, ts_ms);
+    if (category == CAT_TRANSFER && prng_uniform (&self->rng) < S_P2P_SHARE)
+        s_set_p2p (self, rec, prng_below (&self->rng, self->pop->account_count));
     if (prng_uniform (&self->rng) < 0.015) {
         //  Legitimate travel within Europe.
         int country = (int) prng_below (&self->rng, 13);
@@ -587,6 +721,21 @@ s_pick_account (generator_t *self)
     return a < n? a: n - 1;
 }
 
+//  The skewed pick, thinned by each account's activity at its local time
+//  (the tables of s_local_time): an account is as active at 12:00 in Tokyo
+//  as one in Berlin at 12:00 in Berlin. A flat shape takes every pick.
+static uint32_t
+s_pick_local (generator_t *self)
+{
+    for (;;) {
+        uint32_t a = s_pick_account (self);
+        if (self->cfg.flat
+        ||  prng_uniform (&self->rng) * self->tz_act_max
+            < self->tz_act [self->pop->accounts [a].country])
+            return a;
+    }
+}
+
 static int
 s_far_country (generator_t *self, int home)
 {
@@ -619,17 +768,17 @@ s_label_fraud (record_t *rec, int pattern)
 //  The deferred legs are a binary min-heap on due_ms, so checking the
 //  earliest is one comparison per record however many are pending.
 static void
-s_defer (generator_t *self, uint32_t account, int64_t due_ms)
+s_defer (generator_t *self, s_deferred_t leg)
 {
     int i = self->deferred_count++;
     while (i > 0) {
         int parent = (i - 1) / 2;
-        if (self->deferred [parent].due_ms <= due_ms)
+        if (self->deferred [parent].due_ms <= leg.due_ms)
             break;
         self->deferred [i] = self->deferred [parent];
         i = parent;
     }
-    self->deferred [i] = (s_deferred_t) { due_ms, account };
+    self->deferred [i] = leg;
 }
 
 static s_deferred_t
@@ -654,39 +803,208 @@ s_defer_pop (generator_t *self)
     return top;
 }
 
-//  Starts a fraud episode: picks the account and what stays fixed.
+//  Schedules a later leg of the open episode: into the heap, or, when the
+//  episode started without room for all its legs, right after it (still
+//  the pattern, just sooner).
 static void
-s_episode_start (generator_t *self, int pattern, int64_t ts_ms)
+s_leg (generator_t *self, int kind, int64_t due_ms, uint32_t account, uint32_t other,
+       uint32_t device, double major)
 {
+    s_deferred_t leg = { due_ms, account, other, device, (float) major, (uint8_t) kind };
+    if (!self->ep_inline && self->deferred_count < S_DEFERRED_MAX)
+        s_defer (self, leg);
+    else
+    if (self->inline_count < S_EPISODE_LEGS)
+        self->inline_legs [self->inline_count++] = leg;
+}
+
+static uint32_t
+s_new_device (generator_t *self)
+{
+    return 1000000 + prng_below (&self->rng, 9000000);
+}
+
+//  A P2P beneficiary other than account.
+static uint32_t
+s_beneficiary (generator_t *self, uint32_t account)
+{
+    uint32_t n = self->pop->account_count;
+    uint32_t b = prng_below (&self->rng, n);
+    return b == account && n > 1? (b + 1) % n: b;
+}
+
+//  Starts a fraud episode of account: what stays fixed, and its later legs.
+static void
+s_episode_start (generator_t *self, int pattern, uint32_t a, int64_t ts_ms)
+{
+    prng_t *rng = &self->rng;
     self->ep_pattern = pattern;
-    self->ep_account = s_pick_account (self);
-    const population_account_t *account = &self->pop->accounts [self->ep_account];
-    self->ep_device = 1000000 + prng_below (&self->rng, 9000000);
-    self->ep_country = (uint16_t) (prng_uniform (&self->rng) < 0.5
+    self->ep_account = a;
+    const population_account_t *account = &self->pop->accounts [a];
+    double scale = population_currencies [account->currency].scale;
+    self->ep_device = s_new_device (self);
+    self->ep_country = (uint16_t) (prng_uniform (rng) < 0.5
                        ? s_far_country (self, account->country)
                        : s_other_country (self, account->country));
+    self->ep_inline = self->deferred_count + S_EPISODE_LEGS > S_DEFERRED_MAX;
+    self->ep_left = 1;
     switch (pattern) {
-        case GEN_CARD_TESTING:      self->ep_left = prng_range (&self->rng, 5, 12); break;
-        case GEN_ACCOUNT_TAKEOVER:  self->ep_left = prng_range (&self->rng, 1, 2); break;
-        case GEN_NIGHT_BURST:       self->ep_left = prng_range (&self->rng, 3, 6); break;
-        case GEN_IMPOSSIBLE_TRAVEL: self->ep_left = 1; break;   //  + a deferred leg
-        default:                    self->ep_left = 1; break;
-    }
-    self->ep_travel_now = false;
-    if (pattern == GEN_IMPOSSIBLE_TRAVEL) {
-        //  Minutes later in event time, far away; if too many are pending,
-        //  right after the first leg (still impossible, just sooner).
-        int64_t delay = prng_range (&self->rng, 60000, 5 * 60000);
-        if (self->deferred_count < S_DEFERRED_MAX)
-            s_defer (self, self->ep_account, ts_ms + delay);
-        else {
-            self->ep_travel_now = true;
-            self->ep_left = 2;
+        case GEN_CARD_TESTING:      self->ep_left = prng_range (rng, 5, 12); break;
+        case GEN_ACCOUNT_TAKEOVER:  self->ep_left = prng_range (rng, 1, 2); break;
+        case GEN_NIGHT_BURST:       self->ep_left = prng_range (rng, 3, 6); break;
+        case GEN_BUST_OUT:          self->ep_left = prng_range (rng, 5, 10); break;
+        case GEN_IMPOSSIBLE_TRAVEL:
+            //  Minutes later in event time, far away.
+            s_leg (self, LEG_TRAVEL, ts_ms + prng_range (rng, 60000, 5 * 60000), a, 0, 0, 0);
+            break;
+        case GEN_STRUCTURING: {
+            //  The first transfer now (the episode's record), the others
+            //  spread over a day and a half, to one or two beneficiaries.
+            uint32_t to [2] = { s_beneficiary (self, a), s_beneficiary (self, a) };
+            int more = prng_range (rng, 2, 5), two = prng_uniform (rng) < 0.5;
+            self->ep_other = to [0];
+            for (int i = 0; i < more; i++)
+                s_leg (self, LEG_STRUCTURING,
+                       ts_ms + prng_range (rng, 20, 36 * 60) * S_MINUTE_MS,
+                       a, to [two && prng_uniform (rng) < 0.5], 0, 0);
+            break;
         }
+        case GEN_MERCHANT_COMPROMISE: {
+            //  The account buys at the compromised merchant now; the other
+            //  harvested accounts within the window.
+            static const int cats [] = { CAT_GROCERY, CAT_FUEL, CAT_RESTAURANTS };
+            int category = cats [prng_below (rng, 3)];
+            const population_merchant_t *m = population_merchant_of (self->pop, rng, category);
+            self->ep_other = (uint32_t) (m - self->pop->merchants);
+            int64_t window = prng_range (rng, 120, 480) * S_MINUTE_MS;
+            int harvested = prng_range (rng, 6, 12);
+            for (int i = 1; i < harvested; i++)
+                s_leg (self, LEG_HARVEST, ts_ms + (int64_t) (prng_uniform (rng) * (double) window),
+                       s_pick_local (self), self->ep_other, 0, 0);
+            break;
+        }
+        case GEN_CARD_TESTING_DISTRIBUTED: {
+            const population_merchant_t *m =
+                population_merchant_of (self->pop, rng, CAT_ONLINE_RETAIL);
+            self->ep_other = (uint32_t) (m - self->pop->merchants);
+            self->ep_accounts_left = prng_range (rng, 6, 14);
+            self->ep_retry = false;
+            self->ep_left = self->ep_accounts_left;
+            break;
+        }
+        case GEN_ATO_DRAIN: {
+            //  The probe now; the drain of most of a balance, in one or
+            //  two transfers, to one new beneficiary from the probe's device.
+            double balance = account->typical * prng_between (rng, 25, 60);
+            double drained = balance * prng_between (rng, 0.80, 0.95);
+            int legs = prng_range (rng, 1, 2);
+            uint32_t to = s_beneficiary (self, a);
+            int64_t due = ts_ms + prng_range (rng, 5, 360) * S_MINUTE_MS;
+            for (int i = 0; i < legs; i++) {
+                s_leg (self, LEG_DRAIN, due, a, to, self->ep_device, drained / legs);
+                due += prng_range (rng, 1, 30) * S_MINUTE_MS;
+            }
+            break;
+        }
+        case GEN_MONEY_MULE: {
+            //  Held out (UNSEEN): only ever reported. The account is the
+            //  mule. The first transfer in is the episode's record; the
+            //  others over four hours, then the transfers out.
+            int in = prng_range (rng, 5, 12), out = prng_range (rng, 2, 4);
+            double euros = 0;
+            self->ep_other = s_beneficiary (self, a);     //  the first sender
+            for (int i = 0; i < in; i++) {
+                double e = prng_between (rng, 150, 900);
+                euros += e;
+                uint32_t sender = i == 0? self->ep_other: s_beneficiary (self, a);
+                double major = e * population_currencies [
+                                   self->pop->accounts [sender].currency].scale;
+                if (i == 0)
+                    self->ep_major = major;
+                else
+                    s_leg (self, LEG_MULE_IN,
+                           ts_ms + (int64_t) (prng_uniform (rng) * 4 * S_HOUR_MS),
+                           sender, a, 0, major);
+            }
+            double each = euros * scale * prng_between (rng, 0.80, 0.95) / out;
+            int64_t due = ts_ms + 4 * S_HOUR_MS + prng_range (rng, 10, 180) * S_MINUTE_MS;
+            for (int i = 0; i < out; i++) {
+                s_leg (self, LEG_MULE_OUT, due, a, s_beneficiary (self, a), 0,
+                       each * prng_between (rng, 0.9, 1.1));
+                due += prng_range (rng, 2, 40) * S_MINUTE_MS;
+            }
+            break;
+        }
+        default:
+            break;
     }
 }
 
-static void s_travel_leg (generator_t *self, record_t *rec, uint32_t a, int64_t ts_ms);
+//  A bank transfer of major from account a to P2P beneficiary to, from
+//  device "DX<device>" (0: one of the account's own).
+static void
+s_transfer (generator_t *self, record_t *rec, uint32_t a, uint32_t to, double major,
+            uint32_t device, int64_t ts_ms)
+{
+    s_fill (self, rec, a, CAT_TRANSFER, TXW_CHANNEL_TRANSFER, major, ts_ms);
+    s_set_p2p (self, rec, to);
+    if (device)
+        s_set_device (rec, "DX", device, TXW_CHANNEL_TRANSFER);
+}
+
+//  A structuring transfer: just under the limit, in tens of EUR.
+static void
+s_structuring (generator_t *self, record_t *rec, uint32_t a, uint32_t to, int64_t ts_ms)
+{
+    const population_account_t *account = &self->pop->accounts [a];
+    double euros = round (prng_between (&self->rng, 0.90, 0.999)
+                          * GENERATOR_STRUCTURING_LIMIT / 10) * 10;
+    s_transfer (self, rec, a, to, euros * population_currencies [account->currency].scale,
+                0, ts_ms);
+    rec->raw.status = self->status_view [TXW_STATUS_APPROVED];
+    s_label_fraud (rec, GEN_STRUCTURING);
+}
+
+//  A purchase in person at merchant m, of its category, at an ordinary
+//  amount: harvest at a compromised merchant (not itself fraud).
+static void
+s_harvest (generator_t *self, record_t *rec, uint32_t a, uint32_t m, int64_t ts_ms)
+{
+    const population_account_t *account = &self->pop->accounts [a];
+    const population_merchant_t *merchant = &self->pop->merchants [m];
+    s_fill (self, rec, a, merchant->category, TXW_CHANNEL_POS,
+            account->typical * population_categories [merchant->category].amount_factor
+            * exp (0.6 * prng_normal (&self->rng)), ts_ms);
+    rec->raw.merchant_id = record_view (merchant->id);
+    //  Half the harvested cards are used later, elsewhere.
+    if (prng_uniform (&self->rng) < 0.5)
+        s_leg (self, LEG_COMPROMISED, ts_ms + prng_range (&self->rng, 60, 24 * 60) * S_MINUTE_MS,
+               a, 0, s_new_device (self), 0);
+}
+
+//  One record of distributed card testing: a tiny online purchase at the
+//  episode's shop, by a new account or the last one trying again.
+static void
+s_distributed_test (generator_t *self, record_t *rec, int64_t ts_ms)
+{
+    prng_t *rng = &self->rng;
+    if (self->ep_retry)
+        self->ep_retry = false;
+    else {
+        self->ep_account = s_pick_account (self);
+        self->ep_accounts_left--;
+        self->ep_retry = prng_uniform (rng) < 0.3;
+    }
+    self->ep_left = self->ep_accounts_left + self->ep_retry;
+    const population_account_t *account = &self->pop->accounts [self->ep_account];
+    s_fill (self, rec, self->ep_account, CAT_ONLINE_RETAIL, TXW_CHANNEL_ONLINE,
+            prng_between (rng, 0.50, 2.00) * population_currencies [account->currency].scale,
+            ts_ms);
+    rec->raw.merchant_id = record_view (self->pop->merchants [self->ep_other].id);
+    s_set_device (rec, "DX", self->ep_device + prng_below (rng, 3), TXW_CHANNEL_ONLINE);
+    rec->raw.status = self->status_view [s_status (self, 0.35, 0.05)];
+    s_label_fraud (rec, GEN_CARD_TESTING_DISTRIBUTED);
+}
 
 //  The next record of the open episode.
 static void
@@ -738,30 +1056,99 @@ s_episode_next (generator_t *self, record_t *rec, int64_t ts_ms)
             break;
         }
         case GEN_IMPOSSIBLE_TRAVEL:
-            if (self->ep_travel_now && self->ep_left == 0) {
-                s_travel_leg (self, rec, a, ts_ms);
-                return;
-            }
             //  The first leg: an ordinary purchase at home, in person.
             s_fill (self, rec, a, CAT_GROCERY, TXW_CHANNEL_POS,
                     account->typical * exp (0.5 * prng_normal (rng)), ts_ms);
             return;             //  not itself fraud
+        case GEN_STRUCTURING:
+            s_structuring (self, rec, a, self->ep_other, ts_ms);
+            return;
+        case GEN_MERCHANT_COMPROMISE:
+            s_harvest (self, rec, a, self->ep_other, ts_ms);
+            return;             //  not itself fraud
+        case GEN_CARD_TESTING_DISTRIBUTED:
+            s_distributed_test (self, rec, ts_ms);
+            return;
+        case GEN_ATO_DRAIN:
+            //  The probe: small, online, from the new device.
+            s_fill (self, rec, a, CAT_ONLINE_RETAIL,
+                    prng_uniform (rng) < 0.6? TXW_CHANNEL_ONLINE: TXW_CHANNEL_MOBILE,
+                    prng_between (rng, 1, 5) * scale, ts_ms);
+            s_set_device (rec, "DX", self->ep_device, TXW_CHANNEL_ONLINE);
+            break;
+        case GEN_MONEY_MULE:
+            //  The first transfer into the mule: the sender's, ordinary.
+            s_transfer (self, rec, self->ep_other, a, self->ep_major, 0, ts_ms);
+            return;
+        case GEN_BUST_OUT: {
+            //  Held out (UNSEEN): only ever reported.
+            static const int cats [] = { CAT_ELECTRONICS, CAT_JEWELRY, CAT_ONLINE_RETAIL,
+                                         CAT_ATM_CASH, CAT_TRAVEL };
+            int category = cats [prng_below (rng, 5)];
+            double major = account->typical * population_categories [category].amount_factor
+                         * prng_between (rng, 1.8, 3.5);
+            if (category == CAT_ATM_CASH) {
+                double step = scale < 2? 10: scale < 20? 100: 1000;
+                major = fmax (1, round (major / step)) * step;
+            }
+            s_fill (self, rec, a, category, 0, major, ts_ms);
+            break;
+        }
     }
     s_label_fraud (rec, pattern);
 }
 
-//  The second leg of impossible travel: a card-present purchase far away.
+//  Emits a later leg of an episode.
 static void
-s_travel_leg (generator_t *self, record_t *rec, uint32_t a, int64_t ts_ms)
+s_emit_leg (generator_t *self, record_t *rec, s_deferred_t leg, int64_t ts_ms)
 {
-    static const int cats [] = { CAT_ELECTRONICS, CAT_JEWELRY, CAT_RESTAURANTS,
-                                 CAT_FUEL, CAT_CLOTHING };
+    prng_t *rng = &self->rng;
+    uint32_t a = leg.account;
     const population_account_t *account = &self->pop->accounts [a];
-    int category = cats [prng_below (&self->rng, 5)];
-    s_fill (self, rec, a, category, TXW_CHANNEL_POS,
-            account->typical * prng_between (&self->rng, 1, 4), ts_ms);
-    rec->raw.country = self->country_view [s_far_country (self, account->country)];
-    s_label_fraud (rec, GEN_IMPOSSIBLE_TRAVEL);
+    switch (leg.kind) {
+        case LEG_TRAVEL: {
+            //  A card-present purchase far away.
+            static const int cats [] = { CAT_ELECTRONICS, CAT_JEWELRY, CAT_RESTAURANTS,
+                                         CAT_FUEL, CAT_CLOTHING };
+            int category = cats [prng_below (rng, 5)];
+            s_fill (self, rec, a, category, TXW_CHANNEL_POS,
+                    account->typical * prng_between (rng, 1, 4), ts_ms);
+            rec->raw.country = self->country_view [s_far_country (self, account->country)];
+            s_label_fraud (rec, GEN_IMPOSSIBLE_TRAVEL);
+            break;
+        }
+        case LEG_STRUCTURING:
+            s_structuring (self, rec, a, leg.other, ts_ms);
+            break;
+        case LEG_HARVEST:
+            s_harvest (self, rec, a, leg.other, ts_ms);
+            break;
+        case LEG_COMPROMISED: {
+            //  Card not present, elsewhere, from the fraudster's device.
+            static const int cats [] = { CAT_ELECTRONICS, CAT_ONLINE_RETAIL, CAT_TRAVEL,
+                                         CAT_JEWELRY, CAT_GAMBLING };
+            int category = cats [prng_below (rng, 5)];
+            int channel = prng_uniform (rng) < 0.7? TXW_CHANNEL_ONLINE: TXW_CHANNEL_MOBILE;
+            s_fill (self, rec, a, category, channel,
+                    account->typical * prng_between (rng, 3, 15), ts_ms);
+            s_set_device (rec, "DX", leg.device, channel);
+            rec->raw.status = self->status_view [s_status (self, 0.15, 0.02)];
+            s_label_fraud (rec, GEN_MERCHANT_COMPROMISE);
+            break;
+        }
+        case LEG_DRAIN:
+            s_transfer (self, rec, a, leg.other, leg.major, leg.device, ts_ms);
+            s_label_fraud (rec, GEN_ATO_DRAIN);
+            break;
+        case LEG_MULE_IN:
+            s_transfer (self, rec, a, leg.other, leg.major, 0, ts_ms);
+            break;
+        case LEG_MULE_OUT:
+            s_transfer (self, rec, a, leg.other, leg.major, 0, ts_ms);
+            rec->raw.status = self->status_view [TXW_STATUS_APPROVED];
+            s_label_fraud (rec, GEN_MONEY_MULE);
+            break;
+    }
 }
 
 //  Breaks a valid record in one way, the one the label names.
@@ -838,10 +1225,14 @@ s_break (generator_t *self, record_t *rec, uint32_t account_index)
 static int64_t
 s_tick (generator_t *self, int64_t now_ms)
 {
-    if (!self->cfg.simulated)
+    if (!self->cfg.simulated) {
+        s_local_time (self, now_ms);
         return now_ms;
-    double rate = self->cfg.event_rate * generator_activity (self, (int64_t) self->clock_ms);
+    }
+    s_local_time (self, (int64_t) self->clock_ms);
+    double rate = self->cfg.event_rate * (self->cfg.flat? 1: self->tz_mix);
     self->clock_ms += prng_exponential (&self->rng, 1000.0 / rate);
+    s_local_time (self, (int64_t) self->clock_ms);
     return (int64_t) self->clock_ms;
 }
 
@@ -870,38 +1261,44 @@ generator_next (generator_t *self, record_t *rec, int64_t now_ms)
         return;
     }
 
-    //  A second leg that has come due goes first, but never into the
-    //  middle of an episode (bursts are emitted back to back).
-    if (self->ep_left == 0 && self->deferred_count > 0 && self->deferred [0].due_ms <= ts) {
-        s_deferred_t leg = s_defer_pop (self);
-        s_travel_leg (self, rec, leg.account, ts);
-        s_set_tx_id (self, rec);
-        return;
-    }
+    //  An episode's records go out back to back, then the legs it had no
+    //  room to defer; a later leg that has come due goes next, but never
+    //  into the middle of an episode.
     if (self->ep_left > 0) {
         s_episode_next (self, rec, ts);
         s_set_tx_id (self, rec);
         return;
     }
-    //  A flat shape draws the daytime fraud mix at every hour, so what it
-    //  sends does not depend on when it runs (night bursts need the daily
-    //  shape).
-    int hour, weekday;
-    rfc3339_hour_weekday (ts, &hour, &weekday);
-    int night = !self->cfg.flat && hour >= 1 && hour < 4;
+    if (self->inline_next < self->inline_count) {
+        s_emit_leg (self, rec, self->inline_legs [self->inline_next++], ts);
+        if (self->inline_next == self->inline_count)
+            self->inline_next = self->inline_count = 0;
+        s_set_tx_id (self, rec);
+        return;
+    }
+    if (self->deferred_count > 0 && self->deferred [0].due_ms <= ts) {
+        s_emit_leg (self, rec, s_defer_pop (self), ts);
+        s_set_tx_id (self, rec);
+        return;
+    }
+    //  The account first, by its local activity; whether it is night where
+    //  it lives picks the fraud mix. A flat shape draws the daytime mix at
+    //  every hour, so what it sends does not depend on when it runs (night
+    //  bursts need the daily shape).
+    uint32_t account = s_pick_local (self);
+    int night = !self->cfg.flat && self->tz_night [self->pop->accounts [account].country];
 
     double u = prng_uniform (&self->rng);
     double invalid = self->cfg.invalid_rate;
     double late = self->cfg.simulated? self->cfg.late_rate: 0;
     if (u < invalid) {
-        uint32_t account = s_pick_account (self);
         s_normal (self, rec, account, ts);
         s_break (self, rec, account);
     }
     else
     if (u < invalid + late) {
         int64_t late_ts = ts - prng_range (&self->rng, 70000, 180000);
-        s_normal (self, rec, s_pick_account (self), late_ts);
+        s_normal (self, rec, account, late_ts);
         rec->late = true;
         strcpy (rec->injected, "late");
     }
@@ -909,11 +1306,10 @@ generator_next (generator_t *self, record_t *rec, int64_t now_ms)
     if (u < invalid + late + self->p_fraud [night]) {
         int pattern = 1 + (int) prng_pick (&self->rng, self->pattern_cum [night] + 1,
                                            GEN_PATTERN_COUNT - 1);
-        s_episode_start (self, pattern, ts);
+        s_episode_start (self, pattern, account, ts);
         s_episode_next (self, rec, ts);
     }
     else {
-        uint32_t account = s_pick_account (self);
         int category = s_normal (self, rec, account, ts);
         //  With a catalogue, an online shop's customer buys a basket (in
         //  person, one product as before).

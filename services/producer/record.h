@@ -36,6 +36,7 @@ typedef struct {
     char ts [RFC3339_SIZE];
     char amount [40];
     char device_id [24];
+    char merchant_id [24];      //  a P2P beneficiary, "P2P-A000123"
     char product_id [16];
 } record_t;
 

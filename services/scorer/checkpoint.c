@@ -31,27 +31,36 @@ struct _checkpoint_t {
     txw_pgwriter_t *writer;
 };
 
+void
+checkpoint_state_field (txw_copybuf_t *b, const void *record, size_t size,
+                        const uint8_t *fingerprint)
+{
+    static const char hex [] = "0123456789abcdef";
+    char state [3 + 2 * (CHECKPOINT_RECORD_MAX + TXW_PSEUDONYM_FINGERPRINT_BYTES)];
+    size_t o = 0;
+    state [o++] = '\\';
+    state [o++] = '\\';
+    state [o++] = 'x';
+    for (size_t part = 0; part < 2; part++) {
+        const uint8_t *bytes = part? fingerprint: record;
+        size_t n = part? TXW_PSEUDONYM_FINGERPRINT_BYTES: size < CHECKPOINT_RECORD_MAX?
+                                                          size: CHECKPOINT_RECORD_MAX;
+        for (size_t i = 0; i < n; i++) {
+            state [o++] = hex [bytes [i] >> 4];
+            state [o++] = hex [bytes [i] & 15];
+        }
+    }
+    txw_copybuf_raw (b, state, o);
+}
+
 //  One row: the hash as a signed bigint, the layout, the record and the
 //  key's fingerprint as hex bytea.
 static void
 s_row (txw_copybuf_t *b, const profiles_account_t *record, const uint8_t *fingerprint)
 {
-    static const char hex [] = "0123456789abcdef";
-    char state [3 + 2 * S_STATE_SIZE];
-    uint8_t bytes [S_STATE_SIZE];
-    memcpy (bytes, record, sizeof *record);
-    memcpy (bytes + sizeof *record, fingerprint, TXW_PSEUDONYM_FINGERPRINT_BYTES);
-    size_t o = 0;
-    state [o++] = '\\';
-    state [o++] = '\\';
-    state [o++] = 'x';
-    for (size_t i = 0; i < S_STATE_SIZE; i++) {
-        state [o++] = hex [bytes [i] >> 4];
-        state [o++] = hex [bytes [i] & 15];
-    }
     txw_copybuf_int (b, (int64_t) record->hash);
     txw_copybuf_int (b, PROFILES_LAYOUT);
-    txw_copybuf_raw (b, state, o);
+    checkpoint_state_field (b, record, sizeof *record, fingerprint);
     txw_copybuf_end_row (b);
 }
 
@@ -104,10 +113,17 @@ err:
     return NULL;
 }
 
-//  The rows this scorer can use: its consumer's, of this layout, made
-//  under this key. $3 is the state's size, $4 the fingerprint in hex.
-#define S_USABLE "consumer = $1 AND layout = $2::int AND length (state) = $3::int" \
+//  The rows this scorer can use: its consumer's, of this layout or the
+//  one before the home country ($5), made under this key. $3 is the
+//  state's size, $4 the fingerprint in hex.
+#define S_USABLE "consumer = $1 AND layout IN ($2::int, $5::int) AND length (state) = $3::int" \
                  " AND substring (state FROM $3::int - 7) = decode ($4, 'hex')"
+
+//  The home country took what was the record's tail padding in layout
+//  PROFILES_LAYOUT_NO_HOME: the same size, so those rows restore with the
+//  fields cleared, and their accounts learn their home afresh.
+_Static_assert (PROFILES_LAYOUT - 4000 == PROFILES_LAYOUT_NO_HOME - 2000,
+                "the record changed size: layout 2256 can no longer be read as it");
 
 //  Says how many of the consumer's rows were left: made under another key,
 //  or of an older layout (plain FNV-1a hashes). Their accounts start fresh.
@@ -115,10 +131,10 @@ static void
 s_report_unusable (checkpoint_t *self, const char *const *params)
 {
     PGresult *res = PQexecParams (self->conn,
-        "SELECT count (*) FILTER (WHERE layout = $2::int) AS other_key,"
-        " count (*) FILTER (WHERE layout <> $2::int) AS other_layout"
+        "SELECT count (*) FILTER (WHERE layout IN ($2::int, $5::int)) AS other_key,"
+        " count (*) FILTER (WHERE layout NOT IN ($2::int, $5::int)) AS other_layout"
         " FROM txw_data.scorer_state WHERE consumer = $1 AND NOT (" S_USABLE ")",
-        4, NULL, params, NULL, NULL, 0);
+        5, NULL, params, NULL, NULL, 0);
     if (PQresultStatus (res) != PGRES_TUPLES_OK) {
         log_warn ("cannot count the account state left: %s", PQresultErrorMessage (res));
         PQclear (res);
@@ -141,16 +157,19 @@ checkpoint_restore (checkpoint_t *self, profiles_t *profiles)
     if (!self->conn)
         return -1;
     char layout [16], size [16], fingerprint [2 * TXW_PSEUDONYM_FINGERPRINT_BYTES + 1];
+    char old_layout [16];
     snprintf (layout, sizeof layout, "%d", PROFILES_LAYOUT);
+    snprintf (old_layout, sizeof old_layout, "%d", PROFILES_LAYOUT_NO_HOME);
     snprintf (size, sizeof size, "%zu", S_STATE_SIZE);
     for (int i = 0; i < TXW_PSEUDONYM_FINGERPRINT_BYTES; i++)
         snprintf (fingerprint + 2 * i, 3, "%02x", self->fingerprint [i]);
-    const char *params [] = { self->consumer, layout, size, fingerprint };
+    const char *params [] = { self->consumer, layout, size, fingerprint, old_layout };
     s_report_unusable (self, params);
     //  Binary results: the state arrives as its bytes.
     PGresult *res = PQexecParams (self->conn,
-        "SELECT state FROM txw_data.scorer_state WHERE " S_USABLE " ORDER BY updated_at",
-        4, NULL, params, NULL, NULL, 1);
+        "SELECT layout = $5::int AS no_home, state FROM txw_data.scorer_state"
+        " WHERE " S_USABLE " ORDER BY updated_at",
+        5, NULL, params, NULL, NULL, 1);
     if (PQresultStatus (res) != PGRES_TUPLES_OK) {
         log_error ("cannot read account state: %s", PQresultErrorMessage (res));
         PQclear (res);
@@ -158,7 +177,8 @@ checkpoint_restore (checkpoint_t *self, profiles_t *profiles)
     }
     long restored = 0, refused = 0;
     int state = txw_pg_column (res, "state");
-    for (int i = 0; i < PQntuples (res) && state >= 0; i++) {
+    int no_home = txw_pg_column (res, "no_home");
+    for (int i = 0; i < PQntuples (res) && state >= 0 && no_home >= 0; i++) {
         profiles_account_t record;
         const char *bytes = PQgetvalue (res, i, state);
         if (PQgetlength (res, i, state) != (int) S_STATE_SIZE
@@ -167,6 +187,10 @@ checkpoint_restore (checkpoint_t *self, profiles_t *profiles)
             continue;
         }
         memcpy (&record, bytes, sizeof record);
+        if (PQgetvalue (res, i, no_home) [0]) {         //  a binary bool: one byte
+            record.home_country = 0;
+            record.home_votes = 0;
+        }
         if (profiles_restore (profiles, &record) == 0)
             restored++;
         else

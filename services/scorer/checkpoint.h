@@ -17,11 +17,14 @@
     under, whose fingerprint each row records: a scorer under another key
     (a rotation, or no --pseudonym-key-file) restores none of them, and
     rows from before keyed hashes (layouts below 2000) are never restored;
-    it logs how many it left, and those accounts start fresh.               */
+    it logs how many it left, and those accounts start fresh. Rows from
+    before the home country (layout 2256) are restored without it: those
+    accounts learn their home afresh from their next purchases.             */
 
 #ifndef TXW_SCORER_CHECKPOINT_H
 #define TXW_SCORER_CHECKPOINT_H
 
+#include "pgutil.h"
 #include "profiles.h"
 
 #include <stdbool.h>
@@ -47,5 +50,13 @@ int checkpoint_drain (checkpoint_t *self, int timeout_ms);
 
 //  Readable from any thread: did the last write reach PostgreSQL?
 bool checkpoint_healthy (const checkpoint_t *self);
+
+//  Appends a row's state column: the record's bytes (at most
+//  CHECKPOINT_RECORD_MAX), then the pseudonym key's fingerprint, as one
+//  hex bytea. The cross-account checkpoints (merchants_checkpoint.h)
+//  store their records the same way.
+#define CHECKPOINT_RECORD_MAX   512
+void checkpoint_state_field (txw_copybuf_t *b, const void *record, size_t size,
+                             const uint8_t *fingerprint);
 
 #endif

@@ -25,6 +25,13 @@ main (int argc, char **argv)
         { "max-accounts", TXW_OPT_INT, "1000000",
           "accounts whose state is kept; the least recently seen are evicted beyond it",
           &cfg.max_accounts, 1, 50000000 },
+        { "max-merchants", TXW_OPT_INT, "200000",
+          "merchants whose cross-account state is kept (184 bytes each; 0: no "
+          "merchant or device signals); the least recently seen in a set are evicted",
+          &cfg.max_merchants, 0, 50000000 },
+        { "max-devices", TXW_OPT_INT, "1000000",
+          "devices whose accounts are kept for the device_accounts signal (96 "
+          "bytes each; each account also takes 80 for its last merchants)", &cfg.max_devices, 1, 50000000 },
         { "dedupe-capacity", TXW_OPT_INT, "1000000",
           "transactions remembered so that a copy sent again does not count twice in its "
           "account's history (24 bytes each; in memory only)", &cfg.dedupe_capacity,
@@ -42,6 +49,21 @@ main (int argc, char **argv)
         { "model", TXW_OPT_STRING, "",
           "anomaly model file (txw-train --out); empty: rules alone. Re-read "
           "on SIGHUP or when it changes", &cfg.model_file, 0, 0 },
+        { "alert-precision", TXW_OPT_DOUBLE, "0",
+          "instead of --alert-threshold: the lowest score whose alerts reached this "
+          "precision on the supervised model's calibration part (0: off)",
+          &cfg.alert_precision, 0, 1 },
+        { "alert-budget", TXW_OPT_DOUBLE, "0",
+          "instead of --alert-threshold: the lowest score that raised at most this many "
+          "alerts an hour on the supervised model's calibration part (0: off)",
+          &cfg.alert_budget, 0, 1e9 },
+        { "supervised", TXW_OPT_STRING, "",
+          "supervised model file (txw-train --supervised-out); empty or no file yet: "
+          "supervised_p stays 0. Re-read on SIGHUP or when it changes",
+          &cfg.supervised_file, 0, 0 },
+        { "supervised-out", TXW_OPT_STRING, "",
+          "write each transaction's id and supervised_p to this file (evaluation)",
+          &cfg.supervised_out, 0, 0 },
         { "features-out", TXW_OPT_STRING, "",
           "write each transaction's model features and score to this CSV (evaluation)",
           &cfg.features_out, 0, 0 },

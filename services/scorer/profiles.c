@@ -2,6 +2,7 @@
 
 #include "profiles.h"
 #include "pii.h"
+#include "tzcountry.h"
 
 #include <assert.h>
 #include <math.h>
@@ -268,7 +269,7 @@ profiles_country_code (const char *country)
 {
     if (!country [0] || !country [1] || country [2])
         return 0;
-    return (uint16_t) ((uint8_t) country [0] << 8 | (uint8_t) country [1]);
+    return TZCOUNTRY_CODE (country [0], country [1]);
 }
 
 uint32_t
@@ -355,6 +356,26 @@ profiles_before_latest_ms (const profiles_account_t *acct)
     return (int64_t) acct->ring [(acct->ring_head + PROFILES_RING - 2) % PROFILES_RING] * 1000;
 }
 
+//  One purchase's vote on the home country (profiles_home_country).
+static void
+s_home_vote (profiles_account_t *acct, uint16_t country)
+{
+    if (!country || acct->home_votes >= PROFILES_HOME_SURE)
+        return;
+    if (acct->home_votes == 0)
+        acct->home_country = country;
+    if (country == acct->home_country)
+        acct->home_votes++;
+    else
+        acct->home_votes--;
+}
+
+uint16_t
+profiles_home_country (const profiles_account_t *acct, const txw_tx_t *tx)
+{
+    return acct && acct->home_country? acct->home_country: profiles_country_code (tx->country);
+}
+
 void
 profiles_update (profiles_account_t *acct, const txw_tx_t *tx, double log_amount,
                  unsigned flags)
@@ -399,6 +420,8 @@ profiles_update (profiles_account_t *acct, const txw_tx_t *tx, double log_amount
         s_bucket_add (acct, ts_s);
         acct->last_order = s_order_hash (tx);
     }
+    if (!line_item)
+        s_home_vote (acct, profiles_country_code (tx->country));
     if (!acct->home_branch)
         acct->home_branch = s_name_hash (tx->branch_id);
     if (!acct->home_region)
@@ -603,7 +626,8 @@ profiles_restore (profiles_t *self, const profiles_account_t *record)
     if (!record->hash || record->count == 0 || record->ring_used > PROFILES_RING
     ||  record->ring_head >= PROFILES_RING || record->tx_seen_head >= PROFILES_TX_SEEN
     ||  record->country_next >= PROFILES_SEEN
-    ||  record->device_next >= PROFILES_SEEN || record->last_ms < 0
+    ||  record->device_next >= PROFILES_SEEN || record->home_votes > PROFILES_HOME_SURE
+    ||  record->last_ms < 0
     ||  record->last_ms > PROFILES_MAX_MS)
         return -1;
     if (self->free_head || self->used_top >= self->max_accounts)

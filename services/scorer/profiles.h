@@ -25,8 +25,9 @@
     again is not folded in twice, also after a restart from a checkpoint,
     and the hash of the order its latest transaction belonged to: the line
     items of one order (a basket) are one purchase to the velocity counts.
-    That makes a record 256 bytes, plus 16 bytes of index: 272 bytes an
-    account.                                                                */
+    A record also learns the account's home country, whose clock the time
+    signals read (see profiles_home_country). That makes a record 256
+    bytes, plus 16 bytes of index: 272 bytes an account.                   */
 
 #ifndef TXW_SCORER_PROFILES_H
 #define TXW_SCORER_PROFILES_H
@@ -44,6 +45,7 @@
 #define PROFILES_BUCKETS    12      //  per-hour counts: twelve 5-minute buckets
 #define PROFILES_BUCKET_S   300
 #define PROFILES_ORDER_MS   300000  //  line items of one order: this close in event time
+#define PROFILES_HOME_SURE  3       //  home country settled at this lead in the vote
 
 //  Flags for ring entries, set by the caller of profiles_update.
 #define PROFILES_SMALL      1u      //  a small online amount (card testing)
@@ -88,6 +90,8 @@ typedef struct {
     uint8_t tx_seen_head;           //  next slot of tx_seen to write
     uint32_t tx_seen [PROFILES_TX_SEEN];    //  tx id hashes (never 0); 0 empty
     uint32_t last_order;            //  order (id, merchant) hash of the latest transaction; 0 none
+    uint16_t home_country;          //  two letters packed, learned (profiles_update); 0 none yet
+    uint8_t home_votes;             //  its lead in the vote, PROFILES_HOME_SURE: settled
 } profiles_account_t;
 
 typedef struct _profiles_t profiles_t;
@@ -159,6 +163,17 @@ bool profiles_country_new (const profiles_account_t *acct, const char *country,
 bool profiles_device_new (const profiles_account_t *acct, const char *device_id,
                           int64_t now_ms, int64_t fresh_ms);
 
+//  The country whose local time the account lives by: the one its first
+//  purchases mostly came from. A majority vote (Boyer-Moore: a country
+//  different from the candidate takes a vote away, the candidate's adds
+//  one, and at no votes the next country becomes the candidate) over its
+//  purchases until one country leads by PROFILES_HOME_SURE; then it is
+//  settled for good. So a first purchase made on a trip is outvoted by the
+//  ones at home, and a takeover from abroad later, however busy, cannot
+//  move the account's clock. Before the account has any, the
+//  transaction's own country (0 if it has none).
+uint16_t profiles_home_country (const profiles_account_t *acct, const txw_tx_t *tx);
+
 //  Packs a two-letter country code (0 for anything else) and hashes a
 //  device id, keyed (never 0 for a non-empty id, 0 for an empty one).
 uint16_t profiles_country_code (const char *country);
@@ -174,10 +189,14 @@ void profiles_note_tx (profiles_account_t *acct, uint32_t tx_hash);
 //  --- Checkpoints -----------------------------------------------------------------
 //  The record layout version: a checkpoint of another layout is not
 //  restored. 2000 and up: keyed identities (the checkpoint also records the
-//  key's fingerprint, services/scorer/checkpoint.c). The layouts below 2000
-//  (1184, 1248) held plain FNV-1a hashes of the ids, which no keyed hash
-//  can be matched with: their accounts start fresh.
-#define PROFILES_LAYOUT     (2000 + (int) sizeof (profiles_account_t))
+//  key's fingerprint, services/scorer/checkpoint.c); 4000 and up: with the
+//  home country. The layouts below 2000 (1184, 1248) held plain FNV-1a
+//  hashes of the ids, which no keyed hash can be matched with: their
+//  accounts start fresh. Layout 2256 is this record with the home country
+//  fields still padding: checkpoint.c restores it with them cleared, and
+//  the account learns its home afresh.
+#define PROFILES_LAYOUT     (4000 + (int) sizeof (profiles_account_t))
+#define PROFILES_LAYOUT_NO_HOME 2256
 
 //  Copies up to max accounts changed since they were last collected into
 //  out and clears their dirty mark; continues where the previous call

@@ -1,8 +1,10 @@
 /*  rules - the transparent fraud rule set: signals, rule table, combiner   */
 
 #include "rules.h"
+#include "gbdt.h"
 #include "reasons.h"
 #include "ruleset.h"
+#include "tzcountry.h"
 
 #include <assert.h>
 #include <math.h>
@@ -49,6 +51,11 @@ struct _rules_t {
     size_t category_count;
     char model_version [TXW_NAME_MAX + 1];
     uint8_t continent [26][26];     //  by the two letters, 0: unknown
+    merchants_t *cross;             //  NULL: no cross-account signals
+    const gbdt_t *supervised;       //  NULL: supervised_p stays 0
+    rules_signals_t explained;      //  the last whose supervised rule held
+    bool has_explained;
+    double supervised_p;            //  of the last transaction scored
 };
 
 const char *
@@ -107,6 +114,30 @@ rules_destroy (rules_t **self_p)
         return;
     free (*self_p);
     *self_p = NULL;
+}
+
+void
+rules_use_cross (rules_t *self, merchants_t *cross)
+{
+    self->cross = cross;
+}
+
+void
+rules_use_supervised (rules_t *self, const gbdt_t *supervised)
+{
+    self->supervised = supervised;
+}
+
+const rules_signals_t *
+rules_supervised_signals (const rules_t *self)
+{
+    return self->has_explained? &self->explained: NULL;
+}
+
+double
+rules_supervised_p (const rules_t *self)
+{
+    return self->supervised_p;
 }
 
 const char *
@@ -172,13 +203,20 @@ rules_signals (const rules_t *self, const profiles_account_t *acct, const txw_tx
     bool declined = tx->status == TXW_STATUS_DECLINED;
     uint32_t history = acct? acct->count: 0;
 
+    //  The clock on the wall at the account's home (not where this
+    //  transaction happens, which moves when the account travels or is
+    //  taken over): night is when its owner is usually asleep. From the
+    //  event time, so a replay reads the same; UTC for a home country
+    //  tzcountry does not know.
+    int hour, weekday;
+    tzcountry_hour_weekday (profiles_home_country (acct, tx), tx->ts_ms, &hour, &weekday);
     v [RULES_SIG_HISTORY] = history;
-    v [RULES_SIG_HOUR] = tx->hour;
+    v [RULES_SIG_HOUR] = hour;
     v [RULES_SIG_CARD_PRESENT] = tx->channel == TXW_CHANNEL_POS || tx->channel == TXW_CHANNEL_ATM;
-    v [RULES_SIG_WEEKDAY] = tx->weekday;
+    v [RULES_SIG_WEEKDAY] = weekday;
     v [RULES_SIG_LOG_AMOUNT] = log1p (amount > 0? (double) amount: 0.0);
     v [RULES_SIG_SMALL_ONLINE] = small_online;
-    v [RULES_SIG_NIGHT] = tx->hour >= 1 && tx->hour <= 4;
+    v [RULES_SIG_NIGHT] = hour >= 1 && hour <= 4;
     const rules_category_t *category = s_category (self, tx->category);
     v [RULES_SIG_CATEGORY_RISK] = category? category->risk: 0;
     v [RULES_SIG_MODEL_SCORE] = model_score;
@@ -283,24 +321,91 @@ rules_combine (const rules_t *self, const rules_signals_t *signals, uint32_t *re
     return (uint8_t) (points < 0? 0: points > 100? 100: points);
 }
 
+//  The signals that come from the cross-account state.
+static const rules_signal_t s_cross_signals [] = {
+    RULES_SIG_MERCHANT_HISTORY, RULES_SIG_MERCHANT_VELOCITY, RULES_SIG_MERCHANT_ACCOUNTS_HOUR,
+    RULES_SIG_MERCHANT_SMALL_SHARE, RULES_SIG_MERCHANT_NEW_ACCOUNT_SHARE,
+    RULES_SIG_MERCHANT_FRAUD_SHARE, RULES_SIG_EXPOSED_FRAUD_SHARE, RULES_SIG_DEVICE_ACCOUNTS
+};
+
+//  Fills the cross-account signals of tx (counting it in) from its keys.
+static void
+s_cross_signals_fill (const rules_t *self, const merchants_tx_t *keys, rules_signals_t *signals)
+{
+    merchants_view_t view;
+    merchants_view (self->cross, keys, &view);
+    double *v = signals->v;
+    v [RULES_SIG_MERCHANT_HISTORY] = view.history;
+    v [RULES_SIG_MERCHANT_VELOCITY] = view.velocity;
+    v [RULES_SIG_MERCHANT_ACCOUNTS_HOUR] = view.accounts_hour;
+    v [RULES_SIG_MERCHANT_SMALL_SHARE] = view.small_share;
+    v [RULES_SIG_MERCHANT_NEW_ACCOUNT_SHARE] = view.new_account_share;
+    v [RULES_SIG_MERCHANT_FRAUD_SHARE] = view.fraud_share;
+    v [RULES_SIG_EXPOSED_FRAUD_SHARE] = view.exposed_fraud_share;
+    v [RULES_SIG_DEVICE_ACCOUNTS] = view.device_accounts;
+}
+
+//  Whether tx's score counts as fraud for its merchants: at or over the
+//  threshold without the cross-account signals, so that what a merchant's
+//  own signals add can never feed its fraud share.
+static bool
+s_fraud_without_cross (const rules_t *self, const rules_signals_t *signals, uint8_t score)
+{
+    int threshold = merchants_alert_threshold (self->cross);
+    if (score < threshold)
+        return false;
+    rules_signals_t plain = *signals;
+    for (size_t i = 0; i < sizeof s_cross_signals / sizeof s_cross_signals [0]; i++)
+        plain.v [s_cross_signals [i]] = 0;
+    uint32_t reasons;
+    return rules_combine (self, &plain, &reasons) >= threshold;
+}
+
 //  Looks the account up, computes the signals and scores tx; returns the
 //  account (NULL if its id cannot be held), and whether tx is a small
-//  online payment (the card-testing signal) in *small_online.
+//  online payment (the card-testing signal) in *small_online. With
+//  cross-account state, keys gets tx's keys there and *fraud whether it
+//  counts as fraud for its account's merchants.
 static profiles_account_t *
 s_score (rules_t *self, profiles_t *profiles, txw_tx_t *tx, rules_model_fn *model,
-         void *model_arg, bool *small_online)
+         void *model_arg, bool *small_online, merchants_tx_t *keys, bool *fraud)
 {
+    if (self->cross) {
+        merchants_tx (tx, keys);
+        merchants_prefetch (self->cross, keys, false);
+    }
     profiles_account_t *acct = profiles_get (profiles, tx->account_id,
                                              strnlen (tx->account_id, sizeof tx->account_id),
                                              tx->ts_ms);
+    if (self->cross) {
+        merchants_tx_account (keys, acct? acct->hash: 0, acct? acct->id_check: 0,
+                              acct? acct->count: 0);
+        merchants_prefetch (self->cross, keys, true);
+    }
     rules_signals_t signals;
     rules_signals (self, acct, tx, 0, &signals);
+    *small_online = signals.v [RULES_SIG_SMALL_ONLINE] > 0;
+    if (self->cross) {
+        keys->small = *small_online;
+        s_cross_signals_fill (self, keys, &signals);
+    }
     if (model)
         signals.v [RULES_SIG_MODEL_SCORE] = model (model_arg, &signals);
+    if (self->supervised) {
+        float x [RULES_SIG_COUNT];
+        gbdt_features (self->supervised, &signals, x);
+        signals.v [RULES_SIG_SUPERVISED_P] = gbdt_probability (self->supervised, x);
+        self->supervised_p = signals.v [RULES_SIG_SUPERVISED_P];
+    }
     tx->score = rules_combine (self, &signals, &tx->reasons);
+    //  Kept (rarely: alerts) for the alert's top contributing features.
+    if (self->supervised && (tx->reasons & TXW_REASON_MODEL_SUPERVISED)) {
+        self->explained = signals;
+        self->has_explained = true;
+    }
     tx->scored = true;
     memcpy (tx->model_version, self->model_version, sizeof tx->model_version);
-    *small_online = signals.v [RULES_SIG_SMALL_ONLINE] > 0;
+    *fraud = self->cross && s_fraud_without_cross (self, &signals, tx->score);
     return acct;
 }
 
@@ -308,8 +413,10 @@ int
 rules_score_tx (rules_t *self, profiles_t *profiles, txw_tx_t *tx,
                 rules_model_fn *model, void *model_arg)
 {
-    bool small_online;
-    profiles_account_t *acct = s_score (self, profiles, tx, model, model_arg, &small_online);
+    bool small_online, fraud;
+    merchants_tx_t keys;
+    profiles_account_t *acct = s_score (self, profiles, tx, model, model_arg, &small_online,
+                                        &keys, &fraud);
     if (!acct)
         return -1;
     //  A copy of one of the account's last transactions (sent again after
@@ -318,6 +425,14 @@ rules_score_tx (rules_t *self, profiles_t *profiles, txw_tx_t *tx,
     if (profiles_has_tx (acct, tx_hash))
         return 1;
     profiles_note_tx (acct, tx_hash);
+    //  The merchant counts a purchase once, not each line item of it; the
+    //  account's earlier merchants are credited before this one is added.
+    if (self->cross) {
+        if (fraud)
+            merchants_fraud (self->cross, &keys);
+        if (!profiles_same_order (acct, tx))
+            merchants_update (self->cross, &keys);
+    }
     //  A spike is folded in clipped to the edge of the usual, so one huge
     //  purchase does not hide the next.
     double x = s_log_amount (tx, s_category (self, tx->category));
@@ -334,6 +449,7 @@ int
 rules_score_again (rules_t *self, profiles_t *profiles, txw_tx_t *tx,
                    rules_model_fn *model, void *model_arg)
 {
-    bool small_online;
-    return s_score (self, profiles, tx, model, model_arg, &small_online)? 0: -1;
+    bool small_online, fraud;
+    merchants_tx_t keys;
+    return s_score (self, profiles, tx, model, model_arg, &small_online, &keys, &fraud)? 0: -1;
 }

@@ -21,6 +21,7 @@
 #define TXW_SCORER_RULES_H
 
 #include "codec.h"
+#include "merchants.h"
 #include "profiles.h"
 
 #include <stdbool.h>
@@ -49,16 +50,27 @@
     X (COUNTRY_CHANGED,     "country_changed")  /* 1: differs from last       */ \
     X (CONTINENT_CHANGED,   "continent_changed") /* 1: and another continent  */ \
     X (SINCE_PREV_S,        "since_prev_s")     /* seconds since previous tx  */ \
-    X (NIGHT,               "night")            /* 1: hour 1..4 (UTC)         */ \
+    X (NIGHT,               "night")            /* 1: local hour 1..4         */ \
     X (CATEGORY_RISK,       "category_risk")    /* 0..3                       */ \
     X (DECLINES_RECENT,     "declines_recent")  /* of the last 5, incl. this  */ \
     X (BRANCH_AWAY,         "branch_away")      /* 1: not the home branch     */ \
     X (REGION_AWAY,         "region_away")      /* 1: not the home region     */ \
-    X (HOUR,                "hour")             /* 0..23 UTC                  */ \
-    X (WEEKDAY,             "weekday")          /* 0 Monday .. 6 Sunday       */ \
+    X (HOUR,                "hour")             /* 0..23 local (home country) */ \
+    X (WEEKDAY,             "weekday")          /* 0 Monday .. 6 Sunday, local*/ \
     X (LOG_AMOUNT,          "log_amount")       /* ln (1 + amount, reporting) */ \
     X (CARD_PRESENT,        "card_present")     /* 1: pos or atm              */ \
-    X (MODEL_SCORE,         "model_score")      /* 0..1 from the model        */
+    X (MODEL_SCORE,         "model_score")      /* 0..1 from the model        */ \
+    /* Cross-account (merchants.h): 0 when the scorer keeps no such state */  \
+    X (MERCHANT_HISTORY,    "merchant_history") /* merchant's prior txs       */ \
+    X (MERCHANT_VELOCITY,   "merchant_velocity") /* recent pace / its usual   */ \
+    X (MERCHANT_ACCOUNTS_HOUR, "merchant_accounts_hour") /* distinct, incl.   */ \
+    X (MERCHANT_SMALL_SHARE, "merchant_small_share") /* small online, hour    */ \
+    X (MERCHANT_NEW_ACCOUNT_SHARE, "merchant_new_account_share") /* hour      */ \
+    X (MERCHANT_FRAUD_SHARE, "merchant_fraud_share") /* customers later fraud */ \
+    X (EXPOSED_FRAUD_SHARE, "exposed_fraud_share") /* max of its merchants'  */ \
+    X (DEVICE_ACCOUNTS,     "device_accounts")  /* distinct in a day, incl.   */ \
+    /* The supervised model (gbdt.h), from every signal above; 0 without */   \
+    X (SUPERVISED_P,        "supervised_p")     /* calibrated P (fraud), 0..1 */
 
 typedef enum {
 #define S_ENUM(NAME, name) RULES_SIG_##NAME,
@@ -122,6 +134,27 @@ typedef struct _rules_t rules_t;
 //  reason bit or signal) or the set is over its limits.
 rules_t *rules_new (const rules_set_t *set, const char *model_version);
 void rules_destroy (rules_t **self_p);
+
+//  Gives the rules cross-account state (merchants.h; NULL: none, the
+//  default): rules_score_tx then fills the merchant_* and device_accounts
+//  signals from it, folds each transaction into it, and credits the
+//  account's earlier merchants when the transaction scores at or over the
+//  state's alert threshold without the cross-account rows' points. The
+//  state is not the rules': it outlives a reload, and is passed again to
+//  the new rules.
+void rules_use_cross (rules_t *self, merchants_t *cross);
+
+//  Gives the rules the supervised model (gbdt.h; NULL: none, the default):
+//  rules_score_tx then sets the supervised_p signal from every other one,
+//  the forest's model_score included. Not the rules' either: the scorer
+//  loads and reloads it, and passes it again to new rules.
+typedef struct _gbdt_t gbdt_t;
+void rules_use_supervised (rules_t *self, const gbdt_t *supervised);
+//  The signals of the last transaction scored whose supervised rule held
+//  (reason model_supervised), for the alert's explanation; NULL if none.
+const rules_signals_t *rules_supervised_signals (const rules_t *self);
+//  The supervised_p of the last transaction scored (0 without a model).
+double rules_supervised_p (const rules_t *self);
 
 //  Name of a signal, or NULL; and the signal of a name, or -1 (for loading
 //  a table from a file).

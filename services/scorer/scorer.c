@@ -4,9 +4,12 @@
 #include "auditlog.h"
 #include "checkpoint.h"
 #include "clock.h"
+#include "gbdt.h"
 #include "profiles.h"
 #include "pii.h"
 #include "reasons.h"
+#include "merchants.h"
+#include "merchants_checkpoint.h"
 #include "model.h"
 #include "rules.h"
 #include "ruleset.h"
@@ -32,9 +35,13 @@ struct _scorer_t {
     txw_router_t *router;
     txw_out_t *pub;
     profiles_t *profiles;
+    merchants_t *cross;         //  NULL with --max-merchants 0
+    merchants_checkpoint_t *cross_checkpoint;
     rules_t *rules;
     model_t *model;             //  NULL without --model
+    gbdt_t *supervised;         //  NULL without --supervised (or no file yet)
     FILE *features_out;         //  --features-out, or NULL
+    FILE *supervised_out;       //  --supervised-out, or NULL
     const txw_tx_t *current;    //  the transaction being scored, for s_model
     checkpoint_t *checkpoint;   //  NULL without a database
     txw_auditlog_t *audit;      //  reloads, in txw_data.audit; NULL without a database
@@ -52,6 +59,10 @@ struct _scorer_t {
     txw_txset_t *seen;          //  tx_ids scored lately (this process's life)
     uint64_t seen_key [2];
     txw_gauge_t *accounts;
+    txw_gauge_t *merchants;
+    txw_gauge_t *devices;
+    txw_counter_t *cross_evicted;
+    uint64_t cross_evicted_seen;
     txw_gauge_t *shard;
     txw_histogram_t *e2e;
 
@@ -62,6 +73,9 @@ struct _scorer_t {
     txw_counter_t *reloads_failed;
     struct stat rules_stat;     //  of the rule file as last read
     struct stat model_stat;
+    struct stat supervised_stat;
+    txw_gauge_t *supervised_loaded;
+    int alert_threshold;        //  --alert-threshold, or from --alert-precision/-budget
 };
 
 //  Ready once the sockets are bound: checkpoints are not on the scoring
@@ -91,6 +105,8 @@ s_checkpoint (void *arg)
     size_t n;
     while ((n = profiles_collect_dirty (self->profiles, self->collected, S_COLLECT)) > 0)
         checkpoint_submit (self->checkpoint, self->collected, n);
+    if (self->cross_checkpoint)
+        merchants_checkpoint_submit (self->cross_checkpoint, self->cross);
 }
 
 static void
@@ -128,7 +144,16 @@ s_metrics_new (scorer_t *self)
     self->evicted_idle = txw_counter_new ("txw_accounts_evicted_total", "cause=\"idle\"",
                                           "account states evicted");
     self->accounts = txw_gauge_new ("txw_accounts", NULL, "account states held");
+    self->merchants = txw_gauge_new ("txw_scorer_merchants", NULL,
+                                     "merchant states held (cross-account signals)");
+    self->devices = txw_gauge_new ("txw_scorer_devices", NULL,
+                                   "device states held (cross-account signals)");
+    self->cross_evicted = txw_counter_new ("txw_scorer_cross_evicted_total", NULL,
+        "merchant, device and account-visit states evicted for a newer one in their set");
     self->shard = txw_gauge_new ("txw_shard", NULL, "this scorer's shard number");
+    self->supervised_loaded = txw_gauge_new ("txw_scorer_supervised_loaded", NULL,
+        "1 while a supervised model sets supervised_p; 0: rules and forest alone (no model "
+        "file yet, e.g. too few labels to train one)");
     txw_gauge_set (self->shard, self->cfg->shard);
     self->e2e = txw_histogram_new ("txw_e2e_latency_seconds",
                                    "producer send to scored, per transaction");
@@ -140,13 +165,15 @@ s_metrics_new (scorer_t *self)
 //  before either replaces what runs, and scored transactions carry both
 //  versions ("rules-3+if-20261122T2140").
 static int
-s_load (scorer_t *self, rules_t **rules_p, model_t **model_p)
+s_load (scorer_t *self, rules_t **rules_p, model_t **model_p, gbdt_t **supervised_p)
 {
     const char *rules_path = self->cfg->rules_file;
     const char *model_path = self->cfg->model_file;
+    const char *supervised_path = self->cfg->supervised_file;
     rules_set_t *set = malloc (sizeof *set);
     char err [512];
     model_t *model = NULL;
+    gbdt_t *supervised = NULL;
     rules_t *rules = NULL;
     if (!set)
         log_error ("out of memory reading %s", rules_path);
@@ -157,7 +184,15 @@ s_load (scorer_t *self, rules_t **rules_p, model_t **model_p)
     if (*model_path && !(stat (model_path, &(struct stat) { 0 }) && errno == ENOENT)
     &&  !(model = model_load (model_path, err, sizeof err)))
         log_error ("model file refused: %s", err);
+    else
+    //  No supervised model file yet (txw-train writes none while labels are
+    //  too few) is no supervised model: supervised_p stays 0.
+    if (*supervised_path && !(stat (supervised_path, &(struct stat) { 0 }) && errno == ENOENT)
+    &&  !(supervised = gbdt_load (supervised_path, err, sizeof err)))
+        log_error ("supervised model file refused: %s", err);
     else {
+        if (*supervised_path && !supervised)
+            log_warn ("no supervised model file at %s: supervised_p stays 0", supervised_path);
         //  No file at --model yet (before the first training): the rules
         //  alone, until the file watch sees one written there.
         if (*model_path && !model)
@@ -172,10 +207,13 @@ s_load (scorer_t *self, rules_t **rules_p, model_t **model_p)
     free (set);
     if (!rules) {
         model_destroy (&model);
+        gbdt_destroy (&supervised);
         return -1;
     }
+    rules_use_supervised (rules, supervised);
     *rules_p = rules;
     *model_p = model;
+    *supervised_p = supervised;
     return 0;
 }
 
@@ -201,10 +239,14 @@ s_audit_reload (scorer_t *self, const char *action, const char *why, const rules
 {
     if (!self->audit)
         return;
-    json_t *detail = json_pack ("{s:s,s:s,s:s*,s:s*}", "why", why,
+    json_t *detail = json_pack ("{s:s,s:s,s:s*,s:s*,s:s*,s:s*}", "why", why,
                                 "was", rules_model_version (self->rules),
                                 "now", now? rules_model_version (now): NULL,
-                                "model_file", *self->cfg->model_file? self->cfg->model_file: NULL);
+                                "model_file", *self->cfg->model_file? self->cfg->model_file: NULL,
+                                "supervised_was", self->supervised?
+                                    gbdt_version (self->supervised): NULL,
+                                "supervised_file", *self->cfg->supervised_file?
+                                    self->cfg->supervised_file: NULL);
     char *text = detail? json_dumps (detail, JSON_COMPACT): NULL;
     txw_auditlog_add (self->audit, action, self->cfg->rules_file, text);
     free (text);
@@ -216,7 +258,8 @@ s_reload (scorer_t *self, const char *why)
 {
     rules_t *rules;
     model_t *model;
-    if (s_load (self, &rules, &model)) {
+    gbdt_t *supervised;
+    if (s_load (self, &rules, &model, &supervised)) {
         txw_counter_add (self->reloads_failed, 1);
         log_warn ("reload (%s) failed: still scoring with %s", why,
                   rules_model_version (self->rules));
@@ -224,13 +267,18 @@ s_reload (scorer_t *self, const char *why)
         return;
     }
     s_audit_reload (self, "scorer.reload", why, rules);
-    log_info ("reload (%s): now scoring with %s (%zu rules%s), was %s", why,
-              rules_model_version (rules), rules_count (rules),
-              model? " and the forest": "", rules_model_version (self->rules));
+    log_info ("reload (%s): now scoring with %s (%zu rules%s), supervised model %s, was %s",
+              why, rules_model_version (rules), rules_count (rules),
+              model? " and the forest": "", supervised? gbdt_version (supervised): "none",
+              rules_model_version (self->rules));
     rules_destroy (&self->rules);
     model_destroy (&self->model);
+    gbdt_destroy (&self->supervised);
     self->rules = rules;
     self->model = model;
+    self->supervised = supervised;
+    txw_gauge_set (self->supervised_loaded, supervised != NULL);
+    rules_use_cross (self->rules, self->cross);
     txw_counter_add (self->reloads_ok, 1);
 }
 
@@ -244,6 +292,7 @@ s_check_reload (scorer_t *self)
     self->svc->reload = 0;
     s_file_changed (cfg->rules_file, &self->rules_stat);
     s_file_changed (cfg->model_file, &self->model_stat);
+    s_file_changed (cfg->supervised_file, &self->supervised_stat);
     s_reload (self, "SIGHUP");
 }
 
@@ -257,8 +306,10 @@ s_watch_files (void *arg)
     const scorer_config_t *cfg = self->cfg;
     bool rules_changed = s_file_changed (cfg->rules_file, &self->rules_stat);
     bool model_changed = s_file_changed (cfg->model_file, &self->model_stat);
-    if (rules_changed || model_changed)
-        s_reload (self, rules_changed? "rule file changed": "model file changed");
+    bool supervised_changed = s_file_changed (cfg->supervised_file, &self->supervised_stat);
+    if (rules_changed || model_changed || supervised_changed)
+        s_reload (self, rules_changed? "rule file changed": model_changed? "model file changed"
+                  : "supervised model file changed");
 }
 
 //  The model hook: the transaction's features, written out when asked
@@ -273,6 +324,44 @@ s_model (void *arg, const rules_signals_t *signals)
     if (self->features_out)
         features_csv_row (self->features_out, self->current->tx_id, score, x);
     return score;
+}
+
+//  The alert threshold: --alert-threshold, or the lowest score at which
+//  the supervised model's score table (its calibration part, scored whole)
+//  reaches --alert-precision or stays within --alert-budget alerts an hour.
+//  Set at start: a model reloaded later keeps it (the merchants' fraud
+//  credit uses it too). Returns it, or -1 (logged).
+static int
+s_alert_threshold (scorer_t *self)
+{
+    const scorer_config_t *cfg = self->cfg;
+    double target = cfg->alert_precision > 0? cfg->alert_precision: cfg->alert_budget;
+    const char *option = cfg->alert_precision > 0? "--alert-precision": "--alert-budget";
+    if (cfg->alert_precision <= 0 && cfg->alert_budget <= 0)
+        return (int) cfg->alert_threshold;
+    if (cfg->alert_precision > 0 && cfg->alert_budget > 0) {
+        log_error ("--alert-precision and --alert-budget are alternatives: give one");
+        return -1;
+    }
+    if (!self->supervised || gbdt_scores (self->supervised)->hours <= 0) {
+        log_error ("%s needs a supervised model file with a score table (--supervised)", option);
+        return -1;
+    }
+    double achieved = 0;
+    int threshold = cfg->alert_precision > 0
+        ? gbdt_threshold_for_precision (self->supervised, target, &achieved)
+        : gbdt_threshold_for_budget (self->supervised, target, &achieved);
+    if (threshold < 0) {
+        log_error ("%s %g: no alert threshold of %s's score table reaches it", option, target,
+                   gbdt_version (self->supervised));
+        return -1;
+    }
+    log_info ("alert threshold %d from %s %g: %s %.3f on the calibration part of %s"
+              " (%.1f hours), instead of --alert-threshold %lld", threshold, option, target,
+              cfg->alert_precision > 0? "precision": "alerts an hour", achieved,
+              gbdt_version (self->supervised), (double) gbdt_scores (self->supervised)->hours,
+              (long long) cfg->alert_threshold);
+    return threshold;
 }
 
 scorer_t *
@@ -295,10 +384,29 @@ scorer_new (const scorer_config_t *cfg, txw_service_t *svc)
         log_error ("cannot allocate state for %lld accounts", (long long) cfg->max_accounts);
         goto err;
     }
-    if (s_load (self, &self->rules, &self->model))
+    if (s_load (self, &self->rules, &self->model, &self->supervised)
+    ||  (self->alert_threshold = s_alert_threshold (self)) < 0)
         goto err;
+    if (cfg->max_merchants > 0) {
+        self->cross = merchants_new ((uint32_t) cfg->max_merchants, (uint32_t) cfg->max_devices,
+                                     (uint32_t) cfg->max_accounts, self->alert_threshold);
+        if (!self->cross) {
+            log_error ("cannot allocate state for %lld merchants", (long long) cfg->max_merchants);
+            goto err;
+        }
+    }
+    rules_use_cross (self->rules, self->cross);
+    txw_gauge_set (self->supervised_loaded, self->supervised != NULL);
+    if (self->supervised)
+        log_info ("supervised model %s: %d trees over %d signals", gbdt_version (self->supervised),
+                  gbdt_tree_count (self->supervised), gbdt_feature_count (self->supervised));
     s_file_changed (cfg->rules_file, &self->rules_stat);
     s_file_changed (cfg->model_file, &self->model_stat);
+    s_file_changed (cfg->supervised_file, &self->supervised_stat);
+    if (*cfg->supervised_out && !(self->supervised_out = fopen (cfg->supervised_out, "w"))) {
+        log_error ("cannot write %s", cfg->supervised_out);
+        goto err;
+    }
     if (*cfg->features_out) {
         self->features_out = fopen (cfg->features_out, "w");
         if (!self->features_out) {
@@ -324,6 +432,17 @@ scorer_new (const scorer_config_t *cfg, txw_service_t *svc)
             goto err;
         log_info ("resumed the history of %ld accounts from the last checkpoint", restored);
         txw_gauge_set (self->accounts, restored);
+        if (self->cross) {
+            self->cross_checkpoint = merchants_checkpoint_new (cfg->database_url, consumer);
+            restored = self->cross_checkpoint
+                     ? merchants_checkpoint_restore (self->cross_checkpoint, self->cross): -1;
+            if (restored < 0)
+                goto err;
+            log_info ("resumed %ld merchant, device and visit records from the last "
+                      "checkpoint", restored);
+            txw_gauge_set (self->merchants, (int64_t) merchants_size (self->cross));
+            txw_gauge_set (self->devices, (int64_t) merchants_devices (self->cross));
+        }
     }
     self->in = txw_in_new_pull (cfg->bind, (int) cfg->svc.hwm, TXW_ADMIT_SCORER_PULL);
     if (self->in)
@@ -342,7 +461,7 @@ scorer_new (const scorer_config_t *cfg, txw_service_t *svc)
               "alerts at score >= %lld published on %s, up to %lld accounts, "
               "idle eviction after %llds, model %s (%zu rules)",
               (long long) cfg->shard, cfg->bind, txw_router_shards (self->router),
-              cfg->aggregator_endpoints, (long long) cfg->alert_threshold, cfg->publish,
+              cfg->aggregator_endpoints, (long long) self->alert_threshold, cfg->publish,
               (long long) cfg->max_accounts, (long long) cfg->idle_evict_s,
               rules_model_version (self->rules), rules_count (self->rules));
     return self;
@@ -361,11 +480,16 @@ scorer_destroy (scorer_t **self_p)
     txw_router_destroy (&self->router);
     txw_out_destroy (&self->pub);
     profiles_destroy (&self->profiles);
+    merchants_checkpoint_destroy (&self->cross_checkpoint);
+    merchants_destroy (&self->cross);
     txw_txset_destroy (&self->seen);
     rules_destroy (&self->rules);
     model_destroy (&self->model);
     if (self->features_out)
         fclose (self->features_out);
+    if (self->supervised_out)
+        fclose (self->supervised_out);
+    gbdt_destroy (&self->supervised);
     checkpoint_destroy (&self->checkpoint);
     txw_auditlog_destroy (&self->audit);
     free (self->collected);
@@ -437,6 +561,16 @@ s_alert (scorer_t *self, txw_out_t *shard, const txw_tx_t *tx)
     memcpy (alert.model_version, tx->model_version, sizeof alert.model_version);
     alert.raised_ms = txw_now_ms ();
     s_alert_message (tx, alert.message, sizeof alert.message);
+    //  The supervised model's reasons: its top 3 features, signed.
+    const rules_signals_t *signals = rules_supervised_signals (self->rules);
+    if (self->supervised && (tx->reasons & TXW_REASON_MODEL_SUPERVISED) && signals) {
+        float x [RULES_SIG_COUNT];
+        char top [160];
+        gbdt_features (self->supervised, signals, x);
+        gbdt_explain (self->supervised, x, 3, top, sizeof top);
+        size_t used = strlen (alert.message);
+        snprintf (alert.message + used, sizeof alert.message - used, "; model: %s", top);
+    }
 
     txw_batch_t *batch = txw_out_batch (shard, TXW_MSG_ALERT);
     txw_alert_encode (&batch->pk, &alert);
@@ -467,6 +601,8 @@ s_score (scorer_t *self, txw_tx_t *tx)
                                                         self->model? s_model: NULL, self);
     if (rc < 0)
         txw_counter_add (self->unkeyed, 1);
+    if (self->supervised_out)
+        fprintf (self->supervised_out, "%s\t%.6f\n", tx->tx_id, rules_supervised_p (self->rules));
     if (rc == 1)
         again = true;           //  the account had it (a checkpoint from before a restart)
     if (again)
@@ -481,7 +617,7 @@ s_score (scorer_t *self, txw_tx_t *tx)
     txw_counter_add (self->bands [tx->score >= 100? S_SCORE_BANDS - 1: tx->score / 10], 1);
     for (uint32_t bits = tx->reasons; bits; bits &= bits - 1)
         txw_counter_add (self->reasons [__builtin_ctz (bits)], 1);
-    if (tx->score >= self->cfg->alert_threshold && !again)
+    if (tx->score >= self->alert_threshold && !again)
         s_alert (self, shard, tx);
     if (tx->origin_us > 0) {
         int64_t age = txw_now_us () - tx->origin_us;
@@ -553,6 +689,13 @@ s_update_gauges (scorer_t *self)
     txw_counter_add (self->evicted_idle, idle - self->evicted_idle_seen);
     self->evicted_cap_seen = cap;
     self->evicted_idle_seen = idle;
+    if (self->cross) {
+        txw_gauge_set (self->merchants, (int64_t) merchants_size (self->cross));
+        txw_gauge_set (self->devices, (int64_t) merchants_devices (self->cross));
+        uint64_t evicted = merchants_evicted (self->cross);
+        txw_counter_add (self->cross_evicted, evicted - self->cross_evicted_seen);
+        self->cross_evicted_seen = evicted;
+    }
 }
 
 //  Receives and scores one message if one comes within timeout_ms.
@@ -601,6 +744,9 @@ scorer_run (scorer_t *self)
     s_checkpoint (self);
     if (self->checkpoint && checkpoint_drain (self->checkpoint, 10000))
         log_error ("account history changed since the last checkpoint could not be saved");
+    if (self->cross_checkpoint && merchants_checkpoint_drain (self->cross_checkpoint, 10000))
+        log_error ("merchant and device state changed since the last checkpoint could not "
+                   "be saved");
     if (self->audit && txw_auditlog_drain (self->audit, 5000))
         log_error ("reloads since the last write could not be recorded in the audit log");
     if (rc)

@@ -10,7 +10,9 @@
     dependency, so it is ready as soon as its sockets are bound.
 
     With a database, the account records that changed are checkpointed
-    every few seconds (checkpoint.h) and read back at start.
+    every few seconds (checkpoint.h) and read back at start; so are the
+    merchant and device records (merchants.h, merchants_checkpoint.h),
+    whose cross-account signals the rules read unless --max-merchants is 0.
 
     The anomaly model (model.h) adds its calibrated score as one more rule
     signal. The rule file and the model are read again on SIGHUP, or when
@@ -30,13 +32,19 @@ typedef struct {
     const char *aggregator_endpoints;
     const char *publish;
     int64_t alert_threshold;
+    double alert_precision;     //  > 0: the threshold from the supervised model's table
+    double alert_budget;        //  > 0: alerts an hour, likewise
     int64_t shard;
     int64_t max_accounts;
+    int64_t max_merchants;      //  cross-account state (merchants.h); 0: none
+    int64_t max_devices;
     int64_t idle_evict_s;
     int64_t dedupe_capacity;
     const char *rules_file;     //  "" for the compiled-in default
     const char *model_file;     //  "" for none: model_score stays 0
     const char *features_out;   //  "" for none
+    const char *supervised_file; //  "" for none: supervised_p stays 0
+    const char *supervised_out; //  "" for none: each tx_id and its supervised_p
     int64_t watch_s;            //  seconds between checks of the files, 0: never
     const char *database_url;   //  "" for no checkpoints of account state
     int64_t checkpoint_s;

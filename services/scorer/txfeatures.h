@@ -22,8 +22,8 @@
     X (LOG_AMOUNT,          "log_amount")       /* ln (1 + amount, reporting) */ \
     X (AMOUNT_Z,            "amount_z")         /* vs the account, clipped ±8 */ \
     X (LOG_AMOUNT_RATIO,    "log_amount_ratio") /* ln of amount / usual       */ \
-    X (HOUR,                "hour")             /* 0..23 UTC                  */ \
-    X (WEEKDAY,             "weekday")          /* 0..6                       */ \
+    X (HOUR,                "hour")             /* 0..23 local (home country) */ \
+    X (WEEKDAY,             "weekday")          /* 0..6, local                */ \
     X (TX_MINUTE,           "tx_minute")        /* incl. this one             */ \
     X (TX_HOUR,             "tx_hour")                                          \
     X (LOG_SINCE_PREV,      "log_since_prev_s") /* ln (1 + s), 20 if none     */ \

@@ -6,6 +6,7 @@
 
 #include "log.h"
 #include "service.h"
+#include "supervised.h"
 #include "train.h"
 
 #include <stdio.h>
@@ -52,16 +53,45 @@ main (int argc, char **argv)
           "stored transactions in the range needed to train: with fewer, nothing is "
           "written and the exit code is 0 (scheduled retraining waits for history)",
           &cfg.min_rows, 2, 100000000 },
+        { "supervised-out", TXW_OPT_STRING, "",
+          "also train the supervised model (boosted trees on fraud labels, with the new "
+          "forest's score as a feature) and write it here for txw-scorer --supervised",
+          &cfg.supervised_out, 0, 0 },
+        { "labels-csv", TXW_OPT_STRING, "",
+          "labels from this CSV (tx_id, is_fraud, fraud_pattern: the generator's, for "
+          "evaluation) instead of txw_data.labels", &cfg.labels_csv, 0, 0 },
+        { "exclude-patterns", TXW_OPT_STRING, "",
+          "comma-separated fraud_pattern values of --labels-csv left out of training "
+          "entirely (neither fraud nor legitimate): held-out typologies", &cfg.exclude_patterns,
+          0, 0 },
+        { "min-fraud-labels", TXW_OPT_INT, "50",
+          "fraud labels needed among the replayed transactions to train the supervised "
+          "model: with fewer, none is written and the exit code is 0",
+          &cfg.min_fraud_labels, 2, 100000000 },
+        { "min-legit-labels", TXW_OPT_INT, "500",
+          "legitimate labels needed likewise", &cfg.min_legit_labels, 2, 100000000 },
+        { "supervised-trees", TXW_OPT_INT, "60", "boosted trees of the supervised model",
+          &cfg.supervised_trees, 1, 4096 },
+        { "supervised-depth", TXW_OPT_INT, "4", "depth of each boosted tree",
+          &cfg.supervised_depth, 1, 10 },
+        { "max-merchants", TXW_OPT_INT, "200000",
+          "merchant states while replaying for the supervised model (as the scorer's "
+          "--max-merchants; 0: no cross-account signals)", &cfg.max_merchants, 0, 50000000 },
+        { "max-devices", TXW_OPT_INT, "1000000",
+          "device states likewise (as the scorer's --max-devices)", &cfg.max_devices,
+          1, 50000000 },
         { "rollback", TXW_OPT_BOOL, "false",
           "instead of training: put back the model --out replaced (<out>.prev), keeping "
-          "the current one as <out>.prev", &rollback, 0, 0 },
+          "the current one as <out>.prev; the same for --supervised-out if given",
+          &rollback, 0, 0 },
         { "log-level", TXW_OPT_STRING, "info", "debug, info, warn or error", &log_level, 0, 0 },
         TXW_OPTIONS_END
     };
     txw_service_options (options, argc, argv, "txw-train",
         "Trains the scorer's Isolation Forest from the stored transactions: replays\n"
         "them through the scorer's own features, fits and calibrates the forest and\n"
-        "writes a model file for txw-scorer --model. Never reads fraud labels.");
+        "writes a model file for txw-scorer --model; the forest never reads fraud\n"
+        "labels. With --supervised-out, then trains the supervised model on them.");
     int level = txw_log_level_parse (log_level);
     if (level < 0 || (!rollback && !*cfg.database_url) || !*cfg.model_out) {
         fprintf (stderr, "error: %s (see --help)\n", level < 0? "bad --log-level"
@@ -69,5 +99,9 @@ main (int argc, char **argv)
         return 2;
     }
     txw_log_init ("train", (txw_log_level_t) level);
-    return rollback? train_rollback (cfg.model_out): train_run (&cfg);
+    if (rollback)
+        return train_rollback (cfg.model_out)
+            || (*cfg.supervised_out && train_rollback (cfg.supervised_out));
+    int rc = train_run (&cfg);
+    return rc || !*cfg.supervised_out? rc: supervised_run (&cfg);
 }

@@ -65,15 +65,12 @@ s_keep (s_trainer_t *t, const char *tx_id)
     snprintf (t->ids [slot], sizeof t->ids [slot], "%s", tx_id);
 }
 
-//  Reads the stored transactions in the range, oldest first, and calls fn
-//  for each.
-static int
-s_replay (s_trainer_t *t, PGconn *conn, replay_visit_fn *fn, void *arg)
+int
+train_replay (const train_config_t *cfg, PGconn *conn, replay_visit_fn *fn, void *arg)
 {
     char days [24];
-    snprintf (days, sizeof days, "%lld", (long long) t->cfg->days);
-    const char *params [] = { *t->cfg->from? t->cfg->from: NULL, *t->cfg->to? t->cfg->to: NULL,
-                              days };
+    snprintf (days, sizeof days, "%lld", (long long) cfg->days);
+    const char *params [] = { *cfg->from? cfg->from: NULL, *cfg->to? cfg->to: NULL, days };
     if (txw_pg_exec (conn, "BEGIN"))
         return -1;
     char query [1400];
@@ -170,11 +167,8 @@ s_measure (s_trainer_t *t, rules_t *rules, const model_t *model)
               (unsigned long long) flagged);
 }
 
-//  The model file's previous version, for a rollback: <path>.prev becomes
-//  a second name of the file at path (if there is one) before the new model
-//  is renamed over path, so the scorer never sees a missing or partial file.
-static int
-s_keep_previous (const char *path)
+int
+train_keep_previous (const char *path)
 {
     char prev [4096], tmp [4096];
     snprintf (prev, sizeof prev, "%s.prev", path);
@@ -246,7 +240,7 @@ train_run (const train_config_t *cfg)
         goto done;
     int64_t started = txw_mono_ms ();
     s_pass_t pass = { &t, rules, profiles, NULL, NULL };
-    if (s_replay (&t, conn, s_learn, &pass))
+    if (train_replay (cfg, conn, s_learn, &pass))
         goto done;
     //  Too little history makes a model that calls everything unusual: the
     //  scheduled retraining waits for enough, and the scorer keeps what it
@@ -272,7 +266,7 @@ train_run (const train_config_t *cfg)
         log_error ("training failed: %s", err);
         goto done;
     }
-    if (s_keep_previous (cfg->model_out) || model_save (model, cfg->model_out, err, sizeof err)) {
+    if (train_keep_previous (cfg->model_out) || model_save (model, cfg->model_out, err, sizeof err)) {
         log_error ("cannot save the model: %s", err);
         goto done;
     }
@@ -288,7 +282,7 @@ train_run (const train_config_t *cfg)
         pass.profiles = profiles = profiles_new ((uint32_t) cfg->max_accounts, 0);
         pass.model = model;
         pass.out = fopen (cfg->scores_out, "w");
-        int failed = !profiles || !pass.out || s_replay (&t, conn, s_rescore, &pass);
+        int failed = !profiles || !pass.out || train_replay (cfg, conn, s_rescore, &pass);
         if (pass.out && fclose (pass.out))
             failed = 1;
         if (failed) {

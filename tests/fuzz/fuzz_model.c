@@ -28,17 +28,6 @@ s_put32 (uint8_t *p, uint32_t v)
         p [i] = (uint8_t) (v >> (8 * i));
 }
 
-static char s_saved_path [300];
-
-static void
-s_cleanup (void)
-{
-    if (s_saved_path [0]) {
-        unlink (s_saved_path);
-        rmdir (fuzz_tempdir ());
-    }
-}
-
 static void
 s_load (const uint8_t *data, size_t size)
 {
@@ -53,17 +42,14 @@ s_load (const uint8_t *data, size_t size)
     FUZZ_CHECK (features >= 1 && features <= IFOREST_MAX_FEATURES, "%d features", features);
     FUZZ_CHECK (!strcmp (model_version (model), iforest_version (forest)), "two versions");
 
-    if (!s_saved_path [0]) {
-        snprintf (s_saved_path, sizeof s_saved_path, "%s/model.bin", fuzz_tempdir ());
-        atexit (s_cleanup);
-    }
-    FUZZ_CHECK (model_save (model, s_saved_path, err, sizeof err) == 0,
+    const char *saved_path = fuzz_temppath ("model.bin");
+    FUZZ_CHECK (model_save (model, saved_path, err, sizeof err) == 0,
                 "a loaded model does not save: %s", err);
     size_t saved_size;
-    char *saved = fuzz_slurp (s_saved_path, &saved_size);
+    char *saved = fuzz_slurp (saved_path, &saved_size);
     FUZZ_CHECK (saved_size == size && !memcmp (saved, data, size),
                 "saved again, %zu bytes become %zu different ones", size, saved_size);
-    model_t *again = model_load (s_saved_path, err, sizeof err);
+    model_t *again = model_load (saved_path, err, sizeof err);
     FUZZ_CHECK (again, "a saved model does not load: %s", err);
     FUZZ_CHECK (!strcmp (model_version (again), model_version (model)), "version changed");
 
@@ -80,7 +66,7 @@ s_load (const uint8_t *data, size_t size)
         FUZZ_CHECK (!memcmp (&raw_a, &raw_b, sizeof raw_a), "probe %d: raw %.17g then %.17g",
                     p, raw_a, raw_b);
     }
-    unlink (s_saved_path);
+    unlink (saved_path);
     free (saved);
     model_destroy (&again);
     model_destroy (&model);

@@ -17,6 +17,7 @@
 #include "reasons.h"
 #include "rules.h"
 #include "ruleset.h"
+#include "tzcountry.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -323,6 +324,47 @@ test_profiles_evict_idle (void **state)
     assert_int_equal (profiles_get (profiles, "old", 3, S_T0 + 61 * 60000)->count, 0);
     assert_int_equal (profiles_evicted_idle (profiles), 1);
     assert_int_equal (profiles_size (profiles), 3);
+    profiles_destroy (&profiles);
+}
+
+//  The home country is voted on by the account's purchases until one leads
+//  by PROFILES_HOME_SURE: a first purchase abroad is outvoted, and once
+//  settled, however many purchases come from elsewhere do not move it.
+static void
+test_profiles_home_country (void **state)
+{
+    (void) state;
+    profiles_t *profiles = profiles_new (16, 0);
+    txw_tx_t tx;
+    //  Before any purchase: the transaction's own country.
+    s_tx (&tx, "trip", S_T0, 100, TXW_CHANNEL_POS, "US", "d", "grocery");
+    assert_int_equal (profiles_home_country (NULL, &tx), TZCOUNTRY_CODE ('U', 'S'));
+    profiles_account_t *a = profiles_get (profiles, "trip", 4, S_T0);
+    assert_int_equal (profiles_home_country (a, &tx), TZCOUNTRY_CODE ('U', 'S'));
+    profiles_update (a, &tx, s_log (&tx), 0);
+    static const char *seen [] = { "DE", "DE", "DE", "DE" };
+    for (int i = 0; i < 4; i++) {
+        s_tx (&tx, "trip", S_T0 + (i + 1) * S_DAY_MS, 100, TXW_CHANNEL_POS, seen [i], "d",
+              "grocery");
+        assert_int_equal (profiles_home_country (a, &tx), i < 2? TZCOUNTRY_CODE ('U', 'S')
+                                                               : TZCOUNTRY_CODE ('D', 'E'));
+        profiles_update (a, &tx, s_log (&tx), 0);
+    }
+    assert_int_equal (a->home_votes, PROFILES_HOME_SURE);
+    //  A takeover from abroad, a burst of twenty, leaves the clock at home.
+    for (int i = 0; i < 20; i++) {
+        s_tx (&tx, "trip", S_T0 + 6 * S_DAY_MS + i * 1000, 100, TXW_CHANNEL_ONLINE, "BR",
+              "x", "electronics");
+        profiles_update (a, &tx, s_log (&tx), 0);
+    }
+    assert_int_equal (profiles_home_country (a, &tx), TZCOUNTRY_CODE ('D', 'E'));
+    //  A record with a vote out of range is not restored.
+    profiles_account_t bad = *a;
+    bad.home_votes = PROFILES_HOME_SURE + 1;
+    profiles_t *other = profiles_new (16, 0);
+    assert_int_equal (profiles_restore (other, &bad), -1);
+    assert_int_equal (profiles_restore (other, a), 0);
+    profiles_destroy (&other);
     profiles_destroy (&profiles);
 }
 
@@ -658,7 +700,8 @@ test_rule_night_activity (void **state)
 {
     fixture_t *f = *state;
     int64_t ts = s_normal_history (f, "owl");
-    int64_t night = (ts / S_DAY_MS + 1) * S_DAY_MS + 2 * S_HOUR_MS;     //  02:00
+    //  02:00 UTC in January: 03:00 in Berlin, where the account lives.
+    int64_t night = (ts / S_DAY_MS + 1) * S_DAY_MS + 2 * S_HOUR_MS;
     txw_tx_t tx;
     //  One purchase at night is normal.
     s_tx (&tx, "owl", night, 4500, TXW_CHANNEL_ONLINE, "DE", "dev-1", "grocery");
@@ -683,6 +726,54 @@ test_rule_night_activity (void **state)
         assert_false (tx.reasons & TXW_REASON_NIGHT_ACTIVITY);
         assert_true (tx.score < 80);
     }
+}
+
+//  Hour, weekday and night are read on the clock of the account's home
+//  country, not UTC's and not that of where the transaction happens.
+static void
+test_rule_night_by_home_clock (void **state)
+{
+    fixture_t *f = *state;
+    txw_tx_t tx;
+    //  A New York account shopping at 14:00 local (19:00 UTC, EST).
+    int64_t ts = 0;
+    for (int day = 0; day < 20; day++) {
+        ts = S_T0 + day * S_DAY_MS + 19 * S_HOUR_MS + (day % 5) * 600000;
+        s_tx (&tx, "nyc", ts, 4000 + (day % 5) * 500, TXW_CHANNEL_POS, "US", "dev-1", "grocery");
+        s_score (f, &tx);
+    }
+    int64_t midnight = (ts / S_DAY_MS + 1) * S_DAY_MS;
+    //  A burst at 02:00 UTC is 21:00 the evening before in New York: no night.
+    for (int i = 0; i < 5; i++) {
+        s_tx (&tx, "nyc", midnight + 2 * S_HOUR_MS + i * 1000, 6000, TXW_CHANNEL_ONLINE, "US",
+              "dev-1", "electronics");
+        s_score (f, &tx);
+        assert_false (tx.reasons & TXW_REASON_NIGHT_ACTIVITY);
+    }
+    //  The same burst at 08:00 UTC is 03:00 there: night activity.
+    for (int i = 0; i < 5; i++) {
+        s_tx (&tx, "nyc", midnight + 8 * S_HOUR_MS + i * 1000, 6000, TXW_CHANNEL_ONLINE, "US",
+              "dev-1", "electronics");
+        s_score (f, &tx);
+        if (i >= 1)
+            assert_true (tx.reasons & TXW_REASON_NIGHT_ACTIVITY);
+    }
+    //  A Berlin account paying in New York at 20:30 local there is at 02:30
+    //  (CET) by its home clock: the signals say so, and a Sunday in Berlin.
+    ts = s_normal_history (f, "abroad");
+    int64_t sunday = S_T0 + 24 * S_DAY_MS + 1 * S_HOUR_MS + 30 * 60000;   //  Sun 25 Jan, 01:30 UTC
+    s_tx (&tx, "abroad", sunday, 4500, TXW_CHANNEL_POS, "US", "dev-1", "grocery");
+    rules_signals_t signals;
+    rules_signals (f->rules, profiles_get (f->profiles, "abroad", 6, sunday), &tx, 0, &signals);
+    assert_int_equal ((int) signals.v [RULES_SIG_HOUR], 2);
+    assert_int_equal ((int) signals.v [RULES_SIG_WEEKDAY], 6);
+    assert_int_equal ((int) signals.v [RULES_SIG_NIGHT], 1);
+    //  And in summer the offset is two hours: 23:30 UTC is 01:30 in Berlin.
+    int64_t summer = S_T0 + 180 * S_DAY_MS + 23 * S_HOUR_MS + 30 * 60000;  //  30 June
+    s_tx (&tx, "abroad", summer, 4500, TXW_CHANNEL_POS, "DE", "dev-1", "grocery");
+    rules_signals (f->rules, profiles_get (f->profiles, "abroad", 6, summer), &tx, 0, &signals);
+    assert_int_equal ((int) signals.v [RULES_SIG_HOUR], 1);
+    assert_int_equal ((int) signals.v [RULES_SIG_NIGHT], 1);
 }
 
 //  The line items of one order (a basket: one account, one checkout, one
@@ -782,7 +873,8 @@ test_rules_model_hook (void **state)
 {
     fixture_t *f = *state;
     txw_tx_t tx;
-    s_tx (&tx, "model", S_T0, 4500, TXW_CHANNEL_POS, "DE", "dev-1", "grocery");
+    //  Midday in Berlin: the same transaction again is no night burst.
+    s_tx (&tx, "model", S_T0 + 12 * S_HOUR_MS, 4500, TXW_CHANNEL_POS, "DE", "dev-1", "grocery");
     //  The model's calibrated score: unusual, then among the rarest.
     double model_score = 0.97;
     rules_score_tx (f->rules, f->profiles, &tx, s_fixed_model, &model_score);
@@ -979,10 +1071,25 @@ s_normal_tx (s_sim_t *sim)
             s_cats [c].channel, country, device, s_uniform () < 0.038, S_NORMAL);
 }
 
+//  Whether it is night (01:00 to 04:59) where account a lives.
+static bool
+s_home_night (const s_sim_t *sim, int a)
+{
+    const char *country = sim->accounts [a].country;
+    int hour, weekday;
+    tzcountry_hour_weekday (TZCOUNTRY_CODE (country [0], country [1]), (int64_t) sim->clock_ms,
+                            &hour, &weekday);
+    return hour >= 1 && hour <= 4;
+}
+
 static void
 s_episode (s_sim_t *sim, s_pattern_t pattern)
 {
     int a = s_pick_account (sim);
+    //  A night burst comes while the owner sleeps: at night where the
+    //  account lives, whose clock the scorer reads.
+    for (int tries = 0; pattern == S_NIGHT && !s_home_night (sim, a) && tries < 100; tries++)
+        a = s_pick_account (sim);
     s_account_t *acc = &sim->accounts [a];
     char home_device [32], fraud_device [32];
     snprintf (home_device, sizeof home_device, "D%d-0", a);
@@ -1133,6 +1240,7 @@ main (void)
         cmocka_unit_test (test_profiles_evict_least_recent_at_cap),
         cmocka_unit_test (test_profiles_evict_idle),
         cmocka_unit_test (test_profiles_index_under_churn),
+        cmocka_unit_test (test_profiles_home_country),
         cmocka_unit_test (test_profiles_hour_buckets_and_home),
         cmocka_unit_test (test_profiles_collect_and_restore),
         cmocka_unit_test (test_profiles_keyed_identity),
@@ -1146,6 +1254,7 @@ main (void)
         cmocka_unit_test_setup_teardown (test_rule_account_takeover, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_rule_travel_and_new_device_alone, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_rule_night_activity, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_rule_night_by_home_clock, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_rule_risky_category_and_declines, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_rules_model_hook, s_setup, s_teardown),
         cmocka_unit_test (test_rules_score_is_capped),
