@@ -522,22 +522,9 @@ gbdt_save (const gbdt_t *self, const char *path, char *err, size_t err_size)
     }
     s_put (&b, iforest_crc32 (b.data, b.at), 4);
 
-    //  Written aside and renamed over path: the scorer watching path sees
-    //  the old model or the new one, never part of one.
-    char tmp [4096];
-    snprintf (tmp, sizeof tmp, "%s.tmp.%d", path, (int) getpid ());
-    FILE *file = fopen (tmp, "wb");
-    bool ok = file && fwrite (b.data, 1, b.at, file) == b.at;
-    ok = file && fflush (file) == 0 && fsync (fileno (file)) == 0 && ok;
-    if (file && fclose (file))
-        ok = false;
+    int rc = iforest_write_file (path, b.data, b.at, err, err_size);
     free (b.data);
-    if (!ok || rename (tmp, path)) {
-        iforest_fail (err, err_size, "%s: %s", path, strerror (errno));
-        unlink (tmp);
-        return -1;
-    }
-    return 0;
+    return rc;
 }
 
 gbdt_t *

@@ -89,8 +89,8 @@ s_encode (const iforest_t *self, const char *version, size_t *size)
     return w.data;
 }
 
-static int
-s_write_file (const char *path, const uint8_t *data, size_t size, char *err, size_t err_size)
+int
+iforest_write_file (const char *path, const uint8_t *data, size_t size, char *err, size_t err_size)
 {
     char temp [4096];
     if (snprintf (temp, sizeof temp, "%s.tmp-XXXXXX", path) >= (int) sizeof temp) {
@@ -136,7 +136,7 @@ iforest_save (const iforest_t *self, const char *path, const char *version,
         iforest_fail (err, err_size, "%s: %s", path, reason);
         return -1;
     }
-    int rc = s_write_file (path, data, size, err, err_size);
+    int rc = iforest_write_file (path, data, size, err, err_size);
     free (data);
     return rc;
 }

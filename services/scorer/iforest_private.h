@@ -75,6 +75,14 @@ int iforest_compile (iforest_t *self, char *err, size_t err_size);
 void iforest_fail (char *err, size_t err_size, const char *format, ...)
     __attribute__ ((format (printf, 3, 4)));
 
+//  Writes size bytes to path as a whole: into a temporary file beside it,
+//  synced, then renamed over path, so a reader of path (the scorer's file
+//  watch) sees the old file or the new one, never part of one. Returns 0,
+//  or -1 with the reason in err. (iforest_file.c; the supervised model's
+//  file is written by it too.)
+int iforest_write_file (const char *path, const uint8_t *data, size_t size,
+                        char *err, size_t err_size);
+
 //  True if the len bytes of text are all printable ASCII.
 bool iforest_printable (const char *text, size_t len);
 
