@@ -1,6 +1,7 @@
 /*  model - the anomaly model the scorer loads: a forest and its calibration  */
 
 #include "model.h"
+#include "iforest_private.h"
 
 #include <errno.h>
 #include <math.h>
@@ -168,20 +169,9 @@ model_save (const model_t *self, const char *path, char *err, size_t err_size)
     s_put32 (buf + o, iforest_crc32 (buf, o));
     o += 4;
 
-    char tmp [4096];
-    snprintf (tmp, sizeof tmp, "%s.tmp.%d", path, (int) getpid ());
-    FILE *file = fopen (tmp, "wb");
-    bool ok = file && fwrite (buf, 1, o, file) == o;
-    ok = file && fflush (file) == 0 && fsync (fileno (file)) == 0 && ok;
-    if (file && fclose (file) != 0)
-        ok = false;
+    int rc = iforest_write_file (path, buf, o, err, err_size);
     free (buf);
-    if (!ok || rename (tmp, path) != 0) {
-        int saved = errno;
-        unlink (tmp);
-        return s_fail (err, err_size, "%s: %s", path, strerror (saved));
-    }
-    return 0;
+    return rc;
 }
 
 model_t *
