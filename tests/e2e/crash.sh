@@ -160,7 +160,17 @@ wrong_commit() {   # cut|lose, and what the aggregator's log must say
         --arm-after-s 2 --mode "$mode" >"$WORK/proxy-$mode.out" 2>"$WORK/proxy-$mode.log" &
     local proxy=$!
     PIDS+=("$proxy")
-    sleep 0.3
+    # The aggregator exits when PostgreSQL cannot be reached at start, so
+    # it starts once the proxy listens (Python's start-up alone can take
+    # longer than a fixed pause on a loaded machine: a sanitizer run failed so).
+    local i=0
+    until grep -q listening "$WORK/proxy-$mode.log" 2>/dev/null; do
+        i=$((i + 1))
+        if [ $i -gt 300 ] || ! kill -0 "$proxy" 2>/dev/null; then
+            not_ok "$mode: the proxy listens"; return
+        fi
+        sleep 0.1
+    done
     start aggregator ${P}93 "$BIN/txw-aggregator" \
         --database-url "postgresql://txw@127.0.0.1:${P}59/crash_$mode" \
         --bind tcp://127.0.0.1:${P}21 --publish tcp://127.0.0.1:${P}22 --admin-port ${P}93

@@ -14,7 +14,8 @@ client believes it committed), answers "0/0" when asked how far the WAL is
 on disk, and closes the connection a second later: what a server does that
 answers commits and then crashes before its WAL reaches disk (asynchronous
 commit).
-Prints "cut" to stdout as it acts. Loopback only.
+Prints "cut" to stdout as it acts, and "listening" to stderr once it
+accepts connections. Loopback only.
 """
 import argparse, re, socket, struct, sys, threading, time
 
@@ -46,6 +47,7 @@ def main():
     srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     srv.bind(("127.0.0.1", args.listen))
     srv.listen(64)
+    print("listening", file=sys.stderr, flush=True)
 
     def serve(client):
         try:
