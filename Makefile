@@ -11,6 +11,11 @@
 #                 with zero reports
 #   make fuzz     libFuzzer harnesses for every parser of outside input
 #                 (FUZZ_SECONDS each, default 60)
+#   make images   every container image (deploy/Dockerfile), with a Docker
+#                 engine and the base image made here when missing
+#   make test-containers  builds the images, then runs the compose stack for
+#                 real (tests/e2e/compose-run.sh): totals, scaling, a killed
+#                 aggregator, the dashboard in Chromium
 #   make bench    throughput and latency of the pipeline
 #   make eval     fraud detection quality (AUC, precision, recall) on labelled data,
 #                 recommendation hit rate@10 on held-out baskets
@@ -70,7 +75,7 @@ DEBIAN_PACKAGES := build-essential pkg-config libzmq3-dev libczmq-dev libmsgpack
     libsodium-dev libxgboost-dev postgresql postgresql-client python3 procps iproute2 curl chromium wrk fonts-dejavu-core \
     docker-compose shellcheck yamllint prometheus tzdata
 
-.PHONY: all deps run test test-clock unit e2e bench eval clean dashboard sanitize programs
+.PHONY: all deps run test test-clock test-containers images unit e2e bench eval clean dashboard sanitize programs
 all: programs dashboard k8s/base/files/scorer-rules.json
 programs: $(BINARIES)
 
@@ -139,14 +144,19 @@ $(1)_OBJ := $$(patsubst %.c,$$(OBJ)/%.o,$$(wildcard services/$(1)/*.c))
 $(1)_MOD := $$(filter-out %/main.o,$$($(1)_OBJ))
 endef
 $(foreach s,$(SERVICES),$(eval $(call service_objects,$(s))))
-# The supervised model's training (XGBoost) is txw-train's own: the
-# rescoring job links the trainer's replay, not libxgboost, and the scorer
-# evaluates the exported trees itself (services/scorer/gbdt.h).
+# The supervised model's training (XGBoost) is txw-train's, and the
+# rescoring loop's, which retrains it (--supervised; <name>_LINK: objects
+# linked besides the modules of <name>_USES). The scorer evaluates the
+# exported trees itself (services/scorer/gbdt.h) and links no XGBoost, nor
+# do the tests that take the trainer's modules.
 train_MOD := $(filter-out %/supervised.o,$(train_MOD))
 $(BIN)/txw-train: LDLIBS += -lxgboost
+rescore_LINK := $(OBJ)/services/train/supervised.o
+$(BIN)/txw-rescore: LDLIBS += -lxgboost
 define service_rule
 $$($(1)_OBJ): CFLAGS += $$(foreach u,$$($(1)_USES),-Iservices/$$(u))
-$$(BIN)/$(call bin_name,$(1)): $$($(1)_OBJ) $$(foreach u,$$($(1)_USES),$$($$(u)_MOD)) $$(COMMON_LIB)
+$$(BIN)/$(call bin_name,$(1)): $$($(1)_OBJ) $$(foreach u,$$($(1)_USES),$$($$(u)_MOD)) $$($(1)_LINK) \
+        $$(COMMON_LIB)
 	@mkdir -p $$(BIN)
 	$$(CC) $$(CFLAGS) $$(LDFLAGS) -o $$@ $$^ $$(LDLIBS)
 endef
@@ -186,13 +196,13 @@ deps:
 	@sh tools/npm_deps.sh dashboard tests/js
 
 run: deps all
-	@sh deploy/local/run.sh
+	@BUILD=$(BUILD) sh deploy/local/run.sh
 
 test: deps all $(UNIT_BIN) $(TOOLS)
-	@sh tests/run.sh $(UNIT_BIN)
+	@bash tests/run.sh $(UNIT_BIN)
 
 unit: all $(UNIT_BIN)
-	@TXW_SKIP_E2E=1 sh tests/run.sh $(UNIT_BIN)
+	@TXW_SKIP_E2E=1 bash tests/run.sh $(UNIT_BIN)
 
 # The whole suite again under faked clocks (tests/clock.sh).
 test-clock: deps all $(UNIT_BIN) $(TOOLS)
@@ -211,6 +221,14 @@ sanitize: deps all $(TOOLS)
 	@bash tests/sanitize.sh $(SANITIZE_BUILD) \
 	    $(patsubst $(BUILD)/%,$(SANITIZE_BUILD)/%,$(UNIT_BIN))
 
+images:
+	@bash tools/images.sh
+
+# The compose stack in containers; not in `make test` (it needs root, a
+# Docker engine and several minutes of image builds), run by .ci/run.
+test-containers: deps all
+	@TXW_SUITES=compose-run TXW_SUITE_TIMEOUT=$${TXW_SUITE_TIMEOUT:-1800} bash tests/run.sh
+
 bench: deps all
 	@bash tests/bench/bench.sh
 
@@ -219,8 +237,8 @@ bench: deps all
 # recommendation quality against a popularity baseline.
 eval: deps all
 	@sh tools/deps.sh python3-sklearn
-	@bash tests/eval/eval.sh
-	@bash tests/eval/recs.sh
+	@TXW_BIN=$(abspath $(BIN)) bash tests/eval/eval.sh
+	@TXW_BIN=$(abspath $(BIN)) bash tests/eval/recs.sh
 
 clean:
 	rm -rf $(BUILD)

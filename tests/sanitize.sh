@@ -28,12 +28,13 @@ export TXW_SUITES=${TXW_SANITIZE_SUITES:-"pipeline backfill crash garbage restar
 # The crash suite's file, smaller: the sanitized stages are slower.
 export TXW_CRASH_ROWS=${TXW_CRASH_ROWS:-100000}
 # Sanitized code runs two to three times slower; the suites' waits allow it.
+# They run TXW_JOBS at a time, as tests/run.sh says.
 ulimit -c 0
 
 pattern='runtime error:|ERROR: (Address|Leak)Sanitizer|SUMMARY: (Address|UndefinedBehavior)Sanitizer'
 export TXW_TEST_LOG_DIR=$build/test-logs
 started=$SECONDS
-sh "$root/tests/run.sh" "$@" | tee "$reports.log"
+bash "$root/tests/run.sh" "$@" | tee "$reports.log"
 rc=${PIPESTATUS[0]}
 read -r passed _ failed _ < <(grep -E '^[0-9]+ passed, [0-9]+ failed' "$reports.log" | tail -1)
 

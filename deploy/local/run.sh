@@ -23,12 +23,19 @@
 #                    txw-rescore retrains it (once 100,000 transactions are
 #                    stored, then daily) and the scorer swaps it in; until
 #                    then the rules alone. TXW_MODEL= (empty): no model
+#   TXW_SUPERVISED   the scorer's supervised model, var/supervised.bin by
+#                    default: retrained with the model from the analysts'
+#                    labels once there are 50 fraud and 500 legitimate
+#                    ones; until then rules and forest alone.
+#                    TXW_SUPERVISED= (empty): none
 # The schema is migrated once, by its owner, before anything starts; each
 # service then logs in as a role of its own that may do only what that
 # service does (proto/SQL.md, "Roles").
 set -u
 cd "$(dirname "$0")/../.." || exit 1
-BIN=build/bin
+# The binaries and dashboard of `make BUILD=DIR run` (default build/).
+BUILD=${BUILD:-build}
+BIN=$BUILD/bin
 LOG=var/log
 mkdir -p "$LOG"
 RATE=${TXW_RATE:-200}
@@ -86,7 +93,7 @@ for pair in "txw_store $DB_AGGREGATOR" "txw_score $DB_SCORER" "txw_ingest $DB_VA
     url=${pair#* }
     [ "$url" != "$DB" ] && logins="$logins ${pair%% *}=$url"
 done
-if ! $BIN/txw-aggregator --migrate-only --database-url "$DB" --login-roles "$logins" \
+if ! "$BIN"/txw-aggregator --migrate-only --database-url "$DB" --login-roles "$logins" \
         >>"$LOG/migrate.log" 2>&1; then
     echo "the migrations or the service logins failed; see $LOG/migrate.log" >&2
     tail -3 "$LOG/migrate.log" >&2
@@ -97,7 +104,7 @@ fi
 # the pseudonym key every service hashes ids with (common/pii.h) and the
 # key webhooks are signed with.
 mkdir -p var
-[ -f var/pseudonym.key ] || $BIN/txw-keygen --pseudonym-key var/pseudonym.key >/dev/null || exit 1
+[ -f var/pseudonym.key ] || "$BIN"/txw-keygen --pseudonym-key var/pseudonym.key >/dev/null || exit 1
 export TXW_PSEUDONYM_KEY_FILE="$PWD/var/pseudonym.key"
 if [ ! -f var/webhook.secret ]; then
     (umask 077 && head -c 32 /dev/urandom | base64 >var/webhook.secret) || exit 1
@@ -106,7 +113,7 @@ fi
 # CURVE on every ZeroMQ socket, as in compose and k8s: a server
 # certificate, one client certificate per role and the allowed folder
 # (made once in var/keys; ARCHITECTURE.md, "CURVE: who may talk to whom").
-$BIN/txw-keygen --all var/keys >/dev/null || exit 1
+"$BIN"/txw-keygen --all var/keys >/dev/null || exit 1
 K=$PWD/var/keys
 curve() {   # role: the options of a service of that role
     echo "--curve-server-key $K/public/cluster.key --curve-client-key $K/$1/$1.key_secret"
@@ -118,7 +125,7 @@ curve() {   # role: the options of a service of that role
 
 # The first admin API key, made in PostgreSQL as the owner (once: an
 # active admin key means nothing is made) and kept in var/admin.key.
-if ! $BIN/txwctl keys create admin admin --database-url "$DB" --if-none --out var/admin.key \
+if ! "$BIN"/txwctl keys create admin admin --database-url "$DB" --if-none --out var/admin.key \
         >>"$LOG/migrate.log" 2>&1; then
     echo "the first admin API key could not be made; see $LOG/migrate.log" >&2
     tail -3 "$LOG/migrate.log" >&2
@@ -150,42 +157,45 @@ HOST=$(hostname -I 2>/dev/null | awk '{ print $1 }')
 # The dashboard's pages, wherever they are opened from, may call the API.
 ORIGINS="http://127.0.0.1:8081,http://localhost:8081${HOST:+,http://$HOST:8081}"
 # shellcheck disable=SC2046 # curve prints options, split on purpose
-start aggregator 9103 $BIN/txw-aggregator --database-url "$DB_AGGREGATOR" --migrate false $(curve aggregator)
-start query      9104 $BIN/txw-query --database-url "$DB_QUERY" --cors-origins "$ORIGINS"
+start aggregator 9103 "$BIN"/txw-aggregator --database-url "$DB_AGGREGATOR" --migrate false $(curve aggregator)
+start query      9104 "$BIN"/txw-query --database-url "$DB_QUERY" --cors-origins "$ORIGINS"
 # shellcheck disable=SC2046
-start gateway    9105 $BIN/txw-gateway --database-url "$DB_GATEWAY" --document-root build/dashboard $(curve gateway)
+start gateway    9105 "$BIN"/txw-gateway --database-url "$DB_GATEWAY" --document-root "$BUILD/dashboard" $(curve gateway)
 if [ -n "${TXW_WEBHOOK_URL:-}" ] || [ -n "${TXW_CHANNELS_FILE:-}" ]; then
     # shellcheck disable=SC2046
-    start notifier 9106 $BIN/txw-notifier --database-url "$DB_NOTIFIER" --webhook-url "${TXW_WEBHOOK_URL:-}" \
+    start notifier 9106 "$BIN"/txw-notifier --database-url "$DB_NOTIFIER" --webhook-url "${TXW_WEBHOOK_URL:-}" \
         --channels-file "${TXW_CHANNELS_FILE:-}" --webhook-secret-file var/webhook.secret $(curve notifier)
 fi
 # The timer of retention and the segments' refresh: every hour (the
 # first run at once), as its own login (proto/SQL.md, "Retention").
-start maint      9107 $BIN/txw-maint all --every 3600 --database-url "$DB_MAINT"
+start maint      9107 "$BIN"/txw-maint all --every 3600 --database-url "$DB_MAINT"
 # The timer of rescoring (stale accounts, every 5 minutes) and of the
-# model's retraining (daily; until the first model, at every run once
-# enough is stored), as its own login (ARCHITECTURE.md, "Rescoring and
-# retraining"); the scorer reloads the model when the file changes.
+# models' retraining (daily; until the first model, at every run once
+# enough is stored): the forest, then the supervised model from the
+# labels, as its own login (ARCHITECTURE.md, "Rescoring and retraining");
+# the scorer reloads each model when its file changes.
 MODEL=${TXW_MODEL-$PWD/var/model.bin}
+SUPERVISED=${TXW_SUPERVISED-$PWD/var/supervised.bin}
 if [ -n "$MODEL" ]; then
-    start rescore 9108 $BIN/txw-rescore --every 300 --model "$MODEL" --retrain-every 86400 \
-        --database-url "$DB_RESCORE"
+    start rescore 9108 "$BIN"/txw-rescore --every 300 --model "$MODEL" --retrain-every 86400 \
+        --supervised "$SUPERVISED" --database-url "$DB_RESCORE"
 else
-    start rescore 9108 $BIN/txw-rescore --every 300 --database-url "$DB_RESCORE"
+    start rescore 9108 "$BIN"/txw-rescore --every 300 --database-url "$DB_RESCORE"
 fi
 # shellcheck disable=SC2046
-start scorer     9102 $BIN/txw-scorer --database-url "$DB_SCORER" --migrate false --model "$MODEL" $(curve scorer)
+start scorer     9102 "$BIN"/txw-scorer --database-url "$DB_SCORER" --migrate false --model "$MODEL" \
+    --supervised "$SUPERVISED" $(curve scorer)
 # shellcheck disable=SC2046
-start validator  9101 $BIN/txw-validator --database-url "$DB_VALIDATOR" --migrate false $(curve validator)
+start validator  9101 "$BIN"/txw-validator --database-url "$DB_VALIDATOR" --migrate false $(curve validator)
 # Transactions over HTTP, sent on as a producer sends (its certificate).
 # shellcheck disable=SC2046
-start ingest     9109 $BIN/txw-ingest --database-url "$DB_INGEST" --migrate false \
+start ingest     9109 "$BIN"/txw-ingest --database-url "$DB_INGEST" --migrate false \
     --ack-endpoints tcp://127.0.0.1:7022,tcp://127.0.0.1:7002 $(curve producer)
 if [ "$RATE" != 0 ]; then
     # The catalogue the generator sells from (the same seed and size),
     # loaded as the owner, so the baskets' products have names and prices.
-    if [ "$PRODUCTS" != 0 ] && ! { $BIN/txw-producer --products "$PRODUCTS" --catalogue-out var/catalogue.csv \
-            && $BIN/txwctl products load var/catalogue.csv --database-url "$DB"; } >>"$LOG/migrate.log" 2>&1; then
+    if [ "$PRODUCTS" != 0 ] && ! { "$BIN"/txw-producer --products "$PRODUCTS" --catalogue-out var/catalogue.csv \
+            && "$BIN"/txwctl products load var/catalogue.csv --database-url "$DB"; } >>"$LOG/migrate.log" 2>&1; then
         echo "the product catalogue could not be loaded; see $LOG/migrate.log" >&2
         tail -3 "$LOG/migrate.log" >&2
         exit 1
@@ -196,7 +206,7 @@ if [ "$RATE" != 0 ]; then
     RUN=$(( $(cat var/generator.run 2>/dev/null || echo 0) + 1 ))
     echo "$RUN" >var/generator.run
     # shellcheck disable=SC2046
-    start producer 9100 $BIN/txw-producer --rate "$RATE" --products "$PRODUCTS" --run "$RUN" \
+    start producer 9100 "$BIN"/txw-producer --rate "$RATE" --products "$PRODUCTS" --run "$RUN" \
         --ack-endpoints tcp://127.0.0.1:7022,tcp://127.0.0.1:7002 $(curve producer)
 fi
 
@@ -206,9 +216,9 @@ txwatch is running.
   dashboard       http://127.0.0.1:8081/   (from another machine: http://${HOST:-<this host>}:8081/)
                   sign in with the admin API key:  $(cat var/admin.key 2>/dev/null || echo "(kept from an earlier run: var/admin.key)")
                   (kept in var/admin.key; make others with
-                   TXW_API_KEY_FILE=var/admin.key build/bin/txwctl keys create NAME viewer|analyst|admin)
+                   TXW_API_KEY_FILE=var/admin.key $BIN/txwctl keys create NAME viewer|analyst|admin)
   query API       http://127.0.0.1:8080/api/v1/stats/realtime
-                  TXW_API_KEY_FILE=var/admin.key build/bin/txwctl stats
+                  TXW_API_KEY_FILE=var/admin.key $BIN/txwctl stats
   PostgreSQL      $DB   (the schema's owner)
                   each service logs in as its own role: proto/SQL.md "Roles", $LOG/migrate.log
                   psql '$DB' -c 'select * from txw.window_totals order by window_start desc limit 10'
@@ -224,6 +234,7 @@ txwatch is running.
   query, gateway  admin http://127.0.0.1:9104/metrics, http://127.0.0.1:9105/metrics
   maint           retention and segments every hour, admin http://127.0.0.1:9107/metrics
   rescore         stale accounts every 5 minutes$( [ -n "$MODEL" ] && echo ", the model $MODEL retrained daily" || echo "; no model (TXW_MODEL empty)"), admin http://127.0.0.1:9108/metrics
+                  $( [ -n "$MODEL" ] && [ -n "$SUPERVISED" ] && echo "and after it the supervised model $SUPERVISED, from the labels" || echo "no supervised model retrained (TXW_MODEL or TXW_SUPERVISED empty)")
   webhooks        $( [ -n "${TXW_WEBHOOK_URL:-}" ] && echo "every alert to $TXW_WEBHOOK_URL (admin :9106), signed with var/webhook.secret" || echo "off (set TXW_WEBHOOK_URL to start txw-notifier)")
   channels        $( [ -n "${TXW_CHANNELS_FILE:-}" ] && echo "$TXW_CHANNELS_FILE (admin :9106)" || echo "off (set TXW_CHANNELS_FILE: Slack, PagerDuty, email)")
   logs            $LOG/<service>.log (JSON lines)

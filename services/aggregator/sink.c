@@ -105,6 +105,7 @@ struct _sink_t {
     char error_state [6];
     char error_text [256];
     bool careful;               //  the next flush writes rows one by one
+    bool lock_timed_out;        //  the failing try could not make a partition in time
     txw_copybuf_t quarantine_rows;
     int64_t retry_at_ms;
     int64_t backoff_ms;
@@ -153,6 +154,7 @@ struct _sink_t {
     txw_counter_t *flushes;
     txw_counter_t *duplicate_batches;
     txw_counter_t *flush_errors;
+    txw_counter_t *lock_timeouts;
     txw_counter_t *refused_rows;
     txw_counter_t *stored_corrections;
     txw_histogram_t *flush_time;
@@ -209,6 +211,9 @@ sink_new (const char *database_url, const char *consumer,
         "rows PostgreSQL refused (a data error), stored as dead letters db_refused");
     self->flush_errors = txw_counter_new ("txw_flush_errors_total", NULL,
                                           "database flushes that failed and will be retried");
+    self->lock_timeouts = txw_counter_new ("txw_partition_lock_timeouts_total", NULL,
+        "flushes that could not make a partition within its lock_timeout (a lock held on the "
+        "partitioned table, such as a backup's): rolled back and retried");
     self->stored_corrections = txw_counter_new ("txw_stored_corrections_total", NULL,
         "corrections written to txw_data.tx_corrections (with the changes they make)");
     self->flush_time = txw_histogram_new ("txw_flush_seconds", "time of one database flush");
@@ -272,6 +277,10 @@ s_failed (sink_t *self, const char *state, const char *text)
     snprintf (self->error_text, sizeof self->error_text, "%s", text);
     pthread_mutex_unlock (&self->status_lock);
     log_error ("SQL failed (SQLSTATE %s): %s", state, text);
+    //  lock_not_available: only making a partition has a lock_timeout
+    //  (proto/sql/029).
+    if (!strcmp (state, "55P03"))
+        self->lock_timed_out = true;
 }
 
 static void
@@ -950,6 +959,20 @@ s_write_checkpoints (sink_t *self, int64_t max_event_ms)
     return 0;
 }
 
+//  --- Writing a flush ------------------------------------------------------------
+
+//  Runs sql; on failure keeps the SQLSTATE and message (readiness and the
+//  dead letters of refused rows show them) and logs.
+static int
+s_sql (sink_t *self, const char *sql)
+{
+    char state [6], text [256];
+    if (txw_pg_exec_try (self->conn, sql, state, text, sizeof text) == 0)
+        return 0;
+    s_failed (self, state, text);
+    return -1;
+}
+
 //  Creates the partitions of the days this flush needs, up to 256 days a
 //  statement.
 static int
@@ -965,24 +988,10 @@ s_ensure_days (sink_t *self)
             len += (size_t) snprintf (sql + len, sizeof sql - len, "%s%lld",
                                       i > first? ",": "", (long long) needed->day [i]);
         snprintf (sql + len, sizeof sql - len, "}'::int[]) AS d");
-        if (txw_pg_exec (self->conn, sql))
+        if (s_sql (self, sql))
             return -1;
     }
     return 0;
-}
-
-//  --- Writing a flush ------------------------------------------------------------
-
-//  Runs sql; on failure keeps the SQLSTATE and message (readiness and the
-//  dead letters of refused rows show them) and logs.
-static int
-s_sql (sink_t *self, const char *sql)
-{
-    char state [6], text [256];
-    if (txw_pg_exec_try (self->conn, sql, state, text, sizeof text) == 0)
-        return 0;
-    s_failed (self, state, text);
-    return -1;
 }
 
 //  A COPY that failed with state: its message is the connection's.
@@ -1388,6 +1397,15 @@ failed:
     windows_mark_all_dirty (windows);
     txw_counter_add (self->flush_errors, 1);
     s_set_failing (self, true);
+    //  A partition's lock is held elsewhere (a backup's pg_dump holds one on
+    //  every table while it runs): waiting would have queued every other
+    //  writer and reader of the table behind this one.
+    if (self->lock_timed_out) {
+        self->lock_timed_out = false;
+        txw_counter_add (self->lock_timeouts, 1);
+        log_warn ("a partition could not be made within its lock_timeout: another session"
+                  " (a backup?) holds a lock on its table; the flush is tried again later");
+    }
     //  The database refused some row: the next try writes them one by one
     //  and sets the refused ones aside, so one bad row never stops the rest.
     if (s_refused_data (self->error_state) && !self->careful) {

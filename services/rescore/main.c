@@ -4,7 +4,7 @@
     or 1 when the run failed (a Kubernetes CronJob's contract); with
     --every SECONDS it runs in a loop and serves its metrics on the admin
     port (compose, make run), and with --retrain-every also retrains the
-    model. See rescore.h.                                                    */
+    model (and the supervised model, --supervised). See rescore.h.           */
 
 #include "rescore.h"
 
@@ -54,6 +54,10 @@ main (int argc, char **argv)
           &cfg.retrain_min_rows, 2, 100000000 },
         { "retrain-max-rows", TXW_OPT_INT, "500000",
           "... a uniform sample of at most this many", &cfg.retrain_max_rows, 2, 100000000 },
+        { "supervised", TXW_OPT_STRING, "",
+          "... and after it the scorer's supervised model into this file (txw-train "
+          "--supervised-out: from txw_data.labels; fewer than 50 fraud or 500 legitimate "
+          "labels, none written; empty: none)", &cfg.supervised_file, 0, 0 },
         TXW_OPTIONS_END
     };
     txw_service_options (options, argc, argv, "txw-rescore",
@@ -61,9 +65,11 @@ main (int argc, char **argv)
         "current rules and model, exactly as the scorer does, stores the new scores\n"
         "beside the first ones (txw.rescores), raises the alerts of transactions\n"
         "that became suspicious, and clears the accounts' flags.");
-    if (!*cfg.database_url || (cfg.retrain_every && (!cfg.every || !*cfg.model_file))) {
+    if (!*cfg.database_url || (cfg.retrain_every && (!cfg.every || !*cfg.model_file))
+    ||  (*cfg.supervised_file && !cfg.retrain_every)) {
         fprintf (stderr, "error: %s (see --help)\n", !*cfg.database_url?
-                 "--database-url is required": "--retrain-every needs --every and --model");
+                 "--database-url is required": !cfg.retrain_every?
+                 "--supervised needs --retrain-every": "--retrain-every needs --every and --model");
         return 2;
     }
     return txw_service_main ("rescore", &cfg.svc, &s_rescore_stage, &cfg);

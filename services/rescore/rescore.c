@@ -6,6 +6,7 @@
 #include "pgutil.h"
 #include "reasons.h"
 #include "replay.h"
+#include "supervised.h"
 #include "train.h"
 #include "txrow.h"
 
@@ -26,7 +27,7 @@ struct _rescore_t {
     rules_t *rules;
     model_t *model;
     profiles_t *profiles;
-    txw_tx_t *account;          //  the current account's transactions, oldest first
+    txw_tx_t *account;          //  the current account's transactions, as scored
     size_t held;
     char *read;                 //  S_READ with the transactions' select list
     txw_copybuf_t rescores;
@@ -60,12 +61,14 @@ struct _rescore_t {
     "  FOR UPDATE SKIP LOCKED) RETURNING account_id)" \
     " INSERT INTO claimed SELECT account_id FROM taken"
 
-//  The taken accounts' last $1 transactions, by account, oldest first: one
+//  The taken accounts' last $1 transactions, by account, in the order the
+//  scorer scored them (stored_seq, proto/sql/028: event time has ties and
+//  late arrivals; rows from before it have none and came first): one
 //  backward index scan of (account_id, ts) per account.
 #define S_READ \
     "SELECT %s FROM claimed CROSS JOIN LATERAL (SELECT * FROM txw_data.transactions t" \
     " WHERE t.account_id = claimed.claimed_id ORDER BY t.ts DESC LIMIT $1) last" \
-    " ORDER BY last.account_id, last.ts, last.tx_id"
+    " ORDER BY last.account_id, last.stored_seq NULLS FIRST, last.ts, last.tx_id"
 
 //  The months' partitions first. A later rescore under the same version
 //  replaces the earlier one: the account's history may have changed in
@@ -182,13 +185,18 @@ s_alert_row (rescore_t *self, const txw_tx_t *tx, unsigned first_score,
     self->batch_alerts++;
 }
 
-//  Replays the account held, oldest first, from the horizon on.
+//  Replays the account held, in the scorer's order, from the horizon (before
+//  its latest event time) on.
 static void
 s_score_account (rescore_t *self)
 {
     if (!self->held)
         return;
-    int64_t from_ms = self->account [self->held - 1].ts_ms - self->cfg->horizon_days * S_DAY_MS;
+    int64_t latest_ms = INT64_MIN;
+    for (size_t i = 0; i < self->held; i++)
+        if (self->account [i].ts_ms > latest_ms)
+            latest_ms = self->account [i].ts_ms;
+    int64_t from_ms = latest_ms - self->cfg->horizon_days * S_DAY_MS;
     int threshold = (int) self->cfg->alert_threshold;
     for (size_t i = 0; i < self->held; i++) {
         txw_tx_t *tx = &self->account [i];
@@ -213,7 +221,7 @@ s_score_account (rescore_t *self)
     self->held = 0;
 }
 
-//  Rows come by account, oldest first, at most --history an account.
+//  Rows come by account, in the scorer's order, at most --history an account.
 static void
 s_visit (void *arg, txw_tx_t *tx)
 {
@@ -341,8 +349,10 @@ done:
     return rc;
 }
 
-//  txw-train's scheduled run, into the model file the scorer watches (the
-//  model replaced kept as <file>.prev).
+//  txw-train's scheduled run, into the model files the scorer watches (the
+//  models replaced kept as <file>.prev): the forest, then the supervised
+//  model on the forest just written, as `txw-train --supervised-out` does
+//  (with its defaults: too few labels, no file and success).
 static void
 s_retrain (rescore_t *self)
 {
@@ -352,9 +362,15 @@ s_retrain (rescore_t *self)
         .days = cfg->retrain_days, .model_out = cfg->model_file, .features_out = "",
         .scores_out = "", .trees = 100, .sample_size = 256, .seed = 1,
         .max_rows = cfg->retrain_max_rows, .max_accounts = 1000000,
-        .min_rows = cfg->retrain_min_rows
+        .min_rows = cfg->retrain_min_rows,
+        .supervised_out = cfg->supervised_file, .supervised_scores_out = "", .labels_csv = "",
+        .exclude_patterns = "", .min_fraud_labels = 50, .min_legit_labels = 500,
+        .supervised_trees = 60, .supervised_depth = 4,
+        .operating_precision = TRAIN_OPERATING_PRECISION, .max_merchants = 200000,
+        .max_devices = 1000000
     };
-    self->trained = train_run (&train) == 0;
+    self->trained = train_run (&train) == 0
+                 && (!*cfg->supervised_file || supervised_run (&train) == 0);
 }
 
 int
@@ -364,8 +380,9 @@ rescore_run (rescore_t *self)
     if (cfg->every == 0)
         return rescore_once (self) == 0? 0: 1;
     bool retrain = cfg->retrain_every > 0 && *cfg->model_file;
-    log_info ("rescoring stale accounts every %lld s%s", (long long) cfg->every,
-              retrain? ", retraining the model first when due": "");
+    log_info ("rescoring stale accounts every %lld s%s%s", (long long) cfg->every,
+              retrain? ", retraining the model first when due": "",
+              retrain && *cfg->supervised_file? " (and the supervised model from the labels)": "");
     int64_t train_due = txw_mono_ms ();
     while (!self->svc->stop) {
         if (retrain && txw_mono_ms () >= train_due) {

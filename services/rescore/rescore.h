@@ -25,7 +25,12 @@
     model it rescores with, the one the scorer watches (--retrain-every):
     the scheduled retraining of txw-train, on the last --retrain-days once
     there are --retrain-min-rows transactions; the scorer swaps the new
-    file in by itself, and the next rescoring run reads it.                  */
+    file in by itself, and the next rescoring run reads it. With
+    --supervised it then retrains the scorer's supervised model from the
+    labels (txw_data.labels) as `txw-train --supervised-out` does, with
+    txw-train's minimum of labels (50 fraud, 500 legitimate: fewer, no file
+    is written and the scorer runs on rules and forest). Rescoring itself
+    replays rules and forest only.                                           */
 
 #ifndef TXW_RESCORE_H
 #define TXW_RESCORE_H
@@ -45,8 +50,11 @@ typedef struct {
     int64_t every;              //  seconds between runs; 0: one run, then exit
     //  With every: the model retrained (txw-train's train_run) into
     //  model_file every retrain_every seconds (0: never), the first at
-    //  start, and before every run while there is no model file yet.
+    //  start, and before every run while there is no model file yet; and
+    //  after it the supervised model (supervised_run) into supervised_file
+    //  ("" for none), from the labels, when there are enough.
     int64_t retrain_every;
+    const char *supervised_file;
     int64_t retrain_days;       //  on the transactions of the last days
     int64_t retrain_min_rows;   //  ... once there are this many
     int64_t retrain_max_rows;   //  ... a uniform sample of at most this many

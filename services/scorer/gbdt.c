@@ -12,9 +12,10 @@
 #include <unistd.h>
 
 #define S_MAGIC         "TXWGBDT1"
-#define S_FORMAT        1u
+#define S_FORMAT        2u      //  1 is read too: its operating point is 0.8
 #define S_MAX_FILE      (64u << 20)
 #define S_LANES         8       //  trees walked side by side
+#define S_DENSE_DEPTH   8       //  the deepest model laid out complete (below)
 #define S_MAX_VALUE     1e6f    //  leaves, means, base, calibration: sums stay finite
 
 typedef struct {
@@ -31,6 +32,7 @@ struct _gbdt_t {
     int signals [RULES_SIG_COUNT];      //  the signal of each column
     float base;
     float cal_a, cal_b;
+    double operating;                   //  the supervised_p that scores GBDT_ALERT_SCORE
     gbdt_scores_t scores;
     int trees;
     uint32_t *start;                    //  trees + 1 offsets into nodes
@@ -41,6 +43,15 @@ struct _gbdt_t {
     s_hot_t *hot;                       //  by the nodes' index
     uint8_t *depth;                     //  of each tree
     int max_depth;                      //  of the deepest
+    //  The dense form, for rows without a NaN of a model at most
+    //  S_DENSE_DEPTH deep: each tree complete to the model's depth (a leaf
+    //  above it is repeated in every position below it), its splits by
+    //  position, the children of k at 2k + 1 and 2k + 2. A step down is
+    //  then arithmetic on the position, not a load of the child's index,
+    //  and a tree's splits and leaves are a few cache lines. NULL: none.
+    float *thresholds;                  //  2^max_depth - 1 a tree
+    uint8_t *split_features;            //  likewise
+    float *leaves;                      //  2^max_depth a tree
 };
 
 //  --- Building and checking ---------------------------------------------------
@@ -130,6 +141,44 @@ s_compile (gbdt_t *self)
     return 0;
 }
 
+//  Lays out node (the nodes' index) of tree t at position k, level deep,
+//  and what is below it, in the dense form.
+static void
+s_dense_fill (gbdt_t *self, int t, uint32_t node, uint32_t k, int level)
+{
+    uint32_t splits = (1u << self->max_depth) - 1;
+    uint32_t word = self->nodes [node].word;
+    //  s_compile's depth is the longest path: at the bottom is a leaf.
+    if (level == self->max_depth) {
+        self->leaves [(size_t) t * (splits + 1) + k - splits] = self->nodes [node].value;
+        return;
+    }
+    size_t at = (size_t) t * splits + k;
+    bool leaf = (word & 0xff) == GBDT_LEAF;
+    //  A leaf above the bottom: a split whose two sides are that leaf.
+    self->thresholds [at] = leaf? 0: self->nodes [node].value;
+    self->split_features [at] = leaf? 0: (uint8_t) (word & 0xff);
+    uint32_t left = leaf? node: self->start [t] + (word >> 9);
+    s_dense_fill (self, t, left, 2 * k + 1, level + 1);
+    s_dense_fill (self, t, leaf? node: left + 1, 2 * k + 2, level + 1);
+}
+
+static int
+s_dense (gbdt_t *self)
+{
+    if (self->max_depth > S_DENSE_DEPTH)
+        return 0;
+    size_t splits = ((size_t) 1 << self->max_depth) - 1;
+    self->thresholds = malloc ((size_t) self->trees * splits * sizeof *self->thresholds + 1);
+    self->split_features = malloc ((size_t) self->trees * splits + 1);
+    self->leaves = malloc ((size_t) self->trees * (splits + 1) * sizeof *self->leaves);
+    if (!self->thresholds || !self->split_features || !self->leaves)
+        return -1;
+    for (int t = 0; t < self->trees; t++)
+        s_dense_fill (self, t, self->start [t], 0, 0);
+    return 0;
+}
+
 gbdt_t *
 gbdt_new (const char *version, int features, const char *const *names, float base_margin,
           int trees, const gbdt_node_t *const *nodes, const uint32_t *counts,
@@ -156,6 +205,7 @@ gbdt_new (const char *version, int features, const char *const *names, float bas
     self->features = features;
     self->base = base_margin;
     self->cal_a = 1;
+    self->operating = GBDT_OPERATING_DEFAULT;
     self->trees = trees;
     for (int t = 0; t < trees; t++) {
         if (counts [t] < 1 || counts [t] > GBDT_MAX_NODES
@@ -174,7 +224,7 @@ gbdt_new (const char *version, int features, const char *const *names, float bas
     }
     for (int t = 0; t < trees; t++)
         memcpy (self->nodes + self->start [t], nodes [t], counts [t] * sizeof *self->nodes);
-    if (s_compile (self)) {
+    if (s_compile (self) || s_dense (self)) {
         iforest_fail (err, err_size, "out of memory, or a tree deeper than %d", GBDT_MAX_DEPTH);
         gbdt_destroy (&self);
         return NULL;
@@ -193,6 +243,9 @@ gbdt_destroy (gbdt_t **self_p)
     free ((*self_p)->nodes);
     free ((*self_p)->hot);
     free ((*self_p)->depth);
+    free ((*self_p)->thresholds);
+    free ((*self_p)->split_features);
+    free ((*self_p)->leaves);
     free (*self_p);
     *self_p = NULL;
 }
@@ -202,6 +255,45 @@ gbdt_set_calibration (gbdt_t *self, float a, float b)
 {
     self->cal_a = a;
     self->cal_b = b;
+}
+
+int
+gbdt_set_operating (gbdt_t *self, double p)
+{
+    if (!(p >= GBDT_OPERATING_MIN && p <= GBDT_OPERATING_MAX))
+        return -1;
+    //  Rounded down to a float (as the file keeps it), so that p itself
+    //  still scores 80; the default is kept exact (gbdt_score).
+    float at = (float) p;
+    if (at > p)
+        at = nextafterf (at, 0);
+    self->operating = at == (float) GBDT_OPERATING_DEFAULT? GBDT_OPERATING_DEFAULT: at;
+    return 0;
+}
+
+double
+gbdt_operating (const gbdt_t *self)
+{
+    return self->operating;
+}
+
+double
+gbdt_score (const gbdt_t *self, double p)
+{
+    //  Two straight pieces through (0, 0), (operating, 80) and (1, 100);
+    //  at the default operating point they are one line, 100 p. Below the
+    //  point the score stays under 80 even where rounding would reach it,
+    //  so that rounded down it is 80 or more exactly when p is the point
+    //  or more.
+    double at = self->operating;
+    bool line = at == GBDT_OPERATING_DEFAULT;
+    if (!(p > 0))
+        return 0;
+    if (p >= 1)
+        return 100;
+    if (p >= at)
+        return line? 100 * p: GBDT_ALERT_SCORE + (100 - GBDT_ALERT_SCORE) * (p - at) / (1 - at);
+    return fmin (line? 100 * p: GBDT_ALERT_SCORE * p / at, nextafter (GBDT_ALERT_SCORE, 0));
 }
 
 //  --- Evaluation (the hot path: no allocation) --------------------------------
@@ -289,20 +381,62 @@ s_margin (const gbdt_t *self, const float *x, bool missing)
     return sum;
 }
 
+//  The same margin from the dense form, for a row without a NaN: each
+//  tree's walk is max_depth steps of arithmetic; the same leaves summed in
+//  the same order, so the same float as s_margin's.
+static double
+s_margin_dense (const gbdt_t *self, const float *x)
+{
+    const int depth = self->max_depth;
+    const uint32_t splits = (1u << depth) - 1;
+    const float *thresholds = self->thresholds;
+    const uint8_t *features = self->split_features;
+    float sum = self->base;
+    int t = 0;
+    for (; t + S_LANES <= self->trees; t += S_LANES) {
+        uint32_t k [S_LANES] = { 0 };
+        size_t base = (size_t) t * splits;
+        for (int level = 0; level < depth; level++) {
+#pragma GCC unroll 8
+            for (int i = 0; i < S_LANES; i++) {
+                size_t at = base + (size_t) i * splits + k [i];
+                k [i] = 2 * k [i] + 1 + !(x [features [at]] < thresholds [at]);
+            }
+        }
+        const float *leaves = self->leaves + (size_t) t * (splits + 1) - splits;
+        for (int i = 0; i < S_LANES; i++)
+            sum += leaves [(size_t) i * (splits + 1) + k [i]];
+    }
+    for (; t < self->trees; t++) {
+        uint32_t k = 0;
+        size_t base = (size_t) t * splits;
+        for (int level = 0; level < depth; level++)
+            k = 2 * k + 1 + !(x [features [base + k]] < thresholds [base + k]);
+        sum += self->leaves [(size_t) t * (splits + 1) + k - splits];
+    }
+    return sum;
+}
+
 double
 gbdt_margin (const gbdt_t *self, const float *x)
 {
     bool missing = false;
     for (int f = 0; f < self->features; f++)
         missing |= isnan (x [f]);
-    return missing? s_margin (self, x, true): s_margin (self, x, false);
+    return missing? s_margin (self, x, true)
+         : self->leaves? s_margin_dense (self, x): s_margin (self, x, false);
+}
+
+double
+gbdt_calibrated (const gbdt_t *self, double margin)
+{
+    return 1 / (1 + exp (-(self->cal_a * margin + self->cal_b)));
 }
 
 double
 gbdt_probability (const gbdt_t *self, const float *x)
 {
-    double z = self->cal_a * gbdt_margin (self, x) + self->cal_b;
-    return 1 / (1 + exp (-z));
+    return gbdt_calibrated (self, gbdt_margin (self, x));
 }
 
 void
@@ -486,7 +620,7 @@ s_get_text (s_buf_t *b, char *text, size_t max)
 int
 gbdt_save (const gbdt_t *self, const char *path, char *err, size_t err_size)
 {
-    size_t size = 8 + 4 + 2 + strlen (self->version) + 4 + 12 + 4 + 12 * GBDT_SCORES + 4
+    size_t size = 8 + 4 + 2 + strlen (self->version) + 4 + 16 + 4 + 12 * GBDT_SCORES + 4
                 + 4 * (size_t) self->trees + 12 * (size_t) self->start [self->trees] + 4;
     for (int f = 0; f < self->features; f++)
         size += 2 + strlen (self->names [f]);
@@ -505,6 +639,7 @@ gbdt_save (const gbdt_t *self, const char *path, char *err, size_t err_size)
     s_put (&b, iforest_bits_of (self->base), 4);
     s_put (&b, iforest_bits_of (self->cal_a), 4);
     s_put (&b, iforest_bits_of (self->cal_b), 4);
+    s_put (&b, iforest_bits_of ((float) self->operating), 4);
     s_put (&b, iforest_bits_of (self->scores.hours), 4);
     for (int t = 0; t < GBDT_SCORES; t++) {
         s_put (&b, self->scores.all [t], 4);
@@ -542,7 +677,8 @@ gbdt_load_buffer (const void *data, size_t size, char *err, size_t err_size)
         iforest_fail (err, err_size, "checksum mismatch: the file is damaged or truncated");
         return NULL;
     }
-    if (s_get (&b, 4) != S_FORMAT) {
+    uint32_t format = s_get (&b, 4);
+    if (format != 1 && format != S_FORMAT) {
         iforest_fail (err, err_size, "unsupported format version");
         return NULL;
     }
@@ -561,6 +697,7 @@ gbdt_load_buffer (const void *data, size_t size, char *err, size_t err_size)
         name_of [f] = names [f];
     }
     float base = s_get_float (&b), cal_a = s_get_float (&b), cal_b = s_get_float (&b);
+    float operating = format == 1? (float) GBDT_OPERATING_DEFAULT: s_get_float (&b);
     gbdt_scores_t scores = { .hours = s_get_float (&b) };
     for (int t = 0; t < GBDT_SCORES; t++) {
         scores.all [t] = s_get (&b, 4);
@@ -569,9 +706,10 @@ gbdt_load_buffer (const void *data, size_t size, char *err, size_t err_size)
     }
     uint32_t trees = s_get (&b, 4);
     if (b.failed || !(fabsf (cal_a) <= S_MAX_VALUE) || !(fabsf (cal_b) <= S_MAX_VALUE)
+    ||  !(operating >= GBDT_OPERATING_MIN && operating <= GBDT_OPERATING_MAX)
     ||  !(scores.hours >= 0 && scores.hours <= S_MAX_VALUE) || trees < 1
     ||  trees > GBDT_MAX_TREES) {
-        iforest_fail (err, err_size, "bad header (names, calibration, score table or tree count)");
+        iforest_fail (err, err_size, "bad header (names, calibration, operating point, score table or tree count)");
         return NULL;
     }
     //  Node counts against the bytes there are, then the nodes read in place.
@@ -601,6 +739,7 @@ gbdt_load_buffer (const void *data, size_t size, char *err, size_t err_size)
     if ((self = gbdt_new (version, (int) features, name_of, base, (int) trees,
                           (const gbdt_node_t *const *) nodes, counts, err, err_size))) {
         gbdt_set_calibration (self, cal_a, cal_b);
+        gbdt_set_operating (self, operating);
         gbdt_set_scores (self, &scores);
     }
     for (uint32_t t = 0; nodes && t < trees; t++)

@@ -19,11 +19,13 @@
 
     File, little-endian:
         "TXWGBDT1"  magic, 8 bytes
-        u32         format version (1)
+        u32         format version (2; 1 is read too)
         u16 + bytes model version string (1..31 printable bytes)
         u32         features F (1..RULES_SIG_COUNT), F x (u16 + name)
         f32         base margin
         f32 x 2     calibration a, b: p = 1 / (1 + exp (-(a * margin + b)))
+        f32         the operating point: the p that scores 80 (format 2;
+                    a format 1 file, without it, has 0.8)
         f32         hours of event time the score table spans (0: none)
         101 x u32 x 3   the score table: of the calibration part, scored
                     by rules, forest and this model, how many transactions
@@ -66,6 +68,13 @@ typedef struct _gbdt_t gbdt_t;
 
 #define GBDT_SCORES         101     //  scores 0..100
 
+//  The score the default alert threshold is, and the supervised_p it
+//  stands for unless txw-train chose one (gbdt_score).
+#define GBDT_ALERT_SCORE        80
+#define GBDT_OPERATING_DEFAULT  0.8
+#define GBDT_OPERATING_MIN      0.01
+#define GBDT_OPERATING_MAX      0.99
+
 //  The whole score (rules, forest and this model) on the calibration part.
 typedef struct {
     float hours;                    //  of event time; 0: no table
@@ -82,6 +91,17 @@ gbdt_t *gbdt_new (const char *version, int features, const char *const *names,
                   const uint32_t *counts, char *err, size_t err_size);
 void gbdt_destroy (gbdt_t **self_p);
 void gbdt_set_calibration (gbdt_t *self, float a, float b);
+//  The operating point: the probability that scores 80, chosen by
+//  txw-train on the calibration part. Returns -1 (nothing set) outside
+//  GBDT_OPERATING_MIN .. GBDT_OPERATING_MAX.
+int gbdt_set_operating (gbdt_t *self, double p);
+double gbdt_operating (const gbdt_t *self);
+//  The score (0..100, before rounding down) of a probability: 80 x p /
+//  operating below the operating point, 80 + 20 x (p - operating) / (1 -
+//  operating) from it on. Monotonic, so it ranks as p does; rounded down,
+//  it is 80 or more exactly when p is the operating point or more. At the
+//  default, 0.8, the two pieces are one line and the score is 100 x p.
+double gbdt_score (const gbdt_t *self, double p);
 
 int gbdt_save (const gbdt_t *self, const char *path, char *err, size_t err_size);
 gbdt_t *gbdt_load (const char *path, char *err, size_t err_size);
@@ -101,6 +121,8 @@ void gbdt_gather (const int *signals, int count, const rules_signals_t *in, floa
 //  Raw margin (log-odds before calibration) and calibrated probability.
 double gbdt_margin (const gbdt_t *self, const float *x);
 double gbdt_probability (const gbdt_t *self, const float *x);
+//  The calibration alone: the probability of a margin gbdt_margin gave.
+double gbdt_calibrated (const gbdt_t *self, double margin);
 //  Per-feature contributions to the margin; out [features] gets the bias.
 //  The features' F + 1 values sum to gbdt_margin.
 void gbdt_contributions (const gbdt_t *self, const float *x, float *out);

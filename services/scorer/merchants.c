@@ -149,6 +149,18 @@ merchants_new (uint32_t max_merchants, uint32_t max_devices, uint32_t max_accoun
     return self;
 }
 
+int
+merchants_populate (merchants_t *self)
+{
+    for (int k = 0; k < 3; k++) {
+        s_table_t *t = &self->tables [k];
+        if (madvise (t->tags, t->tags_bytes, MADV_POPULATE_WRITE)
+        ||  madvise (t->records, t->records_bytes, MADV_POPULATE_WRITE))
+            return -1;
+    }
+    return 0;
+}
+
 void
 merchants_destroy (merchants_t **self_p)
 {
@@ -170,6 +182,12 @@ int
 merchants_alert_threshold (const merchants_t *self)
 {
     return self->alert_threshold;
+}
+
+void
+merchants_set_alert_threshold (merchants_t *self, int alert_threshold)
+{
+    self->alert_threshold = alert_threshold;
 }
 
 //  The keyed hash and check of an id; hash 0 for an empty id.
@@ -233,10 +251,11 @@ void
 merchants_prefetch (const merchants_t *self, const merchants_tx_t *tx, bool records)
 {
     const uint64_t keys [3] = { tx->merchant, tx->device, tx->account };
-    for (int k = records? 2: 0; k < (records? 3: 2); k++) {
-        const s_table_t *t = &self->tables [k];
-        __builtin_prefetch (t->tags + (keys [k] & t->set_mask) * MERCHANTS_WAYS);
-    }
+    for (int k = records? 2: 0; k < 3; k++)
+        if (keys [k]) {
+            const s_table_t *t = &self->tables [k];
+            __builtin_prefetch (t->tags + (keys [k] & t->set_mask) * MERCHANTS_WAYS);
+        }
     //  The merchant's and the device's tags were asked for before the
     //  account's look-up: they are in by now.
     if (records)

@@ -132,8 +132,15 @@ typedef struct _merchants_t merchants_t;
 merchants_t *merchants_new (uint32_t max_merchants, uint32_t max_devices,
                             uint32_t max_accounts, int alert_threshold);
 void merchants_destroy (merchants_t **self_p);
+//  Makes every page of the tables resident now (they are otherwise touched
+//  as keys arrive): what a scorer that has run a while has. For measuring
+//  the steady state; a scorer leaves it lazy. Returns 0 or -1.
+int merchants_populate (merchants_t *self);
 
 int merchants_alert_threshold (const merchants_t *self);
+//  A new threshold (the scorer's, recomputed when its supervised model is
+//  reloaded), for the transactions scored from now on.
+void merchants_set_alert_threshold (merchants_t *self, int alert_threshold);
 
 //  Fills the keys of tx (merchant, device, time); the account's come from
 //  its record (merchants_tx_account), small from the rules (false here).
@@ -145,7 +152,8 @@ void merchants_tx_account (merchants_tx_t *tx, uint64_t account_hash, uint32_t a
 //  Starts reading the table lines tx's keys will look at (and, with
 //  records, the records their tags name), so that the caller's other work
 //  (the account's look-up and signals) hides the memory's latency: called
-//  once after merchants_tx, once more after merchants_tx_account.
+//  once after merchants_tx (the account's tags too if its keys are set
+//  already), once more after merchants_tx_account.
 void merchants_prefetch (const merchants_t *self, const merchants_tx_t *tx, bool records);
 
 //  The signals for tx from the state before it, counting tx in. Reads only.

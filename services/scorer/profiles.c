@@ -196,11 +196,38 @@ s_forget_if_idle (profiles_t *self, profiles_account_t *a, int64_t now_ms)
     self->evicted_idle++;
 }
 
+int
+profiles_key (const char *id, size_t len, profiles_key_t *key)
+{
+    if (len == 0 || len > TXW_ID_MAX) {
+        *key = (profiles_key_t) { 0, 0 };
+        return -1;
+    }
+    uint64_t keyed [2];
+    txw_keyed_hash128 (id, len, keyed);
+    key->hash = keyed [0]? keyed [0]: 1;
+    key->check = (uint32_t) keyed [1];
+    return 0;
+}
+
+void
+profiles_prefetch (const profiles_t *self, const profiles_key_t *key)
+{
+    __builtin_prefetch (self->index + (key->hash & self->index_mask));
+}
+
 profiles_account_t *
 profiles_get (profiles_t *self, const char *id, size_t len, int64_t now_ms)
 {
+    profiles_key_t key;
+    return profiles_key (id, len, &key)? NULL: profiles_get_keyed (self, &key, now_ms);
+}
+
+profiles_account_t *
+profiles_get_keyed (profiles_t *self, const profiles_key_t *key, int64_t now_ms)
+{
     assert (self);
-    if (len == 0 || len > TXW_ID_MAX)
+    if (!key->hash)
         return NULL;
     //  Bounded so that differences of event times cannot overflow.
     if (now_ms < 0)
@@ -208,10 +235,8 @@ profiles_get (profiles_t *self, const char *id, size_t len, int64_t now_ms)
     if (now_ms > PROFILES_MAX_MS)
         now_ms = PROFILES_MAX_MS;
 
-    uint64_t keyed [2];
-    txw_keyed_hash128 (id, len, keyed);
-    uint64_t hash = keyed [0]? keyed [0]: 1;
-    uint32_t check = (uint32_t) keyed [1];
+    uint64_t hash = key->hash;
+    uint32_t check = key->check;
     uint64_t mask = self->index_mask;
     uint64_t i = hash & mask;
     for (;;) {

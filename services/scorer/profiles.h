@@ -111,6 +111,22 @@ void profiles_destroy (profiles_t **self_p);
 profiles_account_t *profiles_get (profiles_t *self, const char *id, size_t len,
                                   int64_t now_ms);
 
+//  An account id's keys as its record holds them (hash, never 0, and
+//  check), for a caller that starts the look-up early: profiles_prefetch
+//  starts reading the index where the record is found, so that other work
+//  (the merchant's and device's keys) hides the memory's latency, and
+//  profiles_get_keyed is profiles_get from the keys. profiles_key returns
+//  -1 (and the keys 0) for an empty id or one longer than TXW_ID_MAX.
+typedef struct {
+    uint64_t hash;
+    uint32_t check;
+} profiles_key_t;
+
+int profiles_key (const char *id, size_t len, profiles_key_t *key);
+void profiles_prefetch (const profiles_t *self, const profiles_key_t *key);
+profiles_account_t *profiles_get_keyed (profiles_t *self, const profiles_key_t *key,
+                                        int64_t now_ms);
+
 //  Folds a transaction into the account after it has been scored.
 //  log_amount is what the amount statistics are kept on (the caller's
 //  choice of scale, e.g. log1p of the amount over a category factor);

@@ -302,11 +302,20 @@ s_holds (const rules_condition_t *cond, const double *v)
     }
 }
 
-uint8_t
-rules_combine (const rules_t *self, const rules_signals_t *signals, uint32_t *reasons)
+static uint8_t
+s_cap (double points)
+{
+    return (uint8_t) (points < 0? 0: points > 100? 100: points);
+}
+
+//  The rows that hold: their reason bits, the sum of their weights, and in
+//  *hard the sum of the hard rows' weights.
+static int
+s_points (const rules_t *self, const rules_signals_t *signals, uint32_t *reasons, int *hard)
 {
     int points = 0;
     uint32_t bits = 0;
+    *hard = 0;
     for (size_t r = 0; r < self->count; r++) {
         const rules_rule_t *rule = &self->rules [r];
         bool holds = true;
@@ -315,10 +324,33 @@ rules_combine (const rules_t *self, const rules_signals_t *signals, uint32_t *re
         if (holds) {
             points += rule->weight;
             bits |= 1u << rule->reason_bit;
+            if (rule->hard)
+                *hard += rule->weight;
         }
     }
     *reasons = bits;
-    return (uint8_t) (points < 0? 0: points > 100? 100: points);
+    return points;
+}
+
+//  The combiner (rules.h) of the rows' points.
+static uint8_t
+s_combine (const rules_t *self, const rules_signals_t *signals, int points, int hard)
+{
+    if (!self->supervised)
+        return s_cap (points);
+    //  The model's operating point scores 80 (gbdt_score), rounded down:
+    //  a score of 80 or more is a probability at that point or above.
+    uint8_t score = s_cap (floor (gbdt_score (self->supervised,
+                                              signals->v [RULES_SIG_SUPERVISED_P])));
+    return hard > score? s_cap (hard): score;
+}
+
+uint8_t
+rules_combine (const rules_t *self, const rules_signals_t *signals, uint32_t *reasons)
+{
+    int hard;
+    int points = s_points (self, signals, reasons, &hard);
+    return s_combine (self, signals, points, hard);
 }
 
 //  The signals that come from the cross-account state.
@@ -345,20 +377,22 @@ s_cross_signals_fill (const rules_t *self, const merchants_tx_t *keys, rules_sig
     v [RULES_SIG_DEVICE_ACCOUNTS] = view.device_accounts;
 }
 
-//  Whether tx's score counts as fraud for its merchants: at or over the
-//  threshold without the cross-account signals, so that what a merchant's
-//  own signals add can never feed its fraud share.
+//  Whether tx's score counts as fraud for its merchants: the rules' sum at
+//  or over the threshold without the cross-account signals, so that what a
+//  merchant's own signals add can never feed its fraud share. Without the
+//  supervised model's probability too, which has them as features; and so
+//  a merchant's fraud share is the same with and without a model, as
+//  txw-train's replay, which has none, gave it to the model to learn from.
 static bool
-s_fraud_without_cross (const rules_t *self, const rules_signals_t *signals, uint8_t score)
+s_fraud_without_cross (const rules_t *self, const rules_signals_t *signals)
 {
-    int threshold = merchants_alert_threshold (self->cross);
-    if (score < threshold)
-        return false;
     rules_signals_t plain = *signals;
     for (size_t i = 0; i < sizeof s_cross_signals / sizeof s_cross_signals [0]; i++)
         plain.v [s_cross_signals [i]] = 0;
+    plain.v [RULES_SIG_SUPERVISED_P] = 0;
     uint32_t reasons;
-    return rules_combine (self, &plain, &reasons) >= threshold;
+    int hard;
+    return s_points (self, &plain, &reasons, &hard) >= merchants_alert_threshold (self->cross);
 }
 
 //  Looks the account up, computes the signals and scores tx; returns the
@@ -370,13 +404,17 @@ static profiles_account_t *
 s_score (rules_t *self, profiles_t *profiles, txw_tx_t *tx, rules_model_fn *model,
          void *model_arg, bool *small_online, merchants_tx_t *keys, bool *fraud)
 {
+    //  The account's keys first, so that its slot of the index is on its
+    //  way while the merchant's and the device's keys are worked out.
+    profiles_key_t account;
+    profiles_key (tx->account_id, strnlen (tx->account_id, sizeof tx->account_id), &account);
+    profiles_prefetch (profiles, &account);
     if (self->cross) {
         merchants_tx (tx, keys);
+        merchants_tx_account (keys, account.hash, account.check, 0);
         merchants_prefetch (self->cross, keys, false);
     }
-    profiles_account_t *acct = profiles_get (profiles, tx->account_id,
-                                             strnlen (tx->account_id, sizeof tx->account_id),
-                                             tx->ts_ms);
+    profiles_account_t *acct = profiles_get_keyed (profiles, &account, tx->ts_ms);
     if (self->cross) {
         merchants_tx_account (keys, acct? acct->hash: 0, acct? acct->id_check: 0,
                               acct? acct->count: 0);
@@ -397,7 +435,9 @@ s_score (rules_t *self, profiles_t *profiles, txw_tx_t *tx, rules_model_fn *mode
         signals.v [RULES_SIG_SUPERVISED_P] = gbdt_probability (self->supervised, x);
         self->supervised_p = signals.v [RULES_SIG_SUPERVISED_P];
     }
-    tx->score = rules_combine (self, &signals, &tx->reasons);
+    int hard;
+    int points = s_points (self, &signals, &tx->reasons, &hard);
+    tx->score = s_combine (self, &signals, points, hard);
     //  Kept (rarely: alerts) for the alert's top contributing features.
     if (self->supervised && (tx->reasons & TXW_REASON_MODEL_SUPERVISED)) {
         self->explained = signals;
@@ -405,7 +445,11 @@ s_score (rules_t *self, profiles_t *profiles, txw_tx_t *tx, rules_model_fn *mode
     }
     tx->scored = true;
     memcpy (tx->model_version, self->model_version, sizeof tx->model_version);
-    *fraud = self->cross && s_fraud_without_cross (self, &signals, tx->score);
+    //  Only a sum at the threshold is worth the second look: the rows on
+    //  cross-account signals and supervised_p add points, so leaving them
+    //  out does not raise it (were one negative, merchants are credited less).
+    *fraud = self->cross && points >= merchants_alert_threshold (self->cross)
+          && s_fraud_without_cross (self, &signals);
     return acct;
 }
 

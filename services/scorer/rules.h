@@ -7,8 +7,13 @@
     2. rules: rows of one table, each with a name, a reason bit, a weight
        and up to three conditions "signal >= x" or "signal <= x"; a row that
        holds adds its weight and sets its reason bit;
-    3. combiner: the sum of the weights of the rows that hold, capped to
-       0..100.
+    3. combiner: without a supervised model, the sum of the weights of the
+       rows that hold, capped to 0..100; with one, 100 times its calibrated
+       probability (supervised_p, rounded down: 80 is p 0.8), raised to the
+       sum of the "hard" rows that hold. The model has every other signal
+       as a feature, the rules' included, so adding their weights to it
+       would count them twice; the rows still set their reason bits (the
+       explanation), and a hard row still alerts whatever the model says.
     The table is data, not code: a rule set (rules_set_t) is read from a
     JSON file by ruleset.h, the default one included, along with each
     merchant category's risk and usual ticket size. The anomaly model
@@ -96,6 +101,7 @@ typedef struct {
     int reason_bit;                 //  0 .. TXW_REASON_COUNT - 1
     int weight;                     //  points added when every condition holds
     rules_condition_t when [RULES_MAX_CONDITIONS];  //  op NONE: unused
+    bool hard;                      //  counts with a supervised model too
 } rules_rule_t;
 
 //  A merchant category's fraud risk (0..3) and its usual ticket size
@@ -146,7 +152,8 @@ void rules_use_cross (rules_t *self, merchants_t *cross);
 
 //  Gives the rules the supervised model (gbdt.h; NULL: none, the default):
 //  rules_score_tx then sets the supervised_p signal from every other one,
-//  the forest's model_score included. Not the rules' either: the scorer
+//  the forest's model_score included, and scores by it (the combiner
+//  above). Not the rules' either: the scorer
 //  loads and reloads it, and passes it again to new rules.
 typedef struct _gbdt_t gbdt_t;
 void rules_use_supervised (rules_t *self, const gbdt_t *supervised);
@@ -168,8 +175,9 @@ size_t rules_count (const rules_t *self);
 void rules_signals (const rules_t *self, const profiles_account_t *acct,
                     const txw_tx_t *tx, double model_score, rules_signals_t *out);
 
-//  Applies every row and returns the score, capped to 0..100; *reasons gets
-//  the reason bits of the rows that held.
+//  Applies every row and returns the score (the combiner above: the rules'
+//  sum, or with a supervised model its probability and the hard rows),
+//  capped to 0..100; *reasons gets the reason bits of the rows that held.
 uint8_t rules_combine (const rules_t *self, const rules_signals_t *signals,
                        uint32_t *reasons);
 

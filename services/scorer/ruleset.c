@@ -82,7 +82,8 @@ s_condition (json_t *item, rules_condition_t *cond, const char *where,
 static int
 s_rule (json_t *item, size_t index, rules_rule_t *rule, char *err, size_t size)
 {
-    static const char *const keys [] = { "name", "reason", "weight", "when", "note", NULL };
+    static const char *const keys [] = { "name", "reason", "weight", "hard", "when", "note",
+                                         NULL };
     char where [TXW_NAME_MAX + 32];
     json_t *name = json_is_object (item)? json_object_get (item, "name"): NULL;
     if (!json_is_string (name) || !*json_string_value (name)
@@ -103,6 +104,10 @@ s_rule (json_t *item, size_t index, rules_rule_t *rule, char *err, size_t size)
     ||  json_integer_value (weight) > 100)
         return s_fail (err, size, "%s: \"weight\" must be an integer from -100 to 100", where);
     rule->weight = (int) json_integer_value (weight);
+    json_t *hard = json_object_get (item, "hard");
+    if (hard && !json_is_boolean (hard))
+        return s_fail (err, size, "%s: \"hard\" must be true or false", where);
+    rule->hard = json_is_true (hard);
     json_t *when = json_object_get (item, "when");
     if (!json_is_array (when) || json_array_size (when) < 1
     ||  json_array_size (when) > RULES_MAX_CONDITIONS)

@@ -11,9 +11,11 @@
 
     Every part is checked before anything is used: known reason codes and
     signals, operators ">=" and "<=", weights -100..100, at most three
-    conditions a rule, unique names, finite thresholds, no unknown keys (a
-    typo must not silently mean "no condition"). The first problem found is
-    returned as one line naming the rule, e.g.
+    conditions a rule, "hard" (optional: the row's weight counts with a
+    supervised model too, rules.h) true or false, unique names, finite
+    thresholds, no unknown keys (a typo must not silently mean "no
+    condition"). The first problem found is returned as one line naming the
+    rule, e.g.
     "rules[3] (card_testing): unknown signal 'small_onlin'", and nothing of
     the file is used. The default set is services/scorer/default-rules.json,
     compiled in.                                                              */

@@ -75,6 +75,7 @@ struct _scorer_t {
     struct stat model_stat;
     struct stat supervised_stat;
     txw_gauge_t *supervised_loaded;
+    txw_gauge_t *threshold;
     int alert_threshold;        //  --alert-threshold, or from --alert-precision/-budget
 };
 
@@ -152,8 +153,13 @@ s_metrics_new (scorer_t *self)
         "merchant, device and account-visit states evicted for a newer one in their set");
     self->shard = txw_gauge_new ("txw_shard", NULL, "this scorer's shard number");
     self->supervised_loaded = txw_gauge_new ("txw_scorer_supervised_loaded", NULL,
-        "1 while a supervised model sets supervised_p; 0: rules and forest alone (no model "
-        "file yet, e.g. too few labels to train one)");
+        "1 while a supervised model sets supervised_p and the score is supervised_p on the "
+        "model's scale (its operating point scores 80); "
+        "0: the score is the rules' sum, with the forest (no model file yet, e.g. too few "
+        "labels to train one)");
+    self->threshold = txw_gauge_new ("txw_scorer_alert_threshold", NULL,
+        "score at or above which a transaction raises its fraud alert: --alert-threshold, "
+        "or from the supervised model's score table (--alert-precision, --alert-budget)");
     txw_gauge_set (self->shard, self->cfg->shard);
     self->e2e = txw_histogram_new ("txw_e2e_latency_seconds",
                                    "producer send to scored, per transaction");
@@ -192,7 +198,8 @@ s_load (scorer_t *self, rules_t **rules_p, model_t **model_p, gbdt_t **supervise
         log_error ("supervised model file refused: %s", err);
     else {
         if (*supervised_path && !supervised)
-            log_warn ("no supervised model file at %s: supervised_p stays 0", supervised_path);
+            log_warn ("no supervised model file at %s: supervised_p stays 0 (the score is the"
+                      " rules' sum)", supervised_path);
         //  No file at --model yet (before the first training): the rules
         //  alone, until the file watch sees one written there.
         if (*model_path && !model)
@@ -253,13 +260,72 @@ s_audit_reload (scorer_t *self, const char *action, const char *why, const rules
     json_decref (detail);
 }
 
+//  The alert threshold: --alert-threshold, or the lowest score at which
+//  the score table of supervised (its calibration part, scored whole)
+//  reaches --alert-precision or stays within --alert-budget alerts an hour.
+//  At start, before the cross-account state is made with it, and for every
+//  supervised model reloaded, whose table it follows (a reload whose model
+//  gives none is refused). Returns it, or -1 (logged).
+static int
+s_alert_threshold (scorer_t *self, const gbdt_t *supervised)
+{
+    const scorer_config_t *cfg = self->cfg;
+    double target = cfg->alert_precision > 0? cfg->alert_precision: cfg->alert_budget;
+    const char *option = cfg->alert_precision > 0? "--alert-precision": "--alert-budget";
+    if (cfg->alert_precision <= 0 && cfg->alert_budget <= 0)
+        return (int) cfg->alert_threshold;
+    if (cfg->alert_precision > 0 && cfg->alert_budget > 0) {
+        log_error ("--alert-precision and --alert-budget are alternatives: give one");
+        return -1;
+    }
+    if (!supervised || gbdt_scores (supervised)->hours <= 0) {
+        log_error ("%s needs a supervised model file with a score table (--supervised)", option);
+        return -1;
+    }
+    double achieved = 0;
+    int threshold = cfg->alert_precision > 0
+        ? gbdt_threshold_for_precision (supervised, target, &achieved)
+        : gbdt_threshold_for_budget (supervised, target, &achieved);
+    if (threshold < 0) {
+        log_error ("%s %g: no alert threshold of %s's score table reaches it", option, target,
+                   gbdt_version (supervised));
+        return -1;
+    }
+    log_info ("alert threshold %d from %s %g: %s %.3f on the calibration part of %s"
+              " (%.1f hours), instead of --alert-threshold %lld", threshold, option, target,
+              cfg->alert_precision > 0? "precision": "alerts an hour", achieved,
+              gbdt_version (supervised), (double) gbdt_scores (supervised)->hours,
+              (long long) cfg->alert_threshold);
+    return threshold;
+}
+
+//  Alerts and the cross-account state's fraud credit follow threshold from
+//  the next transaction on.
+static void
+s_use_threshold (scorer_t *self, int threshold)
+{
+    if (threshold != self->alert_threshold)
+        log_info ("alert threshold now %d, was %d", threshold, self->alert_threshold);
+    self->alert_threshold = threshold;
+    if (self->cross)
+        merchants_set_alert_threshold (self->cross, threshold);
+    txw_gauge_set (self->threshold, threshold);
+}
+
 static void
 s_reload (scorer_t *self, const char *why)
 {
     rules_t *rules;
     model_t *model;
     gbdt_t *supervised;
-    if (s_load (self, &rules, &model, &supervised)) {
+    int threshold = -1;
+    if (s_load (self, &rules, &model, &supervised) == 0
+    &&  (threshold = s_alert_threshold (self, supervised)) < 0) {
+        rules_destroy (&rules);
+        model_destroy (&model);
+        gbdt_destroy (&supervised);
+    }
+    if (threshold < 0) {
         txw_counter_add (self->reloads_failed, 1);
         log_warn ("reload (%s) failed: still scoring with %s", why,
                   rules_model_version (self->rules));
@@ -267,10 +333,14 @@ s_reload (scorer_t *self, const char *why)
         return;
     }
     s_audit_reload (self, "scorer.reload", why, rules);
-    log_info ("reload (%s): now scoring with %s (%zu rules%s), supervised model %s, was %s",
-              why, rules_model_version (rules), rules_count (rules),
+    char score [80] = "the rules' sum";
+    if (supervised)
+        snprintf (score, sizeof score, "supervised_p, %.9g of it scoring 80",
+                  gbdt_operating (supervised));
+    log_info ("reload (%s): now scoring with %s (%zu rules%s), supervised model %s (score: %s),"
+              " was %s", why, rules_model_version (rules), rules_count (rules),
               model? " and the forest": "", supervised? gbdt_version (supervised): "none",
-              rules_model_version (self->rules));
+              score, rules_model_version (self->rules));
     rules_destroy (&self->rules);
     model_destroy (&self->model);
     gbdt_destroy (&self->supervised);
@@ -278,6 +348,7 @@ s_reload (scorer_t *self, const char *why)
     self->model = model;
     self->supervised = supervised;
     txw_gauge_set (self->supervised_loaded, supervised != NULL);
+    s_use_threshold (self, threshold);
     rules_use_cross (self->rules, self->cross);
     txw_counter_add (self->reloads_ok, 1);
 }
@@ -326,44 +397,6 @@ s_model (void *arg, const rules_signals_t *signals)
     return score;
 }
 
-//  The alert threshold: --alert-threshold, or the lowest score at which
-//  the supervised model's score table (its calibration part, scored whole)
-//  reaches --alert-precision or stays within --alert-budget alerts an hour.
-//  Set at start: a model reloaded later keeps it (the merchants' fraud
-//  credit uses it too). Returns it, or -1 (logged).
-static int
-s_alert_threshold (scorer_t *self)
-{
-    const scorer_config_t *cfg = self->cfg;
-    double target = cfg->alert_precision > 0? cfg->alert_precision: cfg->alert_budget;
-    const char *option = cfg->alert_precision > 0? "--alert-precision": "--alert-budget";
-    if (cfg->alert_precision <= 0 && cfg->alert_budget <= 0)
-        return (int) cfg->alert_threshold;
-    if (cfg->alert_precision > 0 && cfg->alert_budget > 0) {
-        log_error ("--alert-precision and --alert-budget are alternatives: give one");
-        return -1;
-    }
-    if (!self->supervised || gbdt_scores (self->supervised)->hours <= 0) {
-        log_error ("%s needs a supervised model file with a score table (--supervised)", option);
-        return -1;
-    }
-    double achieved = 0;
-    int threshold = cfg->alert_precision > 0
-        ? gbdt_threshold_for_precision (self->supervised, target, &achieved)
-        : gbdt_threshold_for_budget (self->supervised, target, &achieved);
-    if (threshold < 0) {
-        log_error ("%s %g: no alert threshold of %s's score table reaches it", option, target,
-                   gbdt_version (self->supervised));
-        return -1;
-    }
-    log_info ("alert threshold %d from %s %g: %s %.3f on the calibration part of %s"
-              " (%.1f hours), instead of --alert-threshold %lld", threshold, option, target,
-              cfg->alert_precision > 0? "precision": "alerts an hour", achieved,
-              gbdt_version (self->supervised), (double) gbdt_scores (self->supervised)->hours,
-              (long long) cfg->alert_threshold);
-    return threshold;
-}
-
 scorer_t *
 scorer_new (const scorer_config_t *cfg, txw_service_t *svc)
 {
@@ -385,8 +418,9 @@ scorer_new (const scorer_config_t *cfg, txw_service_t *svc)
         goto err;
     }
     if (s_load (self, &self->rules, &self->model, &self->supervised)
-    ||  (self->alert_threshold = s_alert_threshold (self)) < 0)
+    ||  (self->alert_threshold = s_alert_threshold (self, self->supervised)) < 0)
         goto err;
+    txw_gauge_set (self->threshold, self->alert_threshold);
     if (cfg->max_merchants > 0) {
         self->cross = merchants_new ((uint32_t) cfg->max_merchants, (uint32_t) cfg->max_devices,
                                      (uint32_t) cfg->max_accounts, self->alert_threshold);
@@ -398,8 +432,10 @@ scorer_new (const scorer_config_t *cfg, txw_service_t *svc)
     rules_use_cross (self->rules, self->cross);
     txw_gauge_set (self->supervised_loaded, self->supervised != NULL);
     if (self->supervised)
-        log_info ("supervised model %s: %d trees over %d signals", gbdt_version (self->supervised),
-                  gbdt_tree_count (self->supervised), gbdt_feature_count (self->supervised));
+        log_info ("supervised model %s: %d trees over %d signals; the score is supervised_p,"
+                  " %.9g of it scoring 80", gbdt_version (self->supervised),
+                  gbdt_tree_count (self->supervised), gbdt_feature_count (self->supervised),
+                  gbdt_operating (self->supervised));
     s_file_changed (cfg->rules_file, &self->rules_stat);
     s_file_changed (cfg->model_file, &self->model_stat);
     s_file_changed (cfg->supervised_file, &self->supervised_stat);

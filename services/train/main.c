@@ -64,6 +64,11 @@ main (int argc, char **argv)
           "comma-separated fraud_pattern values of --labels-csv left out of training "
           "entirely (neither fraud nor legitimate): held-out typologies", &cfg.exclude_patterns,
           0, 0 },
+        { "supervised-scores-out", TXW_OPT_STRING, "",
+          "also write the score of every transaction of the supervised model's calibration "
+          "part (the later fifth of its rows), scored whole with the new model as the scorer "
+          "does, to this file (tx_id, score): what it may be tuned on",
+          &cfg.supervised_scores_out, 0, 0 },
         { "min-fraud-labels", TXW_OPT_INT, "50",
           "fraud labels needed among the replayed transactions to train the supervised "
           "model: with fewer, none is written and the exit code is 0",
@@ -74,6 +79,10 @@ main (int argc, char **argv)
           &cfg.supervised_trees, 1, 4096 },
         { "supervised-depth", TXW_OPT_INT, "4", "depth of each boosted tree",
           &cfg.supervised_depth, 1, 10 },
+        { "operating-precision", TXW_OPT_DOUBLE, "0.9",
+          "the supervised model's operating point, the probability that scores 80 (the "
+          "default alert threshold): the lowest at which its calibration part's alerts are "
+          "this share fraud (none: 0.8)", &cfg.operating_precision, 0.5, 0.999 },
         { "max-merchants", TXW_OPT_INT, "200000",
           "merchant states while replaying for the supervised model (as the scorer's "
           "--max-merchants; 0: no cross-account signals)", &cfg.max_merchants, 0, 50000000 },

@@ -73,11 +73,14 @@ train_replay (const train_config_t *cfg, PGconn *conn, replay_visit_fn *fn, void
     const char *params [] = { *cfg->from? cfg->from: NULL, *cfg->to? cfg->to: NULL, days };
     if (txw_pg_exec (conn, "BEGIN"))
         return -1;
+    //  In event time (the supervised model's split and its hours need it);
+    //  transactions of one time in the order the scorer scored them
+    //  (stored_seq, proto/sql/028), as tx_ids sort as text ('T5-10' < 'T5-9').
     char query [1400];
     snprintf (query, sizeof query, "SELECT %s FROM txw_data.transactions"
         " WHERE ($1::timestamptz IS NULL OR ts >= $1) AND ($2::timestamptz IS NULL OR ts <= $2)"
         " AND ($3::int = 0 OR ts >= now () - $3::int * interval '1 day')"
-        " ORDER BY ts, tx_id", txw_txrow_sql ()->select);
+        " ORDER BY ts, stored_seq NULLS FIRST, tx_id", txw_txrow_sql ()->select);
     bool ok = replay_cursor (conn, query, 3, params, S_FETCH, fn, arg) >= 0;
     txw_pg_exec (conn, ok? "COMMIT": "ROLLBACK");
     return ok? 0: -1;

@@ -28,6 +28,9 @@
 
 #include <stdint.h>
 
+//  --operating-precision's default, the rescoring loop's too.
+#define TRAIN_OPERATING_PRECISION   0.9
+
 typedef struct {
     const char *database_url;
     const char *rules_file;     //  "" for the default rules
@@ -45,12 +48,14 @@ typedef struct {
     int64_t min_rows;           //  fewer stored transactions: nothing trained, exit 0
     //  The supervised model (supervised.h)
     const char *supervised_out; //  "" for none
+    const char *supervised_scores_out;  //  "" for none: tx_id, score of its calibration part
     const char *labels_csv;     //  "" for txw_data.labels
     const char *exclude_patterns;   //  comma-separated fraud_pattern values left out
     int64_t min_fraud_labels;
     int64_t min_legit_labels;
     int64_t supervised_trees;
     int64_t supervised_depth;
+    double operating_precision; //  the supervised model's operating point (supervised.h)
     int64_t max_merchants;      //  cross-account state while replaying (0: none)
     int64_t max_devices;
 } train_config_t;

@@ -111,6 +111,9 @@ latency none
 latency all
 [ "${BENCH_ONLY:-}" = pipeline ] && exit 0
 
+# --- the scorer's whole step on one core, with both models and cross-account state ---
+bash "$ROOT/tests/bench/hotloop_bench.sh" || note "scoring hot loop: bench failed"
+
 # --- serving: the query API under load, and push latency with many clients ----
 echo "# query API (wrk, cached endpoints) and push gateway (500 WebSocket clients)"
 stop_pipeline_pg() { [ "$PG_STARTED" -eq 1 ] && sh "$ROOT/deploy/local/pg.sh" stop >/dev/null; PG_STARTED=0; }

@@ -5,7 +5,10 @@
 # letters. While a producer still sends, deploy/backup/backup.sh dumps the
 # database (its totals taken in the dump's own snapshot) and restore.sh
 # restores it into another database: every total equal, though writes
-# went on. Then the pipeline stops, the suite takes the totals itself
+# went on. A new day's records while a session holds the lock pg_dump
+# takes: making the partition gives up after its lock_timeout (counted,
+# the table's readers not queued behind it), and once the lock is gone a
+# retry stores them. Then the pipeline stops, the suite takes the totals itself
 # (rows and a content sum of every table and view, and plain sums of the
 # money columns), backs up, DROPs the database, creates it empty, restores,
 # and the totals must be identical; the owner's migration step finds
@@ -49,6 +52,43 @@ sleep 0.5
 check "(the pipeline did write meanwhile: the live database moved on)" \
     test "$(sql "SELECT count(*) FROM txw_data.transactions")" -gt \
          "$(awk -F '\t' '$2 == "txw_data.transactions" { print $3 }' "$LIVE_MANIFEST")"
+
+# --- a new day while a backup holds its locks ---------------------------------------------
+# pg_dump holds ACCESS SHARE on every table while it runs; making a
+# partition needs ACCESS EXCLUSIVE on its table. Records of a day without
+# a partition come while a session holds that lock, as pg_dump does: the
+# aggregator gives up making the partition after its lock_timeout
+# (proto/sql/029), counts it and tries again later, instead of queueing
+# every other reader and writer of the table behind its wait; once the lock
+# is gone, the retry makes the day and stores its records.
+day_rows() { sql "SELECT count(*) FROM txw_data.transactions WHERE ts >= '2025-01-15' AND ts < '2025-01-16'"; }
+psql "$DB" -qAt -c "BEGIN; LOCK TABLE txw_data.transactions IN ACCESS SHARE MODE;
+                    SELECT pg_sleep (14); COMMIT" >/dev/null &
+locker=$!
+sleep 0.5
+"$BIN/txw-producer" --validator-endpoints tcp://127.0.0.1:${P}01 --admin-port 0 --seed 9 \
+    --start 2025-01-15T10:00:00Z --count 50 --rate 0 --accounts 20 --invalid-rate 0 \
+    --fraud-rate 0 >"$WORK/newday.log" 2>&1
+waiting() {   # until a session waits for a lock (the aggregator, for the partition's)
+    local i=0
+    until [ "$(sql "SELECT count(*) FROM pg_locks WHERE NOT granted")" != 0 ]; do
+        i=$((i + 1)); [ $i -gt 100 ] && return 1; sleep 0.1
+    done
+}
+check "while a session holds a backup's lock, the aggregator's new partition waits for it" waiting
+# A read queues behind that wait: it answers once the wait gives up (3 s),
+# not when the backup's lock goes (14 s).
+check "... without holding the table's readers for longer than its lock_timeout (a read answers within 6 s)" \
+    psql "$DB" -qAt -c "SET statement_timeout = 6000" -c "SELECT count(*) FROM txw_data.transactions" \
+    -o /dev/null
+check "... then gives up, counted" wait_metric ${P}93 txw_partition_lock_timeouts_total 1 10
+check "... and logged" grep -q 'a partition could not be made within its lock_timeout' "$WORK/aggregator.log"
+wait $locker
+stored_day() {
+    local i=0
+    until [ "$(day_rows)" = 50 ]; do i=$((i + 1)); [ $i -gt 100 ] && return 1; sleep 0.2; done
+}
+check "once the lock is released, a retry makes the day and stores its 50 records" stored_day
 
 # --- stop, total, back up, lose the database, restore -----------------------------------------
 # shellcheck disable=SC2154 # PID_<name> is set by start() in lib.sh (eval)

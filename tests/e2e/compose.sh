@@ -147,7 +147,8 @@ def effective(stage):
     return e
 
 parents = {s['from'] for s in stages}
-finals = [s for s in stages if s['name'] not in parents and s['name'] != 'builder']
+BUILD_STAGES = ('builder', 'dashboard')      # compile; copied from, never run
+finals = [s for s in stages if s['name'] not in parents and s['name'] not in BUILD_STAGES]
 final_names = {s['name'] for s in finals}
 builder = by_name.get('builder')
 check(builder is not None, 'Dockerfile: has a builder stage')
@@ -179,7 +180,7 @@ for st in stages:
     tagged = '@' in img or ':' in name.rsplit('/', 1)[-1]
     check(tagged and not name.endswith(':latest'),
           f'Dockerfile: stage {st["name"]} pins its image ({img}) by tag, not latest')
-for st in [builder] + finals if builder else finals:
+for st in [by_name[b] for b in BUILD_STAGES if b in by_name] + finals:
     root_img = effective(st)['root']
     check(root_img.split('@')[0] == BASE_IMAGE,
           f'Dockerfile: stage {st["name"]} is based on {BASE_IMAGE}', root_img)
@@ -191,7 +192,9 @@ deb = m.group(1).replace('\\\n', ' ').split() if m else []
 need = {p for p in deb if (p.endswith('-dev') and p != 'libcmocka-dev')
         or p in ('build-essential', 'pkg-config')} | {'nodejs', 'npm'}
 have = set(effective(builder)['apt']) if builder else set()
-check(deb and need <= have, 'Dockerfile: builder installs the build packages of the Makefile and node/npm',
+if 'dashboard' in by_name:
+    have |= set(effective(by_name['dashboard'])['apt'])
+check(deb and need <= have, 'Dockerfile: builder installs the build packages of the Makefile, the dashboard stage node/npm',
       sorted(need - have))
 
 # Defaults of each binary, from its --help: the ports it binds and its options.
@@ -348,7 +351,7 @@ for lib in ldlibs:
     else:
         unmapped.append(lib)
 short = {}
-for st in finals:
+for st in [f for f in finals if f['name'] != 'postgres']:   # the database links none of them
     have = set(effective(st)['apt']) | base
     miss = [l for l, pk in lib_pkgs.items() if not (pk & have)]
     if miss:
@@ -517,8 +520,9 @@ for render in renders:
               and not published.get('postgres'))
     check(pub_ok, f'{label}: query (8080) and gateway (8081) are published, PostgreSQL is not', published)
     pg = svcs.get('postgres', {})
-    check(str(pg.get('image', '')).startswith('postgres:15') and pg.get('volumes') and pg.get('healthcheck'),
-          f'{label}: postgres:15 with a volume and a health check')
+    check(str(pg.get('image', '')).startswith('txwatch/postgres:') and target(pg) == 'postgres'
+          and pg.get('volumes') and pg.get('healthcheck') and non_root(pg.get('user')),
+          f'{label}: postgres is txwatch/postgres (target postgres) with a volume, a health check and a non-root user')
 
     # ---- secrets: made once by the one-shots `keys` and `bootstrap`, read
     # from their named volumes (deploy/README.md, "Secrets")
@@ -555,7 +559,7 @@ for render in renders:
     # read-only, once keys has completed.
     pseudo_bad, files = [], set()
     for n, d in svcs.items():
-        if target(d) in (None, 'tools', 'maint') or n in one_shots:
+        if target(d) in (None, 'tools', 'maint', 'postgres') or n in one_shots:
             continue
         env = d.get('environment') or {}
         f = str(env.get('TXW_PSEUDONYM_KEY_FILE') or '')
@@ -784,7 +788,7 @@ mutate "a container_name" "scale validator" compose '/^  query:/a\    container_
 mutate "a misspelt TXW_ variable" "is an option of its service" compose \
     's/TXW_SCORER_ENDPOINTS:/TXW_SCORER_ENDPOINT:/'
 mutate "an endpoint on a port nobody binds" "every endpoint names" compose 's#tcp://scorer:7011#tcp://scorer:7111#'
-mutate "a service run as root" "runs as a non-root user" compose 's/^    user: postgres/    user: root/'
+mutate "a service run as root" "runs as a non-root user" compose 's/^    user: .*999:999.*/    user: root/'
 mutate "a health check disabled" "has a health check" compose \
     '/^  gateway:/,/^  [a-z]/s/^    healthcheck:/    healthcheck:\n      disable: true/'
 mutate "a wrong shard number" "shards match" compose 's/TXW_SHARD: .0./TXW_SHARD: "1"/'
@@ -861,7 +865,8 @@ import os, re, subprocess, sys
 import yaml
 root, binp, render, out, pgport, base = sys.argv[1:7]
 cfg = yaml.safe_load(open(render))
-svcs = {n: d for n, d in cfg['services'].items() if (d.get('build') or {}).get('target')}
+svcs = {n: d for n, d in cfg['services'].items()
+        if (d.get('build') or {}).get('target') not in (None, 'postgres')}   # postgres: a private server
 named = set(cfg.get('volumes') or {})
 def binary(t):
     return 'txwctl' if t == 'tools' else 'txw-' + t

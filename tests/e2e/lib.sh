@@ -9,7 +9,7 @@ set -u
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 BIN=${TXW_BIN:-$ROOT/build/bin}      # make sanitize points this at its own build
 SUITE=$(basename "$0" .sh)
-WORK=$ROOT/build/e2e/$SUITE
+WORK=${TXW_E2E_DIR:-$ROOT/build/e2e}/$SUITE   # tests/clock.sh gives each pass its own
 PIDS=()
 PG_STARTED=0
 rm -rf "$WORK"
@@ -128,7 +128,8 @@ stop_clean() {
 }
 
 cleanup() {
-    for pid in "${PIDS[@]}"; do kill -TERM "$pid" 2>/dev/null; done
+    # CONT too: a suite may have paused a process (SIGSTOP) when it failed
+    for pid in "${PIDS[@]}"; do kill -TERM "$pid" 2>/dev/null; kill -CONT "$pid" 2>/dev/null; done
     wait 2>/dev/null
     [ "$PG_STARTED" -eq 1 ] && sh "$ROOT/deploy/local/pg.sh" stop
 }

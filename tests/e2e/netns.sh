@@ -30,7 +30,10 @@ BRIDGE=txwbr0
 NET=10.77.0
 PGPORT=25357
 PGBIN=/usr/lib/postgresql/15/bin
-PGDIR=/var/tmp/txw-netns-pg
+# Namespace names are global: TXW_NETNS_PREFIX keeps two runs of this suite
+# apart (tests/clock.sh runs its two passes at once, each in a namespace).
+NS=${TXW_NETNS_PREFIX:-txwn}
+PGDIR=/var/tmp/$NS-netns-pg
 # role name -> last octet of its address
 declare -A HOST=([p1]=11 [p2]=12 [v1]=21 [v2]=22 [v3]=23 [s0]=31 [s1]=32
                  [a0]=41 [a1]=42 [g1]=51 [g2]=52)
@@ -42,8 +45,8 @@ net_cleanup() {
     [ -f "$PGDIR/data/PG_VERSION" ] &&
         su postgres -s /bin/sh -c "$PGBIN/pg_ctl -D '$PGDIR/data' -m fast -w stop" >/dev/null 2>&1
     for role in "${!HOST[@]}"; do
-        ip netns del txwn-$role 2>/dev/null
-        rm -rf /etc/netns/txwn-$role
+        ip netns del $NS-$role 2>/dev/null
+        rm -rf /etc/netns/$NS-$role
     done
     ip link del $BRIDGE 2>/dev/null
     [ $FORWARD_RULE -eq 1 ] && iptables -D FORWARD -i $BRIDGE -o $BRIDGE -j ACCEPT 2>/dev/null
@@ -69,7 +72,7 @@ hosts_file() {   # the validators' addresses to list
     echo "$NET.${HOST[a1]} aggregator-1 aggregators"
 }
 for role in "${!HOST[@]}"; do
-    ns=txwn-$role
+    ns=$NS-$role
     ip netns add $ns &&
     ip link add vtxw-$role type veth peer name eth0 netns $ns &&
     ip link set vtxw-$role master $BRIDGE up &&
@@ -95,7 +98,7 @@ psql "postgresql://txw@127.0.0.1:$PGPORT/postgres" -qc "CREATE DATABASE txwatch"
 DB=postgresql://txw@127.0.0.1:$PGPORT/txwatch
 NDB=postgresql://txw@pg:$PGPORT/txwatch          # as the namespaces see it
 check "a namespace reaches PostgreSQL over the bridge by name" \
-    test "$(ip netns exec txwn-a1 psql "$NDB" -qAtc "SELECT 1")" = 1
+    test "$(ip netns exec $NS-a1 psql "$NDB" -qAtc "SELECT 1")" = 1
 
 # --- the expected answer ---------------------------------------------------------------
 GEN=(--shape flat --count 8000 --event-rate 50 --accounts 1500 --fraud-rate 0.02 --invalid-rate 0.01)
@@ -111,12 +114,12 @@ INVALID=$(sed -n 's/^invalid=//p' "$WORK/summary.txt")
 note "two streams: $VALID valid, $INVALID invalid"
 
 # --- the services, one per namespace ----------------------------------------------------
-# nstart ROLE ADMIN_PORT BINARY ARGS...: runs in namespace txwn-ROLE, waits for /readyz
+# nstart ROLE ADMIN_PORT BINARY ARGS...: runs in namespace $NS-ROLE (txwn-ROLE), waits for /readyz
 nstart() {
     local role=$1 port=$2; shift 2
     # The admin port listens on loopback by default; here, as in a pod, it
     # is reached over the namespace's network.
-    ip netns exec txwn-$role "$@" --admin-port $port --admin-address 0.0.0.0 >"$WORK/$role.log" 2>&1 &
+    ip netns exec $NS-$role "$@" --admin-port $port --admin-address 0.0.0.0 >"$WORK/$role.log" 2>&1 &
     PIDS+=($!)
     eval "PID_$role=$!"
     local i=0
@@ -155,17 +158,17 @@ done
 ok "2 aggregators, 2 scorers, 3 validators and 2 gateways run in namespaces of their own"
 
 # --- two producers; the validators' name grows while they send -------------------------------
-ip netns exec txwn-p1 "$BIN/txw-producer" "${GEN1[@]}" --rate 2000 --resolve-s 1 --admin-port 0 \
+ip netns exec $NS-p1 "$BIN/txw-producer" "${GEN1[@]}" --rate 2000 --resolve-s 1 --admin-port 0 \
     --validator-endpoints tcp://validators:7001 >"$WORK/p1.log" 2>&1 &
 P1=$!
-ip netns exec txwn-p2 "$BIN/txw-producer" "${GEN2[@]}" --rate 2000 --resolve-s 1 --admin-port 0 \
+ip netns exec $NS-p2 "$BIN/txw-producer" "${GEN2[@]}" --rate 2000 --resolve-s 1 --admin-port 0 \
     --validator-endpoints tcp://validators:7001 >"$WORK/p2.log" 2>&1 &
 P2=$!
 PIDS+=("$P1" "$P2")
 sleep 1.5
 # Appending keeps the inode that `ip netns exec` mounted, so the running
 # producers see the change.
-for p in p1 p2; do echo "$NET.${HOST[v3]} validators" >>/etc/netns/txwn-$p/hosts; done
+for p in p1 p2; do echo "$NET.${HOST[v3]} validators" >>/etc/netns/$NS-$p/hosts; done
 wait $P1; rc1=$?
 wait $P2; rc2=$?
 check "both producers send their streams and exit 0" test $rc1 -eq 0 -a $rc2 -eq 0

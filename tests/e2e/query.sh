@@ -476,11 +476,27 @@ check "CORS on the second server, its own list" test "$(hdr Access-Control-Allow
 check "txw-query refuses --cors-origins '*' (exit $?)" grep -q "is not an origin" "$WORK/star.log"
 
 # --- the cache ---------------------------------------------------------------------------------------
-req GET /api/v1/branches/performance "/api/v1/branches/performance?minutes=30"
-first="$S $(hdr X-Cache) $(jv '[b["count"] for b in d["branches"] if b["branch_id"] == "b-2"]')"
-sql "UPDATE txw_data.windows SET tx_count = 7 WHERE dimension = 'branch' AND key = 'b-2'"
-req GET /api/v1/branches/performance "/api/v1/branches/performance?minutes=30"
-second="$S $(hdr X-Cache) $(jv '[b["count"] for b in d["branches"] if b["branch_id"] == "b-2"]')"
+# Within its TTL (1 s) a cached answer is served though the database
+# changed. On a loaded machine the two requests and the change between
+# them can take longer than the TTL (CI saw a miss so): then the pair
+# shows nothing, and it is tried again, the change undone and the entry
+# left to die first, up to three times. A miss within the TTL still fails.
+b2_count() { B=$1 jv '[b["count"] for b in d["branches"] if b["branch_id"] == "b-2"]'; }
+set_b2() { sql "UPDATE txw_data.windows SET tx_count = $1 WHERE dimension = 'branch' AND key = 'b-2'"; }
+for attempt in 1 2 3; do
+    t0=${EPOCHREALTIME/./}
+    req GET /api/v1/branches/performance "/api/v1/branches/performance?minutes=30"
+    S1=$S B1=$B H1=$H
+    set_b2 7
+    req GET /api/v1/branches/performance "/api/v1/branches/performance?minutes=30"
+    t1=${EPOCHREALTIME/./}
+    [ $(((t1 - t0) / 1000)) -lt 900 ] && break
+    note "attempt $attempt: the pair took $(((t1 - t0) / 1000)) ms, not within the cache's TTL"
+    set_b2 4
+    sleep 2.1
+done
+first="$S1 $(H=$H1 hdr X-Cache) $(b2_count "$B1")"
+second="$S $(hdr X-Cache) $(b2_count "$B")"
 BASE=http://127.0.0.1:${P}81 req GET /api/v1/branches/performance "/api/v1/branches/performance?minutes=30"
 nocache="$S $(jv '[b["count"] for b in d["branches"] if b["branch_id"] == "b-2"]')"
 sleep 1.2

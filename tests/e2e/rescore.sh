@@ -19,7 +19,10 @@
 # flags: every account is rescored by exactly one of them. A run killed
 # while it holds a batch leaves the flags for the next. Under the rules
 # and model that first scored them, the rescores are the scorer's scores
-# exactly (the replay is the scorer's step). Last, the loop of compose and
+# exactly (the replay is the scorer's step, over an account's transactions
+# in the order the scorer scored them: one account's burst within one
+# millisecond, whose tx_ids sort otherwise as text, and a late arrival
+# check it). Last, the loop of compose and
 # make run retrains the model at start and rescores with it.
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 source "$(dirname "$0")/lib.sh"
@@ -63,7 +66,36 @@ stored() {   # COUNT: waits until that many transactions are stored
 send 5 20000
 check "20,000 transactions are stored, scored by the rules alone" \
     stored 20000
-check "... whose version is the rule set's" \
+# One more account, whose order only the scorer knows: a burst of nine
+# transactions in one millisecond, sent ORDER-4 to ORDER-12 (as text, and so
+# by (ts, tx_id), ORDER-10 comes first), then one from half an hour before
+# them (a late arrival), then one after. Its rescores below are its scores
+# only if the replay sees them in the order the scorer scored them.
+cat >"$WORK/order.csv" <<'CSV'
+tx_id,ts,account_id,amount,currency,merchant_id,category,channel,branch_id,region,country,device_id,product_id,status
+ORDER-1,2026-03-02T07:00:00.000Z,ORDERS1,20.00,EUR,MQ001,grocery,pos,B001,R1,DE,DQ001,,approved
+ORDER-2,2026-03-02T08:00:00.000Z,ORDERS1,25.00,EUR,MQ001,grocery,pos,B001,R1,DE,DQ001,,approved
+ORDER-3,2026-03-02T09:00:00.000Z,ORDERS1,22.00,EUR,MQ001,grocery,pos,B001,R1,DE,DQ001,,approved
+ORDER-4,2026-03-02T10:00:00.000Z,ORDERS1,1.00,EUR,MQ002,electronics,online,B001,R1,DE,DQ001,,approved
+ORDER-5,2026-03-02T10:00:00.000Z,ORDERS1,1.00,EUR,MQ002,electronics,online,B001,R1,DE,DQ001,,approved
+ORDER-6,2026-03-02T10:00:00.000Z,ORDERS1,1.00,EUR,MQ002,electronics,online,B001,R1,DE,DQ002,,declined
+ORDER-7,2026-03-02T10:00:00.000Z,ORDERS1,400.00,EUR,MQ002,electronics,online,B001,R1,DE,DQ002,,approved
+ORDER-8,2026-03-02T10:00:00.000Z,ORDERS1,1.50,EUR,MQ002,electronics,online,B001,R1,DE,DQ002,,declined
+ORDER-9,2026-03-02T10:00:00.000Z,ORDERS1,1.00,EUR,MQ002,electronics,online,B001,R1,DE,DQ002,,declined
+ORDER-10,2026-03-02T10:00:00.000Z,ORDERS1,300.00,EUR,MQ002,electronics,online,B001,R1,DE,DQ003,,approved
+ORDER-11,2026-03-02T10:00:00.000Z,ORDERS1,2.00,EUR,MQ002,electronics,online,B001,R1,DE,DQ003,,approved
+ORDER-12,2026-03-02T10:00:00.000Z,ORDERS1,1.00,EUR,MQ002,electronics,online,B001,R1,DE,DQ003,,approved
+ORDER-13,2026-03-02T09:30:00.000Z,ORDERS1,500.00,EUR,MQ003,jewelry,pos,B002,R2,FR,DQ004,,approved
+ORDER-14,2026-03-02T10:01:00.000Z,ORDERS1,30.00,EUR,MQ001,grocery,pos,B001,R1,DE,DQ001,,approved
+CSV
+"$BIN/txw-producer" --file "$WORK/order.csv" --validator-endpoints tcp://127.0.0.1:${P}01 \
+    --admin-port 0 >"$WORK/producer-order.log" 2>&1
+check "the account of one millisecond's burst and a late arrival is stored (14 transactions)" \
+    stored 20014
+order_scores=$(sql "SELECT string_agg (score::text, ' ' ORDER BY split_part (tx_id, '-', 2)::int)
+                    FROM txw_data.transactions WHERE account_id = 'ORDERS1'")
+note "its scores, in the order sent: $order_scores"
+check "... scored by the rules alone" \
     test "$(sql "SELECT string_agg (DISTINCT model_version, ',') FROM txw.transactions")" = rules-3
 
 train 2
@@ -78,7 +110,7 @@ check "the swap is audited with the versions before and after" \
     = "model file changed	rules-3	rules-3+$MV"
 send 6 2000
 check "transactions sent after the swap are scored with the model" \
-    stored 22000
+    stored 22014
 check "... and carry its version" \
     test "$(sql "SELECT count(*) FROM txw.transactions WHERE model_version = 'rules-3+$MV'")" = 2000
 
@@ -174,10 +206,10 @@ check "two runs at once both succeed" test "$ra$rb" = 00
 n3=$(grep -o 'rescored [0-9]* stale' "$WORK/run3.log" | cut -d' ' -f2)
 n4=$(grep -o 'rescored [0-9]* stale' "$WORK/run4.log" | cut -d' ' -f2)
 note "the runs took $n3 and $n4 accounts"
-check "... and took the 400 accounts between them, none twice" test "$((n3 + n4))" = 400
+check "... and took the 401 accounts between them, none twice" test "$((n3 + n4))" = 401
 check "... leaving no flag" test "$(sql "SELECT count(*) FROM txw_data.stale_accounts")" = 0
 check "every account now has its rescores" \
-    test "$(sql "SELECT count(DISTINCT account_id) FROM txw.rescores")" = 400
+    test "$(sql "SELECT count(DISTINCT account_id) FROM txw.rescores")" = 401
 
 # A run killed in the middle of a batch loses nothing: its transaction
 # rolls back, flags and all. The batch is held at its write of the
@@ -219,7 +251,7 @@ flag_all() {
     sql "INSERT INTO txw_data.stale_accounts (account_id, reason)
          SELECT DISTINCT account_id, 'label' FROM txw_data.transactions"
 }
-differ() {   # VERSION: rescores under VERSION of transactions it first scored, that differ
+differ() {   # VERSION [ACCOUNT]: rescores under VERSION of transactions it first scored, that differ
     sql "SELECT count(*) FILTER (WHERE CASE WHEN r.first_reasons && $CROSS
                      THEN r.score > r.first_score OR r.reasons && $CROSS
                           OR NOT (r.first_reasons @> r.reasons
@@ -230,7 +262,8 @@ differ() {   # VERSION: rescores under VERSION of transactions it first scored, 
          FROM txw.rescores r
          WHERE r.model_version = '$1' AND r.first_model_version = '$1'
            AND r.account_id IN (SELECT account_id FROM txw_data.transactions
-                                GROUP BY 1 HAVING count(*) <= 200)"
+                                GROUP BY 1 HAVING count(*) <= 200)
+           AND ('${2:-}' = '' OR r.account_id = '${2:-}')"
 }
 alerts_before=$(sql "SELECT count(*) FROM txw_data.alerts")
 flag_all
@@ -240,6 +273,11 @@ note "rules alone: $d rescores differ from the scorer's"
 n=${d#*/}
 check "with the rules alone, the rescores of what the rules alone scored are the scorer's scores" \
     test "${d%%/*}" = 0 -a "${n%% *}" -gt 15000
+d=$(differ rules-3 ORDERS1)
+note "the account of one millisecond's burst: $d differ"
+n=${d#*/}
+check "... the account of one millisecond's burst and a late arrival too (replayed as the scorer saw it)" \
+    test "${d%%/*}" = 0 -a "${n%% *}" = 14
 flag_all
 rescore run6 --model "$MODEL"
 d=$(differ "rules-3+$MV")
@@ -255,8 +293,9 @@ cp "$MODEL" "$WORK/before-loop.bin"
 sql "INSERT INTO txw_data.stale_accounts (account_id, reason) VALUES ('A000001', 'correction')"
 start rescore ${P}98 "$BIN/txw-rescore" --database-url "$RS_URL" --model "$MODEL" --every 1 \
     --retrain-every 3600 --retrain-min-rows 1000 --admin-port ${P}98
-# The first rescoring run comes after the retraining.
-check "the loop rescores the account flagged meanwhile" wait_metric ${P}98 txw_rescored_accounts_total 1 15
+# The first rescoring run comes after the retraining (which times the
+# scorer's hot loop with the new model: half a minute on a busy machine).
+check "the loop rescores the account flagged meanwhile" wait_metric ${P}98 txw_rescored_accounts_total 1 120
 LV=$(grep -o '"trained if-[0-9T]*' "$WORK/rescore.log" | cut -d' ' -f2)
 check "... after retraining the model at start" test -n "$LV"
 check "... keeping the model it replaced" cmp -s "$MODEL.prev" "$WORK/before-loop.bin"
@@ -265,3 +304,61 @@ check "... and rescores with the new model" \
                  AND model_version = 'rules-3+$LV'")" -gt 0
 # shellcheck disable=SC2154 # PID_<name> is set by start() in lib.sh (eval)
 check "the loop stops cleanly" stop_clean "$PID_rescore"
+
+# --- The supervised model in the loop ----------------------------------------------
+# (helper D) The loop also retrains the scorer's supervised model
+# (--supervised), after the forest, from txw_data.labels as the rescoring
+# login reads them. With too few labels it writes none: the scorer, which
+# watches the file, runs on rules and forest and says so. Once there are
+# txw-train's minimum (50 fraud, 500 legitimate), the next retraining
+# writes it and the running scorer loads it; the one after keeps it as
+# supervised.bin.prev, and `txw-train --rollback` puts both models back
+# (the scorer's reload of a changed file is checked above).
+SUP=$WORK/supervised.bin
+start_stage scorer $P --supervised "$SUP"
+check "the scorer watching a supervised model file not there yet says it runs on rules and forest" \
+    grep -q "no supervised model file at $SUP: supervised_p stays 0" "$WORK/scorer.log"
+loop() {   # NAME: the loop with --supervised until its first rescoring run, then stopped
+    start "$1" ${P}97 "$BIN/txw-rescore" --database-url "$RS_URL" --model "$MODEL" \
+        --supervised "$SUP" --every 1 --retrain-every 3600 --retrain-min-rows 1000 --admin-port ${P}97
+    wait_metric ${P}97 'txw_rescore_runs_total{result="ok"}' 1 300 \
+        && curl -sf "http://127.0.0.1:${P}97/readyz" >/dev/null
+    local rc=$?
+    # shellcheck disable=SC2154 # PID_<name> is set by start() in lib.sh (eval)
+    stop_clean "$(eval echo "\$PID_$1")" && return $rc
+}
+check "the loop with --supervised and no labels retrains and stays ready" loop sup1
+check "... says there are too few labels and writes no supervised model" \
+    bash -c "grep -q 'too few labels for the supervised model' '$WORK/sup1.log' \
+             && test ! -e '$SUP'"
+check "... and the scorer still runs without one" \
+    test "$(metric ${P}92 txw_scorer_supervised_loaded)" = 0
+# Analysts' dispositions, as the query API stores them: the 150 highest
+# scores confirmed fraud, 1,000 others (by a hash of the id) legitimate.
+sql "INSERT INTO txw_data.labels (tx_id, source, ts, account_id, label, set_by)
+     SELECT tx_id, 'disposition', ts, account_id, label, 'analyst:e2e' FROM (
+       (SELECT tx_id, ts, account_id, 'fraud' AS label FROM txw_data.transactions
+         ORDER BY score DESC, tx_id LIMIT 150)
+       UNION ALL
+       (SELECT tx_id, ts, account_id, 'legit' FROM txw_data.transactions WHERE score < 50
+         ORDER BY md5 (tx_id) LIMIT 1000)) l ON CONFLICT DO NOTHING"
+check "with enough labels the loop's retraining succeeds" loop sup2
+SV=$(grep -o '"trained gb-[0-9T]*' "$WORK/sup2.log" | cut -d' ' -f2)
+note "supervised model $SV"
+check "... and writes the supervised model" test -n "$SV" -a -s "$SUP"
+check "the running scorer loads it without a restart" \
+    wait_metric ${P}92 txw_scorer_supervised_loaded 1 15
+check "... and says which" grep -q "supervised model $SV" "$WORK/scorer.log"
+cp "$SUP" "$WORK/first-supervised.bin"
+cp "$MODEL" "$WORK/first-forest.bin"
+check "the next retraining succeeds" loop sup3
+check "... keeping the supervised model it replaced as supervised.bin.prev" \
+    cmp -s "$SUP.prev" "$WORK/first-supervised.bin"
+"$BIN/txw-train" --out "$MODEL" --supervised-out "$SUP" --rollback >"$WORK/rollback-both.log" 2>&1
+rb=$?
+check "txw-train --rollback with --supervised-out puts both previous models back" \
+    bash -c "test $rb = 0 && cmp -s '$SUP' '$WORK/first-supervised.bin' && cmp -s '$MODEL' '$WORK/first-forest.bin'"
+check "no retraining was refused a table (the rescoring login reads the labels)" \
+    bash -c "! grep -q 'permission denied' '$WORK'/sup[123].log"
+# shellcheck disable=SC2154 # PID_<name> is set by start() in lib.sh (eval)
+check "the scorer stops cleanly" stop_clean "$PID_scorer"

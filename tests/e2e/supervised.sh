@@ -32,7 +32,8 @@ sql_true() {   # QUERY SECONDS
     return 1
 }
 
-SCORER_ARGS=(--database-url "$DB" --model "$WORK/model.bin" --supervised "$SUPERVISED" --watch-s 1)
+SCORER_ARGS=(--database-url "$DB" --model "$WORK/model.bin" --supervised "$SUPERVISED" --watch-s 1
+             --supervised-out "$WORK/supervised-p.tsv")
 start_pipeline $P
 check "without a supervised model file the scorer runs on rules and forest, and says so" \
     grep -q "no supervised model file at $SUPERVISED" "$WORK/scorer.log"
@@ -95,3 +96,69 @@ check "the audit log records the supervised model's version at the refusal" \
               FROM txw_data.audit WHERE action = 'scorer.reload_refused'" 10
 # shellcheck disable=SC2154 # PID_<name> is set by start() in lib.sh (eval)
 check "the pipeline stops cleanly" stop_clean $PID_validator $PID_scorer $PID_aggregator
+
+# With the model loaded the score is supervised_p on the model's scale,
+# rounded down (the shipped rule file has no hard rows): txw-train chose
+# the operating point, the p that scores 80, on the calibration part and
+# logged it, the scorer logged it on load; below it the score is 80 p / at,
+# from it on 80 + 20 (p - at) / (1 - at). Every stored score of the later
+# part against the p the scorer wrote when it first scored it (6 decimals).
+at=$(grep -o 'supervised_p, [0-9.e-]* of it scoring 80' "$WORK/scorer.log" | tail -1 | cut -d' ' -f2)
+check "txw-train chose the operating point on the calibration part, and says at what precision" \
+    grep -Eq "operating point: supervised_p [0-9.]+ scores 80, where the calibration part's alerts are 0\.(9[0-9]*|1) fraud" \
+    "$WORK/train.log"
+note "operating point $at: $(grep -o 'operating point: .*' "$WORK/train.log")"
+sql "SELECT tx_id, score FROM txw.transactions" >"$WORK/stored.tsv"
+scored_by_p() {
+    awk -F'\t' -v at="$at" '
+        function scale(p) { if (at == 0.8) return 100 * p
+                            return p < at? 80 * p / at: 80 + 20 * (p - at) / (1 - at) }
+        FILENAME == ARGV[1] { if (FNR > 1) { split ($0, f, ","); later [f [1]] = 1 } next }
+        FILENAME == ARGV[2] { if (!($1 in p)) p [$1] = $2; next }
+        ($1 in later) && ($1 in p) { n++; d = scale(p [$1]) - $2; if (d < -0.01 || d >= 1.01) bad++
+                                     if ((p [$1] >= at) != ($2 >= 80)) edge++ }
+        END { print n " scores, " bad + 0 " not on the scale, " edge + 0 " on the wrong side of 80"
+              exit !(at > 0 && n > 9000 && bad == 0) }' \
+        "$WORK/later.csv" "$WORK/supervised-p.tsv" "$WORK/stored.tsv"
+}
+counted=$(scored_by_p)
+rc=$?
+check "with the model every score is supervised_p on its scale (the threshold 80 is the operating point)" test $rc -eq 0
+note "$counted"
+
+# --- the alert threshold follows a reloaded model ---------------------------------------
+# A scorer run with --alert-precision derives its threshold from the
+# supervised model's score table at start and again from every model it
+# reloads: after the swap its txw_scorer_alert_threshold is what a scorer
+# started on the new model derives. Model A is trained on the first part,
+# B on everything stored.
+train_on() {   # NAME [ARGS...]
+    local name=$1; shift
+    "$BIN/txw-train" --out "$WORK/forest-$name.bin" --database-url "$DB" \
+        --supervised-out "$WORK/sup-$name.bin" --labels-csv "$WORK/labelled.csv" \
+        --exclude-patterns money_mule,bust_out "$@" >"$WORK/train-$name.log" 2>&1
+}
+train_on a --to 2026-01-05T03:20:00Z
+train_on b
+check "two supervised models are trained, on the first part and on everything" \
+    test -s "$WORK/sup-a.bin" -a -s "$WORK/sup-b.bin"
+cp "$WORK/sup-a.bin" "$WORK/sup-live.bin"
+start scorer4 ${P}94 "$BIN/txw-scorer" --bind tcp://127.0.0.1:${P}13 \
+    --aggregator-endpoints tcp://127.0.0.1:${P}21 --publish tcp://127.0.0.1:${P}14 \
+    --admin-port ${P}94 --supervised "$WORK/sup-live.bin" --alert-precision 0.8 --watch-s 1
+threshold_a=$(metric ${P}94 txw_scorer_alert_threshold)
+check "txw_scorer_alert_threshold shows the threshold derived at start" \
+    grep -q "alert threshold $threshold_a from --alert-precision 0.8" "$WORK/scorer4.log"
+cp "$WORK/sup-b.bin" "$WORK/sup-live.tmp" && mv "$WORK/sup-live.tmp" "$WORK/sup-live.bin"
+check "the scorer reloads model B" wait_metric ${P}94 'txw_reloads_total{result="ok"}' 1 10
+check "... and derives the threshold again from its score table, logged" \
+    test "$(grep -c 'alert threshold [0-9]* from --alert-precision 0.8' "$WORK/scorer4.log")" = 2
+start scorer5 ${P}95 "$BIN/txw-scorer" --bind tcp://127.0.0.1:${P}15 \
+    --aggregator-endpoints tcp://127.0.0.1:${P}21 --publish tcp://127.0.0.1:${P}16 \
+    --admin-port ${P}95 --supervised "$WORK/sup-b.bin" --alert-precision 0.8
+threshold_b=$(metric ${P}95 txw_scorer_alert_threshold)
+note "alert threshold at precision 0.8: $threshold_a with model A, $threshold_b with model B"
+check "... the one a scorer started on model B uses" \
+    test "$(metric ${P}94 txw_scorer_alert_threshold)" = "$threshold_b"
+# shellcheck disable=SC2154 # PID_<name> is set by start() in lib.sh (eval)
+check "both scorers stop cleanly" stop_clean "$PID_scorer4" "$PID_scorer5"

@@ -67,9 +67,9 @@ stop_clean $PID_scorer
 "$BIN/txw-train" --out "$WORK/model.bin" --database-url "$DB" --to "$train_end" \
     --features-out "$WORK/train-features.csv" --scores-out "$WORK/train-scores.tsv" \
     --supervised-out "$WORK/supervised.bin" --labels-csv "$WORK/labelled.csv" \
-    --exclude-patterns money_mule,bust_out \
+    --exclude-patterns money_mule,bust_out --supervised-scores-out "$WORK/calibration-scores.tsv" \
     2>&1 | tee "$WORK/train.log" \
-    | grep -E "trained|hot loop|supervised" | sed 's/^/# /'
+    | grep -E "trained|hot loop|supervised|operating point" | sed 's/^/# /'
 check "the model is trained and saved" test -s "$WORK/model.bin"
 check "the supervised model is trained and saved" test -s "$WORK/supervised.bin"
 
@@ -110,6 +110,11 @@ python3 "$ROOT/tests/eval/metrics.py" --seen-only "$WORK/labelled.csv" "$WORK/tr
 sql "SELECT tx_id, score FROM txw.transactions WHERE ts <= '$train_end'" >"$WORK/train-pipeline.tsv"
 python3 "$ROOT/tests/eval/metrics.py" --seen-only "$WORK/labelled.csv" "$WORK/train-pipeline.tsv" $THRESHOLD \
     "training part (pipeline, rules)" | sed 's/^/# /'
+# The supervised model's calibration part (the training part's later
+# fifth, which its trees never saw), scored whole as the scorer scores
+# with the model: what its features and settings are decided on.
+python3 "$ROOT/tests/eval/metrics.py" --seen-only "$WORK/labelled.csv" "$WORK/calibration-scores.tsv" \
+    $THRESHOLD "training part's later fifth (the model's scale)" | sed 's/^/# /'
 tail -n +2 "$WORK/test-features.csv" | cut -d, -f1,2 | tr , '\t' >"$WORK/model.tsv"
 echo "# detection quality on the test part (40%, after $train_end)"
 python3 "$ROOT/tests/eval/metrics.py" "$WORK/labelled.csv" "$WORK/rules.tsv" $THRESHOLD \
@@ -123,8 +128,13 @@ python3 "$ROOT/tests/eval/metrics.py" "$WORK/labelled.csv" "$WORK/model.tsv" 0.9
 # part's later fifth).
 python3 "$ROOT/tests/eval/metrics.py" "$WORK/labelled.csv" "$WORK/test-supervised.tsv" 0.5 \
     "txwatch supervised model alone" | sed 's/^/# /'
+# ... and at its operating point, the probability that scores 80, which
+# txw-train chose on the calibration part (--operating-precision).
+at=$(grep -o 'supervised_p [0-9.]* scores 80' "$WORK/train.log" | cut -d' ' -f2)
+[ -n "$at" ] && python3 "$ROOT/tests/eval/metrics.py" "$WORK/labelled.csv" "$WORK/test-supervised.tsv" \
+    "$at" "txwatch supervised model alone at its operating point $at" | sed 's/^/# /'
 python3 "$ROOT/tests/eval/metrics.py" --targets "$WORK/labelled.csv" "$WORK/combined.tsv" $THRESHOLD \
-    "txwatch score (all combined)" | sed 's/^/# /'
+    "txwatch score (all combined: the model's scale, hard rules on top)" | sed 's/^/# /'
 if /usr/bin/python3 -c "import sklearn" 2>/dev/null; then
     /usr/bin/python3 "$ROOT/tests/eval/sklearn_ref.py" "$WORK/train-features.csv" \
         "$WORK/test-features.csv" >"$WORK/sklearn.tsv" 2>"$WORK/sklearn.log"

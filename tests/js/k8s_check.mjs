@@ -155,7 +155,7 @@ checks["txwatch containers get a unique source id and no duplicate env names"] =
             const dup = names.filter((n, i) => names.indexOf(n) !== i);
             if (dup.length)
                 out.push(`${t.name} container ${c.name}: env set twice: ${dup.join(", ")}`);
-            if (/^txwatch\//.test(c.image || "") && t.owner.kind !== "Job") {
+            if (/^txwatch\/(?!postgres:)/.test(c.image || "") && t.owner.kind !== "Job") {
                 const id = (c.env || []).find((e) => e.name === "TXW_ID");
                 if (!id || !id.valueFrom || !id.valueFrom.fieldRef
                 ||  id.valueFrom.fieldRef.fieldPath !== "metadata.name")
@@ -510,7 +510,7 @@ checks["every TXW_* variable and flag given to a txwatch container is an option 
     for (const t of podTemplates(objs))
         for (const c of allContainers(t.spec)) {
             const m = /^(?:.*\/)?txwatch\/([a-z]+):/.exec(c.image || "");
-            if (!m)
+            if (!m || m[1] === "postgres")      // the database: no txwatch binary
                 continue;
             //  tools runs txwctl: tools.txt is its --help and that of the
             //  commands the manifests use, whose options stand in usage lines.
@@ -716,7 +716,11 @@ function secretFileProblems (objs, t, c, secret, key, variable) {
 const asVariables = (c, secret) => (c.envFrom || []).some((ef) => ef.secretRef && ef.secretRef.name === secret)
     || (c.env || []).some((e) => ((e.valueFrom || {}).secretKeyRef || {}).name === secret);
 const mounts = (t, secret) => (t.spec.volumes || []).some((v) => v.secret && v.secret.secretName === secret);
-const serviceImage = (c) => (/^(?:.*\/)?txwatch\/([a-z]+):/.exec(c.image || "") || [])[1];
+//  The txwatch service an image runs (not the database's txwatch/postgres).
+const serviceImage = (c) => {
+    const m = /^(?:.*\/)?txwatch\/([a-z]+):/.exec(c.image || "");
+    return m && m[1] !== "postgres"? m[1]: undefined;
+};
 
 checks["pseudonym key: every txwatch service reads the Secret txwatch-pseudonym as a read-only file (TXW_PSEUDONYM_KEY_FILE) that only its user may read; the Jobs do not"] = (objs) => {
     const out = [];

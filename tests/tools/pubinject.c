@@ -133,11 +133,42 @@ s_send (zsock_t *pub, txw_batch_t *batch, const char *source, uint64_t epoch,
     return 0;
 }
 
+//  Waits until N subscribers have subscribed, up to 30 s. A subscriber
+//  sends its subscriptions together when it connects, one frame for each
+//  prefix; subscribers are told apart by the first one of each.
+static void
+s_wait_subscribers (zsock_t *pub, int64_t n)
+{
+    int64_t deadline = txw_mono_us () + 30 * 1000000LL;
+    int64_t seen = 0;
+    zpoller_t *poller = zpoller_new (pub, NULL);
+    zframe_t *first = NULL;
+    while (seen < n && txw_mono_us () < deadline) {
+        if (!zpoller_wait (poller, 100))
+            continue;
+        zframe_t *f = zframe_recv (pub);
+        if (!f)
+            break;
+        if (zframe_size (f) > 0 && zframe_data (f) [0] == 1
+        && (!first || zframe_eq (f, first))) {
+            seen++;
+            if (!first)
+                first = zframe_dup (f);
+        }
+        zframe_destroy (&f);
+    }
+    zframe_destroy (&first);
+    zpoller_destroy (&poller);
+    if (seen < n)
+        fprintf (stderr, "pubinject: %lld of %lld subscribers after 30 s\n",
+                 (long long) seen, (long long) n);
+}
+
 int
 main (int argc, char **argv)
 {
     const char *bind, *connect, *seqs, *source, *kind, *client_key, *server_key;
-    int64_t count, wait_ms, interval_ms, epoch_us;
+    int64_t count, wait_ms, interval_ms, epoch_us, subscribers;
     double rate;
     const txw_option_t options [] = {
         { "bind", TXW_OPT_STRING, "tcp://127.0.0.1:7012", "endpoint to bind the PUB", &bind, 0, 0 },
@@ -146,6 +177,8 @@ main (int argc, char **argv)
         { "count", TXW_OPT_INT, "0", "send this many alerts, seq 1..count, at --rate", &count, 0, 100000000 },
         { "wait-ms", TXW_OPT_INT, "1000", "wait before the first send (subscribers connect)",
           &wait_ms, 0, 600000 },
+        { "subscribers", TXW_OPT_INT, "0",
+          "then wait (up to 30 s) until this many subscribers have subscribed", &subscribers, 0, 1000 },
         { "interval-ms", TXW_OPT_INT, "300", "pause between sends in --seqs mode", &interval_ms, 0, 60000 },
         { "source", TXW_OPT_STRING, "pubinject", "source id in the envelopes", &source, 0, 0 },
         { "pad", TXW_OPT_INT, "0", "extra message bytes per alert (bigger frames)", &s_pad, 0, 500 },
@@ -172,9 +205,13 @@ main (int argc, char **argv)
         fprintf (stderr, "pubinject: --curve-client-key needs --connect and --curve-server-key\n");
         return 2;
     }
-    zsock_t *pub = zsock_new (*connect? ZMQ_PUSH: ZMQ_PUB);
+    //  An XPUB shows each subscriber's subscriptions, so --subscribers can
+    //  wait for them (a slow joiner would miss the first sends).
+    zsock_t *pub = zsock_new (*connect? ZMQ_PUSH: subscribers? ZMQ_XPUB: ZMQ_PUB);
     if (!pub)
         return 1;
+    if (subscribers)
+        zsock_set_xpub_verbose (pub, 1);
     zsock_set_sndhwm (pub, 100000);
     if (*client_key) {
         zcert_t *cert = zcert_load (client_key);
@@ -208,6 +245,8 @@ main (int argc, char **argv)
     txw_batch_init (&batch, s_windows_kind? TXW_MSG_WINDOW: s_scored_kind? TXW_MSG_SCORED_TX:
                     TXW_MSG_ALERT, source, epoch);
     zclock_sleep ((int) wait_ms);
+    if (subscribers && !*connect)
+        s_wait_subscribers (pub, subscribers);
     rc = 0;
     if (*seqs) {
         char *copy = strdup (seqs);

@@ -12,6 +12,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "gbdt.h"
 #include "pii.h"
 #include "profiles.h"
 #include "reasons.h"
@@ -894,10 +895,10 @@ test_rules_score_is_capped (void **state)
 {
     (void) state;
     rules_rule_t table [] = {
-        { "big",   0, 70, { { RULES_SIG_HISTORY, RULES_OP_GE, 0 } } },
-        { "huge",  1, 70, { { RULES_SIG_HISTORY, RULES_OP_GE, 0 } } },
+        { "big",   0, 70, { { RULES_SIG_HISTORY, RULES_OP_GE, 0 } }, false },
+        { "huge",  1, 70, { { RULES_SIG_HISTORY, RULES_OP_GE, 0 } }, false },
         { "never", 2, 70, { { RULES_SIG_HISTORY, RULES_OP_GE, 1 },
-                            { RULES_SIG_NIGHT, RULES_OP_LE, 0 } } },
+                            { RULES_SIG_NIGHT, RULES_OP_LE, 0 } }, false },
     };
     rules_set_t set = { .version = "test-1", .count = 3 };
     memcpy (set.rules, table, sizeof table);
@@ -926,6 +927,83 @@ test_rules_score_is_capped (void **state)
     assert_null (rules_new (&set, NULL));
 }
 
+//  With a supervised model the score is its probability on gbdt_score's
+//  scale (100 times it at the default operating point), rounded down,
+//  whatever the rules' sum; every row still sets its reason bit, and a
+//  hard row's weight still counts.
+static void
+test_rules_score_by_supervised_model (void **state)
+{
+    (void) state;
+    rules_rule_t table [] = {
+        { "sum",  0, 70, { { RULES_SIG_HISTORY, RULES_OP_GE, 0 } }, false },
+        { "hard", 1, 90, { { RULES_SIG_DEVICE_ACCOUNTS, RULES_OP_GE, 1 } }, true },
+    };
+    rules_set_t set = { .version = "test-1", .count = 2 };
+    memcpy (set.rules, table, sizeof table);
+    rules_t *rules = rules_new (&set, NULL);
+    assert_non_null (rules);
+    rules_signals_t signals;
+    txw_tx_t tx;
+    s_tx (&tx, "p", S_T0, 100, TXW_CHANNEL_POS, "DE", "d", "x");
+    rules_signals (rules, NULL, &tx, 0, &signals);
+    signals.v [RULES_SIG_SUPERVISED_P] = 0.95;
+    uint32_t reasons;
+    //  No model: the rules' sum (supervised_p is only a signal).
+    assert_int_equal (rules_combine (rules, &signals, &reasons), 70);
+    assert_int_equal (reasons, 1);
+    //  One leaf: the margin is its value, p = 1 / (1 + exp (-margin)).
+    const char *names [1] = { "history" };
+    gbdt_node_t leaf = { GBDT_LEAF, 2.0f, 2.0f };
+    const gbdt_node_t *trees [1] = { &leaf };
+    uint32_t counts [1] = { 1 };
+    char err [128];
+    gbdt_t *model = gbdt_new ("gb-t", 1, names, 0, 1, trees, counts, err, sizeof err);
+    assert_non_null (model);
+    gbdt_set_calibration (model, 1, 0);
+    rules_use_supervised (rules, model);
+    assert_int_equal (rules_combine (rules, &signals, &reasons), 95);
+    assert_int_equal (reasons, 1);              //  the rule's reason, not its points
+    signals.v [RULES_SIG_SUPERVISED_P] = 0.8;
+    assert_int_equal (rules_combine (rules, &signals, &reasons), 80);
+    signals.v [RULES_SIG_SUPERVISED_P] = 0.7999;
+    assert_int_equal (rules_combine (rules, &signals, &reasons), 79);   //  80 is p >= 0.8
+    signals.v [RULES_SIG_SUPERVISED_P] = 0.01;
+    assert_int_equal (rules_combine (rules, &signals, &reasons), 1);
+    //  With an operating point chosen, that probability scores 80.
+    assert_int_equal (gbdt_set_operating (model, 0.5), 0);
+    signals.v [RULES_SIG_SUPERVISED_P] = 0.5;
+    assert_int_equal (rules_combine (rules, &signals, &reasons), 80);
+    signals.v [RULES_SIG_SUPERVISED_P] = 0.4999;
+    assert_int_equal (rules_combine (rules, &signals, &reasons), 79);
+    signals.v [RULES_SIG_SUPERVISED_P] = 0.75;
+    assert_int_equal (rules_combine (rules, &signals, &reasons), 90);
+    signals.v [RULES_SIG_SUPERVISED_P] = 0.25;
+    assert_int_equal (rules_combine (rules, &signals, &reasons), 40);
+    assert_int_equal (gbdt_set_operating (model, GBDT_OPERATING_DEFAULT), 0);
+    //  A hard row raises the score to its weight, never lowers it.
+    signals.v [RULES_SIG_DEVICE_ACCOUNTS] = 1;
+    assert_int_equal (rules_combine (rules, &signals, &reasons), 90);
+    assert_int_equal (reasons, 3);
+    signals.v [RULES_SIG_SUPERVISED_P] = 0.97;
+    assert_int_equal (rules_combine (rules, &signals, &reasons), 97);
+    //  The whole step sets supervised_p from the model and scores by it.
+    profiles_t *profiles = profiles_new (4, 0);
+    assert_int_equal (rules_score_tx (rules, profiles, &tx, NULL, NULL), 0);
+    double p = 1 / (1 + exp (-2.0));
+    assert_true (fabs (rules_supervised_p (rules) - p) < 1e-6);
+    assert_int_equal (tx.score, (int) floor (100 * p));
+    assert_int_equal (tx.reasons, 1);
+    //  Without the model again: the sum.
+    rules_use_supervised (rules, NULL);
+    s_tx (&tx, "p", S_T0 + 60000, 100, TXW_CHANNEL_POS, "DE", "d", "x");
+    assert_int_equal (rules_score_tx (rules, profiles, &tx, NULL, NULL), 0);
+    assert_int_equal (tx.score, 70);
+    profiles_destroy (&profiles);
+    gbdt_destroy (&model);
+    rules_destroy (&rules);
+}
+
 static void
 test_rules_default_table_is_valid (void **state)
 {
@@ -938,7 +1016,13 @@ test_rules_default_table_is_valid (void **state)
     uint32_t bits = 0;
     for (size_t r = 0; r < count; r++) {
         assert_true (table [r].name [0]);
-        assert_true (table [r].weight > 0 && table [r].weight <= 100);
+        //  Points, but for the row that only marks the supervised model's
+        //  reason: with a model its probability is the score (rules.h).
+        if (1u << table [r].reason_bit == TXW_REASON_MODEL_SUPERVISED)
+            assert_int_equal (table [r].weight, 0);
+        else
+            assert_true (table [r].weight > 0 && table [r].weight <= 100);
+        assert_false (table [r].hard);
         bits |= 1u << table [r].reason_bit;
     }
     //  Every reason code has a rule.
@@ -1258,6 +1342,7 @@ main (void)
         cmocka_unit_test_setup_teardown (test_rule_risky_category_and_declines, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_rules_model_hook, s_setup, s_teardown),
         cmocka_unit_test (test_rules_score_is_capped),
+        cmocka_unit_test (test_rules_score_by_supervised_model),
         cmocka_unit_test (test_rules_default_table_is_valid),
         cmocka_unit_test_setup_teardown (test_simulation_weights, s_setup, s_teardown),
     };

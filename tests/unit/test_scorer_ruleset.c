@@ -19,7 +19,7 @@ static const char *s_good =
     "    { \"name\": \"quick_travel\", \"reason\": \"impossible_travel\", \"weight\": 30,\n"
     "      \"when\": [[\"country_changed\", \">=\", 1], [\"since_prev_s\", \"<=\", 600]],\n"
     "      \"note\": \"two countries within ten minutes\" },\n"
-    "    { \"name\": \"trusted\", \"reason\": \"risky_category\", \"weight\": -10,\n"
+    "    { \"name\": \"trusted\", \"reason\": \"risky_category\", \"weight\": -10, \"hard\": true,\n"
     "      \"when\": [[\"history\", \">=\", 100]] }\n"
     "  ],\n"
     "  \"categories\": { \"jewelry\": { \"risk\": 3, \"amount_factor\": 6 } } }";
@@ -39,6 +39,8 @@ test_good_file (void **state)
     assert_true (set.rules [1].when [1].threshold == 600);
     assert_int_equal (set.rules [1].when [2].op, RULES_OP_NONE);
     assert_int_equal (set.rules [2].weight, -10);
+    assert_false (set.rules [1].hard);
+    assert_true (set.rules [2].hard);
     assert_int_equal (set.category_count, 1);
     assert_int_equal (set.categories [0].risk, 3);
     rules_t *rules = rules_new (&set, NULL);
@@ -102,6 +104,9 @@ test_broken_files (void **state)
         { "{ \"version\": \"x\", \"rules\": [ { \"name\": \"a\", \"reason\": \"amount_spike\","
           " \"weight\": 10, \"when\": [[\"history\", \">=\", 1]], \"wieght\": 3 } ] }",
           "unknown key 'wieght'" },
+        { "{ \"version\": \"x\", \"rules\": [ { \"name\": \"a\", \"reason\": \"amount_spike\","
+          " \"weight\": 10, \"hard\": 1, \"when\": [[\"history\", \">=\", 1]] } ] }",
+          "rules[0] (a): \"hard\" must be true or false" },
         { "{ \"version\": \"x\", \"rules\": [ { \"name\": \"a\", \"reason\": \"amount_spike\","
           " \"weight\": 10, \"when\": [[\"history\", \">=\", 1]] },"
           " { \"name\": \"a\", \"reason\": \"amount_spike\","

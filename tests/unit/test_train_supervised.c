@@ -7,7 +7,11 @@
     approx_contribs: Saabas path attribution). The file round-trips
     exactly; damaged, truncated and foreign files are refused with a
     reason; the calibration increases with the margin and refuses a part
-    with one class, so such a part trains nothing.                         */
+    with one class, so such a part trains nothing. The operating point
+    (the probability that scores 80) is the lowest probability of the
+    calibration part at the asked precision, a file of format 1 (without
+    one) loads with 0.8, and the score map ranks as the probability does
+    and crosses 80 exactly there.                                          */
 
 #include <stdarg.h>
 #include <stddef.h>
@@ -20,6 +24,7 @@
 #include <unistd.h>
 
 #include "gbdt.h"
+#include "iforest_file.h"
 #include "log.h"
 #include "supervised.h"
 
@@ -139,6 +144,9 @@ test_file_round_trip_and_refusals (void **state)
     close (fd);
     gbdt_t *model = supervised_export (booster, "gb-test", FEATURES, s_signals, err, sizeof err);
     gbdt_set_calibration (model, 1.5f, -0.25f);
+    assert_int_equal (gbdt_set_operating (model, 0.55), 0);
+    assert_int_equal (gbdt_set_operating (model, 1.5), -1);      //  refused, kept
+    assert_int_equal (gbdt_set_operating (model, 0), -1);
     gbdt_scores_t scores = { .hours = 2.5f };
     scores.all [90] = 7;
     scores.fraud [90] = 5;
@@ -149,6 +157,8 @@ test_file_round_trip_and_refusals (void **state)
     assert_string_equal (gbdt_version (back), "gb-test");
     assert_string_equal (gbdt_feature_name (back, 2), rules_signal_name (2));
     assert_memory_equal (gbdt_scores (back), &scores, sizeof scores);
+    assert_true (gbdt_operating (back) == gbdt_operating (model));
+    assert_true (gbdt_operating (back) <= 0.55 && gbdt_operating (back) > 0.5499999);
     for (int i = 0; i < ROWS; i++)
         assert_true (gbdt_probability (back, s_rows + i * FEATURES)
                      == gbdt_probability (model, s_rows + i * FEATURES));
@@ -158,6 +168,33 @@ test_file_round_trip_and_refusals (void **state)
     size_t size = fread (data, 1, sizeof data, file);
     fclose (file);
     assert_true (size > 100 && size < sizeof data);
+    //  The operating point is after the base margin and the calibration.
+    size_t at = 8 + 4 + 2 + strlen ("gb-test") + 4 + 12;
+    for (int f = 0; f < FEATURES; f++)
+        at += 2 + strlen (gbdt_feature_name (model, f));
+    float stored;
+    memcpy (&stored, data + at, 4);
+    assert_true (stored == (float) gbdt_operating (model));
+    //  One out of range is refused, CRC or not.
+    uint8_t bad [1 << 16];
+    memcpy (bad, data, size);
+    float wrong = 1.25f;
+    memcpy (bad + at, &wrong, 4);
+    uint32_t crc = iforest_crc32 (bad, size - 4);
+    memcpy (bad + size - 4, &crc, 4);
+    assert_null (gbdt_load_buffer (bad, size, err, sizeof err));
+    assert_non_null (strstr (err, "operating point"));
+    //  Format 1, without the operating point: loaded with 0.8.
+    memcpy (bad, data, at);
+    memcpy (bad + at, data + at + 4, size - at - 4);
+    bad [8] = 1;
+    crc = iforest_crc32 (bad, size - 8);
+    memcpy (bad + size - 8, &crc, 4);
+    gbdt_t *old = gbdt_load_buffer (bad, size - 4, err, sizeof err);
+    assert_non_null (old);
+    assert_true (gbdt_operating (old) == GBDT_OPERATING_DEFAULT);
+    assert_memory_equal (gbdt_scores (old), &scores, sizeof scores);
+    gbdt_destroy (&old);
     assert_null (gbdt_load_buffer (data, size - 7, err, sizeof err));
     assert_non_null (strstr (err, "checksum"));
     data [size / 2] ^= 1;
@@ -274,6 +311,123 @@ test_thresholds_from_the_score_table (void **state)
 //  nothing); with both classes the fit is calibrated and increasing. The
 //  label thresholds of txw-train itself are checked by the supervised e2e
 //  suite, which needs a database.
+//  The score map: 0 at 0, 80 at the operating point, 100 at 1, straight
+//  between, increasing, and rounded down 80 or more exactly from the point.
+static void
+test_score_map (void **state)
+{
+    (void) state;
+    char err [256] = "";
+    const char *names [1] = { "history" };
+    gbdt_node_t leaf = { GBDT_LEAF, 0.5f, 0.5f };
+    const gbdt_node_t *trees [1] = { &leaf };
+    uint32_t counts [1] = { 1 };
+    gbdt_t *model = gbdt_new ("gb-x", 1, names, 0, 1, trees, counts, err, sizeof err);
+    assert_non_null (model);
+    //  Without a chosen point, 0.8: the score is 100 p.
+    assert_true (gbdt_score (model, 0.37) == 100 * 0.37);
+    assert_true (gbdt_score (model, 0.9) == 100 * 0.9);
+    const double points [] = { 0.01, 0.2, 0.4131, 0.55, 0.8, 0.97, 0.99 };
+    for (size_t k = 0; k < sizeof points / sizeof points [0]; k++) {
+        double at = points [k];
+        assert_int_equal (gbdt_set_operating (model, at), 0);
+        at = gbdt_operating (model);            //  as a float
+        assert_true (gbdt_score (model, 0) == 0);
+        assert_true (gbdt_score (model, -1) == 0);
+        assert_true (gbdt_score (model, NAN) == 0);
+        assert_true (gbdt_score (model, 1) == 100);
+        assert_true (gbdt_score (model, at) == 80);
+        assert_true (floor (gbdt_score (model, nextafter (at, 0))) == 79);
+        assert_true (fabs (gbdt_score (model, at / 2) - 40) < 1e-9);
+        assert_true (gbdt_score (model, points [k]) >= 80);     //  rounded down: still 80
+        double last = -1;
+        for (int i = 0; i <= 10000; i++) {
+            double p = i / 10000.0, score = gbdt_score (model, p);
+            assert_true (score >= last && score >= 0 && score <= 100);
+            assert_true ((floor (score) >= 80) == (p >= at));
+            last = score;
+        }
+    }
+    gbdt_destroy (&model);
+}
+
+//  The operating point: the lowest probability at the precision, with at
+//  least SUPERVISED_OPERATING_MIN_FRAUD frauds at or above it; ties count
+//  together; none reaching it leaves the point unset.
+static void
+test_operating_point (void **state)
+{
+    (void) state;
+    //  100 rows at p = (100 - i) / 100: the top 20 fraud, then every other
+    //  one of the next 20, then none.
+    double p [100];
+    float y [100];
+    for (int i = 0; i < 100; i++) {
+        p [i] = (100 - i) / 100.0;
+        y [i] = i < 20 || (i < 40 && i % 2 == 0);
+    }
+    double point = -1;
+    supervised_operating_t at;
+    //  Precision 0.9: the top k rows hold 20 + ceil ((k - 20) / 2) frauds;
+    //  k = 24 is the last at 0.9 (22 of 24 = 0.917; 25: 23 of 25 = 0.92;
+    //  26: 23 of 26 = 0.885; 28: 24 of 28 = 0.857): k = 25, p 0.76.
+    assert_int_equal (supervised_operating (p, y, 100, 0.9, &point, &at), 0);
+    assert_true (fabs (point - 0.76) < 1e-12);
+    assert_true (at.chosen);
+    assert_true (fabs (at.precision - 23.0 / 25) < 1e-12);
+    assert_true (fabs (at.recall - 23.0 / 30) < 1e-12);
+    assert_int_equal (at.fraud, 30);
+    //  Precision 1: the top 21, all fraud (the lowest of them, p 0.80).
+    assert_int_equal (supervised_operating (p, y, 100, 1.0, &point, &at), 0);
+    assert_true (fabs (point - 0.80) < 1e-12);
+    //  A tie at the boundary is alerted whole: rows 20 (fraud) and 21 (not)
+    //  at one probability; 21 of 22 is 0.955 < 0.96, so 0.81 again.
+    p [21] = p [20];
+    assert_int_equal (supervised_operating (p, y, 100, 0.96, &point, &at), 0);
+    assert_true (fabs (point - 0.81) < 1e-12);
+    //  Too few frauds above any point at the precision: none chosen.
+    for (int i = 0; i < 100; i++)
+        y [i] = i < SUPERVISED_OPERATING_MIN_FRAUD - 1;
+    point = -1;
+    assert_int_equal (supervised_operating (p, y, 100, 0.9, &point, &at), -1);
+    assert_true (point == -1 && !at.chosen);
+    assert_int_equal (supervised_operating (p, y, 0, 0.9, &point, &at), -1);
+}
+
+//  The calibration part: the latest fifth, or further back until it holds
+//  a fifth of each class.
+static void
+test_calibration_start (void **state)
+{
+    (void) state;
+    float y [100] = { 0 };
+    //  Frauds spread out: the latest fifth, as it is.
+    for (int i = 0; i < 100; i += 10)
+        y [i] = 1;
+    assert_int_equal (supervised_calibration_start (y, 100), 80);
+    //  Frauds all early (rows 0..19): back to the 4th fraud from the end
+    //  (a fifth of 20), row 16; the fit part keeps 16 of them.
+    memset (y, 0, sizeof y);
+    for (int i = 0; i < 20; i++)
+        y [i] = 1;
+    assert_int_equal (supervised_calibration_start (y, 100), 16);
+    //  Legitimate rows all early: likewise for them (a fifth of 10 is 2).
+    for (int i = 0; i < 100; i++)
+        y [i] = i >= 10;
+    assert_int_equal (supervised_calibration_start (y, 100), 8);
+    //  A fifth of 5 frauds is 1 (not 2: 0.2 x 5 is not rounded up past
+    //  1), and the latest fifth holds one, row 99, and 19 legitimate rows,
+    //  a fifth of 95.
+    memset (y, 0, sizeof y);
+    y [10] = y [30] = y [50] = y [70] = y [99] = 1;
+    assert_int_equal (supervised_calibration_start (y, 100), 80);
+    //  One fraud, at the end: 20 legitimate rows are needed, one more.
+    memset (y, 0, sizeof y);
+    y [99] = 1;
+    assert_int_equal (supervised_calibration_start (y, 100), 79);
+    assert_int_equal (supervised_calibration_start (y, 0), 0);
+}
+
 static void
 test_fit_needs_both_classes (void **state)
 {
@@ -281,17 +435,32 @@ test_fit_needs_both_classes (void **state)
     float labels [ROWS];
     for (int i = 0; i < ROWS; i++)
         labels [i] = s_labels [i] && i < ROWS / 2;     //  no fraud in the later part
-    supervised_params_t params = { 10, 3, 0.3, 1 };
+    supervised_params_t params = { 10, 3, 0.3, 1, 0.9 };
     char err [256] = "";
     assert_null (supervised_fit (s_rows, labels, ROWS, ROWS / 2, FEATURES, s_signals, &params,
-                                 "gb-x", err, sizeof err));
+                                 "gb-x", NULL, err, sizeof err));
     assert_non_null (strstr (err, "calibration"));
+    supervised_operating_t operating;
     gbdt_t *model = supervised_fit (s_rows, s_labels, ROWS, ROWS * 4 / 5, FEATURES, s_signals,
-                                    &params, "gb-x", err, sizeof err);
+                                    &params, "gb-x", &operating, err, sizeof err);
     assert_non_null (model);
     float a, b;
     gbdt_calibration (model, &a, &b);
     assert_true (a > 0);
+    //  The operating point is the calibration part's, at its precision.
+    if (operating.chosen) {
+        assert_true (operating.precision >= 0.9);
+        assert_true (gbdt_operating (model) != GBDT_OPERATING_DEFAULT);
+        size_t alerts = 0, fraud = 0;
+        for (int i = ROWS * 4 / 5; i < ROWS; i++)
+            if (gbdt_probability (model, s_rows + i * FEATURES) >= gbdt_operating (model)) {
+                alerts++;
+                fraud += s_labels [i] > 0.5f;
+            }
+        assert_true (alerts > 0 && fabs ((double) fraud / alerts - operating.precision) < 1e-9);
+    }
+    else
+        assert_true (gbdt_operating (model) == GBDT_OPERATING_DEFAULT);
     gbdt_destroy (&model);
 }
 
@@ -305,6 +474,9 @@ main (void)
         cmocka_unit_test (test_file_round_trip_and_refusals),
         cmocka_unit_test (test_calibration_is_monotonic),
         cmocka_unit_test (test_thresholds_from_the_score_table),
+        cmocka_unit_test (test_score_map),
+        cmocka_unit_test (test_operating_point),
+        cmocka_unit_test (test_calibration_start),
         cmocka_unit_test (test_fit_needs_both_classes),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
