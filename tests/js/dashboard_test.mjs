@@ -340,10 +340,18 @@ async function hostile(browser, state) {
 // The gateway goes away and comes back: the page says so and reconnects.
 async function restart(page, state) {
     state.restarting = true;
+    // Every state the status shows is recorded as it changes, so a short
+    // time away is seen even when a poll would fall between two changes.
+    await page.evaluate(() => {
+        const el = document.querySelector('#conn-status');
+        window.txwStates = [];
+        new MutationObserver(() => window.txwStates.push(el.dataset.state))
+            .observe(el, { attributes: true, attributeFilter: ['data-state'] });
+    });
     writeFileSync(join(work, 'restart.request'), 'restart\n');
-    const lost = await waitTrue(page, () => ['reconnecting', 'connecting', 'stale'].includes(document.querySelector('#conn-status').dataset.state), null, 20000);
+    const lost = await waitTrue(page, () => window.txwStates.some((s) => ['reconnecting', 'connecting', 'stale'].includes(s)), null, 20000);
     check('the page notices the gateway went away', lost,
-        await page.evaluate(() => document.querySelector('#conn-status').dataset.state));
+        await page.evaluate(() => `now ${document.querySelector('#conn-status').dataset.state}, seen ${window.txwStates.join(',')}`));
     const back = await waitTrue(page, () => document.querySelector('#conn-status').dataset.state === 'connected', null, 30000);
     check('the page reconnects by itself once the gateway is back', back);
     const filled = await waitTrue(page, () => document.querySelectorAll('#alerts-list li.alert').length > 0
