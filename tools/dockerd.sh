@@ -25,7 +25,8 @@ case ${1:-} in
     status)
         answers ;;
     start)
-        sh "$root/tools/deps.sh" docker.io debootstrap docker-compose
+        # apt's output goes to stderr: stdout is the one word callers read
+        sh "$root/tools/deps.sh" docker.io debootstrap docker-compose >&2
         DOCKER=/usr/bin/docker
         if answers; then
             echo "running"

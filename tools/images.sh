@@ -2,6 +2,7 @@
 # images.sh - builds every container image (`make images`)
 #
 # Usage: tools/images.sh [TARGET...]     (default: every target)
+#        tools/images.sh --list          prints the images it builds, one a line
 # Starts a Docker engine when none answers (tools/dockerd.sh; it is left
 # running for the next build), makes the base image when the engine lacks
 # it (tools/base_image.sh), then builds each target of deploy/Dockerfile
@@ -13,6 +14,9 @@
 # Prints each image's size and what it adds over the shared `runtime`
 # stage (target: at most 15 MB for a service image); exits 1 when a build
 # fails. The log of each build is build/images/<target>.log.
+# --list prints txwatch/<target>:<TXW_TAG> for every target and exits,
+# touching no Docker engine: tests/e2e/k8s.sh checks that compose and k8s/
+# name exactly these images, from this very derivation rather than a copy.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
@@ -20,12 +24,19 @@ DOCKER=${DOCKER:-$(command -v /usr/bin/docker || command -v docker || echo docke
 tag=${TXW_TAG:-$(sed -n 's/^#define TXW_VERSION "\(.*\)"/\1/p' common/version.h)}
 ca=${TXW_CA_BUNDLE:-/etc/ssl/certs/ca-certificates.crt}
 logs=build/images
-mkdir -p "$logs"
 
 # Every stage but the two build stages, in the Dockerfile's order (runtime first: the
 # layer the others share, and the base line of the sizes).
 mapfile -t all < <(sed -n 's/^FROM [^ ]* AS \([a-z0-9-]*\)$/\1/p' deploy/Dockerfile |
                    grep -v -x -e builder -e dashboard)
+if [ "${1:-}" = --list ]; then
+    [ $# -eq 1 ] || { echo "usage: $0 --list" >&2; exit 2; }
+    [ -n "$tag" ] || { echo "$0: no TXW_VERSION in common/version.h" >&2; exit 1; }
+    [ ${#all[@]} -gt 0 ] || { echo "$0: no target in deploy/Dockerfile" >&2; exit 1; }
+    for t in "${all[@]}"; do echo "txwatch/$t:$tag"; done
+    exit 0
+fi
+mkdir -p "$logs"
 targets=("$@")
 [ ${#targets[@]} -gt 0 ] || targets=("${all[@]}")
 

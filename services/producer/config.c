@@ -89,7 +89,8 @@ config_parse (producer_config_t *self, int argc, char **argv)
           &self->file, 0, 0 },
         { "drain-timeout-ms", TXW_OPT_INT, "30000",
           "at exit, how long queued batches may take to reach a validator, and "
-          "with --ack-endpoints how long to wait without any acknowledgement arriving",
+          "with --ack-endpoints how long to wait without any acknowledgement arriving "
+          "(records still unacknowledged then make the exit status 1)",
           &self->drain_timeout_ms, 0, 3600000 },
         { "ack-endpoints", TXW_OPT_STRING, "",
           "PUB endpoints of the aggregators and validators, comma-separated: keep "

@@ -136,12 +136,13 @@ s_keep_up (producer_t *self)
 }
 
 //  At the end: waits until everything sent is acknowledged, sending again
-//  what times out, as long as acknowledgements keep coming.
-static void
+//  what times out, as long as acknowledgements keep coming. Returns how
+//  many records are still unacknowledged.
+static size_t
 s_await_acks (producer_t *self)
 {
     if (!self->sender || !sender_acknowledged (self->sender))
-        return;
+        return 0;
     size_t left = sender_unacked (self->sender);
     int64_t quiet_since = txw_mono_ms ();
     if (left)
@@ -163,6 +164,7 @@ s_await_acks (producer_t *self)
         if (*self->position && txw_mono_ms () >= self->position_due_ms)
             s_save_position (self, false);
     }
+    return left;
 }
 
 int
@@ -442,7 +444,11 @@ done:
     self->ready = 0;
     if (self->sender) {
         sender_flush (self->sender, true);
-        s_await_acks (self);
+        //  Records no stage acknowledged are not known to be stored: the
+        //  exit status says so, and a script feeding files stops there.
+        //  A producer told to stop (a signal) exits 0 as every service does.
+        if (s_await_acks (self) && !self->svc->stop)
+            rc = 1;
         if (self->reader && !self->already_done)
             s_save_position (self, self->at_eof);
     }

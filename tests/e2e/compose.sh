@@ -513,6 +513,21 @@ for render in renders:
                     shard_bad.append(f'{h} is item {i} of {up}:{listvar} but TXW_SHARD={shards.get(h)}')
     check(not shard_bad, f'{label}: scorer and aggregator shards match their place in the upstream lists', shard_bad)
 
+    # Acknowledgements: a sender that keeps batches until they are stored
+    # must hear every aggregator shard (and the validators, for dead
+    # letters); one it does not hear has its records sent again and again.
+    aggs = sorted(n for n, d in svcs.items() if target(d) == 'aggregator' and n != 'migrate')
+    ack_bad = []
+    for n, d in svcs.items():
+        acks = str((d.get('environment') or {}).get('TXW_ACK_ENDPOINTS', ''))
+        if not acks:
+            continue
+        hosts = re.findall(r'tcp://([^:/,]+):7022', acks)
+        if sorted(hosts) != aggs or 'tcp://validator:7002' not in acks:
+            ack_bad.append(f'{n} hears {hosts}, the aggregator shards are {aggs}')
+    check(not ack_bad and any('TXW_ACK_ENDPOINTS' in (d.get('environment') or {}) for d in svcs.values()),
+          f'{label}: every sender waiting for acknowledgements hears every aggregator shard', ack_bad)
+
     published = {n: [str(p.get('published') if isinstance(p, dict) else p) for p in d.get('ports') or []]
                  for n, d in svcs.items()}
     pub_ok = (any('8080' in p for p in published.get('query', []))
@@ -792,6 +807,8 @@ mutate "a service run as root" "runs as a non-root user" compose 's/^    user: .
 mutate "a health check disabled" "has a health check" compose \
     '/^  gateway:/,/^  [a-z]/s/^    healthcheck:/    healthcheck:\n      disable: true/'
 mutate "a wrong shard number" "shards match" compose 's/TXW_SHARD: .0./TXW_SHARD: "1"/'
+mutate "a sender deaf to the aggregator's acknowledgements" "hears every aggregator shard" compose \
+    's#TXW_ACK_ENDPOINTS: \(.*\)tcp://aggregator:7022,#TXW_ACK_ENDPOINTS: \1#'
 mutate "a database user not waiting for the migration" "database users wait" compose \
     's/TXW_MIGRATE: .false./TXW_MIGRATE: "true"/'
 mutate "a service without the pseudonym key" "the same pseudonym key" compose \

@@ -2,7 +2,8 @@
 # k8s.sh - the Kubernetes manifests (k8s/), offline: no cluster, no PostgreSQL.
 #
 # Renders k8s/base and every overlay with `kubectl kustomize`, validates every
-# object against the Kubernetes API schemas (tests/js/k8s_validate.mjs, npm
+# object against the Kubernetes API schemas, strictly: a field a schema does
+# not define is refused too (tests/js/k8s_validate.mjs, npm
 # kubernetes-models), then runs the structural checks of tests/js/
 # k8s_check.mjs: probes, resources and security contexts, pinned images,
 # references, Services, network policies (ports and hops), shard endpoint
@@ -13,14 +14,20 @@
 # service, the server secret only where a socket binds, each role's
 # certificate in its own workload, none in query), keys and CORS, admin
 # ports the probes reach, and what each overlay must (not) contain.
-# Both scripts first prove on purposely broken input that their checks fail.
+# Then tests/js/deploy_match.mjs holds k8s/ and deploy/docker-compose.yml
+# (rendered by docker-compose) to `make images` and to each other: every
+# image either names is one `make images` builds, with its tag (tools/
+# images.sh --list), the dev overlay and compose run every service image,
+# and each service connects to PostgreSQL as the same login and has the
+# same CURVE settings in compose as in the dev overlay.
+# The three scripts first prove on purposely broken input that their checks fail.
 # Last, the secret values of the overlays: dev's are usable (the CURVE
 # certificates load), base's placeholders are refused by the services, prod
 # has none.
 #
-# Needs: kubectl (kustomize built in), node with tests/js/node_modules
-# (npm install in tests/js), and build/bin/txw-* and txwctl for their --help
-# texts.
+# Needs: kubectl (kustomize built in), docker-compose (no engine), node
+# with tests/js/node_modules (npm install in tests/js), and build/bin/txw-*
+# and txwctl for their --help texts.
 
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 source "$(dirname "$0")/lib.sh"     # only sets up $WORK; this suite starts nothing
@@ -31,6 +38,7 @@ SERVICES="producer validator scorer aggregator query ingest gateway notifier mai
 
 # --- prerequisites -----------------------------------------------------------
 check "kubectl is installed" bash -c "command -v kubectl >/dev/null"
+check "docker-compose is installed (Debian package docker-compose)" bash -c "command -v docker-compose >/dev/null"
 check "node has kubernetes-models and yaml (cd tests/js && npm install)" \
     test -f "$JS/node_modules/kubernetes-models/package.json" -a -f "$JS/node_modules/yaml/package.json"
 
@@ -103,6 +111,54 @@ run_checks prod --replicas validator=3,scorer=4,aggregator=2,query=2,gateway=2,n
     --external-secret txwatch-curve-server --external-secret txwatch-curve-public --external-secret txwatch-curve-allowed \
     --external-secret txwatch-curve-producer --external-secret txwatch-curve-validator --external-secret txwatch-curve-scorer \
     --external-secret txwatch-curve-aggregator --external-secret txwatch-curve-gateway --external-secret txwatch-curve-notifier
+
+# --- compose and k8s agree with `make images` and with each other ------------
+# The images `make images` builds, as tools/images.sh itself derives them from
+# deploy/Dockerfile (not a copy of its rule), with the tag it gives them when
+# TXW_TAG is unset: TXW_VERSION of common/version.h.
+images_list() {
+    env -u TXW_TAG bash "$ROOT/tools/images.sh" --list >"$WORK/images.txt" 2>"$WORK/images.err" \
+        && test -s "$WORK/images.txt"
+}
+images_versioned() {   # every listed image has the tag of common/version.h
+    local tag
+    tag=$(sed -n '1s/.*://p' "$WORK/images.txt")
+    note "make images builds $(wc -l <"$WORK/images.txt") images tagged $tag"
+    grep -qxF "#define TXW_VERSION \"$tag\"" "$ROOT/common/version.h" \
+        && ! grep -vqF ":$tag" "$WORK/images.txt"
+}
+check "tools/images.sh --list names the images make images builds" images_list
+check "each is tagged TXW_VERSION of common/version.h" images_versioned
+
+# The compose file as a user renders it (deploy/.env read: its TXW_TAG is a
+# second copy of the version), and with an empty env file (the file's own
+# ${TXW_TAG:-...} defaults, a third). Only TXW_TAG of the shell would change
+# what is checked: it is unset.
+compose_render() {   # OUT [docker-compose options]
+    local out=$1; shift
+    env -u TXW_TAG docker-compose "$@" -f "$ROOT/deploy/docker-compose.yml" config >"$out" 2>"$out.err" \
+        && test -s "$out"
+}
+: >"$WORK/empty.env"
+check "docker-compose config renders deploy/docker-compose.yml (with deploy/.env)" \
+    compose_render "$WORK/compose.yml"
+check "docker-compose config renders it with an empty env file (its own defaults)" \
+    compose_render "$WORK/compose-defaults.yml" --env-file "$WORK/empty.env"
+
+match=(--images "$WORK/images.txt" --dockerfile "$ROOT/deploy/Dockerfile"
+       --compose "compose=$WORK/compose.yml" --compose "compose-defaults=$WORK/compose-defaults.yml"
+       --complete compose --complete dev --wiring dev)
+for name in base dev prod; do match+=(--k8s "$name=$WORK/$name.yaml"); done
+if [ -s "$WORK/images.txt" ] && [ -s "$WORK/compose.yml" ] && [ -s "$WORK/compose-defaults.yml" ] \
+   && [ -s "$WORK/base.yaml" ] && [ -s "$WORK/dev.yaml" ] && [ -s "$WORK/prod.yaml" ]; then
+    node "$JS/deploy_match.mjs" --self-test "${match[@]}"
+    check "deploy_match.mjs self-test exits 0" test $? -eq 0
+    node "$JS/deploy_match.mjs" "${match[@]}"
+    check "compose and k8s name the images make images builds, and wire logins and CURVE alike (deploy_match.mjs exit status)" \
+        test $? -eq 0
+else
+    not_ok "the image list, compose and every overlay rendered, so they can be matched"
+fi
 
 # --- overlay specifics the generic checks do not cover -----------------------
 # dev: the database URL points at the in-cluster PostgreSQL with its credentials.
