@@ -973,24 +973,30 @@ s_sql (sink_t *self, const char *sql)
     return -1;
 }
 
-//  Creates the partitions of the days this flush needs, up to 256 days a
-//  statement.
+//  Creates the partitions of the days this flush needs, before its
+//  transaction: one statement (so one transaction) per table and up to 256
+//  days. Making a partition locks its whole table until the transaction
+//  ends; a flush that held one table's lock while it waited for another's
+//  deadlocked with a backup's pg_dump, which locks every table in turn
+//  (proto/sql/031_partition_one_table.sql).
 static int
 s_ensure_days (sink_t *self)
 {
+    static const char *tables [] = { "transactions", "windows", "windows_hourly", "windows_daily" };
     const s_days_t *needed = &self->days_needed;
-    for (size_t first = 0; first < needed->count; first += 256) {
-        char sql [256 * 24 + 160];
-        size_t len = (size_t) snprintf (sql, sizeof sql,
-            "SELECT txw_data.ensure_partition(date '1970-01-01' + d)"
-            " FROM unnest('{");
-        for (size_t i = first; i < needed->count && i < first + 256; i++)
-            len += (size_t) snprintf (sql + len, sizeof sql - len, "%s%lld",
-                                      i > first? ",": "", (long long) needed->day [i]);
-        snprintf (sql + len, sizeof sql - len, "}'::int[]) AS d");
-        if (s_sql (self, sql))
-            return -1;
-    }
+    for (size_t t = 0; t < sizeof tables / sizeof tables [0]; t++)
+        for (size_t first = 0; first < needed->count; first += 256) {
+            char sql [256 * 24 + 160];
+            size_t len = (size_t) snprintf (sql, sizeof sql,
+                "SELECT txw_data.ensure_partition(date '1970-01-01' + d, '%s')"
+                " FROM unnest('{", tables [t]);
+            for (size_t i = first; i < needed->count && i < first + 256; i++)
+                len += (size_t) snprintf (sql + len, sizeof sql - len, "%s%lld",
+                                          i > first? ",": "", (long long) needed->day [i]);
+            snprintf (sql + len, sizeof sql - len, "}'::int[]) AS d");
+            if (s_sql (self, sql))
+                return -1;
+        }
     return 0;
 }
 
@@ -1140,7 +1146,7 @@ static int
 s_write (sink_t *self, int64_t max_event_ms)
 {
     bool careful = self->careful;
-    if (s_sql (self, "BEGIN") || s_ensure_days (self))
+    if (s_ensure_days (self) || s_sql (self, "BEGIN"))
         return -1;
     const txw_windowrow_sql_t *wsql = txw_windowrow_sql ();
     txw_copybuf_clear (&self->account_rows);
