@@ -26,6 +26,7 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <ctype.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
@@ -557,14 +558,25 @@ s_assert_shows (const char *text, const char *name, const char *value)
 }
 
 //  Neither the account nor the device id of s_good_raw, nor their last
-//  four characters, in text.
+//  four characters, in text outside its pseudonyms. The pseudonyms' hex
+//  digits are left out of the search: under the process's random key a
+//  pseudonym holds "ef99" or "5678" now and then (about one run in 400),
+//  and that is no id showing.
 static void
 s_assert_no_ids (const char *text)
 {
+    char *seen = strdup (text);
+    assert_non_null (seen);
+    for (char *p = strstr (seen, "p~"); p; p = strstr (p, "p~"))
+        for (p += 2; isxdigit ((unsigned char) *p); p++)
+            *p = '*';
     const char *ids [] = { "ACC-", "12345678", "5678", "DEV-", "abcdef99", "ef99" };
     for (size_t i = 0; i < sizeof ids / sizeof ids [0]; i++)
-        if (strstr (text, ids [i]))
+        if (strstr (seen, ids [i])) {
+            free (seen);
             fail_msg ("'%s' shows in %s", ids [i], text);
+        }
+    free (seen);
 }
 
 static void
