@@ -32,6 +32,7 @@
 //     needed), so a certificate role cannot differ between the two.
 
 import { readFileSync } from "node:fs";
+import { parseArgs as parseCliArgs } from "node:util";
 import { parse } from "yaml";
 import { parseObjects } from "./k8s_validate.mjs";
 
@@ -504,41 +505,36 @@ function parseArgs (argv) {
             throw new Error(`${a} wants LABEL=FILE, not ${v}`);
         return [v.slice(0, eq), v.slice(eq + 1)];
     };
-    for (let i = 0; i < argv.length; i++) {
-        const a = argv[i];
-        const next = () => {
-            if (i + 1 >= argv.length)
-                throw new Error(`${a} needs a value`);
-            return argv[++i];
-        };
-        if (a === "--images")
-            inp.built = parseBuilt(readFileSync(next(), "utf8"));
-        else
-        if (a === "--dockerfile")
-            inp.layers = layerStages(readFileSync(next(), "utf8"));
-        else
-        if (a === "--compose") {
-            const [label, file] = labelled(next(), a);
-            inp.renders[label] = { type: "compose", cfg: parse(readFileSync(file, "utf8")) };
-            inp.compose = inp.compose || label;
-        }
-        else
-        if (a === "--k8s") {
-            const [label, file] = labelled(next(), a);
-            inp.renders[label] = { type: "k8s", objs: parseObjects(readFileSync(file, "utf8")) };
-        }
-        else
-        if (a === "--complete")
-            inp.complete.push(next());
-        else
-        if (a === "--wiring")
-            inp.wiring = next();
-        else
-        if (a === "--self-test")
-            inp.selfTest = true;
-        else
-            throw new Error(`unknown argument ${a}`);
+    //  Node's own parser (node:util), strict: an unknown option or one
+    //  without its value throws.
+    const { values: v } = parseCliArgs({
+        args: argv, strict: true,
+        options: {
+            "images": { type: "string" },
+            "dockerfile": { type: "string" },
+            "compose": { type: "string", multiple: true },
+            "k8s": { type: "string", multiple: true },
+            "complete": { type: "string", multiple: true },
+            "wiring": { type: "string" },
+            "self-test": { type: "boolean" },
+        },
+    });
+    if (v.images !== undefined)
+        inp.built = parseBuilt(readFileSync(v.images, "utf8"));
+    if (v.dockerfile !== undefined)
+        inp.layers = layerStages(readFileSync(v.dockerfile, "utf8"));
+    for (const item of v.compose || []) {
+        const [label, file] = labelled(item, "--compose");
+        inp.renders[label] = { type: "compose", cfg: parse(readFileSync(file, "utf8")) };
+        inp.compose = inp.compose || label;
     }
+    for (const item of v.k8s || []) {
+        const [label, file] = labelled(item, "--k8s");
+        inp.renders[label] = { type: "k8s", objs: parseObjects(readFileSync(file, "utf8")) };
+    }
+    inp.complete = v.complete || [];
+    inp.wiring = v.wiring;
+    inp.selfTest = Boolean(v["self-test"]);
     if (!inp.built || !inp.layers || !inp.compose)
         throw new Error("--images, --dockerfile and --compose are needed");
     for (const label of [...inp.complete, ...(inp.wiring ? [inp.wiring] : [])])

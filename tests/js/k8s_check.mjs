@@ -25,6 +25,7 @@
 // Exit status 1 if any line is "not ok".
 
 import { readFileSync } from "node:fs";
+import { parseArgs as parseCliArgs } from "node:util";
 import { parseObjects } from "./k8s_validate.mjs";
 
 const NAMESPACE = "txwatch";
@@ -1204,44 +1205,30 @@ function selfTest (objs, opt) {
     return failed;
 }
 
+//  Node's own parser (node:util), strict: an unknown option or one
+//  without its value throws.
 function parseArgs (argv) {
-    const opt = { replicas: {}, absent: [], externalSecrets: [] };
-    const pos = [];
-    for (let i = 0; i < argv.length; i++) {
-        const a = argv[i];
-        const next = () => {
-            if (i + 1 >= argv.length)
-                throw new Error(`${a} needs a value`);
-            return argv[++i];
-        };
-        if (a === "--rules")
-            opt.rules = next();
-        else
-        if (a === "--replicas")
-            for (const kv of next().split(",")) {
-                const [k, v] = kv.split("=");
-                if (!k || !/^\d+$/.test(v || ""))
-                    throw new Error(`bad --replicas item "${kv}"`);
-                opt.replicas[k] = Number(v);
-            }
-        else
-        if (a === "--absent")
-            opt.absent.push(...next().split(",").filter(Boolean));
-        else
-        if (a === "--help-dir")
-            opt.helpDir = next();
-        else
-        if (a === "--external-secret")
-            opt.externalSecrets.push(next());
-        else
-        if (a === "--self-test")
-            opt.selfTest = true;
-        else
-        if (a.startsWith("--"))
-            throw new Error(`unknown option ${a}`);
-        else
-            pos.push(a);
+    const { values: v, positionals: pos } = parseCliArgs({
+        args: argv, allowPositionals: true, strict: true,
+        options: {
+            "rules": { type: "string" },
+            "replicas": { type: "string", multiple: true },
+            "absent": { type: "string", multiple: true },
+            "help-dir": { type: "string" },
+            "external-secret": { type: "string", multiple: true },
+            "self-test": { type: "boolean" },
+        },
+    });
+    const opt = { replicas: {}, absent: [], externalSecrets: v["external-secret"] || [],
+                  rules: v.rules, helpDir: v["help-dir"], selfTest: v["self-test"] };
+    for (const kv of (v.replicas || []).flatMap((list) => list.split(","))) {
+        const [k, n] = kv.split("=");
+        if (!k || !/^\d+$/.test(n || ""))
+            throw new Error(`bad --replicas item "${kv}"`);
+        opt.replicas[k] = Number(n);
     }
+    for (const list of v.absent || [])
+        opt.absent.push(...list.split(",").filter(Boolean));
     return { opt, pos };
 }
 
