@@ -62,7 +62,7 @@ check "the query API answers the dashboard's CORS preflight" \
 
 # The browser test; when it asks, the gateway is restarted under the page.
 rm -f "$WORK/restart.request" "$WORK/acked.key"
-node "$ROOT/tests/js/dashboard_test.mjs" "http://127.0.0.1:$GW_PORT/" "$WORK" >"$WORK/browser.tap" 2>&1 &
+browser_test "$ROOT/tests/js/dashboard_test.mjs" "http://127.0.0.1:$GW_PORT/" "$WORK" >"$WORK/browser.tap" 2>&1 &
 PID_browser=$!
 while kill -0 $PID_browser 2>/dev/null && [ ! -f "$WORK/restart.request" ]; do sleep 0.2; done
 if [ -f "$WORK/restart.request" ]; then

@@ -73,7 +73,7 @@ start gateway ${P}95 "$BIN/txw-gateway" --listen "127.0.0.1:$GW_PORT" --admin-po
     --database-url "$DB" --alert-endpoints "tcp://127.0.0.1:${P}12" \
     --window-endpoints "tcp://127.0.0.1:${P}22" --dead-letter-endpoints "tcp://127.0.0.1:${P}02"
 
-node "$ROOT/tests/js/customers_test.mjs" "http://127.0.0.1:$GW_PORT/" "http://127.0.0.1:$QUERY_PORT" "$WORK" \
+browser_test "$ROOT/tests/js/customers_test.mjs" "http://127.0.0.1:$GW_PORT/" "http://127.0.0.1:$QUERY_PORT" "$WORK" \
     >"$WORK/browser.tap" 2>&1
 browser_rc=$?
 cat "$WORK/browser.tap"

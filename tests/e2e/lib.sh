@@ -202,3 +202,13 @@ dashboard_dir() {
     [ -f "$dir/index.html" ] || dir=$ROOT/build/dashboard
     [ -f "$dir/index.html" ] && echo "$dir"
 }
+
+# browser_test SCRIPT ARG...: runs a Chromium test (node SCRIPT ARG...) once
+# no other suite's is running. A live dashboard keeps a core half busy in
+# Chromium's software rendering; four at once (two suites in each of
+# make test-clock's two passes) starved their pages for seconds, long
+# enough for actions and waits to time out. The lock is machine-wide
+# (build/browser.lock), so it holds across network namespaces and passes.
+browser_test() {
+    flock "$ROOT/build/browser.lock" node "$@"
+}

@@ -163,7 +163,7 @@ async function viewer(browser, errors) {
 // for the alerts of 7 days back by the browser's clock; the data is minutes
 // old by the faked one, which is ahead of the real one by less than a week
 // (tests/clock.sh), so the page finds it under either.
-const errors = await runSteps([analyst, viewer]);
+const errors = await runSteps([analyst, viewer], work);
 // A closed WebSocket to a gateway without a pipeline is not an error here.
 const real = errors.filter((e) => !/WebSocket/.test(e));
 check('no console errors', real.length === 0, real.slice(0, 3).join(' | '));

@@ -8,7 +8,7 @@
 // live and shows the stored data: alerts, the cards' numbers. Saves
 // WORKDIR/compose-dashboard.png. Prints TAP lines; exits 1 when a check failed.
 import { join } from 'node:path';
-import { check, failures, launch, note, waitTrue } from './browser.mjs';
+import { check, failures, launch, note, stopped, waitTrue } from './browser.mjs';
 
 const [url, work] = process.argv.slice(2);
 const KEY = (process.env.TXW_KEY || '').trim();
@@ -46,7 +46,7 @@ try {
     check('no console errors', errors.length === 0, errors.slice(0, 3).join(' | '));
     note(`alerts shown: ${await page.locator('#alerts-list li.alert').count()}`);
 } catch (err) {
-    check('the browser test runs to its end', false, err.message.split('\n')[0]);
+    await stopped(err, browser, work);
 } finally {
     await browser.close();
 }

@@ -261,6 +261,6 @@ async function viewer(browser, errors) {
 
 // Under a faked clock Chromium runs on the real one (browser.mjs). Nothing
 // here depends on the time: the data's dates and the refresh's as_of are fixed.
-const errors = await runSteps([analyst, viewer]);
+const errors = await runSteps([analyst, viewer], work);
 check('no console errors', errors.length === 0, errors.slice(0, 3).join(' | '));
 process.exit(failures() ? 1 : 0);
