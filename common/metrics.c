@@ -27,12 +27,47 @@ struct _txw_metric_t {
     struct _txw_metric_t *next;
 };
 
+//  The fine counts (txw_histogram_new_fine): one per microsecond below
+//  S_SUB, then S_HALF per power of two up to 2^S_FINE_BITS us.
+#define S_SUB_BITS      7
+#define S_SUB           (1 << S_SUB_BITS)
+#define S_HALF          (S_SUB / 2)
+#define S_FINE_BITS     36
+#define S_FINE_COUNT    (S_SUB + (S_FINE_BITS - S_SUB_BITS) * S_HALF)
+
 struct _txw_histogram_t {
     struct _txw_metric_t base;
     uint64_t buckets [S_BUCKETS + 1];   //  last one is +Inf
     uint64_t count;
     uint64_t sum_us;
+    char *quantiles_name;               //  fine: the summary's name; else NULL
+    uint64_t *fine;                     //  S_FINE_COUNT counts, or NULL
 };
+
+//  The fine step of a value: us itself below S_SUB; above, the power of
+//  two it is in and its S_SUB_BITS - 1 bits after the leading one.
+static int
+s_fine_index (uint64_t us)
+{
+    if (us < S_SUB)
+        return (int) us;
+    int e = 63 - __builtin_clzll (us);          //  2^e <= us < 2^(e+1)
+    if (e >= S_FINE_BITS)
+        return S_FINE_COUNT - 1;
+    int shift = e - (S_SUB_BITS - 1);           //  us >> shift: S_HALF .. S_SUB - 1
+    return S_SUB + (e - S_SUB_BITS) * S_HALF + (int) ((us >> shift) - S_HALF);
+}
+
+//  The largest value of a fine step.
+static int64_t
+s_fine_upper (int index)
+{
+    if (index < S_SUB)
+        return index;
+    int k = (index - S_SUB) / S_HALF;
+    int64_t m = (index - S_SUB) % S_HALF + S_HALF;
+    return ((m + 1) << (k + 1)) - 1;
+}
 
 static struct _txw_metric_t *s_head = NULL;
 static struct _txw_metric_t *s_tail = NULL;
@@ -88,6 +123,40 @@ txw_histogram_new (const char *name, const char *help)
     return h;
 }
 
+txw_histogram_t *
+txw_histogram_new_fine (const char *name, const char *help, const char *quantiles_name)
+{
+    txw_histogram_t *h = txw_histogram_new (name, help);
+    h->quantiles_name = s_strdup (quantiles_name);
+    h->fine = calloc (S_FINE_COUNT, sizeof *h->fine);
+    if (!h->quantiles_name || !h->fine)
+        abort ();
+    return h;
+}
+
+int64_t
+txw_histogram_quantile_us (const txw_histogram_t *self, double q)
+{
+    if (!self->fine)
+        return 0;
+    uint64_t total = 0;
+    for (int i = 0; i < S_FINE_COUNT; i++)
+        total += __atomic_load_n (&self->fine [i], __ATOMIC_RELAXED);
+    if (total == 0)
+        return 0;
+    double want = q <= 0? 1: q >= 1? (double) total: q * (double) total;
+    uint64_t rank = (uint64_t) want;
+    if ((double) rank < want)
+        rank++;                     //  the smallest rank covering q
+    uint64_t seen = 0;
+    for (int i = 0; i < S_FINE_COUNT; i++) {
+        seen += __atomic_load_n (&self->fine [i], __ATOMIC_RELAXED);
+        if (seen >= rank)
+            return s_fine_upper (i);
+    }
+    return s_fine_upper (S_FINE_COUNT - 1);
+}
+
 void
 txw_counter_add (txw_counter_t *self, uint64_t n)
 {
@@ -115,6 +184,8 @@ txw_histogram_observe_us (txw_histogram_t *self, int64_t us)
     while (b < S_BUCKETS && us > s_bounds_us [b])
         b++;
     __atomic_fetch_add (&self->buckets [b], 1, __ATOMIC_RELAXED);
+    if (self->fine)
+        __atomic_fetch_add (&self->fine [s_fine_index ((uint64_t) us)], 1, __ATOMIC_RELAXED);
     __atomic_fetch_add (&self->count, 1, __ATOMIC_RELAXED);
     __atomic_fetch_add (&self->sum_us, (uint64_t) us, __ATOMIC_RELAXED);
 }
@@ -151,6 +222,23 @@ s_header_seen (const struct _txw_metric_t *upto, const char *name)
     return false;
 }
 
+//  A fine histogram's summary: its quantiles over the process's life.
+static void
+s_render_quantiles (s_text_t *t, const txw_histogram_t *h)
+{
+    static const char *const quantiles [] = { "0.5", "0.9", "0.99", "0.999" };
+    const char *name = h->quantiles_name;
+    s_printf (t, "# HELP %s %s, quantiles at microsecond resolution (within 1.6%%, "
+                 "each the upper end of its step) since the process started\n"
+                 "# TYPE %s summary\n", name, h->base.help? h->base.help: "", name);
+    for (size_t i = 0; i < sizeof quantiles / sizeof quantiles [0]; i++)
+        s_printf (t, "%s{quantile=\"%s\"} %.6f\n", name, quantiles [i],
+                  (double) txw_histogram_quantile_us (h, atof (quantiles [i])) / 1e6);
+    s_printf (t, "%s_sum %.6f\n%s_count %llu\n", name,
+              (double) __atomic_load_n (&h->sum_us, __ATOMIC_RELAXED) / 1e6, name,
+              (unsigned long long) __atomic_load_n (&h->count, __ATOMIC_RELAXED));
+}
+
 char *
 txw_metrics_render (void)
 {
@@ -180,6 +268,8 @@ txw_metrics_render (void)
                       (double) __atomic_load_n (&h->sum_us, __ATOMIC_RELAXED) / 1e6,
                       m->name,
                       (unsigned long long) __atomic_load_n (&h->count, __ATOMIC_RELAXED));
+            if (h->fine)
+                s_render_quantiles (&t, h);
             continue;
         }
         uint64_t v = __atomic_load_n (&m->value, __ATOMIC_RELAXED);
@@ -204,6 +294,10 @@ txw_metrics_reset (void)
         free (m->name);
         free (m->labels);
         free (m->help);
+        if (m->kind == S_HISTOGRAM) {
+            free (((txw_histogram_t *) m)->quantiles_name);
+            free (((txw_histogram_t *) m)->fine);
+        }
         free (m);
         m = next;
     }

@@ -21,6 +21,20 @@ txw_gauge_t *txw_gauge_new (const char *name, const char *labels, const char *he
 //  Latency histogram with the standard bucket bounds, in seconds.
 txw_histogram_t *txw_histogram_new (const char *name, const char *help);
 
+//  The same, that also counts every observation at microsecond resolution
+//  in the manner of an HDR histogram: exact below 128 us, then 64 steps per
+//  power of two, so a value is known within 1/64 (1.6%), up to 2^36 us
+//  (19 hours; beyond, in the last step), in 16 KB. The render adds a
+//  summary, quantiles_name{quantile="0.5"|"0.9"|"0.99"|"0.999"} in seconds
+//  (each the upper end of its step: "at most"), over the process's life.
+txw_histogram_t *txw_histogram_new_fine (const char *name, const char *help,
+                                         const char *quantiles_name);
+
+//  The value (us) at or below which a fraction q (0..1) of a fine
+//  histogram's observations fall, the upper end of its step; 0 with none
+//  or for a histogram that is not fine.
+int64_t txw_histogram_quantile_us (const txw_histogram_t *self, double q);
+
 void txw_counter_add (txw_counter_t *self, uint64_t n);
 void txw_gauge_set (txw_gauge_t *self, int64_t value);
 uint64_t txw_counter_value (const txw_counter_t *self);

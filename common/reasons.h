@@ -25,7 +25,8 @@
     X (12, MERCHANT_ACTIVITY,  "merchant_activity",  "many accounts, small amounts or new accounts at the merchant this hour") \
     X (13, MERCHANT_FRAUD,     "merchant_fraud",     "the merchant's recent customers later saw fraud") \
     X (14, SHARED_DEVICE,      "shared_device",      "device used by many accounts") \
-    X (15, MODEL_SUPERVISED,   "model_supervised",   "the model trained on fraud labels finds it likely fraud")
+    X (15, MODEL_SUPERVISED,   "model_supervised",   "the model trained on fraud labels finds it likely fraud") \
+    X (16, STRUCTURING,        "structuring",        "several amounts just under the reporting limit")
 
 enum {
 #define S_ENUM(bit, NAME, name, text) TXW_REASON_##NAME = 1u << bit,
@@ -33,7 +34,7 @@ enum {
 #undef S_ENUM
 };
 
-#define TXW_REASON_COUNT 16
+#define TXW_REASON_COUNT 17
 
 //  Name of reason bit i (0..TXW_REASON_COUNT-1), or NULL.
 const char *txw_reason_name (int bit);

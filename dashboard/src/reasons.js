@@ -21,6 +21,7 @@ const DESCRIPTIONS = {
     merchant_fraud: "the merchant's recent customers later saw fraud",
     shared_device: 'device used by many accounts',
     model_supervised: 'the model trained on fraud labels finds it likely fraud',
+    structuring: 'several amounts just under the reporting limit',
 };
 
 //  [{code, description}] from whatever the alert carries (never throws).

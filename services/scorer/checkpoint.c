@@ -114,16 +114,18 @@ err:
 }
 
 //  The rows this scorer can use: its consumer's, of this layout or the
-//  one before the home country ($5), made under this key. $3 is the
-//  state's size, $4 the fingerprint in hex.
-#define S_USABLE "consumer = $1 AND layout IN ($2::int, $5::int) AND length (state) = $3::int" \
+//  two before it of the same size ($5, $6: profiles_upgrade), made under
+//  this key. $3 is the state's size, $4 the fingerprint in hex.
+#define S_USABLE "consumer = $1 AND layout IN ($2::int, $5::int, $6::int)" \
+                 " AND length (state) = $3::int" \
                  " AND substring (state FROM $3::int - 7) = decode ($4, 'hex')"
 
 //  The home country took what was the record's tail padding in layout
-//  PROFILES_LAYOUT_NO_HOME: the same size, so those rows restore with the
-//  fields cleared, and their accounts learn their home afresh.
-_Static_assert (PROFILES_LAYOUT - 4000 == PROFILES_LAYOUT_NO_HOME - 2000,
-                "the record changed size: layout 2256 can no longer be read as it");
+//  PROFILES_LAYOUT_NO_HOME, near_mask the last slot of tx_seen in
+//  PROFILES_LAYOUT_TX16: the same size, so those rows restore upgraded.
+_Static_assert (PROFILES_LAYOUT - 6000 == PROFILES_LAYOUT_TX16 - 4000
+                && PROFILES_LAYOUT_TX16 - 4000 == PROFILES_LAYOUT_NO_HOME - 2000,
+                "the record changed size: layouts 4256 and 2256 can no longer be read as it");
 
 //  Says how many of the consumer's rows were left: made under another key,
 //  or of an older layout (plain FNV-1a hashes). Their accounts start fresh.
@@ -131,10 +133,10 @@ static void
 s_report_unusable (checkpoint_t *self, const char *const *params)
 {
     PGresult *res = PQexecParams (self->conn,
-        "SELECT count (*) FILTER (WHERE layout IN ($2::int, $5::int)) AS other_key,"
-        " count (*) FILTER (WHERE layout NOT IN ($2::int, $5::int)) AS other_layout"
+        "SELECT count (*) FILTER (WHERE layout IN ($2::int, $5::int, $6::int)) AS other_key,"
+        " count (*) FILTER (WHERE layout NOT IN ($2::int, $5::int, $6::int)) AS other_layout"
         " FROM txw_data.scorer_state WHERE consumer = $1 AND NOT (" S_USABLE ")",
-        5, NULL, params, NULL, NULL, 0);
+        6, NULL, params, NULL, NULL, 0);
     if (PQresultStatus (res) != PGRES_TUPLES_OK) {
         log_warn ("cannot count the account state left: %s", PQresultErrorMessage (res));
         PQclear (res);
@@ -157,19 +159,21 @@ checkpoint_restore (checkpoint_t *self, profiles_t *profiles)
     if (!self->conn)
         return -1;
     char layout [16], size [16], fingerprint [2 * TXW_PSEUDONYM_FINGERPRINT_BYTES + 1];
-    char old_layout [16];
+    char no_home [16], tx16 [16];
     snprintf (layout, sizeof layout, "%d", PROFILES_LAYOUT);
-    snprintf (old_layout, sizeof old_layout, "%d", PROFILES_LAYOUT_NO_HOME);
+    snprintf (no_home, sizeof no_home, "%d", PROFILES_LAYOUT_NO_HOME);
+    snprintf (tx16, sizeof tx16, "%d", PROFILES_LAYOUT_TX16);
     snprintf (size, sizeof size, "%zu", S_STATE_SIZE);
     for (int i = 0; i < TXW_PSEUDONYM_FINGERPRINT_BYTES; i++)
         snprintf (fingerprint + 2 * i, 3, "%02x", self->fingerprint [i]);
-    const char *params [] = { self->consumer, layout, size, fingerprint, old_layout };
+    const char *params [] = { self->consumer, layout, size, fingerprint, no_home, tx16 };
     s_report_unusable (self, params);
-    //  Binary results: the state arrives as its bytes.
+    //  Binary results: the state arrives as its bytes, the layout as a
+    //  big-endian 4-byte integer.
     PGresult *res = PQexecParams (self->conn,
-        "SELECT layout = $5::int AS no_home, state FROM txw_data.scorer_state"
+        "SELECT layout, state FROM txw_data.scorer_state"
         " WHERE " S_USABLE " ORDER BY updated_at",
-        5, NULL, params, NULL, NULL, 1);
+        6, NULL, params, NULL, NULL, 1);
     if (PQresultStatus (res) != PGRES_TUPLES_OK) {
         log_error ("cannot read account state: %s", PQresultErrorMessage (res));
         PQclear (res);
@@ -177,21 +181,22 @@ checkpoint_restore (checkpoint_t *self, profiles_t *profiles)
     }
     long restored = 0, refused = 0;
     int state = txw_pg_column (res, "state");
-    int no_home = txw_pg_column (res, "no_home");
-    for (int i = 0; i < PQntuples (res) && state >= 0 && no_home >= 0; i++) {
+    int layout_column = txw_pg_column (res, "layout");
+    for (int i = 0; i < PQntuples (res) && state >= 0 && layout_column >= 0; i++) {
         profiles_account_t record;
         const char *bytes = PQgetvalue (res, i, state);
+        const unsigned char *be = (const unsigned char *) PQgetvalue (res, i, layout_column);
         if (PQgetlength (res, i, state) != (int) S_STATE_SIZE
+        ||  PQgetlength (res, i, layout_column) != 4
         ||  memcmp (bytes + sizeof record, self->fingerprint, TXW_PSEUDONYM_FINGERPRINT_BYTES)) {
             refused++;
             continue;
         }
+        int row_layout = (int) ((uint32_t) be [0] << 24 | (uint32_t) be [1] << 16
+                              | (uint32_t) be [2] << 8 | be [3]);
         memcpy (&record, bytes, sizeof record);
-        if (PQgetvalue (res, i, no_home) [0]) {         //  a binary bool: one byte
-            record.home_country = 0;
-            record.home_votes = 0;
-        }
-        if (profiles_restore (profiles, &record) == 0)
+        if (profiles_upgrade (&record, row_layout) == 0
+        &&  profiles_restore (profiles, &record) == 0)
             restored++;
         else
             refused++;

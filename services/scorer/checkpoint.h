@@ -17,9 +17,11 @@
     under, whose fingerprint each row records: a scorer under another key
     (a rotation, or no --pseudonym-key-file) restores none of them, and
     rows from before keyed hashes (layouts below 2000) are never restored;
-    it logs how many it left, and those accounts start fresh. Rows from
-    before the home country (layout 2256) are restored without it: those
-    accounts learn their home afresh from their next purchases.             */
+    it logs how many it left, and those accounts start fresh. Rows of the
+    two layouts before this one are restored upgraded (profiles_upgrade):
+    from before the structuring mask (4256) with no amount marked near the
+    reporting limit, from before the home country (2256) also without it,
+    which those accounts learn afresh from their next purchases.            */
 
 #ifndef TXW_SCORER_CHECKPOINT_H
 #define TXW_SCORER_CHECKPOINT_H

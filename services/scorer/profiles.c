@@ -437,6 +437,8 @@ profiles_update (profiles_account_t *acct, const txw_tx_t *tx, double log_amount
                                                    : acct->small_mask & ~bit;
         acct->decline_mask = tx->status == TXW_STATUS_DECLINED?
             acct->decline_mask | bit: acct->decline_mask & ~bit;
+        acct->near_mask = (flags & PROFILES_NEAR_LIMIT)? acct->near_mask | bit
+                                                       : acct->near_mask & ~bit;
         acct->ring_head = (uint8_t) ((slot + 1) % PROFILES_RING);
         if (acct->ring_used < PROFILES_RING)
             acct->ring_used++;
@@ -493,6 +495,18 @@ profiles_region_away (const profiles_account_t *acct, const char *region)
     return acct->home_region && h && h != acct->home_region;
 }
 
+//  The ring entries of a kind, as a bit set.
+static inline uint32_t
+s_mask (const profiles_account_t *acct, profiles_which_t which)
+{
+    switch (which) {
+        case PROFILES_SMALL_ONLY:       return acct->small_mask;
+        case PROFILES_DECLINED_ONLY:    return acct->decline_mask;
+        case PROFILES_NEAR_LIMIT_ONLY:  return acct->near_mask;
+        default:                        return 0xffff;
+    }
+}
+
 uint32_t
 profiles_count_within (const profiles_account_t *acct, int64_t now_ms,
                        int64_t window_ms, profiles_which_t which)
@@ -500,8 +514,9 @@ profiles_count_within (const profiles_account_t *acct, int64_t now_ms,
     //  Seconds resolution. An entry counts if it is less than window_ms
     //  away from now in either direction: with reordered input a late
     //  event has neighbours that are newer than itself.
-    uint32_t mask = which == PROFILES_SMALL_ONLY? acct->small_mask:
-                    which == PROFILES_DECLINED_ONLY? acct->decline_mask: 0xffff;
+    uint32_t mask = s_mask (acct, which);
+    if (!mask)
+        return 0;               //  most accounts, for the rarer kinds
     int64_t now_s = now_ms / 1000;
     int64_t window_s = window_ms / 1000;
     uint32_t count = 0;
@@ -517,8 +532,7 @@ profiles_count_within (const profiles_account_t *acct, int64_t now_ms,
 uint32_t
 profiles_count_last (const profiles_account_t *acct, uint32_t n, profiles_which_t which)
 {
-    uint32_t mask = which == PROFILES_SMALL_ONLY? acct->small_mask:
-                    which == PROFILES_DECLINED_ONLY? acct->decline_mask: 0xffff;
+    uint32_t mask = s_mask (acct, which);
     if (n > acct->ring_used)
         n = acct->ring_used;
     uint32_t count = 0;
@@ -673,6 +687,30 @@ profiles_restore (profiles_t *self, const profiles_account_t *record)
     s_lru_push_head (self, e);
     self->size++;
     return 0;
+}
+
+int
+profiles_upgrade (profiles_account_t *record, int layout)
+{
+    switch (layout) {
+        case PROFILES_LAYOUT:
+            return 0;
+        case PROFILES_LAYOUT_NO_HOME:
+            record->home_country = 0;
+            record->home_votes = 0;
+            /* fall through */
+        case PROFILES_LAYOUT_TX16:
+            //  The sixteenth id slot is near_mask and spare now: the
+            //  fifteen others keep their ids, and the next one written
+            //  goes where the head pointed unless that was the sixteenth.
+            record->near_mask = 0;
+            record->spare = 0;
+            if (record->tx_seen_head >= PROFILES_TX_SEEN)
+                record->tx_seen_head = 0;
+            return 0;
+        default:
+            return -1;
+    }
 }
 
 size_t

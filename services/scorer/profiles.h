@@ -26,8 +26,9 @@
     and the hash of the order its latest transaction belonged to: the line
     items of one order (a basket) are one purchase to the velocity counts.
     A record also learns the account's home country, whose clock the time
-    signals read (see profiles_home_country). That makes a record 256
-    bytes, plus 16 bytes of index: 272 bytes an account.                   */
+    signals read (see profiles_home_country), and which of its recent
+    transactions came just under the reporting limit (structuring). That
+    makes a record 256 bytes, plus 16 bytes of index: 272 bytes an account.                   */
 
 #ifndef TXW_SCORER_PROFILES_H
 #define TXW_SCORER_PROFILES_H
@@ -39,7 +40,7 @@
 #include <stdint.h>
 
 #define PROFILES_RING       16      //  recent transactions kept per account
-#define PROFILES_TX_SEEN    16      //  recent transaction ids kept per account
+#define PROFILES_TX_SEEN    15      //  recent transaction ids kept per account
 #define PROFILES_SEEN       4       //  recent countries / devices kept
 #define PROFILES_GAP_ALPHA  0.1     //  weight of the newest gap in the mean
 #define PROFILES_BUCKETS    12      //  per-hour counts: twelve 5-minute buckets
@@ -49,13 +50,14 @@
 
 //  Flags for ring entries, set by the caller of profiles_update.
 #define PROFILES_SMALL      1u      //  a small online amount (card testing)
+#define PROFILES_NEAR_LIMIT 2u      //  just under the reporting limit (structuring)
 
 //  Event times beyond this (year 2255) are taken as this, so differences
 //  of hostile times cannot overflow.
 #define PROFILES_MAX_MS     (INT64_C (1) << 43)
 
 typedef enum {
-    PROFILES_ALL = 0, PROFILES_SMALL_ONLY, PROFILES_DECLINED_ONLY
+    PROFILES_ALL = 0, PROFILES_SMALL_ONLY, PROFILES_DECLINED_ONLY, PROFILES_NEAR_LIMIT_ONLY
 } profiles_which_t;
 
 typedef struct {
@@ -89,6 +91,8 @@ typedef struct {
     uint8_t dirty;                  //  changed since the last checkpoint
     uint8_t tx_seen_head;           //  next slot of tx_seen to write
     uint32_t tx_seen [PROFILES_TX_SEEN];    //  tx id hashes (never 0); 0 empty
+    uint16_t near_mask;             //  ring entries with PROFILES_NEAR_LIMIT
+    uint16_t spare;                 //  zero
     uint32_t last_order;            //  order (id, merchant) hash of the latest transaction; 0 none
     uint16_t home_country;          //  two letters packed, learned (profiles_update); 0 none yet
     uint8_t home_votes;             //  its lead in the vote, PROFILES_HOME_SURE: settled
@@ -206,13 +210,21 @@ void profiles_note_tx (profiles_account_t *acct, uint32_t tx_hash);
 //  The record layout version: a checkpoint of another layout is not
 //  restored. 2000 and up: keyed identities (the checkpoint also records the
 //  key's fingerprint, services/scorer/checkpoint.c); 4000 and up: with the
-//  home country. The layouts below 2000 (1184, 1248) held plain FNV-1a
+//  home country; 6000 and up: with near_mask, in what was the sixteenth
+//  slot of tx_seen. The layouts below 2000 (1184, 1248) held plain FNV-1a
 //  hashes of the ids, which no keyed hash can be matched with: their
-//  accounts start fresh. Layout 2256 is this record with the home country
-//  fields still padding: checkpoint.c restores it with them cleared, and
-//  the account learns its home afresh.
-#define PROFILES_LAYOUT     (4000 + (int) sizeof (profiles_account_t))
+//  accounts start fresh. The older layouts of this size are restored
+//  (profiles_upgrade): 4256 with near_mask cleared, 2256 also with the
+//  home country fields (then padding) cleared, so the account learns its
+//  home afresh.
+#define PROFILES_LAYOUT     (6000 + (int) sizeof (profiles_account_t))
+#define PROFILES_LAYOUT_TX16    4256
 #define PROFILES_LAYOUT_NO_HOME 2256
+
+//  Brings a record of an older layout of the same size (PROFILES_LAYOUT_TX16,
+//  PROFILES_LAYOUT_NO_HOME) to this one, in place; 0, or -1 for a layout
+//  it does not know.
+int profiles_upgrade (profiles_account_t *record, int layout);
 
 //  Copies up to max accounts changed since they were last collected into
 //  out and clears their dirty mark; continues where the previous call

@@ -50,6 +50,8 @@ struct _rules_t {
     rules_category_t categories [RULES_MAX_CATEGORIES];
     size_t category_count;
     char model_version [TXW_NAME_MAX + 1];
+    int64_t limit_minor;            //  the reporting limit (reporting currency)
+    int64_t near_minor;             //  near_limit from here up to limit_minor
     uint8_t continent [26][26];     //  by the two letters, 0: unknown
     merchants_t *cross;             //  NULL: no cross-account signals
     const gbdt_t *supervised;       //  NULL: supervised_p stays 0
@@ -101,6 +103,9 @@ rules_new (const rules_set_t *set, const char *model_version)
     self->category_count = set->category_count;
     snprintf (self->model_version, sizeof self->model_version, "%s",
               model_version? model_version: set->version);
+    self->limit_minor = set->reporting_limit_minor > 0? set->reporting_limit_minor
+                                                      : RULES_REPORTING_LIMIT * INT64_C (100);
+    self->near_minor = (int64_t) ceil ((double) self->limit_minor * RULES_NEAR_LIMIT_SHARE);
     for (size_t c = 0; c < sizeof s_continents / sizeof s_continents [0]; c++)
         for (const char *p = s_continents [c]; p [0] && p [1]; p += p [2]? 3: 2)
             self->continent [p [0] - 'A'][p [1] - 'A'] = (uint8_t) (c + 1);
@@ -170,12 +175,28 @@ s_category (const rules_t *self, const char *category)
     return NULL;
 }
 
+//  The amount in the reporting currency (minor units), or as sent when
+//  the validator could not convert it.
+static inline int64_t
+s_amount (const txw_tx_t *tx)
+{
+    return tx->amount_rep_minor > 0? tx->amount_rep_minor: tx->amount_minor;
+}
+
+//  Just under the reporting limit: what structuring keeps to.
+static inline bool
+s_near_limit (const rules_t *self, const txw_tx_t *tx)
+{
+    int64_t amount = s_amount (tx);
+    return amount >= self->near_minor && amount < self->limit_minor;
+}
+
 //  The log amount that account statistics are kept on: log1p of the
 //  amount in the reporting currency, less the log of the category factor.
 static double
 s_log_amount (const txw_tx_t *tx, const rules_category_t *category)
 {
-    int64_t amount = tx->amount_rep_minor > 0? tx->amount_rep_minor: tx->amount_minor;
+    int64_t amount = s_amount (tx);
     double x = log1p (amount > 0? (double) amount: 0.0);
     return category? x - log (category->amount_factor): x;
 }
@@ -197,9 +218,10 @@ rules_signals (const rules_t *self, const profiles_account_t *acct, const txw_tx
 {
     double *v = out->v;
     memset (out, 0, sizeof *out);
-    int64_t amount = tx->amount_rep_minor > 0? tx->amount_rep_minor: tx->amount_minor;
+    int64_t amount = s_amount (tx);
     bool small_online = tx->channel == TXW_CHANNEL_ONLINE
                      && amount <= RULES_SMALL_AMOUNT_MINOR;
+    bool near_limit = s_near_limit (self, tx);
     bool declined = tx->status == TXW_STATUS_DECLINED;
     uint32_t history = acct? acct->count: 0;
 
@@ -229,6 +251,8 @@ rules_signals (const rules_t *self, const profiles_account_t *acct, const txw_tx
     v [RULES_SIG_HOUR_SURPRISE] = 1;
     v [RULES_SIG_DECLINES_RECENT] = declined;
     v [RULES_SIG_SINCE_PREV_S] = 1e12;
+    v [RULES_SIG_NEAR_LIMIT] = near_limit;
+    v [RULES_SIG_NEAR_LIMIT_48H] = near_limit;
     if (history == 0)
         return;
 
@@ -272,9 +296,17 @@ rules_signals (const rules_t *self, const profiles_account_t *acct, const txw_tx
     v [RULES_SIG_HOUR_SURPRISE] = (v [RULES_SIG_TX_HOUR] - usual) / sqrt (usual + 1);
     v [RULES_SIG_DECLINES_RECENT] +=
         profiles_count_last (acct, RULES_RECENT_TX - 1, PROFILES_DECLINED_ONLY);
+    //  The account's earlier amounts just under the limit, whatever this
+    //  one is (a rule asks for both: this one near and others before it).
+    v [RULES_SIG_NEAR_LIMIT_48H] +=
+        profiles_count_within (acct, ts, RULES_NEAR_LIMIT_MS, PROFILES_NEAR_LIMIT_ONLY);
 
     v [RULES_SIG_NEW_COUNTRY] = profiles_country_new (acct, tx->country, ts, RULES_FRESH_MS);
     v [RULES_SIG_NEW_DEVICE] = profiles_device_new (acct, tx->device_id, ts, RULES_FRESH_MS);
+    //  A device enrolled earlier today, then a large payment from it: the
+    //  takeover's drain comes after the first use made the device known.
+    v [RULES_SIG_DEVICE_NEW_DAY] = v [RULES_SIG_NEW_DEVICE] > 0
+                                || profiles_device_new (acct, tx->device_id, ts, RULES_DEVICE_DAY_MS);
     uint16_t country = profiles_country_code (tx->country);
     if (country && acct->last_country && country != acct->last_country) {
         v [RULES_SIG_COUNTRY_CHANGED] = 1;
@@ -485,7 +517,8 @@ rules_score_tx (rules_t *self, profiles_t *profiles, txw_tx_t *tx,
         if (x > edge)
             x = edge;
     }
-    profiles_update (acct, tx, x, small_online? PROFILES_SMALL: 0);
+    profiles_update (acct, tx, x, (small_online? PROFILES_SMALL: 0)
+                                | (s_near_limit (self, tx)? PROFILES_NEAR_LIMIT: 0));
     return 0;
 }
 

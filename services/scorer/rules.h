@@ -52,6 +52,7 @@
     X (SMALL_ONLINE_MINUTE, "small_online_minute") /* incl. this one          */ \
     X (NEW_COUNTRY,         "new_country")      /* 1: unseen or just new      */ \
     X (NEW_DEVICE,          "new_device")       /* 1: unseen or just new      */ \
+    X (DEVICE_NEW_DAY,      "device_new_day")   /* 1: unseen or new today     */ \
     X (COUNTRY_CHANGED,     "country_changed")  /* 1: differs from last       */ \
     X (CONTINENT_CHANGED,   "continent_changed") /* 1: and another continent  */ \
     X (SINCE_PREV_S,        "since_prev_s")     /* seconds since previous tx  */ \
@@ -74,6 +75,9 @@
     X (MERCHANT_FRAUD_SHARE, "merchant_fraud_share") /* customers later fraud */ \
     X (EXPOSED_FRAUD_SHARE, "exposed_fraud_share") /* max of its merchants'  */ \
     X (DEVICE_ACCOUNTS,     "device_accounts")  /* distinct in a day, incl.   */ \
+    /* Threshold avoidance: amounts in [0.9, 1) x the set's reporting limit */ \
+    X (NEAR_LIMIT,          "near_limit")       /* 1: this one is             */ \
+    X (NEAR_LIMIT_48H,      "near_limit_48h")   /* in the last 48 h, incl.    */ \
     /* The supervised model (gbdt.h), from every signal above; 0 without */   \
     X (SUPERVISED_P,        "supervised_p")     /* calibrated P (fraud), 0..1 */
 
@@ -121,16 +125,25 @@ typedef struct {
     size_t count;
     rules_category_t categories [RULES_MAX_CATEGORIES];
     size_t category_count;
+    //  The amount (reporting currency, minor units) at which a transaction
+    //  must be reported to the authorities: near_limit marks amounts from
+    //  RULES_NEAR_LIMIT_SHARE of it up to just under it. "reporting_limit"
+    //  in the file, in major units; RULES_REPORTING_LIMIT when absent.
+    int64_t reporting_limit_minor;
 } rules_set_t;
 
 //  Tunables that define signals rather than rules.
 #define RULES_SMALL_AMOUNT_MINOR    300     //  "small": at most 3.00 (reporting)
 #define RULES_FRESH_MS              120000  //  a new country/device stays new 2 min
+#define RULES_DEVICE_DAY_MS         (24 * 3600000)  //  device_new_day: for a day
 #define RULES_RECENT_TX             5       //  "recent" declines: of the last 5
 #define RULES_BURST_MS              5000    //  a burst: transactions within 5 s
 #define RULES_SPREAD_PRIOR          0.6     //  typical spread of log amounts ...
 #define RULES_SPREAD_PRIOR_N        3       //  ... worth this many observations
 #define RULES_CLIP_Z                2.5     //  spikes are learnt clipped to this z
+#define RULES_REPORTING_LIMIT       10000   //  major units (reporting), the usual one
+#define RULES_NEAR_LIMIT_SHARE      0.9     //  "near" the limit: at least 90% of it
+#define RULES_NEAR_LIMIT_MS         (48 * 3600000)  //  structuring: within two days
 
 typedef struct _rules_t rules_t;
 

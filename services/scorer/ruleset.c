@@ -152,10 +152,25 @@ s_categories (json_t *categories, rules_set_t *set, char *err, size_t size)
     return 0;
 }
 
+//  "reporting_limit": major units of the reporting currency, 1 to 10^12
+//  (absent: RULES_REPORTING_LIMIT), kept in minor units.
+static int
+s_reporting_limit (json_t *limit, rules_set_t *set, char *err, size_t size)
+{
+    double major = limit? (json_is_number (limit)? json_number_value (limit): -1)
+                        : RULES_REPORTING_LIMIT;
+    if (!(major >= 1 && major <= 1e12))
+        return s_fail (err, size, "\"reporting_limit\" must be a number from 1 to 10^12"
+                       " (major units of the reporting currency)");
+    set->reporting_limit_minor = (int64_t) llround (major * 100);
+    return 0;
+}
+
 int
 ruleset_parse (const char *text, size_t len, rules_set_t *set, char *err, size_t err_size)
 {
-    static const char *const keys [] = { "version", "description", "rules", "categories", NULL };
+    static const char *const keys [] = { "version", "description", "rules", "categories",
+                                         "reporting_limit", NULL };
     memset (set, 0, sizeof *set);
     json_error_t jerr;
     json_t *root = json_loadb (text, len, JSON_REJECT_DUPLICATES, &jerr);
@@ -192,6 +207,8 @@ ruleset_parse (const char *text, size_t len, rules_set_t *set, char *err, size_t
         }
         if (rc == 0)
             rc = s_categories (json_object_get (root, "categories"), set, err, err_size);
+        if (rc == 0)
+            rc = s_reporting_limit (json_object_get (root, "reporting_limit"), set, err, err_size);
     }
     json_decref (root);
     if (rc)

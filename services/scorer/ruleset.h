@@ -3,7 +3,7 @@
     A rule file is what a fraud team edits: a version, rows of rules and
     the merchant categories' risk, for example
 
-        { "version": "rules-3",
+        { "version": "rules-4",
           "rules": [ { "name": "amount_spike", "reason": "amount_spike",
                        "weight": 50,
                        "when": [ ["history", ">=", 3], ["amount_ratio", ">=", 4] ] } ],

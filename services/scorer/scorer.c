@@ -161,8 +161,9 @@ s_metrics_new (scorer_t *self)
         "score at or above which a transaction raises its fraud alert: --alert-threshold, "
         "or from the supervised model's score table (--alert-precision, --alert-budget)");
     txw_gauge_set (self->shard, self->cfg->shard);
-    self->e2e = txw_histogram_new ("txw_e2e_latency_seconds",
-                                   "producer send to scored, per transaction");
+    self->e2e = txw_histogram_new_fine ("txw_e2e_latency_seconds",
+                                        "producer send to scored, per transaction",
+                                        "txw_e2e_latency_fine_seconds");
 }
 
 //  --- Rules, model and reloads --------------------------------------------------

@@ -7,8 +7,8 @@
 # amount is an amount spike to the new process, while the same amount from
 # an account it has never seen is not. Accounts are stored by hashes keyed
 # with the suite's pseudonym key (lib.sh): a scorer under another key
-# restores none of them, and says so. Rows of the layout before the home
-# country are still restored. The merchant and device state
+# restores none of them, and says so. Rows of the two layouts before (the
+# home country, the structuring mask) are still restored. The merchant and device state
 # (txw_data.scorer_cross_state) is resumed with them.
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 source "$(dirname "$0")/lib.sh"
@@ -38,18 +38,26 @@ stored=$(sql "SELECT count(*) FROM txw_data.scorer_state WHERE consumer = 'score
 check "every account held is checkpointed ($accounts held, $stored rows)" test "$stored" = "$accounts"
 check "checkpoints hold no account ids" \
     test "$(sql "SELECT count(*) FROM txw_data.scorer_state WHERE position('CK-ACCOUNT'::bytea IN state) > 0")" = 0
-check "checkpoints are of the record's layout with the home country (4256)" \
-    test "$(sql "SELECT count(*) FROM txw_data.scorer_state WHERE layout <> 4256")" = 0
-# Rows of the layout before the home country (2256) are restored with it
-# cleared: in them its three bytes (253..255) were padding, here garbage
-# that would be refused as a record (a vote out of range) if it were read.
+check "checkpoints are of the record's layout with the structuring mask (6256)" \
+    test "$(sql "SELECT count(*) FROM txw_data.scorer_state WHERE layout <> 6256")" = 0
+# Rows of the two layouts before are restored upgraded. In the one before
+# the structuring mask (4256) its four bytes (245..248) were the sixteenth
+# transaction id; in the one before the home country (2256) its three
+# bytes (253..255) were padding too. Here they are garbage, which would be
+# refused as a record (a vote out of range) or read as a mask if it were
+# taken as it is.
+sql "UPDATE txw_data.scorer_state SET layout = 4256,
+     state = overlay (state PLACING '\\xffffffff'::bytea FROM 245 FOR 4)
+     WHERE consumer = 'scorer-0' AND account_hash % 2 = 0" >/dev/null
 sql "UPDATE txw_data.scorer_state SET layout = 2256,
-     state = overlay (state PLACING '\\xffffff'::bytea FROM 253 FOR 3)" >/dev/null
+     state = overlay (overlay (state PLACING '\\xffffff'::bytea FROM 253 FOR 3)
+                      PLACING '\\xffffffff'::bytea FROM 245 FOR 4)
+     WHERE consumer = 'scorer-0' AND account_hash % 2 <> 0" >/dev/null
 
 start scorer ${P}92 "$BIN/txw-scorer" --bind tcp://127.0.0.1:${P}11 \
     --aggregator-endpoints tcp://127.0.0.1:${P}21 --publish tcp://127.0.0.1:${P}12 \
     --admin-port ${P}92 "${SCORER_ARGS[@]}"
-check "the restarted scorer reads every account back, from the layout before too" \
+check "the restarted scorer reads every account back, from the two layouts before too" \
     grep -q "resumed the history of $accounts accounts" "$WORK/scorer.log"
 check "and holds them" test "$(metric ${P}92 txw_accounts)" = "$accounts"
 check "it resumes the cross-account state too: every merchant ($merchants) is held again" \

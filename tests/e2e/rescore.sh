@@ -96,7 +96,7 @@ order_scores=$(sql "SELECT string_agg (score::text, ' ' ORDER BY split_part (tx_
                     FROM txw_data.transactions WHERE account_id = 'ORDERS1'")
 note "its scores, in the order sent: $order_scores"
 check "... scored by the rules alone" \
-    test "$(sql "SELECT string_agg (DISTINCT model_version, ',') FROM txw.transactions")" = rules-3
+    test "$(sql "SELECT string_agg (DISTINCT model_version, ',') FROM txw.transactions")" = rules-4
 
 train 2
 check "retraining with enough history writes the model" test -s "$MODEL"
@@ -107,12 +107,12 @@ check "the running scorer picks the model up without a restart" \
 check "the swap is audited with the versions before and after" \
     test "$(sql "SELECT detail->>'why', detail->>'was', detail->>'now' FROM txw_data.audit
                  WHERE action = 'scorer.reload' ORDER BY id LIMIT 1")" \
-    = "model file changed	rules-3	rules-3+$MV"
+    = "model file changed	rules-4	rules-4+$MV"
 send 6 2000
 check "transactions sent after the swap are scored with the model" \
     stored 22014
 check "... and carry its version" \
-    test "$(sql "SELECT count(*) FROM txw.transactions WHERE model_version = 'rules-3+$MV'")" = 2000
+    test "$(sql "SELECT count(*) FROM txw.transactions WHERE model_version = 'rules-4+$MV'")" = 2000
 
 cp "$MODEL" "$WORK/first.bin"
 train 3
@@ -165,7 +165,7 @@ check "it rescored the 100 flagged accounts and no other" \
 check "each one's latest 200 transactions have their new score, with the version that made it" \
     test "$(sql "SELECT count(*) FROM txw.rescores WHERE model_version = '$V'")" = "$flagged_tx"
 check "... beside their first score and version, which are kept" \
-    test "$(sql "SELECT count(*) FROM txw.rescores WHERE first_model_version IN ('rules-3', 'rules-3+$MV')
+    test "$(sql "SELECT count(*) FROM txw.rescores WHERE first_model_version IN ('rules-4', 'rules-4+$MV')
                  AND first_score IS NOT NULL")" = "$flagged_tx"
 check "the stored transactions are unchanged" \
     test "$(sql "SELECT md5 (string_agg (tx_id || score || model_version, ',' ORDER BY tx_id))
@@ -268,19 +268,19 @@ differ() {   # VERSION [ACCOUNT]: rescores under VERSION of transactions it firs
 alerts_before=$(sql "SELECT count(*) FROM txw_data.alerts")
 flag_all
 rescore run5
-d=$(differ rules-3)
+d=$(differ rules-4)
 note "rules alone: $d rescores differ from the scorer's"
 n=${d#*/}
 check "with the rules alone, the rescores of what the rules alone scored are the scorer's scores" \
     test "${d%%/*}" = 0 -a "${n%% *}" -gt 15000
-d=$(differ rules-3 ORDERS1)
+d=$(differ rules-4 ORDERS1)
 note "the account of one millisecond's burst: $d differ"
 n=${d#*/}
 check "... the account of one millisecond's burst and a late arrival too (replayed as the scorer saw it)" \
     test "${d%%/*}" = 0 -a "${n%% *}" = 14
 flag_all
 rescore run6 --model "$MODEL"
-d=$(differ "rules-3+$MV")
+d=$(differ "rules-4+$MV")
 note "rules and the model: $d rescores differ from the scorer's"
 n=${d#*/}
 check "with the model swapped in, the rescores of what it scored are the scorer's scores" \
@@ -301,7 +301,7 @@ check "... after retraining the model at start" test -n "$LV"
 check "... keeping the model it replaced" cmp -s "$MODEL.prev" "$WORK/before-loop.bin"
 check "... and rescores with the new model" \
     test "$(sql "SELECT count(*) FROM txw.rescores WHERE account_id = 'A000001'
-                 AND model_version = 'rules-3+$LV'")" -gt 0
+                 AND model_version = 'rules-4+$LV'")" -gt 0
 # shellcheck disable=SC2154 # PID_<name> is set by start() in lib.sh (eval)
 check "the loop stops cleanly" stop_clean "$PID_rescore"
 

@@ -455,6 +455,47 @@ test_profiles_collect_and_restore (void **state)
     profiles_destroy (&profiles);
 }
 
+//  Records of the two layouts before are brought to this one: the slot that
+//  was the sixteenth transaction id becomes an empty structuring mask, a
+//  head that pointed at it starts again at the first slot, and the layout
+//  before the home country also loses what was padding there.
+static void
+test_profiles_upgrade_layouts (void **state)
+{
+    (void) state;
+    profiles_t *profiles = profiles_new (10, 0);
+    txw_tx_t tx;
+    s_tx (&tx, "old", S_T0, 950000, TXW_CHANNEL_TRANSFER, "DE", "", "transfer");
+    profiles_account_t *a = profiles_get (profiles, "old", 3, tx.ts_ms);
+    profiles_update (a, &tx, s_log (&tx), PROFILES_NEAR_LIMIT);
+    assert_int_equal (profiles_count_within (a, S_T0, 60000, PROFILES_NEAR_LIMIT_ONLY), 1);
+    profiles_account_t record = *a;
+    record.near_mask = 0xffff;              //  an old id's bytes
+    record.spare = 0xffff;
+    record.tx_seen_head = PROFILES_TX_SEEN; //  was the sixteenth slot
+    record.home_country = 0x4445;
+    record.home_votes = 0xff;
+    profiles_account_t tx16 = record, no_home = record, current = *a;
+    assert_int_equal (profiles_upgrade (&tx16, PROFILES_LAYOUT_TX16), 0);
+    assert_int_equal (tx16.near_mask, 0);
+    assert_int_equal (tx16.spare, 0);
+    assert_int_equal (tx16.tx_seen_head, 0);
+    assert_int_equal (tx16.home_country, 0x4445);
+    assert_int_equal (profiles_upgrade (&no_home, PROFILES_LAYOUT_NO_HOME), 0);
+    assert_int_equal (no_home.near_mask, 0);
+    assert_int_equal (no_home.home_country, 0);
+    assert_int_equal (no_home.home_votes, 0);
+    assert_int_equal (profiles_upgrade (&current, PROFILES_LAYOUT), 0);
+    assert_memory_equal (&current, a, sizeof current);      //  left as it is
+    assert_int_equal (profiles_upgrade (&current, 1248), -1);
+    //  Unupgraded, the old head is refused; upgraded, the record restores.
+    profiles_t *restored = profiles_new (10, 0);
+    assert_int_equal (profiles_restore (restored, &record), -1);
+    assert_int_equal (profiles_restore (restored, &no_home), 0);
+    profiles_destroy (&restored);
+    profiles_destroy (&profiles);
+}
+
 //  A record names its account and devices only through hashes keyed by the
 //  pseudonym key: the same under one key, others under another key, so a
 //  stolen checkpoint cannot be matched to ids by hashing every candidate,
@@ -570,6 +611,102 @@ test_rule_amount_spike (void **state)
     s_score (f, &tx);
     assert_true (tx.reasons & TXW_REASON_AMOUNT_SPIKE);
     assert_true (tx.score >= 80);
+}
+
+//  Structuring: amounts kept just under the reporting limit (10,000.00 by
+//  default; near: from 9,000.00 up to 9,999.99). The first one is not
+//  structuring (it may be an amount spike); a second within two days is,
+//  and alerts; one at the limit or under 90% of it is not near.
+static void
+test_rule_structuring (void **state)
+{
+    fixture_t *f = *state;
+    int64_t ts = s_normal_history (f, "smurf");
+    txw_tx_t tx;
+    s_tx (&tx, "smurf", ts + S_HOUR_MS, 950000, TXW_CHANNEL_TRANSFER, "DE", "dev-1", "transfer");
+    s_score (f, &tx);
+    assert_false (tx.reasons & TXW_REASON_STRUCTURING);
+    //  At the limit and above: reported anyway, so not near it.
+    s_tx (&tx, "smurf", ts + 2 * S_HOUR_MS, 1000000, TXW_CHANNEL_TRANSFER, "DE", "dev-1", "transfer");
+    s_score (f, &tx);
+    assert_false (tx.reasons & TXW_REASON_STRUCTURING);
+    //  Below 90% of it: not near either.
+    s_tx (&tx, "smurf", ts + 3 * S_HOUR_MS, 899999, TXW_CHANNEL_TRANSFER, "DE", "dev-1", "transfer");
+    s_score (f, &tx);
+    assert_false (tx.reasons & TXW_REASON_STRUCTURING);
+    //  The second near the limit, a day and a half after the first.
+    s_tx (&tx, "smurf", ts + S_HOUR_MS + 36 * S_HOUR_MS, 999999, TXW_CHANNEL_TRANSFER, "DE",
+          "dev-1", "transfer");
+    s_score (f, &tx);
+    assert_true (tx.reasons & TXW_REASON_STRUCTURING);
+    assert_true (tx.score >= 80);
+    //  Another account: two near the limit three days apart are not.
+    ts = s_normal_history (f, "patient");
+    s_tx (&tx, "patient", ts + S_HOUR_MS, 950000, TXW_CHANNEL_TRANSFER, "DE", "dev-1", "transfer");
+    s_score (f, &tx);
+    s_tx (&tx, "patient", ts + S_HOUR_MS + 72 * S_HOUR_MS, 950000, TXW_CHANNEL_TRANSFER, "DE",
+          "dev-1", "transfer");
+    s_score (f, &tx);
+    assert_false (tx.reasons & TXW_REASON_STRUCTURING);
+    //  The signals count the earlier ones whatever this one is.
+    rules_signals_t signals;
+    const profiles_account_t *acct = profiles_get (f->profiles, "patient", 7, tx.ts_ms);
+    s_tx (&tx, "patient", tx.ts_ms + S_HOUR_MS, 5000, TXW_CHANNEL_POS, "DE", "dev-1", "grocery");
+    rules_signals (f->rules, acct, &tx, 0, &signals);
+    assert_true (signals.v [RULES_SIG_NEAR_LIMIT] == 0);
+    assert_true (signals.v [RULES_SIG_NEAR_LIMIT_48H] == 1);
+}
+
+//  The takeover's drain: a small first use makes a new device known, and a
+//  large transfer from it follows hours later, when it is no longer
+//  new_device (two minutes) but still device_new_day.
+static void
+test_rule_device_new_today (void **state)
+{
+    fixture_t *f = *state;
+    int64_t ts = s_normal_history (f, "drained");
+    txw_tx_t tx;
+    rules_signals_t signals;
+    s_tx (&tx, "drained", ts + S_HOUR_MS, 300, TXW_CHANNEL_ONLINE, "DE", "dev-x", "online_retail");
+    s_score (f, &tx);
+    int64_t probe = tx.ts_ms;
+    const profiles_account_t *acct = profiles_get (f->profiles, "drained", 7, probe);
+    s_tx (&tx, "drained", probe + 3 * S_HOUR_MS, 60000, TXW_CHANNEL_TRANSFER, "DE", "dev-x", "transfer");
+    rules_signals (f->rules, acct, &tx, 0, &signals);
+    assert_true (signals.v [RULES_SIG_NEW_DEVICE] == 0);
+    assert_true (signals.v [RULES_SIG_DEVICE_NEW_DAY] == 1);
+    s_score (f, &tx);
+    assert_true (tx.reasons & TXW_REASON_NEW_DEVICE_HIGH_AMOUNT);
+    //  A day after its first use the device is the account's own.
+    acct = profiles_get (f->profiles, "drained", 7, probe + 25 * S_HOUR_MS);
+    s_tx (&tx, "drained", probe + 25 * S_HOUR_MS, 60000, TXW_CHANNEL_TRANSFER, "DE", "dev-x", "transfer");
+    rules_signals (f->rules, acct, &tx, 0, &signals);
+    assert_true (signals.v [RULES_SIG_DEVICE_NEW_DAY] == 0);
+    //  And a payment without a device never reads as a new one.
+    s_tx (&tx, "drained", probe + 26 * S_HOUR_MS, 60000, TXW_CHANNEL_TRANSFER, "DE", "", "transfer");
+    rules_signals (f->rules, acct, &tx, 0, &signals);
+    assert_true (signals.v [RULES_SIG_DEVICE_NEW_DAY] == 0);
+}
+
+//  The reporting limit is the rule set's: a set with a limit of 1,000.00
+//  finds structuring in amounts of 950.00.
+static void
+test_rule_structuring_own_limit (void **state)
+{
+    (void) state;
+    rules_set_t set = *ruleset_default ();
+    set.reporting_limit_minor = 100000;
+    rules_t *rules = rules_new (&set, NULL);
+    profiles_t *profiles = profiles_new (100, 0);
+    txw_tx_t tx;
+    for (int i = 0; i < 2; i++) {
+        s_tx (&tx, "small-smurf", S_T0 + i * S_HOUR_MS, 95000, TXW_CHANNEL_TRANSFER, "DE",
+              "dev-1", "transfer");
+        assert_int_equal (rules_score_tx (rules, profiles, &tx, NULL, NULL), 0);
+    }
+    assert_true (tx.reasons & TXW_REASON_STRUCTURING);
+    rules_destroy (&rules);
+    profiles_destroy (&profiles);
 }
 
 static void
@@ -936,7 +1073,7 @@ test_rules_score_by_supervised_model (void **state)
 {
     (void) state;
     rules_rule_t table [] = {
-        { "sum",  0, 70, { { RULES_SIG_HISTORY, RULES_OP_GE, 0 } }, false },
+        { "sum",  0, 5, { { RULES_SIG_HISTORY, RULES_OP_GE, 0 } }, false },
         { "hard", 1, 90, { { RULES_SIG_DEVICE_ACCOUNTS, RULES_OP_GE, 1 } }, true },
     };
     rules_set_t set = { .version = "test-1", .count = 2 };
@@ -950,7 +1087,7 @@ test_rules_score_by_supervised_model (void **state)
     signals.v [RULES_SIG_SUPERVISED_P] = 0.95;
     uint32_t reasons;
     //  No model: the rules' sum (supervised_p is only a signal).
-    assert_int_equal (rules_combine (rules, &signals, &reasons), 70);
+    assert_int_equal (rules_combine (rules, &signals, &reasons), 5);
     assert_int_equal (reasons, 1);
     //  One leaf: the margin is its value, p = 1 / (1 + exp (-margin)).
     const char *names [1] = { "history" };
@@ -998,7 +1135,7 @@ test_rules_score_by_supervised_model (void **state)
     rules_use_supervised (rules, NULL);
     s_tx (&tx, "p", S_T0 + 60000, 100, TXW_CHANNEL_POS, "DE", "d", "x");
     assert_int_equal (rules_score_tx (rules, profiles, &tx, NULL, NULL), 0);
-    assert_int_equal (tx.score, 70);
+    assert_int_equal (tx.score, 5);
     profiles_destroy (&profiles);
     gbdt_destroy (&model);
     rules_destroy (&rules);
@@ -1022,7 +1159,9 @@ test_rules_default_table_is_valid (void **state)
             assert_int_equal (table [r].weight, 0);
         else
             assert_true (table [r].weight > 0 && table [r].weight <= 100);
-        assert_false (table [r].hard);
+        //  Hard (alerting whatever the supervised model says): only what
+        //  an institution must look at, structuring.
+        assert_true (table [r].hard == (1u << table [r].reason_bit == TXW_REASON_STRUCTURING));
         bits |= 1u << table [r].reason_bit;
     }
     //  Every reason code has a rule.
@@ -1328,9 +1467,13 @@ main (void)
         cmocka_unit_test (test_profiles_hour_buckets_and_home),
         cmocka_unit_test (test_profiles_collect_and_restore),
         cmocka_unit_test (test_profiles_keyed_identity),
+        cmocka_unit_test (test_profiles_upgrade_layouts),
         cmocka_unit_test_setup_teardown (test_rules_normal_account_is_quiet, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_rule_amount_spike, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_rule_velocity, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_rule_structuring, s_setup, s_teardown),
+        cmocka_unit_test (test_rule_structuring_own_limit),
+        cmocka_unit_test_setup_teardown (test_rule_device_new_today, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_rule_velocity_follows_the_accounts_pace, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_rule_impossible_travel_far, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_rule_card_testing_burst_alerts, s_setup, s_teardown),

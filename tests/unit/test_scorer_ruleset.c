@@ -43,6 +43,8 @@ test_good_file (void **state)
     assert_true (set.rules [2].hard);
     assert_int_equal (set.category_count, 1);
     assert_int_equal (set.categories [0].risk, 3);
+    //  No "reporting_limit": the usual one, 10,000.00.
+    assert_int_equal (set.reporting_limit_minor, RULES_REPORTING_LIMIT * 100);
     rules_t *rules = rules_new (&set, NULL);
     assert_non_null (rules);
     assert_string_equal (rules_model_version (rules), "team-7");
@@ -67,8 +69,9 @@ test_default_is_shipped (void **state)
     (void) state;
     const rules_set_t *set = ruleset_default ();
     assert_true (set->count >= 20);
-    assert_string_equal (set->version, "rules-3");
+    assert_string_equal (set->version, "rules-4");
     assert_ptr_equal (ruleset_default (), set);
+    assert_int_equal (set->reporting_limit_minor, 1000000);     //  10,000.00
 }
 
 //  Each broken file is refused with a message that contains the expected text.
@@ -120,6 +123,15 @@ test_broken_files (void **state)
           " \"weight\": 10, \"when\": [[\"history\", \">=\", 1]] } ],"
           " \"categories\": { \"jewelry\": { \"risk\": 1, \"amount_factor\": 0 } } }", "0.01 to 1000" },
         { "{ \"version\": \"x\", \"version\": \"y\", \"rules\": [] }", "not valid JSON" },
+        { "{ \"version\": \"x\", \"rules\": [ { \"name\": \"a\", \"reason\": \"amount_spike\","
+          " \"weight\": 10, \"when\": [[\"history\", \">=\", 1]] } ], \"reporting_limit\": 0 }",
+          "\"reporting_limit\" must be a number from 1" },
+        { "{ \"version\": \"x\", \"rules\": [ { \"name\": \"a\", \"reason\": \"amount_spike\","
+          " \"weight\": 10, \"when\": [[\"history\", \">=\", 1]] } ], \"reporting_limit\": \"10000\" }",
+          "\"reporting_limit\" must be a number from 1" },
+        { "{ \"version\": \"x\", \"rules\": [ { \"name\": \"a\", \"reason\": \"amount_spike\","
+          " \"weight\": 10, \"when\": [[\"history\", \">=\", 1]] } ], \"reporting_limit\": 1e13 }",
+          "\"reporting_limit\" must be a number from 1" },
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases [0]; i++) {
         rules_set_t set;

@@ -63,14 +63,14 @@ test_load_versions (void **state)
     char err [512], path [300], bad [300];
     assert_int_equal (replay_load ("", "", &rules, &model, err, sizeof err), 0);
     assert_null (model);
-    assert_string_equal (rules_model_version (rules), "rules-3");
+    assert_string_equal (rules_model_version (rules), "rules-4");
     rules_destroy (&rules);
 
     //  No file at the model's path yet: the rules alone, as the scorer.
     s_path (path, sizeof path, "model.bin");
     assert_int_equal (replay_load ("", path, &rules, &model, err, sizeof err), 0);
     assert_null (model);
-    assert_string_equal (rules_model_version (rules), "rules-3");
+    assert_string_equal (rules_model_version (rules), "rules-4");
     rules_destroy (&rules);
 
     //  A model there: the scorer's "rules+model" version.
@@ -85,7 +85,7 @@ test_load_versions (void **state)
     model_destroy (&trained);
     assert_int_equal (replay_load ("", path, &rules, &model, err, sizeof err), 0);
     assert_non_null (model);
-    assert_string_equal (rules_model_version (rules), "rules-3+if-test");
+    assert_string_equal (rules_model_version (rules), "rules-4+if-test");
     rules_destroy (&rules);
     model_destroy (&model);
 
@@ -128,7 +128,7 @@ test_score_is_the_scorers (void **state)
         rules_score_tx (rules, b, &y, NULL, NULL);
         assert_int_equal (x.score, y.score);
         assert_int_equal (x.reasons, y.reasons);
-        assert_string_equal (x.model_version, "rules-3");
+        assert_string_equal (x.model_version, "rules-4");
         flagged += x.score > 0;
     }
     assert_true (flagged > 0);
