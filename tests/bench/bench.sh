@@ -3,6 +3,10 @@
 #
 # Runs producer -> validator -> scorer -> aggregator -> PostgreSQL on this
 # machine, once with --store none and once with --store all, and prints:
+#   - the limits they are judged against, measured first in the same run:
+#     one ZeroMQ hop with every record decoded, and a plain COPY into a
+#     logged table with a primary key (hop_limit, copy_limit); each
+#     throughput is printed as a share of its limit;
 #   - sustained throughput: records per second from the producer's first
 #     send until the aggregator has applied (and, with --store all, stored)
 #     every record, the producer running flat out; then the same with
@@ -22,7 +26,7 @@
 # purchases come as baskets and the aggregator also keeps the co-purchase
 # counts of the recommendations (proto/sql/018_recommendations.sql);
 # BENCH_ONLY=pipeline stops after these, before the backfill and serving
-# benches.
+# benches; BENCH_HIGH_RATE (200,000) is the second latency run's rate.
 # shellcheck source-path=SCRIPTDIR source=../e2e/lib.sh
 source "$(dirname "$0")/../e2e/lib.sh"
 
@@ -94,9 +98,50 @@ throughput() {   # store-mode [acked]
     wait_metric ${P}93 txw_records_in_total "$COUNT" 600 || note "aggregator did not get every record"
     [ "$1" = all ] && { wait_metric ${P}93 txw_stored_transactions_total "$COUNT" 600 || note "not all stored"; }
     t1=$(date +%s.%N)
-    awk -v n="$COUNT" -v a="$t0" -v b="$t1" -v s="$label" \
-        'BEGIN { printf "store=%s  throughput: %d tx in %.2f s = %d tx/s\n", s, n, b - a, n / (b - a) }'
+    local limit=$HOP_RATE what="one ZeroMQ hop"
+    [ "$1" = all ] && { limit=$COPY_RATE; what="a plain COPY"; }
+    awk -v n="$COUNT" -v a="$t0" -v b="$t1" -v s="$label" -v l="${limit:-0}" -v w="$what" \
+        'BEGIN { r = n / (b - a)
+                 printf "store=%s  throughput: %d tx in %.2f s = %d tx/s", s, n, b - a, r
+                 if (l > 0) printf " (%.0f%% of %s, %d/s, measured in this run)", 100 * r / l, w, l
+                 printf "\n" }'
     stop_pipeline
+}
+
+# The limits the pipeline's figures are put beside, measured in this run on
+# this machine: one ZeroMQ hop of validated transactions with every record
+# decoded (tests/tools/hop_bench.c), and a plain COPY of rows like the
+# stored transactions into a logged table with a primary key (the
+# aggregator's --store all can go no faster than PostgreSQL takes rows).
+hop_limit() {
+    local line
+    line=$("$ROOT/build/tools/txw-hop_bench" --count "$COUNT" --port ${P}98) \
+        || { note "the one-hop bench failed: $line"; return; }
+    echo "limit: $line"
+    HOP_RATE=$(sed -n 's/.*= \([0-9]*\) records\/s.*/\1/p' <<<"$line")
+}
+
+copy_limit() {
+    local rows=1000000 file=$WORK/copy_limit.csv t0 t1
+    sql "SET client_min_messages = warning; DROP TABLE IF EXISTS copy_limit;
+         CREATE TABLE copy_limit (tx_id text PRIMARY KEY, ts timestamptz NOT NULL,
+             account_id text NOT NULL, amount_minor bigint NOT NULL, currency text NOT NULL,
+             amount_rep_minor bigint, merchant_id text, category text, channel text,
+             branch_id text, region text, country text, device_id text, status text,
+             score smallint, reasons text[], model_version text)" >/dev/null
+    # One line: psql reads a backslash command to the end of its line.
+    local select="SELECT 'COPY-' || i, timestamptz '2026-03-01' + i * interval '1 ms', 'A' || (i % 100000), 1000 + i % 50000, 'EUR', 1000 + i % 50000, 'M' || (i % 20000), 'grocery', 'pos', 'B' || (i % 200), 'R' || (i % 8), 'DE', 'D' || (i % 100000), 'approved', i % 100, '{}', 'rules-4' FROM generate_series (1, $rows) i"
+    sql "\\copy ($select) TO '$file' WITH (FORMAT csv)" >/dev/null
+    sql "CHECKPOINT" >/dev/null
+    t0=$(date +%s.%N)
+    sql "\\copy copy_limit FROM '$file' WITH (FORMAT csv)" >/dev/null \
+        || { note "the plain COPY failed"; return; }
+    t1=$(date +%s.%N)
+    COPY_RATE=$(awk -v n=$rows -v a="$t0" -v b="$t1" 'BEGIN { printf "%d", n / (b - a) }')
+    echo "limit: a plain COPY of $rows rows like the stored transactions (text, primary key," \
+         "logged): $COPY_RATE rows/s"
+    sql "DROP TABLE copy_limit" >/dev/null
+    rm -f "$file"
 }
 
 latency() {   # store-mode [rate]
@@ -115,13 +160,16 @@ latency() {   # store-mode [rate]
 }
 
 echo "# txwatch bench on $(nproc) cores, $(date -u +%Y-%m-%dT%H:%MZ), $COUNT records, $ACCOUNTS accounts"
+HOP_RATE=0 COPY_RATE=0
+hop_limit
+copy_limit
 throughput "${BENCH_STORE:-none}"
 [ -z "${BENCH_STORE:-}" ] && throughput none acked
 [ -z "${BENCH_STORE:-}" ] && throughput all
 throughput "${BENCH_STORE:-all}" acked
 latency none
 latency all
-latency none 200000
+latency none "${BENCH_HIGH_RATE:-200000}"
 [ "${BENCH_ONLY:-}" = pipeline ] && exit 0
 
 # --- the scorer's whole step on one core, with both models and cross-account state ---
