@@ -88,6 +88,19 @@ OPT_IN=" compose-run "
 # Started first, so that the last to end do not run alone for long: the
 # longest suites (well over a minute in make test or make sanitize).
 FIRST=" backfill crash query txwctl dbroles gateway notifier "
+# Suites that drive Chromium: their browser part takes build/browser.lock
+# (browser_test in tests/e2e/lib.sh), one machine-wide. While another holds
+# it (the other faked-clock pass, say) such a suite is started only when no
+# other suite is left to start: waiting, its live pipeline would load the
+# machine for nothing.
+BROWSER=" dashboard dashboard_alerts dashboard_customers compose-run "
+browser_lock=build/browser.lock
+
+# browser_busy: true while another process holds the browser lock
+browser_busy() {
+    mkdir -p "$(dirname "$browser_lock")"
+    ! flock -n "$browser_lock" true
+}
 
 # report_suite NAME EXIT_CODE SECONDS: counts and prints a suite's results
 report_suite() {
@@ -121,7 +134,7 @@ declare -A running=()
 # ended ones are found by kill -0 once a second, and their codes read by wait.
 run_suites() {
     local jobs=$1; shift
-    local names=("$@") order=() began=() rcs=() took=() next=0 shown=0 pid i
+    local names=("$@") order=() began=() rcs=() took=() started=0 shown=0 pid i k pick
     for i in "${!names[@]}"; do
         case $FIRST in *" ${names[i]} "*) order+=("$i") ;; esac
     done
@@ -129,13 +142,24 @@ run_suites() {
         case $FIRST in *" ${names[i]} "*) ;; *) order+=("$i") ;; esac
     done
     while [ "$shown" -lt "${#names[@]}" ]; do
-        while [ "${#running[@]}" -lt "$jobs" ] && [ "$next" -lt "${#names[@]}" ]; do
-            i=${order[next]}
+        while [ "${#running[@]}" -lt "$jobs" ] && [ "$started" -lt "${#names[@]}" ]; do
+            # The next in order, but past a browser suite while the lock is
+            # held, if anything else is left.
+            pick=-1
+            for k in "${!order[@]}"; do
+                i=${order[k]}
+                [ -n "${began[i]:-}" ] && continue
+                [ "$pick" -lt 0 ] && pick=$k
+                case $BROWSER in *" ${names[i]} "*) browser_busy && continue ;; esac
+                pick=$k
+                break
+            done
+            i=${order[pick]}
             timeout -k 30 "$suite_timeout" bash "tests/e2e/${names[i]}.sh" \
                 >"$log_dir/e2e-${names[i]}.log" 2>&1 </dev/null &
             running[$!]=$i
             began[i]=$SECONDS
-            next=$((next + 1))
+            started=$((started + 1))
         done
         sleep 1
         for pid in "${!running[@]}"; do
