@@ -14,9 +14,10 @@ pg_start 25349
 P=187
 RULES=$WORK/rules.json
 
-# A rule file from the shipped default with another version name.
+# A rule file from the shipped default with another version name (the
+# file's first "version", whatever the shipped one is called).
 version() {   # NAME
-    sed "s/\"version\": \"rules-3\"/\"version\": \"$1\"/" \
+    sed "0,/\"version\": \"[^\"]*\"/s//\"version\": \"$1\"/" \
         "$ROOT/services/scorer/default-rules.json" >"$RULES.tmp" && mv "$RULES.tmp" "$RULES"
 }
 version team-a
