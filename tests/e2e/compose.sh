@@ -54,8 +54,8 @@ SHARDS=$ROOT/deploy/docker-compose.shards.yml
 
 # checker DOCKERFILE RENDERED_YAML [RENDERED_YAML...]: prints TAP lines
 checker() {
-    python3 - "$ROOT" "$BIN" "$@" <<'PY'
-import fnmatch, os, re, subprocess, sys
+    DPKG_OWNERS=$WORK/dpkg-owners.json python3 - "$ROOT" "$BIN" "$@" <<'PY'
+import fnmatch, json, os, re, subprocess, sys
 import yaml
 
 root, dockerfile, renders = sys.argv[1], sys.argv[3], sys.argv[4:]
@@ -300,13 +300,28 @@ def owners(paths):
             forms.add(f[4:] if f.startswith('/usr/') else '/usr' + f)
         cands[p] = forms
     allforms = sorted({f for fs in cands.values() for f in fs})
-    out = run('dpkg', '-S', *allforms).stdout
-    pkg_of = {}
-    for line in out.splitlines():
-        pk, _, path = line.partition(': ')
-        for pkg in pk.split(', '):
-            pkg_of.setdefault(path, set()).add(pkg.split(':')[0])
-    return {p: set().union(*[pkg_of.get(f, set()) for f in fs]) for p, fs in cands.items()}
+    # dpkg -S reads every package's file list (about half a second here);
+    # the mutants below run this checker thirty times over the same
+    # libraries, so what it answered is kept for the suite (DPKG_OWNERS).
+    cache = os.environ.get('DPKG_OWNERS')
+    known = {}
+    if cache and os.path.exists(cache):
+        with open(cache) as f:
+            known = {k: set(v) for k, v in json.load(f).items()}
+    ask = [f for f in allforms if f not in known]
+    if ask:
+        out = run('dpkg', '-S', *ask).stdout
+        for f in ask:
+            known[f] = set()
+        for line in out.splitlines():
+            pk, _, path = line.partition(': ')
+            for pkg in pk.split(', '):
+                known.setdefault(path, set()).add(pkg.split(':')[0])
+        if cache:
+            with open(cache + '.tmp', 'w') as f:
+                json.dump({k: sorted(v) for k, v in known.items()}, f)
+            os.replace(cache + '.tmp', cache)
+    return {p: set().union(*[known.get(f, set()) for f in fs]) for p, fs in cands.items()}
 
 for svc in services:
     b, t = binary_of(svc), target_of(svc)
