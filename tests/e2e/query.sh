@@ -85,6 +85,26 @@ expect() {
         not_ok "$1"; note "status $S (expected $2), got $got, expected $4"; fi
 }
 hdr() { grep -i "^$1:" "$H" | head -1 | cut -d: -f2- | sed 's/^ *//' | tr -d '\r'; }
+# twice_in_ttl METHOD TEMPLATE PATH [PATH2]: a request, then the same one
+# again (or written as PATH2), the second meant to be a cache hit; FIRST
+# is the first one's "status X-Cache". On
+# a loaded machine the pair can take longer than the cache's 1 s TTL (a
+# faked-clock pass in CI did): then it shows nothing, and it is tried
+# again once the entry has died, up to three times. A miss within the TTL
+# still fails.
+twice_in_ttl() {
+    local attempt t0 t1
+    for attempt in 1 2 3; do
+        t0=${EPOCHREALTIME/./}
+        req "$1" "$2" "$3"
+        FIRST="$S $(hdr X-Cache)"
+        req "$1" "$2" "${4:-$3}"
+        t1=${EPOCHREALTIME/./}
+        [ $(((t1 - t0) / 1000)) -lt 900 ] && return 0
+        note "attempt $attempt: the pair took $(((t1 - t0) / 1000)) ms, not within the cache's TTL"
+        sleep 1.1
+    done
+}
 # bad WHAT TEMPLATE PATH PARAMETER: a 400 bad_parameter naming PARAMETER
 bad() {
     req GET "$2" "$3"
@@ -360,11 +380,11 @@ check "two accounts, two pseudonyms ($VIEWED)" test "$(echo "$VIEWED" | tr ',' '
 AS=$VIEWER req GET /api/v1/whoami /api/v1/whoami
 expect "whoami names the key and its role" 200 '[d["key_id"], d["name"], d["role"]]' "[\"${VIEWER:4:16}\",\"vera\",\"viewer\"]"
 reads() { sql "SELECT count(*) FROM txw_data.audit WHERE action = 'read.transaction' AND target = 'tx-103' AND principal = '${ANALYST:4:16}'"; }
-AS=$ANALYST req GET '/api/v1/transactions/{tx_id}' /api/v1/transactions/tx-103
-first_read="$S $(hdr X-Cache) $(reads)"
-AS=$ANALYST req GET '/api/v1/transactions/{tx_id}' /api/v1/transactions/tx-103
-check "every read of a whole transaction is audited, a cache hit too ($first_read; $S $(hdr X-Cache) $(reads))" \
-    test "$first_read|$S $(hdr X-Cache) $(reads)" = "200 miss 1|200 hit 2"
+AS=$ANALYST twice_in_ttl GET '/api/v1/transactions/{tx_id}' /api/v1/transactions/tx-103
+# Each try reads twice; a hit is audited as a miss is.
+tries=$(($(reads) / 2))
+check "every read of a whole transaction is audited, a cache hit too ($FIRST; $S $(hdr X-Cache) $(reads) reads in $tries tries)" \
+    test "$FIRST|$S $(hdr X-Cache)|$(reads)" = "200 miss|200 hit|$((tries * 2))" -a "$tries" -ge 1
 AS=$ANALYST req GET '/api/v1/accounts/{account_id}' /api/v1/accounts/acc-2
 check "a read of a whole account is audited with the caller's address" test \
     "$(sql "SELECT action || ' ' || target || ' ' || name || ' ' || client FROM txw_data.audit WHERE action = 'read.account' ORDER BY id DESC LIMIT 1")" \
@@ -437,11 +457,10 @@ check "a client address over its burst gets 429, bad keys or not, before the key
     test "$bad" = "401 401 401 429 429"
 check "429s are counted by what was over its limit" test \
     "$(curl -sf http://127.0.0.1:${P}95/metrics | awk '$1 == "txw_query_rate_limited_total{by=\"key\"}" { print $2 }')" -ge 3
-AS=$ANALYST req GET /api/v1/alerts "/api/v1/alerts?limit=2&min_score=0"
-first_key="$(hdr X-Cache)"
-AS=$ANALYST req GET /api/v1/alerts "/api/v1/alerts?min_score=000&limit=002"
-check "cache keys are normalised: the same request written otherwise is a hit ($first_key, $(hdr X-Cache))" \
-    test "$first_key $(hdr X-Cache)" = "miss hit"
+AS=$ANALYST twice_in_ttl GET /api/v1/alerts "/api/v1/alerts?limit=2&min_score=0" \
+    "/api/v1/alerts?min_score=000&limit=002"
+check "cache keys are normalised: the same request written otherwise is a hit ($FIRST, $(hdr X-Cache))" \
+    test "$FIRST $(hdr X-Cache)" = "200 miss hit"
 
 # --- openapi, 404, headers, CORS ------------------------------------------------------------------
 req GET /api/v1/openapi.yaml /api/v1/openapi.yaml

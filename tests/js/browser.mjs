@@ -1,6 +1,6 @@
 // browser.mjs - what the dashboard's browser tests share
 //
-// TAP lines (check, note; failures() for the exit status), waitTrue, and
+// TAP lines (check, note; failures() for the exit status), waitTrue, waitUntil, and
 // Chromium started the way every one of them needs it (launch, runSteps). Imported by
 // dashboard_test.mjs, customers_test.mjs and alerts_test.mjs.
 import { chromium } from 'playwright-core';
@@ -20,6 +20,13 @@ const WAIT_FLOOR_MS = 15000;
 export const waitTrue = (page, fn, arg, ms = WAIT_FLOOR_MS) =>
     page.waitForFunction(fn, arg, { timeout: Math.max(ms, WAIT_FLOOR_MS), polling: 100 })
         .then(() => true, () => false);
+// The same for a condition the test itself holds (messages a socket
+// proxy saw, say): polled every 100 ms, for at least as long.
+export async function waitUntil(cond, ms = WAIT_FLOOR_MS) {
+    const end = Date.now() + Math.max(ms, WAIT_FLOOR_MS);
+    while (!cond() && Date.now() < end) await new Promise((r) => setTimeout(r, 100));
+    return cond();
+}
 
 // Debian's headless Chromium. Under a faked clock it runs on the real one:
 // libfaketime's preload breaks its multi-process start.
