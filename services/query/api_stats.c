@@ -2,8 +2,9 @@
 
     GET /api/v1/stats/realtime, /api/v1/timeseries, /api/v1/top/{dimension},
     /api/v1/branches/performance and /api/v1/regions/health. All but the
-    timeseries sum txw.window_totals in SQL (S_TOTALS_SQL) and hand the
-    sums to the read model (common/summary.c), which the gateway shares.
+    timeseries sum the window rows in SQL (S_TOTALS_SQL over txw.window_rows,
+    which sums to what txw.window_totals does in one aggregation) and hand
+    the sums to the read model (common/summary.c), which the gateway shares.
     The timeseries, top lists and branches take periods of up to a year,
     read from the grain that fits (params.h, "Periods"): the same columns
     from txw.window_totals, txw.window_totals_hourly or _daily.            */
@@ -67,6 +68,11 @@ s_totals (const PGresult *res, int row, const s_totals_cols_t *cols, txw_totals_
 //  The view of each grain (qgrain_t), as SQL text.
 #define S_VIEWS(X)  X ("txw.window_totals"), X ("txw.window_totals_hourly"), \
                     X ("txw.window_totals_daily")
+//  The same for sums over a whole period per key: the rows those views sum
+//  (txw.window_rows, _hourly, _daily), which sum to the same in one
+//  aggregation instead of two (proto/sql/032_window_rows.sql).
+#define S_SUM_VIEWS(X)  X ("txw.window_rows"), X ("txw.window_rows_hourly"), \
+                        X ("txw.window_rows_daily")
 
 //  --- GET /api/v1/stats/realtime ---------------------------------------------------
 
@@ -81,7 +87,7 @@ qapi_stats_realtime (qapi_t *api, const qrequest_t *req, json_t **out)
     const char *values [] = { from };
     PGresult *res = qapi_query1 (api,
         "SELECT" S_TOTALS_SQL ("", "") ", min(" QAPI_MS ("window_start") ") AS first_start"
-        " FROM txw.window_totals"
+        " FROM txw.window_rows"
         " WHERE dimension = 'overall' AND key = 'all' AND window_start >= $1::timestamptz",
         1, values, &status, out);
     if (!res)
@@ -234,7 +240,7 @@ qapi_top (qapi_t *api, const qrequest_t *req, json_t **out)
     static const char *const by_names [] = { "count", "volume", "flagged", NULL };
 #define S_TOP_BY(view) { S_TOP_SQL (view, "count"), S_TOP_SQL (view, "volume"), \
                          S_TOP_SQL (view, "flagged") }
-    static const char *const by_sql [][3] = { S_VIEWS (S_TOP_BY) };
+    static const char *const by_sql [][3] = { S_SUM_VIEWS (S_TOP_BY) };
 #undef S_TOP_BY
     qparams_t params;
     qerror_t err;
@@ -290,7 +296,7 @@ qapi_branches (qapi_t *api, const qrequest_t *req, json_t **out)
         "SELECT key," S_TOTALS_SQL ("", "")                                           \
         " FROM " view " WHERE dimension = 'branch' AND window_start >= $1::timestamptz" \
         " GROUP BY key HAVING sum(tx_count) > 0 ORDER BY volume DESC, key"
-    static const char *const branches_sql [] = { S_VIEWS (S_BRANCHES_SQL) };
+    static const char *const branches_sql [] = { S_SUM_VIEWS (S_BRANCHES_SQL) };
 #undef S_BRANCHES_SQL
     static const char *const allowed [] = { "minutes", NULL };
     qparams_t params;
@@ -338,7 +344,7 @@ qapi_regions (qapi_t *api, const qrequest_t *req, json_t **out)
         return qapi_db_error (&perr, out);
     PGresult *totals = qpool_query (api->pool, conn,
         "SELECT key," S_TOTALS_SQL ("", "")
-        " FROM txw.window_totals WHERE dimension = 'region' AND window_start >= $1::timestamptz"
+        " FROM txw.window_rows WHERE dimension = 'region' AND window_start >= $1::timestamptz"
         " GROUP BY key HAVING sum(tx_count) > 0 ORDER BY key", 1, values, &perr);
     PGresult *alerts = totals? qpool_query (api->pool, conn,
         "SELECT " QAPI_ALERT_COLUMNS " FROM txw.alerts"
