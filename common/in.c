@@ -27,6 +27,23 @@
 #define S_BINDING_IDLE_MS   (10 * 60 * 1000)
 #define S_REFUSED_PER_CALL  64      //  refused messages one txw_in_recv skips at most
 
+//  How old each message is when it is taken in: now less the sent_us its
+//  sender sealed it with, the hop's time on the wire and in both queues.
+//  One histogram a process, over all its inputs: each stage is a process,
+//  so the validator's, the scorer's and the aggregator's are the three
+//  hops of the pipeline (make bench prints them). Wall clocks: on several
+//  hosts it is only as good as their clock sync; a negative age is skipped.
+static txw_histogram_t *s_hop_latency;
+static pthread_once_t s_hop_once = PTHREAD_ONCE_INIT;
+
+static void
+s_hop_latency_new (void)
+{
+    s_hop_latency = txw_histogram_new_fine ("txw_hop_latency_seconds",
+        "age of a message when this stage takes it in (its sender's seal to now): the hop "
+        "into this stage, wire and queues", "txw_hop_latency_fine_seconds");
+}
+
 typedef struct {
     char source [TXW_NAME_MAX * 2 + 1];
     size_t source_len;
@@ -63,6 +80,7 @@ s_in_new (int type, const char *endpoints, bool bind, int hwm, uint32_t types,
     txw_in_t *self = calloc (1, sizeof *self);
     if (!self)
         return NULL;
+    pthread_once (&s_hop_once, s_hop_latency_new);
     self->sock = zsock_new (type);
     if (!self->sock)
         goto err;
@@ -389,6 +407,11 @@ s_recv_one (txw_in_t *self, int timeout_ms, zmq_msg_t *msg, txw_envelope_t *env)
         }
     }
     s_track (self, env);
+    if (s_hop_latency && env->sent_us > 0) {
+        int64_t age = txw_now_us () - env->sent_us;
+        if (age >= 0)
+            txw_histogram_observe_us (s_hop_latency, age);
+    }
     return 1;
 }
 

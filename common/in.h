@@ -17,7 +17,10 @@
     tracks (source, type, epoch, seq) per sender and counts the messages
     missing between sequence numbers (gaps: a PUB dropped them) and the
     ones at or below the last seen (replays); a new epoch is a restarted
-    sender and starts its count again. Callers include transport.h.        */
+    sender and starts its count again. How old each message is when it is
+    taken in (its sender's sent_us to now) goes to the process's
+    txw_hop_latency_seconds histogram, with a fine summary
+    (txw_hop_latency_fine_seconds). Callers include transport.h.             */
 
 #ifndef TXW_IN_H
 #define TXW_IN_H

@@ -16,7 +16,9 @@
 #   - latency, producer send -> scored, p50, p99 and p99.9, at a paced
 #     50,000 tx/s (both store modes) and 200,000 tx/s (--store none), from the scorer's txw_e2e_latency_fine_seconds summary
 #     (common/metrics.h: microsecond steps, each figure the upper end of
-#     its step, within 1.6% above the true value).
+#     its step, within 1.6% above the true value), and each hop's share:
+#     the age of a batch as each stage takes it in
+#     (txw_hop_latency_fine_seconds of the validator, scorer, aggregator);
 # BENCH_COUNT (default 2,000,000), BENCH_RATE (50,000) and BENCH_ACCOUNTS
 # (the producer's 10,000 synthetic accounts) change the load; with many
 # accounts nearly every flush writes a new row per account to
@@ -75,6 +77,14 @@ quantile() {
 fine_ms() {
     curl -sf "http://127.0.0.1:$1/metrics" | awk -v m="$2{quantile=\"$3\"}" '
         $1 == m { printf "%.3f", $2 * 1000; found = 1 } END { if (!found) printf "n/a" }'
+}
+
+# hop_ms PORT: p50/p99/p99.9 (ms) of the hop into the stage on admin PORT
+# (txw_hop_latency_fine_seconds, common/in.c)
+hop_ms() {
+    local q out=
+    for q in 0.5 0.99 0.999; do out="$out${out:+/}$(fine_ms "$1" txw_hop_latency_fine_seconds $q)"; done
+    echo "$out"
 }
 
 throughput() {   # store-mode [acked]
@@ -156,6 +166,9 @@ latency() {   # store-mode [rate]
     echo "store=$1  latency at $rate tx/s (producer send -> scored): p50 $(fine_ms ${P}92 $fine 0.5) ms," \
          "p99 $(fine_ms ${P}92 $fine 0.99) ms, p99.9 $(fine_ms ${P}92 $fine 0.999) ms" \
          "($target); bucket bounds: p99 <= $(quantile ${P}92 txw_e2e_latency_seconds 0.99) ms"
+    echo "  per hop, a batch's age as the stage takes it in (p50/p99/p99.9 ms; the rest is" \
+         "batching before the seal and the stage's own work): producer -> validator $(hop_ms ${P}91)," \
+         "validator -> scorer $(hop_ms ${P}92), scorer -> aggregator $(hop_ms ${P}93)"
     stop_pipeline
 }
 
