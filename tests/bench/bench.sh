@@ -27,6 +27,8 @@
 # (default 0) gives the producer a catalogue of N products, so online
 # purchases come as baskets and the aggregator also keeps the co-purchase
 # counts of the recommendations (proto/sql/018_recommendations.sql);
+# BENCH_LINGER_MS=N runs the producer and every stage with --linger-ms N
+# (default: theirs, 1 ms);
 # BENCH_ONLY=pipeline stops after these, before the backfill and serving
 # benches; BENCH_HIGH_RATE (200,000) is the second latency run's rate.
 # shellcheck source-path=SCRIPTDIR source=../e2e/lib.sh
@@ -40,6 +42,9 @@ pg_start 25350
 P=175
 
 BASE_DB=$DB
+LINGER=()
+[ -n "${BENCH_LINGER_MS:-}" ] && LINGER=(--linger-ms "$BENCH_LINGER_MS")
+SCORER_ARGS=("${LINGER[@]}") VALIDATOR_ARGS=("${LINGER[@]}")
 run_pipeline() {   # store-mode
     # Every run in a database of its own, the last one dropped: a run does
     # not pay for the one before (its table sizes, autovacuum, checkpoint).
@@ -49,7 +54,7 @@ run_pipeline() {   # store-mode
     sql "CREATE DATABASE bench_run" >/dev/null
     DB=${BASE_DB%/*}/bench_run
     sleep 1
-    start_pipeline $P --store "$1"
+    start_pipeline $P --store "$1" "${LINGER[@]}"
 }
 
 stop_pipeline() {
@@ -104,7 +109,7 @@ throughput() {   # store-mode [acked]
     "$BIN/txw-producer" --seed "$seed" --count "$COUNT" --rate 0 --start "$start" \
         --accounts "$ACCOUNTS" --products "$PRODUCTS" \
         --event-rate 5000 --validator-endpoints tcp://127.0.0.1:${P}01 --admin-port 0 \
-        "${acks[@]}" >"$WORK/producer-$1-${2:-plain}.log" 2>&1 || note "the producer failed"
+        "${acks[@]}" "${LINGER[@]}" >"$WORK/producer-$1-${2:-plain}.log" 2>&1 || note "the producer failed"
     wait_metric ${P}93 txw_records_in_total "$COUNT" 600 || note "aggregator did not get every record"
     [ "$1" = all ] && { wait_metric ${P}93 txw_stored_transactions_total "$COUNT" 600 || note "not all stored"; }
     t1=$(date +%s.%N)
@@ -161,7 +166,7 @@ latency() {   # store-mode [rate]
     target="target p99 <= 2 ms at 50,000 tx/s"
     [ "$rate" -gt 50000 ] && target="target p99 <= 5 ms at 200,000 tx/s"
     "$BIN/txw-producer" --seed "$( [ "$1" = all ] && echo 14 || echo 12)" --count "$n" --rate "$rate" --accounts "$ACCOUNTS" --start "$( [ "$1" = all ] && echo 2026-03-22T00:00:00Z || echo 2026-03-20T00:00:00Z)" \
-        --validator-endpoints tcp://127.0.0.1:${P}01 --admin-port 0 >"$WORK/latency-$1-$rate.log" 2>&1
+        --validator-endpoints tcp://127.0.0.1:${P}01 --admin-port 0 "${LINGER[@]}" >"$WORK/latency-$1-$rate.log" 2>&1
     wait_metric ${P}93 txw_records_in_total "$n" 120 >/dev/null
     echo "store=$1  latency at $rate tx/s (producer send -> scored): p50 $(fine_ms ${P}92 $fine 0.5) ms," \
          "p99 $(fine_ms ${P}92 $fine 0.99) ms, p99.9 $(fine_ms ${P}92 $fine 0.999) ms" \
