@@ -27,22 +27,6 @@
 #define S_BINDING_IDLE_MS   (10 * 60 * 1000)
 #define S_REFUSED_PER_CALL  64      //  refused messages one txw_in_recv skips at most
 
-//  How old each message is when it is taken in: now less the sent_us its
-//  sender sealed it with, the hop's time on the wire and in both queues.
-//  One histogram a process, over all its inputs: each stage is a process,
-//  so the validator's, the scorer's and the aggregator's are the three
-//  hops of the pipeline (make bench prints them). Wall clocks: on several
-//  hosts it is only as good as their clock sync; a negative age is skipped.
-static txw_histogram_t *s_hop_latency;
-static pthread_once_t s_hop_once = PTHREAD_ONCE_INIT;
-
-static void
-s_hop_latency_new (void)
-{
-    s_hop_latency = txw_histogram_new_fine ("txw_hop_latency_seconds",
-        "age of a message when this stage takes it in (its sender's seal to now): the hop "
-        "into this stage, wire and queues", "txw_hop_latency_fine_seconds");
-}
 
 typedef struct {
     char source [TXW_NAME_MAX * 2 + 1];
@@ -71,6 +55,14 @@ struct _txw_in_t {
     s_binding_t *bindings;
     int binding_count;
     txw_log_limiter_t refusal_log;
+    //  How old each message is when it is taken in: now less the sent_us
+    //  its sender sealed it with, the hop's time on the wire and in both
+    //  queues. One histogram a process, shared by all its inputs: each
+    //  stage is a process, so the validator's, the scorer's and the
+    //  aggregator's are the pipeline's three hops (make bench prints them).
+    //  Wall clocks: across hosts only as good as their sync; a negative age
+    //  is skipped.
+    txw_histogram_t *hop;
 };
 
 static txw_in_t *
@@ -80,7 +72,9 @@ s_in_new (int type, const char *endpoints, bool bind, int hwm, uint32_t types,
     txw_in_t *self = calloc (1, sizeof *self);
     if (!self)
         return NULL;
-    pthread_once (&s_hop_once, s_hop_latency_new);
+    self->hop = txw_histogram_fine_shared ("txw_hop_latency_seconds",
+        "age of a message when this stage takes it in (its sender's seal to now): the hop "
+        "into this stage, wire and queues", "txw_hop_latency_fine_seconds");
     self->sock = zsock_new (type);
     if (!self->sock)
         goto err;
@@ -407,10 +401,10 @@ s_recv_one (txw_in_t *self, int timeout_ms, zmq_msg_t *msg, txw_envelope_t *env)
         }
     }
     s_track (self, env);
-    if (s_hop_latency && env->sent_us > 0) {
+    if (env->sent_us > 0) {
         int64_t age = txw_now_us () - env->sent_us;
         if (age >= 0)
-            txw_histogram_observe_us (s_hop_latency, age);
+            txw_histogram_observe_us (self->hop, age);
     }
     return 1;
 }

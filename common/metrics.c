@@ -134,6 +134,15 @@ txw_histogram_new_fine (const char *name, const char *help, const char *quantile
     return h;
 }
 
+txw_histogram_t *
+txw_histogram_fine_shared (const char *name, const char *help, const char *quantiles_name)
+{
+    for (struct _txw_metric_t *m = s_head; m; m = m->next)
+        if (m->kind == S_HISTOGRAM && strcmp (m->name, name) == 0)
+            return (txw_histogram_t *) m;
+    return txw_histogram_new_fine (name, help, quantiles_name);
+}
+
 int64_t
 txw_histogram_quantile_us (const txw_histogram_t *self, double q)
 {

@@ -30,6 +30,13 @@ txw_histogram_t *txw_histogram_new (const char *name, const char *help);
 txw_histogram_t *txw_histogram_new_fine (const char *name, const char *help,
                                          const char *quantiles_name);
 
+//  The fine histogram registered under name, made as txw_histogram_new_fine
+//  the first time: one metric that several objects of a process share (every
+//  input's txw_hop_latency_seconds). Each caller keeps the pointer for its
+//  life; after txw_metrics_reset the next call makes a new one.
+txw_histogram_t *txw_histogram_fine_shared (const char *name, const char *help,
+                                            const char *quantiles_name);
+
 //  The value (us) at or below which a fraction q (0..1) of a fine
 //  histogram's observations fall, the upper end of its step; 0 with none
 //  or for a histogram that is not fine.

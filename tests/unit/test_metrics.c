@@ -1,4 +1,5 @@
-/*  test_metrics - the fine (HDR-style) latency histogram and its render     */
+/*  test_metrics - the fine (HDR-style) latency histogram, its render, and
+    the shared one                                                             */
 
 #include "metrics.h"
 
@@ -85,6 +86,32 @@ test_fine_render (void **state)
     free (text);
 }
 
+//  A shared histogram is one metric however many ask for it, and a new
+//  one after a reset (the old one's memory is gone: an input made after a
+//  reset must not write into it).
+static void
+test_fine_shared (void **state)
+{
+    (void) state;
+    txw_histogram_t *a = txw_histogram_fine_shared ("hop_seconds", "h", "hop_fine_seconds");
+    txw_histogram_t *b = txw_histogram_fine_shared ("hop_seconds", "h", "hop_fine_seconds");
+    assert_ptr_equal (a, b);
+    txw_histogram_observe_us (a, 10);
+    txw_histogram_observe_us (b, 20);
+    assert_int_equal (txw_histogram_quantile_us (a, 1), 20);
+    char *text = txw_metrics_render ();
+    assert_non_null (text);
+    const char *first = strstr (text, "# TYPE hop_seconds histogram");
+    assert_non_null (first);
+    assert_null (strstr (first + 1, "# TYPE hop_seconds histogram"));
+    assert_non_null (strstr (text, "hop_seconds_count 2"));
+    free (text);
+    txw_metrics_reset ();
+    txw_histogram_t *c = txw_histogram_fine_shared ("hop_seconds", "h", "hop_fine_seconds");
+    assert_non_null (c);
+    assert_int_equal (txw_histogram_quantile_us (c, 1), 0);
+}
+
 int
 main (void)
 {
@@ -92,6 +119,7 @@ main (void)
         cmocka_unit_test_teardown (test_fine_exact_below_128_us, s_teardown),
         cmocka_unit_test_teardown (test_fine_relative_error, s_teardown),
         cmocka_unit_test_teardown (test_fine_render, s_teardown),
+        cmocka_unit_test_teardown (test_fine_shared, s_teardown),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
 }
