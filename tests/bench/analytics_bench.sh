@@ -156,16 +156,10 @@ paced "$WORK/lists.lua" /api/v1/customers/segments "/api/v1/customers/segments?s
 paced "$WORK/one.lua" $(seq -f "/api/v1/customers/c%08.0f" 1 1000)
 run_wrk() {   # NAME LUA
     wrk -t2 -c$CONNECTIONS -d15s --latency -s "$2" "http://127.0.0.1:${P}80" >"$WORK/$1.txt" 2>&1
-    local rate p50 p99 errors
-    rate=$(awk '/^Requests\/sec:/ { print $2 }' "$WORK/$1.txt")
-    p50=$(awk '$1 == "50%" { print $2 }' "$WORK/$1.txt")
-    p99=$(awk '$1 == "99%" { print $2 }' "$WORK/$1.txt")
-    errors=$(awk '/Non-2xx/ { print $NF } /Socket errors/ { print }' "$WORK/$1.txt")
-    echo "${3:-customer endpoints}, $1: achieved $rate req/s, p50 $p50, p99 $p99 (target p99 < 5 ms)"
-    check "$1: every request answered 2xx${errors:+ ($errors)}" test -z "$errors"
-    check "$1: p99 under 5 ms ($p99)" awk -v v="$p99" 'BEGIN {
-        if (v ~ /us$/) v = v / 1000; else if (v ~ /ms$/) v = v + 0; else v = v * 1000
-        exit !(v > 0 && v < 5) }'
+    wrk_read "$WORK/$1.txt"
+    echo "${3:-customer endpoints}, $1: achieved $WRK_RATE req/s, p50 $WRK_P50, p99 $WRK_P99 (target p99 < 5 ms)"
+    check "$1: every request answered 2xx${WRK_ERRORS:+ ($WRK_ERRORS)}" test -z "$WRK_ERRORS"
+    check "$1: p99 under 5 ms ($WRK_P99)" awk -v v="$WRK_P99_MS" 'BEGIN { exit !(v != "" && v > 0 && v < 5) }'
 }
 run_wrk "lists (cached)" "$WORK/lists.lua"
 run_wrk "one customer (1,000 ids, audited)" "$WORK/one.lua"

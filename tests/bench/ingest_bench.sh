@@ -58,7 +58,6 @@ end
 delay = function() return $3 end
 LUA
 }
-non202() { awk '/Non-2xx/ { print $NF } /Socket errors/ { print }' "$1"; }
 
 # --- throughput ------------------------------------------------------------------------
 lua batch 500 0 "$WORK/batch.lua"
@@ -71,7 +70,7 @@ sed 's/^/# /' "$WORK/batch.txt"
 reqs=$(awk '/requests in/ { print $1 }' "$WORK/batch.txt")
 took=$(awk '/requests in/ { sub(/s,$/, "", $4); print $4 }' "$WORK/batch.txt")
 rows_s=$(awk -v r="$reqs" -v s="$took" 'BEGIN { printf "%.0f", r * 500 / s }')
-errors=$(non202 "$WORK/batch.txt")
+wrk_read "$WORK/batch.txt"
 sleep 1
 accepted=$(sql "SELECT count(*) FROM txw_data.ingest_journal WHERE tx_id LIKE 'batch-%'")
 started=$(date +%s.%N)
@@ -85,7 +84,7 @@ stored=$(sql "SELECT count(*) FROM txw_data.transactions WHERE tx_id LIKE 'batch
 echo "ingest: batches of 500 from $CONNECTIONS connections for ${took}s: $reqs requests answered 202:" \
      "$rows_s rows/s (target 50,000); the pipeline had stored and acknowledged all $accepted journaled" \
      "${drain}s after the last answer ($stored stored)"
-check "every batch answered 202${errors:+ ($errors)}" test -z "$errors"
+check "every batch answered 202${WRK_ERRORS:+ ($WRK_ERRORS)}" test -z "$WRK_ERRORS"
 check "every accepted row stored once and acknowledged" test "$acked $stored" = "1 $accepted"
 check "at least 50,000 rows/s accepted ($rows_s)" test "$rows_s" -ge 50000
 
@@ -94,16 +93,10 @@ lua single 1 "$DELAY_MS" "$WORK/single.lua"
 wrk -t2 -c$PACED -d"${SECONDS_RUN}s" --latency -s "$WORK/single.lua" \
     "http://127.0.0.1:${P}80/api/v1/transactions" >"$WORK/single.txt" 2>&1
 sed 's/^/# /' "$WORK/single.txt"
-rate=$(awk '/^Requests\/sec:/ { print $2 }' "$WORK/single.txt")
-p50=$(awk '$1 == "50%" { print $2 }' "$WORK/single.txt")
-p99=$(awk '$1 == "99%" { print $2 }' "$WORK/single.txt")
-errors=$(non202 "$WORK/single.txt")
+wrk_read "$WORK/single.txt"
 echo "ingest: single transactions paced at about $RATE req/s ($PACED connections, ${DELAY_MS} ms apart):" \
-     "achieved $rate req/s, p50 $p50, p99 $p99 (target p99 < 10 ms)"
-p99_ms=$(echo "$p99" | awk '/us$/ { sub(/us/, ""); print $1 / 1000; next }
-                           /ms$/ { sub(/ms/, ""); print $1; next }
-                           /s$/  { sub(/s/, "");  print $1 * 1000 }')
-check "every single post answered 202${errors:+ ($errors)}" test -z "$errors"
-check "p99 under 10 ms ($p99)" awk -v v="$p99_ms" 'BEGIN { exit !(v != "" && v < 10) }'
+     "achieved $WRK_RATE req/s, p50 $WRK_P50, p99 $WRK_P99 (target p99 < 10 ms)"
+check "every single post answered 202${WRK_ERRORS:+ ($WRK_ERRORS)}" test -z "$WRK_ERRORS"
+check "p99 under 10 ms ($WRK_P99)" awk -v v="$WRK_P99_MS" 'BEGIN { exit !(v != "" && v < 10) }'
 # shellcheck disable=SC2154 # PID_<name> is set by start() in lib.sh (eval)
 stop_clean "$PID_ingest"

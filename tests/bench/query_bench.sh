@@ -79,22 +79,15 @@ done
 # PORT; prints the achieved rate, p50 and p99 beside the target, and checks
 # every answer is 2xx, the p99 and the rate.
 paced_run() {
-    local what=$1 port=$2 lua=$3 target_ms=$4 out=$WORK/wrk-$2.txt rate p50 p99 p99_ms errors
+    local what=$1 port=$2 lua=$3 target_ms=$4 out=$WORK/wrk-$2.txt
     wrk -t2 -c$CONNECTIONS -d"${SECONDS_RUN}"s --latency -s "$lua" "http://127.0.0.1:$port" >"$out" 2>&1
     sed 's/^/# /' "$out"
-    rate=$(awk '/^Requests\/sec:/ { print $2 }' "$out")
-    p50=$(awk '$1 == "50%" { print $2 }' "$out")
-    p99=$(awk '$1 == "99%" { print $2 }' "$out")
-    errors=$(awk '/Non-2xx/ { print $NF } /Socket errors/ { print }' "$out")
+    wrk_read "$out"
     echo "query API, $what, paced at about $RATE req/s for ${SECONDS_RUN}s ($CONNECTIONS connections, ${DELAY_MS} ms apart):" \
-         "achieved $rate req/s, p50 $p50, p99 $p99 (target p99 < $target_ms ms)"
-    # p99 in ms, from wrk's unit (us, ms or s)
-    p99_ms=$(echo "$p99" | awk '/us$/ { sub(/us/, ""); print $1 / 1000; next }
-                               /ms$/ { sub(/ms/, ""); print $1; next }
-                               /s$/  { sub(/s/, "");  print $1 * 1000 }')
-    check "$what: every request answered 2xx${errors:+ ($errors)}" test -z "$errors"
-    check "$what: p99 latency under $target_ms ms ($p99)" awk -v v="$p99_ms" -v t="$target_ms" 'BEGIN { exit !(v != "" && v < t) }'
-    check "$what: achieved at least 80% of $RATE req/s ($rate)" awk -v r="$rate" -v t="$RATE" 'BEGIN { exit !(r >= 0.8 * t) }'
+         "achieved $WRK_RATE req/s, p50 $WRK_P50, p99 $WRK_P99 (target p99 < $target_ms ms)"
+    check "$what: every request answered 2xx${WRK_ERRORS:+ ($WRK_ERRORS)}" test -z "$WRK_ERRORS"
+    check "$what: p99 latency under $target_ms ms ($WRK_P99)" awk -v v="$WRK_P99_MS" -v t="$target_ms" 'BEGIN { exit !(v != "" && v < t) }'
+    check "$what: achieved at least 80% of $RATE req/s ($WRK_RATE)" awk -v r="$WRK_RATE" -v t="$RATE" 'BEGIN { exit !(r >= 0.8 * t) }'
 }
 paced_run "cached endpoints" ${P}80 "$WORK/paced.lua" 5
 echo "# cache: $(metric ${P}94 txw_query_cache_hits_total) hits, $(metric ${P}94 txw_query_cache_misses_total) misses"
@@ -164,8 +157,8 @@ request = function() i = i % #paths + 1; return wrk.format("GET", paths[i]) end
 delay = function() return $2 end
 LUA
 }
-p99_of() { awk '$1 == "99%" { print $2 }' "$1"; }
-p50_of() { awk '$1 == "50%" { print $2 }' "$1"; }
+# p50_p99 FILE: "p50/p99" of a wrk report
+p50_p99() { wrk_read "$1"; echo "$WRK_P50/$WRK_P99"; }
 paced_lua "$KEY_A" 0 "$WORK/a.lua"
 paced_lua "$KEY_B" 150 "$WORK/b.lua"
 wrk -t1 -c2 -d15s --latency -s "$WORK/b.lua" "http://127.0.0.1:${P}81" >"$WORK/b-alone.txt" 2>&1
@@ -174,11 +167,12 @@ FLOOD=$!
 sleep 2
 wrk -t1 -c2 -d15s --latency -s "$WORK/b.lua" "http://127.0.0.1:${P}81" >"$WORK/b-flood.txt" 2>&1
 wait $FLOOD
-a_rate=$(awk '/^Requests\/sec:/ { print $2 }' "$WORK/a-flood.txt")
+wrk_read "$WORK/a-flood.txt"
+a_rate=$WRK_RATE
 a_non2xx=$(awk '/Non-2xx/ { print $NF }' "$WORK/a-flood.txt")
 b_errors=$(awk '/Non-2xx/ { print $NF }' "$WORK/b-alone.txt" "$WORK/b-flood.txt")
-echo "rate limits: key B at about 13 req/s, p50/p99 $(p50_of "$WORK/b-alone.txt")/$(p99_of "$WORK/b-alone.txt")" \
-     "alone and $(p50_of "$WORK/b-flood.txt")/$(p99_of "$WORK/b-flood.txt") while key A floods ($a_rate req/s asked from 16 connections," \
+echo "rate limits: key B at about 13 req/s, p50/p99 $(p50_p99 "$WORK/b-alone.txt")" \
+     "alone and $(p50_p99 "$WORK/b-flood.txt") while key A floods ($a_rate req/s asked from 16 connections," \
      "${a_non2xx:-0} answered 429)"
 # shellcheck disable=SC2154 # PID_<name> is set by start() in lib.sh (eval)
 stop_clean "$PID_query_limits" >/dev/null

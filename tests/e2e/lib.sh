@@ -100,6 +100,22 @@ start_pipeline() {
     start_stage validator "$p"
 }
 
+# wrk_read FILE: the figures of a `wrk --latency` report, for the benches:
+# WRK_RATE (requests a second achieved), WRK_P50 and WRK_P99 as wrk prints
+# them (450.00us, 1.50ms, 1.02s), WRK_P99_MS (the p99 in ms, empty without
+# one) and WRK_ERRORS (its non-2xx count and socket-error lines; empty when
+# none).
+# shellcheck disable=SC2034 # the WRK_ figures are read by the bench that calls it
+wrk_read() {
+    WRK_RATE=$(awk '/^Requests\/sec:/ { print $2 }' "$1")
+    WRK_P50=$(awk '$1 == "50%" { print $2 }' "$1")
+    WRK_P99=$(awk '$1 == "99%" { print $2 }' "$1")
+    WRK_P99_MS=$(echo "$WRK_P99" | awk '/us$/ { sub(/us/, ""); print $1 / 1000; next }
+                                       /ms$/ { sub(/ms/, ""); print $1; next }
+                                       /s$/  { sub(/s/, "");  print $1 * 1000 }')
+    WRK_ERRORS=$(awk '/Non-2xx/ { print $NF } /Socket errors/ { print }' "$1")
+}
+
 # metric PORT NAME: prints the value of an unlabelled metric (0 if absent)
 metric() {
     curl -sf "http://127.0.0.1:$1/metrics" | awk -v m="$2" '$1 == m { print $2; f = 1 } END { if (!f) print 0 }'
